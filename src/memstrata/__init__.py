@@ -1,0 +1,66 @@
+"""memstrata: long-term memory for LLM agents.
+
+Persistent by default (SQLite in the user data directory), offline by default (a bundled
+embedding model and keyword search), with provenance (``sources``) and time (event and system
+time) on every memory.
+"""
+
+from memstrata.errors import (
+    ConfigurationError,
+    ConfirmationRequiredError,
+    ConflictError,
+    EmbedderMismatchError,
+    InvalidInputError,
+    LLMError,
+    MemstrataError,
+    NotFoundError,
+    ScopeRequiredError,
+    StoreError,
+)
+from memstrata.memory import AsyncMemory, Memory
+from memstrata.read.search import Retrieval
+from memstrata.settings import Settings
+from memstrata.stores import open_store
+from memstrata.types import (
+    AddResult,
+    Filters,
+    HistoryEvent,
+    Hit,
+    MemoryRecord,
+    Message,
+    Page,
+    Scope,
+    SearchResult,
+    Signal,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddResult",
+    "AsyncMemory",
+    "ConfigurationError",
+    "ConfirmationRequiredError",
+    "ConflictError",
+    "EmbedderMismatchError",
+    "Filters",
+    "HistoryEvent",
+    "Hit",
+    "InvalidInputError",
+    "LLMError",
+    "Memory",
+    "MemoryRecord",
+    "MemstrataError",
+    "Message",
+    "NotFoundError",
+    "Page",
+    "Retrieval",
+    "Scope",
+    "ScopeRequiredError",
+    "SearchResult",
+    "Settings",
+    "Signal",
+    "StoreError",
+    "__version__",
+    "open_store",
+]

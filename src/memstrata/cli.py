@@ -1,0 +1,397 @@
+"""The ``memstrata`` command: the public API from a shell.
+
+Human-readable output by default, one JSON document with ``--json``; an error is one line on
+stderr and a non-zero exit code (2 bad input, 3 not found, 4 conflict, 1 anything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any
+
+from memstrata.errors import ConflictError, InvalidInputError, MemstrataError, NotFoundError
+from memstrata.memory import Memory
+from memstrata.settings import Settings
+from memstrata.types import KINDS, STATES, Hit, MemoryRecord
+
+Handler = Callable[[argparse.Namespace], int]
+
+DESCRIPTION = "memstrata: long-term memory for LLM agents."
+EPILOG = """examples:
+  memstrata demo
+  memstrata add --user ada "I moved to Lisbon in May"
+  memstrata search --user ada "where does Ada live"
+  memstrata list --user ada --json
+
+The store is the file named by --db, else $MEMSTRATA_DB, else memstrata.db in your user data
+directory. See the README for every environment variable."""
+
+
+# -- output ---------------------------------------------------------------------------------------
+def _emit(args: argparse.Namespace, data: Any, human: Callable[[], None]) -> None:
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=None, default=str)
+        sys.stdout.write("\n")
+    else:
+        human()
+
+
+def _when(record: MemoryRecord) -> str:
+    moment = record.valid_from or record.recorded_at
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _line(record: MemoryRecord) -> str:
+    who = f"{record.actor}: " if record.actor else ""
+    state = "" if record.state == "active" else f" ({record.state})"
+    return (
+        f"{record.id}  {_when(record)}  [{record.kind} v{record.version}{state}]  {who}"
+        f"{record.text}\n    sources: {', '.join(record.sources) or '-'}"
+    )
+
+
+def _hit_line(rank: int, hit: Hit) -> str:
+    signals = ", ".join(f"{k}#{v.rank}" for k, v in hit.signals.items())
+    record = hit.record
+    who = f"{record.actor}: " if record.actor else ""
+    return (
+        f"{rank:>2}. {who}{record.text}\n"
+        f"    {_when(record)}  sources: {', '.join(record.sources) or '-'}  "
+        f"score {hit.score:.4f} ({signals})  id {record.id}"
+    )
+
+
+# -- commands -------------------------------------------------------------------------------------
+def _scope(args: argparse.Namespace) -> dict[str, Any]:
+    return {"user_id": args.user, "agent_id": args.agent, "run_id": args.run}
+
+
+def _open(args: argparse.Namespace) -> Memory:
+    settings = Settings.from_env().with_overrides(
+        db=args.db, embedder=getattr(args, "embedder", None), tenant=args.tenant
+    )
+    return Memory.from_settings(settings)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    messages = [
+        {"text": t, "role": args.role, "speaker": args.speaker, "id": args.id if i == 0 else None}
+        for i, t in enumerate(texts)
+    ]
+    if args.id and len(messages) > 1:
+        raise InvalidInputError("--id names one message; give one text with it")
+    with _open(args) as mem:
+        result = mem.add(messages, timestamp=args.timestamp, **_scope(args))
+
+    def human() -> None:
+        for record in result.added:
+            print(f"added {record.id} (message {', '.join(record.sources)})")
+        for message_id in result.duplicates:
+            print(f"skipped message {message_id}: already stored")
+
+    _emit(
+        args,
+        {"added": [r.to_dict() for r in result.added], "duplicates": list(result.duplicates)},
+        human,
+    )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        result = mem.search(
+            args.query,
+            limit=args.limit,
+            kinds=args.kind or None,
+            since=args.since,
+            until=args.until,
+            **_scope(args),
+        )
+
+    def human() -> None:
+        if not result.hits:
+            print("no memories found")
+        for rank, hit in enumerate(result.hits, start=1):
+            print(_hit_line(rank, hit))
+
+    _emit(
+        args,
+        {
+            "search_id": result.search_id,
+            "query": result.query,
+            "hits": [h.to_dict() for h in result.hits],
+        },
+        human,
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        page = mem.list(
+            limit=args.limit,
+            cursor=args.cursor,
+            kinds=args.kind or None,
+            states=args.state or None,
+            **_scope(args),
+        )
+
+    def human() -> None:
+        for record in page.records:
+            print(_line(record))
+        if page.next_cursor:
+            print(f"-- more: --cursor {page.next_cursor}")
+
+    _emit(
+        args,
+        {"memories": [r.to_dict() for r in page.records], "next_cursor": page.next_cursor},
+        human,
+    )
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        record = mem.get(args.id, **_scope(args))
+        versions = mem.versions(args.id, **_scope(args))
+        sources = mem.sources(args.id, **_scope(args))
+
+    def human() -> None:
+        print(_line(record))
+        for message in sources:
+            stamp = message.timestamp.strftime("%Y-%m-%d %H:%M") if message.timestamp else "-"
+            print(f"    [{message.id}] {stamp} {message.speaker}: {message.text}")
+        if len(versions) > 1:
+            print(f"    {len(versions)} versions; see `memstrata history {record.id}`")
+
+    _emit(
+        args,
+        {
+            **record.to_dict(),
+            "versions": [v.to_dict() for v in versions],
+            "source_messages": [
+                {
+                    "id": m.id,
+                    "speaker": m.speaker,
+                    "role": m.role,
+                    "text": m.text,
+                    "timestamp": m.timestamp.isoformat() if m.timestamp else None,
+                }
+                for m in sources
+            ],
+        },
+        human,
+    )
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        events = mem.history(args.id, **_scope(args))
+
+    def human() -> None:
+        for e in events:
+            detail = f" {e.previous_text!r} -> {e.text!r}" if e.previous_text else ""
+            why = f" ({e.reason})" if e.reason else ""
+            print(f"{e.at:%Y-%m-%d %H:%M:%S}  v{e.version}  {e.op}{why}{detail}")
+
+    _emit(args, [e.to_dict() for e in events], human)
+    return 0
+
+
+def _state_change(verb: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        with _open(args) as mem:
+            record = getattr(mem, verb)(args.id, reason=args.reason, **_scope(args))
+        _emit(args, record.to_dict(), lambda: print(f"{record.id} is now {record.state}"))
+        return 0
+
+    return run
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        count = mem.export(args.file if args.file != "-" else sys.stdout, **_scope(args))
+    if args.file != "-":
+        _emit(args, {"memories": count}, lambda: print(f"exported {count} memories"))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        count = mem.import_(args.file if args.file != "-" else sys.stdin)
+    _emit(args, {"memories": count}, lambda: print(f"imported {count} memories"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    sample = json.loads(
+        resources.files("memstrata").joinpath("data/sample_conversation.json").read_text("utf-8")
+    )
+    scope = sample["scope"]
+    with _open(args) as mem:
+        messages = [
+            {**m, "timestamp": session["date"]}
+            for session in sample["sessions"]
+            for m in session["messages"]
+        ]
+        added = mem.add(messages, **scope)
+        out: dict[str, Any] = {
+            "store": str(getattr(mem.store, "path", mem.store)),
+            "added": len(added.added),
+            "already_stored": len(added.duplicates),
+            "answers": [],
+        }
+        for question in sample["questions"]:
+            result = mem.search(question, limit=args.limit, **scope)
+            out["answers"].append(
+                {"question": question, "hits": [h.to_dict() for h in result.hits]}
+            )
+
+    def human() -> None:
+        print(f"store: {out['store']}")
+        print(
+            f"ingested the sample conversation as {scope}: {out['added']} new messages, "
+            f"{out['already_stored']} already stored\n"
+        )
+        for answer in out["answers"]:
+            print(f"Q: {answer['question']}")
+            for rank, hit in enumerate(answer["hits"], start=1):
+                when = (hit["valid_from"] or hit["recorded_at"])[:16].replace("T", " ")
+                print(
+                    f"  {rank}. {hit['actor']}: {hit['text']}\n"
+                    f"     {when}  sources: {', '.join(hit['sources'])}"
+                )
+            print()
+
+    _emit(args, out, human)
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="store path or URL (default: $MEMSTRATA_DB or user data dir)")
+    common.add_argument("--tenant", help="tenant (default: $MEMSTRATA_TENANT or 'default')")
+    common.add_argument("--embedder", help="embedder spec: minilm, hashing, none, openai:MODEL@URL")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return common
+
+
+def _scoped() -> argparse.ArgumentParser:
+    scoped = argparse.ArgumentParser(add_help=False)
+    group = scoped.add_argument_group("scope (at least one)")
+    group.add_argument("--user", help="user id")
+    group.add_argument("--agent", help="agent id")
+    group.add_argument("--run", help="run id")
+    return scoped
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memstrata",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from memstrata import __version__
+
+    parser.add_argument("--version", action="version", version=f"memstrata {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common, scoped = _common(), _scoped()
+    both = [common, scoped]
+
+    p = sub.add_parser("add", parents=both, help="remember messages (text arguments or stdin)")
+    p.add_argument("text", nargs="*", help="message text; one line per message from stdin if none")
+    p.add_argument("--role", default="user", help="message role (default: user)")
+    p.add_argument("--speaker", help="who said it (default: the role)")
+    p.add_argument("--id", help="message id (default: generated)")
+    p.add_argument("--timestamp", help="when it was said, ISO 8601 (default: now)")
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("search", parents=both, help="find the memories that answer a query")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--kind", action="append", choices=KINDS, help="only these kinds")
+    p.add_argument("--since", help="event time from (ISO 8601)")
+    p.add_argument("--until", help="event time until (ISO 8601)")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("list", parents=both, help="list memories, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--cursor", help="the next_cursor of the previous page")
+    p.add_argument("--kind", action="append", choices=KINDS)
+    p.add_argument("--state", action="append", choices=STATES, help="default: active")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("get", parents=both, help="show one memory with its source messages")
+    p.add_argument("id")
+    p.set_defaults(handler=cmd_get)
+
+    p = sub.add_parser("history", parents=both, help="show every change to a memory")
+    p.add_argument("id")
+    p.set_defaults(handler=cmd_history)
+
+    for verb, text in (
+        ("delete", "soft-delete a memory (restorable)"),
+        ("restore", "restore a deleted or archived memory"),
+        ("archive", "archive a memory (out of default search, restorable)"),
+    ):
+        p = sub.add_parser(verb, parents=both, help=text)
+        p.add_argument("id")
+        p.add_argument("--reason", help="why (kept in history)")
+        p.set_defaults(handler=_state_change(verb))
+
+    p = sub.add_parser("export", parents=both, help="write a scope as JSON Lines")
+    p.add_argument("file", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("import", parents=[common], help="read a JSON Lines export")
+    p.add_argument("file", help="input file, or - for stdin")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="ingest the bundled sample conversation and answer questions"
+    )
+    p.add_argument("--limit", type=int, default=3, help="hits per question (default: 3)")
+    p.set_defaults(handler=cmd_demo)
+
+    for register in _extensions():
+        register(sub, common, scoped)
+    return parser
+
+
+def _extensions() -> list[Callable[..., None]]:
+    """Commands that live with their feature (eval, bench, serve, ...)."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InvalidInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except ConflictError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    except MemstrataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,805 @@
+"""``Memory`` and ``AsyncMemory``: the public library, orchestration only.
+
+``Memory`` composes a ``Store``, an optional ``Embedder`` and a ``Clock``; each verb checks its
+input, calls the pure stages in ``write/`` or ``read/`` and hands the result to the store.
+``AsyncMemory`` runs the same methods on a worker thread and holds no logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, ParamSpec, TypeVar
+
+from memstrata.errors import (
+    ConfirmationRequiredError,
+    EmbedderMismatchError,
+    InvalidInputError,
+)
+from memstrata.ports import Clock, Embedder, Store, SystemClock
+from memstrata.read.search import Retrieval, preset
+from memstrata.read.search import search as run_search
+from memstrata.settings import Settings
+from memstrata.stores import codec, open_store
+from memstrata.types import (
+    DEFAULT_TENANT,
+    AddResult,
+    Filters,
+    HistoryEvent,
+    Layer,
+    MemoryKind,
+    MemoryRecord,
+    MemoryState,
+    Message,
+    Page,
+    Scope,
+    SearchResult,
+    as_utc,
+    check_text,
+    new_id,
+)
+from memstrata.write.episodes import episode_records, index_text, prepare_messages
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MessageInput = Message | str | Mapping[str, Any]
+TimeInput = datetime | str | float | None
+
+#: The largest number of hits one search may return.
+MAX_LIMIT = 1000
+
+
+def _make_embedder(spec: Embedder | str | None) -> Embedder | None:
+    if spec is None or not isinstance(spec, str):
+        return spec
+    from memstrata.embedders import make_embedder
+
+    return make_embedder(spec)
+
+
+def _filters(
+    filters: Filters | None,
+    kinds: Sequence[MemoryKind] | None,
+    states: Sequence[MemoryState] | None,
+    layers: Sequence[Layer] | None,
+    since: TimeInput,
+    until: TimeInput,
+    metadata: Mapping[str, Any] | None,
+) -> Filters:
+    base = filters or Filters()
+    changes: dict[str, Any] = {}
+    if kinds is not None:
+        changes["kinds"] = tuple(kinds)
+    if states is not None:
+        changes["states"] = tuple(states)
+    if layers is not None:
+        changes["layers"] = tuple(layers)
+    if since is not None:
+        changes["since"] = as_utc(since, "since")
+    if until is not None:
+        changes["until"] = as_utc(until, "until")
+    if metadata is not None:
+        changes["metadata"] = dict(metadata)
+    return replace(base, **changes) if changes else base
+
+
+class Memory:
+    """Long-term memory for an agent, in one store.
+
+    >>> mem = Memory("memories.db", embedder="hashing")           # doctest: +SKIP
+    >>> mem.add("I moved to Lisbon in May", user_id="ada")        # doctest: +SKIP
+    >>> mem.search("where does Ada live", user_id="ada")[0].text  # doctest: +SKIP
+    'I moved to Lisbon in May'
+
+    ``store`` is a ``Store``, a path or a URL; ``None`` means the default file in the user's data
+    directory. ``embedder`` is an ``Embedder``, a spec such as ``"minilm"`` or ``"hashing"``, or
+    ``None`` for keyword search only. Every call names its scope with ``user_id``, ``agent_id``
+    and/or ``run_id``; ``tenant`` is the outer boundary the server uses for API keys.
+    """
+
+    def __init__(
+        self,
+        store: Store | str | Path | None = None,
+        *,
+        embedder: Embedder | str | None = "minilm",
+        retriever: str | Retrieval = "default",
+        clock: Clock | None = None,
+        tenant: str = DEFAULT_TENANT,
+    ) -> None:
+        if store is None:
+            from memstrata.settings import default_db_path
+
+            store = default_db_path()
+        self.store: Store = open_store(store) if isinstance(store, str | Path) else store
+        self.embedder = _make_embedder(embedder)
+        self.retrieval = preset(retriever) if isinstance(retriever, str) else retriever
+        self.clock: Clock = clock or SystemClock()
+        self.tenant = tenant
+        Scope(user_id="-", tenant=tenant)  # validates the tenant
+        if self.embedder is not None:
+            self._check_embedder(self.embedder)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
+        """A ``Memory`` configured from ``Settings`` (the environment when none is given)."""
+        settings = settings or Settings.from_env()
+        embedder: Embedder | str | None = settings.embedder
+        if settings.embedder.startswith("openai:"):
+            from memstrata.embedders import make_embedder
+
+            embedder = make_embedder(settings.embedder, api_key=settings.embedder_api_key)
+        if settings.embedder == "none":
+            embedder = None
+        options: dict[str, Any] = {
+            "embedder": embedder,
+            "retriever": settings.retriever,
+            "tenant": settings.tenant,
+        }
+        options.update(overrides)
+        return cls(settings.db, **options)
+
+    def _check_embedder(self, embedder: Embedder) -> None:
+        info = self.store.embedder_info()
+        if info is None:
+            self.store.set_embedder_info(embedder.name, embedder.dim)
+        elif info != (embedder.name, embedder.dim):
+            raise EmbedderMismatchError(
+                f"this store was built with the embedder {info[0]} ({info[1]} dimensions), "
+                f"not {embedder.name} ({embedder.dim}); open it with that embedder, or run "
+                "`memstrata reembed` to re-embed every memory with the new one"
+            )
+
+    def _scope(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
+        return Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=self.tenant)
+
+    def _embed_records(self, records: Sequence[MemoryRecord]) -> Any:
+        if self.embedder is None or not records:
+            return None
+        return self.embedder.embed([index_text(r) for r in records], kind="document")
+
+    # -- write ----------------------------------------------------------------------------------
+    def add(
+        self,
+        messages: MessageInput | Sequence[MessageInput],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        timestamp: TimeInput = None,
+    ) -> AddResult:
+        """Remember messages: each becomes an ``episode`` memory whose sources is its id.
+
+        ``messages`` is a string, a message mapping (``text``/``content``, ``role``,
+        ``speaker``, ``id``, ``timestamp``, ``metadata``), a ``Message``, or a list of them. A
+        message id already stored in this scope is reported in ``duplicates``, not stored again.
+        Nothing is written unless every message is valid.
+        """
+        scope = self._scope(user_id, agent_id, run_id)
+        batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
+        if not isinstance(batch, Sequence) or not batch:
+            raise InvalidInputError("add needs at least one message")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInputError("metadata must be a mapping")
+        now = self.clock.now()
+        prepared = prepare_messages(
+            [Message.coerce(m) for m in batch], now=now, timestamp=as_utc(timestamp)
+        )
+        known = self.store.known_messages(scope, [m.id for m in prepared if m.id])
+        fresh = [m for m in prepared if m.id not in known]
+        records = episode_records(scope, fresh, now=now, metadata=metadata)
+        vectors = self._embed_records(records)
+        self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
+        return AddResult(
+            added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
+        )
+
+    def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        """Write a new version of a memory; the old version is kept (see ``versions``).
+
+        Give ``expected_version`` to fail with ``ConflictError`` instead of overwriting a
+        change made since you read the memory.
+        """
+        scope = self._scope(user_id, agent_id, run_id)
+        if text is None and metadata is None and valid_from is None and valid_to is None:
+            raise InvalidInputError("update needs new text, metadata or validity times")
+        current = self.store.get(scope, memory_id)
+        changes: dict[str, Any] = {}
+        if text is not None:
+            changes["text"] = check_text(text)
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise InvalidInputError("metadata must be a mapping")
+            changes["metadata"] = dict(metadata)
+        if valid_from is not None:
+            changes["valid_from"] = as_utc(valid_from, "valid_from")
+        if valid_to is not None:
+            changes["valid_to"] = as_utc(valid_to, "valid_to")
+        new = replace(current, **changes)
+        vectors = self._embed_records([new]) if text is not None else None
+        return self.store.update(
+            scope,
+            new,
+            expected_version=current.version if expected_version is None else expected_version,
+            vector=None if vectors is None else vectors[0],
+            reason=reason,
+        )
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        """Soft-delete: the memory leaves search and listings but can be restored until purged."""
+        scope = self._scope(user_id, agent_id, run_id)
+        return self.store.set_state(scope, memory_id, "deleted", reason=reason)
+
+    def restore(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        """Bring a deleted or archived memory back to active."""
+        scope = self._scope(user_id, agent_id, run_id)
+        return self.store.set_state(scope, memory_id, "active", reason=reason)
+
+    def archive(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        """Archive: out of default search, kept, restorable."""
+        scope = self._scope(user_id, agent_id, run_id)
+        return self.store.set_state(scope, memory_id, "archived", reason=reason)
+
+    def purge(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        confirm: bool = False,
+    ) -> None:
+        """Erase a memory with its versions and history, for good. Needs ``confirm=True``."""
+        scope = self._scope(user_id, agent_id, run_id)
+        if confirm is not True:
+            raise ConfirmationRequiredError("purge erases a memory for good: pass confirm=True")
+        self.store.purge(scope, memory_id)
+
+    def reset(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        confirm: bool = False,
+    ) -> int:
+        """Erase every memory and message of a scope. Needs ``confirm=True``."""
+        scope = self._scope(user_id, agent_id, run_id)
+        if confirm is not True:
+            raise ConfirmationRequiredError(
+                f"reset erases every memory of {scope} for good: pass confirm=True"
+            )
+        return self.store.reset(scope)
+
+    # -- read -----------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: Filters | None = None,
+        kinds: Sequence[MemoryKind] | None = None,
+        states: Sequence[MemoryState] | None = None,
+        layers: Sequence[Layer] | None = None,
+        since: TimeInput = None,
+        until: TimeInput = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SearchResult:
+        """The memories that best answer ``query``, best first, each with the signals that
+        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality."""
+        scope = self._scope(user_id, agent_id, run_id)
+        query = check_text(query, "query")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        flt = _filters(filters, kinds, states, layers, since, until, metadata)
+        hits = run_search(
+            self.store, self.embedder, scope, query, flt, limit=limit, retrieval=self.retrieval
+        )
+        return SearchResult(hits=tuple(hits), search_id=new_id(), query=query)
+
+    def get(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryRecord:
+        """One memory by id, in any state; ``NotFoundError`` when it is not in this scope."""
+        return self.store.get(self._scope(user_id, agent_id, run_id), memory_id)
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: Filters | None = None,
+        kinds: Sequence[MemoryKind] | None = None,
+        states: Sequence[MemoryState] | None = None,
+        layers: Sequence[Layer] | None = None,
+        since: TimeInput = None,
+        until: TimeInput = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """Memories of a scope, newest first, one page at a time (pass ``next_cursor`` back)."""
+        scope = self._scope(user_id, agent_id, run_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        flt = _filters(filters, kinds, states, layers, since, until, metadata)
+        return self.store.list(scope, flt, limit=limit, cursor=cursor)
+
+    def versions(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        """Every version of a memory, oldest first; the last is the current one."""
+        return self.store.versions(self._scope(user_id, agent_id, run_id), memory_id)
+
+    def history(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[HistoryEvent]:
+        """Every change to a memory, oldest first: operation, time, reason, prompt version."""
+        return self.store.history(self._scope(user_id, agent_id, run_id), memory_id)
+
+    def sources(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[Message]:
+        """The original messages a memory came from, with speaker and time."""
+        scope = self._scope(user_id, agent_id, run_id)
+        record = self.store.get(scope, memory_id)
+        return self.store.get_messages(scope, list(record.sources))
+
+    def scopes(self) -> builtins.list[dict[str, Any]]:
+        """The scopes of this tenant with their memory counts."""
+        return self.store.scopes(self.tenant)
+
+    # -- transfer -------------------------------------------------------------------------------
+    def export(
+        self,
+        out: str | Path | IO[str],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> int:
+        """Write a scope as JSON Lines (messages, memories, versions, history); return the
+        number of memories written."""
+        scope = self._scope(user_id, agent_id, run_id)
+        count = 0
+        with _open_text(out, "w") as fh:
+            for item in self.store.export(scope):
+                count += item["type"] == "memory"
+                fh.write(codec.dumps(item) + "\n")
+        return count
+
+    def import_(self, source: str | Path | IO[str]) -> int:
+        """Read a JSON Lines export into this tenant; return the number of memories imported.
+
+        Every line is checked first; a malformed line, or an id that already exists, writes
+        nothing at all.
+        """
+        with _open_text(source, "r") as fh:
+            items = list(_parse_export(fh))
+        memories = [item for item in items if item["type"] == "memory"]
+        records = [MemoryRecord.from_dict(item["record"], self.tenant) for item in memories]
+        vectors = self._embed_records(records)
+        for i, item in enumerate(memories):
+            item["vector"] = None if vectors is None else vectors[i]
+        return self.store.import_(self.tenant, items)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict):
+            raise InvalidInputError(f"line {number}: expected a JSON object")
+        codec.check_export_item(item, number)
+        try:
+            if item["type"] == "memory":
+                MemoryRecord.from_dict(item["record"])
+                for version in item.get("versions") or ():
+                    MemoryRecord.from_dict(version)
+                for row in item.get("history") or ():
+                    codec.history_from_dict(row)
+            elif item["type"] == "message":
+                codec.message_from_dict(item["message"], DEFAULT_TENANT)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"line {number}: {exc}") from None
+        yield item
+
+
+class _open_text:
+    """Open a path, or pass an already open text stream through (without closing it)."""
+
+    def __init__(self, target: str | Path | IO[str], mode: str) -> None:
+        self.target = target
+        self.mode = mode
+        self.owned: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if isinstance(self.target, str | Path):
+            self.owned = open(self.target, self.mode, encoding="utf-8")
+            return self.owned
+        if isinstance(self.target, io.IOBase) or hasattr(self.target, "read"):
+            return self.target
+        raise InvalidInputError("expected a path or a text stream")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned is not None:
+            self.owned.close()
+
+
+class AsyncMemory:
+    """The asyncio twin of ``Memory``: the same methods, awaited, run on a worker thread.
+
+    It holds no logic: each method forwards to the ``Memory`` it wraps (a test checks that
+    both expose the same methods with the same signatures).
+    """
+
+    def __init__(
+        self,
+        store: Store | str | Path | None = None,
+        *,
+        embedder: Embedder | str | None = "minilm",
+        retriever: str | Retrieval = "default",
+        clock: Clock | None = None,
+        tenant: str = DEFAULT_TENANT,
+    ) -> None:
+        self.sync = Memory(
+            store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> AsyncMemory:
+        self = cls.__new__(cls)
+        self.sync = Memory.from_settings(settings, **overrides)
+        return self
+
+    async def add(
+        self,
+        messages: MessageInput | Sequence[MessageInput],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        timestamp: TimeInput = None,
+    ) -> AddResult:
+        return await asyncio.to_thread(
+            self.sync.add,
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            metadata=metadata,
+            timestamp=timestamp,
+        )
+
+    async def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.update,
+            memory_id,
+            text,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            metadata=metadata,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            expected_version=expected_version,
+            reason=reason,
+        )
+
+    async def delete(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.delete,
+            memory_id,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            reason=reason,
+        )
+
+    async def restore(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.restore,
+            memory_id,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            reason=reason,
+        )
+
+    async def archive(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.archive,
+            memory_id,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            reason=reason,
+        )
+
+    async def purge(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        confirm: bool = False,
+    ) -> None:
+        return await asyncio.to_thread(
+            self.sync.purge,
+            memory_id,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            confirm=confirm,
+        )
+
+    async def reset(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        confirm: bool = False,
+    ) -> int:
+        return await asyncio.to_thread(
+            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm
+        )
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: Filters | None = None,
+        kinds: Sequence[MemoryKind] | None = None,
+        states: Sequence[MemoryState] | None = None,
+        layers: Sequence[Layer] | None = None,
+        since: TimeInput = None,
+        until: TimeInput = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SearchResult:
+        return await asyncio.to_thread(
+            self.sync.search,
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            limit=limit,
+            filters=filters,
+            kinds=kinds,
+            states=states,
+            layers=layers,
+            since=since,
+            until=until,
+            metadata=metadata,
+        )
+
+    async def get(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.get, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def list(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: Filters | None = None,
+        kinds: Sequence[MemoryKind] | None = None,
+        states: Sequence[MemoryState] | None = None,
+        layers: Sequence[Layer] | None = None,
+        since: TimeInput = None,
+        until: TimeInput = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Page:
+        return await asyncio.to_thread(
+            self.sync.list,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            kinds=kinds,
+            states=states,
+            layers=layers,
+            since=since,
+            until=until,
+            metadata=metadata,
+        )
+
+    async def versions(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        return await asyncio.to_thread(
+            self.sync.versions, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def history(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[HistoryEvent]:
+        return await asyncio.to_thread(
+            self.sync.history, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def sources(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[Message]:
+        return await asyncio.to_thread(
+            self.sync.sources, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def scopes(self) -> builtins.list[dict[str, Any]]:
+        return await asyncio.to_thread(self.sync.scopes)
+
+    async def export(
+        self,
+        out: str | Path | IO[str],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> int:
+        return await asyncio.to_thread(
+            self.sync.export, out, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def import_(self, source: str | Path | IO[str]) -> int:
+        return await asyncio.to_thread(self.sync.import_, source)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.sync.close)
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,69 @@
+"""The one place that reads the environment.
+
+Nothing else in memstrata looks at ``os.environ`` or the file system for configuration: the CLI
+and servers call ``Settings.from_env()`` once and pass what they need down by constructor.
+
+``MEMSTRATA_DB``               store path or URL (sqlite:///..., postgresql://...);
+                              default: memstrata.db in the user data directory
+``MEMSTRATA_EMBEDDER``         embedder spec (minilm, hashing, none, openai:MODEL@URL);
+                              default: minilm
+``MEMSTRATA_EMBEDDER_API_KEY`` API key for an openai: embedder
+``MEMSTRATA_RETRIEVER``        retrieval preset (default, hybrid, bm25, dense)
+``MEMSTRATA_LLM_BASE_URL``     OpenAI-compatible base URL; setting it turns the LLM path on
+``MEMSTRATA_LLM_MODEL``        model name
+``MEMSTRATA_LLM_API_KEY``      API key
+``MEMSTRATA_TENANT``           tenant for the library and CLI; default: default
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from memstrata.types import DEFAULT_TENANT
+
+APP_NAME = "memstrata"
+
+
+def default_db_path() -> Path:
+    """``memstrata.db`` in the platform's user data directory (never a temporary directory)."""
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "memstrata.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: str
+    embedder: str = "minilm"
+    embedder_api_key: str | None = None
+    retriever: str = "default"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    tenant: str = DEFAULT_TENANT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            db=get("MEMSTRATA_DB") or str(default_db_path()),
+            embedder=get("MEMSTRATA_EMBEDDER") or "minilm",
+            embedder_api_key=get("MEMSTRATA_EMBEDDER_API_KEY"),
+            retriever=get("MEMSTRATA_RETRIEVER") or "default",
+            llm_base_url=get("MEMSTRATA_LLM_BASE_URL"),
+            llm_model=get("MEMSTRATA_LLM_MODEL"),
+            llm_api_key=get("MEMSTRATA_LLM_API_KEY"),
+            tenant=get("MEMSTRATA_TENANT") or DEFAULT_TENANT,
+        )
+
+    def with_overrides(self, **changes: str | None) -> Settings:
+        """A copy with the given non-None fields replaced (CLI flags over the environment)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,46 @@
+"""Stores: where memories live. Backend-specific SQL stays inside this package."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from memstrata.errors import ConfigurationError
+from memstrata.ports import Store
+
+
+def open_store(target: str | Path) -> Store:
+    """Open a store from a path or URL.
+
+    ``/path/to/file.db``, ``sqlite:///abs/path.db``, ``sqlite:///:memory:`` and
+    ``postgresql://user@host/db`` (with the ``postgres`` extra) are understood.
+    """
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        try:
+            postgres = importlib.import_module("memstrata.stores.postgres")
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"PostgreSQL needs the postgres extra: pip install 'memstrata[postgres]' ({exc})"
+            ) from None
+        store: Store = postgres.PostgresStore(text)
+        return store
+    from memstrata.stores.sqlite import SQLiteStore
+
+    if text.startswith("sqlite:"):
+        parsed = urlparse(text)
+        path = unquote(parsed.path)
+        if path in ("/:memory:", ":memory:"):
+            return SQLiteStore(":memory:")
+        if parsed.netloc:
+            raise ConfigurationError(f"a sqlite URL has no host: use sqlite:///path ({text})")
+        return SQLiteStore(path)
+    if "://" in text:
+        raise ConfigurationError(
+            f"unknown store URL {text!r}: use a path, sqlite:///path or postgresql://…"
+        )
+    return SQLiteStore(text)
+
+
+__all__ = ["Store", "open_store"]

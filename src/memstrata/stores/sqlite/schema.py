@@ -1,0 +1,149 @@
+"""The SQLite schema, as an ordered list of forward migrations.
+
+A database records the number of migrations applied in ``meta.schema_version``. Opening applies the
+missing ones in one transaction each; a database from a newer memstrata is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from memstrata.errors import StoreError
+
+V1 = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE messages (
+    pk          INTEGER PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    user_id     TEXT,
+    agent_id    TEXT,
+    run_id      TEXT,
+    id          TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    speaker     TEXT,
+    text        TEXT NOT NULL,
+    ts          INTEGER,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    recorded_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX messages_by_scope_id ON messages
+    (tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), id);
+CREATE INDEX messages_by_id ON messages (tenant, id);
+
+CREATE TABLE memories (
+    pk            INTEGER PRIMARY KEY,
+    id            TEXT NOT NULL,
+    tenant        TEXT NOT NULL,
+    user_id       TEXT,
+    agent_id      TEXT,
+    run_id        TEXT,
+    kind          TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    sources       TEXT NOT NULL DEFAULT '[]',
+    keys          TEXT NOT NULL DEFAULT '[]',
+    entities      TEXT NOT NULL DEFAULT '[]',
+    actor         TEXT,
+    subject       TEXT,
+    valid_from    INTEGER,
+    valid_to      INTEGER,
+    recorded_at   INTEGER NOT NULL,
+    expired_at    INTEGER,
+    version       INTEGER NOT NULL,
+    supersedes    TEXT,
+    state         TEXT NOT NULL,
+    importance    REAL NOT NULL,
+    strength      REAL NOT NULL,
+    recall_count  INTEGER NOT NULL,
+    last_recalled INTEGER,
+    layer         TEXT NOT NULL,
+    metadata      TEXT NOT NULL DEFAULT '{}',
+    embedding     BLOB
+);
+CREATE UNIQUE INDEX memories_by_id ON memories (tenant, id);
+CREATE INDEX memories_by_user ON memories (tenant, user_id, state);
+CREATE INDEX memories_by_agent ON memories (tenant, agent_id, state);
+CREATE INDEX memories_by_run ON memories (tenant, run_id, state);
+
+CREATE TABLE memory_versions (
+    tenant    TEXT NOT NULL,
+    memory_id TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    record    TEXT NOT NULL,
+    PRIMARY KEY (tenant, memory_id, version)
+);
+
+CREATE TABLE history (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant         TEXT NOT NULL,
+    memory_id      TEXT NOT NULL,
+    version        INTEGER NOT NULL,
+    op             TEXT NOT NULL,
+    at             INTEGER NOT NULL,
+    reason         TEXT,
+    prompt_version TEXT,
+    text           TEXT,
+    previous_text  TEXT,
+    state          TEXT
+);
+CREATE INDEX history_by_memory ON history (tenant, memory_id, id);
+
+CREATE VIRTUAL TABLE memories_fts USING fts5(
+    text, keys, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1,)
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to ``LATEST``; return the version it had before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = schema_version(conn)
+        if before > LATEST:
+            raise StoreError(
+                f"this database has schema version {before}, newer than this memstrata "
+                f"understands ({LATEST}); upgrade memstrata to open it"
+            )
+        for number in range(before, LATEST):
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(number + 1),),
+            )
+        conn.execute("COMMIT")
+        return before
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (``executescript`` would commit on its own)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        out.append(buffer.strip())
+    return out

@@ -1,0 +1,823 @@
+"""The embedded store: one SQLite file in WAL mode, FTS5 for keywords, vectors kept with records.
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction that also writes its history rows, so a
+crash leaves either the whole change or none of it. Every query carries the scope in its WHERE
+clause. Exact vector search keeps a normalised float32 matrix per scope in memory, rebuilt when
+this process or another one has written since.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from memstrata.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from memstrata.ports import Vector
+from memstrata.stores import codec
+from memstrata.stores.codec import from_micros, to_micros
+from memstrata.stores.sqlite import schema
+from memstrata.types import (
+    Filters,
+    HistoryEvent,
+    MemoryRecord,
+    MemoryState,
+    Message,
+    Operation,
+    Page,
+    Scope,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+_COLUMNS = (
+    "id, tenant, user_id, agent_id, run_id, kind, text, sources, keys, entities, actor, subject, "
+    "valid_from, valid_to, recorded_at, expired_at, version, supersedes, state, importance, "
+    "strength, recall_count, last_recalled, layer, metadata"
+)
+_SELECT = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+_STATE_OPS: dict[str, Operation] = {"deleted": "DELETE", "active": "RESTORE", "archived": "ARCHIVE"}
+_WORD = re.compile(r"\w+")
+
+
+def _record_row(record: MemoryRecord) -> tuple[Any, ...]:
+    s = record.scope
+    return (
+        record.id,
+        s.tenant,
+        s.user_id,
+        s.agent_id,
+        s.run_id,
+        record.kind,
+        record.text,
+        json.dumps(list(record.sources)),
+        json.dumps(list(record.keys)),
+        json.dumps(list(record.entities)),
+        record.actor,
+        record.subject,
+        to_micros(record.valid_from),
+        to_micros(record.valid_to),
+        to_micros(record.recorded_at),
+        to_micros(record.expired_at),
+        record.version,
+        record.supersedes,
+        record.state,
+        record.importance,
+        record.strength,
+        record.recall_count,
+        to_micros(record.last_recalled),
+        record.layer,
+        codec.dumps(dict(record.metadata)),
+    )
+
+
+def _row_record(row: Sequence[Any]) -> MemoryRecord:
+    recorded_at = from_micros(row[14])
+    assert recorded_at is not None
+    return MemoryRecord(
+        id=row[0],
+        scope=Scope(user_id=row[2], agent_id=row[3], run_id=row[4], tenant=row[1]),
+        kind=row[5],
+        text=row[6],
+        sources=tuple(json.loads(row[7])),
+        keys=tuple(json.loads(row[8])),
+        entities=tuple(json.loads(row[9])),
+        actor=row[10],
+        subject=row[11],
+        valid_from=from_micros(row[12]),
+        valid_to=from_micros(row[13]),
+        recorded_at=recorded_at,
+        expired_at=from_micros(row[15]),
+        version=row[16],
+        supersedes=row[17],
+        state=row[18],
+        importance=row[19],
+        strength=row[20],
+        recall_count=row[21],
+        last_recalled=from_micros(row[22]),
+        layer=row[23],
+        metadata=json.loads(row[24]),
+    )
+
+
+def scope_sql(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
+    """The WHERE fragment that confines a query to a scope (tenant plus every given id)."""
+    clauses = [f"{alias}.tenant = ?"]
+    params: builtins.list[Any] = [scope.tenant]
+    for name, value in scope.as_dict().items():
+        clauses.append(f"{alias}.{name} = ?")
+        params.append(value)
+    return " AND ".join(clauses), params
+
+
+def filters_sql(filters: Filters, alias: str = "m") -> tuple[str, list[Any]]:
+    clauses: builtins.list[str] = []
+    params: builtins.list[Any] = []
+
+    def any_of(column: str, values: Sequence[str]) -> None:
+        clauses.append(f"{alias}.{column} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+
+    if filters.states:
+        any_of("state", filters.states)
+    if filters.kinds:
+        any_of("kind", filters.kinds)
+    if filters.layers:
+        any_of("layer", filters.layers)
+    when = f"coalesce({alias}.valid_from, {alias}.recorded_at)"
+    if filters.since is not None:
+        clauses.append(f"{when} >= ?")
+        params.append(to_micros(filters.since))
+    if filters.until is not None:
+        clauses.append(f"{when} <= ?")
+        params.append(to_micros(filters.until))
+    if filters.actor is not None:
+        clauses.append(f"{alias}.actor = ?")
+        params.append(filters.actor)
+    for key, value in filters.metadata.items():
+        path = f"json_extract({alias}.metadata, '$.\"{key}\"')"
+        if value is None:
+            clauses.append(f"{path} IS NULL")
+        else:
+            clauses.append(f"{path} = ?")
+            params.append(int(value) if isinstance(value, bool) else value)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 OR-query of the words of ``text`` (each quoted, so no syntax leaks through)."""
+    words = sorted({w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()})
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def vector_blob(vector: Vector) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+@dataclass
+class _ScopeMatrix:
+    stamp: tuple[int, int]
+    pks: np.ndarray
+    matrix: np.ndarray
+
+
+class SQLiteStore:
+    """A ``Store`` in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            target = Path(self.path).expanduser()
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory for {target}: {exc}") from None
+            self.path = str(target)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            schema.migrate(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._matrices: dict[tuple[str | None, ...], _ScopeMatrix] = {}
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._generation += 1
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            return fn(self._conn)
+
+    def _history(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        memory_id: str,
+        version: int,
+        op: Operation,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+        text: str | None = None,
+        previous_text: str | None = None,
+        state: str | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO history (tenant, memory_id, version, op, at, reason, prompt_version, "
+            "text, previous_text, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant,
+                memory_id,
+                version,
+                op,
+                to_micros(at),
+                reason,
+                prompt_version,
+                text,
+                previous_text,
+                state,
+            ),
+        )
+
+    def _fts_put(self, conn: sqlite3.Connection, pk: int, record: MemoryRecord) -> None:
+        conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (pk,))
+        conn.execute(
+            "INSERT INTO memories_fts (rowid, text, keys) VALUES (?, ?, ?)",
+            (pk, record.text, " ".join(record.keys)),
+        )
+
+    def _current(self, conn: sqlite3.Connection, scope: Scope, memory_id: str) -> tuple[int, Any]:
+        where, params = scope_sql(scope)
+        row = conn.execute(
+            f"SELECT m.pk, {_SELECT} FROM memories m WHERE {where} AND m.id = ?",
+            [*params, memory_id],
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no memory {memory_id!r} in scope {scope}")
+        return row[0], row[1:]
+
+    def _insert_record(
+        self, conn: sqlite3.Connection, record: MemoryRecord, vector: Vector | None
+    ) -> int:
+        try:
+            cursor = conn.execute(
+                f"INSERT INTO memories ({_COLUMNS}, embedding) VALUES ({', '.join('?' * 26)})",
+                (*_record_row(record), None if vector is None else vector_blob(vector)),
+            )
+        except sqlite3.IntegrityError:
+            raise ConflictError(f"a memory with id {record.id!r} already exists") from None
+        pk = cursor.lastrowid
+        assert pk is not None
+        self._fts_put(conn, pk, record)
+        return pk
+
+    # -- messages -------------------------------------------------------------------------------
+    def known_messages(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` were already stored under exactly this scope."""
+        if not ids:
+            return set()
+
+        def run(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                rows = conn.execute(
+                    "SELECT id FROM messages WHERE tenant = ? AND ifnull(user_id, '') = ? "
+                    "AND ifnull(agent_id, '') = ? AND ifnull(run_id, '') = ? "
+                    f"AND id IN ({', '.join('?' * len(chunk))})",
+                    [
+                        scope.tenant,
+                        scope.user_id or "",
+                        scope.agent_id or "",
+                        scope.run_id or "",
+                        *chunk,
+                    ],
+                )
+                found.update(r[0] for r in rows)
+            return found
+
+        return self._read(run)
+
+    def get_messages(self, scope: Scope, ids: Sequence[str]) -> builtins.list[Message]:
+        if not ids:
+            return []
+        where, params = scope_sql(scope)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[Message]:
+            rows = conn.execute(
+                f"SELECT id, role, speaker, text, ts, metadata FROM messages m WHERE {where} "
+                f"AND m.id IN ({', '.join('?' * len(ids))}) ORDER BY m.pk",
+                [*params, *ids],
+            ).fetchall()
+            return [
+                Message(
+                    id=r[0],
+                    role=r[1],
+                    speaker=r[2],
+                    text=r[3],
+                    timestamp=from_micros(r[4]),
+                    metadata=json.loads(r[5]),
+                )
+                for r in rows
+            ]
+
+        return self._read(run)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def add(
+        self,
+        messages: Sequence[tuple[Scope, Message]],
+        records: Sequence[MemoryRecord],
+        *,
+        vectors: Vector | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> None:
+        if vectors is not None and len(vectors) != len(records):
+            raise InvalidInputError("one vector is needed for each record")
+        now = utcnow()
+        with self._write() as conn:
+            for scope, message in messages:
+                try:
+                    conn.execute(
+                        "INSERT INTO messages (tenant, user_id, agent_id, run_id, id, role, "
+                        "speaker, text, ts, metadata, recorded_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            scope.tenant,
+                            scope.user_id,
+                            scope.agent_id,
+                            scope.run_id,
+                            message.id,
+                            message.role,
+                            message.speaker,
+                            message.text,
+                            to_micros(message.timestamp),
+                            codec.dumps(dict(message.metadata)),
+                            to_micros(now),
+                        ),
+                    )
+                except sqlite3.IntegrityError:
+                    raise ConflictError(
+                        f"message {message.id!r} is already stored in scope {scope}"
+                    ) from None
+            for i, record in enumerate(records):
+                self._insert_record(conn, record, None if vectors is None else vectors[i])
+                self._history(
+                    conn,
+                    record.scope.tenant,
+                    record.id,
+                    record.version,
+                    "ADD",
+                    at=record.recorded_at,
+                    reason=reason,
+                    prompt_version=prompt_version,
+                    text=record.text,
+                    state=record.state,
+                )
+
+    def update(
+        self,
+        scope: Scope,
+        record: MemoryRecord,
+        *,
+        expected_version: int,
+        op: Operation = "UPDATE",
+        vector: Vector | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> MemoryRecord:
+        now = utcnow()
+        with self._write() as conn:
+            pk, row = self._current(conn, scope, record.id)
+            old = _row_record(row)
+            if old.version != expected_version:
+                raise ConflictError(
+                    f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
+                    "read it again and retry"
+                )
+            snapshot = replace(old, expired_at=old.expired_at or now)
+            conn.execute(
+                "INSERT INTO memory_versions (tenant, memory_id, version, record) "
+                "VALUES (?, ?, ?, ?)",
+                (old.scope.tenant, old.id, old.version, codec.record_json(snapshot)),
+            )
+            new = replace(record, scope=old.scope, version=old.version + 1, recorded_at=now)
+            conn.execute(
+                f"UPDATE memories SET ({_COLUMNS}) = ({', '.join('?' * 25)}) WHERE pk = ?",
+                (*_record_row(new), pk),
+            )
+            if vector is not None:
+                conn.execute(
+                    "UPDATE memories SET embedding = ? WHERE pk = ?", (vector_blob(vector), pk)
+                )
+            self._fts_put(conn, pk, new)
+            self._history(
+                conn,
+                old.scope.tenant,
+                old.id,
+                new.version,
+                op,
+                at=now,
+                reason=reason,
+                prompt_version=prompt_version,
+                text=new.text,
+                previous_text=old.text,
+                state=new.state,
+            )
+        return new
+
+    def set_state(
+        self, scope: Scope, memory_id: str, state: MemoryState, *, reason: str | None = None
+    ) -> MemoryRecord:
+        now = utcnow()
+        with self._write() as conn:
+            pk, row = self._current(conn, scope, memory_id)
+            old = _row_record(row)
+            if old.state == state:
+                return old
+            conn.execute("UPDATE memories SET state = ? WHERE pk = ?", (state, pk))
+            self._history(
+                conn,
+                old.scope.tenant,
+                old.id,
+                old.version,
+                _STATE_OPS[state],
+                at=now,
+                reason=reason,
+                state=state,
+            )
+        return replace(old, state=state)
+
+    def purge(self, scope: Scope, memory_id: str) -> None:
+        """Remove a memory with its versions and history; nothing of it is left."""
+        with self._write() as conn:
+            pk, _ = self._current(conn, scope, memory_id)
+            self._erase(conn, scope.tenant, pk, memory_id)
+
+    def _erase(self, conn: sqlite3.Connection, tenant: str, pk: int, memory_id: str) -> None:
+        conn.execute("DELETE FROM memories WHERE pk = ?", (pk,))
+        conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (pk,))
+        for table in ("memory_versions", "history"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE tenant = ? AND memory_id = ?", (tenant, memory_id)
+            )
+
+    def reset(self, scope: Scope) -> int:
+        where, params = scope_sql(scope)
+        with self._write() as conn:
+            rows = conn.execute(f"SELECT pk, id FROM memories m WHERE {where}", params).fetchall()
+            for pk, memory_id in rows:
+                self._erase(conn, scope.tenant, pk, memory_id)
+            conn.execute(f"DELETE FROM messages AS m WHERE {where}", params)
+        return len(rows)
+
+    def touch(self, scope: Scope, ids: Sequence[str], at: datetime) -> None:
+        if not ids:
+            return
+        where, params = scope_sql(scope)
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE memories AS m SET recall_count = recall_count + 1, last_recalled = ? "
+                f"WHERE {where} AND m.id IN ({', '.join('?' * len(ids))})",
+                [to_micros(at), *params, *ids],
+            )
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, scope: Scope, memory_id: str) -> MemoryRecord:
+        return self._read(lambda conn: _row_record(self._current(conn, scope, memory_id)[1]))
+
+    def get_many(self, scope: Scope, ids: Sequence[str]) -> builtins.list[MemoryRecord]:
+        if not ids:
+            return []
+        where, params = scope_sql(scope)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[MemoryRecord]:
+            rows = conn.execute(
+                f"SELECT {_SELECT} FROM memories m WHERE {where} "
+                f"AND m.id IN ({', '.join('?' * len(ids))})",
+                [*params, *ids],
+            ).fetchall()
+            by_id = {r[0]: _row_record(r) for r in rows}
+            return [by_id[i] for i in ids if i in by_id]
+
+        return self._read(run)
+
+    def versions(self, scope: Scope, memory_id: str) -> builtins.list[MemoryRecord]:
+        def run(conn: sqlite3.Connection) -> builtins.list[MemoryRecord]:
+            current = _row_record(self._current(conn, scope, memory_id)[1])
+            rows = conn.execute(
+                "SELECT record FROM memory_versions WHERE tenant = ? AND memory_id = ? "
+                "ORDER BY version",
+                (scope.tenant, memory_id),
+            ).fetchall()
+            return [*(codec.record_from_json(r[0], scope.tenant) for r in rows), current]
+
+        return self._read(run)
+
+    def history(self, scope: Scope, memory_id: str) -> builtins.list[HistoryEvent]:
+        def run(conn: sqlite3.Connection) -> builtins.list[HistoryEvent]:
+            self._current(conn, scope, memory_id)
+            rows = conn.execute(
+                "SELECT id, memory_id, version, op, at, reason, prompt_version, text, "
+                "previous_text, state FROM history WHERE tenant = ? AND memory_id = ? "
+                "ORDER BY id",
+                (scope.tenant, memory_id),
+            ).fetchall()
+            return [
+                HistoryEvent(
+                    id=r[0],
+                    memory_id=r[1],
+                    version=r[2],
+                    op=r[3],
+                    at=from_micros(r[4]) or utcnow(),
+                    reason=r[5],
+                    prompt_version=r[6],
+                    text=r[7],
+                    previous_text=r[8],
+                    state=r[9],
+                )
+                for r in rows
+            ]
+
+        return self._read(run)
+
+    def list(
+        self, scope: Scope, filters: Filters, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        if limit < 1:
+            raise InvalidInputError("limit must be at least 1")
+        where, params = scope_sql(scope)
+        fwhere, fparams = filters_sql(filters)
+        after = ""
+        if cursor:
+            try:
+                after_pk = int(cursor)
+            except ValueError:
+                raise InvalidInputError(f"cursor {cursor!r} is not valid") from None
+            after = " AND m.pk < ?"
+            fparams = [*fparams, after_pk]
+
+        def run(conn: sqlite3.Connection) -> Page:
+            rows = conn.execute(
+                f"SELECT m.pk, {_SELECT} FROM memories m WHERE {where} AND {fwhere}{after} "
+                "ORDER BY m.pk DESC LIMIT ?",
+                [*params, *fparams, limit + 1],
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = tuple(_row_record(r[1:]) for r in rows)
+            return Page(records=records, next_cursor=str(rows[-1][0]) if more else None)
+
+        return self._read(run)
+
+    def count(self, scope: Scope, filters: Filters) -> int:
+        where, params = scope_sql(scope)
+        fwhere, fparams = filters_sql(filters)
+        sql = f"SELECT count(*) FROM memories m WHERE {where} AND {fwhere}"
+        return int(self._read(lambda conn: conn.execute(sql, [*params, *fparams]).fetchone()[0]))
+
+    def keyword_search(
+        self, scope: Scope, query: str, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        where, params = scope_sql(scope)
+        fwhere, fparams = filters_sql(filters)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[tuple[MemoryRecord, float]]:
+            rows = conn.execute(
+                f"SELECT -bm25(memories_fts, 1.0, 0.5) AS score, {_SELECT} "
+                "FROM memories_fts JOIN memories m ON m.pk = memories_fts.rowid "
+                f"WHERE memories_fts MATCH ? AND {where} AND {fwhere} "
+                "ORDER BY score DESC LIMIT ?",
+                [match, *params, *fparams, limit],
+            ).fetchall()
+            return [(_row_record(r[1:]), float(r[0])) for r in rows]
+
+        return self._read(run)
+
+    def vector_search(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]:
+        where, params = scope_sql(scope)
+        fwhere, fparams = filters_sql(filters)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[tuple[MemoryRecord, float]]:
+            cached = self._matrix(conn, scope, where, params)
+            if not len(cached.pks):
+                return []
+            allowed = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere} "
+                    "AND m.embedding IS NOT NULL",
+                    [*params, *fparams],
+                )
+            }
+            scores = cached.matrix @ np.asarray(vector, dtype=np.float32)
+            mask = np.fromiter((pk in allowed for pk in cached.pks), bool, len(cached.pks))
+            scores = np.where(mask, scores, -np.inf)
+            k = min(limit, int(mask.sum()))
+            if k == 0:
+                return []
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top])]
+            pks = [int(cached.pks[i]) for i in top]
+            rows = conn.execute(
+                f"SELECT m.pk, {_SELECT} FROM memories m "
+                f"WHERE m.pk IN ({', '.join('?' * len(pks))})",
+                pks,
+            ).fetchall()
+            by_pk = {r[0]: _row_record(r[1:]) for r in rows}
+            return [(by_pk[pk], float(scores[i])) for pk, i in zip(pks, top, strict=True)]
+
+        return self._read(run)
+
+    def _matrix(
+        self, conn: sqlite3.Connection, scope: Scope, where: str, params: builtins.list[Any]
+    ) -> _ScopeMatrix:
+        key = (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (self._generation, data_version)
+        cached = self._matrices.get(key)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        rows = conn.execute(
+            f"SELECT m.pk, m.embedding FROM memories m WHERE {where} "
+            "AND m.embedding IS NOT NULL ORDER BY m.pk",
+            params,
+        ).fetchall()
+        pks = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        if rows:
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            matrix = matrix.reshape(len(rows), -1)
+        else:
+            matrix = np.zeros((0, 0), dtype=np.float32)
+        cached = _ScopeMatrix(stamp=stamp, pks=pks, matrix=matrix)
+        self._matrices[key] = cached
+        return cached
+
+    def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]:
+        def run(conn: sqlite3.Connection) -> builtins.list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT user_id, agent_id, run_id, count(*), "
+                "sum(state = 'active'), max(recorded_at) FROM memories WHERE tenant = ? "
+                "GROUP BY user_id, agent_id, run_id ORDER BY user_id, agent_id, run_id",
+                (tenant,),
+            ).fetchall()
+            return [
+                {
+                    "user_id": r[0],
+                    "agent_id": r[1],
+                    "run_id": r[2],
+                    "memories": r[3],
+                    "active": r[4],
+                    "last_recorded": from_micros(r[5]),
+                }
+                for r in rows
+            ]
+
+        return self._read(run)
+
+    # -- export / import ------------------------------------------------------------------------
+    def export(self, scope: Scope) -> Iterator[dict[str, Any]]:
+        where, params = scope_sql(scope)
+        with self._lock:
+            messages = self._conn.execute(
+                f"SELECT id, user_id, agent_id, run_id, role, speaker, text, ts, metadata "
+                f"FROM messages m WHERE {where} ORDER BY m.pk",
+                params,
+            ).fetchall()
+            ids = [
+                r[0]
+                for r in self._conn.execute(
+                    f"SELECT m.id FROM memories m WHERE {where} ORDER BY m.pk", params
+                )
+            ]
+        yield {"type": "header", "format": codec.EXPORT_FORMAT, "scope": scope.as_dict()}
+        for r in messages:
+            ts = from_micros(r[7])
+            yield {
+                "type": "message",
+                "message": {
+                    "id": r[0],
+                    "user_id": r[1],
+                    "agent_id": r[2],
+                    "run_id": r[3],
+                    "role": r[4],
+                    "speaker": r[5],
+                    "text": r[6],
+                    "timestamp": ts.isoformat() if ts else None,
+                    "metadata": json.loads(r[8]),
+                },
+            }
+        for memory_id in ids:
+            try:
+                versions = self.versions(scope, memory_id)
+                history = self.history(scope, memory_id)
+            except NotFoundError:
+                continue  # purged while exporting
+            yield {
+                "type": "memory",
+                "record": versions[-1].to_dict(),
+                "versions": [v.to_dict() for v in versions[:-1]],
+                "history": [h.to_dict() for h in history],
+            }
+
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+        """Write exported items in one transaction; existing ids are a conflict (nothing kept)."""
+        count = 0
+        with self._write() as conn:
+            for item in items:
+                if item["type"] == "message":
+                    scope, message = codec.message_from_dict(item["message"], tenant)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO messages (tenant, user_id, agent_id, run_id, id, "
+                        "role, speaker, text, ts, metadata, recorded_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            tenant,
+                            scope.user_id,
+                            scope.agent_id,
+                            scope.run_id,
+                            message.id,
+                            message.role,
+                            message.speaker,
+                            message.text,
+                            to_micros(message.timestamp),
+                            codec.dumps(dict(message.metadata)),
+                            to_micros(utcnow()),
+                        ),
+                    )
+                elif item["type"] == "memory":
+                    record = MemoryRecord.from_dict(item["record"], tenant=tenant)
+                    vector = item.get("vector")
+                    self._insert_record(conn, record, vector)
+                    for old in item.get("versions") or ():
+                        snapshot = MemoryRecord.from_dict(old, tenant=tenant)
+                        conn.execute(
+                            "INSERT INTO memory_versions (tenant, memory_id, version, record) "
+                            "VALUES (?, ?, ?, ?)",
+                            (tenant, record.id, snapshot.version, codec.record_json(snapshot)),
+                        )
+                    for row in item.get("history") or ():
+                        event = codec.history_from_dict(row)
+                        self._history(
+                            conn,
+                            tenant,
+                            record.id,
+                            event.version,
+                            event.op,
+                            at=event.at,
+                            reason=event.reason,
+                            prompt_version=event.prompt_version,
+                            text=event.text,
+                            previous_text=event.previous_text,
+                            state=event.state,
+                        )
+                    count += 1
+        return count
+
+    # -- embedder bookkeeping -------------------------------------------------------------------
+    def embedder_info(self) -> tuple[str, int] | None:
+        def run(conn: sqlite3.Connection) -> tuple[str, int] | None:
+            rows = dict(
+                conn.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('embedder', 'embedder_dim')"
+                ).fetchall()
+            )
+            if "embedder" not in rows:
+                return None
+            return rows["embedder"], int(rows["embedder_dim"])
+
+        return self._read(run)
+
+    def set_embedder_info(self, name: str, dim: int) -> None:
+        with self._write() as conn:
+            for key, value in (("embedder", name), ("embedder_dim", str(dim))):
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

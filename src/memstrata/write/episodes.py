@@ -1,0 +1,77 @@
+"""Segment: messages in, episode memories out (no LLM, nothing said is lost)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from memstrata.errors import InvalidInputError
+from memstrata.types import MemoryRecord, Message, Scope, check_id, check_text, new_id
+
+
+def prepare_messages(
+    messages: Sequence[Message], *, now: datetime, timestamp: datetime | None = None
+) -> list[Message]:
+    """Give every message an id and a time, and check them all before anything is written.
+
+    A message without a timestamp takes ``timestamp`` (the call's), else ``now``.
+    """
+    out: list[Message] = []
+    seen: set[str] = set()
+    for message in messages:
+        check_text(message.text, "message text")
+        message_id = message.id if message.id is not None else new_id()
+        check_id(message_id, "message id")
+        if message_id in seen:
+            raise InvalidInputError(f"message id {message_id!r} appears twice in one call")
+        seen.add(message_id)
+        out.append(
+            replace(
+                message,
+                id=message_id,
+                speaker=message.speaker or message.role,
+                timestamp=message.timestamp or timestamp or now,
+            )
+        )
+    return out
+
+
+def episode_text(message: Message) -> str:
+    """What an episode says: the message text, as it was said."""
+    return message.text
+
+
+def episode_records(
+    scope: Scope,
+    messages: Sequence[Message],
+    *,
+    now: datetime,
+    metadata: Mapping[str, Any] | None = None,
+) -> list[MemoryRecord]:
+    """One ``episode`` memory per message, its ``sources`` the message id."""
+    records = []
+    for message in messages:
+        assert message.id is not None
+        records.append(
+            MemoryRecord(
+                id=new_id(),
+                scope=scope,
+                kind="episode",
+                text=episode_text(message),
+                sources=(message.id,),
+                actor=message.speaker,
+                valid_from=message.timestamp,
+                recorded_at=now,
+                metadata={**(metadata or {}), **message.metadata, "role": message.role},
+            )
+        )
+    return records
+
+
+def index_text(record: MemoryRecord) -> str:
+    """The text an embedder sees for a memory: who said it, then what was said."""
+    if record.actor:
+        return f"{record.actor}: {record.text}"
+    return record.text

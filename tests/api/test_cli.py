@@ -1,0 +1,85 @@
+"""The CLI as a user runs it: real processes, a real store file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MEMSTRATA_DB": str(db), "MEMSTRATA_EMBEDDER": "hashing"}
+    return subprocess.run(
+        [sys.executable, "-m", "memstrata.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_add_then_search_then_get_and_history(db_path: Path) -> None:
+    added = run("add", "--user", "ada", "I moved to Lisbon in May", "--json", db=db_path)
+    assert added.returncode == 0, added.stderr
+    memory_id = json.loads(added.stdout)["added"][0]["id"]
+    found = run("search", "--user", "ada", "where does Ada live", db=db_path)
+    assert found.returncode == 0 and "I moved to Lisbon in May" in found.stdout
+    hits = json.loads(run("search", "--user", "ada", "Lisbon", "--json", db=db_path).stdout)
+    assert hits["hits"][0]["id"] == memory_id
+    assert run("delete", "--user", "ada", memory_id, db=db_path).returncode == 0
+    assert "Lisbon" not in run("search", "--user", "ada", "Lisbon", db=db_path).stdout
+    assert run("restore", "--user", "ada", memory_id, db=db_path).returncode == 0
+    got = json.loads(run("get", "--user", "ada", memory_id, "--json", db=db_path).stdout)
+    assert got["text"] == "I moved to Lisbon in May" and got["state"] == "active"
+    history = json.loads(run("history", "--user", "ada", memory_id, "--json", db=db_path).stdout)
+    assert [e["op"] for e in history] == ["ADD", "DELETE", "RESTORE"]
+
+
+def test_add_reads_lines_from_stdin_and_list_shows_them(db_path: Path) -> None:
+    assert run("add", "--user", "ada", db=db_path, stdin="one\ntwo\n\nthree\n").returncode == 0
+    listed = json.loads(run("list", "--user", "ada", "--json", db=db_path).stdout)
+    assert sorted(m["text"] for m in listed["memories"]) == ["one", "three", "two"]
+
+
+def test_export_and_import_between_files(tmp_path: Path) -> None:
+    a, b, out = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "x.jsonl"
+    run("add", "--user", "ada", "a fact worth keeping", db=a)
+    assert run("export", "--user", "ada", str(out), db=a).returncode == 0
+    imported = run("import", str(out), "--json", db=b)
+    assert json.loads(imported.stdout) == {"memories": 1}
+    assert "worth keeping" in run("list", "--user", "ada", db=b).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("add", "hello"), 2, "scope is required"),
+        (("add", "--user", "ada", ""), 2, "empty"),
+        (("get", "--user", "ada", "nope"), 3, "no memory"),
+        (("search", "--user", "ada", "   "), 2, "query is empty"),
+    ],
+)
+def test_errors_are_one_line_and_a_nonzero_exit(
+    db_path: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run(*args, db=db_path)
+    assert result.returncode == code
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_demo_ingests_the_sample_and_answers(db_path: Path) -> None:
+    first = run("demo", "--json", db=db_path)
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout)
+    assert out["added"] > 10 and out["already_stored"] == 0
+    cat = next(a for a in out["answers"] if "cat" in a["question"])
+    assert any("Pixel" in h["text"] for h in cat["hits"])
+    assert all(h["sources"] and h["valid_from"] for a in out["answers"] for h in a["hits"])
+    again = json.loads(run("demo", "--json", db=db_path).stdout)
+    assert again["added"] == 0 and again["already_stored"] == out["added"]

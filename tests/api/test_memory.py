@@ -1,0 +1,276 @@
+"""The library API end to end, on a real SQLite file with the hashing embedder."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from memstrata import (
+    ConfirmationRequiredError,
+    ConflictError,
+    EmbedderMismatchError,
+    InvalidInputError,
+    Memory,
+    NotFoundError,
+    ScopeRequiredError,
+)
+from memstrata.types import MAX_TEXT_CHARS
+
+
+def rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_add_stores_each_message_as_an_episode_with_its_id_as_source(mem: Memory) -> None:
+    result = mem.add(
+        [
+            {
+                "id": "m1",
+                "speaker": "Ada",
+                "text": "I moved to Lisbon in May",
+                "timestamp": "2026-05-03T10:00:00Z",
+            },
+            {"id": "m2", "role": "assistant", "text": "Lisbon is lovely in spring"},
+        ],
+        user_id="ada",
+    )
+    assert [r.sources for r in result.added] == [("m1",), ("m2",)]
+    first = mem.get(result.ids[0], user_id="ada")
+    assert first.kind == "episode"
+    assert first.actor == "Ada"
+    assert first.valid_from == datetime(2026, 5, 3, 10, tzinfo=UTC)
+    assert result.added[1].actor == "assistant"
+
+
+def test_plain_text_gets_a_generated_message_id(mem: Memory) -> None:
+    record = mem.add("I like green tea", user_id="ada").added[0]
+    assert len(record.sources) == 1 and len(record.sources[0]) == 32
+
+
+def test_search_finds_by_keyword_and_reports_signals(mem: Memory) -> None:
+    mem.add(
+        ["I moved to Lisbon in May", "My cat is called Pixel", "I run on Sundays"], user_id="ada"
+    )
+    hits = mem.search("what is the cat called", user_id="ada", limit=2)
+    assert hits[0].text == "My cat is called Pixel"
+    assert "keyword" in hits[0].signals and hits[0].signals["keyword"].rank == 1
+    assert len(hits) == 2
+    assert hits.search_id and hits.query == "what is the cat called"
+
+
+def test_scopes_do_not_leak(mem: Memory) -> None:
+    ada = mem.add("Ada's secret is the blue door", user_id="ada").added[0]
+    mem.add("Bob's secret is the red door", user_id="bob")
+    assert [h.text for h in mem.search("secret door", user_id="bob")] == [
+        "Bob's secret is the red door"
+    ]
+    with pytest.raises(NotFoundError):
+        mem.get(ada.id, user_id="bob")
+    with pytest.raises(NotFoundError):
+        mem.update(ada.id, "stolen", user_id="bob")
+    with pytest.raises(NotFoundError):
+        mem.delete(ada.id, user_id="bob")
+    with pytest.raises(NotFoundError):
+        mem.history(ada.id, user_id="bob")
+
+
+def test_scope_filter_matches_given_fields_only(mem: Memory) -> None:
+    mem.add("from agent one", user_id="ada", agent_id="one")
+    mem.add("from agent two", user_id="ada", agent_id="two")
+    assert len(mem.list(user_id="ada").records) == 2
+    assert [r.text for r in mem.list(user_id="ada", agent_id="two").records] == ["from agent two"]
+    assert mem.list(agent_id="one").records[0].scope.user_id == "ada"
+
+
+def test_every_call_needs_a_scope(mem: Memory) -> None:
+    with pytest.raises(ScopeRequiredError):
+        mem.add("hello")
+    with pytest.raises(ScopeRequiredError):
+        mem.search("hello")
+    with pytest.raises(ScopeRequiredError):
+        mem.list()
+
+
+def test_same_message_id_is_not_stored_twice(mem: Memory) -> None:
+    mem.add({"id": "m1", "text": "hello"}, user_id="ada")
+    again = mem.add([{"id": "m1", "text": "hello"}, {"id": "m2", "text": "bye"}], user_id="ada")
+    assert again.duplicates == ("m1",)
+    assert [r.sources for r in again.added] == [("m2",)]
+    # the same id in another scope is another message
+    assert mem.add({"id": "m1", "text": "hello"}, user_id="bob").added
+
+
+def test_update_keeps_the_old_version_and_writes_history(mem: Memory) -> None:
+    record = mem.add("I live in Paris", user_id="ada").added[0]
+    new = mem.update(record.id, "I live in Lisbon", user_id="ada", reason="moved")
+    assert new.version == 2 and new.text == "I live in Lisbon"
+    versions = mem.versions(record.id, user_id="ada")
+    assert [v.text for v in versions] == ["I live in Paris", "I live in Lisbon"]
+    assert versions[0].expired_at is not None and versions[1].expired_at is None
+    events = mem.history(record.id, user_id="ada")
+    assert [e.op for e in events] == ["ADD", "UPDATE"]
+    assert events[1].previous_text == "I live in Paris" and events[1].reason == "moved"
+    assert [h.text for h in mem.search("Lisbon", user_id="ada")] == ["I live in Lisbon"]
+    assert all("keyword" not in h.signals for h in mem.search("Paris", user_id="ada"))
+
+
+def test_stale_update_is_a_conflict(mem: Memory) -> None:
+    record = mem.add("I live in Paris", user_id="ada").added[0]
+    mem.update(record.id, "I live in Lisbon", user_id="ada")
+    with pytest.raises(ConflictError):
+        mem.update(record.id, "I live in Rome", user_id="ada", expected_version=1)
+    assert mem.get(record.id, user_id="ada").text == "I live in Lisbon"
+
+
+def test_delete_restore_archive_and_purge(mem: Memory, db_path: Path) -> None:
+    record = mem.add("a passing thought", user_id="ada").added[0]
+    mem.delete(record.id, user_id="ada")
+    assert mem.get(record.id, user_id="ada").state == "deleted"
+    assert not mem.search("passing thought", user_id="ada").hits
+    assert not mem.list(user_id="ada").records
+    assert mem.list(user_id="ada", states=["deleted"]).records[0].id == record.id
+    mem.restore(record.id, user_id="ada")
+    assert mem.search("passing thought", user_id="ada")[0].id == record.id
+    mem.archive(record.id, user_id="ada")
+    assert not mem.search("passing thought", user_id="ada").hits
+    assert [e.op for e in mem.history(record.id, user_id="ada")] == [
+        "ADD",
+        "DELETE",
+        "RESTORE",
+        "ARCHIVE",
+    ]
+    with pytest.raises(ConfirmationRequiredError):
+        mem.purge(record.id, user_id="ada")
+    mem.purge(record.id, user_id="ada", confirm=True)
+    with pytest.raises(NotFoundError):
+        mem.get(record.id, user_id="ada")
+    assert rows(db_path, "history") == 0 and rows(db_path, "memories_fts") == 0
+
+
+def test_reset_needs_confirmation_and_clears_only_its_scope(mem: Memory) -> None:
+    mem.add(["one", "two"], user_id="ada")
+    mem.add("three", user_id="bob")
+    with pytest.raises(ConfirmationRequiredError):
+        mem.reset(user_id="ada")
+    assert mem.reset(user_id="ada", confirm=True) == 2
+    assert not mem.list(user_id="ada").records
+    assert len(mem.list(user_id="bob").records) == 1
+
+
+def test_list_pages_through_everything_once(mem: Memory) -> None:
+    mem.add([f"memory number {i}" for i in range(25)], user_id="ada")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = mem.list(user_id="ada", limit=10, cursor=cursor)
+        seen += [r.id for r in page.records]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 25
+
+
+def test_filters_by_kind_time_and_metadata(mem: Memory) -> None:
+    mem.add(
+        {"text": "trip to Porto", "timestamp": "2026-01-10T00:00:00Z"},
+        user_id="ada",
+        metadata={"topic": "travel"},
+    )
+    mem.add(
+        {"text": "trip to Rome", "timestamp": "2026-06-10T00:00:00Z"},
+        user_id="ada",
+        metadata={"topic": "travel", "pinned": True},
+    )
+    mem.add(
+        {"text": "trip budget", "timestamp": "2026-06-11T00:00:00Z"},
+        user_id="ada",
+        metadata={"topic": "money"},
+    )
+    texts = {h.text for h in mem.search("trip", user_id="ada", since="2026-06-01")}
+    assert texts == {"trip to Rome", "trip budget"}
+    texts = {h.text for h in mem.search("trip", user_id="ada", metadata={"topic": "travel"})}
+    assert texts == {"trip to Porto", "trip to Rome"}
+    assert [h.text for h in mem.search("trip", user_id="ada", metadata={"pinned": True})] == [
+        "trip to Rome"
+    ]
+    assert not mem.search("trip", user_id="ada", kinds=["fact"]).hits
+    assert len(mem.search("trip", user_id="ada", until="2026-06-10T12:00:00Z").hits) == 2
+
+
+def test_vector_signal_finds_what_keywords_miss(mem: Memory) -> None:
+    mem.add(["the kitten sleeps on the sofa", "quarterly tax forms are due"], user_id="ada")
+    hits = mem.search("kittens sleeping", user_id="ada")
+    assert hits[0].text == "the kitten sleeps on the sofa"
+    assert "vector" in hits[0].signals
+
+
+def test_sources_returns_the_original_messages(mem: Memory) -> None:
+    record = mem.add(
+        {"id": "d1:1", "speaker": "Ada", "text": "hi there", "timestamp": "2026-02-01T08:00:00Z"},
+        user_id="ada",
+    ).added[0]
+    [message] = mem.sources(record.id, user_id="ada")
+    assert (message.id, message.speaker, message.text) == ("d1:1", "Ada", "hi there")
+    assert message.timestamp == datetime(2026, 2, 1, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "   ",
+        "x" * (MAX_TEXT_CHARS + 1),
+        "bad \ud800 surrogate",
+        b"\xff\xfe not utf-8",
+        "nul \x00 inside",
+        {"text": "ok", "colour": "blue"},
+        {"role": "user"},
+        42,
+    ],
+)
+def test_bad_input_is_a_typed_error_and_writes_nothing(
+    mem: Memory, db_path: Path, bad: object
+) -> None:
+    with pytest.raises(InvalidInputError):
+        mem.add(["a good message", bad], user_id="ada")  # type: ignore[list-item]
+    assert rows(db_path, "memories") == 0 and rows(db_path, "messages") == 0
+
+
+def test_unknown_ids_and_bad_arguments(mem: Memory) -> None:
+    with pytest.raises(NotFoundError):
+        mem.get("no-such-id", user_id="ada")
+    with pytest.raises(NotFoundError):
+        mem.history("no-such-id", user_id="ada")
+    with pytest.raises(InvalidInputError):
+        mem.search("x", user_id="ada", limit=0)
+    with pytest.raises(InvalidInputError):
+        mem.list(user_id="ada", cursor="not-a-cursor")
+    with pytest.raises(InvalidInputError):
+        mem.add([], user_id="ada")
+    with pytest.raises(InvalidInputError):
+        mem.add([{"id": "same", "text": "a"}, {"id": "same", "text": "b"}], user_id="ada")
+    with pytest.raises(InvalidInputError):
+        mem.search("x", user_id="ada", kinds=["nonsense"])  # type: ignore[list-item]
+
+
+def test_opening_a_store_with_another_embedder_is_refused(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing") as mem:
+        mem.add("hello", user_id="ada")
+    with pytest.raises(EmbedderMismatchError, match="memstrata reembed"):
+        Memory(db_path, embedder="hashing:64")
+    with Memory(db_path, embedder=None) as keyword_only:
+        assert keyword_only.search("hello", user_id="ada")[0].text == "hello"
+
+
+def test_default_store_lives_in_the_user_data_directory() -> None:
+    from memstrata.settings import Settings, default_db_path
+
+    path = default_db_path()
+    assert path.name == "memstrata.db" and "memstrata" in str(path.parent)
+    assert not str(path).startswith("/tmp")
+    assert Settings.from_env({}).db == str(path)
+    assert Settings.from_env({"MEMSTRATA_DB": "/data/x.db"}).db == "/data/x.db"
