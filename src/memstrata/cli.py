@@ -7,6 +7,7 @@ stderr and a non-zero exit code (2 bad input, 3 not found, 4 conflict, 1 anythin
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -366,9 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Modules that define commands of their own feature: each has
+#: ``register(subparsers, common, scoped)`` and imports heavy dependencies only when run.
+EXTENSIONS: tuple[str, ...] = ()
+
+
 def _extensions() -> list[Callable[..., None]]:
-    """Commands that live with their feature (eval, bench, serve, ...)."""
-    return []
+    return [importlib.import_module(name).register for name in EXTENSIONS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

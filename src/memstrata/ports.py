@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -27,6 +28,20 @@ from memstrata.types import (
 )
 
 Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: its public id, its tenant and the hash of its secret."""
+
+    id: str
+    tenant: str
+    key_hash: str
+    created_at: datetime
+    name: str | None = None
+    revoked_at: datetime | None = None
+
+
 EmbedKind = Literal["query", "document"]
 
 
@@ -171,6 +186,17 @@ class Store(Protocol):
     def export(self, scope: Scope) -> Iterator[dict[str, Any]]: ...
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int: ...
+
+    # -- API keys (stored as hashes; the server maps a key to its tenant) -----------------------
+    def put_api_key(self, key: ApiKey) -> None: ...
+
+    def api_keys(self, tenant: str | None = None) -> builtins.list[ApiKey]: ...
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool: ...
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The active (not revoked) key with this hash, if any."""
+        ...
 
     # -- embedder bookkeeping -------------------------------------------------------------------
     def embedder_info(self) -> tuple[str, int] | None: ...

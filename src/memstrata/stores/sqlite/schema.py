@@ -91,6 +91,15 @@ CREATE TABLE history (
 );
 CREATE INDEX history_by_memory ON history (tenant, memory_id, id);
 
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    name       TEXT,
+    key_hash   TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+
 CREATE VIRTUAL TABLE memories_fts USING fts5(
     text, keys, tokenize = 'porter unicode61 remove_diacritics 2'
 );

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memstrata.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
-from memstrata.ports import Vector
+from memstrata.ports import ApiKey, Vector
 from memstrata.stores import codec
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.sqlite import schema
@@ -109,6 +109,13 @@ def _row_record(row: Sequence[Any]) -> MemoryRecord:
         layer=row[23],
         metadata=json.loads(row[24]),
     )
+
+
+def _api_key(row: Sequence[Any]) -> ApiKey:
+    created_at = from_micros(row[3])
+    assert created_at is not None
+    return ApiKey(id=row[0], tenant=row[1], key_hash=row[2], created_at=created_at, name=row[4],
+                  revoked_at=from_micros(row[5]))  # fmt: skip
 
 
 def scope_sql(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
@@ -794,6 +801,45 @@ class SQLiteStore:
                         )
                     count += 1
         return count
+
+    # -- API keys -------------------------------------------------------------------------------
+    def put_api_key(self, key: ApiKey) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (id, tenant, name, key_hash, created_at, revoked_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key.id, key.tenant, key.name, key.key_hash, to_micros(key.created_at),
+                 to_micros(key.revoked_at)),
+            )  # fmt: skip
+
+    def api_keys(self, tenant: str | None = None) -> builtins.list[ApiKey]:
+        sql = "SELECT id, tenant, key_hash, created_at, name, revoked_at FROM api_keys"
+        params: builtins.list[Any] = []
+        if tenant is not None:
+            sql += " WHERE tenant = ?"
+            params.append(tenant)
+        rows = self._read(
+            lambda conn: conn.execute(sql + " ORDER BY created_at", params).fetchall()
+        )
+        return [_api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (to_micros(at), key_id),
+            )
+            return cursor.rowcount > 0
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        row = self._read(
+            lambda conn: conn.execute(
+                "SELECT id, tenant, key_hash, created_at, name, revoked_at FROM api_keys "
+                "WHERE key_hash = ? AND revoked_at IS NULL",
+                (key_hash,),
+            ).fetchone()
+        )
+        return _api_key(row) if row else None
 
     # -- embedder bookkeeping -------------------------------------------------------------------
     def embedder_info(self) -> tuple[str, int] | None:
