@@ -44,7 +44,12 @@ from memstrata.types import (
     check_text,
     new_id,
 )
-from memstrata.write.episodes import episode_records, index_text, prepare_messages
+from memstrata.write.episodes import (
+    derived_record,
+    episode_records,
+    index_text,
+    prepare_messages,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -200,6 +205,50 @@ class Memory:
         return AddResult(
             added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
         )
+
+    def remember(
+        self,
+        text: str,
+        *,
+        kind: MemoryKind = "fact",
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        sources: Sequence[str] = (),
+        actor: str | None = None,
+        subject: str | None = None,
+        keys: Sequence[str] = (),
+        entities: Sequence[str] = (),
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        importance: float = 0.5,
+        metadata: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> MemoryRecord:
+        """Store a derived memory (a fact, summary, thought, procedure or working note) directly.
+
+        ``sources`` are ids of messages already stored in this scope; an unknown id is an
+        error, so provenance always points at something real.
+        """
+        scope = self._scope(user_id, agent_id, run_id)
+        record = derived_record(
+            scope, text, kind=kind, now=self.clock.now(), sources=sources, actor=actor,
+            subject=subject, keys=keys, entities=entities,
+            valid_from=as_utc(valid_from, "valid_from"), valid_to=as_utc(valid_to, "valid_to"),
+            importance=importance, metadata=metadata,
+        )  # fmt: skip
+        found = {m.id for m in self.store.get_messages(scope, list(record.sources))}
+        missing = set(record.sources) - found
+        if missing:
+            raise InvalidInputError(
+                f"unknown source message ids in scope {scope}: {', '.join(sorted(missing))}"
+            )
+        self.store.add(
+            [], [record], vectors=self._embed_records([record]), reason=reason,
+            prompt_version=prompt_version,
+        )  # fmt: skip
+        return record
 
     def update(
         self,
@@ -552,6 +601,33 @@ class AsyncMemory:
             metadata=metadata,
             timestamp=timestamp,
         )
+
+    async def remember(
+        self,
+        text: str,
+        *,
+        kind: MemoryKind = "fact",
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        sources: Sequence[str] = (),
+        actor: str | None = None,
+        subject: str | None = None,
+        keys: Sequence[str] = (),
+        entities: Sequence[str] = (),
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        importance: float = 0.5,
+        metadata: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> MemoryRecord:
+        return await asyncio.to_thread(
+            self.sync.remember, text, kind=kind, user_id=user_id, agent_id=agent_id,
+            run_id=run_id, sources=sources, actor=actor, subject=subject, keys=keys,
+            entities=entities, valid_from=valid_from, valid_to=valid_to, importance=importance,
+            metadata=metadata, reason=reason, prompt_version=prompt_version,
+        )  # fmt: skip
 
     async def update(
         self,

@@ -274,3 +274,22 @@ def test_default_store_lives_in_the_user_data_directory() -> None:
     assert not str(path).startswith("/tmp")
     assert Settings.from_env({}).db == str(path)
     assert Settings.from_env({"MEMSTRATA_DB": "/data/x.db"}).db == "/data/x.db"
+
+
+def test_remember_stores_a_derived_memory_with_checked_sources(mem: Memory) -> None:
+    mem.add({"id": "m1", "speaker": "Ada", "text": "I moved to Lisbon in May"}, user_id="ada")
+    fact = mem.remember(
+        "Ada lives in Lisbon", kind="fact", sources=["m1"], subject="Ada", user_id="ada",
+        valid_from="2026-05-01", importance=0.9,
+    )  # fmt: skip
+    assert mem.get(fact.id, user_id="ada").sources == ("m1",)
+    assert [m.id for m in mem.sources(fact.id, user_id="ada")] == ["m1"]
+    assert mem.search("Lisbon", user_id="ada", kinds=["fact"])[0].id == fact.id
+    with pytest.raises(InvalidInputError, match="unknown source"):
+        mem.remember("made up", sources=["nope"], user_id="ada")
+    with pytest.raises(InvalidInputError, match="unknown source"):
+        mem.remember("another user's message", sources=["m1"], user_id="bob")
+    with pytest.raises(InvalidInputError):
+        mem.remember("x", kind="episode", user_id="ada")
+    with pytest.raises(InvalidInputError):
+        mem.remember("x", importance=2, user_id="ada")

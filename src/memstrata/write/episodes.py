@@ -8,7 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from memstrata.errors import InvalidInputError
-from memstrata.types import MemoryRecord, Message, Scope, check_id, check_text, new_id
+from memstrata.types import (
+    KINDS,
+    MemoryKind,
+    MemoryRecord,
+    Message,
+    Scope,
+    check_id,
+    check_text,
+    new_id,
+)
 
 
 def prepare_messages(
@@ -68,6 +77,54 @@ def episode_records(
             )
         )
     return records
+
+
+def derived_record(
+    scope: Scope,
+    text: str,
+    *,
+    kind: MemoryKind,
+    now: datetime,
+    sources: Sequence[str] = (),
+    actor: str | None = None,
+    subject: str | None = None,
+    keys: Sequence[str] = (),
+    entities: Sequence[str] = (),
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+    importance: float = 0.5,
+    metadata: Mapping[str, Any] | None = None,
+) -> MemoryRecord:
+    """A memory that is not a message itself (a fact, summary, thought, ...), checked."""
+    if kind not in KINDS or kind == "episode":
+        raise InvalidInputError(
+            f"kind must be one of {', '.join(k for k in KINDS if k != 'episode')}; "
+            "episodes come from messages (use add)"
+        )
+    if isinstance(importance, bool) or not isinstance(importance, int | float):
+        raise InvalidInputError("importance must be a number from 0 to 1")
+    if not 0.0 <= float(importance) <= 1.0:
+        raise InvalidInputError("importance must be a number from 0 to 1")
+    if valid_from and valid_to and valid_to < valid_from:
+        raise InvalidInputError("valid_to is before valid_from")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidInputError("metadata must be a mapping")
+    return MemoryRecord(
+        id=new_id(),
+        scope=scope,
+        kind=kind,
+        text=check_text(text),
+        sources=tuple(check_id(s, "source id") for s in sources),
+        keys=tuple(check_text(k, "key") for k in keys),
+        entities=tuple(check_text(e, "entity") for e in entities),
+        actor=actor,
+        subject=subject,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        recorded_at=now,
+        importance=float(importance),
+        metadata=dict(metadata or {}),
+    )
 
 
 def index_text(record: MemoryRecord) -> str:
