@@ -215,6 +215,26 @@ def _state_change(verb: str) -> Handler:
     return run
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        result = mem.feedback(args.search_id, args.used, args.unused, **_scope(args))
+    _emit(
+        args,
+        {"used": result.used, "unused": result.unused, "pairs": result.pairs},
+        lambda: print(f"learned from {result.used} used and {result.unused} unused memories"),
+    )
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    with _open(args) as mem:
+        archived = mem.maintain(dry_run=args.dry_run, **_scope(args))
+    verb = "would archive" if args.dry_run else "archived"
+    _emit(args, {"archived": archived, "dry_run": args.dry_run},
+          lambda: print(f"{verb} {len(archived)} faded memories"))  # fmt: skip
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as mem:
         count = mem.export(args.file if args.file != "-" else sys.stdout, **_scope(args))
@@ -347,6 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("id")
         p.add_argument("--reason", help="why (kept in history)")
         p.set_defaults(handler=_state_change(verb))
+
+    p = sub.add_parser("feedback", parents=both, help="say which hits of a search were used")
+    p.add_argument("search_id", help="the search_id printed by `search --json`")
+    p.add_argument("--used", action="append", default=[], metavar="ID", help="a used memory id")
+    p.add_argument("--unused", action="append", metavar="ID", help="default: the other hits")
+    p.set_defaults(handler=cmd_feedback)
+
+    p = sub.add_parser("maintain", parents=both, help="archive memories that have faded")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be archived")
+    p.set_defaults(handler=cmd_maintain)
 
     p = sub.add_parser("export", parents=both, help="write a scope as JSON Lines")
     p.add_argument("file", help="output file, or - for stdout")

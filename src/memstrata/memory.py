@@ -22,7 +22,9 @@ from memstrata.errors import (
     EmbedderMismatchError,
     InvalidInputError,
 )
+from memstrata.lifecycle import learning
 from memstrata.ports import Clock, Embedder, Store, SystemClock
+from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import Retrieval, preset
 from memstrata.read.search import search as run_search
 from memstrata.settings import Settings
@@ -130,6 +132,9 @@ class Memory:
         Scope(user_id="-", tenant=tenant)  # validates the tenant
         if self.embedder is not None:
             self._check_embedder(self.embedder)
+        self._reranker_base = LinearReranker(
+            weights={"fused": 1.0, "retention": self.retrieval.retention_weight}
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -388,10 +393,55 @@ class Memory:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
+        now = self.clock.now()
+        depth = max(limit, self.retrieval.rerank_depth)
         hits = run_search(
-            self.store, self.embedder, scope, query, flt, limit=limit, retrieval=self.retrieval
+            self.store, self.embedder, scope, query, flt, limit=depth, retrieval=self.retrieval
         )
-        return SearchResult(hits=tuple(hits), search_id=new_id(), query=query)
+        model = learning.reranker_for(self.store, scope, self._reranker_base)
+        ranked, features = learning.rerank(hits, model, now)
+        search_id = new_id()
+        learning.save_search(
+            self.store, scope, search_id, query, ranked[:limit], features[:limit], now
+        )
+        return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
+
+    def feedback(
+        self,
+        search_id: str,
+        used: Sequence[str],
+        unused: Sequence[str] | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> learning.FeedbackResult:
+        """Say which memories of a search the answer used (RMM's retrospective reflection).
+
+        Used memories grow stronger (and climb layers with repeated use); the reranker learns
+        that used memories beat the ``unused`` ones (by default, the rest of that search).
+        """
+        scope = self._scope(user_id, agent_id, run_id)
+        return learning.feedback(
+            self.store, scope, search_id, list(used), None if unused is None else list(unused),
+            self.clock.now(), self._reranker_base,
+        )  # fmt: skip
+
+    def maintain(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> builtins.list[str]:
+        """Archive the memories of a scope that have faded (retention below the threshold).
+
+        Archived memories leave default search; nothing is deleted and ``restore`` brings them
+        back. Call it on a schedule (or ``memstrata maintain``); returns the ids archived.
+        """
+        scope = self._scope(user_id, agent_id, run_id)
+        return learning.maintain(self.store, scope, self.clock.now(), dry_run=dry_run)
 
     def get(
         self,
@@ -771,6 +821,33 @@ class AsyncMemory:
             since=since,
             until=until,
             metadata=metadata,
+        )
+
+    async def feedback(
+        self,
+        search_id: str,
+        used: Sequence[str],
+        unused: Sequence[str] | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> learning.FeedbackResult:
+        return await asyncio.to_thread(
+            self.sync.feedback, search_id, used, unused, user_id=user_id, agent_id=agent_id,
+            run_id=run_id,
+        )  # fmt: skip
+
+    async def maintain(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> builtins.list[str]:
+        return await asyncio.to_thread(
+            self.sync.maintain, user_id=user_id, agent_id=agent_id, run_id=run_id, dry_run=dry_run
         )
 
     async def get(

@@ -19,6 +19,10 @@ class Retrieval:
     rrf_k: float = 60.0
     #: How many candidates each signal contributes, at least (more when ``limit`` is larger).
     candidates: int = 50
+    #: Weight of retention (MemoryBank's forgetting curve) in the reranker's starting model.
+    retention_weight: float = 0.0
+    #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
+    rerank_depth: int = 50
 
     @property
     def signals(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from memstrata.errors import InvalidInputError
+from memstrata.lifecycle.strength import initial_strength
 from memstrata.types import (
     KINDS,
     MemoryKind,
@@ -73,6 +74,7 @@ def episode_records(
                 actor=message.speaker,
                 valid_from=message.timestamp,
                 recorded_at=now,
+                strength=initial_strength(0.5),
                 metadata={**(metadata or {}), **message.metadata, "role": message.role},
             )
         )
@@ -123,6 +125,7 @@ def derived_record(
         valid_to=valid_to,
         recorded_at=now,
         importance=float(importance),
+        strength=initial_strength(float(importance)),
         metadata=dict(metadata or {}),
     )
 

@@ -100,6 +100,18 @@ CREATE TABLE api_keys (
     revoked_at INTEGER
 );
 
+CREATE TABLE searches (
+    tenant   TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    user_id  TEXT,
+    agent_id TEXT,
+    run_id   TEXT,
+    at       INTEGER NOT NULL,
+    payload  TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX searches_by_time ON searches (at);
+
 CREATE VIRTUAL TABLE memories_fts USING fts5(
     text, keys, tokenize = 'porter unicode61 remove_diacritics 2'
 );

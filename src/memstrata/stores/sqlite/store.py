@@ -505,6 +505,17 @@ class SQLiteStore:
                 [to_micros(at), *params, *ids],
             )
 
+    def set_lifecycle(self, scope: Scope, records: Sequence[MemoryRecord]) -> None:
+        where, params = scope_sql(scope)
+        with self._write() as conn:
+            for r in records:
+                conn.execute(
+                    "UPDATE memories AS m SET strength = ?, recall_count = ?, last_recalled = ?, "
+                    f"layer = ? WHERE {where} AND m.id = ?",
+                    [r.strength, r.recall_count, to_micros(r.last_recalled), r.layer, *params,
+                     r.id],
+                )  # fmt: skip
+
     # -- reads ----------------------------------------------------------------------------------
     def get(self, scope: Scope, memory_id: str) -> MemoryRecord:
         return self._read(lambda conn: _row_record(self._current(conn, scope, memory_id)[1]))
@@ -801,6 +812,47 @@ class SQLiteStore:
                         )
                     count += 1
         return count
+
+    # -- searches and settings -----------------------------------------------------------------
+    def save_search(
+        self, scope: Scope, search_id: str, at: datetime, payload: Mapping[str, Any]
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO searches (tenant, id, user_id, agent_id, run_id, at, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (scope.tenant, search_id, scope.user_id, scope.agent_id, scope.run_id,
+                 to_micros(at), codec.dumps(dict(payload))),
+            )  # fmt: skip
+
+    def load_search(self, scope: Scope, search_id: str) -> dict[str, Any] | None:
+        where, params = scope_sql(scope, "s")
+        row = self._read(
+            lambda conn: conn.execute(
+                f"SELECT payload FROM searches s WHERE {where} AND s.id = ?", [*params, search_id]
+            ).fetchone()
+        )
+        return None if row is None else dict(json.loads(row[0]))
+
+    def prune_searches(self, before: datetime) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM searches WHERE at < ?", (to_micros(before),)).rowcount
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._read(
+            lambda conn: conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (f"setting:{key}",)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"setting:{key}", value),
+            )
 
     # -- API keys -------------------------------------------------------------------------------
     def put_api_key(self, key: ApiKey) -> None:

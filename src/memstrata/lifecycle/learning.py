@@ -1,0 +1,151 @@
+"""Feedback, the learned reranker's persistence, and maintenance: the store-facing side of
+``lifecycle.strength`` and ``read.rerank``.
+
+The reranker is kept per store: one global model per tenant and, for scope adaptation, one per
+scope, blended into the global one in proportion to how much feedback the scope has given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from memstrata.errors import InvalidInputError, NotFoundError
+from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce, should_archive
+from memstrata.ports import Store
+from memstrata.read.rerank import Features, LinearReranker, hit_features
+from memstrata.types import Filters, Hit, Scope
+
+#: Feedback pairs after which a scope's own model counts as much as the global one.
+SCOPE_HALF_WEIGHT_PAIRS = 50
+#: How long searches are kept for feedback.
+SEARCH_RETENTION = timedelta(days=30)
+
+
+def _global_key(scope: Scope) -> str:
+    return f"reranker:{scope.tenant}"
+
+
+def _scope_key(scope: Scope) -> str:
+    parts = (scope.tenant, scope.user_id or "", scope.agent_id or "", scope.run_id or "")
+    return "reranker-scope:" + json.dumps(parts)
+
+
+def _load(store: Store, key: str, base: LinearReranker) -> LinearReranker:
+    raw = store.get_setting(key)
+    if raw is None:
+        return LinearReranker(weights=dict(base.weights))
+    return LinearReranker.from_dict(json.loads(raw))
+
+
+def reranker_for(store: Store, scope: Scope, base: LinearReranker) -> LinearReranker:
+    """The model a search in ``scope`` uses: global, blended with the scope's own."""
+    global_model = _load(store, _global_key(scope), base)
+    local = store.get_setting(_scope_key(scope))
+    if local is None:
+        return global_model
+    scope_model = LinearReranker.from_dict(json.loads(local))
+    share = scope_model.updates / (scope_model.updates + SCOPE_HALF_WEIGHT_PAIRS)
+    return global_model.blended(scope_model, share)
+
+
+def rerank(
+    hits: Sequence[Hit], model: LinearReranker, now: datetime
+) -> tuple[list[Hit], list[Features]]:
+    """Hits reordered by the model, with the features each was scored on."""
+    features = [hit_features(hit, rank, now) for rank, hit in enumerate(hits, start=1)]
+    order = model.rank(features)
+    return [hits[i] for i in order], [features[i] for i in order]
+
+
+def save_search(
+    store: Store,
+    scope: Scope,
+    search_id: str,
+    query: str,
+    hits: Sequence[Hit],
+    features: Sequence[Features],
+    now: datetime,
+) -> None:
+    payload = {
+        "query": query,
+        "hits": [{"id": hit.id, "features": f} for hit, f in zip(hits, features, strict=True)],
+    }
+    store.save_search(scope, search_id, now, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    used: int
+    unused: int
+    pairs: int
+
+
+def feedback(
+    store: Store,
+    scope: Scope,
+    search_id: str,
+    used: Sequence[str],
+    unused: Sequence[str] | None,
+    now: datetime,
+    base: LinearReranker,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
+) -> FeedbackResult:
+    """Strengthen the used memories and teach the rerankers that used beats unused."""
+    search = store.load_search(scope, search_id)
+    if search is None:
+        raise NotFoundError(f"no search {search_id!r} in scope {scope}")
+    returned = {h["id"]: h["features"] for h in search["hits"]}
+    unknown = (set(used) | set(unused or ())) - set(returned)
+    if unknown:
+        raise InvalidInputError(
+            f"these ids were not returned by search {search_id}: {', '.join(sorted(unknown))}"
+        )
+    if unused is None:
+        unused = [i for i in returned if i not in set(used)]
+    records = store.get_many(scope, list(used))
+    reinforced = []
+    for record in records:
+        change = reinforce(record, now, policy)
+        reinforced.append(
+            replace(record, strength=change.strength, recall_count=change.recall_count,
+                    layer=change.layer, last_recalled=change.last_recalled)
+        )  # fmt: skip
+    store.set_lifecycle(scope, reinforced)
+    good = [returned[i] for i in used]
+    bad = [returned[i] for i in unused]
+    global_model = _load(store, _global_key(scope), base)
+    # A scope's own model starts as a copy of the global one, then learns only its own pairs.
+    scope_model = _load(store, _scope_key(scope), global_model)
+    pairs = global_model.learn(good, bad)
+    scope_model.learn(good, bad)
+    store.put_setting(_global_key(scope), json.dumps(global_model.to_dict()))
+    store.put_setting(_scope_key(scope), json.dumps(scope_model.to_dict()))
+    return FeedbackResult(used=len(good), unused=len(bad), pairs=pairs)
+
+
+def maintain(
+    store: Store,
+    scope: Scope,
+    now: datetime,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
+    *,
+    dry_run: bool = False,
+) -> list[str]:
+    """Archive the active memories of ``scope`` whose retention fell below the threshold; prune
+    old searches. Return the ids archived (or that would be, with ``dry_run``)."""
+    faded: list[str] = []
+    cursor = None
+    while True:
+        page = store.list(scope, Filters(), limit=500, cursor=cursor)
+        faded += [r.id for r in page.records if should_archive(r, now, policy)]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    if not dry_run:
+        for memory_id in faded:
+            store.set_state(scope, memory_id, "archived", reason="retention below threshold")
+        store.prune_searches(now - SEARCH_RETENTION)
+    return faded
