@@ -293,3 +293,21 @@ def test_remember_stores_a_derived_memory_with_checked_sources(mem: Memory) -> N
         mem.remember("x", kind="episode", user_id="ada")
     with pytest.raises(InvalidInputError):
         mem.remember("x", importance=2, user_id="ada")
+
+
+def test_interleaved_adds_and_searches_see_every_new_memory(mem: Memory) -> None:
+    for i in range(30):
+        mem.add(f"note number {i} about topic {i % 5}", user_id="ada")
+        mem.add(f"other user's note {i}", user_id="bob")
+        hits = mem.search(f"note number {i}", user_id="ada", limit=50)
+        assert any(h.text.startswith(f"note number {i} ") for h in hits)
+        assert all(h.record.scope.user_id == "ada" for h in hits)
+    assert len(mem.search("note", user_id="ada", limit=100)) == 30
+
+
+def test_another_process_writes_are_seen_by_vector_search(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing") as first, Memory(db_path, embedder="hashing") as other:
+        first.add("zebras graze on the savanna", user_id="ada")
+        assert len(first.search("zebra", user_id="ada")) == 1
+        other.add("zebra crossings are striped", user_id="ada")
+        assert len(first.search("zebra", user_id="ada")) == 2

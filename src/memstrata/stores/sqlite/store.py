@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from memstrata.ports import ApiKey, Vector
 from memstrata.stores import codec
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.sqlite import schema
+from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
 from memstrata.types import (
     Filters,
     HistoryEvent,
@@ -174,11 +175,15 @@ def vector_blob(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-@dataclass
-class _ScopeMatrix:
-    stamp: tuple[int, int]
-    pks: np.ndarray
-    matrix: np.ndarray
+def _scope_key(scope: Scope) -> tuple[str | None, ...]:
+    return (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
+
+
+def _key_matches(key: tuple[str | None, ...], scope: Scope) -> bool:
+    """Whether a memory of ``scope`` belongs to the scope filter that ``key`` stands for."""
+    return all(
+        want is None or want == got for want, got in zip(key, _scope_key(scope), strict=True)
+    )
 
 
 class SQLiteStore:
@@ -206,7 +211,7 @@ class SQLiteStore:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
-        self._matrices: dict[tuple[str | None, ...], _ScopeMatrix] = {}
+        self._indexes: dict[tuple[str | None, ...], ScopeVectors] = {}
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -279,12 +284,12 @@ class SQLiteStore:
         return row[0], row[1:]
 
     def _insert_record(
-        self, conn: sqlite3.Connection, record: MemoryRecord, vector: Vector | None
+        self, conn: sqlite3.Connection, record: MemoryRecord, blob: bytes | None
     ) -> int:
         try:
             cursor = conn.execute(
                 f"INSERT INTO memories ({_COLUMNS}, embedding) VALUES ({', '.join('?' * 26)})",
-                (*_record_row(record), None if vector is None else vector_blob(vector)),
+                (*_record_row(record), blob),
             )
         except sqlite3.IntegrityError:
             raise ConflictError(f"a memory with id {record.id!r} already exists") from None
@@ -358,45 +363,53 @@ class SQLiteStore:
         if vectors is not None and len(vectors) != len(records):
             raise InvalidInputError("one vector is needed for each record")
         now = utcnow()
-        with self._write() as conn:
-            for scope, message in messages:
-                try:
-                    conn.execute(
-                        "INSERT INTO messages (tenant, user_id, agent_id, run_id, id, role, "
-                        "speaker, text, ts, metadata, recorded_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            scope.tenant,
-                            scope.user_id,
-                            scope.agent_id,
-                            scope.run_id,
-                            message.id,
-                            message.role,
-                            message.speaker,
-                            message.text,
-                            to_micros(message.timestamp),
-                            codec.dumps(dict(message.metadata)),
-                            to_micros(now),
-                        ),
+        added: builtins.list[tuple[int, MemoryRecord, bytes]] = []
+        with self._lock:
+            with self._write() as conn:
+                before = self._stamp(conn)
+                for scope, message in messages:
+                    try:
+                        conn.execute(
+                            "INSERT INTO messages (tenant, user_id, agent_id, run_id, id, role, "
+                            "speaker, text, ts, metadata, recorded_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                scope.tenant,
+                                scope.user_id,
+                                scope.agent_id,
+                                scope.run_id,
+                                message.id,
+                                message.role,
+                                message.speaker,
+                                message.text,
+                                to_micros(message.timestamp),
+                                codec.dumps(dict(message.metadata)),
+                                to_micros(now),
+                            ),
+                        )
+                    except sqlite3.IntegrityError:
+                        raise ConflictError(
+                            f"message {message.id!r} is already stored in scope {scope}"
+                        ) from None
+                for i, record in enumerate(records):
+                    blob = None if vectors is None else vector_blob(vectors[i])
+                    pk = self._insert_record(conn, record, blob)
+                    if blob is not None:
+                        added.append((pk, record, blob))
+                    self._history(
+                        conn,
+                        record.scope.tenant,
+                        record.id,
+                        record.version,
+                        "ADD",
+                        at=record.recorded_at,
+                        reason=reason,
+                        prompt_version=prompt_version,
+                        text=record.text,
+                        state=record.state,
                     )
-                except sqlite3.IntegrityError:
-                    raise ConflictError(
-                        f"message {message.id!r} is already stored in scope {scope}"
-                    ) from None
-            for i, record in enumerate(records):
-                self._insert_record(conn, record, None if vectors is None else vectors[i])
-                self._history(
-                    conn,
-                    record.scope.tenant,
-                    record.id,
-                    record.version,
-                    "ADD",
-                    at=record.recorded_at,
-                    reason=reason,
-                    prompt_version=prompt_version,
-                    text=record.text,
-                    state=record.state,
-                )
+            if added:
+                self._extend_indexes(self._conn, before, added)
 
     def update(
         self,
@@ -635,62 +648,76 @@ class SQLiteStore:
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> builtins.list[tuple[MemoryRecord, float]]:
         where, params = scope_sql(scope)
-        fwhere, fparams = filters_sql(filters)
 
         def run(conn: sqlite3.Connection) -> builtins.list[tuple[MemoryRecord, float]]:
-            cached = self._matrix(conn, scope, where, params)
-            if not len(cached.pks):
+            index = self._vectors(conn, scope, where, params)
+            if not index.size:
                 return []
-            allowed = {
-                r[0]
-                for r in conn.execute(
-                    f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere} "
-                    "AND m.embedding IS NOT NULL",
-                    [*params, *fparams],
-                )
-            }
-            scores = cached.matrix @ np.asarray(vector, dtype=np.float32)
-            mask = np.fromiter((pk in allowed for pk in cached.pks), bool, len(cached.pks))
-            scores = np.where(mask, scores, -np.inf)
-            k = min(limit, int(mask.sum()))
-            if k == 0:
+            allowed = None
+            if needs_sql(filters):
+                fwhere, fparams = filters_sql(filters)
+                allowed = {
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere}",
+                        [*params, *fparams],
+                    )
+                }
+            query = np.asarray(vector, dtype=np.float32)
+            found = index.search(query, index.mask(filters, allowed), limit)
+            if not found:
                 return []
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top])]
-            pks = [int(cached.pks[i]) for i in top]
             rows = conn.execute(
                 f"SELECT m.pk, {_SELECT} FROM memories m "
-                f"WHERE m.pk IN ({', '.join('?' * len(pks))})",
-                pks,
+                f"WHERE m.pk IN ({', '.join('?' * len(found))})",
+                [pk for pk, _ in found],
             ).fetchall()
             by_pk = {r[0]: _row_record(r[1:]) for r in rows}
-            return [(by_pk[pk], float(scores[i])) for pk, i in zip(pks, top, strict=True)]
+            return [(by_pk[pk], score) for pk, score in found if pk in by_pk]
 
         return self._read(run)
 
-    def _matrix(
+    def _stamp(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        return (self._generation, conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _vectors(
         self, conn: sqlite3.Connection, scope: Scope, where: str, params: builtins.list[Any]
-    ) -> _ScopeMatrix:
-        key = (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
-        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
-        stamp = (self._generation, data_version)
-        cached = self._matrices.get(key)
+    ) -> ScopeVectors:
+        key = _scope_key(scope)
+        stamp = self._stamp(conn)
+        cached = self._indexes.get(key)
         if cached is not None and cached.stamp == stamp:
             return cached
         rows = conn.execute(
-            f"SELECT m.pk, m.embedding FROM memories m WHERE {where} "
+            f"SELECT m.pk, m.embedding, m.state, m.kind, m.layer, "
+            f"coalesce(m.valid_from, m.recorded_at) FROM memories m WHERE {where} "
             "AND m.embedding IS NOT NULL ORDER BY m.pk",
             params,
         ).fetchall()
-        pks = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        if rows:
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            matrix = matrix.reshape(len(rows), -1)
-        else:
-            matrix = np.zeros((0, 0), dtype=np.float32)
-        cached = _ScopeMatrix(stamp=stamp, pks=pks, matrix=matrix)
-        self._matrices[key] = cached
-        return cached
+        index = ScopeVectors.build(stamp, rows)
+        self._indexes[key] = index
+        return index
+
+    def _extend_indexes(
+        self,
+        conn: sqlite3.Connection,
+        before: tuple[int, int],
+        added: builtins.list[tuple[int, MemoryRecord, bytes]],
+    ) -> None:
+        """After this process added memories, append them to the indexes that were current."""
+        after = self._stamp(conn)
+        for key, index in builtins.list(self._indexes.items()):
+            if index.stamp != before:
+                del self._indexes[key]
+                continue
+            index.append(
+                [
+                    (pk, blob, r.state, r.kind, r.layer, to_micros(r.valid_from or r.recorded_at))
+                    for pk, r, blob in added
+                    if _key_matches(key, r.scope)
+                ]
+            )
+            index.stamp = after
 
     def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> builtins.list[dict[str, Any]]:
@@ -787,7 +814,8 @@ class SQLiteStore:
                 elif item["type"] == "memory":
                     record = MemoryRecord.from_dict(item["record"], tenant=tenant)
                     vector = item.get("vector")
-                    self._insert_record(conn, record, vector)
+                    blob = None if vector is None else vector_blob(vector)
+                    self._insert_record(conn, record, blob)
                     for old in item.get("versions") or ():
                         snapshot = MemoryRecord.from_dict(old, tenant=tenant)
                         conn.execute(

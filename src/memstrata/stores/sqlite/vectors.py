@@ -1,0 +1,150 @@
+"""The in-memory vector index of one scope: derived from SQLite, never trusted over it.
+
+It holds the scope's normalised vectors as a float32 matrix together with the columns that
+common filters need (state, kind, layer, event time), so a filtered search is one matrix-vector
+product and a mask. Rows are appended in place (capacity doubles) when this process adds
+memories; any other change rebuilds it from SQLite. Past ``ANN_MIN_ROWS`` rows an HNSW index
+(usearch) answers first, and exact search is the fallback when filters leave it short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memstrata.types import KINDS, LAYERS, STATES, Filters
+
+STATE_CODE = {name: i for i, name in enumerate(STATES)}
+KIND_CODE = {name: i for i, name in enumerate(KINDS)}
+LAYER_CODE = {name: i for i, name in enumerate(LAYERS)}
+
+#: Scopes with at least this many vectors get an approximate (HNSW) index.
+ANN_MIN_ROWS = 20_000
+#: How many ANN candidates to fetch per requested hit, before filtering.
+ANN_OVERSAMPLE = 4
+
+Row = tuple[int, bytes, str, str, str, int | None]  # pk, embedding, state, kind, layer, when
+
+
+def needs_sql(filters: Filters) -> bool:
+    """Whether a filter can only be answered by SQL (not by the index's own columns)."""
+    return bool(filters.metadata) or filters.actor is not None
+
+
+@dataclass
+class ScopeVectors:
+    stamp: tuple[int, int]
+    dim: int = 0
+    size: int = 0
+    pks: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    matrix: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    state: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
+    kind: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
+    layer: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
+    when: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    ann: Any = None
+
+    @classmethod
+    def build(cls, stamp: tuple[int, int], rows: Sequence[Row]) -> ScopeVectors:
+        index = cls(stamp=stamp)
+        index.append(rows)
+        return index
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.pks)
+        if needed <= capacity:
+            return
+        new = max(needed, capacity * 2, 64)
+
+        def grown(array: np.ndarray, shape: tuple[int, ...]) -> Any:
+            out = np.zeros(shape, dtype=array.dtype)
+            out[: self.size] = array[: self.size]
+            return out
+
+        self.pks = grown(self.pks, (new,))
+        self.matrix = grown(self.matrix, (new, self.dim))
+        self.state = grown(self.state, (new,))
+        self.kind = grown(self.kind, (new,))
+        self.layer = grown(self.layer, (new,))
+        self.when = grown(self.when, (new,))
+
+    def append(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        if self.dim == 0:
+            self.dim = len(rows[0][1]) // 4
+            self.matrix = np.zeros((0, self.dim), np.float32)
+        start, end = self.size, self.size + len(rows)
+        self._grow(end)
+        self.pks[start:end] = [r[0] for r in rows]
+        block = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        self.matrix[start:end] = block.reshape(len(rows), self.dim)
+        self.state[start:end] = [STATE_CODE[r[2]] for r in rows]
+        self.kind[start:end] = [KIND_CODE[r[3]] for r in rows]
+        self.layer[start:end] = [LAYER_CODE[r[4]] for r in rows]
+        self.when[start:end] = [r[5] or 0 for r in rows]
+        self.size = end
+        if self.ann is not None:
+            self.ann.add(self.pks[start:end], self.matrix[start:end])
+        elif self.size >= ANN_MIN_ROWS:
+            self._build_ann()
+
+    def _build_ann(self) -> None:
+        try:
+            from usearch.index import Index
+        except ImportError:  # the `ann` extra is not installed: exact search only
+            return
+        index = Index(ndim=self.dim, metric="ip", dtype="f32", connectivity=16,
+                      expansion_add=128, expansion_search=96)  # fmt: skip
+        index.add(self.pks[: self.size], self.matrix[: self.size])
+        self.ann = index
+
+    def mask(self, filters: Filters, allowed_pks: set[int] | None = None) -> npt.NDArray[np.bool_]:
+        n = self.size
+        keep = np.ones(n, dtype=bool)
+        if filters.states:
+            keep &= np.isin(self.state[:n], [STATE_CODE[s] for s in filters.states])
+        if filters.kinds:
+            keep &= np.isin(self.kind[:n], [KIND_CODE[k] for k in filters.kinds])
+        if filters.layers:
+            keep &= np.isin(self.layer[:n], [LAYER_CODE[x] for x in filters.layers])
+        if filters.since is not None:
+            keep &= self.when[:n] >= int(filters.since.timestamp() * 1_000_000)
+        if filters.until is not None:
+            keep &= self.when[:n] <= int(filters.until.timestamp() * 1_000_000)
+        if allowed_pks is not None:
+            keep &= np.isin(self.pks[:n], np.fromiter(allowed_pks, np.int64, len(allowed_pks)))
+        return keep
+
+    def search(
+        self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best (pk, cosine) among kept rows, best first."""
+        k = min(k, int(keep.sum()))
+        if k <= 0:
+            return []
+        if self.ann is not None:
+            found = self._ann_search(vector, keep, k)
+            if found is not None:
+                return found
+        scores = self.matrix[: self.size] @ vector
+        scores = np.where(keep, scores, -np.inf)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self.pks[i]), float(scores[i])) for i in top]
+
+    def _ann_search(
+        self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
+    ) -> list[tuple[int, float]] | None:
+        matches = self.ann.search(vector, k * ANN_OVERSAMPLE)
+        rows = np.searchsorted(self.pks[: self.size], matches.keys.astype(np.int64))
+        out = [
+            (int(pk), 1.0 - float(distance))
+            for pk, distance, row in zip(matches.keys, matches.distances, rows, strict=True)
+            if row < self.size and keep[row]
+        ]
+        return out[:k] if len(out) >= k else None
