@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Modules that define commands of their own feature: each has
 #: ``register(subparsers, common, scoped)`` and imports heavy dependencies only when run.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("memstrata.bench",)
 
 
 def _extensions() -> list[Callable[..., None]]:
