@@ -1,0 +1,11 @@
+"""Helpers for testing code that uses memstrata, shipped with the package."""
+
+from memstrata.testing.scripted_llm import (
+    RecordedRequest,
+    Reply,
+    ScriptedLLMServer,
+    content_key,
+    hashing_vector,
+)
+
+__all__ = ["RecordedRequest", "Reply", "ScriptedLLMServer", "content_key", "hashing_vector"]
