@@ -1,0 +1,845 @@
+"""English date expressions, resolved to absolute calendar ranges against a reference time.
+
+One parser for two uses: the write path resolves what a message says ("yesterday", "last May")
+against the message's own timestamp, so a memory can be found by the date it happened; the read
+path resolves what a question says ("last month", "before 2022") against "now", to get a time
+window. Both call ``resolve_dates``.
+
+Conventions:
+- weeks run Monday to Sunday; seasons are northern-hemisphere meteorological seasons (spring is
+  March to May, summer June to August, autumn September to November, winter December to February
+  and is named after the year its December falls in);
+- a bare weekday or a date without a year ("on Friday", "May 7", "in May") is placed before or
+  after the reference by the tense of its sentence ("went" versus "will go"); a present-tense
+  sentence ("I have a concert on Friday") leans to the future and one with no marker to the
+  past: the other side wins only when it is less than half as far;
+- "from 2019 to 2021" and "between 2018 and 2020" make a pair of bounds; "a book from 2019" is
+  just a date;
+- "last Monday" is the most recent Monday before today and "next Monday" the first after today;
+  "this Monday" is the Monday of the current week;
+- "last week" / "this week" / "next week" are calendar weeks; "the past week" and "the last 3
+  days" are rolling ranges ending today;
+- vague expressions ("recently", "a while ago") are not resolved.
+
+All ranges are inclusive calendar dates in the reference time's own calendar (no time zone
+conversion is done).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+__all__ = [
+    "SEASONS",
+    "DateMention",
+    "Granularity",
+    "Relation",
+    "Tense",
+    "add_months",
+    "month_end",
+    "resolve_dates",
+    "season_of",
+    "tense_near",
+    "week_start",
+]
+
+Granularity = Literal["day", "week", "month", "season", "year", "span"]
+"""How precise a mention is: a calendar unit, or "span" for any other range (a weekend,
+"a few days ago", "the last 3 years", a decade)."""
+
+Relation = Literal["on", "before", "after", "since", "until"]
+"""How the text relates to the range: "on" (within it), or an open bound such as "since 2019"
+(``since``: from the start on), "before 2022" (``before``: strictly before the start),
+"after May" (``after``: strictly after the end), "until June" (``until``: up to the end)."""
+
+Tense = Literal["past", "present", "future"]
+
+SEASONS: tuple[str, ...] = ("spring", "summer", "autumn", "winter")
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """A date expression found in text and the calendar range it stands for.
+
+    ``start`` and ``end`` are inclusive and ``start <= end`` always holds. ``offset`` is where
+    ``text`` starts in the source string.
+    """
+
+    text: str
+    start: date
+    end: date
+    granularity: Granularity
+    relation: Relation = "on"
+    offset: int = 0
+
+    @property
+    def days(self) -> int:
+        """The number of days the range covers (1 for a single day)."""
+        return (self.end - self.start).days + 1
+
+
+# --- calendar arithmetic -------------------------------------------------------------------
+
+
+def month_end(year: int, month: int) -> date:
+    """The last day of a month."""
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months, clamped to the end of a shorter month."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def week_start(day: date) -> date:
+    """The Monday of the week holding ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def _month_range(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), month_end(year, month)
+
+
+def _season_index(year: int, season: int) -> int:
+    return year * 4 + season
+
+
+def _season_range(index: int) -> tuple[date, date]:
+    year, season = divmod(index, 4)
+    first_month = 3 + 3 * season  # 3, 6, 9, 12
+    start = date(year, first_month, 1)
+    end = month_end(year + 1, 2) if season == 3 else month_end(year, first_month + 2)
+    return start, end
+
+
+def season_of(day: date) -> tuple[str, int]:
+    """The season holding ``day`` and the year it is named after ("winter", 2022 for Jan 2023)."""
+    index = _season_index_of(day)
+    year, season = divmod(index, 4)
+    return SEASONS[season], year
+
+
+def _season_index_of(day: date) -> int:
+    if day.month <= 2:
+        return _season_index(day.year - 1, 3)
+    return _season_index(day.year, (day.month - 3) // 3)
+
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+_MONTHS: dict[str, int] = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
+    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+_WEEKDAYS: dict[str, int] = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6,
+}  # fmt: skip
+_NUMBER_WORDS: dict[str, int] = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+}  # fmt: skip
+_FUZZY_NUMBERS: dict[str, tuple[int, int]] = {"couple": (2, 3), "few": (2, 5), "several": (3, 7)}
+_SEASON_WORDS: dict[str, int] = {"spring": 0, "summer": 1, "fall": 2, "autumn": 2, "winter": 3}
+
+_MONTH = (
+    r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|(?:jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?)"
+)
+_MONTH_FULL = (
+    r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)"
+)
+_WEEKDAY = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_DAY = r"(?P<day>[0-3]?[0-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>1[0-9]{3}|2[0-9]{3})"
+_SMALL = "one|two|three|four|five|six|seven|eight|nine"
+_NUMBER = (
+    r"(?P<n>[0-9]{1,4}|a\s+couple(?:\s+of)?|couple(?:\s+of)?|a\s+few|few|several"
+    rf"|(?:twenty|thirty|forty|fifty|sixty)(?:[\s-](?:{_SMALL}))?"
+    r"|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|ten"
+    rf"|{_SMALL}|an|a)"
+)
+_UNIT = r"(?P<unit>day|week|month|year)s?"
+_PART = (
+    r"(?:(?P<part>early|mid|late|(?:the\s+)?(?:beginning|start|middle|end)\s+of)[\s-]+"
+    r"(?:the\s+)?)?"
+)
+_TIME_OF_DAY = r"(?:\s+(?:morning|afternoon|evening|night))?"
+
+# Words that let a bare season stand for a date ("in the summer", "over the winter").
+_CONTEXT_RE = re.compile(
+    r"\b(?:in|during|since|until|till|til|before|after|by|of|from|to|through|throughout"
+    r"|around|about|circa|over|for|between|and|year|early|mid|late)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+# Years double as counts ("for 2000 dollars", "about 2000 people"), months as names ("talked to
+# June"): both take narrower sets.
+_YEAR_CONTEXT_RE = re.compile(
+    r"\b(?:in|during|since|until|till|til|before|after|by|of|from|to|through|throughout"
+    r"|circa|between|and|year|early|mid|late)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_MONTH_CONTEXT_RE = re.compile(
+    r"\b(?:in|during|since|until|till|til|before|after|by|of|through|throughout|around"
+    r"|circa|early|mid|late)\s+(?:the\s+)?(?:month\s+of\s+)?$",
+    re.IGNORECASE,
+)
+_PAIR_CONTEXT_RE = re.compile(r"\b(?:from|between|in|during)\s+$", re.IGNORECASE)
+_RELATION_RE = re.compile(
+    r"\b(?P<rel>before|prior\s+to|until|till|til|up\s+to|up\s+until|by|after|since"
+    r"|ever\s+since|from|starting|starting\s+from|as\s+of|between|and|to|through|thru)"
+    r"\s+(?:the\s+)?(?:(?:early|mid|late|end\s+of|beginning\s+of|start\s+of)[\s-]+)?$",
+    re.IGNORECASE,
+)
+
+
+# --- tense ----------------------------------------------------------------------------------
+
+_FUTURE_RE = re.compile(
+    r"\b(?:will|shall|gonna|going\s+to|plan(?:s|ning|ned)?\s+(?:to|on)|about\s+to"
+    r"|hop(?:e|es|ing)\s+to|want(?:s)?\s+to|wanna|intend(?:s|ing)?\s+to|looking\s+forward"
+    r"|can['’]?t\s+wait|upcoming|soon|tomorrow|later)\b|['’]ll\b",
+    re.IGNORECASE,
+)
+_PAST_RE = re.compile(
+    r"\b(?:was|were|did|had|went|got|made|came|saw|took|told|gave|met|left|felt|found"
+    r"|bought|ran|began|spent|been|never|used\s+to|ago|yesterday|earlier|first\s+time"
+    r"|(?:haven|hasn|hadn|didn|wasn|weren)['’]?t)\b|\b[a-z]{3,}ed\b",
+    re.IGNORECASE,
+)
+_PRESENT_RE = re.compile(r"\b(?:am|is|are|have|has)\b|['’](?:m|re)\b", re.IGNORECASE)
+_NOT_PAST_ED = frozenset({"hundred", "sacred", "naked", "wicked", "kindred", "beloved"})
+# An "-ed" word after these is an adjective ("I'm so excited"), not a past tense.
+_ADJECTIVE_CUES = frozenset(
+    {"am", "is", "are", "be", "being", "so", "very", "really", "too", "get", "getting", "feel",
+     "feeling", "feels", "seem", "seems", "i'm", "i’m", "we're", "we’re", "you're", "you’re",
+     "they're", "they’re", "it's", "it’s", "she's", "she’s", "he's", "he’s"}
+)  # fmt: skip
+_SENTENCE_RE = re.compile(r"[.!?\n]+")
+_TENSE_MARKERS: tuple[tuple[re.Pattern[str], Tense], ...] = (
+    (_FUTURE_RE, "future"),
+    (_PAST_RE, "past"),
+    (_PRESENT_RE, "present"),
+)
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    left = 0
+    for m in _SENTENCE_RE.finditer(text, 0, start):
+        left = m.end()
+    after = _SENTENCE_RE.search(text, end)
+    return left, (after.start() if after else len(text))
+
+
+def tense_near(text: str, start: int, end: int) -> Tense | None:
+    """The tense of the marker nearest to ``text[start:end]`` within its sentence, if any."""
+    left, right = _sentence_bounds(text, start, end)
+    best: tuple[int, Tense] | None = None
+    for regex, tense in _TENSE_MARKERS:
+        for m in regex.finditer(text, left, right):
+            if m.start() < end and m.end() > start:
+                continue  # inside the expression itself
+            word = m.group().lower()
+            if tense == "past" and word.endswith("ed") and not _is_past_ed(text, m.start()):
+                continue
+            distance = start - m.end() if m.end() <= start else m.start() - end
+            if best is None or distance < best[0]:
+                best = (distance, tense)
+    return best[1] if best else None
+
+
+def _is_past_ed(text: str, pos: int) -> bool:
+    word = re.match(r"[A-Za-z]+", text[pos:])
+    if word is None:
+        return False
+    lower = word.group().lower()
+    if lower.endswith("eed") or lower in _NOT_PAST_ED:
+        return False
+    previous = text[max(0, pos - 20) : pos].split()
+    return not (previous and previous[-1].lower() in _ADJECTIVE_CUES)
+
+
+# --- choosing among candidate ranges ---------------------------------------------------------
+
+_Range = tuple[date, date]
+
+
+def _choose(candidates: Sequence[_Range], today: date, tense: Tense | None) -> _Range | None:
+    """Pick the occurrence meant: the one holding today, else the past or future one by tense."""
+    past: _Range | None = None
+    future: _Range | None = None
+    for start, end in candidates:
+        if start <= today <= end:
+            return start, end
+        if end < today and (past is None or end > past[1]):
+            past = (start, end)
+        if start > today and (future is None or start < future[0]):
+            future = (start, end)
+    if past is None or future is None:
+        return past or future
+    if tense == "past":
+        return past
+    if tense == "future":
+        return future
+    d_past = (today - past[1]).days
+    d_future = (future[0] - today).days
+    if tense == "present":
+        return past if 2 * d_past < d_future else future
+    return future if 2 * d_future < d_past else past
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    text: str
+    today: date
+
+    def tense(self, m: re.Match[str]) -> Tense | None:
+        return tense_near(self.text, m.start(), m.end())
+
+
+_Resolved = tuple[date, date, Granularity]
+_Handler = Callable[[re.Match[str], _Context], _Resolved | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    handler: _Handler
+    #: Words one of which must come just before a match (unless it carries "early" / "late").
+    context: re.Pattern[str] | None = None
+    #: A cheap search that must succeed somewhere in the text before the rule is tried at all.
+    trigger: re.Pattern[str] | None = None
+    #: The match is a closed range by itself ("from March to May"): "from" opens nothing.
+    closed: bool = False
+
+
+def _month_number(m: re.Match[str]) -> int | None:
+    word = m.group("mon")
+    number = _MONTHS[word.lower().rstrip(".")]
+    if number == 5 and not word[0].isupper():
+        return None  # "may" the verb
+    return number
+
+
+def _number(m: re.Match[str]) -> tuple[int, int]:
+    """The (low, high) count a number phrase stands for; equal unless fuzzy ("a few")."""
+    words = m.group("n").lower().replace("-", " ").split()
+    words = [w for w in words if w not in ("a", "of")] or ["a"]
+    if words[0] in _FUZZY_NUMBERS:
+        return _FUZZY_NUMBERS[words[0]]
+    value = int(words[0]) if words[0].isdigit() else sum(_NUMBER_WORDS[w] for w in words)
+    return value, value
+
+
+def _narrow(start: date, end: date, m: re.Match[str], granularity: Granularity) -> _Range:
+    """Apply "early" / "mid" / "late" (or "the end of") to a month or a year."""
+    part = m.groupdict().get("part")
+    if not part:
+        return start, end
+    part = part.lower().split()[-2] if " " in part else part.lower()
+    third = {"early": 0, "beginning": 0, "start": 0, "mid": 1, "middle": 1}.get(part, 2)
+    if granularity == "year":
+        first = date(start.year, 1 + 4 * third, 1)
+        return first, month_end(start.year, 4 + 4 * third)
+    total = (end - start).days + 1
+    lo = start + timedelta(days=total * third // 3)
+    hi = start + timedelta(days=total * (third + 1) // 3 - 1)
+    return lo, hi
+
+
+def _day_offset(offset: int) -> _Handler:
+    def handler(m: re.Match[str], ctx: _Context) -> _Resolved:
+        day = ctx.today + timedelta(days=offset)
+        return day, day, "day"
+
+    return handler
+
+
+def _unit_range(unit: str, day: date) -> tuple[date, date, Granularity]:
+    if unit == "day":
+        return day, day, "day"
+    if unit == "week":
+        start = week_start(day)
+        return start, start + timedelta(days=6), "week"
+    if unit == "month":
+        return (*_month_range(day.year, day.month), "month")
+    return date(day.year, 1, 1), date(day.year, 12, 31), "year"
+
+
+def _shift(day: date, unit: str, count: int) -> date:
+    if unit == "day":
+        return day + timedelta(days=count)
+    if unit == "week":
+        return day + timedelta(weeks=count)
+    if unit == "month":
+        return add_months(day, count)
+    return add_months(day, 12 * count)
+
+
+def _calendar_unit(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    """last / this / next week, weekend, month, year; "the past week" (rolling)."""
+    mod = " ".join(m.group("mod").lower().split())
+    unit = m.group("unit").lower()
+    if ctx.text[m.end() :].lstrip().lower().startswith("of "):
+        return None  # "the last week of May": not ours
+    if mod in ("past", "the past", "the last") and unit != "weekend":
+        return _shift(ctx.today, unit, -1), ctx.today, "span"
+    step = 0
+    if mod in ("last", "previous", "the previous", "past", "the past", "the last", "this past"):
+        step = -1
+    elif mod in ("next", "coming", "this coming", "the coming"):
+        step = 1
+    if unit == "weekend":
+        saturday = week_start(ctx.today) + timedelta(days=5 + 7 * step)
+        return saturday, saturday + timedelta(days=1), "span"
+    start, end, granularity = _unit_range(unit, _shift(ctx.today, unit, step))
+    start, end = _narrow(start, end, m, granularity)
+    return start, end, granularity
+
+
+def _earlier_later_this(m: re.Match[str], ctx: _Context) -> _Resolved:
+    unit = m.group("unit").lower()
+    start, end, granularity = _unit_range(unit, ctx.today)
+    if m.group("which").lower() == "earlier":
+        return start, max(start, ctx.today), granularity
+    return min(end, ctx.today), end, granularity
+
+
+def _ago(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    lo, hi = _number(m)
+    unit = m.group("unit").lower()
+    if lo == hi:
+        return _unit_range(unit, _shift(ctx.today, unit, -lo))
+    start = _unit_range(unit, _shift(ctx.today, unit, -hi))[0]
+    end = _unit_range(unit, _shift(ctx.today, unit, -lo))[1]
+    return start, end, "span"
+
+
+def _in_future(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    """In 3 days; in a past-tense sentence a duration instead ("not seen him in 5 years")."""
+    lo, hi = _number(m)
+    unit = m.group("unit").lower()
+    if ctx.tense(m) == "past" and m.group().lower().startswith("in"):
+        return _shift(ctx.today, unit, -hi), ctx.today, "span"
+    if lo == hi:
+        return _unit_range(unit, _shift(ctx.today, unit, lo))
+    start = _unit_range(unit, _shift(ctx.today, unit, lo))[0]
+    end = _unit_range(unit, _shift(ctx.today, unit, hi))[1]
+    return start, end, "span"
+
+
+def _rolling(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    """A range ending today: "the past 3 days", "the last few years"."""
+    hi = _number(m)[1]
+    return _shift(ctx.today, m.group("unit").lower(), -hi), ctx.today, "span"
+
+
+def _weekday(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    if re.search(r"\bevery\s+$", ctx.text[max(0, m.start() - 10) : m.start()], re.IGNORECASE):
+        return None  # a habit, not a date
+    target = _WEEKDAYS[m.group("wd").lower()]
+    mod = " ".join((m.group("mod") or "").lower().split())
+    today = ctx.today
+    back = (today.weekday() - target) % 7 or 7
+    forward = (target - today.weekday()) % 7 or 7
+    if mod in ("last", "this past", "past"):
+        day = today - timedelta(days=back)
+    elif mod in ("next", "this coming", "coming"):
+        day = today + timedelta(days=forward)
+    elif mod == "this":
+        day = week_start(today) + timedelta(days=target)
+    else:
+        before, after = today - timedelta(days=back), today + timedelta(days=forward)
+        candidates = [(before, before), (after, after)]
+        chosen = _choose(candidates, today, ctx.tense(m))
+        if chosen is None:
+            return None
+        day = chosen[0]
+    return day, day, "day"
+
+
+def _the_weekend(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    saturday = week_start(ctx.today) + timedelta(days=5)
+    candidates = [(s, s + timedelta(days=1)) for s in (saturday - timedelta(weeks=1), saturday)]
+    candidates.append((saturday + timedelta(weeks=1), saturday + timedelta(days=8)))
+    chosen = _choose(candidates, ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "span")
+
+
+def _full_date(year: int, month: int, day: int) -> _Resolved:
+    result = date(year, month, day)
+    return result, result, "day"
+
+
+def _iso_date(m: re.Match[str], ctx: _Context) -> _Resolved:
+    return _full_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+
+
+def _iso_month(m: re.Match[str], ctx: _Context) -> _Resolved:
+    return (*_month_range(int(m.group("y")), int(m.group("m"))), "month")
+
+
+def _numeric_date(m: re.Match[str], ctx: _Context) -> _Resolved:
+    first, second, year = int(m.group("a")), int(m.group("b")), int(m.group("y"))
+    if year < 100:
+        year += 2000
+    month, day = (second, first) if first > 12 else (first, second)  # US order unless impossible
+    return _full_date(year, month, day)
+
+
+def _month_day(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month = _month_number(m)
+    if month is None:
+        return None
+    day = int(m.group("day"))
+    if m.group("year"):
+        return _full_date(int(m.group("year")), month, day)
+    if not 1 <= day <= 31:
+        return None
+    candidates: list[_Range] = []
+    for year in range(ctx.today.year - 4, ctx.today.year + 5):
+        if day <= calendar.monthrange(year, month)[1]:
+            candidates.append((date(year, month, day), date(year, month, day)))
+    chosen = _choose(candidates, ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "day")
+
+
+def _month_year(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month = _month_number(m)
+    if month is None:
+        return None
+    start, end = _narrow(*_month_range(int(m.group("year")), month), m, "month")
+    return start, end, "month"
+
+
+def _month_modified(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month = _month_number(m)
+    if month is None:
+        return None
+    mod = " ".join(m.group("mod").lower().split())
+    today = ctx.today
+    if mod == "this":
+        year = today.year
+    elif mod in ("last", "this past", "past"):
+        year = today.year if month < today.month else today.year - 1
+    else:
+        year = today.year if month > today.month else today.year + 1
+    return (*_month_range(year, month), "month")
+
+
+def _month_bare(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month = _month_number(m)
+    if month is None:
+        return None
+    years = (ctx.today.year - 1, ctx.today.year, ctx.today.year + 1)
+    chosen = _choose([_month_range(y, month) for y in years], ctx.today, ctx.tense(m))
+    if chosen is None:
+        return None
+    start, end = _narrow(*chosen, m, "month")
+    return start, end, "month"
+
+
+def _month_pair(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    """Two months joined: "May and June 2022", "from March to May" (a range over both)."""
+    first = _MONTHS[m.group("m1").lower()]
+    last = _MONTHS[m.group("m2").lower()]
+    if (first == 5 and m.group("m1")[0] != "M") or (last == 5 and m.group("m2")[0] != "M"):
+        return None
+    if m.group("year"):
+        year = int(m.group("year"))
+        start_year = year if first <= last else year - 1
+        return date(start_year, first, 1), month_end(year, last), "span"
+    if not _preceded_by_context(ctx.text, m.start(), _PAIR_CONTEXT_RE):
+        return None
+    candidates: list[_Range] = []
+    for year in (ctx.today.year - 1, ctx.today.year, ctx.today.year + 1):
+        end_year = year if first <= last else year + 1
+        candidates.append((date(year, first, 1), month_end(end_year, last)))
+    chosen = _choose(candidates, ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "span")
+
+
+def _season(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    season = _SEASON_WORDS[m.group("season").lower()]
+    mod = " ".join((m.group("mod") or "").lower().split())
+    now = _season_index_of(ctx.today)
+    if m.group("year"):
+        index = _season_index(int(m.group("year")), season)
+    elif mod in ("last", "this past", "the past", "past"):
+        index = max(i for i in range(now - 4, now) if i % 4 == season)
+    elif mod in ("next", "this coming", "the coming", "coming"):
+        index = min(i for i in range(now + 1, now + 5) if i % 4 == season)
+    elif mod == "this":
+        year = ctx.today.year - 1 if season == 3 and ctx.today.month <= 2 else ctx.today.year
+        index = _season_index(year, season)
+    elif m.group("part") or _preceded_by_context(ctx.text, m.start()):
+        candidates = [_season_range(i) for i in range(now - 4, now + 5) if i % 4 == season]
+        chosen = _choose(candidates, ctx.today, ctx.tense(m))
+        if chosen is None:
+            return None
+        index = _season_index_of(chosen[0])
+    else:
+        return None  # "I love summer": no particular summer
+    start, end = _season_range(index)
+    part = (m.group("part") or "").lower()
+    if part:
+        third = {"early": 0, "mid": 1}.get(part, 2)
+        start = add_months(start, third)
+        end = month_end(start.year, start.month)
+    return start, end, "season"
+
+
+def _year(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    year = int(m.group("year"))
+    if not 1900 <= year <= 2099:
+        return None
+    start, end = _narrow(date(year, 1, 1), date(year, 12, 31), m, "year")
+    return start, end, "year"
+
+
+def _decade(m: re.Match[str], ctx: _Context) -> _Resolved:
+    """The 1990s; the 1900s is the century (but the 2000s the decade, as people use it)."""
+    first = int(m.group("decade"))
+    years = 100 if first % 100 == 0 and first != 2000 else 10
+    return date(first, 1, 1), date(first + years - 1, 12, 31), "span"
+
+
+def _the_other_day(m: re.Match[str], ctx: _Context) -> _Resolved:
+    return ctx.today - timedelta(days=7), ctx.today - timedelta(days=1), "span"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_WEEKDAY_PREFIX = r"(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?"
+
+_UNITS = r"day|week|month|year"
+_DIGITS = r"[0-9]"
+_MONTHS_TRIGGER = r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_WEEKDAYS_TRIGGER = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(_compile(r"\bthe\s+day\s+before\s+yesterday\b"), _day_offset(-2)),
+    _Rule(_compile(r"\bthe\s+day\s+after\s+tomorrow\b"), _day_offset(2)),
+    _Rule(_compile(rf"\b(?:yesterday{_TIME_OF_DAY}|last\s+night)\b"), _day_offset(-1)),
+    _Rule(_compile(r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b"), _day_offset(0)),
+    _Rule(_compile(rf"\btomorrow{_TIME_OF_DAY}\b"), _day_offset(1)),
+    _Rule(
+        _compile(
+            rf"\b{_PART}(?P<mod>the\s+past|the\s+last|past|last|previous|the\s+previous"
+            r"|this\s+past|this|the\s+current|current|next|this\s+coming|the\s+coming|coming)\s+"
+            r"(?P<unit>week|weekend|month|year)\b"
+        ),
+        _calendar_unit,
+        trigger=_compile(r"week|month|year"),
+    ),
+    _Rule(
+        _compile(r"\b(?P<which>earlier|later)\s+this\s+(?P<unit>week|month|year)\b"),
+        _earlier_later_this,
+        trigger=_compile(r"earlier|later"),
+    ),
+    _Rule(
+        _compile(rf"\b{_NUMBER}\s+{_UNIT}\s+(?:ago|back)\b"),
+        _ago,
+        trigger=_compile(r"\b(?:ago|back)\b"),
+    ),
+    _Rule(
+        _compile(rf"\bin\s+{_NUMBER}\s+{_UNIT}\b(?!\s+(?:ago|back)\b)"),
+        _in_future,
+        trigger=_compile(_UNITS),
+    ),
+    _Rule(
+        _compile(rf"\b{_NUMBER}\s+{_UNIT}\s+from\s+now\b"),
+        _in_future,
+        trigger=_compile(r"from\s+now"),
+    ),
+    _Rule(
+        _compile(rf"\b(?:the\s+)?(?:past|last|previous)\s+{_NUMBER}\s+{_UNIT}\b"),
+        _rolling,
+        trigger=_compile(r"past|last|previous"),
+    ),
+    _Rule(
+        _compile(
+            rf"\b(?:(?P<mod>last|this\s+past|this\s+coming|this|next|coming)\s+)?{_WEEKDAY}"
+            rf"{_TIME_OF_DAY}\b"
+        ),
+        _weekday,
+        trigger=_compile(_WEEKDAYS_TRIGGER),
+    ),
+    _Rule(_compile(r"\b(?:on|over|at|during|for)\s+the\s+weekend\b"), _the_weekend),
+    _Rule(
+        _compile(
+            r"\b(?P<y>[12][0-9]{3})([-/.])(?P<m>[01]?[0-9])\2(?P<d>[0-3]?[0-9])\b(?![-/.][0-9])"
+        ),
+        _iso_date,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(
+        _compile(r"\b(?P<y>[12][0-9]{3})-(?P<m>[01][0-9])\b(?![-/.][0-9])"),
+        _iso_month,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(
+        _compile(
+            r"(?<![0-9/.])\b(?P<a>[0-3]?[0-9])/(?P<b>[0-3]?[0-9])/(?P<y>[0-9]{4}|[0-9]{2})\b"
+            r"(?![/.][0-9])"
+        ),
+        _numeric_date,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(
+        _compile(
+            rf"\b{_WEEKDAY_PREFIX}{_MONTH}\s+(?:the\s+)?{_DAY}\b(?![:.][0-9])"
+            rf"(?:,?\s*{_YEAR}\b)?"
+        ),
+        _month_day,
+        trigger=_compile(_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(
+            rf"\b{_WEEKDAY_PREFIX}(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s*{_YEAR}\b)?"
+            r"(?![a-z])"
+        ),
+        _month_day,
+        trigger=_compile(_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(rf"\b{_PART}{_MONTH},?\s+(?:of\s+)?{_YEAR}\b"),
+        _month_year,
+        trigger=_compile(_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(rf"\b(?P<mod>last|this\s+past|this\s+coming|this|next|coming)\s+{_MONTH_FULL}\b"),
+        _month_modified,
+        trigger=_compile(_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(
+            rf"\b{_MONTH_FULL.replace('mon>', 'm1>')}\s+(?:and|or|to|until|till|through|thru|-|–)"
+            rf"\s+{_MONTH_FULL.replace('mon>', 'm2>')}\b(?:,?\s+(?:of\s+)?{_YEAR}\b)?"
+        ),
+        _month_pair,
+        trigger=_compile(_MONTHS_TRIGGER),
+        closed=True,
+    ),
+    _Rule(
+        _compile(rf"\b{_PART}{_MONTH_FULL}\b(?!\s+[0-9]|['’]s)"),
+        _month_bare,
+        _MONTH_CONTEXT_RE,
+        trigger=_compile(_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(
+            r"\b(?:(?P<mod>last|this\s+past|this\s+coming|this|next|the\s+coming|coming"
+            r"|the\s+past|past)\s+|(?P<part>early|mid|late)[\s-]+)?"
+            r"(?P<season>spring|summer|fall|autumn|winter)(?:\s+(?:of\s+)?(?P<year>[12][0-9]{3}))?\b"
+        ),
+        _season,
+        trigger=_compile(r"spring|summer|fall|autumn|winter"),
+    ),
+    _Rule(
+        _compile(rf"\b{_PART}(?P<year>[12][0-9]{{3}})\b(?![-/.][0-9]|['’]?s\b)"),
+        _year,
+        _YEAR_CONTEXT_RE,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(
+        _compile(r"\b(?:the\s+)?(?P<decade>(?:19|20)[0-9]0)['’]?s\b"),
+        _decade,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(_compile(r"\bthe\s+other\s+day\b"), _the_other_day),
+)
+
+
+def _preceded_by_context(text: str, start: int, context: re.Pattern[str] = _CONTEXT_RE) -> bool:
+    return context.search(text[max(0, start - 40) : start]) is not None
+
+
+def _relation(text: str, start: int) -> str | None:
+    m = _RELATION_RE.search(text[max(0, start - 40) : start])
+    return " ".join(m.group("rel").lower().split()) if m else None
+
+
+_RELATIONS: dict[str, Relation] = {
+    "before": "before", "prior to": "before", "until": "until", "till": "until",
+    "til": "until", "up to": "until", "up until": "until", "by": "until", "after": "after",
+    "since": "since", "ever since": "since", "starting": "since", "starting from": "since",
+    "as of": "since",
+}  # fmt: skip
+# Words that bound a range only as a pair ("from 2019 to 2021", "between 2019 and 2021");
+# alone, "a book from 2019" is just a date.
+_OPENERS = frozenset({"from", "between"})
+_CLOSERS = frozenset({"to", "through", "thru", "and", "until", "till", "til"})
+
+
+def resolve_dates(text: str, at: date) -> list[DateMention]:
+    """Every date expression in ``text``, resolved against ``at`` (a date or datetime).
+
+    Mentions come back in text order and never overlap; where two readings overlap, the longer
+    wins. Expressions that cannot be resolved (an impossible date such as "February 30") are
+    skipped.
+    """
+    today = at.date() if isinstance(at, datetime) else at
+    ctx = _Context(text, today)
+    found: list[tuple[int, int, _Resolved, bool]] = []
+    for rule in _RULES:
+        if rule.trigger is not None and rule.trigger.search(text) is None:
+            continue
+        for m in rule.pattern.finditer(text):
+            if rule.context is not None and not (
+                m.groupdict().get("part") or _preceded_by_context(text, m.start(), rule.context)
+            ):
+                continue
+            try:
+                resolved = rule.handler(m, ctx)
+            except (ValueError, OverflowError, KeyError):
+                continue
+            if resolved is not None and resolved[0] <= resolved[1]:
+                found.append((m.start(), m.end(), resolved, rule.closed))
+
+    chosen: list[tuple[int, int, _Resolved, bool]] = []
+    for item in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
+        if all(item[1] <= c[0] or item[0] >= c[1] for c in chosen):
+            chosen.append(item)
+    chosen.sort()
+
+    mentions: list[DateMention] = []
+    opener: int | None = None  # index of a mention after "from" / "between", awaiting its end
+    for start, end, (first, last, granularity), closed in chosen:
+        word = _relation(text, start)
+        relation: Relation = _RELATIONS.get(word or "", "on")
+        if opener is not None and word in _CLOSERS:
+            mentions[opener] = replace(mentions[opener], relation="since")
+            relation = "until"
+            opener = None
+        elif word in _OPENERS and not closed:
+            opener = len(mentions)
+        mentions.append(
+            DateMention(
+                text=text[start:end],
+                start=first,
+                end=last,
+                granularity=granularity,
+                relation=relation,
+                offset=start,
+            )
+        )
+    return mentions

@@ -1,0 +1,1 @@
+"""The write path: messages in, indexed memories out."""
