@@ -332,6 +332,18 @@ class HistoryEvent:
         }
 
 
+def human_date(moment: datetime) -> str:
+    """``8 May 2023``: unambiguous, short, and what people search for."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def context_line(record: MemoryRecord) -> str:
+    """A memory as one line of context, with its date and who said it."""
+    moment = record.valid_from or record.recorded_at
+    who = f"{record.actor}: " if record.actor else ""
+    return f"({human_date(moment)}) {who}{record.text}"
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     """How one retrieval signal ranked a hit (rank counts from 1)."""
@@ -360,9 +372,15 @@ class Hit:
     def sources(self) -> tuple[str, ...]:
         return self.record.sources
 
+    @property
+    def context(self) -> str:
+        """The line an agent's prompt carries for this hit: ``(date) speaker: text``."""
+        return context_line(self.record)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,
+            "context": self.context,
             "signals": {k: {"rank": v.rank, "score": v.score} for k, v in self.signals.items()},
             **self.record.to_dict(),
         }

@@ -96,7 +96,7 @@ class MemoryRetriever:
         hits = self.memory.search(query, user_id=scope, limit=limit)
         return [
             Retrieved(
-                text=hit.text,
+                text=hit.context,
                 sources=tuple(hit.sources),
                 speaker=hit.record.actor,
                 time=hit.record.valid_from,

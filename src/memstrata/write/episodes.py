@@ -9,6 +9,7 @@ from typing import Any
 
 from memstrata.errors import InvalidInputError
 from memstrata.lifecycle.strength import initial_strength
+from memstrata.write.keys import make_keys
 from memstrata.types import (
     KINDS,
     MemoryKind,
@@ -64,6 +65,8 @@ def episode_records(
     records = []
     for message in messages:
         assert message.id is not None
+        assert message.timestamp is not None
+        keys = make_keys(message.text, message.timestamp, known=[message.speaker or ""])
         records.append(
             MemoryRecord(
                 id=new_id(),
@@ -71,6 +74,8 @@ def episode_records(
                 kind="episode",
                 text=episode_text(message),
                 sources=(message.id,),
+                keys=tuple(dict.fromkeys((*keys.date_keys, *keys.entities))),
+                entities=keys.entities,
                 actor=message.speaker,
                 valid_from=message.timestamp,
                 recorded_at=now,

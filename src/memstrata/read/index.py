@@ -1,0 +1,169 @@
+"""The in-memory index of one scope that the default ranker reads.
+
+Built from the store (``Store.scan``) and kept while the store's ``stamp`` is unchanged; memories
+this process adds are appended in place. Besides each memory's text statistics and vector it
+knows the conversation's shape: sessions (an explicit ``session`` in metadata, else messages less
+than an hour apart) and each memory's neighbours within its session, because an answer often
+sits next to the turn that matches the question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memstrata.ports import Store, Vector
+from memstrata.read.lexical import BM25, stemmed
+from memstrata.types import MemoryRecord, Scope, human_date
+
+#: Messages further apart than this start a new session (when none is named in metadata).
+SESSION_GAP_SECONDS = 3600.0
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TIME_WORDS = re.compile(
+    r"\b(yesterday|today|tonight|tomorrow|ago|last|next|this (?:week|weekend|month|year)|"
+    r"since|until|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
+    r"march|april|june|july|august|september|october|november|december|\d{4})\b",
+    re.IGNORECASE,
+)
+
+
+def index_text(record: MemoryRecord) -> str:
+    """What the keyword index reads: the date, the speaker, the text and the derived keys."""
+    moment = record.valid_from or record.recorded_at
+    who = f"{record.actor}: " if record.actor else ""
+    return f"{human_date(moment)} {who}{record.text} {' '.join(record.keys)}"
+
+
+def _days(record: MemoryRecord) -> list[tuple[int, int]]:
+    moment = record.valid_from or record.recorded_at
+    spans = [(moment.date().toordinal(), moment.date().toordinal())]
+    for key in record.keys:
+        match = _ISO_DAY.match(key)
+        if match:
+            day = date(int(match[1]), int(match[2]), int(match[3])).toordinal()
+            spans.append((day, day))
+    return spans
+
+
+@dataclass
+class ScopeIndex:
+    stamp: Hashable
+    records: list[MemoryRecord] = field(default_factory=list)
+    lexical: BM25 = field(default_factory=BM25)
+    sessions: BM25 = field(default_factory=BM25)
+    session_of: list[int] = field(default_factory=list)
+    prev: list[int] = field(default_factory=list)
+    next: list[int] = field(default_factory=list)
+    days: list[list[tuple[int, int]]] = field(default_factory=list)
+    has_time: list[float] = field(default_factory=list)
+    is_question: list[float] = field(default_factory=list)
+    log_length: list[float] = field(default_factory=list)
+    #: Each memory's speaker as a number (an index into ``actors``; -1 for none).
+    actor_of: list[int] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+    dim: int = 0
+    _vectors: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    _session_sums: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 0), np.float32)
+    )
+    _session_last: list[int] = field(default_factory=list)
+    _session_key: list[str | None] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, store: Store, scope: Scope) -> ScopeIndex:
+        stamp = store.stamp()
+        index = cls(stamp=stamp)
+        index.append(store.scan(scope))
+        return index
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def vectors(self) -> npt.NDArray[np.float32]:
+        return self._vectors[: len(self.records)]
+
+    @property
+    def session_vectors(self) -> npt.NDArray[Any]:
+        sums = self._session_sums[: len(self.sessions)]
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return np.asarray(sums / np.maximum(norms, 1e-9), dtype=np.float32)
+
+    def _grow(self, rows: int, sessions: int) -> None:
+        def grown(array: npt.NDArray[np.float32], needed: int) -> npt.NDArray[np.float32]:
+            if needed <= len(array):
+                return array
+            out = np.zeros((max(needed, 2 * len(array), 64), self.dim), np.float32)
+            out[: len(array)] = array
+            return out
+
+        self._vectors = grown(self._vectors, rows)
+        self._session_sums = grown(self._session_sums, sessions)
+
+    def _session_for(self, record: MemoryRecord) -> int:
+        explicit = record.metadata.get("session")
+        key = None if explicit is None else str(explicit)
+        moment = (record.valid_from or record.recorded_at).timestamp()
+        if self.records:
+            last = len(self.records) - 1
+            session = self.session_of[last]
+            then = self.records[last]
+            gap = abs(moment - (then.valid_from or then.recorded_at).timestamp())
+            if key is not None or self._session_key[session] is not None:
+                same = key == self._session_key[session]
+            else:
+                same = gap <= SESSION_GAP_SECONDS
+            if same:
+                return session
+        self._session_key.append(key)
+        self._session_last.append(-1)
+        return self.sessions.add(())
+
+    def append(self, items: Iterable[tuple[MemoryRecord, Vector | None]]) -> None:
+        for record, vector in items:
+            if vector is not None and self.dim == 0:
+                self.dim = len(vector)
+                self._vectors = np.zeros((0, self.dim), np.float32)
+                self._session_sums = np.zeros((0, self.dim), np.float32)
+            position = len(self.records)
+            session = self._session_for(record)
+            tokens = stemmed(index_text(record))
+            self.lexical.add(tokens)
+            self.sessions.extend(session, tokens)
+            previous = self._session_last[session]
+            self.prev.append(previous)
+            self.next.append(-1)
+            if previous >= 0:
+                self.next[previous] = position
+            self._session_last[session] = position
+            self.session_of.append(session)
+            self.records.append(record)
+            self.days.append(_days(record))
+            self.has_time.append(1.0 if _TIME_WORDS.search(record.text) else 0.0)
+            self.is_question.append(1.0 if record.text.rstrip().endswith("?") else 0.0)
+            self.log_length.append(math.log(max(1, len(record.text))))
+            self.actor_of.append(self._actor(record.actor))
+            if self.dim:
+                self._grow(position + 1, len(self.sessions))
+                if vector is not None:
+                    self._vectors[position] = vector
+                    self._session_sums[session] += vector
+
+    def _actor(self, name: str | None) -> int:
+        if not name:
+            return -1
+        if name not in self.actors:
+            self.actors.append(name)
+        return self.actors.index(name)
+
+    def positions(self, ids: Sequence[str]) -> list[int]:
+        where = {r.id: i for i, r in enumerate(self.records)}
+        return [where[i] for i in ids if i in where]

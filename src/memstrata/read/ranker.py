@@ -1,0 +1,110 @@
+"""The default ranker: every memory of the scope scored by a linear model over its features.
+
+The scope's ``ScopeIndex`` is cached per store and scope while the store's stamp holds. Filters
+are applied as a mask before ranking. The order prefers, among memories of similar score, the
+shorter ones (``score - alpha * log(length)``), so a context budget holds more of what answers.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from memstrata.ports import Embedder, Store
+from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
+from memstrata.read.index import ScopeIndex
+from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
+
+_CACHE: weakref.WeakKeyDictionary[object, dict[tuple[str | None, ...], ScopeIndex]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def scope_index(store: Store, scope: Scope) -> ScopeIndex:
+    """The current index of ``scope``: cached, rebuilt when the store has changed."""
+    per_store = _CACHE.setdefault(store, {})
+    key = (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
+    cached = per_store.get(key)
+    if cached is not None and cached.stamp == store.stamp():
+        return cached
+    index = ScopeIndex.build(store, scope)
+    per_store[key] = index
+    return index
+
+
+def allowed(index: ScopeIndex, filters: Filters) -> npt.NDArray[np.bool_]:
+    """The filter as a mask over the index's memories."""
+    return np.fromiter((_matches(r, filters) for r in index.records), bool, len(index))
+
+
+def _matches(record: MemoryRecord, filters: Filters) -> bool:
+    if filters.states and record.state not in filters.states:
+        return False
+    if filters.kinds and record.kind not in filters.kinds:
+        return False
+    if filters.layers and record.layer not in filters.layers:
+        return False
+    moment = record.valid_from or record.recorded_at
+    if filters.since is not None and moment < filters.since:
+        return False
+    if filters.until is not None and moment > filters.until:
+        return False
+    if filters.actor is not None and record.actor != filters.actor:
+        return False
+    return all(record.metadata.get(k) == v for k, v in filters.metadata.items())
+
+
+def rank(
+    store: Store,
+    embedder: Embedder | None,
+    scope: Scope,
+    query: str,
+    filters: Filters,
+    *,
+    limit: int,
+    now: datetime,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    alpha: float = 0.0,
+) -> list[Hit]:
+    index = scope_index(store, scope)
+    if not len(index):
+        return []
+    vector = None if embedder is None else embedder.embed([query], kind="query")[0]
+    columns = features(index, query, vector, now)
+    score = linear_scores(columns, weights, len(index))
+    key = score - np.float32(alpha) * np.asarray(index.log_length, np.float32)
+    key = np.where(allowed(index, filters), key, -np.inf)
+    count = min(limit, int(np.isfinite(key).sum()))
+    if count <= 0:
+        return []
+    top = np.argpartition(-key, count - 1)[:count]
+    top = top[np.argsort(-key[top], kind="stable")]
+    mask = np.isfinite(key)
+    ranks = {
+        name: _ranks(np.where(mask, columns[name], -np.inf))
+        for name, weight in weights.items()
+        if weight and name in columns
+    }
+    return [
+        Hit(
+            record=index.records[int(i)],
+            score=float(key[i]),
+            signals={
+                name: Signal(rank=int(ranks[name][i]), score=float(columns[name][i]))
+                for name in ranks
+            },
+        )
+        for i in top
+    ]
+
+
+def _ranks(column: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+    """Each memory's rank (from 1) by one signal."""
+    order = np.argsort(-column, kind="stable")
+    out = np.empty(len(column), dtype=np.int64)
+    out[order] = np.arange(1, len(column) + 1)
+    return out
