@@ -7,10 +7,10 @@ newer memstrata is refused, never guessed.
 
 Design notes:
 
-- ``embedding`` is an untyped ``vector`` column. The embedder's dimension is known only when
-  ``set_embedder_info`` is first called, so the HNSW index (cosine) is a partial expression index
-  on ``embedding::vector(dim)`` created then (see ``hnsw_index_sql``). A later embedder with
-  another dimension gets its own index without rewriting the table.
+- ``embedding`` is an untyped ``vector`` column: the embedder's dimension is not known when the
+  schema is made, and a later embedder of another dimension needs no table rewrite. The HNSW
+  index (cosine) is a partial expression index on ``embedding::vector(dim)``, one per dimension
+  (``hnsw_index_sql``), built when a search first needs it (``vectors``).
 - ``search`` is the ``tsvector`` of the text (weight A) and the keys (weight B), written with each
   row; a GIN index serves keyword search.
 - ``history`` and ``memory_versions`` carry ``user_id`` too, so that every table can be
@@ -137,6 +137,64 @@ CREATE TABLE searches (
     PRIMARY KEY (tenant, id)
 );
 CREATE INDEX searches_by_time ON searches (at);
+
+CREATE TABLE message_status (
+    tenant         text NOT NULL,
+    user_id        text,
+    agent_id       text,
+    run_id         text,
+    message_id     text NOT NULL,
+    status         text NOT NULL,
+    attempts       integer NOT NULL,
+    prompt_version text,
+    error          text,
+    at             timestamptz NOT NULL,
+    CONSTRAINT message_status_scope_id
+        UNIQUE NULLS NOT DISTINCT (tenant, user_id, agent_id, run_id, message_id)
+);
+
+CREATE TABLE links (
+    tenant text NOT NULL,
+    source text NOT NULL,
+    target text NOT NULL,
+    kind   text NOT NULL,
+    score  double precision NOT NULL,
+    at     timestamptz NOT NULL,
+    PRIMARY KEY (tenant, source, target, kind)
+);
+CREATE INDEX links_by_target ON links (tenant, target);
+
+CREATE TABLE entities (
+    tenant   text NOT NULL,
+    user_id  text,
+    agent_id text,
+    run_id   text,
+    key      text NOT NULL,
+    name     text NOT NULL,
+    CONSTRAINT entities_scope_key UNIQUE NULLS NOT DISTINCT (tenant, user_id, agent_id, run_id, key)
+);
+CREATE INDEX entities_by_key ON entities (tenant, key);
+
+CREATE TABLE entity_mentions (
+    tenant    text NOT NULL,
+    memory_id text NOT NULL,
+    key       text NOT NULL,
+    PRIMARY KEY (tenant, memory_id, key)
+);
+CREATE INDEX entity_mentions_by_key ON entity_mentions (tenant, key);
+
+CREATE TABLE relations (
+    tenant      text NOT NULL,
+    memory_id   text NOT NULL,
+    subject_key text NOT NULL,
+    subject     text NOT NULL,
+    predicate   text NOT NULL,
+    object_key  text NOT NULL,
+    object      text NOT NULL,
+    PRIMARY KEY (tenant, memory_id, subject_key, predicate, object_key)
+);
+CREATE INDEX relations_by_subject ON relations (tenant, subject_key);
+CREATE INDEX relations_by_object ON relations (tenant, object_key);
 """
 
 MIGRATIONS: tuple[str, ...] = (V1,)

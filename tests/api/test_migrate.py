@@ -1,0 +1,213 @@
+"""``memstrata migrate``: SQLite to PostgreSQL and back, lossless, verified and resumable."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memstrata import ConflictError, EmbedderMismatchError, Memory
+from memstrata.cli import main
+from memstrata.ports import ApiKey, Store
+from memstrata.stores import open_store
+from memstrata.stores.migrate import item_digest, migrate, roots
+from memstrata.types import Scope, utcnow
+
+pytestmark = pytest.mark.postgres
+
+
+def postgres_server() -> Any:
+    """The session's server: the same data directory as tests/contract, so it starts once."""
+    pgserver = pytest.importorskip("pgserver")
+    pytest.importorskip("psycopg")
+    path = Path(tempfile.gettempdir()) / f"memstrata-pg-{os.getpid()}"
+    path.mkdir(exist_ok=True)
+    return pgserver.get_server(path, cleanup_mode="delete")
+
+
+@pytest.fixture
+def pg_url() -> str:
+    import psycopg
+
+    server = postgres_server()
+    name = f"migrate_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return str(server.get_uri(name))
+
+
+def fill(path: Path) -> None:
+    """A store with several tenants and scopes, versions, soft deletes, a purge and a key."""
+    for tenant in ("default", "acme"):
+        with Memory(path, embedder="hashing", tenant=tenant) as mem:
+            added = mem.add(
+                [
+                    {"id": "m1", "speaker": "Ada", "text": "I live in Paris",
+                     "timestamp": "2026-01-01T10:00:00.123456Z", "metadata": {"mood": "calm"}},
+                    {"id": "m2", "text": "I adopted a cat named Café"},
+                    {"id": "m3", "text": "the weather is grey"},
+                    {"id": "m4", "text": "this one will be purged"},
+                ],
+                user_id="ada",
+                metadata={"channel": "chat"},
+            )  # fmt: skip
+            mem.update(added.ids[0], "I live in Lisbon", user_id="ada", reason="moved")
+            mem.update(added.ids[0], "I live in Porto", user_id="ada", metadata={"n": 2})
+            mem.delete(added.ids[2], user_id="ada", reason="noise")
+            mem.purge(added.ids[3], user_id="ada", confirm=True)
+            mem.add("agent notes", user_id="ada", agent_id="helper")
+            mem.add("run scratch", run_id="r1")
+            mem.add("bob's memory", user_id="bob")
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Everything a store holds, as comparable data (history ids are the store's own)."""
+    out: dict[str, Any] = {"embedder": store.embedder_info(), "keys": store.api_keys()}
+    for scope in store.exact_scopes():
+        items = []
+        for item in store.export(scope, vectors=True):
+            if item["type"] == "header" or not _exact(scope, item.get("record") or item["message"]):
+                continue  # each item once, under its exact scope
+            if item["type"] == "memory":
+                item = {**item, "history": [{**h, "id": None} for h in item["history"]]}
+            items.append(item)
+        out[f"{scope.tenant}/{scope}"] = items
+    return out
+
+
+def _exact(scope: Scope, data: dict[str, Any]) -> bool:
+    return all(data.get(f) == getattr(scope, f) for f in ("user_id", "agent_id", "run_id"))
+
+
+def test_sqlite_to_postgres_and_back_is_lossless(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, back = tmp_path / "first.db", tmp_path / "back.db"
+    fill(first)
+    store = open_store(first)
+    store.put_api_key(ApiKey(id="k1", tenant="acme", key_hash="h1", created_at=utcnow()))
+    store.put_api_key(ApiKey(id="k2", tenant="acme", key_hash="h2", created_at=utcnow()))
+    store.revoke_api_key("k2", utcnow())
+    original = snapshot(store)
+    store.close()
+
+    assert main(["migrate", "--from", str(first), "--to", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert "tenant acme: copied 6 memories" in out and "tenant default: copied 6" in out
+    assert out.count("  ok") == 2 and "checksum" in out and "api keys copied: 2" in out
+
+    assert main(["migrate", "--from", pg_url, "--to", f"sqlite:///{back}"]) == 0
+    capsys.readouterr()
+    for url in (pg_url, str(back)):
+        store = open_store(url)
+        try:
+            assert snapshot(store) == original, url
+        finally:
+            store.close()
+    with Memory(pg_url, embedder="hashing", tenant="acme") as mem:
+        hits = mem.search("where does Ada live now", user_id="ada", limit=1)
+        assert hits[0].text == "I live in Porto"
+        assert [v.text for v in mem.versions(hits[0].id, user_id="ada")] == [
+            "I live in Paris", "I live in Lisbon", "I live in Porto",
+        ]  # fmt: skip
+
+
+def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path: Path, pg_url: str) -> None:
+    fill(tmp_path / "a.db")
+    source, target = open_store(tmp_path / "a.db"), open_store(pg_url)
+    try:
+        batches: list[str] = []
+
+        def stop_after_two(line: str) -> None:
+            batches.append(line)
+            if len(batches) == 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            migrate(source, target, batch_size=2, progress=stop_after_two)
+        there = sum(s["memories"] for s in target.scopes("acme"))
+        assert 0 < there < 6 and target.scopes("default") == []
+        report = migrate(source, target, batch_size=2)
+        assert report.ok
+        acme = next(t for t in report.tenants if t.tenant == "acme")
+        assert (acme.copied, acme.skipped) == (6 - there, there)
+        assert acme.source.counts() == acme.target.counts()
+        assert acme.source.memories == 6 and acme.source.history > 6
+        again = migrate(source, target)  # nothing left to do
+        assert all(t.copied == 0 and t.ok for t in again.tenants)
+        assert snapshot(target) == snapshot(source)
+    finally:
+        source.close()
+        target.close()
+
+
+def test_the_copy_refuses_a_target_that_differs(tmp_path: Path, pg_url: str) -> None:
+    fill(tmp_path / "a.db")
+    with Memory(tmp_path / "a.db", embedder="hashing") as mem:
+        memory_id = mem.list(user_id="bob").records[0].id
+    source, target = open_store(tmp_path / "a.db"), open_store(pg_url)
+    try:
+        migrate(source, target, tenants=["default"], only={"user_id": "bob"})
+        assert [t.tenant for t in migrate(source, target, only={"user_id": "bob"}).tenants] == [
+            "acme", "default",
+        ]  # fmt: skip
+        Memory(target, embedder="hashing").update(memory_id, "changed there", user_id="bob")
+        with pytest.raises(ConflictError, match=memory_id):
+            migrate(source, target)
+    finally:
+        source.close()
+    other = open_store(tmp_path / "other.db")
+    other.set_embedder_info("another-model", 8)
+    try:
+        with pytest.raises(EmbedderMismatchError):
+            migrate(other, target)
+    finally:
+        other.close()
+        target.close()
+
+
+def test_a_mismatch_is_reported_and_fails_the_command(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Memory(tmp_path / "a.db", embedder="hashing") as mem:
+        mem.add({"id": "m1", "text": "the source says this"}, user_id="ada")
+    with Memory(pg_url, embedder="hashing") as mem:  # the same message id, other words
+        mem.store.add([(Scope(user_id="ada"), _message("m1", "the target says that"))], [])
+    assert main(["migrate", "--from", str(tmp_path / "a.db"), "--to", pg_url]) == 1
+    captured = capsys.readouterr()
+    assert "MISMATCH" in captured.out and "differs" in captured.err
+
+
+def _message(message_id: str, text: str) -> Any:
+    from memstrata.types import Message
+
+    return Message(id=message_id, text=text)
+
+
+def test_roots_cover_every_scope_once() -> None:
+    scopes = [
+        Scope(user_id="u"),
+        Scope(user_id="u", agent_id="a"),
+        Scope(user_id="u", agent_id="a", run_id="r"),
+        Scope(agent_id="a"),
+        Scope(user_id="v", run_id="r"),
+        Scope(user_id="u", tenant="t2", agent_id="a"),
+    ]
+    assert roots(scopes) == [
+        Scope(user_id="u"),
+        Scope(agent_id="a"),
+        Scope(user_id="v", run_id="r"),
+        Scope(user_id="u", tenant="t2", agent_id="a"),
+    ]
+
+
+def test_the_checksum_ignores_history_ids_only() -> None:
+    item = {"type": "memory", "record": {"id": "a", "text": "x"}, "versions": [],
+            "history": [{"id": 1, "op": "ADD"}], "vector": [0.5]}  # fmt: skip
+    assert item_digest(item) == item_digest({**item, "history": [{"id": 9, "op": "ADD"}]})
+    assert item_digest(item) != item_digest({**item, "vector": [0.25]})
+    assert item_digest(item) != item_digest({**item, "history": [{"id": 1, "op": "UPDATE"}]})
