@@ -15,17 +15,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from memstrata.errors import (
+    ConfigurationError,
     ConfirmationRequiredError,
     EmbedderMismatchError,
     InvalidInputError,
+    NotFoundError,
 )
 from memstrata.lifecycle import learning
-from memstrata.ports import Clock, Embedder, Store, SystemClock
+from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
 from memstrata.read.rerank import LinearReranker
-from memstrata.read.search import Retrieval, preset
+from memstrata.read.search import Retrieval, preset, search_records
 from memstrata.read.search import search as run_search
 from memstrata.settings import Settings
 from memstrata.stores import codec, open_store
@@ -52,6 +54,11 @@ from memstrata.write.episodes import (
     index_text,
     prepare_messages,
 )
+from memstrata.write.guard import guard_episodes
+from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
+
+if TYPE_CHECKING:
+    from memstrata.llms import OpenAICompatLLM
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -109,6 +116,9 @@ class Memory:
     directory. ``embedder`` is an ``Embedder``, a spec such as ``"minilm"`` or ``"hashing"``, or
     ``None`` for keyword search only. Every call names its scope with ``user_id``, ``agent_id``
     and/or ``run_id``; ``tenant`` is the outer boundary the server uses for API keys.
+    ``llm`` (an ``LLM``, such as ``memstrata.llms.OpenAICompatLLM``) turns on the LLM write
+    path: ``add`` also extracts facts and consolidates them (see ``docs/llm-pipeline.md``);
+    ``pipeline`` tunes it.
     """
 
     def __init__(
@@ -119,6 +129,8 @@ class Memory:
         retriever: str | Retrieval = "default",
         clock: Clock | None = None,
         tenant: str = DEFAULT_TENANT,
+        llm: LLM | None = None,
+        pipeline: PipelineConfig | None = None,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -135,6 +147,9 @@ class Memory:
         self._reranker_base = LinearReranker(
             weights={"fused": 1.0, "retention": self.retrieval.retention_weight}
         )
+        self.llm = llm
+        self._owned_llm: OpenAICompatLLM | None = None
+        self.pipeline = Pipeline(self.store, self.embedder, llm, self.clock, pipeline)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -152,8 +167,23 @@ class Memory:
             "retriever": settings.retriever,
             "tenant": settings.tenant,
         }
+        owned = None
+        if settings.llm_base_url and "llm" not in overrides:
+            if not settings.llm_model:
+                raise ConfigurationError(
+                    "MEMSTRATA_LLM_BASE_URL is set but MEMSTRATA_LLM_MODEL is not: name the "
+                    "model the server knows (for example gpt-4o-mini or qwen2.5:7b-instruct)"
+                )
+            from memstrata.llms import OpenAICompatLLM
+
+            owned = OpenAICompatLLM(
+                settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
+            )
+            options["llm"] = owned
         options.update(overrides)
-        return cls(settings.db, **options)
+        memory = cls(settings.db, **options)
+        memory._owned_llm = owned
+        return memory
 
     def _check_embedder(self, embedder: Embedder) -> None:
         info = self.store.embedder_info()
@@ -190,7 +220,11 @@ class Memory:
         ``messages`` is a string, a message mapping (``text``/``content``, ``role``,
         ``speaker``, ``id``, ``timestamp``, ``metadata``), a ``Message``, or a list of them. A
         message id already stored in this scope is reported in ``duplicates``, not stored again.
-        Nothing is written unless every message is valid.
+        Nothing is written unless every message is valid. A message that gives orders to an
+        assistant is kept as a quotation from its speaker, flagged ``instruction``.
+
+        With an ``llm``, the messages are then distilled into ``fact`` memories, one model call
+        per batch of messages; a model that fails never fails ``add`` (see ``reprocess``).
         """
         scope = self._scope(user_id, agent_id, run_id)
         batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
@@ -204,9 +238,11 @@ class Memory:
         )
         known = self.store.known_messages(scope, [m.id for m in prepared if m.id])
         fresh = [m for m in prepared if m.id not in known]
-        records = episode_records(scope, fresh, now=now, metadata=metadata)
+        records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
         self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
+        if self.llm is not None:
+            self.pipeline.after_add(scope, fresh)
         return AddResult(
             added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
         )
@@ -254,6 +290,25 @@ class Memory:
             prompt_version=prompt_version,
         )  # fmt: skip
         return record
+
+    def reprocess(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> PipelineReport:
+        """Run the LLM write path over the messages of a scope (and its sub-scopes) that it has
+        not done: those added without a model, those whose batch failed, and those waiting for
+        a full batch. Running it again does nothing new. ``dry_run`` only counts them."""
+        scope = self._scope(user_id, agent_id, run_id)
+        if self.llm is None and not dry_run:
+            raise ConfigurationError(
+                "reprocess needs a language model: pass llm= to Memory, or set "
+                "MEMSTRATA_LLM_BASE_URL and MEMSTRATA_LLM_MODEL"
+            )
+        return self.pipeline.reprocess(scope, dry_run=dry_run)
 
     def update(
         self,
@@ -385,9 +440,14 @@ class Memory:
         since: TimeInput = None,
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
+        as_of: TimeInput = None,
     ) -> SearchResult:
         """The memories that best answer ``query``, best first, each with the signals that
-        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality."""
+        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality.
+
+        Facts that a later fact contradicted (``expired_at`` passed) are left out. ``as_of``
+        searches memory as it stood at that moment (system time): the versions then current,
+        the facts then believed."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
@@ -395,9 +455,24 @@ class Memory:
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
         depth = max(limit, self.retrieval.rerank_depth)
-        hits = run_search(
-            self.store, self.embedder, scope, query, flt, limit=depth, retrieval=self.retrieval
-        )
+        at = as_utc(as_of, "as_of")
+        if at is not None:
+            hits = search_records(
+                self.store.as_of(scope, at, flt), self.embedder, query, limit=depth,
+                retrieval=self.retrieval,
+            )  # fmt: skip
+        else:
+            hits = run_search(
+                self.store,
+                self.embedder,
+                scope,
+                query,
+                flt,
+                limit=depth,
+                retrieval=self.retrieval,
+                now=now,
+            )
+            hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
         model = learning.reranker_for(self.store, scope, self._reranker_base)
         ranked, features = learning.rerank(hits, model, now)
         search_id = new_id()
@@ -450,9 +525,18 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
+        as_of: TimeInput = None,
     ) -> MemoryRecord:
-        """One memory by id, in any state; ``NotFoundError`` when it is not in this scope."""
-        return self.store.get(self._scope(user_id, agent_id, run_id), memory_id)
+        """One memory by id, in any state; ``NotFoundError`` when it is not in this scope.
+        ``as_of`` gives the version that was current at that moment (system time)."""
+        scope = self._scope(user_id, agent_id, run_id)
+        at = as_utc(as_of, "as_of")
+        if at is None:
+            return self.store.get(scope, memory_id)
+        for version in reversed(self.store.versions(scope, memory_id)):
+            if version.recorded_at <= at:
+                return version
+        raise NotFoundError(f"memory {memory_id!r} was not yet recorded at {at.isoformat()}")
 
     def list(
         self,
@@ -552,6 +636,8 @@ class Memory:
 
     def close(self) -> None:
         self.store.close()
+        if self._owned_llm is not None:
+            self._owned_llm.close()
 
     def __enter__(self) -> Memory:
         return self
@@ -621,10 +707,13 @@ class AsyncMemory:
         retriever: str | Retrieval = "default",
         clock: Clock | None = None,
         tenant: str = DEFAULT_TENANT,
+        llm: LLM | None = None,
+        pipeline: PipelineConfig | None = None,
     ) -> None:
         self.sync = Memory(
-            store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant
-        )
+            store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,
+            pipeline=pipeline,
+        )  # fmt: skip
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> AsyncMemory:
@@ -678,6 +767,18 @@ class AsyncMemory:
             entities=entities, valid_from=valid_from, valid_to=valid_to, importance=importance,
             metadata=metadata, reason=reason, prompt_version=prompt_version,
         )  # fmt: skip
+
+    async def reprocess(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> PipelineReport:
+        return await asyncio.to_thread(
+            self.sync.reprocess, user_id=user_id, agent_id=agent_id, run_id=run_id, dry_run=dry_run
+        )
 
     async def update(
         self,
@@ -806,6 +907,7 @@ class AsyncMemory:
         since: TimeInput = None,
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
+        as_of: TimeInput = None,
     ) -> SearchResult:
         return await asyncio.to_thread(
             self.sync.search,
@@ -821,6 +923,7 @@ class AsyncMemory:
             since=since,
             until=until,
             metadata=metadata,
+            as_of=as_of,
         )
 
     async def feedback(
@@ -857,10 +960,12 @@ class AsyncMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
+        as_of: TimeInput = None,
     ) -> MemoryRecord:
         return await asyncio.to_thread(
-            self.sync.get, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
+            self.sync.get, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id,
+            as_of=as_of,
+        )  # fmt: skip
 
     async def list(
         self,

@@ -7,7 +7,7 @@ Each is a handful of methods. Concrete classes live in ``stores/``, ``embedders/
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -43,6 +43,56 @@ class ApiKey:
 
 
 EmbedKind = Literal["query", "document"]
+
+
+#: How the LLM write path went for a stored message (a message with no status is new).
+MessageStatus = Literal["done", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A message the LLM write path has still to do: never tried (``new``) or ``failed``."""
+
+    scope: Scope
+    message: Message
+    status: Literal["new", "failed"] = "new"
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A person, place, thing or organisation named in a scope's memories.
+
+    ``key`` is the normalised name that identifies it (``graph.entity_key``); ``name`` is how
+    it was first written; ``mentions`` counts the active memories that name it.
+    """
+
+    key: str
+    name: str
+    mentions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Triple:
+    """A relation between two entities stated by one memory: ``Ana -lives_in-> Lisbon``."""
+
+    subject_key: str
+    subject: str
+    predicate: str
+    object_key: str
+    object: str
+    memory_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link between two memories (A-MEM): ``kind`` is ``related`` or ``supersedes``."""
+
+    source: str
+    target: str
+    kind: str = "related"
+    score: float = 0.0
+    at: datetime | None = None
 
 
 class Clock(Protocol):
@@ -189,8 +239,26 @@ class Store(Protocol):
 
     def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]: ...
 
+    def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
+        """Every memory of ``scope`` in any state, oldest first, with its vector: what an
+        in-memory index of the scope is built from."""
+        ...
+
+    def stamp(self) -> Hashable:
+        """A value that changes whenever anyone writes to the store (cheap to read): an
+        in-memory index built at one stamp is current while the stamp is the same."""
+        ...
+
+    def exact_scopes(self, tenant: str | None = None) -> builtins.list[Scope]:
+        """Every distinct (tenant, user, agent, run) that holds a memory or a message, sorted;
+        only ``tenant``'s when given. ``memstrata migrate`` walks a whole store with it."""
+        ...
+
     # -- whole-scope transfer -------------------------------------------------------------------
-    def export(self, scope: Scope) -> Iterator[dict[str, Any]]: ...
+    def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """The scope as export items; with ``vectors``, each memory item also carries its
+        ``vector`` (a list of floats, or None), which ``import_`` stores as given."""
+        ...
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int: ...
 
@@ -220,9 +288,117 @@ class Store(Protocol):
         """The active (not revoked) key with this hash, if any."""
         ...
 
+    # -- the LLM write path: history-only events, message status, links, entity graph ----------
+    def add_event(
+        self,
+        scope: Scope,
+        memory_id: str,
+        op: Operation,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+        text: str | None = None,
+    ) -> HistoryEvent:
+        """Write a history row about a memory without changing it (a ``NOOP``: a fact was
+        restated). The row carries the memory's current version and state."""
+        ...
+
+    def mark_messages(
+        self,
+        scope: Scope,
+        ids: Sequence[str],
+        status: MessageStatus,
+        *,
+        at: datetime,
+        prompt_version: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how the LLM write path went for messages stored under exactly ``scope``;
+        each call counts one attempt per message."""
+        ...
+
+    def pending_messages(
+        self,
+        scope: Scope,
+        *,
+        include_failed: bool = False,
+        exact: bool = False,
+        limit: int = 1000,
+    ) -> builtins.list[PendingMessage]:
+        """Messages the LLM write path has not done, oldest first, each with the exact scope it
+        was stored under: those never tried, and with ``include_failed`` those that failed.
+        ``exact`` keeps to messages stored under exactly ``scope`` (not its sub-scopes)."""
+        ...
+
+    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
+        """Store links between memories; a link already stored, or one whose ends are not both
+        in ``scope``, is skipped."""
+        ...
+
+    def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
+        """The links from and to a memory, to memories in ``scope``."""
+        ...
+
+    def put_graph(
+        self,
+        scope: Scope,
+        memory_id: str,
+        entities: Sequence[Entity],
+        relations: Sequence[Triple],
+    ) -> None:
+        """Replace the entities a memory names and the relations it states. Entities are
+        registered under the memory's own scope."""
+        ...
+
+    def find_entities(
+        self, scope: Scope, keys: Sequence[str] | None = None, *, limit: int = 100
+    ) -> builtins.list[Entity]:
+        """Entities of ``scope`` named by at least one active memory, with their mention
+        counts: those whose key is in ``keys``, or the most mentioned when ``keys`` is None."""
+        ...
+
+    def relations(
+        self, scope: Scope, keys: Sequence[str], *, limit: int = 200
+    ) -> builtins.list[Triple]:
+        """Relations whose subject or object is one of ``keys``, stated by active memories of
+        ``scope`` that have not expired."""
+        ...
+
+    def entity_search(
+        self, scope: Scope, weights: Mapping[str, float], filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]:
+        """Memories that name the entities keyed in ``weights``, scored by the sum of the
+        weights of the entities each names, best first."""
+        ...
+
+    def as_of(self, scope: Scope, at: datetime, filters: Filters) -> builtins.list[MemoryRecord]:
+        """Every memory of ``scope`` as it stood at system time ``at``: the version recorded at
+        or before ``at`` and not yet expired then, in the state it had then, if it matches
+        ``filters``."""
+        ...
+
     # -- embedder bookkeeping -------------------------------------------------------------------
     def embedder_info(self) -> tuple[str, int] | None: ...
 
     def set_embedder_info(self, name: str, dim: int) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class EntityIndex(Protocol):
+    """The part of the ``Store`` contract the read path can do without: a store that keeps no
+    entity index gives no entity signal, and search works as before."""
+
+    def find_entities(
+        self, scope: Scope, keys: Sequence[str] | None = None, *, limit: int = 100
+    ) -> builtins.list[Entity]: ...
+
+    def relations(
+        self, scope: Scope, keys: Sequence[str], *, limit: int = 200
+    ) -> builtins.list[Triple]: ...
+
+    def entity_search(
+        self, scope: Scope, weights: Mapping[str, float], filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]: ...

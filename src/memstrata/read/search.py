@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from memstrata.errors import ConfigurationError
-from memstrata.ports import Embedder, Store
+from memstrata.graph import entity_signal
+from memstrata.ports import Embedder, EntityIndex, Store
 from memstrata.read.fuse import rrf
-from memstrata.types import Filters, Hit, MemoryRecord, Scope
+from memstrata.text import content_terms, stem
+from memstrata.types import Filters, Hit, MemoryRecord, Scope, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +22,9 @@ class Retrieval:
 
     keyword: float = 1.0
     vector: float = 1.0
+    #: Memories naming the entities the query names (or their neighbours in the graph); only
+    #: stores with an entity index, and only once the LLM write path has registered entities.
+    entity: float = 1.0
     rrf_k: float = 60.0
     #: How many candidates each signal contributes, at least (more when ``limit`` is larger).
     candidates: int = 50
@@ -23,17 +32,24 @@ class Retrieval:
     retention_weight: float = 0.0
     #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
     rerank_depth: int = 50
+    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: score
+    #: every memory of the scope on per-question features (``read.features``), in memory.
+    ranker: str = "rrf"
+    #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
+    weights: tuple[tuple[str, float], ...] = ()
+    #: How much the ``"features"`` ranker prefers short memories of similar score.
+    alpha: float = 0.0
 
     @property
     def signals(self) -> tuple[str, ...]:
-        return tuple(name for name in ("keyword", "vector") if getattr(self, name) > 0)
+        return tuple(name for name in ("keyword", "vector", "entity") if getattr(self, name) > 0)
 
 
 PRESETS: dict[str, Retrieval] = {
-    "bm25": Retrieval(vector=0.0),
-    "dense": Retrieval(keyword=0.0),
+    "bm25": Retrieval(vector=0.0, entity=0.0),
+    "dense": Retrieval(keyword=0.0, entity=0.0),
     "hybrid": Retrieval(),
-    "default": Retrieval(),
+    "default": Retrieval(ranker="features", alpha=0.5),
 }
 
 
@@ -55,7 +71,15 @@ def search(
     *,
     limit: int,
     retrieval: Retrieval,
+    now: datetime | None = None,
 ) -> list[Hit]:
+    if retrieval.ranker == "features":
+        from memstrata.read.features import DEFAULT_WEIGHTS
+        from memstrata.read.ranker import rank
+
+        weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
+        return rank(store, embedder, scope, query, filters, limit=limit, now=now or utcnow(),
+                    weights=weights, alpha=retrieval.alpha)  # fmt: skip
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}
@@ -70,6 +94,62 @@ def search(
     if retrieval.vector > 0 and embedder is not None:
         vector = embedder.embed([query], kind="query")[0]
         collect("vector", store.vector_search(scope, vector, filters, limit=depth))
-    weights = {"keyword": retrieval.keyword, "vector": retrieval.vector}
+    if retrieval.entity > 0 and isinstance(store, EntityIndex):
+        found = entity_signal(store, scope, query, filters, limit=depth)
+        if found:
+            collect("entity", found)
+    weights = {"keyword": retrieval.keyword, "vector": retrieval.vector, "entity": retrieval.entity}
     fused = rrf(rankings, weights, k=retrieval.rrf_k)[:limit]
     return [Hit(record=records[f.id], score=f.score, signals=f.signals) for f in fused]
+
+
+def search_records(
+    records: Sequence[MemoryRecord],
+    embedder: Embedder | None,
+    query: str,
+    *,
+    limit: int,
+    retrieval: Retrieval,
+) -> list[Hit]:
+    """The same fusion over records held in memory (past versions, which the store's indexes
+    do not cover): BM25 over their text and keys, and the cosine of freshly embedded texts."""
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    depth = max(retrieval.candidates, limit)
+    if retrieval.keyword > 0:
+        scores = bm25([f"{r.text} {' '.join(r.keys)}" for r in records], query)
+        ranked = sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
+        rankings["keyword"] = [(records[i].id, scores[i]) for i in ranked[:depth]]
+    if retrieval.vector > 0 and embedder is not None and records:
+        from memstrata.write.episodes import index_text
+
+        texts = [index_text(r) for r in records]
+        matrix = embedder.embed(texts, kind="document")
+        cosines = matrix @ embedder.embed([query], kind="query")[0]
+        ranked = sorted(range(len(records)), key=lambda i: -float(cosines[i]))
+        rankings["vector"] = [(records[i].id, float(cosines[i])) for i in ranked[:depth]]
+    by_id = {r.id: r for r in records}
+    weights = {"keyword": retrieval.keyword, "vector": retrieval.vector}
+    fused = rrf(rankings, weights, k=retrieval.rrf_k)[:limit]
+    return [Hit(record=by_id[f.id], score=f.score, signals=f.signals) for f in fused]
+
+
+def bm25(documents: Sequence[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """Okapi BM25 of each document for ``query`` over stemmed content words (pure)."""
+    docs = [[stem(t) for t in content_terms(d)] for d in documents]
+    terms = {stem(t) for t in content_terms(query)}
+    if not docs or not terms:
+        return [0.0] * len(documents)
+    average = sum(len(d) for d in docs) / len(docs) or 1.0
+    df = Counter(t for d in docs for t in set(d) if t in terms)
+    n = len(docs)
+    out: list[float] = []
+    for d in docs:
+        counts = Counter(d)
+        score = 0.0
+        for t in terms:
+            if counts[t]:
+                idf = math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                tf = counts[t] * (k1 + 1) / (counts[t] + k1 * (1 - b + b * len(d) / average))
+                score += idf * tf
+        out.append(score)
+    return out

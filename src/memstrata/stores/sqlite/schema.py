@@ -112,6 +112,68 @@ CREATE TABLE searches (
 );
 CREATE INDEX searches_by_time ON searches (at);
 
+-- The LLM write path: which messages it has done (a message with no row is new).
+CREATE TABLE message_status (
+    tenant         TEXT NOT NULL,
+    user_id        TEXT,
+    agent_id       TEXT,
+    run_id         TEXT,
+    message_id     TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    attempts       INTEGER NOT NULL,
+    prompt_version TEXT,
+    error          TEXT,
+    at             INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX message_status_by_scope_id ON message_status
+    (tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), message_id);
+
+-- Linked notes (A-MEM): links between memories of one tenant.
+CREATE TABLE links (
+    tenant TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    score  REAL NOT NULL,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (tenant, source, target, kind)
+);
+CREATE INDEX links_by_target ON links (tenant, target);
+
+-- The entity graph: entities per scope, which memories name them, the relations they state.
+CREATE TABLE entities (
+    tenant   TEXT NOT NULL,
+    user_id  TEXT,
+    agent_id TEXT,
+    run_id   TEXT,
+    key      TEXT NOT NULL,
+    name     TEXT NOT NULL
+);
+CREATE UNIQUE INDEX entities_by_scope_key ON entities
+    (tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), key);
+CREATE INDEX entities_by_key ON entities (tenant, key);
+
+CREATE TABLE entity_mentions (
+    tenant    TEXT NOT NULL,
+    memory_id TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    PRIMARY KEY (tenant, memory_id, key)
+);
+CREATE INDEX entity_mentions_by_key ON entity_mentions (tenant, key);
+
+CREATE TABLE relations (
+    tenant      TEXT NOT NULL,
+    memory_id   TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    predicate   TEXT NOT NULL,
+    object_key  TEXT NOT NULL,
+    object      TEXT NOT NULL,
+    PRIMARY KEY (tenant, memory_id, subject_key, predicate, object_key)
+);
+CREATE INDEX relations_by_subject ON relations (tenant, subject_key);
+CREATE INDEX relations_by_object ON relations (tenant, object_key);
+
 CREATE VIRTUAL TABLE memories_fts USING fts5(
     text, keys, tokenize = 'porter unicode61 remove_diacritics 2'
 );

@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -23,7 +23,15 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memstrata.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
-from memstrata.ports import ApiKey, Vector
+from memstrata.ports import (
+    ApiKey,
+    Entity,
+    Link,
+    MessageStatus,
+    PendingMessage,
+    Triple,
+    Vector,
+)
 from memstrata.stores import codec
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.sqlite import schema
@@ -186,6 +194,32 @@ def _key_matches(key: tuple[str | None, ...], scope: Scope) -> bool:
     )
 
 
+def _version_at(versions: Sequence[MemoryRecord], at: datetime) -> MemoryRecord | None:
+    """The version that was current at system time ``at`` and not yet expired, if any."""
+    for version in reversed(versions):
+        if version.recorded_at <= at:
+            return version if version.expired_at is None or version.expired_at > at else None
+    return None
+
+
+def _matches(record: MemoryRecord, filters: Filters) -> bool:
+    """``filters_sql`` for one record in Python (for versions, which have no columns)."""
+    if filters.states and record.state not in filters.states:
+        return False
+    if filters.kinds and record.kind not in filters.kinds:
+        return False
+    if filters.layers and record.layer not in filters.layers:
+        return False
+    when = record.valid_from or record.recorded_at
+    if filters.since is not None and when < filters.since:
+        return False
+    if filters.until is not None and when > filters.until:
+        return False
+    if filters.actor is not None and record.actor != filters.actor:
+        return False
+    return all(record.metadata.get(k) == v for k, v in filters.metadata.items())
+
+
 class SQLiteStore:
     """A ``Store`` in one SQLite file (or ``":memory:"``)."""
 
@@ -218,7 +252,9 @@ class SQLiteStore:
 
     # -- plumbing -------------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, changes_memories: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. Writes that leave every memory as it was (a kept search, a
+        setting, a key) pass ``changes_memories=False`` so in-memory indexes stay current."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -228,7 +264,8 @@ class SQLiteStore:
                 self._conn.execute("ROLLBACK")
                 raise
             finally:
-                self._generation += 1
+                if changes_memories:
+                    self._generation += 1
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -493,10 +530,14 @@ class SQLiteStore:
     def _erase(self, conn: sqlite3.Connection, tenant: str, pk: int, memory_id: str) -> None:
         conn.execute("DELETE FROM memories WHERE pk = ?", (pk,))
         conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (pk,))
-        for table in ("memory_versions", "history"):
+        for table in ("memory_versions", "history", "entity_mentions", "relations"):
             conn.execute(
                 f"DELETE FROM {table} WHERE tenant = ? AND memory_id = ?", (tenant, memory_id)
             )
+        conn.execute(
+            "DELETE FROM links WHERE tenant = ? AND (source = ? OR target = ?)",
+            (tenant, memory_id, memory_id),
+        )
 
     def reset(self, scope: Scope) -> int:
         where, params = scope_sql(scope)
@@ -505,6 +546,8 @@ class SQLiteStore:
             for pk, memory_id in rows:
                 self._erase(conn, scope.tenant, pk, memory_id)
             conn.execute(f"DELETE FROM messages AS m WHERE {where}", params)
+            for table in ("message_status", "entities"):
+                conn.execute(f"DELETE FROM {table} AS m WHERE {where}", params)
         return len(rows)
 
     def touch(self, scope: Scope, ids: Sequence[str], at: datetime) -> None:
@@ -719,6 +762,21 @@ class SQLiteStore:
             )
             index.stamp = after
 
+    def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
+        where, params = scope_sql(scope)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT m.embedding, {_SELECT} FROM memories m WHERE {where} ORDER BY m.pk",
+                params,
+            ).fetchall()
+        for row in rows:
+            vector = None if row[0] is None else np.frombuffer(row[0], dtype=np.float32)
+            yield _row_record(row[1:]), vector
+
+    def stamp(self) -> Hashable:
+        with self._lock:
+            return self._stamp(self._conn)
+
     def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> builtins.list[dict[str, Any]]:
             rows = conn.execute(
@@ -741,8 +799,18 @@ class SQLiteStore:
 
         return self._read(run)
 
+    def exact_scopes(self, tenant: str | None = None) -> builtins.list[Scope]:
+        where = "" if tenant is None else " WHERE tenant = ?"
+        params = [] if tenant is None else [tenant, tenant]
+        sql = (
+            f"SELECT tenant, user_id, agent_id, run_id FROM memories{where} UNION "
+            f"SELECT tenant, user_id, agent_id, run_id FROM messages{where} ORDER BY 1, 2, 3, 4"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [Scope(tenant=r[0], user_id=r[1], agent_id=r[2], run_id=r[3]) for r in rows]
+
     # -- export / import ------------------------------------------------------------------------
-    def export(self, scope: Scope) -> Iterator[dict[str, Any]]:
+    def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
         where, params = scope_sql(scope)
         with self._lock:
             messages = self._conn.execute(
@@ -779,12 +847,25 @@ class SQLiteStore:
                 history = self.history(scope, memory_id)
             except NotFoundError:
                 continue  # purged while exporting
-            yield {
+            item: dict[str, Any] = {
                 "type": "memory",
                 "record": versions[-1].to_dict(),
                 "versions": [v.to_dict() for v in versions[:-1]],
                 "history": [h.to_dict() for h in history],
             }
+            if vectors:
+                item["vector"] = self._vector_list(scope.tenant, memory_id)
+            yield item
+
+    def _vector_list(self, tenant: str, memory_id: str) -> builtins.list[float] | None:
+        row = self._read(
+            lambda conn: conn.execute(
+                "SELECT embedding FROM memories WHERE tenant = ? AND id = ?", (tenant, memory_id)
+            ).fetchone()
+        )
+        if row is None or row[0] is None:
+            return None
+        return [float(x) for x in np.frombuffer(row[0], dtype=np.float32)]
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
         """Write exported items in one transaction; existing ids are a conflict (nothing kept)."""
@@ -845,7 +926,7 @@ class SQLiteStore:
     def save_search(
         self, scope: Scope, search_id: str, at: datetime, payload: Mapping[str, Any]
     ) -> None:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             conn.execute(
                 "INSERT INTO searches (tenant, id, user_id, agent_id, run_id, at, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -863,7 +944,7 @@ class SQLiteStore:
         return None if row is None else dict(json.loads(row[0]))
 
     def prune_searches(self, before: datetime) -> int:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             return conn.execute("DELETE FROM searches WHERE at < ?", (to_micros(before),)).rowcount
 
     def get_setting(self, key: str) -> str | None:
@@ -875,7 +956,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     def put_setting(self, key: str, value: str) -> None:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -884,7 +965,7 @@ class SQLiteStore:
 
     # -- API keys -------------------------------------------------------------------------------
     def put_api_key(self, key: ApiKey) -> None:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             conn.execute(
                 "INSERT INTO api_keys (id, tenant, name, key_hash, created_at, revoked_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -904,7 +985,7 @@ class SQLiteStore:
         return [_api_key(r) for r in rows]
 
     def revoke_api_key(self, key_id: str, at: datetime) -> bool:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             cursor = conn.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (to_micros(at), key_id),
@@ -921,6 +1002,283 @@ class SQLiteStore:
         )
         return _api_key(row) if row else None
 
+    # -- the LLM write path: history-only events, message status, links, entity graph ----------
+    def add_event(
+        self,
+        scope: Scope,
+        memory_id: str,
+        op: Operation,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+        text: str | None = None,
+    ) -> HistoryEvent:
+        with self._write(changes_memories=False) as conn:
+            _, row = self._current(conn, scope, memory_id)
+            record = _row_record(row)
+            self._history(
+                conn, record.scope.tenant, record.id, record.version, op, at=at, reason=reason,
+                prompt_version=prompt_version, text=text, state=record.state,
+            )  # fmt: skip
+            event_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return HistoryEvent(
+            memory_id=record.id, version=record.version, op=op, at=at, reason=reason,
+            prompt_version=prompt_version, text=text, state=record.state, id=event_id,
+        )  # fmt: skip
+
+    def mark_messages(
+        self,
+        scope: Scope,
+        ids: Sequence[str],
+        status: MessageStatus,
+        *,
+        at: datetime,
+        prompt_version: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status not in ("done", "failed"):
+            raise InvalidInputError(f"unknown message status {status!r}")
+        with self._write(changes_memories=False) as conn:
+            for message_id in dict.fromkeys(ids):
+                conn.execute(
+                    "INSERT INTO message_status (tenant, user_id, agent_id, run_id, message_id, "
+                    "status, attempts, prompt_version, error, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                    "ON CONFLICT (tenant, ifnull(user_id, ''), ifnull(agent_id, ''), "
+                    "ifnull(run_id, ''), message_id) DO UPDATE SET status = excluded.status, "
+                    "attempts = attempts + 1, prompt_version = excluded.prompt_version, "
+                    "error = excluded.error, at = excluded.at",
+                    (scope.tenant, scope.user_id, scope.agent_id, scope.run_id, message_id,
+                     status, prompt_version, error, to_micros(at)),
+                )  # fmt: skip
+
+    def pending_messages(
+        self,
+        scope: Scope,
+        *,
+        include_failed: bool = False,
+        exact: bool = False,
+        limit: int = 1000,
+    ) -> builtins.list[PendingMessage]:
+        if exact:
+            where = (
+                "m.tenant = ? AND ifnull(m.user_id, '') = ? AND ifnull(m.agent_id, '') = ? "
+                "AND ifnull(m.run_id, '') = ?"
+            )
+            params: builtins.list[Any] = [
+                scope.tenant, scope.user_id or "", scope.agent_id or "", scope.run_id or "",
+            ]  # fmt: skip
+        else:
+            where, params = scope_sql(scope)
+        wanted = "s.status IS NULL" + (" OR s.status = 'failed'" if include_failed else "")
+
+        def run(conn: sqlite3.Connection) -> builtins.list[PendingMessage]:
+            rows = conn.execute(
+                "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.id, m.role, m.speaker, "
+                "m.text, m.ts, m.metadata, s.status, s.attempts FROM messages m "
+                "LEFT JOIN message_status s ON s.tenant = m.tenant "
+                "AND ifnull(s.user_id, '') = ifnull(m.user_id, '') "
+                "AND ifnull(s.agent_id, '') = ifnull(m.agent_id, '') "
+                "AND ifnull(s.run_id, '') = ifnull(m.run_id, '') AND s.message_id = m.id "
+                f"WHERE {where} AND ({wanted}) ORDER BY m.pk LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+            out: builtins.list[PendingMessage] = []
+            for r in rows:
+                message = Message(
+                    id=r[4],
+                    role=r[5],
+                    speaker=r[6],
+                    text=r[7],
+                    timestamp=from_micros(r[8]),
+                    metadata=json.loads(r[9]),
+                )
+                out.append(
+                    PendingMessage(
+                        scope=Scope(tenant=r[0], user_id=r[1], agent_id=r[2], run_id=r[3]),
+                        message=message,
+                        status="failed" if r[10] == "failed" else "new",
+                        attempts=r[11] or 0,
+                    )
+                )
+            return out
+
+        return self._read(run)
+
+    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
+        if not links:
+            return
+        where, params = scope_sql(scope)
+        in_scope = f"EXISTS (SELECT 1 FROM memories m WHERE {where} AND m.id = ?)"
+        with self._write(changes_memories=False) as conn:
+            for link in links:
+                at = link.at or utcnow()
+                conn.execute(
+                    "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
+                    f"SELECT ?, ?, ?, ?, ?, ? WHERE {in_scope} AND {in_scope}",
+                    [scope.tenant, link.source, link.target, link.kind, float(link.score),
+                     to_micros(at), *params, link.source, *params, link.target],
+                )  # fmt: skip
+
+    def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
+        where, params = scope_sql(scope)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[Link]:
+            self._current(conn, scope, memory_id)
+            rows = conn.execute(
+                "SELECT l.source, l.target, l.kind, l.score, l.at FROM links l "
+                "JOIN memories m ON m.tenant = l.tenant "
+                "AND m.id = CASE WHEN l.source = ? THEN l.target ELSE l.source END "
+                f"WHERE l.tenant = ? AND (l.source = ? OR l.target = ?) AND {where} "
+                "ORDER BY l.at, l.source, l.target",
+                [memory_id, scope.tenant, memory_id, memory_id, *params],
+            ).fetchall()
+            return [Link(r[0], r[1], r[2], r[3], from_micros(r[4])) for r in rows]
+
+        return self._read(run)
+
+    def put_graph(
+        self,
+        scope: Scope,
+        memory_id: str,
+        entities: Sequence[Entity],
+        relations: Sequence[Triple],
+    ) -> None:
+        with self._write(changes_memories=False) as conn:
+            _, row = self._current(conn, scope, memory_id)
+            own = _row_record(row).scope
+            for table in ("entity_mentions", "relations"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE tenant = ? AND memory_id = ?",
+                    (own.tenant, memory_id),
+                )
+            for entity in entities:
+                conn.execute(
+                    "INSERT OR IGNORE INTO entities (tenant, user_id, agent_id, run_id, key, name) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (own.tenant, own.user_id, own.agent_id, own.run_id, entity.key, entity.name),
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO entity_mentions (tenant, memory_id, key) "
+                    "VALUES (?, ?, ?)",
+                    (own.tenant, memory_id, entity.key),
+                )
+            for t in relations:
+                conn.execute(
+                    "INSERT OR IGNORE INTO relations (tenant, memory_id, subject_key, subject, "
+                    "predicate, object_key, object) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (own.tenant, memory_id, t.subject_key, t.subject, t.predicate, t.object_key,
+                     t.object),
+                )  # fmt: skip
+
+    def find_entities(
+        self, scope: Scope, keys: Sequence[str] | None = None, *, limit: int = 100
+    ) -> builtins.list[Entity]:
+        if keys is not None and not keys:
+            return []
+        ewhere, eparams = scope_sql(scope, "e")
+        mwhere, mparams = scope_sql(scope)
+        chosen = "" if keys is None else f" AND e.key IN ({', '.join('?' * len(keys))})"
+
+        def run(conn: sqlite3.Connection) -> builtins.list[Entity]:
+            rows = conn.execute(
+                "SELECT e.key, min(e.name), (SELECT count(DISTINCT em.memory_id) "
+                "FROM entity_mentions em JOIN memories m ON m.tenant = em.tenant "
+                "AND m.id = em.memory_id "
+                f"WHERE em.tenant = e.tenant AND em.key = e.key AND {mwhere} "
+                "AND m.state = 'active') AS mentions "
+                f"FROM entities e WHERE {ewhere}{chosen} GROUP BY e.key HAVING mentions > 0 "
+                "ORDER BY mentions DESC, e.key LIMIT ?",
+                [*mparams, *eparams, *(keys or ()), limit],
+            ).fetchall()
+            return [Entity(key=r[0], name=r[1], mentions=r[2]) for r in rows]
+
+        return self._read(run)
+
+    def relations(
+        self, scope: Scope, keys: Sequence[str], *, limit: int = 200
+    ) -> builtins.list[Triple]:
+        if not keys:
+            return []
+        where, params = scope_sql(scope)
+        marks = ", ".join("?" * len(keys))
+
+        def run(conn: sqlite3.Connection) -> builtins.list[Triple]:
+            rows = conn.execute(
+                "SELECT r.subject_key, r.subject, r.predicate, r.object_key, r.object, "
+                "r.memory_id FROM relations r JOIN memories m ON m.tenant = r.tenant "
+                f"AND m.id = r.memory_id WHERE {where} AND m.state = 'active' "
+                f"AND m.expired_at IS NULL AND (r.subject_key IN ({marks}) "
+                f"OR r.object_key IN ({marks})) ORDER BY m.pk DESC LIMIT ?",
+                [*params, *keys, *keys, limit],
+            ).fetchall()
+            return [Triple(*r) for r in rows]
+
+        return self._read(run)
+
+    def entity_search(
+        self, scope: Scope, weights: Mapping[str, float], filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]:
+        if not weights:
+            return []
+        where, params = scope_sql(scope)
+        fwhere, fparams = filters_sql(filters)
+        values = ", ".join("(?, ?)" for _ in weights)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[tuple[MemoryRecord, float]]:
+            rows = conn.execute(
+                f"WITH w (key, weight) AS (VALUES {values}) "
+                f"SELECT sum(w.weight) AS score, {_SELECT} FROM w "
+                "JOIN entity_mentions em ON em.tenant = ? AND em.key = w.key "
+                "JOIN memories m ON m.tenant = em.tenant AND m.id = em.memory_id "
+                f"WHERE {where} AND {fwhere} GROUP BY m.pk "
+                "ORDER BY score DESC, m.importance DESC, m.pk DESC LIMIT ?",
+                [*(x for kv in weights.items() for x in kv), scope.tenant, *params, *fparams,
+                 limit],
+            ).fetchall()  # fmt: skip
+            return [(_row_record(r[1:]), float(r[0])) for r in rows]
+
+        return self._read(run)
+
+    def as_of(self, scope: Scope, at: datetime, filters: Filters) -> builtins.list[MemoryRecord]:
+        where, params = scope_sql(scope)
+        stamp = to_micros(at)
+
+        def run(conn: sqlite3.Connection) -> builtins.list[MemoryRecord]:
+            current = [
+                _row_record(r)
+                for r in conn.execute(
+                    f"SELECT {_SELECT} FROM memories m WHERE {where} ORDER BY m.pk", params
+                )
+            ]
+            older: dict[str, builtins.list[MemoryRecord]] = {}
+            for memory_id, raw in conn.execute(
+                "SELECT v.memory_id, v.record FROM memory_versions v JOIN memories m "
+                f"ON m.tenant = v.tenant AND m.id = v.memory_id WHERE {where} ORDER BY v.version",
+                params,
+            ):
+                older.setdefault(memory_id, []).append(codec.record_from_json(raw, scope.tenant))
+            states: dict[str, MemoryState] = {}
+            for memory_id, state in conn.execute(
+                "SELECT h.memory_id, h.state FROM history h JOIN memories m "
+                f"ON m.tenant = h.tenant AND m.id = h.memory_id WHERE {where} "
+                "AND h.at <= ? AND h.state IS NOT NULL ORDER BY h.at, h.id",
+                [*params, stamp],
+            ):
+                states[memory_id] = state
+            out: builtins.list[MemoryRecord] = []
+            for record in current:
+                then = _version_at([*older.get(record.id, ()), record], at)
+                if then is None:
+                    continue
+                then = replace(then, state=states.get(record.id, then.state))
+                if _matches(then, filters):
+                    out.append(then)
+            return out
+
+        return self._read(run)
+
     # -- embedder bookkeeping -------------------------------------------------------------------
     def embedder_info(self) -> tuple[str, int] | None:
         def run(conn: sqlite3.Connection) -> tuple[str, int] | None:
@@ -936,7 +1294,7 @@ class SQLiteStore:
         return self._read(run)
 
     def set_embedder_info(self, name: str, dim: int) -> None:
-        with self._write() as conn:
+        with self._write(changes_memories=False) as conn:
             for key, value in (("embedder", name), ("embedder_dim", str(dim))):
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES (?, ?) "

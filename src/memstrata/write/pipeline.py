@@ -1,0 +1,513 @@
+"""The LLM write path, composed (DESIGN §4): messages that are already stored as episodes →
+**extract** facts (one call per batch) → **screen** (the poisoning guard) → **consolidate**
+each fact against similar memories → **link** the notes → register **entities** and relations.
+
+Episodes are stored before any of this runs, so a model that fails loses nothing: its batch is
+marked ``failed`` and ``reprocess`` does it later. A batch is marked ``done`` once its facts
+are stored, so processing is idempotent: ``reprocess`` only takes messages never tried or
+failed. To keep to about one extraction call per ``batch_size`` messages, ``add`` leaves a
+part-filled batch waiting for the next messages of its scope (``wait_for_full_batch``);
+``reprocess`` takes it as it is.
+
+Nothing here raises into ``Memory.add``: a failure is logged, counted in the report, and the
+messages it concerned stay pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from memstrata.errors import ConflictError, InvalidInputError, NotFoundError
+from memstrata.graph import index as index_graph
+from memstrata.ports import LLM, Clock, Embedder, PendingMessage, Store, Vector
+from memstrata.prompts import consolidate as consolidate_prompt
+from memstrata.prompts import extract_facts
+from memstrata.read.search import Retrieval, preset
+from memstrata.read.search import search as run_search
+from memstrata.types import Filters, Hit, MemoryRecord, Message, Scope
+from memstrata.write import consolidate, extract, link
+from memstrata.write.episodes import derived_record, index_text
+
+__all__ = ["Pipeline", "PipelineConfig", "PipelineReport"]
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+_FACTS = Filters(kinds=("fact",))
+#: The most error messages a report keeps (the latest).
+MAX_ERRORS = 20
+#: The most messages one ``reprocess`` call takes; call it again for more.
+MAX_REPROCESS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """How the LLM write path runs.
+
+    ``batch_size``: most messages per extraction call. ``wait_for_full_batch``: ``add`` leaves
+    a part-filled batch for later messages of the scope (``reprocess`` takes it anyway).
+    ``duplicate_threshold``: vector cosine from which a new fact is a near-duplicate of a
+    stored one (no model asked). ``review_threshold``: cosine from which a similar memory is
+    shown to the consolidation prompt even without a shared subject or entity.
+    ``max_similar``: most memories shown per decision. ``link_threshold`` / ``max_links``:
+    which related memories a new note links to. ``evolve_links``: let a new note extend the
+    context line of the notes it links to (as new versions). ``known_entities``: how many of
+    the scope's entity names the extraction prompt is shown, for consistent naming.
+    """
+
+    batch_size: int = 10
+    wait_for_full_batch: bool = True
+    duplicate_threshold: float = 0.95
+    review_threshold: float = 0.75
+    max_similar: int = 5
+    link_threshold: float = 0.5
+    max_links: int = 3
+    evolve_links: bool = False
+    known_entities: int = 30
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not 1 <= self.batch_size <= 100:
+            raise InvalidInputError("batch_size must be an integer from 1 to 100")
+        if not 1 <= self.max_similar <= consolidate_prompt.MAX_MEMORIES:
+            raise InvalidInputError(
+                f"max_similar must be from 1 to {consolidate_prompt.MAX_MEMORIES}"
+            )
+        for name in ("duplicate_threshold", "review_threshold", "link_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvalidInputError(f"{name} must be from 0 to 1")
+
+
+@dataclass
+class PipelineReport:
+    """What one run of the write path did (``add`` and ``reprocess`` return or log it).
+
+    ``messages``: messages processed; ``waiting``: left for a fuller batch; ``pending`` and
+    ``failed``: still to do after the run (``failed`` among them: tried and failed).
+    Calls count every request to the model, re-asks included; tokens are counted when the
+    client reports them (``OpenAICompatLLM`` does).
+    """
+
+    messages: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    waiting: int = 0
+    pending: int = 0
+    failed: int = 0
+    extraction_calls: int = 0
+    consolidation_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    facts: int = 0
+    added: int = 0
+    updated: int = 0
+    invalidated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    links: int = 0
+    evolved: int = 0
+    entities: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return self.extraction_calls + self.consolidation_calls
+
+    def __iadd__(self, other: PipelineReport) -> PipelineReport:
+        for f in fields(self):
+            if f.name == "errors":
+                self.errors = [*self.errors, *other.errors][-MAX_ERRORS:]
+            elif f.name not in ("pending", "failed"):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["calls"] = self.calls
+        return out
+
+
+class _Metered:
+    """The ``LLM`` port with a meter: counts calls (and tokens, when the client counts them)
+    into one field of a report."""
+
+    def __init__(self, llm: LLM, report: PipelineReport, counter: str) -> None:
+        self.llm = llm
+        self.report = report
+        self.counter = counter
+
+    @property
+    def model(self) -> str:
+        return self.llm.model
+
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        json_schema: Mapping[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+    ) -> str:
+        before = getattr(self.llm, "usage", None)
+        try:
+            return self.llm.complete(
+                messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
+            )
+        finally:
+            setattr(self.report, self.counter, getattr(self.report, self.counter) + 1)
+            after = getattr(self.llm, "usage", None)
+            if before is not None and after is not None:
+                self.report.prompt_tokens += int(after.prompt_tokens - before.prompt_tokens)
+                self.report.completion_tokens += int(
+                    after.completion_tokens - before.completion_tokens
+                )
+
+
+def _batches(items: Sequence[PendingMessage], size: int) -> list[list[PendingMessage]]:
+    """Consecutive runs of at most ``size`` messages stored under one exact scope."""
+    out: list[list[PendingMessage]] = []
+    for item in items:
+        if out and len(out[-1]) < size and out[-1][0].scope == item.scope:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+class Pipeline:
+    """The write path over one store, embedder, model and clock (``Memory`` holds one)."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder | None,
+        llm: LLM | None,
+        clock: Clock,
+        config: PipelineConfig | None = None,
+        *,
+        retrieval: Retrieval | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.llm = llm
+        self.clock = clock
+        #: How similar memories are found: keyword, vector and entity rankings fused (the
+        #: decisions read those signals' scores), whatever ranker searches use.
+        self.retrieval = retrieval or preset("hybrid")
+        self.config = config or PipelineConfig()
+        #: Everything this pipeline has done since it was made (``after_add`` and
+        #: ``reprocess`` added up), for monitoring: calls, tokens, facts and their fate.
+        self.totals = PipelineReport()
+        self._lock = threading.RLock()
+
+    # -- entry points ---------------------------------------------------------------------------
+    def after_add(self, scope: Scope, fresh: Sequence[Message]) -> PipelineReport:
+        """Run after ``add`` stored ``fresh`` under ``scope``: process the scope's messages
+        never tried, in full batches (at most about as many messages as ``fresh`` brought).
+        Never raises."""
+        report = PipelineReport()
+        if self.llm is None or not fresh:
+            return report
+        size = self.config.batch_size
+        try:
+            with self._lock:
+                pending = self.store.pending_messages(
+                    scope, exact=True, limit=len(fresh) + size - 1
+                )
+                todo = pending
+                if self.config.wait_for_full_batch:
+                    todo = pending[: len(pending) // size * size]
+                report.waiting = len(pending) - len(todo)
+                for batch in _batches(todo, size):
+                    if not self._batch(batch, report):
+                        break  # the model is failing; later messages wait for the next call
+        except Exception as exc:  # the write path must never lose or refuse an add
+            logger.exception("the LLM write path failed after add in %s", scope)
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            self.totals += report
+        return report
+
+    def reprocess(self, scope: Scope, *, dry_run: bool = False) -> PipelineReport:
+        """Process what the write path has not done in ``scope`` (and its sub-scopes): messages
+        stored without a model, batches that failed, part-filled batches. Idempotent: what is
+        done is never done again. Stops early after two failed batches in a row."""
+        report = PipelineReport()
+        with self._lock:
+            pending = self._pending(scope)
+            if dry_run or self.llm is None:
+                report.pending = len(pending)
+                report.failed = sum(p.status == "failed" for p in pending)
+                return report
+            failures = 0
+            for batch in _batches(pending, self.config.batch_size):
+                if self._batch(batch, report):
+                    failures = 0
+                    continue
+                failures += 1
+                if failures >= 2:
+                    report.errors.append("stopped after two failed batches in a row")
+                    break
+            left = self._pending(scope)
+            report.pending = len(left)
+            report.failed = sum(p.status == "failed" for p in left)
+            self.totals += report
+        return report
+
+    def _pending(self, scope: Scope) -> list[PendingMessage]:
+        return self.store.pending_messages(scope, include_failed=True, limit=MAX_REPROCESS)
+
+    # -- one batch ------------------------------------------------------------------------------
+    def _batch(self, batch: Sequence[PendingMessage], report: PipelineReport) -> bool:
+        """Extract and consolidate one batch; mark its messages done or failed."""
+        assert self.llm is not None
+        scope = batch[0].scope
+        messages = [p.message for p in batch]
+        ids = [m.id for m in messages if m.id]
+        now = self.clock.now()
+        report.batches += 1
+        try:
+            known = [
+                e.name for e in self.store.find_entities(scope, limit=self.config.known_entities)
+            ]
+            data = extract.build_input(messages, today=now.date(), known_entities=known)
+            output = extract.ask(_Metered(self.llm, report, "extraction_calls"), data)
+            if output is None:
+                raise _NoAnswer("the model gave no usable answer")
+            screened = extract.screen(extract.drafts(output, messages), messages)
+            report.facts += len(screened.kept) + len(screened.dropped)
+            report.dropped += len(screened.dropped)
+            for draft, why in screened.dropped:
+                logger.info("fact not stored (%s): %s", why, draft.text)
+            by_id = {m.id: m for m in messages if m.id}
+            kept: list[tuple[extract.FactDraft, MemoryRecord]] = []
+            for draft in screened.kept:
+                try:
+                    kept.append((draft, self._record(scope, draft, by_id, now)))
+                except InvalidInputError as exc:  # text too long, a NUL in a name, ...
+                    report.dropped += 1
+                    logger.info("fact not stored (%s): %s", exc, draft.text[:200])
+            vectors = self._embed([record for _, record in kept])
+            for i, (draft, record) in enumerate(kept):
+                vector = None if vectors is None else vectors[i]
+                self._consolidate(scope, draft, record, vector, report, now)
+        except Exception as exc:
+            if not isinstance(exc, _NoAnswer):
+                logger.exception("the LLM write path failed on a batch in %s", scope)
+            report.failed_batches += 1
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            self.store.mark_messages(
+                scope, ids, "failed", at=now, prompt_version=extract_facts.VERSION,
+                error=str(exc)[:500],
+            )  # fmt: skip
+            return False
+        self.store.mark_messages(scope, ids, "done", at=now, prompt_version=extract_facts.VERSION)
+        report.messages += len(ids)
+        return True
+
+    def _record(
+        self, scope: Scope, draft: extract.FactDraft, by_id: Mapping[str, Message], now: datetime
+    ) -> MemoryRecord:
+        metadata: dict[str, Any] = {
+            "text_hash": consolidate.text_hash(draft.text),
+            "tags": link.tags(draft),
+            "context": link.context_line(draft, by_id),
+            "time_from": draft.time_from,
+            "extracted_by": extract_facts.VERSION,
+        }
+        if draft.relations:
+            metadata["relations"] = [list(r) for r in draft.relations]
+        if draft.flags:
+            metadata["flags"] = list(draft.flags)
+        return derived_record(
+            scope, draft.text, kind="fact", now=now, sources=draft.sources, actor=draft.actor,
+            subject=draft.subject, keys=link.keys(draft), entities=draft.entities,
+            valid_from=draft.valid_from, valid_to=draft.valid_to, importance=draft.importance,
+            metadata=metadata,
+        )  # fmt: skip
+
+    def _embed(self, records: Sequence[MemoryRecord]) -> Vector | None:
+        if self.embedder is None or not records:
+            return None
+        return self.embedder.embed([index_text(r) for r in records], kind="document")
+
+    # -- one fact -------------------------------------------------------------------------------
+    def _live(
+        self, scope: Scope, records: Sequence[MemoryRecord], now: datetime
+    ) -> list[MemoryRecord]:
+        return [
+            r
+            for r in records
+            if r.scope == scope and r.state == "active" and not consolidate.expired(r, now)
+        ]
+
+    def _duplicate(
+        self, scope: Scope, record: MemoryRecord, vector: Vector | None, now: datetime
+    ) -> tuple[MemoryRecord, str] | None:
+        """A live stored fact with the same normalised text, or a vector cosine at or above
+        the duplicate threshold."""
+        same = self.store.list(
+            scope, replace(_FACTS, metadata={"text_hash": record.metadata["text_hash"]}), limit=5
+        )
+        live = self._live(scope, same.records, now)
+        if live:
+            return live[0], "exact duplicate"
+        if vector is None:
+            return None
+        for found, score in self.store.vector_search(scope, vector, _FACTS, limit=3):
+            if score >= self.config.duplicate_threshold and self._live(scope, [found], now):
+                return found, f"near-duplicate (cosine {score:.3f})"
+        return None
+
+    def _similar(self, scope: Scope, text: str, now: datetime) -> list[Hit]:
+        depth = 2 * self.config.max_similar
+        hits = run_search(
+            self.store, self.embedder, scope, text, _FACTS, limit=depth,
+            retrieval=replace(self.retrieval, candidates=depth),
+        )  # fmt: skip
+        live = {r.id for r in self._live(scope, [h.record for h in hits], now)}
+        return [h for h in hits if h.id in live]
+
+    def _consolidate(
+        self,
+        scope: Scope,
+        draft: extract.FactDraft,
+        record: MemoryRecord,
+        vector: Vector | None,
+        report: PipelineReport,
+        now: datetime,
+    ) -> None:
+        duplicate = self._duplicate(scope, record, vector, now)
+        if duplicate is not None:
+            report.duplicates += 1
+            plan = consolidate.duplicate_plan(draft, *duplicate)
+            self._apply(scope, plan, draft, record, vector, [], report, now)
+            return
+        similar = self._similar(scope, draft.text, now)
+        shown = consolidate.to_review(
+            draft, similar, threshold=self.config.review_threshold, limit=self.config.max_similar
+        )
+        plan = consolidate.Plan("ADD", reason="no related memory")
+        if shown:
+            task = consolidate.prompt_input(draft, shown, now.date())
+            answer = self._ask(
+                consolidate_prompt.render(task), consolidate_prompt.Output, report,
+                "consolidation_calls",
+            )  # fmt: skip
+            if answer is None:
+                plan = consolidate.Plan("ADD", reason="consolidation gave no usable answer")
+            else:
+                resolution = consolidate_prompt.resolve(answer, task)
+                plan = consolidate.plan(resolution, draft, shown)
+        self._apply(scope, plan, draft, record, vector, similar, report, now)
+
+    def _ask(
+        self,
+        messages: list[dict[str, str]],
+        output: type[M],
+        report: PipelineReport,
+        counter: str,
+    ) -> M | None:
+        from memstrata.llms.parsing import ask_structured
+
+        assert self.llm is not None
+        return ask_structured(_Metered(self.llm, report, counter), messages, output)
+
+    def _apply(
+        self,
+        scope: Scope,
+        plan: consolidate.Plan,
+        draft: extract.FactDraft,
+        record: MemoryRecord,
+        vector: Vector | None,
+        similar: Sequence[Hit],
+        report: PipelineReport,
+        now: datetime,
+    ) -> None:
+        """Carry out a plan through the store; a target changed meanwhile means ADD instead."""
+        versions = extract_facts.VERSION
+        if plan.asked:
+            versions += f"+{consolidate_prompt.VERSION}"
+        target = plan.target
+        try:
+            if plan.op == "NOOP" and target is not None:
+                self.store.add_event(
+                    scope, target.id, "NOOP", at=now, reason=plan.reason,
+                    prompt_version=versions, text=draft.text,
+                )  # fmt: skip
+                report.unchanged += 1
+                return
+            if plan.op == "UPDATE" and target is not None:
+                new = consolidate.merged(target, draft, plan.text)
+                new_vector = self._embed([new]) if plan.text else None
+                stored = self.store.update(
+                    scope, new, expected_version=target.version, op="UPDATE",
+                    vector=None if new_vector is None else new_vector[0], reason=plan.reason,
+                    prompt_version=versions,
+                )  # fmt: skip
+                report.entities += index_graph(self.store, scope, stored)
+                report.updated += 1
+                return
+            if plan.op == "INVALIDATE" and target is not None:
+                retired = consolidate.invalidated(target, at=now, valid_to=draft.valid_from)
+                self.store.update(
+                    scope, retired, expected_version=target.version, op="INVALIDATE",
+                    reason=plan.reason, prompt_version=versions,
+                )  # fmt: skip
+                report.invalidated += 1
+                record = replace(record, supersedes=target.id)
+        except (ConflictError, NotFoundError) as exc:
+            plan = consolidate.Plan("ADD", reason=f"{plan.op} not applied ({exc}); added")
+        self._add(scope, plan, record, vector, similar, report, now, versions)
+
+    def _add(
+        self,
+        scope: Scope,
+        plan: consolidate.Plan,
+        record: MemoryRecord,
+        vector: Vector | None,
+        similar: Sequence[Hit],
+        report: PipelineReport,
+        now: datetime,
+        versions: str,
+    ) -> None:
+        vectors = None if vector is None else vector.reshape(1, -1)
+        self.store.add([], [record], vectors=vectors, reason=plan.reason, prompt_version=versions)
+        report.added += 1
+        report.entities += index_graph(self.store, scope, record)
+        links = link.links_for(
+            record.id, similar, threshold=self.config.link_threshold,
+            limit=self.config.max_links, at=now, supersedes=record.supersedes,
+        )  # fmt: skip
+        self.store.add_links(scope, links)
+        report.links += len(links)
+        if self.config.evolve_links:
+            self._evolve(scope, record, [x.target for x in links if x.kind == "related"], report)
+
+    def _evolve(
+        self, scope: Scope, new: MemoryRecord, ids: Sequence[str], report: PipelineReport
+    ) -> None:
+        for note in self.store.get_many(scope, list(ids)):
+            evolved = link.evolve(note, new)
+            if evolved is None:
+                continue
+            try:
+                self.store.update(
+                    scope, evolved, expected_version=note.version, op="UPDATE",
+                    reason=f"context extended by linked note {new.id}",
+                )  # fmt: skip
+                report.evolved += 1
+            except ConflictError:
+                continue
+
+
+class _NoAnswer(Exception):
+    """The model gave no usable answer for a batch (already logged by ``ask_structured``)."""
