@@ -59,7 +59,7 @@ def test_round_trip_keeps_every_record_version_and_history_row(tmp_path: Path) -
         assert dump(b, "ada") == before
         assert not b.list(user_id="bob").records
         assert b.search("Lisbon", user_id="ada")[0].text == "I live in Lisbon"
-        assert "vector" in b.search("lisbon city", user_id="ada")[0].signals
+        assert b.search("lisbon city", user_id="ada")[0].signals["dense"].rank == 1
 
 
 def test_malformed_import_writes_nothing(tmp_path: Path) -> None:

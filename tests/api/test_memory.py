@@ -51,7 +51,8 @@ def test_plain_text_gets_a_generated_message_id(mem: Memory) -> None:
     assert len(record.sources) == 1 and len(record.sources[0]) == 32
 
 
-def test_search_finds_by_keyword_and_reports_signals(mem: Memory) -> None:
+def test_search_finds_by_keyword_and_reports_signals(db_path: Path) -> None:
+    mem = Memory(db_path, embedder="hashing", retriever="hybrid")
     mem.add(
         ["I moved to Lisbon in May", "My cat is called Pixel", "I run on Sundays"], user_id="ada"
     )
@@ -201,11 +202,22 @@ def test_filters_by_kind_time_and_metadata(mem: Memory) -> None:
     assert len(mem.search("trip", user_id="ada", until="2026-06-10T12:00:00Z").hits) == 2
 
 
-def test_vector_signal_finds_what_keywords_miss(mem: Memory) -> None:
-    mem.add(["the kitten sleeps on the sofa", "quarterly tax forms are due"], user_id="ada")
-    hits = mem.search("kittens sleeping", user_id="ada")
-    assert hits[0].text == "the kitten sleeps on the sofa"
-    assert "vector" in hits[0].signals
+def test_vector_signal_finds_what_keywords_miss(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
+        mem.add(["the kitten sleeps on the sofa", "quarterly tax forms are due"], user_id="ada")
+        hits = mem.search("kittens sleeping", user_id="ada")
+        assert hits[0].text == "the kitten sleeps on the sofa"
+        assert "vector" in hits[0].signals
+
+
+def test_default_ranker_explains_each_hit_by_its_features(mem: Memory) -> None:
+    mem.add(["I moved to Lisbon in May", "My cat is called Pixel", "I run on Sundays"],
+            user_id="ada")  # fmt: skip
+    hits = mem.search("what is the cat called", user_id="ada", limit=3)
+    assert hits[0].text == "My cat is called Pixel"
+    assert {"bm25", "dense"} <= set(hits[0].signals)
+    assert hits[0].signals["bm25"].rank == 1
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_sources_returns_the_original_messages(mem: Memory) -> None:

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC_API = {
     "AddResult",
+    "WorkingMemory",
+    "reflect",
     "AsyncMemory",
     "ConfigurationError",
     "ConfirmationRequiredError",
@@ -30,6 +32,7 @@ PUBLIC_API = {
     "Message",
     "NotFoundError",
     "Page",
+    "RemoteMemory",
     "Retrieval",
     "Scope",
     "ScopeRequiredError",
