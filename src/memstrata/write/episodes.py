@@ -9,7 +9,6 @@ from typing import Any
 
 from memstrata.errors import InvalidInputError
 from memstrata.lifecycle.strength import initial_strength
-from memstrata.write.keys import make_keys
 from memstrata.types import (
     KINDS,
     MemoryKind,
@@ -20,6 +19,7 @@ from memstrata.types import (
     check_text,
     new_id,
 )
+from memstrata.write.keys import make_keys
 
 
 def prepare_messages(
