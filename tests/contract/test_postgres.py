@@ -84,7 +84,7 @@ def test_schema_migrations_are_recorded_once_and_a_newer_schema_is_refused(pg_ur
     PostgresStore(pg_url).close()
     PostgresStore(pg_url).close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
         assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
         conn.execute("INSERT INTO schema_migrations (version) VALUES (99)")
     with pytest.raises(StoreError, match="newer"):

@@ -445,6 +445,15 @@ def test_the_stamp_changes_with_every_write(store: Store) -> None:
         assert seen[-1] != seen[-2]
 
 
+def test_the_stamp_stays_for_writes_that_leave_memories_alone(store: Store) -> None:
+    add(store, rec("a", "one"))
+    before = store.stamp()
+    store.save_search(U, "s1", T0, {"query": "q", "hits": []})
+    store.put_setting("k", "v")
+    store.prune_searches(T0)
+    assert store.stamp() == before
+
+
 # -- export / import ------------------------------------------------------------------------------
 def _history_without_ids(item: dict[str, Any]) -> dict[str, Any]:
     if item["type"] != "memory":

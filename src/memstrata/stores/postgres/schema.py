@@ -197,7 +197,12 @@ CREATE INDEX relations_by_subject ON relations (tenant, subject_key);
 CREATE INDEX relations_by_object ON relations (tenant, object_key);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+#: A counter that moves on after each commit that may change memories (``PostgresStore.stamp``).
+V2 = """
+CREATE SEQUENCE IF NOT EXISTS memstrata_changes;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 LATEST = len(MIGRATIONS)
 
 

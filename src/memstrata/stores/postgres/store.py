@@ -191,10 +191,21 @@ class PostgresStore:
         register_vector_info(conn, self._vector_info)
 
     @contextmanager
-    def _tx(self, pool: ConnectionPool[Conn] | None = None) -> Iterator[Conn]:
-        """A pooled connection inside one transaction (committed unless the block raises)."""
-        with self._connection(pool) as conn, conn.transaction():
-            yield conn
+    def _tx(
+        self, pool: ConnectionPool[Conn] | None = None, *, changes_memories: bool = True
+    ) -> Iterator[Conn]:
+        """A pooled connection inside one transaction (committed unless the block raises).
+
+        After a commit that may have changed memories, the ``memstrata_changes`` sequence moves
+        on, so in-memory indexes built at an older ``stamp`` are rebuilt. Writes that leave
+        memories as they were (a kept search, a setting, a key, a history note, the graph)
+        pass ``changes_memories=False``.
+        """
+        with self._connection(pool) as conn:
+            with conn.transaction():
+                yield conn
+            if changes_memories and pool in (None, self._pool):  # never on a search replica
+                conn.execute("SELECT nextval('memstrata_changes')")
 
     @contextmanager
     def _connection(self, pool: ConnectionPool[Conn] | None = None) -> Iterator[Conn]:
@@ -596,11 +607,11 @@ class PostgresStore:
                     yield row_record(row[1:]), vector
 
     def stamp(self) -> Hashable:
-        """The server's current snapshot: it changes whenever a write commits (in any database
-        of the server, so now and then with no change here, which only costs a rebuild)."""
+        """The ``memstrata_changes`` sequence: it moves on after every commit that may have
+        changed memories (in any process)."""
         with self._connection(self._search_pool) as conn:
-            row = conn.execute("SELECT pg_current_snapshot()::text").fetchone()
-        return None if row is None else str(row[0])
+            row = conn.execute("SELECT last_value, is_called FROM memstrata_changes").fetchone()
+        return None if row is None else (int(row[0]), bool(row[1]))
 
     def exact_scopes(self, tenant: str | None = None) -> builtins.list[Scope]:
         where = "" if tenant is None else " WHERE tenant = %s"
@@ -741,7 +752,7 @@ class PostgresStore:
     def save_search(
         self, scope: Scope, search_id: str, at: datetime, payload: Mapping[str, Any]
     ) -> None:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             conn.execute(
                 "INSERT INTO searches (tenant, id, user_id, agent_id, run_id, at, payload) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -758,7 +769,7 @@ class PostgresStore:
         return None if row is None else dict(row[0])
 
     def prune_searches(self, before: datetime) -> int:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             return conn.execute("DELETE FROM searches WHERE at < %s", (before,)).rowcount
 
     def get_setting(self, key: str) -> str | None:
@@ -779,12 +790,12 @@ class PostgresStore:
         if conn is not None:
             conn.execute(sql, (key, value))
             return
-        with self._tx() as c:
+        with self._tx(changes_memories=False) as c:
             c.execute(sql, (key, value))
 
     # -- API keys -------------------------------------------------------------------------------
     def put_api_key(self, key: ApiKey) -> None:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             conn.execute(
                 "INSERT INTO api_keys (id, tenant, name, key_hash, created_at, revoked_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
@@ -802,7 +813,7 @@ class PostgresStore:
         return [api_key_row(r) for r in rows]
 
     def revoke_api_key(self, key_id: str, at: datetime) -> bool:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             cursor = conn.execute(
                 "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
                 (at, key_id),
@@ -830,7 +841,7 @@ class PostgresStore:
         prompt_version: str | None = None,
         text: str | None = None,
     ) -> HistoryEvent:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             return graph.add_event(conn, scope, memory_id, op, at=at, reason=reason,
                                    prompt_version=prompt_version, text=text)  # fmt: skip
 
@@ -844,7 +855,7 @@ class PostgresStore:
         prompt_version: str | None = None,
         error: str | None = None,
     ) -> None:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             graph.mark_messages(conn, scope, ids, status, at=at, prompt_version=prompt_version,
                                 error=error)  # fmt: skip
 
@@ -856,18 +867,18 @@ class PostgresStore:
         exact: bool = False,
         limit: int = 1000,
     ) -> builtins.list[PendingMessage]:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             return graph.pending_messages(conn, scope, include_failed=include_failed,
                                           exact=exact, limit=limit)  # fmt: skip
 
     def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
         if not links:
             return
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             graph.add_links(conn, scope, links)
 
     def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             return graph.links(conn, scope, memory_id)
 
     def put_graph(
@@ -877,7 +888,7 @@ class PostgresStore:
         entities: Sequence[Entity],
         relations: Sequence[Triple],
     ) -> None:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             graph.put_graph(conn, scope, memory_id, entities, relations)
 
     def find_entities(
@@ -899,7 +910,7 @@ class PostgresStore:
             return graph.entity_search(conn, scope, weights, filters, limit=limit)
 
     def as_of(self, scope: Scope, at: datetime, filters: Filters) -> builtins.list[MemoryRecord]:
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             return graph.as_of(conn, scope, at, filters)
 
@@ -918,7 +929,7 @@ class PostgresStore:
     def set_embedder_info(self, name: str, dim: int) -> None:
         if int(dim) < 1:
             raise InvalidInputError("an embedder's dimension must be at least 1")
-        with self._tx() as conn:
+        with self._tx(changes_memories=False) as conn:
             self._put_meta("embedder", name, conn)
             self._put_meta("embedder_dim", str(int(dim)), conn)
 
