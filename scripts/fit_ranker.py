@@ -40,6 +40,7 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
             mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
             mem.add(conv.messages(), user_id=conv.scope)
             index = scope_index(mem.store, Scope(user_id=conv.scope))
+            assert index is not None
             now = max(r.recorded_at for r in index.records)
             questions = [q.question for q in conv.questions]
             vectors = mem.embedder.embed(questions, kind="query") if mem.embedder else None

@@ -92,7 +92,8 @@ def features(
     out["bm_rel"] = (bm / max(float(bm.max()), 1e-9)).astype(np.float32)
     out["rr_bm25"] = reciprocal_rank(bm)
     out["cov"] = index.lexical.coverage(terms)
-    sessions = np.asarray(index.session_of, np.int64)
+    cols = index.arrays()
+    sessions = cols.session_of
     out["s_bm25"] = zscore(index.sessions.score(terms))[sessions]
     if vector is not None and index.dim:
         cos = (index.vectors @ vector).astype(np.float32)
@@ -102,8 +103,7 @@ def features(
         out["dense"] = out["cos"] = out["rr_dense"] = out["s_dense"] = zero
     base = out["bm25"] + out["dense"]
     out["prf"] = zscore(index.lexical.score([], _expanded(index, terms, base, prf)))
-    prev = np.asarray(index.prev, np.int64)
-    nxt = np.asarray(index.next, np.int64)
+    prev, nxt = cols.prev, cols.next
     prev2 = np.where(prev >= 0, prev[np.maximum(prev, 0)], -1)
     out["nb_prev"] = _neighbour(base, prev, 0.0)
     out["nb_next"] = _neighbour(base, nxt, 0.0)
@@ -116,16 +116,16 @@ def features(
     )
     when = parse_query_time(query, now)
     out["time"] = _in_window(index, when.window.start, when.window.end) if when.window else zero
-    out["when_time"] = np.asarray(index.has_time, np.float32) if when.asks_when else zero
+    out["when_time"] = cols.has_time if when.asks_when else zero
     named = _named_speakers(index, query)
     if named:
-        said = np.isin(np.asarray(index.actor_of, np.int64), list(named)).astype(np.float32)
+        said = np.isin(cols.actor_of, list(named)).astype(np.float32)
         out["spk_named"], out["other_named"] = said, 1 - said
         out["spec_spk"] = said * (1.0 if _SPECULATIVE.search(query) else 0.0)
     else:
         out["spk_named"] = out["other_named"] = out["spec_spk"] = zero
-    out["loglen"] = np.asarray(index.log_length, np.float32) - 5.0
-    out["is_q"] = np.asarray(index.is_question, np.float32)
+    out["loglen"] = cols.log_length - 5.0
+    out["is_q"] = cols.is_question
     return out
 
 
@@ -149,10 +149,11 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
 def _in_window(index: ScopeIndex, start: datetime | None, end: datetime | None) -> Array:
     low = start.date().toordinal() if start else -(10**9)
     high = (end.date().toordinal() - 1) if end else 10**9
-    return np.asarray(
-        [1.0 if any(a <= high and b >= low for a, b in spans) else 0.0 for spans in index.days],
-        np.float32,
-    )
+    cols = index.arrays()
+    hit = (cols.span_low <= high) & (cols.span_high >= low)
+    out = np.zeros(len(index), dtype=np.float32)
+    out[cols.span_of[hit]] = 1.0
+    return out
 
 
 def _named_speakers(index: ScopeIndex, query: str) -> set[int]:

@@ -53,6 +53,51 @@ def _days(record: MemoryRecord) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass(frozen=True)
+class Arrays:
+    """Columns of a ``ScopeIndex`` as arrays, for vectorised features and filters."""
+
+    size: int
+    session_of: npt.NDArray[np.int64]
+    prev: npt.NDArray[np.int64]
+    next: npt.NDArray[np.int64]
+    has_time: npt.NDArray[np.float32]
+    is_question: npt.NDArray[np.float32]
+    log_length: npt.NDArray[np.float32]
+    actor_of: npt.NDArray[np.int64]
+    state: npt.NDArray[np.str_]
+    kind: npt.NDArray[np.str_]
+    layer: npt.NDArray[np.str_]
+    when: npt.NDArray[np.float64]
+    span_of: npt.NDArray[np.int64]
+    span_low: npt.NDArray[np.int64]
+    span_high: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, index: ScopeIndex) -> Arrays:
+        records = index.records
+        span_of = [i for i, spans in enumerate(index.days) for _ in spans]
+        return cls(
+            size=len(records),
+            session_of=np.asarray(index.session_of, np.int64),
+            prev=np.asarray(index.prev, np.int64),
+            next=np.asarray(index.next, np.int64),
+            has_time=np.asarray(index.has_time, np.float32),
+            is_question=np.asarray(index.is_question, np.float32),
+            log_length=np.asarray(index.log_length, np.float32),
+            actor_of=np.asarray(index.actor_of, np.int64),
+            state=np.asarray([r.state for r in records], dtype=str),
+            kind=np.asarray([r.kind for r in records], dtype=str),
+            layer=np.asarray([r.layer for r in records], dtype=str),
+            when=np.asarray(
+                [(r.valid_from or r.recorded_at).timestamp() for r in records], np.float64
+            ),
+            span_of=np.asarray(span_of, np.int64),
+            span_low=np.asarray([a for spans in index.days for a, _ in spans], np.int64),
+            span_high=np.asarray([b for spans in index.days for _, b in spans], np.int64),
+        )
+
+
 @dataclass
 class ScopeIndex:
     stamp: Hashable
@@ -76,6 +121,7 @@ class ScopeIndex:
     )
     _session_last: list[int] = field(default_factory=list)
     _session_key: list[str | None] = field(default_factory=list)
+    _arrays: Arrays | None = None
 
     @classmethod
     def build(cls, store: Store, scope: Scope) -> ScopeIndex:
@@ -163,6 +209,12 @@ class ScopeIndex:
         if name not in self.actors:
             self.actors.append(name)
         return self.actors.index(name)
+
+    def arrays(self) -> Arrays:
+        """The per-memory columns as numpy arrays (cached until the next append)."""
+        if self._arrays is None or self._arrays.size != len(self.records):
+            self._arrays = Arrays.of(self)
+        return self._arrays
 
     def positions(self, ids: Sequence[str]) -> list[int]:
         where = {r.id: i for i, r in enumerate(self.records)}

@@ -24,13 +24,22 @@ _CACHE: weakref.WeakKeyDictionary[object, dict[tuple[str | None, ...], ScopeInde
 )
 
 
-def scope_index(store: Store, scope: Scope) -> ScopeIndex:
-    """The current index of ``scope``: cached, rebuilt when the store has changed."""
+#: Scopes with more memories than this are ranked by fusing the store's own keyword and vector
+#: searches (which have indexes for any size) instead of scoring every memory in memory.
+FULL_SCAN_LIMIT = 200_000
+
+
+def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
+    """The current index of ``scope``: cached, rebuilt when the store has changed; ``None``
+    for a scope too large to hold (``FULL_SCAN_LIMIT``)."""
     per_store = _CACHE.setdefault(store, {})
     key = (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
     cached = per_store.get(key)
     if cached is not None and cached.stamp == store.stamp():
         return cached
+    if store.count(scope, Filters(states=())) > FULL_SCAN_LIMIT:
+        per_store.pop(key, None)
+        return None
     index = ScopeIndex.build(store, scope)
     per_store[key] = index
     return index
@@ -38,21 +47,25 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex:
 
 def allowed(index: ScopeIndex, filters: Filters) -> npt.NDArray[np.bool_]:
     """The filter as a mask over the index's memories."""
-    return np.fromiter((_matches(r, filters) for r in index.records), bool, len(index))
+    cols = index.arrays()
+    keep = np.ones(len(index), dtype=bool)
+    for values, column in (
+        (filters.states, cols.state),
+        (filters.kinds, cols.kind),
+        (filters.layers, cols.layer),
+    ):
+        if values:
+            keep &= np.isin(column, list(values))
+    if filters.since is not None:
+        keep &= cols.when >= filters.since.timestamp()
+    if filters.until is not None:
+        keep &= cols.when <= filters.until.timestamp()
+    if filters.actor is not None or filters.metadata:
+        keep &= np.fromiter((_matches(r, filters) for r in index.records), bool, len(index))
+    return keep
 
 
 def _matches(record: MemoryRecord, filters: Filters) -> bool:
-    if filters.states and record.state not in filters.states:
-        return False
-    if filters.kinds and record.kind not in filters.kinds:
-        return False
-    if filters.layers and record.layer not in filters.layers:
-        return False
-    moment = record.valid_from or record.recorded_at
-    if filters.since is not None and moment < filters.since:
-        return False
-    if filters.until is not None and moment > filters.until:
-        return False
     if filters.actor is not None and record.actor != filters.actor:
         return False
     return all(record.metadata.get(k) == v for k, v in filters.metadata.items())
@@ -69,14 +82,18 @@ def rank(
     now: datetime,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     alpha: float = 0.0,
-) -> list[Hit]:
+) -> list[Hit] | None:
+    """The ``limit`` best memories of ``scope`` for ``query``; ``None`` when the scope is too
+    large for the in-memory ranker (the caller falls back to fusion)."""
     index = scope_index(store, scope)
+    if index is None:
+        return None
     if not len(index):
         return []
     vector = None if embedder is None else embedder.embed([query], kind="query")[0]
     columns = features(index, query, vector, now)
     score = linear_scores(columns, weights, len(index))
-    key = score - np.float32(alpha) * np.asarray(index.log_length, np.float32)
+    key = score - np.float32(alpha) * index.arrays().log_length
     key = np.where(allowed(index, filters), key, -np.inf)
     count = min(limit, int(np.isfinite(key).sum()))
     if count <= 0:

@@ -78,8 +78,10 @@ def search(
         from memstrata.read.ranker import rank
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
-        return rank(store, embedder, scope, query, filters, limit=limit, now=now or utcnow(),
-                    weights=weights, alpha=retrieval.alpha)  # fmt: skip
+        ranked = rank(store, embedder, scope, query, filters, limit=limit, now=now or utcnow(),
+                      weights=weights, alpha=retrieval.alpha)  # fmt: skip
+        if ranked is not None:
+            return ranked
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}
