@@ -8,13 +8,13 @@ shorter ones (``score - alpha * log(length)``), so a context budget holds more o
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Embedder, Store
+from memstrata.ports import Embedder, Store, Vector
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.index import ScopeIndex
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
@@ -33,7 +33,7 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
     """The current index of ``scope``: cached, rebuilt when the store has changed; ``None``
     for a scope too large to hold (``FULL_SCAN_LIMIT``)."""
     per_store = _CACHE.setdefault(store, {})
-    key = (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
+    key = _key(scope)
     cached = per_store.get(key)
     if cached is not None and cached.stamp == store.stamp():
         return cached
@@ -43,6 +43,37 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
     index = ScopeIndex.build(store, scope)
     per_store[key] = index
     return index
+
+
+def note_added(
+    store: Store,
+    before: Hashable,
+    records: Sequence[MemoryRecord],
+    vectors: Sequence[Vector] | None,
+) -> None:
+    """After this process added ``records``, extend the cached indexes that were current
+    (``before`` is the store's stamp read just before the write) instead of rebuilding them."""
+    per_store = _CACHE.get(store)
+    if not per_store or not records:
+        return
+    after = store.stamp()
+    for key, index in list(per_store.items()):
+        if index.stamp != before:
+            continue
+        matching = [
+            (record, None if vectors is None else vectors[i])
+            for i, record in enumerate(records)
+            if all(
+                want is None or want == got
+                for want, got in zip(key, _key(record.scope), strict=True)
+            )
+        ]
+        index.append(matching)
+        index.stamp = after
+
+
+def _key(scope: Scope) -> tuple[str | None, ...]:
+    return (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
 
 
 def allowed(index: ScopeIndex, filters: Filters) -> npt.NDArray[np.bool_]:
