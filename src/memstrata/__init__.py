@@ -5,6 +5,8 @@ embedding model and keyword search), with provenance (``sources``) and time (eve
 time) on every memory.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from memstrata.errors import (
     ConfigurationError,
     ConfirmationRequiredError,
@@ -33,8 +35,23 @@ from memstrata.types import (
     SearchResult,
     Signal,
 )
+from memstrata.working import WorkingMemory
+from memstrata.write.reflect import reflect
+
+if TYPE_CHECKING:
+    from memstrata.remote import RemoteMemory
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``RemoteMemory`` is imported on first use (it brings the HTTP client along)."""
+    if name == "RemoteMemory":
+        from memstrata.remote import RemoteMemory
+
+        return RemoteMemory
+    raise AttributeError(f"module 'memstrata' has no attribute {name!r}")
+
 
 __all__ = [
     "AddResult",
@@ -54,6 +71,7 @@ __all__ = [
     "Message",
     "NotFoundError",
     "Page",
+    "RemoteMemory",
     "Retrieval",
     "Scope",
     "ScopeRequiredError",
@@ -61,6 +79,8 @@ __all__ = [
     "Settings",
     "Signal",
     "StoreError",
+    "WorkingMemory",
     "__version__",
     "open_store",
+    "reflect",
 ]

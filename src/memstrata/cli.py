@@ -235,6 +235,39 @@ def cmd_maintain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    settings = Settings.from_env().with_overrides(
+        db=args.db, embedder=args.embedder, tenant=args.tenant, llm_base_url=args.llm_url,
+        llm_model=args.llm_model,
+    )  # fmt: skip
+    options: dict[str, Any] = {}
+    if args.batch_size is not None:
+        from memstrata.write.pipeline import PipelineConfig
+
+        options["pipeline"] = PipelineConfig(batch_size=args.batch_size)
+    with Memory.from_settings(settings, **options) as mem:
+        report = mem.reprocess(dry_run=args.dry_run, **_scope(args))
+
+    def human() -> None:
+        if args.dry_run:
+            print(f"{report.pending} messages to process ({report.failed} failed before)")
+            return
+        print(
+            f"processed {report.messages} messages in {report.batches} batches "
+            f"({report.extraction_calls} extraction and {report.consolidation_calls} "
+            f"consolidation calls): {report.added} facts added, {report.updated} updated, "
+            f"{report.invalidated} invalidated, {report.unchanged} unchanged, "
+            f"{report.dropped} dropped by the guard"
+        )
+        if report.pending:
+            print(f"{report.pending} messages still to do ({report.failed} failed); run it again")
+        for error in report.errors[:5]:
+            print(f"  {error}")
+
+    _emit(args, report.to_dict(), human)
+    return 1 if report.failed_batches and not report.messages else 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as mem:
         count = mem.export(args.file if args.file != "-" else sys.stdout, **_scope(args))
@@ -378,6 +411,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="only list what would be archived")
     p.set_defaults(handler=cmd_maintain)
 
+    p = sub.add_parser(
+        "reprocess", parents=both, help="run the LLM write path over messages it has not done"
+    )
+    p.add_argument("--dry-run", action="store_true", help="only count the messages to process")
+    p.add_argument(
+        "--llm-url", help="OpenAI-compatible base URL (default: $MEMSTRATA_LLM_BASE_URL)"
+    )
+    p.add_argument("--llm-model", help="model name (default: $MEMSTRATA_LLM_MODEL)")
+    p.add_argument("--batch-size", type=int, help="messages per extraction call (default: 10)")
+    p.set_defaults(handler=cmd_reprocess)
+
     p = sub.add_parser("export", parents=both, help="write a scope as JSON Lines")
     p.add_argument("file", help="output file, or - for stdout")
     p.set_defaults(handler=cmd_export)
@@ -399,7 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Modules that define commands of their own feature: each has
 #: ``register(subparsers, common, scoped)`` and imports heavy dependencies only when run.
-EXTENSIONS: tuple[str, ...] = ("memstrata.bench",)
+EXTENSIONS: tuple[str, ...] = (
+    "memstrata.bench",
+    "memstrata.evals.cli",
+    "memstrata.server.cli",
+    "memstrata.stores.cli",
+)
 
 
 def _extensions() -> list[Callable[..., None]]:

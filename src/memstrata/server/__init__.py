@@ -1,0 +1,10 @@
+"""The servers: REST (``rest.create_app``) and MCP (``mcp.build_server``), both thin over
+``Memory``, with API keys mapped to tenants (``auth``).
+
+Importing this package loads nothing heavy; FastAPI, uvicorn and the MCP SDK come with the
+``server`` extra (``pip install 'memstrata[server]'``) and are imported by the modules that need
+them.
+"""
+
+#: The largest request body the REST server accepts by default, in bytes (413 beyond it).
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024

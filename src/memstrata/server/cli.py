@@ -1,0 +1,217 @@
+"""``memstrata serve``, ``memstrata mcp`` and ``memstrata keys create|list|revoke``.
+
+Registered on the main CLI through ``memstrata.cli.EXTENSIONS``; FastAPI, uvicorn and the MCP
+SDK are imported only when a server command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from memstrata.memory import Memory
+from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.settings import Settings
+from memstrata.stores import open_store
+
+DEFAULT_REST_PORT = 8420
+DEFAULT_MCP_PORT = 8421
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        db=args.db, embedder=getattr(args, "embedder", None), tenant=args.tenant
+    )
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from memstrata.server.auth import check_bind
+    from memstrata.server.rest import create_app
+    from memstrata.server.runner import serve
+
+    settings = _settings(args)
+    with Memory.from_settings(settings) as first:
+        app = create_app(
+            first.store,
+            embedder=first.embedder,
+            retriever=first.retrieval,
+            llm=first.llm,
+            require_keys=True if args.require_keys else None,
+            tenant=settings.tenant,
+            max_body_bytes=args.max_body,
+        )
+        required = app.state.keyring.required
+        check_bind(args.host, keys_required=required, insecure=args.insecure)
+        mode = "API keys required" if required else f"no API keys: everyone is {settings.tenant!r}"
+        _note(f"memstrata REST on http://{args.host}:{args.port} ({mode}); store {settings.db}")
+        serve(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from memstrata.server.auth import Keyring, Tenants, check_bind
+    from memstrata.server.mcp import ScopeDefaults, build_server, http_app
+
+    settings = _settings(args)
+    with Memory.from_settings(settings) as first:
+        tenants = Tenants(
+            first.store,
+            embedder=first.embedder,
+            retriever=first.retrieval,
+            tenant=settings.tenant,
+            llm=first.llm,
+        )
+        defaults = ScopeDefaults(user_id=args.user, agent_id=args.agent, run_id=args.run)
+        if args.transport == "stdio":
+            keyring = Keyring(first.store, required=False, open_tenant=settings.tenant)
+            build_server(tenants, keyring, defaults=defaults).run("stdio")
+            return 0
+        from memstrata.server.runner import serve
+
+        keyring = Keyring(
+            first.store, required=True if args.require_keys else None, open_tenant=settings.tenant
+        )
+        check_bind(args.host, keys_required=keyring.required, insecure=args.insecure)
+        server = build_server(tenants, keyring, defaults=defaults)
+        _note(f"memstrata MCP (streamable HTTP) on http://{args.host}:{args.port}/mcp")
+        serve(
+            http_app(server, keyring, host=args.host),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+        )
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from memstrata.server.auth import create_key
+
+    settings = _settings(args)
+    store = open_store(settings.db)
+    try:
+        new = create_key(store, settings.tenant, name=args.name)
+    finally:
+        store.close()
+    key = new.key
+    _emit(
+        args,
+        {
+            "id": key.id,
+            "tenant": key.tenant,
+            "name": key.name,
+            "created_at": key.created_at.isoformat(),
+            "secret": new.secret,
+        },
+        f"created {key.id} for tenant {key.tenant!r}\n{new.secret}\n"
+        "Keep the secret now: only its hash is stored, it cannot be shown again.",
+    )
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = open_store(settings.db)
+    try:
+        keys = store.api_keys(args.tenant)
+    finally:
+        store.close()
+    rows = [
+        {
+            "id": k.id,
+            "tenant": k.tenant,
+            "name": k.name,
+            "created_at": k.created_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in keys
+    ]
+    lines = [
+        f"{k.id}  tenant={k.tenant}  {k.name or '-'}  created {k.created_at:%Y-%m-%d %H:%M}"
+        + (f"  REVOKED {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+        for k in keys
+    ]
+    _emit(args, rows, "\n".join(lines) or "no API keys")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from memstrata.server.auth import revoke_key
+
+    settings = _settings(args)
+    store = open_store(settings.db)
+    try:
+        revoke_key(store, args.key_id)
+    finally:
+        store.close()
+    _emit(args, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
+    return 0
+
+
+def _listen(parser: argparse.ArgumentParser, port: int) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow binding beyond loopback without API keys (e.g. behind an authenticating proxy)",
+    )
+    parser.add_argument(
+        "--require-keys",
+        action="store_true",
+        help="require an API key on every request even if none exists yet",
+    )
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
+
+
+def register(
+    subparsers: Any, common: argparse.ArgumentParser, scoped: argparse.ArgumentParser
+) -> None:
+    """Add ``serve``, ``mcp`` and ``keys`` to the main CLI."""
+    p = subparsers.add_parser(
+        "serve",
+        parents=[common],
+        help="run the REST server (OpenAPI at /docs; API keys map requests to tenants)",
+    )
+    _listen(p, DEFAULT_REST_PORT)
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY_BYTES:,})",
+    )
+    p.set_defaults(handler=cmd_serve)
+
+    p = subparsers.add_parser(
+        "mcp",
+        parents=[common, scoped],
+        help="run the MCP server over stdio (default) or streamable HTTP",
+        description="The scope flags (--user, --agent, --run) are defaults for tool calls "
+        "that do not name them.",
+    )
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    _listen(p, DEFAULT_MCP_PORT)
+    p.set_defaults(handler=cmd_mcp)
+
+    keys = subparsers.add_parser("keys", help="create, list and revoke API keys (server tenants)")
+    sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    p = sub.add_parser("create", parents=[common], help="create a key for --tenant")
+    p.add_argument("--name", help="a label for the key, e.g. who uses it")
+    p.set_defaults(handler=cmd_keys_create)
+    p = sub.add_parser("list", parents=[common], help="list keys (of --tenant, if given)")
+    p.set_defaults(handler=cmd_keys_list)
+    p = sub.add_parser("revoke", parents=[common], help="revoke a key by its id")
+    p.add_argument("key_id", help="the key's id (key_…), from `memstrata keys list`")
+    p.set_defaults(handler=cmd_keys_revoke)

@@ -1,0 +1,303 @@
+"""The MCP server: seven tools that map one to one onto ``Memory`` verbs.
+
+``build_server`` returns an ``MCPServer`` (official SDK, ``mcp`` 2.x) for stdio;
+``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every request
+needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
+
+Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``; a field the call leaves out is
+taken from the server's defaults (``memstrata mcp --user ada``), so a default can only narrow a
+scope, never widen it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from memstrata.errors import MemstrataError
+from memstrata.memory import Memory
+from memstrata.server.auth import Keyring, Tenants
+from memstrata.server.schemas import (
+    AddOut,
+    HistoryEventOut,
+    MemoryOut,
+    MessageOut,
+    PageOut,
+    SearchOut,
+    history_out,
+    hit_out,
+    memory_out,
+    message_out,
+)
+from memstrata.types import MemoryKind, MemoryState
+
+INSTRUCTIONS = """\
+Long-term memory. Call search_memories before answering a question that may depend on what the
+user said earlier; call add_memory when the user tells you something worth keeping (a fact about
+them, a preference, a decision). Each memory keeps its source message and its time; update and
+delete keep the old version (see memory_history)."""
+
+MemoryId = Annotated[str, Field(description="The memory's id, as returned by other tools.")]
+UserId = Annotated[
+    str | None, Field(description="Whose memory: a user id (default: the server's --user).")
+]
+AgentId = Annotated[
+    str | None, Field(description="Whose memory: an agent id (default: the server's --agent).")
+]
+RunId = Annotated[
+    str | None, Field(description="A run or session id (default: the server's --run).")
+]
+Kinds = Annotated[
+    list[MemoryKind] | None,
+    Field(description="Only these kinds: episode, fact, summary, thought, procedure, working."),
+]
+
+
+class MemoryDetail(MemoryOut):
+    source_messages: list[MessageOut] = Field(description="The messages it came from.")
+
+
+class HistoryOut(BaseModel):
+    events: list[HistoryEventOut] = Field(description="Every change, oldest first.")
+
+
+class ScopeDefaults(BaseModel):
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    def fill(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> dict[str, Any]:
+        return {
+            "user_id": user_id or self.user_id,
+            "agent_id": agent_id or self.agent_id,
+            "run_id": run_id or self.run_id,
+        }
+
+
+def build_server(
+    tenants: Tenants, keyring: Keyring, *, defaults: ScopeDefaults | None = None
+) -> MCPServer:
+    """The MCP server over ``tenants``; ``keyring`` maps an HTTP request's key to its tenant."""
+    from memstrata import __version__
+
+    scope_defaults = defaults or ScopeDefaults()
+    server = MCPServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
+
+    def memory(ctx: Context) -> Memory:
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        tenant = keyring.tenant_for(headers.get("authorization") if headers else None)
+        if tenant is None:
+            raise ToolError("unauthorized: send `Authorization: Bearer ms_…`")
+        return tenants.memory(tenant)
+
+    def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MemstrataError as exc:
+            raise ToolError(f"{exc.code}: {exc}") from None
+
+    @server.tool()
+    def add_memory(
+        ctx: Context,
+        text: Annotated[str, Field(description="What to remember, as it was said.")],
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        speaker: Annotated[str | None, Field(description="Who said it, e.g. 'Ada'.")] = None,
+        role: Annotated[str, Field(description="user, assistant, system or tool.")] = "user",
+        message_id: Annotated[
+            str | None, Field(description="Your id for the message (default: generated).")
+        ] = None,
+        timestamp: Annotated[
+            str | None, Field(description="When it was said, ISO 8601 (default: now).")
+        ] = None,
+        metadata: Annotated[
+            dict[str, Any] | None, Field(description="Extra data kept with the memory.")
+        ] = None,
+    ) -> AddOut:
+        """Remember a message. It is stored as said, with its speaker and time; a message id
+        already stored in the scope is reported as a duplicate and not stored twice."""
+        message = {
+            "text": text,
+            "role": role,
+            "speaker": speaker,
+            "id": message_id,
+            "timestamp": timestamp,
+        }
+        result = call(
+            memory(ctx).add,
+            {k: v for k, v in message.items() if v is not None},
+            metadata=metadata,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return AddOut(
+            added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
+        )
+
+    @server.tool()
+    def search_memories(
+        ctx: Context,
+        query: Annotated[str, Field(description="What to look for, in plain words.")],
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many memories.")] = 5,
+        kinds: Kinds = None,
+        since: Annotated[str | None, Field(description="Event time from, ISO 8601.")] = None,
+        until: Annotated[str | None, Field(description="Event time until, ISO 8601.")] = None,
+    ) -> SearchOut:
+        """Find the memories that best answer a question, best first, each with its text, time
+        and source message ids."""
+        result = call(
+            memory(ctx).search,
+            query,
+            limit=limit,
+            kinds=kinds,
+            since=since,
+            until=until,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return SearchOut(
+            search_id=result.search_id, query=result.query, hits=[hit_out(h) for h in result]
+        )
+
+    @server.tool()
+    def get_memory(
+        ctx: Context,
+        memory_id: MemoryId,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+    ) -> MemoryDetail:
+        """One memory by id, with the messages it came from."""
+        mem, scope = memory(ctx), scope_defaults.fill(user_id, agent_id, run_id)
+        record = call(mem.get, memory_id, **scope)
+        messages = call(mem.sources, memory_id, **scope)
+        return MemoryDetail(
+            **memory_out(record).model_dump(),
+            source_messages=[message_out(m) for m in messages],
+        )
+
+    @server.tool()
+    def update_memory(
+        ctx: Context,
+        memory_id: MemoryId,
+        text: Annotated[str | None, Field(description="The corrected text.")] = None,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        metadata: Annotated[
+            dict[str, Any] | None, Field(description="New metadata (replaces the old).")
+        ] = None,
+        expected_version: Annotated[
+            int | None, Field(description="Fail if the memory changed since this version.")
+        ] = None,
+        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
+    ) -> MemoryOut:
+        """Correct a memory. A new version is written; the old one stays in its history."""
+        record = call(
+            memory(ctx).update,
+            memory_id,
+            text,
+            metadata=metadata,
+            expected_version=expected_version,
+            reason=reason,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return memory_out(record)
+
+    @server.tool()
+    def delete_memory(
+        ctx: Context,
+        memory_id: MemoryId,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
+    ) -> MemoryOut:
+        """Forget a memory: it leaves search and listings. The delete is soft (restorable)."""
+        record = call(
+            memory(ctx).delete,
+            memory_id,
+            reason=reason,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return memory_out(record)
+
+    @server.tool()
+    def list_memories(
+        ctx: Context,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        limit: Annotated[int, Field(ge=1, le=200, description="Page size.")] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the previous page.")
+        ] = None,
+        kinds: Kinds = None,
+        states: Annotated[
+            list[MemoryState] | None,
+            Field(description="active (default), archived, deleted."),
+        ] = None,
+    ) -> PageOut:
+        """List memories, newest first, one page at a time."""
+        page = call(
+            memory(ctx).list,
+            limit=limit,
+            cursor=cursor,
+            kinds=kinds,
+            states=states,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
+
+    @server.tool()
+    def memory_history(
+        ctx: Context,
+        memory_id: MemoryId,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+    ) -> HistoryOut:
+        """Every change to a memory, oldest first: added, updated (with the previous text),
+        deleted, restored, each with its time and reason."""
+        events = call(
+            memory(ctx).history, memory_id, **scope_defaults.fill(user_id, agent_id, run_id)
+        )
+        return HistoryOut(events=[history_out(e) for e in events])
+
+    return server
+
+
+class RequireKey:
+    """ASGI middleware: 401 for a request without a valid API key (when keys are required)."""
+
+    def __init__(self, app: ASGIApp, keyring: Keyring) -> None:
+        self.app = app
+        self.keyring = keyring
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.keyring.required:
+            header = dict(scope.get("headers", ())).get(b"authorization")
+            authorization = header.decode("latin-1") if header else None
+            if self.keyring.tenant_for(authorization) is None:
+                from starlette.responses import JSONResponse
+
+                response = JSONResponse(
+                    {"error": {"code": "unauthorized", "message": "a valid API key is required"}},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def http_app(server: MCPServer, keyring: Keyring, *, host: str = "127.0.0.1") -> ASGIApp:
+    """The streamable-HTTP app (at ``/mcp``), behind ``RequireKey``."""
+    return RequireKey(server.streamable_http_app(host=host), keyring)

@@ -1,0 +1,587 @@
+"""The REST server: ``create_app`` builds a FastAPI app over one store, shared by all tenants.
+
+Each request is served by the ``Memory`` of its API key's tenant (``Memory(store=shared,
+tenant=t)``), so the tenant is part of every store query; nothing is filtered afterwards. Routes
+hold no logic: they check the wire format, call one ``Memory`` method and shape its answer.
+A memory of another tenant answers exactly like one that never existed (404 ``not_found``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from memstrata.errors import InvalidInputError, MemstrataError
+from memstrata.memory import Memory
+from memstrata.ports import LLM, Clock, Embedder, Store
+from memstrata.read.search import Retrieval
+from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server.auth import Keyring, Tenants
+from memstrata.server.metrics import Metrics, MetricsMiddleware
+from memstrata.server.schemas import (
+    AGENT,
+    RUN,
+    USER,
+    AddIn,
+    AddOut,
+    CountOut,
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    FiltersIn,
+    HealthOut,
+    HistoryEventOut,
+    Id,
+    Limit,
+    MaintainOut,
+    MemoryOut,
+    MessageOut,
+    PageOut,
+    Reason,
+    RememberIn,
+    Scalar,
+    ScopeOut,
+    SearchIn,
+    SearchOut,
+    Timestamp,
+    UpdateIn,
+    WhoAmIOut,
+    history_out,
+    hit_out,
+    memory_out,
+    message_out,
+)
+from memstrata.types import DEFAULT_TENANT, Filters, Layer, MemoryKind, MemoryState
+from memstrata.write.pipeline import PipelineReport
+
+#: HTTP status for each ``MemstrataError.code``; anything else is a 500.
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_input": 422,
+    "configuration": 400,
+    "scope_required": 422,
+    "confirmation_required": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "llm_error": 502,
+    "store_error": 503,
+}
+CODE_BY_STATUS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+NDJSON = "application/x-ndjson"
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "A body that is not UTF-8 JSON, a destructive call without confirm=true, or a "
+        "feature this server is not configured for",
+        401: "Missing or unknown API key",
+        404: "No such memory in this scope (also for another tenant's ids)",
+        409: "The memory changed since expected_version, or the id exists",
+        413: "The request body is larger than the server accepts",
+        422: "Invalid input: the message says which field and why",
+    }
+    return {s: {"model": ErrorOut, "description": text[s]} for s in statuses}
+
+
+COMMON = (400, 401, 413, 422)
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: Any = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """Answer 413 to a body over ``limit`` bytes: at once when Content-Length says so, else as
+    soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"the request body is over the limit of {self.limit:,} bytes"
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await error_response(413, "too_large", too_large)(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, too_large)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `memstrata keys create`: `Authorization: Bearer ms_…`",
+)
+
+
+def request_tenant(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> str:
+    keyring: Keyring = request.app.state.keyring
+    tenant = keyring.tenant_for(request.headers.get("authorization"))
+    if tenant is None:
+        raise HTTPException(
+            401,
+            "a valid API key is required: send `Authorization: Bearer ms_…`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return tenant
+
+
+def request_memory(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> Memory:
+    tenants: Tenants = request.app.state.tenants
+    return tenants.memory(tenant)
+
+
+def scope_query(
+    user_id: Annotated[Id | None, Query(description=USER)] = None,
+    agent_id: Annotated[Id | None, Query(description=AGENT)] = None,
+    run_id: Annotated[Id | None, Query(description=RUN)] = None,
+) -> dict[str, Any]:
+    return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+
+
+Mem = Annotated[Memory, Depends(request_memory)]
+ScopeArgs = Annotated[dict[str, Any], Depends(scope_query)]
+MemoryId = Annotated[str, Path(min_length=1, description="The memory's id.")]
+ReasonArg = Annotated[Reason | None, Query(description="Why (kept in history).")]
+_SCALARS: TypeAdapter[dict[str, Scalar]] = TypeAdapter(dict[str, Scalar])
+
+
+def to_filters(f: FiltersIn) -> Filters:
+    return Filters(
+        kinds=tuple(f.kinds or ()),
+        states=("active",) if f.states is None else tuple(f.states),
+        layers=tuple(f.layers or ()),
+        since=f.since,
+        until=f.until,
+        metadata=dict(f.metadata or {}),
+        actor=f.actor,
+    )
+
+
+def metadata_query(text: str | None) -> dict[str, Scalar] | None:
+    if text is None:
+        return None
+    try:
+        return _SCALARS.validate_python(json.loads(text))
+    except (ValueError, ValidationError):
+        raise InvalidInputError(
+            'metadata must be a JSON object of scalar values, e.g. {"topic": "travel"}'
+        ) from None
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=_errors(*COMMON))
+    one = _errors(404)
+
+    @router.post("/memories", status_code=201, tags=["write"])
+    def add(body: AddIn, mem: Mem) -> AddOut:
+        """Remember messages: each becomes an episode memory whose `sources` is its message id.
+        A message id already stored in the scope is listed in `duplicates`, not stored twice."""
+        messages = [
+            m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in body.messages
+        ]
+        result = mem.add(messages, metadata=body.metadata, timestamp=body.timestamp, **body.scope())
+        return AddOut(
+            added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
+        )
+
+    @router.post("/memories/remember", status_code=201, tags=["write"])
+    def remember(body: RememberIn, mem: Mem) -> MemoryOut:
+        """Store a derived memory (fact, summary, thought, procedure, working note) directly.
+        Its `sources` must be ids of messages already stored in the scope."""
+        record = mem.remember(
+            body.text,
+            kind=body.kind,
+            sources=body.sources,
+            actor=body.actor,
+            subject=body.subject,
+            keys=body.keys,
+            entities=body.entities,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            importance=body.importance,
+            metadata=body.metadata,
+            reason=body.reason,
+            prompt_version=body.prompt_version,
+            **body.scope(),
+        )
+        return memory_out(record)
+
+    @router.post("/memories/search", tags=["read"])
+    def search(body: SearchIn, mem: Mem) -> SearchOut:
+        """The memories that best answer `query`, best first, each with the signals that found
+        it. Filters apply inside the store, before ranking."""
+        result = mem.search(
+            body.query,
+            limit=body.limit,
+            filters=to_filters(body),
+            as_of=body.as_of,
+            **body.scope(),
+        )
+        return SearchOut(
+            search_id=result.search_id, query=result.query, hits=[hit_out(h) for h in result]
+        )
+
+    @router.post("/feedback", responses=_errors(404), tags=["learn"])
+    def feedback(body: FeedbackIn, mem: Mem) -> FeedbackOut:
+        """Say which hits of a search the answer used: they grow stronger, and the reranker
+        learns that they beat the unused ones."""
+        result = mem.feedback(body.search_id, body.used, body.unused, **body.scope())
+        return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
+
+    @router.post("/maintain", tags=["learn"])
+    def maintain(
+        mem: Mem,
+        scope: ScopeArgs,
+        dry_run: Annotated[bool, Query(description="Only report what would be archived.")] = False,
+    ) -> MaintainOut:
+        """Archive the memories of a scope that have faded (restorable)."""
+        return MaintainOut(archived=mem.maintain(dry_run=dry_run, **scope))
+
+    @router.post("/reprocess", responses=_errors(400), tags=["learn"])
+    def reprocess(
+        mem: Mem,
+        scope: ScopeArgs,
+        dry_run: Annotated[bool, Query(description="Only count what would be done.")] = False,
+    ) -> PipelineReport:
+        """Run the LLM write path over the messages of a scope it has not done yet (400
+        `configuration` when the server has no language model)."""
+        return mem.reprocess(dry_run=dry_run, **scope)
+
+    @router.get("/memories", tags=["read"])
+    def list_memories(
+        mem: Mem,
+        scope: ScopeArgs,
+        limit: Annotated[Limit, Query()] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=64, description="From `next_cursor`.")
+        ] = None,
+        kind: Annotated[list[MemoryKind] | None, Query(description="Only these kinds.")] = None,
+        state: Annotated[list[MemoryState] | None, Query(description="Default: active.")] = None,
+        layer: Annotated[list[Layer] | None, Query()] = None,
+        since: Annotated[Timestamp | None, Query(description="Event time from.")] = None,
+        until: Annotated[Timestamp | None, Query(description="Event time until.")] = None,
+        actor: Annotated[str | None, Query(max_length=256)] = None,
+        metadata: Annotated[
+            str | None, Query(max_length=4096, description='A JSON object, e.g. {"topic":"x"}')
+        ] = None,
+    ) -> PageOut:
+        """Memories of a scope, newest first, one page at a time."""
+        filters = FiltersIn(
+            kinds=kind,
+            states=state,
+            layers=layer,
+            since=since,
+            until=until,
+            actor=actor,
+            metadata=metadata_query(metadata),
+        )
+        page = mem.list(limit=limit, cursor=cursor, filters=to_filters(filters), **scope)
+        return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
+
+    @router.get("/memories/{memory_id}", responses=one, tags=["read"])
+    def get(
+        memory_id: MemoryId,
+        mem: Mem,
+        scope: ScopeArgs,
+        as_of: Annotated[
+            Timestamp | None, Query(description="The version current at that moment.")
+        ] = None,
+    ) -> MemoryOut:
+        """One memory by id, in any state."""
+        return memory_out(mem.get(memory_id, as_of=as_of, **scope))
+
+    @router.patch("/memories/{memory_id}", responses=_errors(404, 409), tags=["write"])
+    def update(memory_id: MemoryId, body: UpdateIn, mem: Mem, scope: ScopeArgs) -> MemoryOut:
+        """Write a new version (the old one is kept; see `versions`)."""
+        record = mem.update(
+            memory_id,
+            body.text,
+            metadata=body.metadata,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            expected_version=body.expected_version,
+            reason=body.reason,
+            **scope,
+        )
+        return memory_out(record)
+
+    def state_change(verb: str, doc: str) -> Callable[..., MemoryOut]:
+        def change(
+            memory_id: MemoryId, mem: Mem, scope: ScopeArgs, reason: ReasonArg = None
+        ) -> MemoryOut:
+            return memory_out(getattr(mem, verb)(memory_id, reason=reason, **scope))
+
+        change.__doc__ = doc
+        change.__name__ = verb
+        return change
+
+    router.delete("/memories/{memory_id}", responses=one, tags=["write"])(
+        state_change("delete", "Soft-delete: out of search and listings, restorable.")
+    )
+    router.post("/memories/{memory_id}/restore", responses=one, tags=["write"])(
+        state_change("restore", "Bring a deleted or archived memory back to active.")
+    )
+    router.post("/memories/{memory_id}/archive", responses=one, tags=["write"])(
+        state_change("archive", "Archive: out of default search, kept, restorable.")
+    )
+
+    @router.post(
+        "/memories/{memory_id}/purge",
+        status_code=204,
+        response_class=Response,
+        responses=_errors(400, 404),
+        tags=["write"],
+    )
+    def purge(
+        memory_id: MemoryId,
+        mem: Mem,
+        scope: ScopeArgs,
+        confirm: Annotated[bool, Query(description="Must be true.")] = False,
+    ) -> Response:
+        """Erase a memory with its versions and history, for good."""
+        mem.purge(memory_id, confirm=confirm, **scope)
+        return Response(status_code=204)
+
+    @router.get("/memories/{memory_id}/versions", responses=one, tags=["read"])
+    def versions(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[MemoryOut]:
+        """Every version, oldest first; the last is the current one."""
+        return [memory_out(r) for r in mem.versions(memory_id, **scope)]
+
+    @router.get("/memories/{memory_id}/history", responses=one, tags=["read"])
+    def history(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[HistoryEventOut]:
+        """Every change, oldest first: operation, time, reason, prompt version."""
+        return [history_out(e) for e in mem.history(memory_id, **scope)]
+
+    @router.get("/memories/{memory_id}/sources", responses=one, tags=["read"])
+    def sources(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[MessageOut]:
+        """The original messages the memory came from."""
+        return [message_out(m) for m in mem.sources(memory_id, **scope)]
+
+    @router.get("/scopes", tags=["read"])
+    def scopes(mem: Mem) -> list[ScopeOut]:
+        """The scopes of your tenant with their memory counts."""
+        return [ScopeOut.model_validate(s) for s in mem.scopes()]
+
+    @router.post("/reset", responses=_errors(400), tags=["write"])
+    def reset(
+        mem: Mem,
+        scope: ScopeArgs,
+        confirm: Annotated[bool, Query(description="Must be true.")] = False,
+    ) -> CountOut:
+        """Erase every memory and message of a scope, for good."""
+        return CountOut(memories=mem.reset(confirm=confirm, **scope))
+
+    @router.get(
+        "/export",
+        response_class=Response,
+        responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
+        tags=["transfer"],
+    )
+    def export(mem: Mem, scope: ScopeArgs) -> Response:
+        """A scope as JSON Lines: messages, memories, versions and history."""
+        out = io.StringIO()
+        mem.export(out, **scope)
+        return Response(out.getvalue(), media_type=NDJSON)
+
+    @router.post(
+        "/import",
+        responses=_errors(409),
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {NDJSON: {"schema": {"type": "string"}}},
+            }
+        },
+        tags=["transfer"],
+    )
+    async def import_(request: Request, mem: Mem) -> CountOut:
+        """Read a JSON Lines export into your tenant: all of it, or nothing."""
+        try:
+            text = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInputError("the export is not valid UTF-8") from None
+        count = await run_in_threadpool(mem.import_, io.StringIO(text))
+        return CountOut(memories=count)
+
+    @router.get("/whoami", tags=["meta"])
+    def whoami(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> WhoAmIOut:
+        """The tenant your API key acts for."""
+        return WhoAmIOut(tenant=tenant, authenticated=request.app.state.keyring.required)
+
+    return router
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        loc = [str(p) for p in error.get("loc", ())]
+        where = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "request")
+        part = f"{where}: {error.get('msg', 'invalid')}"
+        if loc and loc[0] in ("query", "path", "header"):
+            part = f"{where} ({loc[0]}): {error.get('msg', 'invalid')}"
+        parts.append(part)
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (FastAPI has one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods - {"HEAD"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def memstrata_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, MemstrataError)
+        status = STATUS_BY_CODE.get(exc.code, 500)
+        return error_response(status, exc.code, str(exc))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return error_response(422, "invalid_input", _validation_message(errors), errors)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = CODE_BY_STATUS.get(exc.status_code, "error")
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return error_response(500, "internal", "the server failed; see its log for the cause")
+
+    app.add_exception_handler(MemstrataError, memstrata_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _document_without_keys(app: FastAPI) -> None:
+    """Drop the API-key scheme from the OpenAPI schema of a server that does not ask for one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    operation.pop("security", None)
+                    operation.get("responses", {}).pop("401", None)
+            schema.get("components", {}).pop("securitySchemes", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(
+    store: Store | str | FilePath,
+    *,
+    embedder: Embedder | str | None = "minilm",
+    retriever: str | Retrieval = "default",
+    clock: Clock | None = None,
+    llm: LLM | None = None,
+    require_keys: bool | None = None,
+    tenant: str = DEFAULT_TENANT,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The REST app over one store.
+
+    ``store`` and ``embedder`` are objects (shared by every tenant) or specs as ``Memory`` takes
+    them; ``llm`` turns on the LLM write path as in ``Memory``. ``require_keys=None`` requires
+    an API key on every request when the store holds any active key at start-up; without keys
+    every request acts for ``tenant``.
+    """
+    from memstrata import __version__
+
+    tenants = Tenants(
+        store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        tenants.close()
+
+    app = FastAPI(
+        title="memstrata",
+        version=__version__,
+        description=(
+            "Long-term memory for LLM agents. Every call names a scope (`user_id`, `agent_id`, "
+            "`run_id`); with API keys configured, each key is confined to its tenant."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.keyring = Keyring(tenants.store, required=require_keys, open_tenant=tenant)
+    app.state.tenants = tenants
+    metrics = Metrics()
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(build_router())
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> HealthOut:
+        """Liveness: answers while the process serves requests."""
+        return HealthOut(status="ok", version=__version__)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["meta"])
+    def metrics_text() -> str:
+        """Request counts and latency per route, in the Prometheus text format."""
+        return metrics.render()
+
+    if not app.state.keyring.required:
+        _document_without_keys(app)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

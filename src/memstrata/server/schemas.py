@@ -1,0 +1,374 @@
+"""The wire format: pydantic models for REST requests and responses (and MCP tool results),
+and the conversions between them and the library's types, in both directions.
+
+The server builds responses with ``*_out`` functions; ``RemoteMemory`` turns the JSON back into
+``MemoryRecord``, ``Hit``, ``HistoryEvent`` and ``Message`` with the ``*_from_wire`` functions, so
+the two ends cannot drift apart. This module needs pydantic only (no FastAPI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from memstrata.types import (
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+    HistoryEvent,
+    Hit,
+    Layer,
+    MemoryKind,
+    MemoryRecord,
+    MemoryState,
+    Message,
+    Operation,
+    Signal,
+    as_utc,
+)
+
+#: The most hits or listed memories one request may ask for (as ``Memory``).
+MAX_LIMIT = 1000
+#: The longest ``reason`` kept in history, in characters.
+MAX_REASON_CHARS = 2000
+INT64 = 2**63 - 1
+
+
+def _time(value: object) -> datetime:
+    """An ISO 8601 string (or a datetime) as an aware UTC datetime; ValueError when out of range."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 date-time string, e.g. 2026-05-03T10:00:00Z")
+    try:
+        parsed = as_utc(value)
+    except (OverflowError, OSError):
+        raise ValueError(f"{value!r} is outside the supported range of dates") from None
+    assert parsed is not None
+    return parsed
+
+
+def _utf8(value: str) -> str:
+    """Refuse strings that cannot be stored as UTF-8 (JSON can carry lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid UTF-8: the string holds a lone surrogate") from None
+    return value
+
+
+def _utf8_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        _utf8(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _utf8(key)
+            _utf8_tree(item)
+    elif isinstance(value, list):
+        for item in value:
+            _utf8_tree(item)
+    return value
+
+
+Utf8 = AfterValidator(_utf8)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), Utf8]
+Name = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS), Utf8]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), Utf8]
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_CHARS), Utf8]
+Metadata = Annotated[dict[str, Any], AfterValidator(_utf8_tree)]
+Timestamp = Annotated[datetime, BeforeValidator(_time)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Scalar = Name | Annotated[int, Field(ge=-INT64 - 1, le=INT64)] | float | bool | None
+
+USER = "Whose memory: a user id."
+AGENT = "Whose memory: an agent id."
+RUN = "Whose memory: a run (session) id."
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests -------------------------------------------------------------------------------------
+class ScopeIn(Wire):
+    """At least one of ``user_id``, ``agent_id`` and ``run_id`` is required."""
+
+    user_id: Id | None = Field(None, description=USER)
+    agent_id: Id | None = Field(None, description=AGENT)
+    run_id: Id | None = Field(None, description=RUN)
+
+    def scope(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
+
+
+class MessageIn(Wire):
+    """One message; ``content`` and ``name`` are accepted as OpenAI-style aliases."""
+
+    text: Text | None = Field(None, description="What was said (or use `content`).")
+    content: Text | None = None
+    role: Name | None = Field(None, description="user (default), assistant, system, tool…")
+    speaker: Name | None = Field(None, description="Who said it (default: the role).")
+    name: Name | None = None
+    id: Id | None = Field(None, description="Your message id; becomes the memory's `sources`.")
+    timestamp: Timestamp | None = Field(None, description="When it was said (default: now).")
+    metadata: Metadata | None = None
+
+
+class AddIn(ScopeIn):
+    messages: Annotated[list[Text | MessageIn], Field(min_length=1)] = Field(
+        description="Message texts or message objects; all are stored, or none (the request "
+        "body limit bounds how many)."
+    )
+    metadata: Metadata | None = Field(None, description="Kept with every new memory.")
+    timestamp: Timestamp | None = Field(None, description="Time of messages that carry none.")
+
+
+class FiltersIn(Wire):
+    kinds: list[MemoryKind] | None = Field(None, description="Only these kinds.")
+    states: list[MemoryState] | None = Field(None, description="Default: active only.")
+    layers: list[Layer] | None = None
+    since: Timestamp | None = Field(None, description="Event time from (inclusive).")
+    until: Timestamp | None = Field(None, description="Event time until (inclusive).")
+    metadata: dict[str, Scalar] | None = Field(None, description="Equality on top-level keys.")
+    actor: Name | None = Field(None, description="Only memories said by this speaker.")
+
+
+class SearchIn(ScopeIn, FiltersIn):
+    query: Text = Field(description="What to look for, in plain words.")
+    limit: Limit = 10
+    as_of: Timestamp | None = Field(
+        None, description="Search memory as it stood then (system time): versions then current."
+    )
+
+
+class UpdateIn(Wire):
+    text: Text | None = Field(None, description="The new text (a new version is written).")
+    metadata: Metadata | None = Field(None, description="Replaces the metadata.")
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    expected_version: Annotated[int, Field(ge=1, le=2**31)] | None = Field(
+        None, description="Fail with 409 if the memory has changed since this version."
+    )
+    reason: Reason | None = Field(None, description="Why (kept in history).")
+
+
+class RememberIn(ScopeIn):
+    text: Text = Field(description="The derived memory: a fact, summary, thought…")
+    kind: MemoryKind = Field("fact", description="Any kind but episode (use add for those).")
+    sources: list[Id] = Field([], description="Ids of stored messages it was derived from.")
+    actor: Name | None = None
+    subject: Name | None = None
+    keys: list[Text] = Field([], description="Extra index text: keywords, paraphrases.")
+    entities: list[Name] = []
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    metadata: Metadata | None = None
+    reason: Reason | None = None
+    prompt_version: Name | None = None
+
+
+class FeedbackIn(ScopeIn):
+    search_id: Id = Field(description="The `search_id` of the search answered.")
+    used: list[Id] = Field(description="Ids of the hits the answer used.")
+    unused: list[Id] | None = Field(None, description="Default: the other hits of the search.")
+
+
+# -- responses ------------------------------------------------------------------------------------
+class MemoryOut(BaseModel):
+    """One memory (the current version unless it comes from a versions listing)."""
+
+    id: str
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    kind: MemoryKind
+    text: str
+    sources: list[str]
+    keys: list[str]
+    entities: list[str]
+    actor: str | None
+    subject: str | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    recorded_at: datetime
+    expired_at: datetime | None
+    version: int
+    supersedes: str | None
+    state: MemoryState
+    importance: float
+    strength: float
+    recall_count: int
+    last_recalled: datetime | None
+    layer: Layer
+    metadata: dict[str, Any]
+
+
+class SignalOut(BaseModel):
+    rank: int
+    score: float
+
+
+class HitOut(MemoryOut):
+    score: float
+    context: str = Field(description="The line a prompt carries: '(date) speaker: text'.")
+    signals: dict[str, SignalOut] = Field(description="Which signals found it, at what rank.")
+
+
+class SearchOut(BaseModel):
+    search_id: str
+    query: str
+    hits: list[HitOut]
+
+
+class AddOut(BaseModel):
+    added: list[MemoryOut]
+    duplicates: list[str] = Field(description="Message ids already stored (not stored again).")
+
+
+class PageOut(BaseModel):
+    memories: list[MemoryOut]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page.")
+
+
+class HistoryEventOut(BaseModel):
+    id: int | None
+    memory_id: str
+    version: int
+    op: Operation
+    at: datetime
+    reason: str | None
+    prompt_version: str | None
+    text: str | None
+    previous_text: str | None
+    state: MemoryState | None
+
+
+class MessageOut(BaseModel):
+    id: str | None
+    role: str
+    speaker: str | None
+    text: str
+    timestamp: datetime | None
+    metadata: dict[str, Any]
+
+
+class ScopeOut(BaseModel):
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+    memories: int
+    active: int
+    last_recorded: datetime | None
+
+
+class FeedbackOut(BaseModel):
+    used: int
+    unused: int
+    pairs: int
+
+
+class MaintainOut(BaseModel):
+    archived: list[str] = Field(description="Ids of the memories archived (or to be).")
+
+
+class CountOut(BaseModel):
+    memories: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class WhoAmIOut(BaseModel):
+    tenant: str
+    authenticated: bool = Field(description="False when the server runs without API keys.")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="invalid_input, scope_required, not_found, conflict, …")
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+# -- library types -> wire ------------------------------------------------------------------------
+def memory_out(record: MemoryRecord) -> MemoryOut:
+    return MemoryOut.model_validate(record.to_dict())
+
+
+def hit_out(hit: Hit) -> HitOut:
+    return HitOut.model_validate(hit.to_dict())
+
+
+def history_out(event: HistoryEvent) -> HistoryEventOut:
+    return HistoryEventOut.model_validate(event.to_dict())
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        role=message.role,
+        speaker=message.speaker,
+        text=message.text,
+        timestamp=message.timestamp,
+        metadata=dict(message.metadata),
+    )
+
+
+# -- wire -> library types (for RemoteMemory) -----------------------------------------------------
+def record_from_wire(data: Mapping[str, Any], tenant: str) -> MemoryRecord:
+    return MemoryRecord.from_dict(data, tenant=tenant)
+
+
+def hit_from_wire(data: Mapping[str, Any], tenant: str) -> Hit:
+    signals = {
+        name: Signal(rank=int(s["rank"]), score=float(s["score"]))
+        for name, s in (data.get("signals") or {}).items()
+    }
+    return Hit(record=record_from_wire(data, tenant), score=float(data["score"]), signals=signals)
+
+
+def _when(value: object) -> datetime | None:
+    return as_utc(value) if isinstance(value, str) else None
+
+
+def history_from_wire(data: Mapping[str, Any]) -> HistoryEvent:
+    return HistoryEvent(
+        id=data.get("id"),
+        memory_id=data["memory_id"],
+        version=int(data["version"]),
+        op=data["op"],
+        at=_when(data["at"]) or datetime.now(UTC),
+        reason=data.get("reason"),
+        prompt_version=data.get("prompt_version"),
+        text=data.get("text"),
+        previous_text=data.get("previous_text"),
+        state=data.get("state"),
+    )
+
+
+def message_from_wire(data: Mapping[str, Any]) -> Message:
+    return Message(
+        id=data.get("id"),
+        role=data["role"],
+        speaker=data.get("speaker"),
+        text=data["text"],
+        timestamp=_when(data.get("timestamp")),
+        metadata=dict(data.get("metadata") or {}),
+    )
+
+
+def scope_from_wire(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {**data, "last_recorded": _when(data.get("last_recorded"))}
