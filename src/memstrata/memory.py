@@ -46,6 +46,7 @@ from memstrata.types import (
     Scope,
     SearchResult,
     as_utc,
+    check_metadata,
     check_text,
     new_id,
 )
@@ -231,8 +232,7 @@ class Memory:
         batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
         if not isinstance(batch, Sequence) or not batch:
             raise InvalidInputError("add needs at least one message")
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise InvalidInputError("metadata must be a mapping")
+        check_metadata(metadata)
         now = self.clock.now()
         prepared = prepare_messages(
             [Message.coerce(m) for m in batch], now=now, timestamp=as_utc(timestamp)
@@ -340,9 +340,7 @@ class Memory:
         if text is not None:
             changes["text"] = check_text(text)
         if metadata is not None:
-            if not isinstance(metadata, Mapping):
-                raise InvalidInputError("metadata must be a mapping")
-            changes["metadata"] = dict(metadata)
+            changes["metadata"] = check_metadata(metadata)
         if valid_from is not None:
             changes["valid_from"] = as_utc(valid_from, "valid_from")
         if valid_to is not None:

@@ -7,6 +7,7 @@ Times are timezone-aware UTC ``datetime`` values.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -87,7 +88,31 @@ def check_id(value: object, what: str) -> str:
     return value
 
 
+def check_metadata(value: object, what: str = "metadata") -> dict[str, Any]:
+    """Validate metadata: a mapping with string keys that encodes as UTF-8 JSON."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{what} must be a mapping")
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise InvalidInputError(f"{what} must be JSON with valid UTF-8 text: {exc}") from None
+    if not all(isinstance(k, str) for k in value):
+        raise InvalidInputError(f"{what} keys must be strings")
+    return dict(value)
+
+
 def as_utc(value: datetime | str | float | int | None, what: str = "timestamp") -> datetime | None:
+    try:
+        return _as_utc(value, what)
+    except (OverflowError, OSError, ValueError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{what} {value!r} is out of range") from None
+
+
+def _as_utc(value: datetime | str | float | int | None, what: str) -> datetime | None:
     """Coerce a datetime, ISO 8601 string or epoch seconds to an aware UTC datetime.
 
     A naive datetime is taken to be UTC.
@@ -173,13 +198,14 @@ class Message:
             if unknown:
                 raise InvalidInputError(f"unknown message fields: {', '.join(sorted(unknown))}")
             text = value.get("text", value.get("content"))
+            speaker = value.get("speaker") or value.get("name")
             return cls(
                 text=check_text(text, "message text"),
-                role=str(value.get("role") or "user"),
-                speaker=value.get("speaker") or value.get("name"),
+                role=check_id(str(value.get("role") or "user"), "role"),
+                speaker=None if speaker is None else check_id(speaker, "speaker"),
                 id=value.get("id"),
                 timestamp=as_utc(value.get("timestamp")),
-                metadata=dict(value.get("metadata") or {}),
+                metadata=check_metadata(value.get("metadata"), "message metadata"),
             )
         raise InvalidInputError(
             f"a message must be a string, a mapping or a Message, not {type(value).__name__}"

@@ -323,3 +323,21 @@ def test_another_process_writes_are_seen_by_vector_search(db_path: Path) -> None
         assert len(first.search("zebra", user_id="ada")) == 1
         other.add("zebra crossings are striped", user_id="ada")
         assert len(first.search("zebra", user_id="ada")) == 2
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"text": "hi", "speaker": "lone \ud800"},
+        {"text": "hi", "metadata": {"k": "lone \udc00"}},
+        {"text": "hi", "metadata": {"k": object()}},
+        {"text": "hi", "timestamp": "0001-01-01T00:00:00+01:00"},
+        {"text": "hi", "timestamp": 1e300},
+    ],
+)
+def test_odd_speakers_metadata_and_times_are_typed_errors(
+    mem: Memory, db_path: Path, bad: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidInputError):
+        mem.add(bad, user_id="ada")
+    assert rows(db_path, "memories") == 0

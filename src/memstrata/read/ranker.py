@@ -7,6 +7,7 @@ shorter ones (``score - alpha * log(length)``), so a context budget holds more o
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
@@ -22,11 +23,23 @@ from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 _CACHE: weakref.WeakKeyDictionary[object, dict[tuple[str | None, ...], ScopeIndex]] = (
     weakref.WeakKeyDictionary()
 )
+#: One lock per store guards its cached indexes: appends, rebuilds and the reads of a ranking
+#: never interleave (threads of one process share the cache).
+_LOCKS: weakref.WeakKeyDictionary[object, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def _lock(store: Store) -> threading.RLock:
+    with _LOCKS_LOCK:
+        lock = _LOCKS.get(store)
+        if lock is None:
+            lock = _LOCKS[store] = threading.RLock()
+        return lock
 
 
 #: Scopes with more memories than this are ranked by fusing the store's own keyword and vector
 #: searches (which have indexes for any size) instead of scoring every memory in memory.
-FULL_SCAN_LIMIT = 200_000
+FULL_SCAN_LIMIT = 50_000
 
 
 def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
@@ -53,6 +66,16 @@ def note_added(
 ) -> None:
     """After this process added ``records``, extend the cached indexes that were current
     (``before`` is the store's stamp read just before the write) instead of rebuilding them."""
+    with _lock(store):
+        _extend(store, before, records, vectors)
+
+
+def _extend(
+    store: Store,
+    before: Hashable,
+    records: Sequence[MemoryRecord],
+    vectors: Sequence[Vector] | None,
+) -> None:
     per_store = _CACHE.get(store)
     if not per_store or not records:
         return
@@ -116,12 +139,26 @@ def rank(
 ) -> list[Hit] | None:
     """The ``limit`` best memories of ``scope`` for ``query``; ``None`` when the scope is too
     large for the in-memory ranker (the caller falls back to fusion)."""
-    index = scope_index(store, scope)
-    if index is None:
-        return None
-    if not len(index):
-        return []
     vector = None if embedder is None else embedder.embed([query], kind="query")[0]
+    with _lock(store):
+        index = scope_index(store, scope)
+        if index is None:
+            return None
+        if not len(index):
+            return []
+        return _rank(index, query, vector, filters, limit, now, weights, alpha)
+
+
+def _rank(
+    index: ScopeIndex,
+    query: str,
+    vector: Vector | None,
+    filters: Filters,
+    limit: int,
+    now: datetime,
+    weights: Mapping[str, float],
+    alpha: float,
+) -> list[Hit]:
     columns = features(index, query, vector, now)
     score = linear_scores(columns, weights, len(index))
     key = score - np.float32(alpha) * index.arrays().log_length

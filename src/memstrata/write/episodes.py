@@ -16,6 +16,7 @@ from memstrata.types import (
     Message,
     Scope,
     check_id,
+    check_metadata,
     check_text,
     new_id,
 )
@@ -114,8 +115,7 @@ def derived_record(
         raise InvalidInputError("importance must be a number from 0 to 1")
     if valid_from and valid_to and valid_to < valid_from:
         raise InvalidInputError("valid_to is before valid_from")
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise InvalidInputError("metadata must be a mapping")
+    check_metadata(metadata)
     return MemoryRecord(
         id=new_id(),
         scope=scope,
