@@ -76,10 +76,24 @@ FITTED = (
 )  # fmt: skip
 
 
-def fit(convs: list[dict[str, object]], l2: float, iters: int = 50) -> np.ndarray:
+#: Groups of features switched off together in the ablation (``--ablate``).
+GROUPS = {
+    "keywords (BM25, PRF, coverage)": ("bm25", "prf", "cov"),
+    "vector cosine": ("dense",),
+    "session scores": ("s_bm25", "s_dense"),
+    "neighbouring turns": ("win", "nb_max"),
+    "time window, when-questions": ("time", "when_time"),
+    "named speaker": ("spk_named", "spec_spk"),
+    "length, is-a-question": ("loglen", "is_q"),
+}
+
+
+def fit(
+    convs: list[dict[str, object]], l2: float, iters: int = 50, without: tuple[str, ...] = ()
+) -> np.ndarray:
     """Pointwise L2-regularised logistic regression (Newton's method): is this memory evidence
     for the question? Returns weights over ``FEATURES`` (zero outside ``FITTED``)."""
-    columns = [FEATURES.index(f) for f in FITTED]
+    columns = [FEATURES.index(f) for f in FITTED if f not in without]
     x = np.vstack([m[:, columns] for c in convs for m in c["X"]])  # type: ignore[attr-defined]
     y = np.concatenate([v for c in convs for v in c["y"]]).astype(float)  # type: ignore[attr-defined]
     xb = np.hstack([x, np.ones((len(x), 1))])
@@ -120,6 +134,14 @@ def table(rows: list[tuple]) -> dict[str, dict[str, float]]:
     return out
 
 
+def _print_row(name: str, t: dict[str, dict[str, float]]) -> None:
+    cats = " | ".join(f"{t['budget'][str(c)] * 100:.1f}" for c in range(1, 6))
+    print(
+        f"| {name} | {t['budget']['overall'] * 100:.1f} | {cats} | "
+        f"{t['@5']['overall'] * 100:.1f} | {t['@10']['overall'] * 100:.1f} |"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path)
@@ -127,6 +149,7 @@ def main() -> int:
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
+    parser.add_argument("--ablate", action="store_true", help="also refit without each group")
     args = parser.parse_args()
     convs = collect(args.path, args.cache)
     from memstrata.read.features import HAND_WEIGHTS
@@ -139,12 +162,20 @@ def main() -> int:
         by_hand += score(conv, hand, args.alpha, args.budget)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} l2={args.l2} budget={args.budget}")
     for name, rows in (("hand weights", by_hand), ("learned, held out", held_out)):
-        t = table(rows)
-        cats = " ".join(f"{t['budget'][str(c)] * 100:.1f}" for c in range(1, 6))
-        print(
-            f"{name:18s} budget {t['budget']['overall'] * 100:.1f} (by category {cats})  "
-            f"R@5 {t['@5']['overall'] * 100:.1f}  R@10 {t['@10']['overall'] * 100:.1f}"
-        )
+        _print_row(name, table(rows))
+    if args.ablate:
+        print("ablation (held out; each row refits without one group):")
+        for group, names in GROUPS.items():
+            rows = []
+            for i, conv in enumerate(convs):
+                w = fit([c for j, c in enumerate(convs) if j != i], args.l2, without=names)
+                rows += score(conv, w, args.alpha, args.budget)
+            _print_row(f"- {group}", table(rows))
+        rows = []
+        for i, conv in enumerate(convs):
+            rows += score(conv, fit([c for j, c in enumerate(convs) if j != i], args.l2), 0.0,
+                          args.budget)  # fmt: skip
+        _print_row("- length preference (alpha 0)", table(rows))
     final = fit(convs, args.l2)
     print("weights fitted on every conversation:")
     print({f: round(float(v), 4) for f, v in zip(FEATURES, final, strict=True) if abs(v) > 1e-4})

@@ -446,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: tuple[str, ...] = (
     "memstrata.bench",
     "memstrata.evals.cli",
+    "memstrata.reembed",
     "memstrata.server.cli",
     "memstrata.stores.cli",
 )

@@ -380,6 +380,11 @@ class Store(Protocol):
         ``filters``."""
         ...
 
+    def put_vectors(self, tenant: str, vectors: Sequence[tuple[str, Vector]]) -> None:
+        """Replace the vectors of memories (by id, in ``tenant``): bookkeeping for re-embedding,
+        not content, so no new version and no history row."""
+        ...
+
     # -- embedder bookkeeping -------------------------------------------------------------------
     def embedder_info(self) -> tuple[str, int] | None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -341,3 +342,25 @@ def test_odd_speakers_metadata_and_times_are_typed_errors(
     with pytest.raises(InvalidInputError):
         mem.add(bad, user_id="ada")
     assert rows(db_path, "memories") == 0
+
+
+def test_reembed_lets_a_store_move_to_another_embedder(db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with Memory(db_path, embedder="hashing") as mem:
+        record = mem.add("zebras graze on the savanna", user_id="ada").added[0]
+        mem.update(record.id, "zebras graze on the wide savanna", user_id="ada")
+        mem.add("another tenant's note", user_id="ada", agent_id="x")
+    with pytest.raises(EmbedderMismatchError):
+        Memory(db_path, embedder="hashing:64")
+    out = subprocess.run(
+        [sys.executable, "-m", "memstrata.cli", "reembed", "--db", str(db_path),
+         "--embedder", "hashing:64", "--json"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout) == {"memories": 2, "from": "hashing-256", "to": "hashing-64"}
+    with Memory(db_path, embedder="hashing:64", retriever="dense") as mem:
+        hit = mem.search("zebra on a savanna", user_id="ada")[0]
+        assert hit.id == record.id and hit.record.version == 2
+        assert len(mem.versions(record.id, user_id="ada")) == 2

@@ -674,3 +674,12 @@ def test_embedder_info_is_recorded(store: Store) -> None:
     assert store.embedder_info() == ("hashing-256", 256)
     store.set_embedder_info("other", 8)
     assert store.embedder_info() == ("other", 8)
+
+
+def test_put_vectors_replaces_vectors_without_a_new_version(store: Store) -> None:
+    add(store, rec("a", "one"), rec("b", "two"), vectors=[unit(1, 0), unit(0, 1)])
+    store.put_vectors(U.tenant, [("a", unit(0, 1)), ("b", unit(1, 0))])
+    found = store.vector_search(U, unit(1, 0), Filters(), limit=2)
+    assert [r.id for r, _ in found] == ["b", "a"]
+    assert store.get(U, "a").version == 1
+    assert [e.op for e in store.history(U, "a")] == ["ADD"]

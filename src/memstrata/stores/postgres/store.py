@@ -926,6 +926,14 @@ class PostgresStore:
             return None
         return str(rows["embedder"]), int(rows["embedder_dim"])
 
+    def put_vectors(self, tenant: str, vectors: Sequence[tuple[str, Vector]]) -> None:
+        with self._tx() as conn:
+            for memory_id, vector in vectors:
+                conn.execute(
+                    "UPDATE memories SET embedding = %s WHERE tenant = %s AND id = %s",
+                    (as_vector(vector), tenant, memory_id),
+                )
+
     def set_embedder_info(self, name: str, dim: int) -> None:
         if int(dim) < 1:
             raise InvalidInputError("an embedder's dimension must be at least 1")

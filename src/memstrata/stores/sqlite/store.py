@@ -1293,6 +1293,13 @@ class SQLiteStore:
 
         return self._read(run)
 
+    def put_vectors(self, tenant: str, vectors: Sequence[tuple[str, Vector]]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE memories SET embedding = ? WHERE tenant = ? AND id = ?",
+                [(vector_blob(v), tenant, memory_id) for memory_id, v in vectors],
+            )
+
     def set_embedder_info(self, name: str, dim: int) -> None:
         with self._write(changes_memories=False) as conn:
             for key, value in (("embedder", name), ("embedder_dim", str(dim))):
