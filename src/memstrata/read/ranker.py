@@ -170,26 +170,30 @@ def _rank(
     top = top[np.argsort(-key[top], kind="stable")]
     mask = np.isfinite(key)
     ranks = {
-        name: _ranks(np.where(mask, columns[name], -np.inf))
-        for name, weight in weights.items()
-        if weight and name in columns
+        name: _ranks(columns[name][mask], columns[name][top])
+        for name in EXPLAINED
+        if weights.get(name) and name in columns
     }
     return [
         Hit(
             record=index.records[int(i)],
             score=float(key[i]),
             signals={
-                name: Signal(rank=int(ranks[name][i]), score=float(columns[name][i]))
+                name: Signal(rank=int(ranks[name][j]), score=float(columns[name][i]))
                 for name in ranks
             },
         )
-        for i in top
+        for j, i in enumerate(top)
     ]
 
 
-def _ranks(column: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
-    """Each memory's rank (from 1) by one signal."""
-    order = np.argsort(-column, kind="stable")
-    out = np.empty(len(column), dtype=np.int64)
-    out[order] = np.arange(1, len(column) + 1)
-    return out
+#: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
+EXPLAINED = ("bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "nb_max", "win")
+
+
+def _ranks(
+    column: npt.NDArray[np.float32], values: npt.NDArray[np.float32]
+) -> npt.NDArray[np.int64]:
+    """The rank (from 1) that each of ``values`` has in ``column``, best (largest) first."""
+    ascending = np.sort(column)
+    return np.asarray(len(column) - np.searchsorted(ascending, values, side="right") + 1)
