@@ -26,7 +26,7 @@ from memstrata.errors import (
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
-from memstrata.read.ranker import note_added
+from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import Retrieval, preset, search_records
 from memstrata.read.search import search as run_search
@@ -241,9 +241,8 @@ class Memory:
         fresh = [m for m in prepared if m.id not in known]
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
-        before = self.store.stamp()
-        self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
-        note_added(self.store, before, records, vectors)
+        with adding(self.store, records, vectors):
+            self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
         if self.llm is not None:
             self.pipeline.after_add(scope, fresh)
         return AddResult(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import numpy as np
@@ -58,16 +59,19 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
     return index
 
 
-def note_added(
-    store: Store,
-    before: Hashable,
-    records: Sequence[MemoryRecord],
-    vectors: Sequence[Vector] | None,
-) -> None:
-    """After this process added ``records``, extend the cached indexes that were current
-    (``before`` is the store's stamp read just before the write) instead of rebuilding them."""
+@contextmanager
+def adding(
+    store: Store, records: Sequence[MemoryRecord], vectors: Sequence[Vector] | None
+) -> Iterator[None]:
+    """Wrap the store write that adds ``records``: the cached indexes that were current before
+    it are extended in place after it, instead of being rebuilt at the next search. The write
+    runs under the store's index lock, so concurrent adds cannot make each other's stamps stale.
+    """
     with _lock(store):
-        _extend(store, before, records, vectors)
+        before = store.stamp() if _CACHE.get(store) else None
+        yield
+        if before is not None:
+            _extend(store, before, records, vectors)
 
 
 def _extend(
