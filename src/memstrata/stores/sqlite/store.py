@@ -36,7 +36,6 @@ from memstrata.stores import codec
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.sqlite import schema
 from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
-from memstrata.text import STOPWORDS
 from memstrata.types import (
     Filters,
     HistoryEvent,
@@ -173,13 +172,8 @@ def filters_sql(filters: Filters, alias: str = "m") -> tuple[str, list[Any]]:
 
 
 def fts_query(text: str) -> str | None:
-    """An FTS5 OR-query of the words of ``text`` (each quoted, so no syntax leaks through).
-
-    Stop words are left out when anything else remains: in a large store "did" or "where"
-    match most rows, which costs time and adds nothing to the ranking.
-    """
+    """An FTS5 OR-query of the words of ``text`` (each quoted, so no syntax leaks through)."""
     words = sorted({w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()})
-    words = [w for w in words if w not in STOPWORDS] or words
     if not words:
         return None
     return " OR ".join(f'"{w}"' for w in words)
