@@ -36,7 +36,11 @@ _stemmer = None
 def stem_fn():
     global _stemmer
     if _stemmer is None:
-        import snowballstemmer
+        try:
+            import snowballstemmer
+        except ImportError as exc:  # kept out of the shared venv on purpose
+            raise SystemExit("needs snowballstemmer: pip install --no-deps --target "
+                             f"{os.path.join(CACHE, 'site')} snowballstemmer") from exc
 
         _stemmer = snowballstemmer.stemmer("english")
     return _stemmer
