@@ -163,6 +163,17 @@ class Scope:
                 check_id(value, name)
         check_id(self.tenant, "tenant")
 
+    @property
+    def key(self) -> tuple[str | None, ...]:
+        """The scope as a hashable tuple: tenant, user, agent, run."""
+        return (self.tenant, self.user_id, self.agent_id, self.run_id)
+
+    def covers(self, other: Scope) -> bool:
+        """Whether a memory stored under ``other`` matches this scope as a filter."""
+        return all(
+            want is None or want == got for want, got in zip(self.key, other.key, strict=True)
+        )
+
     def as_dict(self) -> dict[str, str]:
         out = {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
         return {k: v for k, v in out.items() if v}

@@ -21,9 +21,7 @@ from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.index import ScopeIndex
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
-_CACHE: weakref.WeakKeyDictionary[object, dict[tuple[str | None, ...], ScopeIndex]] = (
-    weakref.WeakKeyDictionary()
-)
+_CACHE: weakref.WeakKeyDictionary[object, dict[Scope, ScopeIndex]] = weakref.WeakKeyDictionary()
 #: One lock per store guards its cached indexes: appends, rebuilds and the reads of a ranking
 #: never interleave (threads of one process share the cache).
 _LOCKS: weakref.WeakKeyDictionary[object, threading.RLock] = weakref.WeakKeyDictionary()
@@ -47,7 +45,7 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
     """The current index of ``scope``: cached, rebuilt when the store has changed; ``None``
     for a scope too large to hold (``FULL_SCAN_LIMIT``)."""
     per_store = _CACHE.setdefault(store, {})
-    key = _key(scope)
+    key = scope
     cached = per_store.get(key)
     if cached is not None and cached.stamp == store.stamp():
         return cached
@@ -90,17 +88,10 @@ def _extend(
         matching = [
             (record, None if vectors is None else vectors[i])
             for i, record in enumerate(records)
-            if all(
-                want is None or want == got
-                for want, got in zip(key, _key(record.scope), strict=True)
-            )
+            if key.covers(record.scope)
         ]
         index.append(matching)
         index.stamp = after
-
-
-def _key(scope: Scope) -> tuple[str | None, ...]:
-    return (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
 
 
 def allowed(index: ScopeIndex, filters: Filters) -> npt.NDArray[np.bool_]:

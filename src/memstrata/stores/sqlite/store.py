@@ -183,17 +183,6 @@ def vector_blob(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def _scope_key(scope: Scope) -> tuple[str | None, ...]:
-    return (scope.tenant, scope.user_id, scope.agent_id, scope.run_id)
-
-
-def _key_matches(key: tuple[str | None, ...], scope: Scope) -> bool:
-    """Whether a memory of ``scope`` belongs to the scope filter that ``key`` stands for."""
-    return all(
-        want is None or want == got for want, got in zip(key, _scope_key(scope), strict=True)
-    )
-
-
 def _version_at(versions: Sequence[MemoryRecord], at: datetime) -> MemoryRecord | None:
     """The version that was current at system time ``at`` and not yet expired, if any."""
     for version in reversed(versions):
@@ -245,7 +234,7 @@ class SQLiteStore:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
-        self._indexes: dict[tuple[str | None, ...], ScopeVectors] = {}
+        self._indexes: dict[Scope, ScopeVectors] = {}
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -726,7 +715,7 @@ class SQLiteStore:
     def _vectors(
         self, conn: sqlite3.Connection, scope: Scope, where: str, params: builtins.list[Any]
     ) -> ScopeVectors:
-        key = _scope_key(scope)
+        key = scope
         stamp = self._stamp(conn)
         cached = self._indexes.get(key)
         if cached is not None and cached.stamp == stamp:
@@ -757,7 +746,7 @@ class SQLiteStore:
                 [
                     (pk, blob, r.state, r.kind, r.layer, to_micros(r.valid_from or r.recorded_at))
                     for pk, r, blob in added
-                    if _key_matches(key, r.scope)
+                    if key.covers(r.scope)
                 ]
             )
             index.stamp = after
