@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +10,7 @@ from memstrata.errors import ConfigurationError
 from memstrata.graph import entity_signal
 from memstrata.ports import Embedder, EntityIndex, Store
 from memstrata.read.fuse import rrf
+from memstrata.read.lexical import BM25
 from memstrata.text import content_terms, stem
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, utcnow
 
@@ -137,21 +136,10 @@ def search_records(
 
 def bm25(documents: Sequence[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[float]:
     """Okapi BM25 of each document for ``query`` over stemmed content words (pure)."""
-    docs = [[stem(t) for t in content_terms(d)] for d in documents]
-    terms = {stem(t) for t in content_terms(query)}
-    if not docs or not terms:
+    index = BM25(k1, b)
+    for document in documents:
+        index.add(stem(t) for t in content_terms(document))
+    terms = sorted({stem(t) for t in content_terms(query)})
+    if not terms:
         return [0.0] * len(documents)
-    average = sum(len(d) for d in docs) / len(docs) or 1.0
-    df = Counter(t for d in docs for t in set(d) if t in terms)
-    n = len(docs)
-    out: list[float] = []
-    for d in docs:
-        counts = Counter(d)
-        score = 0.0
-        for t in terms:
-            if counts[t]:
-                idf = math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5))
-                tf = counts[t] * (k1 + 1) / (counts[t] + k1 * (1 - b + b * len(d) / average))
-                score += idf * tf
-        out.append(score)
-    return out
+    return [float(x) for x in index.score(terms)]
