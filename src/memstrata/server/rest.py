@@ -13,22 +13,24 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
-from memstrata.ports import LLM, Clock, Embedder, Store
+from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.search import Retrieval
 from memstrata.server import DEFAULT_MAX_BODY_BYTES
 from memstrata.server.auth import Keyring, Tenants
@@ -44,10 +46,14 @@ from memstrata.server.schemas import (
     FeedbackIn,
     FeedbackOut,
     FiltersIn,
+    GraphEdgeOut,
+    GraphNodeOut,
+    GraphOut,
     HealthOut,
     HistoryEventOut,
     Id,
     Limit,
+    LinkOut,
     MaintainOut,
     MemoryOut,
     MessageOut,
@@ -66,7 +72,8 @@ from memstrata.server.schemas import (
     memory_out,
     message_out,
 )
-from memstrata.types import DEFAULT_TENANT, Filters, Layer, MemoryKind, MemoryState
+from memstrata.types import DEFAULT_TENANT, Filters, Layer, MemoryKind, MemoryRecord, MemoryState
+from memstrata.types import Scope as MemoryScope
 from memstrata.write.pipeline import PipelineReport
 
 #: HTTP status for each ``MemstrataError.code``; anything else is a 500.
@@ -90,6 +97,18 @@ CODE_BY_STATUS: dict[int, str] = {
     415: "unsupported_media_type",
 }
 NDJSON = "application/x-ndjson"
+#: The dashboard's files (``index.html`` is served at ``/``, the rest under ``/ui/``).
+WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
+#: The dashboard loads nothing from anywhere but this server.
+DASHBOARD_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+EdgeType = Literal["link", "mentions", "relation"]
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -210,6 +229,66 @@ def metadata_query(text: str | None) -> dict[str, Scalar] | None:
         raise InvalidInputError(
             'metadata must be a JSON object of scalar values, e.g. {"topic": "travel"}'
         ) from None
+
+
+def link_out(memory_id: str, link: Link, other: MemoryRecord) -> LinkOut:
+    return LinkOut(
+        kind=link.kind,
+        direction="out" if link.source == memory_id else "in",
+        score=link.score,
+        at=link.at,
+        memory=memory_out(other),
+    )
+
+
+def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int) -> GraphOut:
+    """The graph of a scope's newest ``limit`` memories that match ``filters``: those that
+    name an entity or link to another of them, the entities they name (with their mention
+    counts), the links between them and the relations between the entities."""
+    records = mem.list(limit=limit, filters=filters, **scope).records
+    listed = {r.id for r in records}
+    nodes: dict[str, GraphNodeOut] = {}
+    edges: dict[tuple[str, str, str], GraphEdgeOut] = {}
+    names: dict[str, str] = {}
+
+    def memory_node(record: MemoryRecord) -> str:
+        node = f"memory:{record.id}"
+        nodes.setdefault(node, GraphNodeOut(id=node, type="memory", label=record.text,
+                                            memory_id=record.id, kind=record.kind,
+                                            state=record.state))  # fmt: skip
+        return node
+
+    def edge(source: str, target: str, type_: EdgeType, label: str, score: float | None) -> None:
+        edges.setdefault(
+            (source, target, label),
+            GraphEdgeOut(source=source, target=target, type=type_, label=label, score=score),
+        )
+
+    for record in records:
+        for name in record.entities:
+            key = graph.entity_key(name)
+            if key:
+                names.setdefault(key, name)
+                edge(memory_node(record), f"entity:{key}", "mentions", "mentions", None)
+        for link, other in graph.links(mem, record.id, **scope):
+            if other.id in listed:
+                ends = (memory_node(record), memory_node(other))
+                source, target = ends if link.source == record.id else ends[::-1]
+                edge(source, target, "link", link.kind, link.score)
+    if names:
+        where = MemoryScope(tenant=mem.tenant, **scope)
+        counts = {e.key: e for e in mem.store.find_entities(where, list(names), limit=len(names))}
+        for key, name in names.items():
+            found = counts.get(key)
+            nodes[f"entity:{key}"] = GraphNodeOut(
+                id=f"entity:{key}", type="entity", label=found.name if found else name,
+                mentions=found.mentions if found else None,
+            )  # fmt: skip
+        for t in mem.store.relations(where, list(names), limit=5 * len(names)):
+            ends = (f"entity:{t.subject_key}", f"entity:{t.object_key}")
+            if ends[0] in nodes and ends[1] in nodes and ends[0] != ends[1]:
+                edge(*ends, "relation", t.predicate.replace("_", " "), None)
+    return GraphOut(nodes=list(nodes.values()), edges=list(edges.values()))
 
 
 def build_router() -> APIRouter:
@@ -401,10 +480,31 @@ def build_router() -> APIRouter:
         """The original messages the memory came from."""
         return [message_out(m) for m in mem.sources(memory_id, **scope)]
 
+    @router.get("/memories/{memory_id}/links", responses=one, tags=["read"])
+    def links(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[LinkOut]:
+        """The memories linked to this one (`related` notes, `supersedes`), oldest link first,
+        each with the memory at the other end."""
+        return [link_out(memory_id, x, other) for x, other in graph.links(mem, memory_id, **scope)]
+
     @router.get("/scopes", tags=["read"])
     def scopes(mem: Mem) -> list[ScopeOut]:
         """The scopes of your tenant with their memory counts."""
         return [ScopeOut.model_validate(s) for s in mem.scopes()]
+
+    @router.get("/graph", tags=["read"])
+    def graph_of_scope(
+        mem: Mem,
+        scope: ScopeArgs,
+        limit: Annotated[Limit, Query(description="The newest this many memories.")] = 200,
+        kind: Annotated[list[MemoryKind] | None, Query(description="Only these kinds.")] = None,
+        state: Annotated[list[MemoryState] | None, Query(description="Default: active.")] = None,
+    ) -> GraphOut:
+        """Linked memories and the entities they name: the scope's newest memories that name
+        an entity or link to another, with the relations between the entities."""
+        filters = FiltersIn(
+            kinds=kind, states=state, layers=None, since=None, until=None, metadata=None, actor=None
+        )
+        return scope_graph(mem, scope, to_filters(filters), limit)
 
     @router.post("/reset", responses=_errors(400), tags=["write"])
     def reset(
@@ -508,6 +608,26 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
+class DashboardFiles(StaticFiles):
+    """The dashboard's static files, with its security headers."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(DASHBOARD_HEADERS)
+        return response
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    """Serve the dashboard: its page at ``/``, its scripts and styles under ``/ui/``. It is
+    static; its data comes from the ``/v1`` API with the user's API key, like any client."""
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers=DASHBOARD_HEADERS)
+
+    app.mount("/ui", DashboardFiles(directory=WEB_DIR), name="ui")
+
+
 def _document_without_keys(app: FastAPI) -> None:
     """Drop the API-key scheme from the OpenAPI schema of a server that does not ask for one."""
     build = app.openapi
@@ -580,6 +700,7 @@ def create_app(
         """Request counts and latency per route, in the Prometheus text format."""
         return metrics.render()
 
+    mount_dashboard(app)
     if not app.state.keyring.required:
         _document_without_keys(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

@@ -269,6 +269,39 @@ class ScopeOut(BaseModel):
     last_recorded: datetime | None
 
 
+class LinkOut(BaseModel):
+    """A link between two memories, seen from one of them."""
+
+    kind: str = Field(description="`related` or `supersedes`.")
+    direction: Literal["out", "in"] = Field(description="`out` when this memory is the source.")
+    score: float
+    at: datetime | None
+    memory: MemoryOut = Field(description="The memory at the other end.")
+
+
+class GraphNodeOut(BaseModel):
+    id: str = Field(description="`memory:<id>` or `entity:<key>`.")
+    type: Literal["memory", "entity"]
+    label: str = Field(description="The memory's text, or the entity's name.")
+    memory_id: str | None = None
+    kind: MemoryKind | None = None
+    state: MemoryState | None = None
+    mentions: int | None = Field(default=None, description="Active memories naming the entity.")
+
+
+class GraphEdgeOut(BaseModel):
+    source: str
+    target: str
+    type: Literal["link", "mentions", "relation"]
+    label: str = Field(description="The link kind, `mentions`, or the relation's predicate.")
+    score: float | None = None
+
+
+class GraphOut(BaseModel):
+    nodes: list[GraphNodeOut]
+    edges: list[GraphEdgeOut]
+
+
 class FeedbackOut(BaseModel):
     used: int
     unused: int
