@@ -60,7 +60,7 @@ def _hit_line(rank: int, hit: Hit) -> str:
     record = hit.record
     who = f"{record.actor}: " if record.actor else ""
     return (
-        f"{rank:>2}. {who}{record.text}\n"
+        f"{rank:>2}. {who}{record.text if hit.excerpt is None else hit.excerpt}\n"
         f"    {_when(record)}  sources: {', '.join(record.sources) or '-'}  "
         f"score {hit.score:.4f} ({signals})  id {record.id}"
     )
@@ -111,6 +111,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             kinds=args.kind or None,
             since=args.since,
             until=args.until,
+            budget=args.budget,
             **_scope(args),
         )
 
@@ -374,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", action="append", choices=KINDS, help="only these kinds")
     p.add_argument("--since", help="event time from (ISO 8601)")
     p.add_argument("--until", help="event time until (ISO 8601)")
+    p.add_argument(
+        "--budget",
+        type=int,
+        metavar="CHARS",
+        help="pack the hits into this many characters of context (sentences that answer)",
+    )
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("list", parents=both, help="list memories, newest first")

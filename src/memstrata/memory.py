@@ -26,6 +26,7 @@ from memstrata.errors import (
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
+from memstrata.read.pack import fit_budget
 from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import Retrieval, preset, search_records
@@ -70,6 +71,8 @@ TimeInput = datetime | str | float | None
 
 #: The largest number of hits one search may return.
 MAX_LIMIT = 1000
+#: The largest context budget a search packs, in characters.
+MAX_BUDGET = 1_000_000
 
 
 def _make_embedder(spec: Embedder | str | None) -> Embedder | None:
@@ -441,20 +444,30 @@ class Memory:
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
+        budget: int | None = None,
     ) -> SearchResult:
         """The memories that best answer ``query``, best first, each with the signals that
         found it. ``since``/``until`` bound event time; ``metadata`` matches by equality.
 
         Facts that a later fact contradicted (``expired_at`` passed) are left out. ``as_of``
         searches memory as it stood at that moment (system time): the versions then current,
-        the facts then believed."""
+        the facts then believed.
+
+        ``budget`` (characters) returns what fits in a prompt of that size: the hits' contexts
+        together stay within it, and a hit may carry only the sentences of its memory that
+        answer (``Hit.excerpt``), so the budget holds more of what matters."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET
+        ):
+            raise InvalidInputError(f"budget must be an integer from 1 to {MAX_BUDGET}")
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
-        depth = max(limit, self.retrieval.rerank_depth)
+        # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
+        depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         at = as_utc(as_of, "as_of")
         if at is not None:
             hits = search_records(
@@ -471,8 +484,11 @@ class Memory:
                 limit=depth,
                 retrieval=self.retrieval,
                 now=now,
+                budget=budget,
             )
             hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
+        if budget is not None:
+            hits = fit_budget(hits, budget)
         model = learning.reranker_for(self.store, scope, self._reranker_base)
         ranked, features = learning.rerank(hits, model, now)
         search_id = new_id()
@@ -908,6 +924,7 @@ class AsyncMemory:
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
+        budget: int | None = None,
     ) -> SearchResult:
         return await asyncio.to_thread(
             self.sync.search,
@@ -924,6 +941,7 @@ class AsyncMemory:
             until=until,
             metadata=metadata,
             as_of=as_of,
+            budget=budget,
         )
 
     async def feedback(

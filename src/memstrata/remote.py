@@ -456,6 +456,7 @@ class RemoteMemory:
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
+        budget: int | None = None,
     ) -> SearchResult:
         """The memories that best answer ``query`` (see ``Memory.search``)."""
         body = {
@@ -463,6 +464,7 @@ class RemoteMemory:
             "query": query,
             "limit": limit,
             "as_of": _iso(as_of, "as_of"),
+            "budget": budget,
             **_merge_filters(filters, kinds, states, layers, since, until, metadata),
         }
         data = self._json("POST", "/v1/memories/search", body=_drop_none(body))

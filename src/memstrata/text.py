@@ -13,6 +13,7 @@ __all__ = [
     "STOPWORDS",
     "content_terms",
     "normalize_for_hash",
+    "split_sentences",
     "stem",
     "tokenize",
 ]
@@ -241,3 +242,29 @@ def stem(word: str) -> str:
     word = _replace_suffix(word, _STEP3, 0)
     word = _step4(word)
     return _step5(word)
+
+
+# A sentence ends at . ! ? (with closing quotes or brackets) before whitespace, or at a line
+# break. Common abbreviations and initials do not end one.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\s*\n+\s*")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|approx|no|fig|jr|sr)|\b[A-Za-z])\.$",
+    re.IGNORECASE,
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, stripped, in order; line breaks end sentences too."""
+    parts: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        piece = text[start : match.start()].strip()
+        if piece and _ABBREVIATION.search(piece) and "\n" not in match.group():
+            continue  # "Dr. Smith": not the end of a sentence
+        if piece:
+            parts.append(text[start : match.end()].strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts

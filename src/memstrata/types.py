@@ -374,11 +374,12 @@ def human_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
 
-def context_line(record: MemoryRecord) -> str:
-    """A memory as one line of context, with its date and who said it."""
+def context_line(record: MemoryRecord, text: str | None = None) -> str:
+    """A memory as one line of context, with its date and who said it (``text``: part of the
+    memory's text in place of all of it)."""
     moment = record.valid_from or record.recorded_at
     who = f"{record.actor}: " if record.actor else ""
-    return f"({human_date(moment)}) {who}{record.text}"
+    return f"({human_date(moment)}) {who}{record.text if text is None else text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +397,8 @@ class Hit:
     record: MemoryRecord
     score: float
     signals: Mapping[str, Signal] = field(default_factory=dict)
+    #: The sentences of the memory that a budgeted search chose (``None``: the whole text).
+    excerpt: str | None = None
 
     @property
     def id(self) -> str:
@@ -411,13 +414,15 @@ class Hit:
 
     @property
     def context(self) -> str:
-        """The line an agent's prompt carries for this hit: ``(date) speaker: text``."""
-        return context_line(self.record)
+        """The line an agent's prompt carries for this hit: ``(date) speaker: text`` (or the
+        excerpt in place of the text)."""
+        return context_line(self.record, self.excerpt)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "context": self.context,
+            "excerpt": self.excerpt,
             "signals": {k: {"rank": v.rank, "score": v.score} for k, v in self.signals.items()},
             **self.record.to_dict(),
         }

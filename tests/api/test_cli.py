@@ -40,6 +40,18 @@ def test_add_then_search_then_get_and_history(db_path: Path) -> None:
     assert [e["op"] for e in history] == ["ADD", "DELETE", "RESTORE"]
 
 
+def test_search_with_a_budget_shows_the_sentences_that_answer(db_path: Path) -> None:
+    text = "We went hiking all day. The weather was grey. My sister is called Mara."
+    assert run("add", "--user", "ada", text, db=db_path).returncode == 0
+    found = run("search", "--user", "ada", "sister called", "--budget", "60", "--json",
+                db=db_path)  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    [hit] = json.loads(found.stdout)["hits"]
+    assert "My sister is called Mara." in hit["excerpt"] and len(hit["context"]) <= 60
+    shown = run("search", "--user", "ada", "sister called", "--budget", "60", db=db_path).stdout
+    assert "Mara" in shown and "hiking" not in shown
+
+
 def test_add_reads_lines_from_stdin_and_list_shows_them(db_path: Path) -> None:
     assert run("add", "--user", "ada", db=db_path, stdin="one\ntwo\n\nthree\n").returncode == 0
     listed = json.loads(run("list", "--user", "ada", "--json", db=db_path).stdout)

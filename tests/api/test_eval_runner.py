@@ -33,6 +33,7 @@ class RecordingRetriever:
     """A retriever that keeps what it is given and returns every message it holds."""
 
     whole_context = False
+    packs = False
 
     def __init__(self) -> None:
         self.name = "recording"
@@ -44,7 +45,10 @@ class RecordingRetriever:
         self.ingested[scope] = [m for batch in batches for m in batch]
         return len(self.ingested[scope])
 
-    def search(self, scope: str, query: str, limit: int) -> list[Retrieved]:
+    def search(
+        self, scope: str, query: str, limit: int, budget: int | None = None
+    ) -> list[Retrieved]:
+        assert budget is None, "a retriever that does not pack is never given a budget"
         self.queries.append((scope, query, limit))
         return [Retrieved(str(m["text"]), (str(m["id"]),)) for m in self.ingested[scope]][:limit]
 
@@ -87,6 +91,20 @@ def test_locomo_through_the_public_api(tmp_path: Path) -> None:
     assert stored["D1:3"].text.endswith("[photo: a photo of tomatoes growing on a balcony]")
     assert stored["D2:1"].actor == "Bo"
     assert stored["D2:1"].valid_from == datetime(2023, 6, 21, 10, 5, tzinfo=UTC)
+
+
+def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path) -> None:
+    convs = load_locomo(LOCOMO)
+    retriever = open_library_retriever("default", tmp_path, None)
+    try:
+        run = run_locomo(convs, retriever, limit=10, budget_chars=120)
+    finally:
+        retriever.close()
+    for outcome in run.outcomes:
+        assert outcome.context is not None
+        assert sum(outcome.context.lengths) <= 120
+    summary = summarize_run(run, ks=(5,), budget_chars=120)
+    assert 0 < summary.mean_context_chars <= 120
 
 
 def test_full_context_reaches_the_attainable_ceiling() -> None:

@@ -67,6 +67,10 @@ async def tour(client: Client) -> str:
 
     found = structured(await client.call_tool("search_memories", {"query": "where is Lisbon"}))
     assert found["hits"][0]["id"] == memory_id and found["hits"][0]["signals"]
+    packed = structured(
+        await client.call_tool("search_memories", {"query": "where is Lisbon", "budget": 60})
+    )
+    assert sum(len(h["context"]) for h in packed["hits"]) <= 60
     got = structured(await client.call_tool("get_memory", {"memory_id": memory_id}))
     assert got["source_messages"][0]["speaker"] == "Ada"
 

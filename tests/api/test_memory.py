@@ -221,6 +221,37 @@ def test_default_ranker_explains_each_hit_by_its_features(mem: Memory) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_a_budgeted_search_packs_the_sentences_that_answer(mem: Memory) -> None:
+    filler = " ".join(f"Sentence {i} is about nothing in particular." for i in range(20))
+    mem.add(
+        [
+            {"speaker": "Ada", "text": f"{filler} My cat is called Pixel. {filler}"},
+            {"speaker": "Bo", "text": "Pixel the cat likes the sofa."},
+            {"speaker": "Ada", "text": "I run on Sundays."},
+        ],
+        user_id="ada",
+    )
+    whole = mem.search("what is the cat called", user_id="ada", limit=3)
+    assert all(h.excerpt is None and h.context.endswith(h.text) for h in whole)
+    packed = mem.search("what is the cat called", user_id="ada", limit=3, budget=200)
+    assert sum(len(h.context) for h in packed) <= 200
+    long = next(h for h in packed if h.text.startswith("Sentence 0"))
+    assert long.excerpt is not None and "My cat is called Pixel." in long.excerpt
+    assert long.context.endswith(long.excerpt) and len(long.excerpt) < len(long.text)
+    assert len(mem.search("cat", user_id="ada", limit=1, budget=4000)) == 1
+    with pytest.raises(InvalidInputError):
+        mem.search("cat", user_id="ada", budget=0)
+
+
+def test_a_budget_also_holds_for_the_fusion_retrievers(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
+        mem.add(["the kitten sleeps on the sofa " * 8, "a kitten naps", "kittens purr"],
+                user_id="ada")  # fmt: skip
+        hits = mem.search("kitten", user_id="ada", budget=60)
+        assert hits and sum(len(h.context) for h in hits) <= 60
+        assert all(h.excerpt is None for h in hits)
+
+
 def test_sources_returns_the_original_messages(mem: Memory) -> None:
     record = mem.add(
         {"id": "d1:1", "speaker": "Ada", "text": "hi there", "timestamp": "2026-02-01T08:00:00Z"},

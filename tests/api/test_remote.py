@@ -135,6 +135,14 @@ def test_search_returns_hits_with_signals_and_honours_filters(mem: Mem) -> None:
     assert len(mem.search("Lisbon", user_id="bob")) == 0
 
 
+def test_a_budgeted_search_returns_excerpts_that_fit(mem: Mem) -> None:
+    text = "We hiked all day in the rain. The trail was muddy. My cat is called Pixel."
+    mem.add({"speaker": "Ada", "text": text}, user_id="ada")
+    [hit] = mem.search("what is the cat called", user_id="ada", budget=60)
+    assert hit.excerpt == "My cat is called Pixel." and len(hit.context) <= 60
+    assert hit.context.endswith(hit.excerpt) and hit.text == text
+
+
 def test_list_pages_through_every_memory_newest_first(mem: Mem) -> None:
     ids = mem.add([f"note number {i}" for i in range(7)], user_id="ada").ids
     seen: list[str] = []

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from memstrata.read.features import features, linear_scores, zscore
-from memstrata.read.index import ScopeIndex
+from memstrata.read.index import ScopeIndex, split_units
 from memstrata.read.lexical import BM25, query_terms, stemmed
 from memstrata.read.ranker import allowed
 from memstrata.types import Filters, MemoryRecord, Scope
@@ -67,11 +67,39 @@ def test_features_find_the_answer_next_to_the_matching_turn() -> None:
     index = conversation()
     query = np.eye(1, 8, 1, dtype=np.float32)[0]  # the question's vector is turn 1's
     cols = features(index, "What breed is Ana's dog Biscuit?", query, T0)
-    assert cols["nb_prev"][2] == max(cols["nb_prev"])  # turn 2 follows the best match
-    assert cols["spk_named"].tolist() == [1, 0, 1, 0, 1]
-    assert cols["s_bm25"][0] == cols["s_bm25"][2] > cols["s_bm25"][3]
-    score = linear_scores(cols, {"bm25": 1.0}, len(index))
-    assert int(np.argmax(score)) in (0, 1)
+    unit_of = index.arrays().unit_of
+    # turn 2's units follow the best-matching turn (turn 1)
+    assert set(unit_of[cols["tp1"] == max(cols["tp1"])].tolist()) == {2}
+    said_by_ana = [index.records[m].actor == "Ana" for m in unit_of]
+    assert cols["spk_named"].tolist() == [float(x) for x in said_by_ana]
+    assert cols["s_bm25"][0] == cols["s_bm25"][-3] > cols["s_bm25"][-1]
+    score = linear_scores(cols, {"bm25": 1.0}, len(unit_of))
+    assert int(unit_of[int(np.argmax(score))]) in (0, 1)
+
+
+def test_units_are_sentences_and_photo_captions() -> None:
+    assert split_units("Hi there! I went to the park. [photo: a dog on grass]") == [
+        "Hi there!", "I went to the park.", "[photo: a dog on grass]"
+    ]  # fmt: skip
+    assert split_units("no punctuation at all") == ["no punctuation at all"]
+    assert split_units("[photo: a cat]") == ["[photo: a cat]"]
+
+
+def test_units_chain_across_turns_of_a_session_only() -> None:
+    index = conversation()
+    cols = index.arrays()
+    # turn 2 is "A beagle, she loves the park." (one unit); turn 3 starts a new session
+    assert cols.unit_of.tolist() == [0, 1, 2, 3, 4]
+    assert cols.unit_prev.tolist() == [-1, 0, 1, -1, 3]
+    assert cols.unit_next.tolist() == [1, 2, -1, 4, -1]
+    index.append([(rec(5, "Wow. It is relaxing.", "Ben", T0 + timedelta(days=30, minutes=3)),
+                   np.eye(1, 8, 5, dtype=np.float32)[0])])  # fmt: skip
+    cols = index.arrays()
+    assert cols.unit_of.tolist()[-2:] == [5, 5]
+    assert cols.unit_prev.tolist()[-2:] == [4, 5] and cols.unit_next.tolist()[4] == 5
+    assert index.units_of(5) == range(5, 7)
+    prefix = "(7 June 2023) Ben: "
+    assert cols.unit_cost.tolist()[-2:] == [len(prefix + "Wow."), len(prefix + "It is relaxing.")]
 
 
 def test_time_window_feature_uses_dates_said_in_the_text() -> None:

@@ -36,14 +36,25 @@ DEFAULT_BUDGET_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """The hits a retriever packed into a budget itself (``search(..., budget=…)``)."""
+
+    sources: tuple[tuple[str, ...], ...]
+    lengths: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionOutcome:
-    """What one search returned for one question, with the gold needed to score it."""
+    """What one search returned for one question, with the gold needed to score it. ``context``
+    is the retriever's own packed context, when it packs; otherwise the budget takes the
+    leading hits."""
 
     category: int
     evidence: tuple[str, ...]
     sources: tuple[tuple[str, ...], ...]  # per hit, best first
     lengths: tuple[int, ...]  # text length per hit
     latency_s: float = 0.0
+    context: Context | None = None
 
 
 # -- per question ----------------------------------------------------------------------------
@@ -84,13 +95,15 @@ def recall_at_k(outcome: QuestionOutcome, k: int) -> float:
 
 
 def budget_recall(outcome: QuestionOutcome, budget_chars: int) -> float:
-    n = budget_count(outcome.lengths, budget_chars)
-    return question_recall(outcome.evidence, retrieved_ids(outcome.sources[:n]))
+    hits = outcome.context or outcome
+    n = budget_count(hits.lengths, budget_chars)
+    return question_recall(outcome.evidence, retrieved_ids(hits.sources[:n]))
 
 
 def context_chars(outcome: QuestionOutcome, budget_chars: int) -> int:
     """Characters of the context that the budget admits."""
-    return sum(outcome.lengths[: budget_count(outcome.lengths, budget_chars)])
+    lengths = (outcome.context or outcome).lengths
+    return sum(lengths[: budget_count(lengths, budget_chars)])
 
 
 def reciprocal_rank(evidence: Sequence[str], sources: Sequence[Sequence[str]]) -> float | None:

@@ -24,6 +24,7 @@ from memstrata.evals.longmemeval import Item, ItemScores, score_item
 from memstrata.evals.metrics import (
     DEFAULT_BUDGET_CHARS,
     DEFAULT_KS,
+    Context,
     QuestionOutcome,
     RetrievalSummary,
     aggregate,
@@ -60,12 +61,16 @@ class Retriever(Protocol):
     name: str
     #: True when the retriever's one result is the whole conversation (no budget applies).
     whole_context: bool
+    #: True when ``search`` takes a ``budget`` and packs its context into it.
+    packs: bool
 
     def ingest(self, scope: str, batches: Sequence[Batch]) -> int:
         """Store one conversation under a fresh scope; return how many memories were stored."""
         ...
 
-    def search(self, scope: str, query: str, limit: int) -> Sequence[Retrieved]: ...
+    def search(
+        self, scope: str, query: str, limit: int, budget: int | None = None
+    ) -> Sequence[Retrieved]: ...
 
     def close(self) -> None: ...
 
@@ -75,7 +80,9 @@ class MemoryAPI(Protocol):
 
     def add(self, messages: Batch, *, user_id: str) -> AddResult: ...
 
-    def search(self, query: str, *, user_id: str, limit: int) -> Sequence[Hit]: ...
+    def search(
+        self, query: str, *, user_id: str, limit: int, budget: int | None = None
+    ) -> Sequence[Hit]: ...
 
     def close(self) -> None: ...
 
@@ -84,6 +91,7 @@ class MemoryRetriever:
     """A library retriever preset, driven through the public API only."""
 
     whole_context = False
+    packs = True
 
     def __init__(self, name: str, memory: MemoryAPI) -> None:
         self.name = name
@@ -92,8 +100,10 @@ class MemoryRetriever:
     def ingest(self, scope: str, batches: Sequence[Batch]) -> int:
         return sum(len(self.memory.add(batch, user_id=scope).added) for batch in batches)
 
-    def search(self, scope: str, query: str, limit: int) -> list[Retrieved]:
-        hits = self.memory.search(query, user_id=scope, limit=limit)
+    def search(
+        self, scope: str, query: str, limit: int, budget: int | None = None
+    ) -> list[Retrieved]:
+        hits = self.memory.search(query, user_id=scope, limit=limit, budget=budget)
         return [
             Retrieved(
                 text=hit.context,
@@ -119,6 +129,7 @@ class ReferenceBM25:
     """Okapi BM25 over raw turns (``speaker text``), outside the library: the harness check."""
 
     whole_context = False
+    packs = False
 
     def __init__(self, name: str = "reference-bm25") -> None:
         self.name = name
@@ -139,7 +150,9 @@ class ReferenceBM25:
         self._scopes[scope] = (BM25Index.build(docs), items)
         return len(items)
 
-    def search(self, scope: str, query: str, limit: int) -> list[Retrieved]:
+    def search(
+        self, scope: str, query: str, limit: int, budget: int | None = None
+    ) -> list[Retrieved]:
         index, items = self._scopes[scope]
         return [items[i] for i, _ in index.search(query, limit)]
 
@@ -168,6 +181,7 @@ class FullContext:
 
     name = "full"
     whole_context = True
+    packs = False
 
     def __init__(self) -> None:
         self._scopes: dict[str, Retrieved] = {}
@@ -177,7 +191,9 @@ class FullContext:
         self._scopes[scope] = Retrieved(text=render_batches(batches), sources=ids)
         return 0
 
-    def search(self, scope: str, query: str, limit: int) -> list[Retrieved]:
+    def search(
+        self, scope: str, query: str, limit: int, budget: int | None = None
+    ) -> list[Retrieved]:
         return [self._scopes[scope]]
 
     def close(self) -> None:
@@ -250,6 +266,14 @@ def run_locomo(
             started = time.perf_counter()
             hits = retriever.search(conv.scope, q.question, limit)
             latency = time.perf_counter() - started
+            context = list(hits)
+            packed = None
+            if retriever.packs:
+                context = list(retriever.search(conv.scope, q.question, limit, budget_chars))
+                packed = Context(
+                    sources=tuple(h.sources for h in context),
+                    lengths=tuple(len(h.text) for h in context),
+                )
             run.outcomes.append(
                 QuestionOutcome(
                     category=q.gold.category,
@@ -257,12 +281,12 @@ def run_locomo(
                     sources=tuple(h.sources for h in hits),
                     lengths=tuple(len(h.text) for h in hits),
                     latency_s=latency,
+                    context=packed,
                 )
             )
             if answerer is not None:
-                context = list(hits)
                 if not retriever.whole_context:
-                    context = context[: budget_count([len(h.text) for h in hits], budget_chars)]
+                    context = context[: budget_count([len(h.text) for h in context], budget_chars)]
                 answer = answerer(q.question, context)
                 run.predictions.append(Prediction(q.question, answer, q.gold))
             if progress is not None:

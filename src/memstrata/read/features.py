@@ -1,6 +1,6 @@
-"""Per-question features of every memory in a scope, and the linear ranker over them.
+"""Per-question features of every unit (sentence) of a scope's memories, and the linear ranker.
 
-Each feature is a column over the scope's memories, normalised per question (z-scores), so one
+Each feature is a column over the scope's units, normalised per question (z-scores), so one
 set of weights works for short and long conversations alike. The features say how well a memory
 matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
 cosine), through its session (a session that matches as a whole lends weight to its turns) and
@@ -26,28 +26,36 @@ from memstrata.read.temporal import parse_query_time
 Array = npt.NDArray[Any]
 
 FEATURES = (
-    "bm25", "dense", "prf", "s_bm25", "s_dense", "win", "nb_prev", "nb_next", "nb_prev2",
-    "nb_max", "time", "when_time", "spk_named", "other_named", "spec_spk", "loglen", "is_q",
-    "cov", "rr_bm25", "rr_dense", "cos", "bm_rel",
+    "bm25", "bm_rel", "cov", "prf", "t_bm25", "dense", "cos", "s_bm25", "s_dense", "win",
+    "tp1", "tmax", "time", "when_time", "spk_named", "other_named", "spec_spk", "list_spk",
+    "loglen", "is_q", "photo",
 )  # fmt: skip
 
-#: Weights of a logistic model (is this memory evidence for the question?) fitted with
-#: ``scripts/fit_ranker.py`` on the four LoCoMo conversations of the development slice. Scored
-#: leave-one-conversation-out (each conversation ranked by weights fitted on the other three),
-#: they reach 86.2 recall within 4,000 characters against 85.4 for hand-set weights
-#: (``HAND_WEIGHTS``); see docs/benchmarks.md.
+#: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
+#: ``scripts/fit_ranker.py --fit-alpha`` on the four LoCoMo conversations of the development
+#: slice. Scored leave-one-conversation-out (each conversation ranked by weights fitted on the
+#: other three), they reach 89.9 recall within 4,000 characters and 80.3 recall@10; see
+#: docs/benchmarks.md.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": 0.0138, "dense": 0.5012, "prf": 0.1457, "s_bm25": 0.4932, "s_dense": 0.0047,
-    "win": 0.0931, "nb_max": 0.1449, "time": 0.2124, "when_time": 0.9093, "spk_named": 1.2498,
-    "spec_spk": 0.6486, "loglen": 1.0833, "is_q": -0.8859, "cov": 2.5348,
+    "bm25": -0.2866, "bm_rel": 0.4196, "cov": 1.6576, "prf": 0.1501, "t_bm25": 0.3734,
+    "dense": 0.1371, "cos": 3.9112, "s_bm25": 0.5253, "s_dense": -0.0657, "win": -0.0124,
+    "tp1": 0.1469, "tmax": 0.1596, "time": 0.4127, "when_time": 1.4971, "spk_named": 0.3405,
+    "other_named": -0.8029, "spec_spk": 1.1858, "list_spk": 1.3852, "loglen": 0.4883,
+    "is_q": -0.9468, "photo": 0.583,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
 HAND_WEIGHTS: Mapping[str, float] = {
-    "bm25": 1.0, "dense": 1.0, "s_bm25": 1.0, "s_dense": 1.0, "win": 0.6,
+    "bm25": 1.0, "t_bm25": 1.0, "dense": 1.0, "s_bm25": 1.0, "s_dense": 1.0, "win": 0.6,
 }  # fmt: skip
 
 _SPECULATIVE = re.compile(r"\b(would|might|likely|could|probably|considered)\b", re.IGNORECASE)
+#: Questions whose answer is a list gathered across the conversation.
+_LIST = re.compile(
+    r"\b(how many|both|all|in common|what (?:\w+ )?(?:activities|things|events|items|books|"
+    r"types|kinds|ways|places|hobbies|pets|instruments|sports|games|countries|cities|changes))\b",
+    re.IGNORECASE,
+)
 
 
 def zscore(x: Array) -> Array:
@@ -82,50 +90,67 @@ def features(
     now: datetime,
     prf: PRF = PRF(),
 ) -> dict[str, Array]:
-    """Every feature of every memory of ``index`` for ``query`` (a dict of columns)."""
-    n = len(index)
+    """Every feature of every unit of ``index`` for ``query`` (a dict of columns over units).
+
+    Unit features read the unit's own words; memory features (``t_bm25``, the vector, the
+    speaker, ...) are the same for every unit of a memory; session features for every unit of
+    a session."""
+    cols = index.arrays()
+    unit_of = cols.unit_of
+    n = len(unit_of)
     zero = np.zeros(n, dtype=np.float32)
     out: dict[str, Array] = {}
     terms = query_terms(query)
-    bm = index.lexical.score(terms)
+    bm = index.unit_lexical.score(terms)
     out["bm25"] = zscore(bm)
     out["bm_rel"] = (bm / max(float(bm.max()), 1e-9)).astype(np.float32)
-    out["rr_bm25"] = reciprocal_rank(bm)
-    out["cov"] = index.lexical.coverage(terms)
-    cols = index.arrays()
+    out["cov"] = index.unit_lexical.coverage(terms)
+    memory_bm = zscore(index.lexical.score(terms))
+    out["t_bm25"] = memory_bm[unit_of]
     sessions = cols.session_of
-    out["s_bm25"] = zscore(index.sessions.score(terms))[sessions]
+    out["s_bm25"] = zscore(index.sessions.score(terms))[sessions][unit_of]
     if vector is not None and index.dim:
         cos = (index.vectors @ vector).astype(np.float32)
-        out["dense"], out["cos"], out["rr_dense"] = zscore(cos), cos, reciprocal_rank(cos)
-        out["s_dense"] = zscore((index.session_vectors @ vector).astype(np.float32))[sessions]
+        out["cos"] = cos[unit_of]
+        out["dense"] = zscore(out["cos"])
+        memory_dense = zscore(cos)
+        session_cos = (index.session_vectors @ vector).astype(np.float32)
+        out["s_dense"] = zscore(session_cos)[sessions][unit_of]
     else:
-        out["dense"] = out["cos"] = out["rr_dense"] = out["s_dense"] = zero
+        out["dense"] = out["cos"] = out["s_dense"] = zero
+        memory_dense = np.zeros(len(index), dtype=np.float32)
     base = out["bm25"] + out["dense"]
-    out["prf"] = zscore(index.lexical.score([], _expanded(index, terms, base, prf)))
+    out["prf"] = zscore(index.unit_lexical.score([], _expanded(index, terms, base, prf)))
+    before = _neighbour(base, cols.unit_prev, 0.0)
+    after = _neighbour(base, cols.unit_next, 0.0)
+    out["win"] = (before + after) / 2
+    # An answer often follows the message that matches: the match of the neighbouring memories.
+    half = (memory_bm + memory_dense) / 2
+    low = float(half.min())
     prev, nxt = cols.prev, cols.next
     prev2 = np.where(prev >= 0, prev[np.maximum(prev, 0)], -1)
-    out["nb_prev"] = _neighbour(base, prev, 0.0)
-    out["nb_next"] = _neighbour(base, nxt, 0.0)
-    out["win"] = (out["nb_prev"] + out["nb_next"]) / 2
-    half = base / 2
-    low = float(half.min()) if n else 0.0
-    out["nb_prev2"] = _neighbour(half, prev2, low)
-    out["nb_max"] = np.maximum.reduce(
-        [_neighbour(half, prev, low), out["nb_prev2"], _neighbour(half, nxt, low)]
-    )
+    p1 = _neighbour(half, prev, low)
+    out["tp1"] = p1[unit_of]
+    out["tmax"] = np.maximum.reduce([p1, _neighbour(half, prev2, low), _neighbour(half, nxt, low)])[
+        unit_of
+    ]
     when = parse_query_time(query, now)
-    out["time"] = _in_window(index, when.window.start, when.window.end) if when.window else zero
-    out["when_time"] = cols.has_time if when.asks_when else zero
+    if when.window:
+        out["time"] = _in_window(index, when.window.start, when.window.end)[unit_of]
+    else:
+        out["time"] = zero
+    out["when_time"] = cols.has_time[unit_of] if when.asks_when else zero
     named = _named_speakers(index, query)
     if named:
-        said = np.isin(cols.actor_of, list(named)).astype(np.float32)
+        said = np.isin(cols.actor_of, list(named)).astype(np.float32)[unit_of]
         out["spk_named"], out["other_named"] = said, 1 - said
         out["spec_spk"] = said * (1.0 if _SPECULATIVE.search(query) else 0.0)
+        out["list_spk"] = said * (1.0 if _LIST.search(query) else 0.0)
     else:
-        out["spk_named"] = out["other_named"] = out["spec_spk"] = zero
-    out["loglen"] = cols.log_length - 5.0
-    out["is_q"] = cols.is_question
+        out["spk_named"] = out["other_named"] = out["spec_spk"] = out["list_spk"] = zero
+    out["loglen"] = cols.unit_log_cost - 5.0
+    out["is_q"] = cols.is_question[unit_of]
+    out["photo"] = cols.photo[unit_of]
     return out
 
 
@@ -134,9 +159,10 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
     if prf.docs <= 0 or not len(base):
         return weights
     found: dict[str, float] = {}
+    lexical = index.unit_lexical
     for doc in np.argsort(-base)[: prf.docs]:
-        for term in index.lexical.docs[int(doc)]:
-            found[term] = found.get(term, 0.0) + index.lexical.weight(int(doc), term)
+        for term in lexical.docs[int(doc)]:
+            found[term] = found.get(term, 0.0) + lexical.weight(int(doc), term)
     for term in terms:
         found.pop(term, None)
     best = sorted(found.items(), key=lambda kv: -kv[1])[: prf.terms]

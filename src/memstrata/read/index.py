@@ -5,6 +5,10 @@ this process adds are appended in place. Besides each memory's text statistics a
 knows the conversation's shape: sessions (an explicit ``session`` in metadata, else messages less
 than an hour apart) and each memory's neighbours within its session, because an answer often
 sits next to the turn that matches the question.
+
+Each memory is also cut into **units**: its sentences, and a photo's caption on its own. Units
+are scored one by one (a long message is often relevant for one sentence) and packed into a
+context budget; they are a read-side view only, never stored as memories of their own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import numpy.typing as npt
 
 from memstrata.ports import Store, Vector
 from memstrata.read.lexical import BM25, stemmed
-from memstrata.types import MemoryRecord, Scope, human_date
+from memstrata.text import split_sentences
+from memstrata.types import MemoryRecord, Scope, context_line, human_date
 
 #: Messages further apart than this start a new session (when none is named in metadata).
 SESSION_GAP_SECONDS = 3600.0
@@ -35,11 +40,29 @@ _TIME_WORDS = re.compile(
 )
 
 
-def index_text(record: MemoryRecord) -> str:
-    """What the keyword index reads: the date, the speaker, the text and the derived keys."""
+_PHOTO = re.compile(r"\s*(\[photo: [^\]]*\])")
+
+
+def index_text(record: MemoryRecord, text: str | None = None) -> str:
+    """What the keyword index reads: the date, the speaker, the text (or one unit of it) and
+    the derived keys."""
     moment = record.valid_from or record.recorded_at
     who = f"{record.actor}: " if record.actor else ""
-    return f"{human_date(moment)} {who}{record.text} {' '.join(record.keys)}"
+    body = record.text if text is None else text
+    return f"{human_date(moment)} {who}{body} {' '.join(record.keys)}"
+
+
+def split_units(text: str) -> list[str]:
+    """A memory's units: its sentences in order, then each ``[photo: …]`` caption on its own."""
+    photos = [m.group(1) for m in _PHOTO.finditer(text)]
+    rest = _PHOTO.sub("", text)
+    units = [*split_sentences(rest), *photos]
+    return units or [text]
+
+
+def context_prefix(record: MemoryRecord) -> str:
+    """What a memory's context line starts with: ``(date) speaker: `` (see ``context_line``)."""
+    return context_line(record, "")
 
 
 def _days(record: MemoryRecord) -> list[tuple[int, int]]:
@@ -72,11 +95,23 @@ class Arrays:
     span_of: npt.NDArray[np.int64]
     span_low: npt.NDArray[np.int64]
     span_high: npt.NDArray[np.int64]
+    photo: npt.NDArray[np.float32]
+    #: Per unit: its memory, its neighbours in the session (across memories), its cost in
+    #: context characters and the log of that cost.
+    unit_of: npt.NDArray[np.int64]
+    unit_prev: npt.NDArray[np.int64]
+    unit_next: npt.NDArray[np.int64]
+    unit_cost: npt.NDArray[np.int64]
+    unit_log_cost: npt.NDArray[np.float32]
 
     @classmethod
     def of(cls, index: ScopeIndex) -> Arrays:
         records = index.records
         span_of = [i for i, spans in enumerate(index.days) for _ in spans]
+        unit_of = np.asarray(index.unit_of, np.int64)
+        prefix = np.asarray(index.prefix_length, np.int64)
+        sizes = np.fromiter((len(t) for t in index.unit_text), np.int64, len(index.unit_text))
+        cost = prefix[unit_of] + sizes if len(unit_of) else sizes
         return cls(
             size=len(records),
             session_of=np.asarray(index.session_of, np.int64),
@@ -95,6 +130,12 @@ class Arrays:
             span_of=np.asarray(span_of, np.int64),
             span_low=np.asarray([a for spans in index.days for a, _ in spans], np.int64),
             span_high=np.asarray([b for spans in index.days for _, b in spans], np.int64),
+            photo=np.asarray(index.photo, np.float32),
+            unit_of=unit_of,
+            unit_prev=np.asarray(index.unit_prev, np.int64),
+            unit_next=np.asarray(index.unit_next, np.int64),
+            unit_cost=cost,
+            unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
         )
 
 
@@ -114,6 +155,17 @@ class ScopeIndex:
     #: Each memory's speaker as a number (an index into ``actors``; -1 for none).
     actor_of: list[int] = field(default_factory=list)
     actors: list[str] = field(default_factory=list)
+    photo: list[float] = field(default_factory=list)
+    #: Length of each memory's context prefix ``(date) speaker: ``.
+    prefix_length: list[int] = field(default_factory=list)
+    #: The units (sentences) of every memory, in memory order: their own keyword index, their
+    #: text, their memory, the range of each memory's units, and neighbours in the session.
+    unit_lexical: BM25 = field(default_factory=BM25)
+    unit_text: list[str] = field(default_factory=list)
+    unit_of: list[int] = field(default_factory=list)
+    unit_start: list[int] = field(default_factory=list)
+    unit_prev: list[int] = field(default_factory=list)
+    unit_next: list[int] = field(default_factory=list)
     dim: int = 0
     _vectors: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     _session_sums: npt.NDArray[np.float32] = field(
@@ -197,11 +249,35 @@ class ScopeIndex:
             self.is_question.append(1.0 if record.text.rstrip().endswith("?") else 0.0)
             self.log_length.append(math.log(max(1, len(record.text))))
             self.actor_of.append(self._actor(record.actor))
+            self.photo.append(1.0 if _PHOTO.search(record.text) else 0.0)
+            self.prefix_length.append(len(context_prefix(record)))
+            self._append_units(record, position, previous)
             if self.dim:
                 self._grow(position + 1, len(self.sessions))
                 if vector is not None:
                     self._vectors[position] = vector
                     self._session_sums[session] += vector
+
+    def _append_units(self, record: MemoryRecord, position: int, previous: int) -> None:
+        # The unit before this memory's first is the last unit of the previous memory in the
+        # session; units of one memory follow each other.
+        before = -1 if previous < 0 else self.units_of(previous).stop - 1
+        self.unit_start.append(len(self.unit_text))
+        for text in split_units(record.text):
+            unit = len(self.unit_text)
+            self.unit_lexical.add(stemmed(index_text(record, text)))
+            self.unit_text.append(text)
+            self.unit_of.append(position)
+            self.unit_prev.append(before)
+            self.unit_next.append(-1)
+            if before >= 0:
+                self.unit_next[before] = unit
+            before = unit
+
+    def units_of(self, position: int) -> range:
+        """The units of the memory at ``position``."""
+        end = self.unit_start[position + 1] if position + 1 < len(self.unit_start) else None
+        return range(self.unit_start[position], len(self.unit_text) if end is None else end)
 
     def _actor(self, name: str | None) -> int:
         if not name:

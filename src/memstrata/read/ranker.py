@@ -19,6 +19,7 @@ import numpy.typing as npt
 from memstrata.ports import Embedder, Store, Vector
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.index import ScopeIndex
+from memstrata.read.pack import pack
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
 _CACHE: weakref.WeakKeyDictionary[object, dict[Scope, ScopeIndex]] = weakref.WeakKeyDictionary()
@@ -131,9 +132,11 @@ def rank(
     now: datetime,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     alpha: float = 0.0,
+    budget: int | None = None,
 ) -> list[Hit] | None:
-    """The ``limit`` best memories of ``scope`` for ``query``; ``None`` when the scope is too
-    large for the in-memory ranker (the caller falls back to fusion)."""
+    """The ``limit`` best memories of ``scope`` for ``query`` (with ``budget``: the memories
+    and sentences that fit in that many characters of context, see ``read.pack``); ``None``
+    when the scope is too large for the in-memory ranker (the caller falls back to fusion)."""
     vector = None if embedder is None else embedder.embed([query], kind="query")[0]
     with _lock(store):
         index = scope_index(store, scope)
@@ -141,7 +144,7 @@ def rank(
             return None
         if not len(index):
             return []
-        return _rank(index, query, vector, filters, limit, now, weights, alpha)
+        return _rank(index, query, vector, filters, limit, now, weights, alpha, budget)
 
 
 def _rank(
@@ -153,37 +156,64 @@ def _rank(
     now: datetime,
     weights: Mapping[str, float],
     alpha: float,
+    budget: int | None,
 ) -> list[Hit]:
     columns = features(index, query, vector, now)
-    score = linear_scores(columns, weights, len(index))
-    key = score - np.float32(alpha) * index.arrays().log_length
-    key = np.where(allowed(index, filters), key, -np.inf)
-    count = min(limit, int(np.isfinite(key).sum()))
-    if count <= 0:
-        return []
-    top = np.argpartition(-key, count - 1)[:count]
-    top = top[np.argsort(-key[top], kind="stable")]
-    mask = np.isfinite(key)
-    ranks = {
-        name: _ranks(columns[name][mask], columns[name][top])
-        for name in EXPLAINED
-        if weights.get(name) and name in columns
-    }
-    return [
-        Hit(
-            record=index.records[int(i)],
-            score=float(key[i]),
-            signals={
-                name: Signal(rank=int(ranks[name][j]), score=float(columns[name][i]))
-                for name in ranks
-            },
-        )
-        for j, i in enumerate(top)
-    ]
+    cols = index.arrays()
+    unit_of = cols.unit_of
+    score = linear_scores(columns, weights, len(unit_of))
+    score = np.where(allowed(index, filters)[unit_of], score, -np.inf)
+    if budget is not None:
+        key = score - np.float32(alpha) * cols.unit_log_cost
+        lengths = cols.unit_cost - np.asarray(index.prefix_length, np.int64)[unit_of]
+        packed = pack(key, score, unit_of, cols.unit_cost, lengths, budget, limit)
+        chosen: list[tuple[int, float, tuple[int, ...] | None]]
+        chosen = [(p.memory, p.score, p.units) for p in packed]
+    else:
+        # A memory is as good as its best unit.
+        best = np.full(len(index), -np.inf, dtype=np.float32)
+        np.maximum.at(best, unit_of, score)
+        count = min(limit, int(np.isfinite(best).sum()))
+        if count <= 0:
+            return []
+        top = np.argpartition(-best, count - 1)[:count]
+        top = top[np.argsort(-best[top], kind="stable")]
+        chosen = [(int(i), float(best[i]), None) for i in top]
+    return _hits(index, columns, weights, score, chosen)
+
+
+def _hits(
+    index: ScopeIndex,
+    columns: Mapping[str, npt.NDArray[np.float32]],
+    weights: Mapping[str, float],
+    score: npt.NDArray[np.float32],
+    chosen: Sequence[tuple[int, float, tuple[int, ...] | None]],
+) -> list[Hit]:
+    """Hits for the chosen memories, each explained by the signals of its best unit."""
+    mask = np.isfinite(score)
+    hits = []
+    for memory, value, units in chosen:
+        span = index.units_of(memory)
+        best = span.start + int(np.argmax(score[span.start : span.stop]))
+        signals = {
+            name: Signal(
+                rank=int(_ranks(columns[name][mask], columns[name][best : best + 1])[0]),
+                score=float(columns[name][best]),
+            )
+            for name in EXPLAINED
+            if weights.get(name) and name in columns
+        }
+        record = index.records[memory]
+        excerpt = None
+        if units is not None:
+            joined = " ".join(index.unit_text[u] for u in units)
+            excerpt = None if joined == record.text else joined
+        hits.append(Hit(record=record, score=value, signals=signals, excerpt=excerpt))
+    return hits
 
 
 #: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
-EXPLAINED = ("bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "nb_max", "win")
+EXPLAINED = ("bm25", "t_bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "tmax", "win")
 
 
 def _ranks(

@@ -48,7 +48,7 @@ PRESETS: dict[str, Retrieval] = {
     "bm25": Retrieval(vector=0.0, entity=0.0),
     "dense": Retrieval(keyword=0.0, entity=0.0),
     "hybrid": Retrieval(),
-    "default": Retrieval(ranker="features", alpha=0.5),
+    "default": Retrieval(ranker="features", alpha=2.0),
 }
 
 
@@ -71,14 +71,18 @@ def search(
     limit: int,
     retrieval: Retrieval,
     now: datetime | None = None,
+    budget: int | None = None,
 ) -> list[Hit]:
+    """The best memories for ``query``; with ``budget``, the feature ranker packs sentences of
+    memories into that many characters (other rankers return whole memories: the caller fits
+    them, ``read.pack.fit_budget``)."""
     if retrieval.ranker == "features":
         from memstrata.read.features import DEFAULT_WEIGHTS
         from memstrata.read.ranker import rank
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
         ranked = rank(store, embedder, scope, query, filters, limit=limit, now=now or utcnow(),
-                      weights=weights, alpha=retrieval.alpha)  # fmt: skip
+                      weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
         if ranked is not None:
             return ranked
     depth = max(retrieval.candidates, limit)

@@ -150,9 +150,14 @@ def build_server(
         kinds: Kinds = None,
         since: Annotated[str | None, Field(description="Event time from, ISO 8601.")] = None,
         until: Annotated[str | None, Field(description="Event time until, ISO 8601.")] = None,
+        budget: Annotated[
+            int | None,
+            Field(ge=1, le=1_000_000, description="Fit the hits in this many characters."),
+        ] = None,
     ) -> SearchOut:
         """Find the memories that best answer a question, best first, each with its text, time
-        and source message ids."""
+        and source message ids. With ``budget``, the hits' context lines fit in that many
+        characters and may hold only the sentences that answer."""
         result = call(
             memory(ctx).search,
             query,
@@ -160,6 +165,7 @@ def build_server(
             kinds=kinds,
             since=since,
             until=until,
+            budget=budget,
             **scope_defaults.fill(user_id, agent_id, run_id),
         )
         return SearchOut(

@@ -338,6 +338,7 @@ def build_router() -> APIRouter:
             limit=body.limit,
             filters=to_filters(body),
             as_of=body.as_of,
+            budget=body.budget,
             **body.scope(),
         )
         return SearchOut(

@@ -146,6 +146,11 @@ class SearchIn(ScopeIn, FiltersIn):
     as_of: Timestamp | None = Field(
         None, description="Search memory as it stood then (system time): versions then current."
     )
+    budget: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        None,
+        description="Pack the hits into this many characters of context: their `context` "
+        "lines fit together, and a hit may carry only the sentences that answer (`excerpt`).",
+    )
 
 
 class UpdateIn(Wire):
@@ -219,6 +224,9 @@ class SignalOut(BaseModel):
 class HitOut(MemoryOut):
     score: float
     context: str = Field(description="The line a prompt carries: '(date) speaker: text'.")
+    excerpt: str | None = Field(
+        None, description="The sentences a budgeted search chose, when not the whole text."
+    )
     signals: dict[str, SignalOut] = Field(description="Which signals found it, at what rank.")
 
 
@@ -370,7 +378,13 @@ def hit_from_wire(data: Mapping[str, Any], tenant: str) -> Hit:
         name: Signal(rank=int(s["rank"]), score=float(s["score"]))
         for name, s in (data.get("signals") or {}).items()
     }
-    return Hit(record=record_from_wire(data, tenant), score=float(data["score"]), signals=signals)
+    excerpt = data.get("excerpt")
+    return Hit(
+        record=record_from_wire(data, tenant),
+        score=float(data["score"]),
+        signals=signals,
+        excerpt=None if excerpt is None else str(excerpt),
+    )
 
 
 def _when(value: object) -> datetime | None:

@@ -13,12 +13,11 @@ Everything here is pure and deterministic; the no-LLM path of summaries and work
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memstrata.text import content_terms, stem
+from memstrata.text import content_terms, split_sentences, stem
 
 __all__ = [
     "Sentence",
@@ -33,14 +32,6 @@ __all__ = [
 #: An ellipsis marks text that was cut.
 ELLIPSIS = "…"
 
-# A sentence ends at . ! ? (with closing quotes or brackets) before whitespace, or at a line
-# break. Common abbreviations and initials do not end one.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\s*\n+\s*")
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|approx|no|fig|jr|sr)|\b[A-Za-z])\.$",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
@@ -50,23 +41,6 @@ class Sentence:
     source: int
     position: int
     score: float = 0.0
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text``, stripped, in order; line breaks end sentences too."""
-    parts: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        piece = text[start : match.start()].strip()
-        if piece and _ABBREVIATION.search(piece) and "\n" not in match.group():
-            continue  # "Dr. Smith": not the end of a sentence
-        if piece:
-            parts.append(text[start : match.end()].strip())
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        parts.append(tail)
-    return parts
 
 
 def terms(text: str) -> frozenset[str]:

@@ -1,0 +1,96 @@
+"""Packing a context budget: which units (sentences) of which memories an agent's prompt gets.
+
+A reader has a fixed number of characters for memories. The best use of them is not the top
+memories in score order, whole, until the budget runs out: a long message that matters for one
+sentence spends the budget on the rest, and the first memory that does not fit ends the list.
+``pack`` walks the units by value per character (``score - alpha * ln(cost)``) and takes each
+that still fits; a unit whose memory is already in the context costs only its own text, since
+the memory's date and speaker are written once. Pure functions over arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memstrata.types import Hit
+
+#: How many of the best units (by key) packing looks at; the rest cannot fit anyway.
+WALK_LIMIT = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """One memory in the context: its position, its chosen units (in text order) and the
+    score of its best unit."""
+
+    memory: int
+    units: tuple[int, ...]
+    score: float
+
+
+def pack(
+    key: npt.NDArray[Any],
+    score: npt.NDArray[Any],
+    unit_of: npt.NDArray[np.int64],
+    cost: npt.NDArray[np.int64],
+    text_length: npt.NDArray[np.int64],
+    budget: int,
+    limit: int,
+) -> list[Packed]:
+    """The memories (at most ``limit``) and units that fit in ``budget`` characters, best
+    score first. ``key`` orders the walk (``-inf`` excludes a unit); ``cost`` is a unit's
+    context line on its own; ``text_length`` its text, which is what it adds (plus a space) to
+    a memory already in the context."""
+    finite = np.flatnonzero(np.isfinite(key))
+    if len(finite) > WALK_LIMIT:
+        finite = finite[np.argpartition(-key[finite], WALK_LIMIT - 1)[:WALK_LIMIT]]
+    order = finite[np.argsort(-key[finite], kind="stable")]
+    chosen: dict[int, list[int]] = {}
+    left = budget
+    for unit in order.tolist():
+        memory = int(unit_of[unit])
+        taken = chosen.get(memory)
+        if taken is None and len(chosen) >= limit:
+            continue
+        price = int(cost[unit]) if taken is None else int(text_length[unit]) + 1
+        if price > left:
+            continue
+        left -= price
+        if taken is None:
+            chosen[memory] = [unit]
+        else:
+            taken.append(unit)
+        if left <= 1:
+            break
+    packed = [
+        Packed(memory=m, units=tuple(sorted(units)), score=float(max(score[u] for u in units)))
+        for m, units in chosen.items()
+    ]
+    packed.sort(key=lambda p: -p.score)
+    return packed
+
+
+def context_length(
+    units: Sequence[int], cost: npt.NDArray[np.int64], text_length: npt.NDArray[np.int64]
+) -> int:
+    """Characters of one memory's context line holding ``units``: the prefix once, the units'
+    texts joined by spaces (what ``pack`` charged for them)."""
+    first = units[0]
+    return int(cost[first]) + sum(int(text_length[u]) + 1 for u in units[1:])
+
+
+def fit_budget(hits: Sequence[Hit], budget: int) -> list[Hit]:
+    """Whole hits, in order, that fit in ``budget`` characters (one that does not fit is
+    skipped and the next tried): packing for rankers that score memories, not units."""
+    out, left = [], budget
+    for hit in hits:
+        size = len(hit.context)
+        if size <= left:
+            out.append(hit)
+            left -= size
+    return out
