@@ -183,7 +183,7 @@ def register(
     p = subparsers.add_parser(
         "serve",
         parents=[common],
-        help="run the REST server (OpenAPI at /docs; API keys map requests to tenants)",
+        help="run the REST server and web dashboard (dashboard at /, OpenAPI at /docs)",
     )
     _listen(p, DEFAULT_REST_PORT)
     p.add_argument(
