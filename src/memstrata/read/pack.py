@@ -50,14 +50,16 @@ def pack(
     if len(finite) > WALK_LIMIT:
         finite = finite[np.argpartition(-key[finite], WALK_LIMIT - 1)[:WALK_LIMIT]]
     order = finite[np.argsort(-key[finite], kind="stable")]
+    owner, alone, added = unit_of.tolist(), cost.tolist(), text_length.tolist()
+    cheapest = int(text_length[order].min()) + 1 if len(order) else 0
     chosen: dict[int, list[int]] = {}
     left = budget
     for unit in order.tolist():
-        memory = int(unit_of[unit])
+        memory = owner[unit]
         taken = chosen.get(memory)
         if taken is None and len(chosen) >= limit:
             continue
-        price = int(cost[unit]) if taken is None else int(text_length[unit]) + 1
+        price = alone[unit] if taken is None else added[unit] + 1
         if price > left:
             continue
         left -= price
@@ -65,7 +67,7 @@ def pack(
             chosen[memory] = [unit]
         else:
             taken.append(unit)
-        if left <= 1:
+        if left < cheapest:
             break
     packed = [
         Packed(memory=m, units=tuple(sorted(units)), score=float(max(score[u] for u in units)))

@@ -191,17 +191,17 @@ def _hits(
 ) -> list[Hit]:
     """Hits for the chosen memories, each explained by the signals of its best unit."""
     mask = np.isfinite(score)
+    spans = [index.units_of(memory) for memory, _, _ in chosen]
+    best = np.asarray(
+        [span.start + int(np.argmax(score[span.start : span.stop])) for span in spans], np.int64
+    )
+    explained = [name for name in EXPLAINED if weights.get(name) and name in columns]
+    ranks = {name: _ranks(columns[name][mask], columns[name][best]) for name in explained}
     hits = []
-    for memory, value, units in chosen:
-        span = index.units_of(memory)
-        best = span.start + int(np.argmax(score[span.start : span.stop]))
+    for j, (memory, value, units) in enumerate(chosen):
         signals = {
-            name: Signal(
-                rank=int(_ranks(columns[name][mask], columns[name][best : best + 1])[0]),
-                score=float(columns[name][best]),
-            )
-            for name in EXPLAINED
-            if weights.get(name) and name in columns
+            name: Signal(rank=int(ranks[name][j]), score=float(columns[name][best[j]]))
+            for name in explained
         }
         record = index.records[memory]
         excerpt = None
