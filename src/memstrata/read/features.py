@@ -160,7 +160,8 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
         return weights
     found: dict[str, float] = {}
     lexical = index.unit_lexical
-    for doc in np.argsort(-base)[: prf.docs]:
+    top = min(prf.docs, len(base))
+    for doc in np.argpartition(-base, top - 1)[:top]:
         for term in lexical.docs[int(doc)]:
             found[term] = found.get(term, 0.0) + lexical.weight(int(doc), term)
     for term in terms:

@@ -233,7 +233,10 @@ class ScopeIndex:
                 self._session_sums = np.zeros((0, self.dim), np.float32)
             position = len(self.records)
             session = self._session_for(record)
-            tokens = stemmed(index_text(record))
+            # The date, speaker and keys count in every unit; the words are tokenised once.
+            head = stemmed(index_text(record, ""))
+            units = [(text, stemmed(text)) for text in split_units(record.text)]
+            tokens = head + [t for _, words in units for t in words]
             self.lexical.add(tokens)
             self.sessions.extend(session, tokens)
             previous = self._session_last[session]
@@ -251,21 +254,23 @@ class ScopeIndex:
             self.actor_of.append(self._actor(record.actor))
             self.photo.append(1.0 if _PHOTO.search(record.text) else 0.0)
             self.prefix_length.append(len(context_prefix(record)))
-            self._append_units(record, position, previous)
+            self._append_units(position, previous, head, units)
             if self.dim:
                 self._grow(position + 1, len(self.sessions))
                 if vector is not None:
                     self._vectors[position] = vector
                     self._session_sums[session] += vector
 
-    def _append_units(self, record: MemoryRecord, position: int, previous: int) -> None:
+    def _append_units(
+        self, position: int, previous: int, head: list[str], units: list[tuple[str, list[str]]]
+    ) -> None:
         # The unit before this memory's first is the last unit of the previous memory in the
         # session; units of one memory follow each other.
         before = -1 if previous < 0 else self.units_of(previous).stop - 1
         self.unit_start.append(len(self.unit_text))
-        for text in split_units(record.text):
+        for text, words in units:
             unit = len(self.unit_text)
-            self.unit_lexical.add(stemmed(index_text(record, text)))
+            self.unit_lexical.add(head + words)
             self.unit_text.append(text)
             self.unit_of.append(position)
             self.unit_prev.append(before)
