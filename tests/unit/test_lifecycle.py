@@ -82,6 +82,23 @@ def test_reranker_starts_as_the_fused_order_and_learns_pairs() -> None:
     assert again.weights == model.weights and again.updates == 200
 
 
+def test_without_evidence_the_weights_return_to_the_starting_ones() -> None:
+    prior = {"fused": 1.0}
+    model = LinearReranker(weights={"fused": 0.2, "rr_vector": 3.0})
+    same = {"fused": 0.5, "rr_vector": 1.0}
+    for _ in range(3000):  # the used and the unused hit look alike: nothing to learn
+        model.learn(used=[same], unused=[same], prior=prior)
+    assert abs(model.weights["fused"] - 1.0) < 0.1 and abs(model.weights["rr_vector"]) < 0.2
+
+
+def test_one_feedback_is_one_step_however_many_hits_it_names() -> None:
+    few, many = LinearReranker(), LinearReranker()
+    used = {"fused": 0.5, "rr_vector": 1.0}
+    few.learn(used=[used], unused=[{"fused": 1.0}])
+    many.learn(used=[used], unused=[{"fused": 1.0}] * 40)
+    assert few.weights == many.weights
+
+
 def test_blending_moves_toward_the_scope_model() -> None:
     glob = LinearReranker(weights={"fused": 1.0})
     local = LinearReranker(weights={"fused": 0.0, "x": 2.0})

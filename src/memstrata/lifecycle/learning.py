@@ -119,8 +119,8 @@ def feedback(
     global_model = _load(store, _global_key(scope), base)
     # A scope's own model starts as a copy of the global one, then learns only its own pairs.
     scope_model = _load(store, _scope_key(scope), global_model)
-    pairs = global_model.learn(good, bad)
-    scope_model.learn(good, bad)
+    pairs = global_model.learn(good, bad, prior=base.weights)
+    scope_model.learn(good, bad, prior=base.weights)
     store.put_setting(_global_key(scope), json.dumps(global_model.to_dict()))
     store.put_setting(_scope_key(scope), json.dumps(scope_model.to_dict()))
     return FeedbackResult(used=len(good), unused=len(bad), pairs=pairs)

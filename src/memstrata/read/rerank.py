@@ -1,10 +1,12 @@
 """A small reranker that learns from feedback (RMM's retrospective reflection), pure functions.
 
 Each hit is described by named features: the fused score's rank, the reciprocal rank of each
-signal that found it, its kind, importance, retention and how often it was used. The reranker
+signal that found it (for the fusion retrievers only), its kind, importance, retention and how
+often it was used. The reranker
 scores ``w · f``; its starting weights keep the fused order (only the ``fused`` feature counts).
-Feedback says which returned memories an answer used; each (used, unused) pair nudges the weights
-by a logistic pairwise step, so that used memories score above unused ones next time.
+Feedback says which returned memories an answer used; each feedback takes one step on the pairwise
+logistic loss of its (used, unused) pairs, so that used memories score above unused ones next
+time, pulled back toward the starting weights so that noise cannot undo the ranker below.
 """
 
 from __future__ import annotations
@@ -15,17 +17,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from memstrata.lifecycle.strength import retention
+from memstrata.read.ranker import EXPLAINED
 from memstrata.types import Hit
 
 Features = dict[str, float]
+
+#: Signals of the default ranker, whose weights were fitted on labelled data: feedback does not
+#: re-weigh them (learnt from a few hundred answers in other scopes, that lost 1 to 2 points on
+#: a held-out conversation), it learns what describes the memory itself.
+FITTED_SIGNALS = frozenset(EXPLAINED)
 
 
 def hit_features(hit: Hit, rank: int, now: datetime) -> Features:
     """The features of the hit at ``rank`` (from 1) of a fused list."""
     record = hit.record
     out: Features = {"fused": 1.0 / rank}
-    for name, signal in hit.signals.items():
-        out[f"rr_{name}"] = 1.0 / signal.rank
+    if not FITTED_SIGNALS.intersection(hit.signals):
+        # Fusion's signals are not weighed by a fitted model: feedback may weigh them.
+        for name, signal in hit.signals.items():
+            out[f"rr_{name}"] = 1.0 / signal.rank
     out[f"kind_{record.kind}"] = 1.0
     out["importance"] = record.importance
     out["retention"] = retention(record, now)
@@ -54,21 +64,30 @@ class LinearReranker:
         unused: Sequence[Features],
         *,
         rate: float = 0.1,
-        l2: float = 0.001,
+        l2: float = 0.01,
+        prior: Mapping[str, float] | None = None,
     ) -> int:
-        """One pass of pairwise logistic updates; return the number of pairs seen."""
-        pairs = 0
-        for good in used:
-            for bad in unused:
-                margin = self.score(good) - self.score(bad)
-                step = rate / (1.0 + math.exp(margin))  # the gradient of log(1 + e^-margin)
-                for name in set(good) | set(bad):
-                    diff = good.get(name, 0.0) - bad.get(name, 0.0)
-                    weight = self.weights.get(name, 0.0)
-                    self.weights[name] = weight + step * diff - rate * l2 * weight
-                pairs += 1
-        self.updates += pairs
-        return pairs
+        """One step on the pairwise logistic loss of one feedback (used beat unused), averaged
+        over its pairs, with an L2 pull toward ``prior`` (the starting weights): a feedback is
+        one piece of evidence however many hits it names, and what is not learnt stays as the
+        ranker below had it. Returns the number of pairs seen."""
+        pairs = [(good, bad) for good in used for bad in unused]
+        if not pairs:
+            return 0
+        gradient: dict[str, float] = {}
+        for good, bad in pairs:
+            margin = self.score(good) - self.score(bad)
+            slope = 1.0 / (1.0 + math.exp(min(margin, 50.0)))  # of log(1 + e^-margin)
+            for name in set(good) | set(bad):
+                diff = good.get(name, 0.0) - bad.get(name, 0.0)
+                gradient[name] = gradient.get(name, 0.0) + slope * diff / len(pairs)
+        anchor = prior if prior is not None else {}
+        for name in set(gradient) | set(self.weights):
+            weight = self.weights.get(name, 0.0)
+            pull = l2 * (weight - anchor.get(name, 0.0))
+            self.weights[name] = weight + rate * (gradient.get(name, 0.0) - pull)
+        self.updates += len(pairs)
+        return len(pairs)
 
     def to_dict(self) -> dict[str, object]:
         return {"weights": dict(sorted(self.weights.items())), "updates": self.updates}
