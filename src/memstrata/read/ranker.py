@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Embedder, Store, Vector
+from memstrata.ports import Store, Vector
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.index import ScopeIndex
 from memstrata.read.pack import pack
@@ -123,7 +123,7 @@ def _matches(record: MemoryRecord, filters: Filters) -> bool:
 
 def rank(
     store: Store,
-    embedder: Embedder | None,
+    vector: Vector | None,
     scope: Scope,
     query: str,
     filters: Filters,
@@ -136,8 +136,8 @@ def rank(
 ) -> list[Hit] | None:
     """The ``limit`` best memories of ``scope`` for ``query`` (with ``budget``: the memories
     and sentences that fit in that many characters of context, see ``read.pack``); ``None``
-    when the scope is too large for the in-memory ranker (the caller falls back to fusion)."""
-    vector = None if embedder is None else embedder.embed([query], kind="query")[0]
+    when the scope is too large for the in-memory ranker (the caller falls back to fusion).
+    ``vector`` is the query's embedding (``None`` without an embedder)."""
     with _lock(store):
         index = scope_index(store, scope)
         if index is None:

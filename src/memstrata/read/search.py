@@ -76,12 +76,15 @@ def search(
     """The best memories for ``query``; with ``budget``, the feature ranker packs sentences of
     memories into that many characters (other rankers return whole memories: the caller fits
     them, ``read.pack.fit_budget``)."""
+    # The query is embedded once, whichever path ranks it.
+    wants_vector = retrieval.ranker == "features" or retrieval.vector > 0
+    vector = embedder.embed([query], kind="query")[0] if embedder and wants_vector else None
     if retrieval.ranker == "features":
         from memstrata.read.features import DEFAULT_WEIGHTS
         from memstrata.read.ranker import rank
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
-        ranked = rank(store, embedder, scope, query, filters, limit=limit, now=now or utcnow(),
+        ranked = rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
                       weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
         if ranked is not None:
             return ranked
@@ -96,8 +99,7 @@ def search(
 
     if retrieval.keyword > 0:
         collect("keyword", store.keyword_search(scope, query, filters, limit=depth))
-    if retrieval.vector > 0 and embedder is not None:
-        vector = embedder.embed([query], kind="query")[0]
+    if retrieval.vector > 0 and vector is not None:
         collect("vector", store.vector_search(scope, vector, filters, limit=depth))
     if retrieval.entity > 0 and isinstance(store, EntityIndex):
         found = entity_signal(store, scope, query, filters, limit=depth)
