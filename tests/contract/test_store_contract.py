@@ -454,6 +454,44 @@ def test_the_stamp_stays_for_writes_that_leave_memories_alone(store: Store) -> N
     assert store.stamp() == before
 
 
+def test_searches_and_counts_leave_the_stamp_alone(store: Store) -> None:
+    add(store, rec("a", "Lisbon trip"), vectors=[unit(1, 0)])
+    before = store.stamp()
+    store.keyword_search(U, "lisbon", Filters(), limit=5)
+    store.vector_search(U, unit(1, 0), Filters(), limit=5)
+    store.count(U, Filters())
+    assert store.stamp() == before
+
+
+def test_counts_follow_every_write(store: Store) -> None:
+    add(store, rec("a", "one"), rec("b", "two"))
+    assert store.count(U, Filters()) == 2  # asked twice: the second may be remembered
+    assert store.count(U, Filters()) == 2
+    add(store, rec("c", "three"))
+    assert store.count(U, Filters()) == 3
+    store.set_state(U, "a", "deleted")
+    assert store.count(U, Filters()) == 2
+    assert store.count(U, Filters(states=("deleted",))) == 1
+    store.purge(U, "b")
+    assert store.count(U, Filters(states=())) == 2
+
+
+def test_a_large_store_keeps_the_rare_word_of_a_common_query(store: Store) -> None:
+    store.keyword_large = store.keyword_postings = 10  # type: ignore[attr-defined]
+    add(store, *(rec(f"f{i}", f"my garden diary entry {i}") for i in range(30)),
+        rec("beagle", "My beagle Rufus chewed the garden hose"))  # fmt: skip
+    hits = store.keyword_search(U, "Did my beagle dig in the garden diary?", Filters(), limit=5)
+    assert ids(hits) == ["beagle"]  # "garden", "diary" and "entry" match 30: left out
+    # a query whose only matching word is common still finds what it matches
+    hits = store.keyword_search(U, "what about a diary", Filters(), limit=5)
+    assert len(hits) == 5 and set(ids(hits)) <= {f"f{i}" for i in range(30)}
+    assert ids(store.keyword_search(U, "beagle garden", Filters(), limit=3)) == ["beagle"]
+    add(store, *(rec(f"b{i}", f"beagle walk {i}") for i in range(40)))
+    # the counts are taken again as the store grows: "garden" (31) is now the rarer word
+    found = ids(store.keyword_search(U, "beagle garden", Filters(), limit=3))
+    assert len(found) == 3 and not any(i.startswith("b") for i in found)
+
+
 # -- export / import ------------------------------------------------------------------------------
 def _history_without_ids(item: dict[str, Any]) -> dict[str, Any]:
     if item["type"] != "memory":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from memstrata.stores.sqlite import vectors
+from memstrata.stores.sqlite import SQLiteStore, ann, vectors
+from memstrata.stores.sqlite.ann import AnnFiles
 from memstrata.stores.sqlite.vectors import ScopeVectors
-from memstrata.types import Filters
+from memstrata.types import Filters, MemoryRecord, Scope
 
 
 def unit_rows(n: int, dim: int, seed: int, start: int = 1) -> tuple[list[vectors.Row], np.ndarray]:
@@ -59,3 +62,130 @@ def test_ann_recall_against_exact(monkeypatch: object) -> None:
         exact = np.argsort(-(matrix @ query))[:10] + 1
         recalls.append(len(approx & set(exact.tolist())) / 10)
     assert np.mean(recalls) >= 0.95
+
+
+# -- the graph saved next to the database ---------------------------------------------------------
+def small_ann(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectors, "ANN_MIN_ROWS", 300)
+    monkeypatch.setattr(vectors, "ANN_RESAVE_ROWS", 50)
+
+
+def saved(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.glob("*.usearch"))
+
+
+def no_new_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(dim: int) -> None:
+        raise AssertionError("the saved graph should have been loaded")
+
+    monkeypatch.setattr(ann, "new_index", refuse)
+
+
+def test_a_built_graph_is_saved_and_loaded_by_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    rows, matrix = unit_rows(400, 16, seed=5)
+    files = AnnFiles(tmp_path / "db.ann")
+    first = ScopeVectors.build((0, 0), rows, files, "k")
+    assert first.ann is not None
+    [name] = saved(files.directory)
+    assert name.startswith("k-v1-400-")
+    with monkeypatch.context() as m:
+        no_new_graph(m)
+        second = ScopeVectors.build((0, 0), rows, files, "k")
+    assert second.ann is not None and len(second.ann) == 400
+    keep = second.mask(Filters(states=()))
+    assert second.search(matrix[7], keep, 5) == first.search(matrix[7], keep, 5)
+    assert saved(files.directory) == [name]  # nothing new to save
+
+
+def test_rows_added_since_are_added_to_the_loaded_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    rows, matrix = unit_rows(500, 16, seed=6)
+    files = AnnFiles(tmp_path / "db.ann")
+    ScopeVectors.build((0, 0), rows[:420], files, "k")
+    with monkeypatch.context() as m:
+        no_new_graph(m)
+        grown = ScopeVectors.build((0, 0), rows, files, "k")
+    assert len(grown.ann) == 500
+    assert grown.search(matrix[480], grown.mask(Filters(states=())), 1)[0][0] == 481
+    assert [n.split("-")[2] for n in saved(files.directory)] == ["500"]  # 80 new rows: saved
+
+
+def test_a_changed_or_missing_row_makes_the_saved_graph_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    rows, matrix = unit_rows(400, 16, seed=7)
+    files = AnnFiles(tmp_path / "db.ann")
+    ScopeVectors.build((0, 0), rows, files, "k")
+    [before] = saved(files.directory)
+    changed = list(rows)
+    changed[3] = (*rows[3][:1], matrix[5].tobytes(), *rows[3][2:])  # another vector for pk 4
+    rebuilt = ScopeVectors.build((0, 0), changed, files, "k")
+    [after] = saved(files.directory)
+    assert after != before and rebuilt.ann is not None
+    purged = ScopeVectors.build((0, 0), changed[:100] + changed[101:], files, "k")
+    assert len(purged.ann) == 399 and saved(files.directory) != [after]
+
+
+def test_a_damaged_file_is_ignored_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    rows, _ = unit_rows(400, 16, seed=8)
+    files = AnnFiles(tmp_path / "db.ann")
+    ScopeVectors.build((0, 0), rows, files, "k")
+    [name] = saved(files.directory)
+    (files.directory / name).write_bytes(b"not a graph")
+    index = ScopeVectors.build((0, 0), rows, files, "k")
+    assert len(index.ann) == 400
+    assert (files.directory / name).stat().st_size > 100  # saved again
+
+
+def test_candidates_are_rescored_from_the_exact_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    small_ann(monkeypatch)
+    rows, matrix = unit_rows(400, 16, seed=9)
+    index = ScopeVectors.build((0, 0), rows)
+    keep = index.mask(Filters(states=()))
+    found = index.search(matrix[11], keep, 5)
+    assert found[0][0] == 12
+    for pk, score in found:
+        assert score == pytest.approx(float(matrix[pk - 1] @ matrix[11]), abs=1e-6)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_the_store_keeps_its_graphs_next_to_the_file_and_checks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    _, matrix = unit_rows(400, 16, seed=10)
+    scope = Scope(user_id="u")
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [
+        MemoryRecord(id=f"m{i}", scope=scope, kind="episode", text=f"memory {i}", recorded_at=t0)
+        for i in range(400)
+    ]
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.add([], records, vectors=matrix)
+    expected = [r.id for r, _ in store.vector_search(scope, matrix[3], Filters(), limit=5)]
+    store.close()
+    directory = Path(f"{path}.ann")
+    [name] = saved(directory)
+    with monkeypatch.context() as m:
+        no_new_graph(m)
+        reopened = SQLiteStore(path)
+        found = reopened.vector_search(scope, matrix[3], Filters(), limit=5)
+        assert [r.id for r, _ in found] == expected == ["m3", *expected[1:]]
+    reopened.purge(scope, "m0")  # another version of the scope: the saved graph is stale
+    assert reopened.vector_search(scope, matrix[3], Filters(), limit=1)[0][0].id == "m3"
+    assert saved(directory) != [name]
+    assert reopened.disk_bytes() > path.stat().st_size
+    reopened.close()
+    memory = SQLiteStore(":memory:")
+    assert memory.disk_bytes() is None
+    memory.close()

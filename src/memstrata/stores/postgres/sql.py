@@ -133,10 +133,14 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def tsquery_text(text: str) -> str | None:
-    """A ``to_tsquery`` OR-query of the words of ``text``, each quoted (the same words as
-    SQLite's ``fts_query``)."""
-    words = sorted({w for w in _WORD.findall(fold(text).lower()) if len(w) > 1 or w.isdigit()})
+def tsquery_words(text: str) -> list[str]:
+    """The distinct words of ``text`` a keyword search may ask for (the same words as SQLite's
+    ``query_words``, diacritics folded), sorted."""
+    return sorted({w for w in _WORD.findall(fold(text).lower()) if len(w) > 1 or w.isdigit()})
+
+
+def tsquery_text(words: Sequence[str]) -> str | None:
+    """A ``to_tsquery`` OR-query of ``words``, each quoted."""
     if not words:
         return None
     return " | ".join(f"'{w}'" for w in words)

@@ -40,6 +40,7 @@ from memstrata.ports import (
     Vector,
 )
 from memstrata.stores import codec
+from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
 from memstrata.stores.postgres import graph, schema
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
 from memstrata.stores.postgres.sql import (
@@ -66,6 +67,7 @@ from memstrata.stores.postgres.sql import (
     scope_sql,
     search_params,
     tsquery_text,
+    tsquery_words,
     user_sql,
     utc,
 )
@@ -84,6 +86,11 @@ from memstrata.types import (
 
 #: Options memstrata reads from the URL's query string (libpq would refuse them).
 _URL_OPTIONS = ("pool_size", "exact_limit", "prepare_threshold", "search_url")
+
+
+#: The least ``hnsw.ef_search`` (candidates the HNSW graph walk keeps) of an approximate search;
+#: a search for more than half as many hits asks for twice the hits.
+HNSW_EF_SEARCH = 200
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -120,6 +127,11 @@ class PostgresStore:
     in their own pool; everything else, reads of single memories included, stays on ``url``. A
     replica lags its primary, so a memory may be searchable a moment after it is stored.
     """
+
+    #: Past ``keyword_large`` memories (by the highest pk), a keyword search leaves out a query's
+    #: most common words, keeping matches within ``keyword_postings`` (``stores.keywords``).
+    keyword_large = LARGE_STORE
+    keyword_postings = POSTINGS_BUDGET
 
     def __init__(
         self,
@@ -160,6 +172,10 @@ class PostgresStore:
         if info is None:
             raise StoreError(f"the vector extension is missing in {self.url}")
         self._vector_info: TypeInfo = info
+        #: Counts by query, with the ``memstrata_changes`` value they were counted at.
+        self._counts: dict[tuple[str, str], tuple[Any, int]] = {}
+        #: How many memories each query word matches, as far as counted (``stores.keywords``).
+        self._word_counts = WordCounts()
         self._indexes = VectorIndexes(conninfo, self._connect_kwargs)
         self._pool = self._open_pool(conninfo, pool_size, timeout, "memstrata")
         self._search_pool = self._pool
@@ -510,28 +526,70 @@ class PostgresStore:
         where, params = scope_sql(scope)
         fwhere, fparams = filters_sql(filters)
         with self._connection() as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM memories m WHERE {where} AND {fwhere}", [*params, *fparams]
-            ).fetchone()
-        return int(row[0]) if row else 0
+            return self._count(
+                conn, f"SELECT count(*) FROM memories m WHERE {where} AND {fwhere}",
+                [*params, *fparams],
+            )  # fmt: skip
+
+    def _count(self, conn: Conn, sql: str, params: builtins.list[Any]) -> int:
+        """``sql``'s count, kept while ``memstrata_changes`` stands still (read first, so a
+        count is never older than the value it is kept under). Counting the 100,000 memories of
+        a scope takes milliseconds, and the ranker asks at every search."""
+        row = conn.execute("SELECT last_value, is_called FROM memstrata_changes").fetchone()
+        key = (sql, repr(params))
+        cached = self._counts.get(key)
+        if cached is not None and cached[0] == row:
+            return cached[1]
+        counted = conn.execute(sql, params).fetchone()
+        count = int(counted[0]) if counted else 0
+        if len(self._counts) >= 256:
+            self._counts.clear()
+        self._counts[key] = (row, count)
+        return count
 
     def keyword_search(
         self, scope: Scope, query: str, filters: Filters, *, limit: int
     ) -> builtins.list[tuple[MemoryRecord, float]]:
-        match = tsquery_text(query)
-        if match is None:
+        words = tsquery_words(query)
+        if not words:
             return []
         where, params = scope_sql(scope)
         fwhere, fparams = filters_sql(filters)
         tsquery = f"to_tsquery('{TEXT_SEARCH_CONFIG}', %s)"
         with self._connection(self._search_pool) as conn:
-            rows = conn.execute(
-                f"SELECT ts_rank_cd(%s, m.search, {tsquery}, 1) AS score, {SELECT} "
+            row = conn.execute("SELECT max(pk) FROM memories").fetchone()
+            top = int(row[0] or 0) if row else 0
+            if top > self.keyword_large:  # a large store: the rarer words (stores.keywords)
+
+                def matches(word: str, cap: int) -> int:
+                    found = conn.execute(
+                        f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE m.search @@ "
+                        f"{tsquery} LIMIT %s) c",
+                        [tsquery_text([word]), cap],
+                    ).fetchone()
+                    return int(found[0]) if found else 0
+
+                words = self._word_counts.choose(words, self.keyword_postings, top, matches)
+            match = tsquery_text(words)
+            # Rank (pk, score) pairs and read the full rows of the best only: the sort then
+            # holds two numbers per match instead of whole rows (twice as fast at 1,500 matches).
+            # Never prepared: a generic plan parses the query again for every row it ranks
+            # (five times slower).
+            ranked = conn.execute(
+                f"SELECT m.pk, ts_rank_cd(%s, m.search, {tsquery}, 1) AS score "
                 f"FROM memories m WHERE m.search @@ {tsquery} AND {where} AND {fwhere} "
                 "ORDER BY score DESC, m.pk DESC LIMIT %s",
                 [RANK_WEIGHTS, match, match, *params, *fparams, limit],
+                prepare=False,
             ).fetchall()
-        return [(row_record(r[1:]), float(r[0])) for r in rows]
+            if not ranked:
+                return []
+            rows = conn.execute(
+                f"SELECT m.pk, {SELECT} FROM memories m WHERE m.pk = ANY(%s)",
+                [[pk for pk, _ in ranked]],
+            ).fetchall()
+        by_pk = {r[0]: row_record(r[1:]) for r in rows}
+        return [(by_pk[pk], float(score)) for pk, score in ranked if pk in by_pk]
 
     def vector_search(
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
@@ -544,18 +602,21 @@ class PostgresStore:
         where, params = scope_sql(scope)
         fwhere, fparams = filters_sql(filters)
         base = f"{where} AND {fwhere} AND vector_dims(m.embedding) = {dim}"
-        with self._tx(self._search_pool) as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {base} LIMIT %s) c",
-                [*params, *fparams, self.exact_limit + 1],
-            ).fetchone()
-            candidates = int(row[0]) if row else 0
+        with self._tx(self._search_pool, changes_memories=False) as conn:
+            # Counted from the scope's B-tree index alone (the vectors' dimension is not in it,
+            # and reading every vector to check it costs more than the search), and kept while
+            # nothing changes.
+            candidates = self._count(
+                conn, f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {where} AND {fwhere} "
+                "LIMIT %s) c", [*params, *fparams, self.exact_limit + 1],
+            )  # fmt: skip
             if candidates == 0:
                 return []
             rows: builtins.list[Any] = []
             if candidates > self.exact_limit and self._indexes.ready(conn, dim):
                 # Approximate: the HNSW index on embedding::vector(dim), same cast and predicate.
-                conn.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(40, 2 * limit))}")
+                ef_search = min(1000, max(HNSW_EF_SEARCH, 2 * limit))
+                conn.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
                 rows = conn.execute(
                     f"SELECT (m.embedding::vector({dim})) <=> %s::vector({dim}) AS distance, "
                     f"{SELECT} FROM memories m WHERE {base} ORDER BY distance LIMIT %s",
@@ -956,6 +1017,20 @@ class PostgresStore:
             self._indexes.build(int(dim))
         except psycopg.Error as exc:
             raise StoreError(f"cannot build the HNSW index for {dim} dimensions: {exc}") from None
+
+    # -- size and settings (for `memstrata bench`) ---------------------------------------------
+    def disk_bytes(self) -> int | None:
+        """The database's size on the server (every scope and table in it)."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else None
+
+    def vector_index_settings(self) -> dict[str, Any]:
+        with self._connection() as conn:
+            row = conn.execute("SHOW maintenance_work_mem").fetchone()
+        return {"exact_limit": self.exact_limit, "hnsw_ef_search_min": HNSW_EF_SEARCH,
+                "hnsw_m": schema.HNSW_M, "hnsw_ef_construction": schema.HNSW_EF_CONSTRUCTION,
+                "maintenance_work_mem": row[0] if row else None}  # fmt: skip
 
     def close(self) -> None:
         if self._search_pool is not self._pool:

@@ -9,8 +9,8 @@ this process or another one has written since.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -34,7 +34,9 @@ from memstrata.ports import (
 )
 from memstrata.stores import codec
 from memstrata.stores.codec import from_micros, to_micros
-from memstrata.stores.sqlite import schema
+from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
+from memstrata.stores.sqlite import ann, keywords, schema
+from memstrata.stores.sqlite.keywords import match_expression, query_words
 from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
 from memstrata.types import (
     Filters,
@@ -57,7 +59,6 @@ _COLUMNS = (
 )
 _SELECT = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
 _STATE_OPS: dict[str, Operation] = {"deleted": "DELETE", "active": "RESTORE", "archived": "ARCHIVE"}
-_WORD = re.compile(r"\w+")
 
 
 def _record_row(record: MemoryRecord) -> tuple[Any, ...]:
@@ -91,17 +92,27 @@ def _record_row(record: MemoryRecord) -> tuple[Any, ...]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _scope(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
+    """Scopes are frozen: one instance per scope serves every row read (and is checked once)."""
+    return Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=tenant)
+
+
+def _strings(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
 def _row_record(row: Sequence[Any]) -> MemoryRecord:
     recorded_at = from_micros(row[14])
     assert recorded_at is not None
     return MemoryRecord(
         id=row[0],
-        scope=Scope(user_id=row[2], agent_id=row[3], run_id=row[4], tenant=row[1]),
+        scope=_scope(row[1], row[2], row[3], row[4]),
         kind=row[5],
         text=row[6],
-        sources=tuple(json.loads(row[7])),
-        keys=tuple(json.loads(row[8])),
-        entities=tuple(json.loads(row[9])),
+        sources=_strings(row[7]),
+        keys=_strings(row[8]),
+        entities=_strings(row[9]),
         actor=row[10],
         subject=row[11],
         valid_from=from_micros(row[12]),
@@ -116,7 +127,7 @@ def _row_record(row: Sequence[Any]) -> MemoryRecord:
         recall_count=row[21],
         last_recalled=from_micros(row[22]),
         layer=row[23],
-        metadata=json.loads(row[24]),
+        metadata={} if row[24] == "{}" else json.loads(row[24]),
     )
 
 
@@ -171,14 +182,6 @@ def filters_sql(filters: Filters, alias: str = "m") -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 OR-query of the words of ``text`` (each quoted, so no syntax leaks through)."""
-    words = sorted({w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()})
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
-
-
 def vector_blob(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
@@ -212,6 +215,11 @@ def _matches(record: MemoryRecord, filters: Filters) -> bool:
 class SQLiteStore:
     """A ``Store`` in one SQLite file (or ``":memory:"``)."""
 
+    #: Past ``keyword_large`` memories, a keyword search leaves out a query's most common words
+    #: and scores at most ``keyword_postings`` matches, the newest (``keywords``).
+    keyword_large = LARGE_STORE
+    keyword_postings = POSTINGS_BUDGET
+
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -229,12 +237,23 @@ class SQLiteStore:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            # 64 MiB of page cache (the default is 2 MiB): a large store's searches read the
+            # same FTS5 and B-tree pages again and again. Only pages actually read take memory.
+            self._conn.execute("PRAGMA cache_size = -65536")
             schema.migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
         self._indexes: dict[Scope, ScopeVectors] = {}
+        #: The scopes' HNSW graphs between processes: ``<db>.ann/`` (see ``ann``).
+        self._ann_files = (
+            None if self.path == ":memory:" else ann.AnnFiles(Path(f"{self.path}.ann"))
+        )
+        #: Counts by query, with the stamp they were counted at (``count``).
+        self._counts: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], int]] = {}
+        #: How many memories each query word matches, as far as counted (``keywords``).
+        self._word_counts = WordCounts()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -292,8 +311,11 @@ class SQLiteStore:
             ),
         )
 
-    def _fts_put(self, conn: sqlite3.Connection, pk: int, record: MemoryRecord) -> None:
-        conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (pk,))
+    def _fts_put(
+        self, conn: sqlite3.Connection, pk: int, record: MemoryRecord, *, new: bool = False
+    ) -> None:
+        if not new:  # a new pk has no row yet (``_erase`` removes a purged memory's row)
+            conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (pk,))
         conn.execute(
             "INSERT INTO memories_fts (rowid, text, keys) VALUES (?, ?, ?)",
             (pk, record.text, " ".join(record.keys)),
@@ -321,7 +343,7 @@ class SQLiteStore:
             raise ConflictError(f"a memory with id {record.id!r} already exists") from None
         pk = cursor.lastrowid
         assert pk is not None
-        self._fts_put(conn, pk, record)
+        self._fts_put(conn, pk, record, new=True)
         return pk
 
     # -- messages -------------------------------------------------------------------------------
@@ -422,18 +444,16 @@ class SQLiteStore:
                     pk = self._insert_record(conn, record, blob)
                     if blob is not None:
                         added.append((pk, record, blob))
-                    self._history(
-                        conn,
-                        record.scope.tenant,
-                        record.id,
-                        record.version,
-                        "ADD",
-                        at=record.recorded_at,
-                        reason=reason,
-                        prompt_version=prompt_version,
-                        text=record.text,
-                        state=record.state,
-                    )
+                conn.executemany(
+                    "INSERT INTO history (tenant, memory_id, version, op, at, reason, "
+                    "prompt_version, text, previous_text, state) "
+                    "VALUES (?, ?, ?, 'ADD', ?, ?, ?, ?, NULL, ?)",
+                    [
+                        (r.scope.tenant, r.id, r.version, to_micros(r.recorded_at), reason,
+                         prompt_version, r.text, r.state)
+                        for r in records
+                    ],
+                )  # fmt: skip
             if added:
                 self._extend_indexes(self._conn, before, added)
 
@@ -653,26 +673,53 @@ class SQLiteStore:
         where, params = scope_sql(scope)
         fwhere, fparams = filters_sql(filters)
         sql = f"SELECT count(*) FROM memories m WHERE {where} AND {fwhere}"
-        return int(self._read(lambda conn: conn.execute(sql, [*params, *fparams]).fetchone()[0]))
+        key = (sql, tuple(params + fparams))
+
+        def run(conn: sqlite3.Connection) -> int:
+            # Counting 100,000 rows of an index takes milliseconds, and the ranker asks at every
+            # search: the answer is kept while no memory has changed (the same stamp).
+            stamp = self._stamp(conn)
+            cached = self._counts.get(key)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            count = int(conn.execute(sql, [*params, *fparams]).fetchone()[0])
+            if len(self._counts) >= 256:
+                self._counts.clear()
+            self._counts[key] = (stamp, count)
+            return count
+
+        return self._read(run)
 
     def keyword_search(
         self, scope: Scope, query: str, filters: Filters, *, limit: int
     ) -> builtins.list[tuple[MemoryRecord, float]]:
-        match = fts_query(query)
-        if match is None:
+        words = query_words(query)
+        if not words:
             return []
         where, params = scope_sql(scope)
         fwhere, fparams = filters_sql(filters)
 
         def run(conn: sqlite3.Connection) -> builtins.list[tuple[MemoryRecord, float]]:
+            budget = self.keyword_postings
+            top = conn.execute("SELECT max(pk) FROM memories").fetchone()[0] or 0
+            large = top > self.keyword_large
+            asked = words
+            if large:
+                count = functools.partial(keywords.count_matches, conn)
+                asked = self._word_counts.choose(words, budget, top, count)
+            ranked = keywords.rank(
+                conn, match_expression(asked), f"{where} AND {fwhere}", [*params, *fparams],
+                limit, window=budget if large else None,
+            )  # fmt: skip
+            if not ranked:
+                return []
             rows = conn.execute(
-                f"SELECT -bm25(memories_fts, 1.0, 0.5) AS score, {_SELECT} "
-                "FROM memories_fts JOIN memories m ON m.pk = memories_fts.rowid "
-                f"WHERE memories_fts MATCH ? AND {where} AND {fwhere} "
-                "ORDER BY score DESC LIMIT ?",
-                [match, *params, *fparams, limit],
+                f"SELECT m.pk, {_SELECT} FROM memories m "
+                f"WHERE m.pk IN ({', '.join('?' * len(ranked))})",
+                [pk for pk, _ in ranked],
             ).fetchall()
-            return [(_row_record(r[1:]), float(r[0])) for r in rows]
+            by_pk = {r[0]: _row_record(r[1:]) for r in rows}
+            return [(by_pk[pk], float(score)) for pk, score in ranked if pk in by_pk]
 
         return self._read(run)
 
@@ -726,7 +773,7 @@ class SQLiteStore:
             "AND m.embedding IS NOT NULL ORDER BY m.pk",
             params,
         ).fetchall()
-        index = ScopeVectors.build(stamp, rows)
+        index = ScopeVectors.build(stamp, rows, self._ann_files, ann.scope_key(scope))
         self._indexes[key] = index
         return index
 
@@ -1297,6 +1344,22 @@ class SQLiteStore:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
+
+    # -- size and settings (for `memstrata bench`) ---------------------------------------------
+    def disk_bytes(self) -> int | None:
+        """Bytes on disk: the database file, its WAL and shared memory, the saved graphs."""
+        if self.path == ":memory:":
+            return None
+        files = [Path(self.path), Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
+        if self._ann_files is not None and self._ann_files.directory.is_dir():
+            files.extend(self._ann_files.directory.iterdir())
+        return sum(f.stat().st_size for f in files if f.is_file())
+
+    def vector_index_settings(self) -> dict[str, Any]:
+        from memstrata.stores.sqlite import vectors
+
+        return {"exact_below_rows": vectors.ANN_MIN_ROWS, "oversample": vectors.ANN_OVERSAMPLE,
+                **ann.settings(), "saved": self._ann_files is not None}  # fmt: skip
 
     def close(self) -> None:
         with self._lock:

@@ -4,7 +4,8 @@ It holds the scope's normalised vectors as a float32 matrix together with the co
 common filters need (state, kind, layer, event time), so a filtered search is one matrix-vector
 product and a mask. Rows are appended in place (capacity doubles) when this process adds
 memories; any other change rebuilds it from SQLite. Past ``ANN_MIN_ROWS`` rows an HNSW index
-(usearch) answers first, and exact search is the fallback when filters leave it short.
+(usearch, see ``ann``) proposes candidates, which are rescored exactly from the matrix; exact
+search is the fallback when filters leave too few of them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from memstrata.stores.sqlite import ann as ann_module
+from memstrata.stores.sqlite.ann import AnnFiles
 from memstrata.types import KINDS, LAYERS, STATES, Filters
 
 STATE_CODE = {name: i for i, name in enumerate(STATES)}
@@ -24,10 +27,19 @@ LAYER_CODE = {name: i for i, name in enumerate(LAYERS)}
 
 #: Scopes with at least this many vectors get an approximate (HNSW) index.
 ANN_MIN_ROWS = 20_000
-#: How many ANN candidates to fetch per requested hit, before filtering.
+#: How many ANN candidates to fetch per requested hit, before filtering and exact rescoring.
 ANN_OVERSAMPLE = 4
+#: A graph loaded from disk is saved again once this many rows (or a tenth) were added to it.
+ANN_RESAVE_ROWS = 2_000
 
 Row = tuple[int, bytes, str, str, str, int | None]  # pk, embedding, state, kind, layer, when
+
+
+def _among(codes: npt.NDArray[np.uint8], wanted: list[int]) -> npt.NDArray[np.bool_]:
+    """``np.isin`` for small codes, by table lookup (several times faster on 100,000 rows)."""
+    table = np.zeros(256, dtype=bool)
+    table[wanted] = True
+    return table[codes]
 
 
 def needs_sql(filters: Filters) -> bool:
@@ -47,10 +59,19 @@ class ScopeVectors:
     layer: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
     when: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     ann: Any = None
+    #: Where the graph is kept between processes (``None``: in memory only), and its key.
+    ann_files: AnnFiles | None = None
+    ann_key: str = ""
 
     @classmethod
-    def build(cls, stamp: tuple[int, int], rows: Sequence[Row]) -> ScopeVectors:
-        index = cls(stamp=stamp)
+    def build(
+        cls,
+        stamp: tuple[int, int],
+        rows: Sequence[Row],
+        ann_files: AnnFiles | None = None,
+        ann_key: str = "",
+    ) -> ScopeVectors:
+        index = cls(stamp=stamp, ann_files=ann_files, ann_key=ann_key)
         index.append(rows)
         return index
 
@@ -94,24 +115,32 @@ class ScopeVectors:
             self._build_ann()
 
     def _build_ann(self) -> None:
-        try:
-            from usearch.index import Index
-        except ImportError:  # the `ann` extra is not installed: exact search only
+        """The graph: loaded from disk when a saved one covers a prefix of these rows (the rest
+        is added), built otherwise; saved when it was built or grew much since saved."""
+        found = None
+        if self.ann_files is not None:
+            found = self.ann_files.load(self.ann_key, self.pks, self.matrix, self.size)
+        index, covered = found if found is not None else (ann_module.new_index(self.dim), 0)
+        if index is None:
             return
-        index = Index(ndim=self.dim, metric="ip", dtype="f32", connectivity=16,
-                      expansion_add=128, expansion_search=96)  # fmt: skip
-        index.add(self.pks[: self.size], self.matrix[: self.size])
+        if covered < self.size:
+            index.add(self.pks[covered : self.size], self.matrix[covered : self.size])
+        grown = self.size - covered
+        if self.ann_files is not None and (
+            found is None or grown >= max(ANN_RESAVE_ROWS, covered // 10)
+        ):
+            self.ann_files.save(self.ann_key, index, self.pks, self.matrix, self.size)
         self.ann = index
 
     def mask(self, filters: Filters, allowed_pks: set[int] | None = None) -> npt.NDArray[np.bool_]:
         n = self.size
         keep = np.ones(n, dtype=bool)
         if filters.states:
-            keep &= np.isin(self.state[:n], [STATE_CODE[s] for s in filters.states])
+            keep &= _among(self.state[:n], [STATE_CODE[s] for s in filters.states])
         if filters.kinds:
-            keep &= np.isin(self.kind[:n], [KIND_CODE[k] for k in filters.kinds])
+            keep &= _among(self.kind[:n], [KIND_CODE[k] for k in filters.kinds])
         if filters.layers:
-            keep &= np.isin(self.layer[:n], [LAYER_CODE[x] for x in filters.layers])
+            keep &= _among(self.layer[:n], [LAYER_CODE[x] for x in filters.layers])
         if filters.since is not None:
             keep &= self.when[:n] >= int(filters.since.timestamp() * 1_000_000)
         if filters.until is not None:
@@ -141,10 +170,14 @@ class ScopeVectors:
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
     ) -> list[tuple[int, float]] | None:
         matches = self.ann.search(vector, k * ANN_OVERSAMPLE)
-        rows = np.searchsorted(self.pks[: self.size], matches.keys.astype(np.int64))
-        out = [
-            (int(pk), 1.0 - float(distance))
-            for pk, distance, row in zip(matches.keys, matches.distances, rows, strict=True)
-            if row < self.size and keep[row]
-        ]
-        return out[:k] if len(out) >= k else None
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        rows = np.searchsorted(self.pks[: self.size], keys)
+        inside = rows < self.size
+        rows, keys = rows[inside], keys[inside]
+        rows = rows[self.pks[rows] == keys]  # a key the graph holds but the rows do not: skipped
+        rows = rows[keep[rows]]
+        if len(rows) < k:
+            return None
+        scores = self.matrix[rows] @ vector
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(self.pks[rows[i]]), float(scores[i])) for i in order]

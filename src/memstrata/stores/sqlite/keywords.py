@@ -1,0 +1,102 @@
+"""Keyword search over FTS5, with a bounded cost in large stores.
+
+FTS5 scores every memory that matches any word of an OR-query with ``bm25()``, which costs about
+3 µs a memory (it looks up each one's length). Once a store is large (``LARGE_STORE`` memories,
+by its highest pk) two limits apply. The words are chosen rarest first within a budget of
+matches (``memstrata.stores.keywords``). And only the newest ``POSTINGS_BUDGET`` memories that
+match (by pk) are scored and ranked: this matters only when even the rarest word of a query is
+that common, and the vector search still sees the older ones. A smaller store asks for every
+word and scores every match, as it always did. Word counts come from FTS5 itself (a match of
+the one quoted word, so stemming and diacritics fold exactly as in the search).
+
+Ranking a large store first asks FTS5 alone for its best matches over the whole table (no memory
+row is read, which is three times cheaper) and keeps those in the scope and filters; only when
+fewer than ``limit`` of them are, it ranks the scope's own matches with a join.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+#: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
+SHORTLIST = 3
+#: ``bm25()`` with the text column weighing twice the keys.
+_SCORE = "-bm25(memories_fts, 1.0, 0.5)"
+
+_WORD = re.compile(r"\w+")
+
+
+def query_words(text: str) -> list[str]:
+    """The distinct words of ``text`` that a keyword search may ask for, sorted."""
+    return sorted({w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()})
+
+
+def match_expression(words: Sequence[str]) -> str | None:
+    """An FTS5 OR-query of ``words``, each quoted, so no syntax leaks through."""
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def count_matches(conn: sqlite3.Connection, word: str, cap: int) -> int:
+    """How many memories FTS5 matches for ``word`` (quoted), counting at most ``cap``."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
+        (f'"{word}"', cap),
+    ).fetchone()
+    return int(row[0])
+
+
+def rank(
+    conn: sqlite3.Connection,
+    match: str | None,
+    where: str,
+    params: Sequence[Any],
+    limit: int,
+    *,
+    window: int | None,
+) -> list[tuple[int, float]]:
+    """The best ``limit`` (pk, score) for ``match`` among memories ``m`` that pass ``where``.
+
+    With a ``window``, only the newest ``window`` matches are scored, and FTS5's own best over the
+    whole table are tried first (see the module's description).
+    """
+    if match is None:
+        return []
+    joined = (
+        f"FROM memories_fts JOIN memories m ON m.pk = memories_fts.rowid "
+        f"WHERE memories_fts MATCH ? AND {where}"
+    )
+    if window is None:
+        rows = conn.execute(
+            f"SELECT m.pk, {_SCORE} AS score {joined} ORDER BY score DESC LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+        return [(int(pk), float(score)) for pk, score in rows]
+    shortlist = SHORTLIST * limit
+    top = conn.execute(
+        f"SELECT pk, score FROM (SELECT rowid AS pk, {_SCORE} AS score FROM memories_fts "
+        "WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
+        [match, window, shortlist],
+    ).fetchall()
+    if not top:
+        return []
+    inside = {
+        r[0]
+        for r in conn.execute(
+            f"SELECT m.pk FROM memories m WHERE m.pk IN ({', '.join('?' * len(top))}) AND {where}",
+            [*(pk for pk, _ in top), *params],
+        )
+    }
+    kept = [(int(pk), float(score)) for pk, score in top if pk in inside]
+    if len(kept) >= limit or len(top) < min(shortlist, window):  # or every match was seen
+        return kept[:limit]
+    rows = conn.execute(
+        f"SELECT pk, score FROM (SELECT m.pk AS pk, {_SCORE} AS score {joined} "
+        "ORDER BY memories_fts.rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
+        [match, *params, window, limit],
+    ).fetchall()
+    return [(int(pk), float(score)) for pk, score in rows]

@@ -1,0 +1,139 @@
+"""Keyword search in a large SQLite store asks FTS5 for a query's rarer words only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memstrata.stores.keywords import choose_words
+from memstrata.stores.sqlite import SQLiteStore
+from memstrata.stores.sqlite.keywords import match_expression, query_words
+from memstrata.types import Filters, MemoryRecord, Scope
+
+U = Scope(user_id="u")
+
+
+def test_query_words_are_distinct_lowercase_and_quoted_without_syntax() -> None:
+    assert query_words('What breed is my dog? my DOG" OR (x') == [
+        "breed", "dog", "is", "my", "or", "what",
+    ]  # fmt: skip
+    assert query_words("a ? 7") == ["7"]
+    assert match_expression(["dog", "my"]) == '"dog" OR "my"'
+    assert match_expression([]) is None
+
+
+def test_every_word_is_kept_while_the_matches_fit_the_budget() -> None:
+    assert choose_words({"my": 60, "dog": 3, "what": 0}, budget=100) == ["dog", "my", "what"]
+
+
+def test_past_the_budget_the_rarest_words_are_kept() -> None:
+    postings = {"my": 5_000, "the": 9_000, "beagle": 40, "rufus": 2, "zebra": 0}
+    assert choose_words(postings, budget=1_000) == ["beagle", "rufus", "zebra"]
+    assert choose_words(postings, budget=6_000) == ["beagle", "my", "rufus", "zebra"]
+
+
+def test_the_rarest_matching_word_is_kept_whatever_its_count() -> None:
+    assert choose_words({"my": 5_000, "is": 9_000, "breed": 0}, budget=100) == ["breed", "my"]
+
+
+@given(st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 500)), st.integers(1, 800))
+def test_chosen_words_respect_the_budget_and_prefer_rare_ones(
+    postings: dict[str, int], budget: int
+) -> None:
+    chosen = choose_words(postings, budget)
+    assert chosen == sorted(chosen) and set(chosen) <= set(postings)
+    assert {w for w, n in postings.items() if n == 0} <= set(chosen)
+    matching = [w for w in chosen if postings[w] > 0]
+    if any(postings.values()):
+        assert matching  # something that matches is always asked for
+    if len(matching) > 1:
+        assert sum(postings[w] for w in matching) <= budget
+    left_out = set(postings) - set(chosen)
+    if left_out:
+        assert max(postings[w] for w in matching) <= min(postings[w] for w in left_out)
+
+
+def records(texts: list[str], prefix: str = "m") -> list[MemoryRecord]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        MemoryRecord(id=f"{prefix}{i}", scope=U, kind="episode", text=t, recorded_at=now)
+        for i, t in enumerate(texts)
+    ]
+
+
+def test_a_large_store_still_finds_the_rare_word_of_a_common_query(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10  # "large" past 10 memories
+    filler = [f"my day number {i} was the usual" for i in range(40)]
+    store.add([], records([*filler, "My beagle Rufus chewed my shoes again."]))
+    hits = store.keyword_search(U, "Is my beagle the usual?", Filters(), limit=5)
+    assert hits[0][0].id == "m40"
+    assert len(hits) == 1  # "my", "the", "usual" (40 matches each) were left out
+    store.close()
+
+
+def test_a_query_of_only_common_words_still_finds_something(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10
+    store.add(
+        [], records([*(f"the usual day {i}" for i in range(40)), "My beagle chewed my shoes"])
+    )
+    # "What breed is my dog?": only "my" matches anything; it is kept however common it is.
+    hits = store.keyword_search(U, "What breed is my dog?", Filters(), limit=5)
+    assert [r.id for r, _ in hits] == ["m40"]
+    store.close()
+
+
+def test_a_small_store_asks_for_every_word(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.add([], records([*(f"my day number {i}" for i in range(40)), "my beagle"]))
+    hits = store.keyword_search(U, "my beagle", Filters(), limit=50)
+    assert hits[0][0].id == "m40" and len(hits) == 41
+    store.close()
+
+
+def test_counts_are_refreshed_as_the_store_grows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10
+    store.add([], records([f"filler {i}" for i in range(20)]))
+    assert store.keyword_search(U, "beagle filler", Filters(), limit=5)[0][0].id.startswith("m")
+    store.add([], records([f"beagle {i}" for i in range(30)], prefix="b"))
+    # "beagle" now matches 30 memories and "filler" 20: the rarer one is asked for.
+    hits = store.keyword_search(U, "beagle filler", Filters(), limit=50)
+    assert {r.id[0] for r, _ in hits} == {"m"}
+    store.close()
+
+
+def test_a_large_store_scores_the_newest_matches_of_a_common_word(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10
+    texts = ["beagle beagle beagle", *(f"a beagle story number {i}" for i in range(30))]
+    store.add([], records(texts))
+    hits = store.keyword_search(U, "beagle", Filters(), limit=5)
+    # the best match (m0) is older than the newest ten matches, which are all that is scored
+    assert {r.id for r, _ in hits} <= {f"m{i}" for i in range(21, 31)}
+    assert len(hits) == 5
+    store.keyword_large = 100  # a small store again: every match is scored
+    assert store.keyword_search(U, "beagle", Filters(), limit=5)[0][0].id == "m0"
+    store.close()
+
+
+def test_a_scope_outranked_by_others_is_ranked_on_its_own(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10
+    other = Scope(user_id="other")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    loud = [
+        MemoryRecord(id=f"o{i}", scope=other, kind="episode", text="lisbon lisbon", recorded_at=now)
+        for i in range(20)
+    ]
+    store.add([], [*records(["a note about lisbon and many other things"]), *loud])
+    hits = store.keyword_search(U, "lisbon", Filters(), limit=1)
+    assert [r.id for r, _ in hits] == ["m0"]  # not among the table's best: found by the join
+    assert {r.id for r, _ in store.keyword_search(other, "lisbon", Filters(), limit=3)} <= {
+        f"o{i}" for i in range(20)
+    }
+    store.close()
