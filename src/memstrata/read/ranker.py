@@ -1,8 +1,10 @@
-"""The default ranker: every memory of the scope scored by a linear model over its features.
+"""The default ranker: every unit (sentence) of the scope scored by a linear model over its
+features; a memory ranks by its best unit.
 
 The scope's ``ScopeIndex`` is cached per store and scope while the store's stamp holds. Filters
-are applied as a mask before ranking. The order prefers, among memories of similar score, the
-shorter ones (``score - alpha * log(length)``), so a context budget holds more of what answers.
+are applied as a mask before ranking. With a context budget the units are packed instead
+(``read.pack``): among units of similar score the shorter ones go first
+(``score - alpha * log(cost)``), so the budget holds more of what answers.
 """
 
 from __future__ import annotations
