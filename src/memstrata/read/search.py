@@ -36,7 +36,8 @@ class Retrieval:
     ranker: str = "rrf"
     #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
     weights: tuple[tuple[str, float], ...] = ()
-    #: How much the ``"features"`` ranker prefers short memories of similar score.
+    #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
+    #: context budget (``search(budget=...)``).
     alpha: float = 0.0
 
     @property
