@@ -65,7 +65,6 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                 memory = np.array([bool(evidence & set(r.sources)) for r in index.records])
                 labels.append(memory[arrays.unit_of])
                 golds.append((q.gold.category, q.gold.evidence))
-            prefix = np.asarray(index.prefix_length)[arrays.unit_of]
             out.append({
                 "id": conv.sample_id,
                 "X": matrices,
@@ -75,7 +74,7 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                 "lengths": np.array([len(context_line(r)) for r in index.records]),
                 "unit_of": arrays.unit_of,
                 "cost": arrays.unit_cost,
-                "text_length": arrays.unit_cost - prefix,
+                "text_length": arrays.unit_length,
                 "loglen": arrays.unit_log_cost,
             })  # fmt: skip
             mem.close()

@@ -100,6 +100,7 @@ def test_units_chain_across_turns_of_a_session_only() -> None:
     assert index.units_of(5) == range(5, 7)
     prefix = "(7 June 2023) Ben: "
     assert cols.unit_cost.tolist()[-2:] == [len(prefix + "Wow."), len(prefix + "It is relaxing.")]
+    assert cols.unit_length.tolist()[-2:] == [len("Wow."), len("It is relaxing.")]
 
 
 def test_time_window_feature_uses_dates_said_in_the_text() -> None:

@@ -13,7 +13,6 @@ context budget; they are a read-side view only, never stored as memories of thei
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -86,7 +85,6 @@ class Arrays:
     next: npt.NDArray[np.int64]
     has_time: npt.NDArray[np.float32]
     is_question: npt.NDArray[np.float32]
-    log_length: npt.NDArray[np.float32]
     actor_of: npt.NDArray[np.int64]
     state: npt.NDArray[np.str_]
     kind: npt.NDArray[np.str_]
@@ -96,11 +94,12 @@ class Arrays:
     span_low: npt.NDArray[np.int64]
     span_high: npt.NDArray[np.int64]
     photo: npt.NDArray[np.float32]
-    #: Per unit: its memory, its neighbours in the session (across memories), its cost in
-    #: context characters and the log of that cost.
+    #: Per unit: its memory, its neighbours in the session (across memories), its text's
+    #: length, its cost in context characters (with its memory's prefix) and the log of that.
     unit_of: npt.NDArray[np.int64]
     unit_prev: npt.NDArray[np.int64]
     unit_next: npt.NDArray[np.int64]
+    unit_length: npt.NDArray[np.int64]
     unit_cost: npt.NDArray[np.int64]
     unit_log_cost: npt.NDArray[np.float32]
 
@@ -119,7 +118,6 @@ class Arrays:
             next=np.asarray(index.next, np.int64),
             has_time=np.asarray(index.has_time, np.float32),
             is_question=np.asarray(index.is_question, np.float32),
-            log_length=np.asarray(index.log_length, np.float32),
             actor_of=np.asarray(index.actor_of, np.int64),
             state=np.asarray([r.state for r in records], dtype=str),
             kind=np.asarray([r.kind for r in records], dtype=str),
@@ -134,6 +132,7 @@ class Arrays:
             unit_of=unit_of,
             unit_prev=np.asarray(index.unit_prev, np.int64),
             unit_next=np.asarray(index.unit_next, np.int64),
+            unit_length=sizes,
             unit_cost=cost,
             unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
         )
@@ -151,7 +150,6 @@ class ScopeIndex:
     days: list[list[tuple[int, int]]] = field(default_factory=list)
     has_time: list[float] = field(default_factory=list)
     is_question: list[float] = field(default_factory=list)
-    log_length: list[float] = field(default_factory=list)
     #: Each memory's speaker as a number (an index into ``actors``; -1 for none).
     actor_of: list[int] = field(default_factory=list)
     actors: list[str] = field(default_factory=list)
@@ -250,7 +248,6 @@ class ScopeIndex:
             self.days.append(_days(record))
             self.has_time.append(1.0 if _TIME_WORDS.search(record.text) else 0.0)
             self.is_question.append(1.0 if record.text.rstrip().endswith("?") else 0.0)
-            self.log_length.append(math.log(max(1, len(record.text))))
             self.actor_of.append(self._actor(record.actor))
             self.photo.append(1.0 if _PHOTO.search(record.text) else 0.0)
             self.prefix_length.append(len(context_prefix(record)))

@@ -167,8 +167,7 @@ def _rank(
     score = np.where(allowed(index, filters)[unit_of], score, -np.inf)
     if budget is not None:
         key = score - np.float32(alpha) * cols.unit_log_cost
-        lengths = cols.unit_cost - np.asarray(index.prefix_length, np.int64)[unit_of]
-        packed = pack(key, score, unit_of, cols.unit_cost, lengths, budget, limit)
+        packed = pack(key, score, unit_of, cols.unit_cost, cols.unit_length, budget, limit)
         chosen: list[tuple[int, float, tuple[int, ...] | None]]
         chosen = [(p.memory, p.score, p.units) for p in packed]
     else:
