@@ -83,6 +83,12 @@ def _make_embedder(spec: Embedder | str | None) -> Embedder | None:
     return make_embedder(spec)
 
 
+def _check_count(value: object, what: str, most: int) -> None:
+    """``value`` must be an integer from 1 to ``most`` (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise InvalidInputError(f"{what} must be an integer from 1 to {most}")
+
+
 def _filters(
     filters: Filters | None,
     kinds: Sequence[MemoryKind] | None,
@@ -458,12 +464,9 @@ class Memory:
         answer (``Hit.excerpt``), so the budget holds more of what matters."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
-        if budget is not None and (
-            isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET
-        ):
-            raise InvalidInputError(f"budget must be an integer from 1 to {MAX_BUDGET}")
+        _check_count(limit, "limit", MAX_LIMIT)
+        if budget is not None:
+            _check_count(budget, "budget", MAX_BUDGET)
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
@@ -572,8 +575,7 @@ class Memory:
     ) -> Page:
         """Memories of a scope, newest first, one page at a time (pass ``next_cursor`` back)."""
         scope = self._scope(user_id, agent_id, run_id)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        _check_count(limit, "limit", MAX_LIMIT)
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         return self.store.list(scope, flt, limit=limit, cursor=cursor)
 

@@ -23,6 +23,7 @@ from memstrata.memory import Memory
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.schemas import (
     AddOut,
+    Budget,
     HistoryEventOut,
     MemoryOut,
     MessageOut,
@@ -151,8 +152,7 @@ def build_server(
         since: Annotated[str | None, Field(description="Event time from, ISO 8601.")] = None,
         until: Annotated[str | None, Field(description="Event time until, ISO 8601.")] = None,
         budget: Annotated[
-            int | None,
-            Field(ge=1, le=1_000_000, description="Fit the hits in this many characters."),
+            Budget | None, Field(description="Fit the hits in this many characters.")
         ] = None,
     ) -> SearchOut:
         """Find the memories that best answer a question, best first, each with its text, time

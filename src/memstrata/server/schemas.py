@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from memstrata.memory import MAX_BUDGET, MAX_LIMIT
 from memstrata.types import (
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
@@ -36,8 +37,6 @@ from memstrata.types import (
     as_utc,
 )
 
-#: The most hits or listed memories one request may ask for (as ``Memory``).
-MAX_LIMIT = 1000
 #: The longest ``reason`` kept in history, in characters.
 MAX_REASON_CHARS = 2000
 INT64 = 2**63 - 1
@@ -85,6 +84,7 @@ Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_CHARS), Utf8]
 Metadata = Annotated[dict[str, Any], AfterValidator(_utf8_tree)]
 Timestamp = Annotated[datetime, BeforeValidator(_time)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Budget = Annotated[int, Field(ge=1, le=MAX_BUDGET)]
 Scalar = Name | Annotated[int, Field(ge=-INT64 - 1, le=INT64)] | float | bool | None
 
 USER = "Whose memory: a user id."
@@ -146,7 +146,7 @@ class SearchIn(ScopeIn, FiltersIn):
     as_of: Timestamp | None = Field(
         None, description="Search memory as it stood then (system time): versions then current."
     )
-    budget: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+    budget: Budget | None = Field(
         None,
         description="Pack the hits into this many characters of context: their `context` "
         "lines fit together, and a hit may carry only the sentences that answer (`excerpt`).",
