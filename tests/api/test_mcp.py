@@ -33,6 +33,8 @@ TOOLS = {
     "delete_memory",
     "list_memories",
     "memory_history",
+    "restore_memory",
+    "memory_feedback",
 }
 
 
@@ -67,6 +69,14 @@ async def tour(client: Client) -> str:
 
     found = structured(await client.call_tool("search_memories", {"query": "where is Lisbon"}))
     assert found["hits"][0]["id"] == memory_id and found["hits"][0]["signals"]
+    told = structured(
+        await client.call_tool(
+            "memory_feedback", {"search_id": found["search_id"], "used": [memory_id]}
+        )
+    )
+    assert told["used"] == 1 and told["unused"] == len(found["hits"]) - 1
+    unknown = await client.call_tool("memory_feedback", {"search_id": "0" * 32, "used": []})
+    assert unknown.is_error and "not_found" in unknown.content[0].text
     packed = structured(
         await client.call_tool("search_memories", {"query": "where is Lisbon", "budget": 60})
     )
@@ -90,8 +100,13 @@ async def tour(client: Client) -> str:
     assert deleted["state"] == "deleted"
     listed = structured(await client.call_tool("list_memories", {"limit": 1}))
     assert len(listed["memories"]) == 1 and listed["memories"][0]["id"] != memory_id
+    restored = structured(
+        await client.call_tool("restore_memory", {"memory_id": memory_id, "reason": "mistake"})
+    )
+    assert restored["state"] == "active" and restored["text"] == "I moved to Porto in June"
     history = structured(await client.call_tool("memory_history", {"memory_id": memory_id}))
-    assert [e["op"] for e in history["events"]] == ["ADD", "UPDATE", "DELETE"]
+    assert [e["op"] for e in history["events"]] == ["ADD", "UPDATE", "DELETE", "RESTORE"]
+    assert history["events"][-1]["reason"] == "mistake"
     assert history["events"][1]["previous_text"] == "I moved to Lisbon in May"
 
     missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
@@ -129,7 +144,8 @@ def test_stdio_session_with_the_sdk_client(db_path: Path) -> None:
 
     memory_id = run(session)
     with Memory(db_path, embedder="hashing") as mem:
-        assert mem.get(memory_id, user_id="ada").state == "deleted"
+        record = mem.get(memory_id, user_id="ada")
+        assert (record.state, record.text) == ("active", "I moved to Porto in June")
 
 
 @pytest.fixture

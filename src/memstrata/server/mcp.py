@@ -1,4 +1,4 @@
-"""The MCP server: seven tools that map one to one onto ``Memory`` verbs.
+"""The MCP server: nine tools that map one to one onto ``Memory`` verbs.
 
 ``build_server`` returns an ``MCPServer`` (official SDK, ``mcp`` 2.x) for stdio;
 ``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every request
@@ -24,6 +24,7 @@ from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.schemas import (
     AddOut,
     Budget,
+    FeedbackOut,
     HistoryEventOut,
     MemoryOut,
     MessageOut,
@@ -39,8 +40,9 @@ from memstrata.types import MemoryKind, MemoryState
 INSTRUCTIONS = """\
 Long-term memory. Call search_memories before answering a question that may depend on what the
 user said earlier; call add_memory when the user tells you something worth keeping (a fact about
-them, a preference, a decision). Each memory keeps its source message and its time; update and
-delete keep the old version (see memory_history)."""
+them, a preference, a decision). After answering from a search, call memory_feedback with the ids
+of the memories the answer used: search learns from it. Each memory keeps its source message and
+its time; update and delete keep the old version (see memory_history, restore_memory)."""
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by other tools.")]
 UserId = Annotated[
@@ -234,6 +236,47 @@ def build_server(
             **scope_defaults.fill(user_id, agent_id, run_id),
         )
         return memory_out(record)
+
+    @server.tool()
+    def restore_memory(
+        ctx: Context,
+        memory_id: MemoryId,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
+    ) -> MemoryOut:
+        """Bring a deleted or archived memory back: it returns to search and listings."""
+        record = call(
+            memory(ctx).restore,
+            memory_id,
+            reason=reason,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return memory_out(record)
+
+    @server.tool()
+    def memory_feedback(
+        ctx: Context,
+        search_id: Annotated[str, Field(description="The search_id of the search answered.")],
+        used: Annotated[list[str], Field(description="Ids of the hits the answer used.")],
+        unused: Annotated[
+            list[str] | None, Field(description="Hits it did not use (default: the others).")
+        ] = None,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+    ) -> FeedbackOut:
+        """Say which memories of a search the answer used. Used memories grow stronger, and
+        search learns to rank such memories above the unused ones."""
+        result = call(
+            memory(ctx).feedback,
+            search_id,
+            used,
+            unused,
+            **scope_defaults.fill(user_id, agent_id, run_id),
+        )
+        return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
 
     @server.tool()
     def list_memories(
