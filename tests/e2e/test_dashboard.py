@@ -92,6 +92,30 @@ def test_search_filters_by_event_time_and_state(page: Page, seeded: Seeded) -> N
     assert kinds == {"episode"}
 
 
+def test_search_with_a_budget_shows_the_packed_context(
+    page: Page, seeded: Seeded, acme: Api
+) -> None:
+    log_in(page, seeded.keys["acme"], "acme")
+    page.goto(f"/#/search?{SCOPE}&q=Where+does+Maria+live")
+    page.get_by_test_id("filter-budget").fill("120")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("budget-used")).to_be_visible()
+    assert "budget=120" in page.url
+    found = acme.client.post(
+        "/v1/memories/search",
+        json={"user_id": USER, "query": "Where does Maria live", "budget": 120},
+    ).json()["hits"]
+    used = sum(len(hit["context"]) for hit in found)
+    assert 0 < used <= 120
+    expect(page.get_by_test_id("budget-used")).to_have_text(f"{used} of 120 characters")
+    ids = page.get_by_test_id("hit").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert ids == [hit["id"] for hit in found]
+    excerpts = [hit["excerpt"] for hit in found if hit.get("excerpt")]
+    assert excerpts  # a hit of which only some sentences fit
+    shown = page.get_by_test_id("excerpt").all_inner_texts()
+    assert shown == excerpts
+
+
 # -- a memory's page ------------------------------------------------------------------------------
 def test_a_memory_shows_its_sources_history_links_and_entities(
     page: Page, seeded: Seeded, acme: Api

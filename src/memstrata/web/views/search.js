@@ -1,5 +1,7 @@
 // Search: a question and filters (kind, state, layer, event-time range). Each hit shows its
-// score and the signals that found it, at what rank. Without a question: browse, newest first.
+// score and the signals that found it, at what rank. With a budget, the hits are what fits in
+// that many characters, and a hit may show only the sentences that answer (its excerpt).
+// Without a question: browse, newest first.
 
 import { get, post } from "../api.js";
 import { badge, card, clip, empty, h, link, table, when } from "../dom.js";
@@ -77,6 +79,10 @@ function form(params, scope) {
       input("since", "Event time from", "date", params.get("since")),
       input("until", "until", "date", params.get("until")),
       input("limit", "Limit", "number", params.get("limit") || "20", { min: 1, max: 1000 }),
+      input("budget", "Budget (characters)", "number", params.get("budget"), {
+        min: 1,
+        placeholder: "none",
+      }),
     ),
   );
 }
@@ -96,26 +102,31 @@ function signals(hit) {
   );
 }
 
-function memoryCell(record, scope) {
+function memoryCell(record, scope, excerpt) {
   return h(
     "td",
     { class: "text-cell" },
     h("a", { href: link(`memory/${encodeURIComponent(record.id)}`, scope) }, clip(record.text, 160)),
+    excerpt ? h("div", { class: "excerpt", "data-testid": "excerpt" }, excerpt) : null,
     record.actor ? h("div", { class: "muted small" }, `said by ${record.actor}`) : null,
   );
 }
 
 async function searchResults(query, params, scope) {
   const limit = Number(params.get("limit") || 20);
-  const result = await post("/memories/search", { query, limit, ...filters(params), ...scope });
+  const budget = params.get("budget") ? Number(params.get("budget")) : null;
+  const body = { query, limit, ...filters(params), ...scope };
+  if (budget) body.budget = budget;
+  const result = await post("/memories/search", body);
   if (!result.hits.length) return card("No hits", empty("Nothing in this scope answers that."));
+  const used = result.hits.reduce((sum, hit) => sum + hit.context.length, 0);
   const rows = result.hits.map((hit, i) =>
     h(
       "tr",
       { "data-testid": "hit", "data-id": hit.id },
       h("td", { class: "num" }, i + 1),
       h("td", { class: "num score", "data-testid": "score" }, hit.score.toFixed(3)),
-      memoryCell(hit, scope),
+      memoryCell(hit, scope, hit.excerpt),
       h("td", null, badge(hit.kind)),
       h("td", null, badge(hit.state)),
       h("td", { class: "nowrap" }, when(hit.valid_from)),
@@ -124,7 +135,13 @@ async function searchResults(query, params, scope) {
   );
   return card(
     `${result.hits.length} hits`,
-    h("p", { class: "muted small" }, `search ${result.search_id}`),
+    h(
+      "p",
+      { class: "muted small" },
+      `search ${result.search_id}`,
+      budget ? " · context: " : null,
+      budget ? h("span", { "data-testid": "budget-used" }, `${used} of ${budget} characters`) : null,
+    ),
     table(["#", "Score", "Memory", "Kind", "State", "Event time", "Found by"], rows, {
       class: "data",
       "data-testid": "hits",
