@@ -83,6 +83,9 @@ def test_the_dashboard_page_and_every_file_it_loads_are_served(world: World) -> 
     csp = page.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "connect-src 'self'" in csp
     assert page.headers["x-content-type-options"] == "nosniff"
+    head = httpx.head(world.url + "/")  # what uptime checks and link previews send
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == page.headers["content-length"]
     seen: set[str] = set()
     todo = [
         urljoin(world.url + "/", ref) for ref in re.findall(r'(?:src|href)="([^"]+)"', page.text)

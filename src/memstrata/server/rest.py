@@ -622,7 +622,7 @@ def mount_dashboard(app: FastAPI) -> None:
     """Serve the dashboard: its page at ``/``, its scripts and styles under ``/ui/``. It is
     static; its data comes from the ``/v1`` API with the user's API key, like any client."""
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html", headers=DASHBOARD_HEADERS)
 
