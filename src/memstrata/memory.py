@@ -627,8 +627,9 @@ class Memory:
         agent_id: str | None = None,
         run_id: str | None = None,
     ) -> int:
-        """Write a scope as JSON Lines (messages, memories, versions, history); return the
-        number of memories written."""
+        """Write a scope as JSON Lines (messages with the LLM write path's status of each,
+        memories, versions, history, links and the entity graph); return the number of memories
+        written."""
         scope = self._scope(user_id, agent_id, run_id)
         count = 0
         with _open_text(out, "w") as fh:

@@ -258,11 +258,23 @@ class Store(Protocol):
 
     # -- whole-scope transfer -------------------------------------------------------------------
     def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
-        """The scope as export items; with ``vectors``, each memory item also carries its
-        ``vector`` (a list of floats, or None), which ``import_`` stores as given."""
+        """The scope as export items (``stores.codec`` describes them): a header, the messages,
+        each with its LLM write path ``status`` when it has one, then the memories, each with
+        its versions, history, ``graph`` (entities named, relations stated) and the ``links``
+        whose source it is. With ``vectors``, each memory item also carries its ``vector`` (a
+        list of floats, or None), which ``import_`` stores as given."""
         ...
 
-    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int: ...
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+        """Write export items into ``tenant`` in one transaction; return the number of memories.
+
+        A memory id already in the tenant is a ``ConflictError`` and nothing is written; a
+        message already stored in its exact scope is kept as it is, and so is a status it has
+        already (one it lacks is written). A memory's links are written with it even when their
+        target is not in the store yet (a later import may bring it); ``links`` shows a link
+        once both its ends are there. Items of format 1 (without status, graph and links)
+        import as before."""
+        ...
 
     # -- searches and settings kept for learning ----------------------------------------------
     def save_search(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from memstrata import ConflictError, InvalidInputError, Memory
+from memstrata.ports import Entity, Link, Triple
+from memstrata.types import Scope
 
 
 def dump(mem: Memory, user_id: str) -> list[tuple[object, ...]]:
@@ -92,3 +95,57 @@ def test_importing_twice_is_a_conflict_and_changes_nothing(tmp_path: Path) -> No
         with pytest.raises(ConflictError):
             a.import_(tmp_path / "x.jsonl")
         assert len(a.list(user_id="ada").records) == 2
+
+
+def _llm_path_state(mem: Memory) -> tuple[object, ...]:
+    ada = Scope(user_id="ada")
+    ids = sorted(r.id for r in mem.list(user_id="ada").records)
+    return (
+        [mem.store.links(ada, i) for i in ids],
+        mem.store.find_entities(ada),
+        mem.store.relations(ada, ["ada", "lisbon"]),
+        [(p.message.id, p.status, p.attempts)
+         for p in mem.store.pending_messages(ada, include_failed=True)],
+    )  # fmt: skip
+
+
+def test_links_graph_and_status_go_through_a_file_and_an_old_file_still_imports(
+    tmp_path: Path,
+) -> None:
+    ada, at = Scope(user_id="ada"), datetime(2026, 1, 1, tzinfo=UTC)
+    with Memory(tmp_path / "a.db", embedder="hashing") as a:
+        added = a.add([{"id": "m1", "text": "Ada lives in Lisbon"},
+                       {"id": "m2", "text": "Ada has a cat"}], user_id="ada")  # fmt: skip
+        first, second = added.ids
+        a.store.mark_messages(ada, ["m1"], "done", at=at, prompt_version="p1")
+        a.store.mark_messages(ada, ["m2"], "failed", at=at, error="timeout")
+        a.store.add_links(ada, [Link(second, first, "related", 0.5, at)])
+        a.store.put_graph(ada, first, [Entity("ada", "Ada"), Entity("lisbon", "Lisbon")],
+                          [Triple("ada", "Ada", "lives_in", "lisbon", "Lisbon")])  # fmt: skip
+        a.export(tmp_path / "ada.jsonl", user_id="ada")
+        before = _llm_path_state(a)
+    assert before[0] == [[Link(second, first, "related", 0.5, at)]] * 2 and before[2]
+    with Memory(tmp_path / "b.db", embedder="hashing") as b:
+        assert b.import_(tmp_path / "ada.jsonl") == 2
+        assert _llm_path_state(b) == before
+        assert b.store.pending_messages(ada) == []  # reprocess has nothing new to do
+
+    old = []  # what an older memstrata wrote: format 1, no status, graph or links
+    for line in (tmp_path / "ada.jsonl").read_text().splitlines():
+        item = {k: v for k, v in json.loads(line).items() if k not in ("status", "graph", "links")}
+        old.append(json.dumps({**item, "format": 1} if item["type"] == "header" else item))
+    (tmp_path / "old.jsonl").write_text("\n".join(old) + "\n")
+    with Memory(tmp_path / "c.db", embedder="hashing") as c:
+        assert c.import_(tmp_path / "old.jsonl") == 2
+        assert _llm_path_state(c) == ([[], []], [], [], [("m1", "new", 0), ("m2", "new", 0)])
+
+    newer = [json.dumps({"type": "header", "format": 3}), *old[1:]]
+    bad_status = json.loads(old[1])
+    bad_status["status"] = {"status": "done", "attempts": 1}  # no time
+    for lines, where in ((newer, "line 1"), ([old[0], json.dumps(bad_status)], "line 2")):
+        (tmp_path / "bad.jsonl").write_text("\n".join(lines) + "\n")
+        with (
+            Memory(tmp_path / "d.db", embedder="hashing") as d,
+            pytest.raises(InvalidInputError, match=where),
+        ):
+            d.import_(tmp_path / "bad.jsonl")

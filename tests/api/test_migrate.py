@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,10 @@ import pytest
 
 from memstrata import ConflictError, EmbedderMismatchError, Memory
 from memstrata.cli import main
-from memstrata.ports import ApiKey, Store
+from memstrata.ports import ApiKey, Entity, Link, Store, Triple
 from memstrata.stores import open_store
 from memstrata.stores.migrate import item_digest, migrate, roots
-from memstrata.types import Scope, utcnow
+from memstrata.types import Filters, Scope, utcnow
 
 pytestmark = pytest.mark.postgres
 
@@ -62,6 +64,48 @@ def fill(path: Path) -> None:
             mem.add("agent notes", user_id="ada", agent_id="helper")
             mem.add("run scratch", run_id="r1")
             mem.add("bob's memory", user_id="bob")
+            what_the_llm_path_keeps(mem.store, tenant)
+
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+
+
+def what_the_llm_path_keeps(store: Store, tenant: str) -> None:
+    """Message statuses, links (one to a memory exported after its source, one to another
+    scope) and the entity graph, in ada's scope."""
+    ada, helper = Scope(user_id="ada", tenant=tenant), Scope(user_id="ada", agent_id="helper",
+                                                              tenant=tenant)  # fmt: skip
+    ids = {r.text: r.id for r in store.list(ada, Filters(states=("active", "deleted")),
+                                            limit=10).records}  # fmt: skip
+    porto, cat, notes = (ids[t] for t in ("I live in Porto", "I adopted a cat named Café",
+                                          "agent notes"))  # fmt: skip
+    store.mark_messages(ada, ["m1", "m2"], "done", at=T0, prompt_version="p1")
+    store.mark_messages(ada, ["m3"], "failed", at=T0, error="bad json")
+    store.mark_messages(ada, ["m3"], "failed", at=T0, error="bad json again")
+    store.add_links(ada, [Link(porto, notes, "related", 0.5, T0),
+                          Link(cat, porto, "supersedes", 0.25, T0)])  # fmt: skip
+    store.put_graph(ada, porto, [Entity("ada", "Ada"), Entity("porto", "Porto")],
+                    [Triple("ada", "Ada", "lives_in", "porto", "Porto")])  # fmt: skip
+    store.put_graph(ada, cat, [Entity("ada", "Ada"), Entity("café", "Café")],
+                    [Triple("ada", "Ada", "has", "café", "Café")])  # fmt: skip
+    store.put_graph(helper, notes, [Entity("ada", "ADA")], [])
+
+
+def graph_view(store: Store, tenant: str) -> dict[str, Any]:
+    """What the read path sees of links, the entity graph and message status of ada."""
+    ada = Scope(user_id="ada", tenant=tenant)
+    ids = sorted(r.id for r in store.list(ada, Filters(states=("active", "deleted")),
+                                          limit=10).records)  # fmt: skip
+    keys = ["ada", "porto", "café"]
+    return {
+        "links": {i: store.links(ada, i) for i in ids},
+        "entities": (store.find_entities(ada), store.find_entities(ada, keys)),
+        "relations": store.relations(ada, keys),
+        "search": [(r.id, s) for r, s in store.entity_search(ada, {"ada": 1.0, "porto": 1.0},
+                                                             Filters(), limit=5)],
+        "pending": [(p.scope, p.message, p.status, p.attempts)
+                    for p in store.pending_messages(ada, include_failed=True)],
+    }  # fmt: skip
 
 
 def snapshot(store: Store) -> dict[str, Any]:
@@ -93,12 +137,17 @@ def test_sqlite_to_postgres_and_back_is_lossless(
     store.put_api_key(ApiKey(id="k2", tenant="acme", key_hash="h2", created_at=utcnow()))
     store.revoke_api_key("k2", utcnow())
     original = snapshot(store)
+    seen = {tenant: graph_view(store, tenant) for tenant in ("acme", "default")}
     store.close()
+    acme = seen["acme"]
+    assert [p[2:] for p in acme["pending"]] == [("failed", 2), ("new", 0), ("new", 0)]
+    assert sum(map(len, acme["links"].values())) == 4 and len(acme["relations"]) == 2
 
     assert main(["migrate", "--from", str(first), "--to", pg_url]) == 0
     out = capsys.readouterr().out
     assert "tenant acme: copied 6 memories" in out and "tenant default: copied 6" in out
     assert out.count("  ok") == 2 and "checksum" in out and "api keys copied: 2" in out
+    assert out.count("statuses 3  vectors 6  links 2  entities 5  relations 2") == 4
 
     assert main(["migrate", "--from", pg_url, "--to", f"sqlite:///{back}"]) == 0
     capsys.readouterr()
@@ -106,6 +155,7 @@ def test_sqlite_to_postgres_and_back_is_lossless(
         store = open_store(url)
         try:
             assert snapshot(store) == original, url
+            assert {t: graph_view(store, t) for t in seen} == seen, url
         finally:
             store.close()
     with Memory(pg_url, embedder="hashing", tenant="acme") as mem:
@@ -143,6 +193,86 @@ def test_an_interrupted_copy_resumes_where_it_stopped(tmp_path: Path, pg_url: st
     finally:
         source.close()
         target.close()
+
+
+def test_a_resumed_copy_keeps_a_link_to_a_memory_of_a_later_batch(
+    tmp_path: Path, pg_url: str
+) -> None:
+    fill(tmp_path / "a.db")
+    source, target = open_store(tmp_path / "a.db"), open_store(pg_url)
+    ada = Scope(user_id="ada", tenant="acme")
+    try:
+        porto = next(r.id for r in source.list(ada, Filters(), limit=10).records
+                     if r.text == "I live in Porto")  # fmt: skip
+
+        def stop(line: str) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):  # the messages and the first memory, then stop
+            migrate(source, target, tenants=["acme"], only={"user_id": "ada"}, batch_size=1,
+                    progress=stop)  # fmt: skip
+        assert [r.id for r in target.list(ada, Filters(), limit=10).records] == [porto]
+        assert target.links(ada, porto) == []  # its link goes to a memory not copied yet
+        report = migrate(source, target, tenants=["acme"], only={"user_id": "ada"}, batch_size=1)
+        assert report.ok and (report.tenants[0].copied, report.tenants[0].skipped) == (3, 1)
+        assert report.tenants[0].target.links == 2
+        assert target.links(ada, porto) == source.links(ada, porto)
+        assert len(target.links(ada, porto)) == 2
+        assert target.pending_messages(ada, include_failed=True) == source.pending_messages(
+            ada, include_failed=True
+        )
+    finally:
+        source.close()
+        target.close()
+
+
+DROP_ROWS = {  # a target that loses what its import writes to one table
+    table: f"CREATE TRIGGER lose_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(IGNORE); END"
+    for table in ("links", "entity_mentions", "relations", "message_status")
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "count"),
+    [("links", "links"), ("entity_mentions", "entities"), ("relations", "relations"),
+     ("message_status", "statuses")],
+)  # fmt: skip
+def test_a_target_that_loses_links_graph_or_status_fails_verification(
+    tmp_path: Path, table: str, count: str
+) -> None:
+    fill(tmp_path / "a.db")
+    open_store(tmp_path / "b.db").close()
+    with sqlite3.connect(tmp_path / "b.db") as conn:
+        conn.execute(DROP_ROWS[table])
+    source, target = open_store(tmp_path / "a.db"), open_store(tmp_path / "b.db")
+    try:
+        report = migrate(source, target, tenants=["acme"])
+        acme = report.tenants[0]
+        assert not report.ok and acme.copied == 6
+        assert getattr(acme.source, count) > 0 and getattr(acme.target, count) == 0
+        assert acme.source.checksum != acme.target.checksum
+    finally:
+        source.close()
+        target.close()
+
+
+def test_a_postgres_target_that_loses_links_fails_the_command(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    fill(tmp_path / "a.db")
+    open_store(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION lose() RETURNS trigger LANGUAGE plpgsql "
+                     "AS $$ BEGIN RETURN NULL; END $$")  # fmt: skip
+        conn.execute(
+            "CREATE TRIGGER lose BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION lose()"
+        )
+    assert main(["migrate", "--from", str(tmp_path / "a.db"), "--to", pg_url]) == 1
+    out = capsys.readouterr().out
+    assert out.count("links 2  entities 5") == 2 and out.count("links 0  entities 5") == 2
+    assert out.count("MISMATCH") == 2
 
 
 def test_the_copy_refuses_a_target_that_differs(tmp_path: Path, pg_url: str) -> None:
@@ -211,3 +341,20 @@ def test_the_checksum_ignores_history_ids_only() -> None:
     assert item_digest(item) == item_digest({**item, "history": [{"id": 9, "op": "ADD"}]})
     assert item_digest(item) != item_digest({**item, "vector": [0.25]})
     assert item_digest(item) != item_digest({**item, "history": [{"id": 1, "op": "UPDATE"}]})
+
+
+def test_the_checksum_covers_links_graph_and_status() -> None:
+    item = {"type": "memory", "record": {"id": "a", "text": "x"}, "versions": [], "history": []}
+    link = {"target": "b", "kind": "related", "score": 0.5, "at": None}
+    graph = {"entities": [{"key": "ada", "name": "Ada"}], "relations": []}
+    digests = {item_digest(item), item_digest({**item, "links": [link]}),
+               item_digest({**item, "links": [{**link, "kind": "supersedes"}]}),
+               item_digest({**item, "graph": graph})}  # fmt: skip
+    assert len(digests) == 4
+    assert item_digest({**item, "links": [], "graph": None}) == item_digest(item)
+    message = {"type": "message", "message": {"id": "m1", "text": "x"}}
+    status = {"status": "done", "attempts": 1, "prompt_version": None, "error": None, "at": "t"}
+    assert item_digest(message) != item_digest({**message, "status": status})
+    assert item_digest({**message, "status": status}) != item_digest(
+        {**message, "status": {**status, "attempts": 2}}
+    )

@@ -19,7 +19,10 @@ from memstrata.ports import Store
 from memstrata.stores.sqlite import SQLiteStore
 
 #: Every table a test may write; emptied between tests instead of creating a database each time.
-PG_TABLES = ("memories", "messages", "memory_versions", "history", "api_keys", "searches", "meta")
+PG_TABLES = (
+    "memories", "messages", "memory_versions", "history", "api_keys", "searches", "meta",
+    "message_status", "links", "entities", "entity_mentions", "relations",
+)  # fmt: skip
 
 
 def postgres_server() -> Any:

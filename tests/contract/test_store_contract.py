@@ -545,6 +545,154 @@ def test_export_import_round_trip_within_and_across_backends(
     assert target.get(Scope(user_id="u", tenant="t2"), "a").text == "I live in Lisbon"
 
 
+def _fill_graph(store: Store) -> None:
+    """Messages with and without a status; memories with links (one to a memory exported after
+    it, one across scopes), entities and relations; and a memory of another scope."""
+    ua = Scope(user_id="u", agent_id="a")
+    store.add(
+        [(U, Message(id="m1", text="Ada lives in Lisbon")), (ua, Message(id="m2", text="a cat")),
+         (U, Message(id="m3", text="not tried yet")),
+         (Scope(user_id="v"), Message(id="m4", text="theirs"))],
+        [rec("a", "Ada lives in Lisbon", importance=0.9), rec("b", "Ada has a cat", scope=ua),
+         rec("c", "Ada moved", importance=0.2), rec("x", "theirs", scope=Scope(user_id="v"))],
+    )  # fmt: skip
+    store.mark_messages(U, ["m1"], "done", at=T0, prompt_version="p1")
+    store.mark_messages(ua, ["m2"], "failed", at=T0, error="bad json")
+    store.mark_messages(ua, ["m2"], "failed", at=T0 + timedelta(seconds=1), prompt_version="p2",
+                        error="still bad")  # fmt: skip
+    store.add_links(U, [Link("a", "b", "related", 0.75, T0), Link("a", "c", "related", 0.5, T0),
+                        Link("c", "a", "supersedes", 0.25, T0 + timedelta(seconds=2))])  # fmt: skip
+    store.put_graph(U, "a", [Entity("ada", "Ada"), Entity("lisbon", "Lisbon")],
+                    [Triple("ada", "Ada", "lives_in", "lisbon", "Lisbon")])  # fmt: skip
+    store.put_graph(ua, "b", [Entity("ada", "ADA"), Entity("cat", "cat")],
+                    [Triple("ada", "Ada", "has", "cat", "cat")])  # fmt: skip
+    store.put_graph(U, "c", [Entity("ada", "ada!")], [])  # the scope knows ada as "Ada"
+    store.put_graph(Scope(user_id="v"), "x", [Entity("eve", "Eve")], [])
+
+
+def _graph_view(store: Store) -> dict[str, Any]:
+    """What the read path sees of links, the entity graph and message status under ``U``."""
+    ua = Scope(user_id="u", agent_id="a")
+    keys = ["ada", "lisbon", "cat", "eve"]
+    return {
+        "links": {m: store.links(U, m) for m in ("a", "b", "c")},
+        "entities": (store.find_entities(U), store.find_entities(ua), store.find_entities(U, keys)),
+        "relations": store.relations(U, keys),
+        "search": [(r.id, s) for r, s in store.entity_search(U, {"ada": 1.0, "lisbon": 0.5},
+                                                             Filters(), limit=5)],
+        "pending": [(p.scope, p.message, p.status, p.attempts)
+                    for p in store.pending_messages(U, include_failed=True)],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("target_backend", ["sqlite", pytest.param("postgres",
+                         marks=pytest.mark.postgres)])  # fmt: skip
+def test_export_import_carries_links_graph_and_message_status(
+    store: Store, open_backend: Opener, target_backend: str
+) -> None:
+    _fill_graph(store)
+    items = list(store.export(U))
+    by_id = {i.get("record", i.get("message", {})).get("id"): i for i in items[1:]}
+    assert items[0]["format"] == 2
+    assert by_id["m1"]["status"] == {"status": "done", "attempts": 1, "prompt_version": "p1",
+                                     "error": None, "at": T0.isoformat()}  # fmt: skip
+    assert by_id["m2"]["status"] == {"status": "failed", "attempts": 2, "prompt_version": "p2",
+                                     "error": "still bad",
+                                     "at": (T0 + timedelta(seconds=1)).isoformat()}  # fmt: skip
+    assert "status" not in by_id["m3"] and "m4" not in by_id
+    assert by_id["a"]["links"] == [
+        {"target": "b", "kind": "related", "score": 0.75, "at": T0.isoformat()},
+        {"target": "c", "kind": "related", "score": 0.5, "at": T0.isoformat()},
+    ]
+    assert by_id["a"]["graph"] == {
+        "entities": [{"key": "ada", "name": "Ada"}, {"key": "lisbon", "name": "Lisbon"}],
+        "relations": [{"subject_key": "ada", "subject": "Ada", "predicate": "lives_in",
+                       "object_key": "lisbon", "object": "Lisbon"}],
+    }  # fmt: skip
+    assert by_id["b"]["graph"]["entities"] == [{"key": "ada", "name": "ADA"},
+                                               {"key": "cat", "name": "cat"}]  # fmt: skip
+    assert "links" not in by_id["b"]  # a link is exported once, with its source
+    assert by_id["c"]["graph"] == {"entities": [{"key": "ada", "name": "Ada"}], "relations": []}
+    before = _graph_view(store)
+    assert before["pending"][0][2:] == ("failed", 2) and len(before["relations"]) == 2
+
+    target = open_backend(target_backend)
+    assert target.import_("default", items) == 3
+    assert _graph_view(target) == before
+    assert [_history_without_ids(i) for i in target.export(U)] == [
+        _history_without_ids(i) for i in items
+    ]
+    assert target.find_entities(Scope(user_id="v")) == []
+    target.mark_messages(Scope(user_id="u", agent_id="a"), ["m2"], "done", at=T0)
+    assert [p.message.id for p in target.pending_messages(U, include_failed=True)] == ["m3"]
+
+
+def test_a_link_is_kept_until_its_other_end_is_imported(store: Store) -> None:
+    _fill_graph(store)
+    items = list(store.export(U))
+    first = [i for i in items if i["type"] != "memory" or i["record"]["id"] == "a"]
+    store.reset(U)
+    assert store.import_("default", first) == 1
+    assert store.links(U, "a") == []  # b and c are not here yet
+    assert [i.get("links") for i in store.export(U) if i["type"] == "memory"] == [
+        items[4]["links"]
+    ]  # written all the same, so a resumed migration finds "a" as the source has it
+    assert store.import_("default", [i for i in items if i not in first]) == 2
+    assert [(x.source, x.target) for x in store.links(U, "a")] == [("a", "b"), ("a", "c"),
+                                                                   ("c", "a")]  # fmt: skip
+    assert store.find_entities(U, ["lisbon"]) == [Entity("lisbon", "Lisbon", 1)]
+
+
+def test_a_failed_import_writes_no_status_link_or_graph(store: Store) -> None:
+    _fill_graph(store)
+    items = list(store.export(U))
+    store.reset(U)
+    clash = {"type": "memory", "record": rec("x", "x again", scope=Scope(user_id="v")).to_dict()}
+    with pytest.raises(ConflictError):
+        store.import_("default", [*items, clash])
+    assert store.pending_messages(U, include_failed=True) == []
+    assert store.find_entities(U) == [] and store.get_many(U, ["a"]) == []
+    store.import_("default", items)
+    assert store.links(U, "b") == [Link("a", "b", "related", 0.75, T0)]
+
+
+def test_items_of_export_format_1_still_import(store: Store) -> None:
+    old = [
+        {"type": "header", "format": 1, "scope": {"user_id": "u"}},
+        {"type": "message", "message": {"id": "m1", "user_id": "u", "agent_id": None,
+                                        "run_id": None, "role": "user", "speaker": None,
+                                        "text": "hello", "timestamp": None, "metadata": {}}},
+        {"type": "memory", "record": rec("a", "hello", sources=("m1",)).to_dict(),
+         "versions": [], "history": [{"memory_id": "a", "version": 1, "op": "ADD",
+                                      "at": T0.isoformat(), "text": "hello"}]},
+    ]  # fmt: skip
+    assert store.import_("default", old) == 1
+    assert store.get(U, "a").text == "hello"
+    assert [(p.message.id, p.status) for p in store.pending_messages(U)] == [("m1", "new")]
+    assert store.links(U, "a") == [] and store.find_entities(U) == []
+    assert [set(i) for i in store.export(U)][1:] == [
+        {"type", "message"}, {"type", "record", "versions", "history"}
+    ]  # fmt: skip
+
+
+def test_malformed_links_graph_or_status_are_invalid_input(store: Store) -> None:
+    memory = {"type": "memory", "record": rec("a", "one").to_dict()}
+    message = {"type": "message", "message": {"id": "m1", "user_id": "u", "text": "one"}}
+    for item in (
+        {**memory, "links": [{"target": "", "kind": "related"}]},
+        {**memory, "links": [{"target": "b", "kind": "related", "score": "high"}]},
+        {**memory, "links": {"target": "b"}},
+        {**memory, "graph": {"entities": [{"name": "no key"}]}},
+        {**memory, "graph": {"relations": [{"subject_key": "a", "predicate": "p"}]}},
+        {**message, "status": {"status": "maybe", "at": T0.isoformat()}},
+        {**message, "status": {"status": "done"}},
+        {**message, "status": {"status": "done", "attempts": -1, "at": T0.isoformat()}},
+    ):
+        with pytest.raises(InvalidInputError):
+            store.import_("default", [item])
+    assert store.get_many(U, ["a"]) == [] and store.pending_messages(U) == []
+
+
 # -- searches and settings ------------------------------------------------------------------------
 def test_searches_and_settings(store: Store) -> None:
     ua = Scope(user_id="u", agent_id="a")

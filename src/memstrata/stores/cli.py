@@ -17,9 +17,10 @@ def register(
         "migrate",
         help="copy every memory from one store to another (e.g. SQLite to PostgreSQL), verified",
         description=(
-            "Copy messages, memories, versions, history, vectors, the embedder and API keys "
-            "from one store to another, tenant by tenant, then compare counts and checksums of "
-            "both sides. Run it again after an interruption: what was copied is skipped."
+            "Copy messages (with their LLM write path status), memories, versions, history, "
+            "vectors, links, the entity graph, the embedder and API keys from one store to "
+            "another, tenant by tenant, then compare counts and checksums of both sides. Run "
+            "it again after an interruption: what was copied is skipped."
         ),
     )
     p.add_argument("--from", dest="source", required=True, metavar="URL",
@@ -42,7 +43,9 @@ def _line(label: str, counts: dict[str, Any]) -> str:
     return (
         f"  {label}: memories {counts['memories']}  versions {counts['versions']}  "
         f"history {counts['history']}  messages {counts['messages']}  "
-        f"vectors {counts['vectors']}  checksum {counts['checksum'][:16]}"
+        f"statuses {counts['statuses']}  vectors {counts['vectors']}  links {counts['links']}  "
+        f"entities {counts['entities']}  relations {counts['relations']}  "
+        f"checksum {counts['checksum'][:16]}"
     )
 
 

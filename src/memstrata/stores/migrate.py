@@ -3,14 +3,19 @@
 The copy goes tenant by tenant and scope by scope through the ``Store`` protocol's own
 ``export``/``import_`` (with vectors), so any two stores can exchange data. It is:
 
-- lossless for what the export format holds: messages, memories, every version, every history
-  row, vectors, the embedder and the API keys; history rows get new ids in the target, nothing
-  else changes (links, the entity graph, message status and settings are not exported yet);
-- verified: counts and an order-free checksum of every record, version, history row, vector and
-  message are computed on both sides and compared (``TenantReport.ok``);
-- resumable: memories are written in batches, each in one transaction; a memory the target
-  already holds with the same checksum is skipped, one that differs stops the copy with a
-  ``ConflictError``. Messages are written only where missing.
+- lossless for what the export format holds: messages with the LLM write path's status of each
+  (done or failed, attempts, prompt version, error), memories, every version, every history row,
+  vectors, the links between memories, the entity graph (the entities each memory names and the
+  relations it states), the embedder and the API keys; history rows get new ids in the target,
+  nothing else changes (saved searches and settings are not copied);
+- verified: counts and an order-free checksum of every record, version, history row, vector,
+  link, entity mention, relation, message and message status are computed on both sides and
+  compared (``TenantReport.ok``);
+- resumable: memories are written in batches, each in one transaction, each memory with its
+  graph and links (a link whose other end comes in a later batch is written all the same, and
+  shows once that end is in); a memory the target already holds with the same checksum is
+  skipped, one that differs stops the copy with a ``ConflictError``. Messages, and their status,
+  are written only where missing.
 
 Stop writers to the source while it runs: a memory changed during the copy shows as a mismatch.
 """
@@ -30,6 +35,8 @@ from memstrata.types import Scope
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 _MODULUS = 1 << 256
+#: Keys of an export item that are left out when there is nothing to carry.
+_OPTIONAL = ("links", "graph", "status")
 
 Progress = Callable[[str], None]
 
@@ -43,6 +50,12 @@ class Tally:
     history: int = 0
     messages: int = 0
     vectors: int = 0
+    #: Links (each counted with its source memory), entity mentions and relations of memories.
+    links: int = 0
+    entities: int = 0
+    relations: int = 0
+    #: Messages with a status of the LLM write path (done or failed).
+    statuses: int = 0
     _sum: int = field(default=0, repr=False)
 
     @property
@@ -52,11 +65,16 @@ class Tally:
     def add(self, item: Mapping[str, Any], digest: bytes) -> None:
         if item["type"] == "message":
             self.messages += 1
+            self.statuses += item.get("status") is not None
         else:
             self.memories += 1
             self.versions += len(item.get("versions") or ())
             self.history += len(item.get("history") or ())
             self.vectors += item.get("vector") is not None
+            self.links += len(item.get("links") or ())
+            graph = item.get("graph") or {}
+            self.entities += len(graph.get("entities") or ())
+            self.relations += len(graph.get("relations") or ())
         self._sum = (self._sum + int.from_bytes(digest, "big")) % _MODULUS
 
     def counts(self) -> dict[str, Any]:
@@ -119,8 +137,10 @@ def item_key(item: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def item_digest(item: Mapping[str, Any]) -> bytes:
-    """The checksum of an item: everything it holds except store-assigned history ids."""
-    canonical = dict(item)
+    """The checksum of an item: everything it holds (links, graph and message status included)
+    except store-assigned history ids; an empty ``links``, ``graph`` or ``status`` counts as
+    absent."""
+    canonical = {k: v for k, v in item.items() if k not in _OPTIONAL or v}
     if item["type"] == "memory":
         canonical["history"] = [{k: v for k, v in h.items() if k != "id"} for h in item["history"]]
         canonical.setdefault("vector", None)

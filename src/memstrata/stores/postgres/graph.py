@@ -39,6 +39,99 @@ MEMORY_TABLES = ("entity_mentions", "relations")
 #: The tables keyed by scope, erased with a scope's messages.
 SCOPE_TABLES = ("message_status", "entities")
 
+#: A message's row of ``message_status`` (if any), by its exact scope and id.
+STATUS_JOIN = (
+    "LEFT JOIN message_status s ON s.tenant = m.tenant "
+    "AND s.user_id IS NOT DISTINCT FROM m.user_id "
+    "AND s.agent_id IS NOT DISTINCT FROM m.agent_id "
+    "AND s.run_id IS NOT DISTINCT FROM m.run_id AND s.message_id = m.id"
+)
+#: Writing an exported status: one already there is kept, as the message is.
+INSERT_STATUS = (
+    "INSERT INTO message_status (tenant, user_id, agent_id, run_id, message_id, status, "
+    "attempts, prompt_version, error, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT ON CONSTRAINT message_status_scope_id DO NOTHING"
+)
+INSERT_ENTITY = (
+    "INSERT INTO entities (tenant, user_id, agent_id, run_id, key, name) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+INSERT_MENTION = (
+    "INSERT INTO entity_mentions (tenant, memory_id, key) VALUES (%s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
+)
+INSERT_RELATION = (
+    "INSERT INTO relations (tenant, memory_id, subject_key, subject, predicate, object_key, "
+    "object) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+INSERT_LINK = (
+    "INSERT INTO links (tenant, source, target, kind, score, at) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+
+
+def graph_rows(
+    own: Scope, memory_id: str, entities: Sequence[Entity], relations: Sequence[Triple]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows of ``INSERT_ENTITY``, ``INSERT_MENTION`` and ``INSERT_RELATION`` for what a
+    memory names and states (entities registered under the memory's own scope)."""
+    return (
+        [(own.tenant, own.user_id, own.agent_id, own.run_id, e.key, e.name) for e in entities],
+        [(own.tenant, memory_id, e.key) for e in entities],
+        [(own.tenant, memory_id, t.subject_key, t.subject, t.predicate, t.object_key, t.object)
+         for t in relations],
+    )  # fmt: skip
+
+
+def link_rows(tenant: str, links: Sequence[Link]) -> list[tuple[Any, ...]]:
+    return [(tenant, x.source, x.target, x.kind, float(x.score), x.at or utcnow()) for x in links]
+
+
+def export_graph(
+    conn: Conn, tenant: str, records: Mapping[str, MemoryRecord]
+) -> dict[str, tuple[list[Link], list[Entity], list[Triple]]]:
+    """For each memory: the links whose source it is (whether or not the other end is here
+    yet), the entities it names (under the name its scope knows each by) and its relations."""
+    ids = list(records)
+    out: dict[str, tuple[list[Link], list[Entity], list[Triple]]] = {i: ([], [], []) for i in ids}
+    for r in conn.execute(
+        "SELECT source, target, kind, score, at FROM links WHERE tenant = %s AND source = ANY(%s)",
+        (tenant, ids),
+    ):
+        out[r[0]][0].append(Link(r[0], r[1], r[2], r[3], utc(r[4])))
+    mentions = conn.execute(
+        "SELECT memory_id, key FROM entity_mentions WHERE tenant = %s AND memory_id = ANY(%s)",
+        (tenant, ids),
+    ).fetchall()
+    wanted: dict[tuple[str | None, str | None, str | None], set[str]] = {}
+    for memory_id, key in mentions:
+        s = records[memory_id].scope
+        wanted.setdefault((s.user_id, s.agent_id, s.run_id), set()).add(key)
+    names: dict[tuple[str | None, str | None, str | None, str], str] = {}
+    for exact, keys in wanted.items():  # one lookup per exact scope, by the unique index
+        clauses: builtins.list[str] = []
+        params: builtins.list[str] = []
+        for column, value in zip(("user_id", "agent_id", "run_id"), exact, strict=True):
+            clauses.append(f"{column} IS NULL" if value is None else f"{column} = %s")
+            params.extend(() if value is None else (value,))
+        for key, name in conn.execute(
+            f"SELECT key, name FROM entities WHERE tenant = %s AND {' AND '.join(clauses)} "
+            "AND key = ANY(%s)",
+            [tenant, *params, sorted(keys)],
+        ):
+            names[(*exact, key)] = name
+    for memory_id, key in mentions:
+        s = records[memory_id].scope
+        name = names.get((s.user_id, s.agent_id, s.run_id, key), key)
+        out[memory_id][1].append(Entity(key=key, name=name))
+    for r in conn.execute(
+        "SELECT subject_key, subject, predicate, object_key, object, memory_id FROM relations "
+        "WHERE tenant = %s AND memory_id = ANY(%s)",
+        (tenant, ids),
+    ):
+        out[r[5]][2].append(Triple(*r))
+    return out
+
 
 def current(conn: Conn, scope: Scope, memory_id: str, *, lock: bool = False) -> MemoryRecord:
     where, params = scope_sql(scope)
@@ -140,11 +233,7 @@ def pending_messages(
     wanted = "s.status IS NULL" + (" OR s.status = 'failed'" if include_failed else "")
     rows = conn.execute(
         "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.id, m.role, m.speaker, m.text, "
-        "m.ts, m.metadata, s.status, s.attempts FROM messages m "
-        "LEFT JOIN message_status s ON s.tenant = m.tenant "
-        "AND s.user_id IS NOT DISTINCT FROM m.user_id "
-        "AND s.agent_id IS NOT DISTINCT FROM m.agent_id "
-        "AND s.run_id IS NOT DISTINCT FROM m.run_id AND s.message_id = m.id "
+        f"m.ts, m.metadata, s.status, s.attempts FROM messages m {STATUS_JOIN} "
         f"WHERE {where} AND ({wanted}) ORDER BY m.pk LIMIT %s",
         [*params, limit],
     ).fetchall()
@@ -204,26 +293,11 @@ def put_graph(
         conn.execute(
             f"DELETE FROM {table} WHERE tenant = %s AND memory_id = %s", (own.tenant, memory_id)
         )
+    rows = graph_rows(own, memory_id, entities, relations)
     with conn.cursor() as cur:
-        if entities:
-            cur.executemany(
-                "INSERT INTO entities (tenant, user_id, agent_id, run_id, key, name) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(own.tenant, own.user_id, own.agent_id, own.run_id, e.key, e.name)
-                 for e in entities],
-            )  # fmt: skip
-            cur.executemany(
-                "INSERT INTO entity_mentions (tenant, memory_id, key) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                [(own.tenant, memory_id, e.key) for e in entities],
-            )
-        if relations:
-            cur.executemany(
-                "INSERT INTO relations (tenant, memory_id, subject_key, subject, predicate, "
-                "object_key, object) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(own.tenant, memory_id, t.subject_key, t.subject, t.predicate, t.object_key,
-                  t.object) for t in relations],
-            )  # fmt: skip
+        for sql, batch in zip((INSERT_ENTITY, INSERT_MENTION, INSERT_RELATION), rows, strict=True):
+            if batch:
+                cur.executemany(sql, batch)
 
 
 def find_entities(

@@ -18,7 +18,7 @@ import builtins
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -698,20 +698,25 @@ class PostgresStore:
             with conn.cursor(name="memstrata_export_messages") as cur:
                 cur.itersize = BATCH
                 cur.execute(
-                    "SELECT id, user_id, agent_id, run_id, role, speaker, text, ts, metadata "
-                    f"FROM messages m WHERE {where} ORDER BY m.pk",
+                    "SELECT m.id, m.user_id, m.agent_id, m.run_id, m.role, m.speaker, m.text, "
+                    "m.ts, m.metadata, s.status, s.attempts, s.prompt_version, s.error, s.at "
+                    f"FROM messages m {graph.STATUS_JOIN} WHERE {where} ORDER BY m.pk",
                     params,
                 )
                 for r in cur:
-                    ts = utc(r[7])
-                    yield {
+                    message: dict[str, Any] = {
                         "type": "message",
                         "message": {
                             "id": r[0], "user_id": r[1], "agent_id": r[2], "run_id": r[3],
                             "role": r[4], "speaker": r[5], "text": r[6],
-                            "timestamp": ts.isoformat() if ts else None, "metadata": r[8],
+                            "timestamp": codec.iso(utc(r[7])), "metadata": r[8],
                         },
                     }  # fmt: skip
+                    if r[9] is not None:
+                        message["status"] = codec.StatusRow(
+                            r[9], r[10], r[13].astimezone(UTC), r[11], r[12]
+                        ).to_dict()
+                    yield message
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -745,6 +750,7 @@ class PostgresStore:
             (tenant, ids),
         ):
             events.setdefault(r[1], []).append(history_event(r).to_dict())
+        graphs = graph.export_graph(conn, tenant, {k: v[0] for k, v in records.items()})
         for memory_id in ids:
             if memory_id not in records:
                 continue
@@ -755,18 +761,28 @@ class PostgresStore:
                 "versions": old.get(memory_id, []),
                 "history": events.get(memory_id, []),
             }
+            codec.add_graph(item, *graphs[memory_id])
             if vectors:
                 item["vector"] = None if embedding is None else embedding.to_list()
             yield item
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
-        """Write exported items in one transaction; existing ids are a conflict (nothing kept)."""
+        """Write exported items in one transaction; existing ids are a conflict (nothing kept).
+
+        A memory's links are written with it even when their target is not here yet (a later
+        import, such as the next batch of ``migrate``, may bring it): ``links`` shows a link once
+        both its ends are in the store, as always."""
         count = 0
         now = utcnow()
         messages: builtins.list[tuple[Any, ...]] = []
         memories: builtins.list[tuple[Any, ...]] = []
         versions: builtins.list[tuple[Any, ...]] = []
         history: builtins.list[tuple[Any, ...]] = []
+        statuses: builtins.list[tuple[Any, ...]] = []
+        entities: builtins.list[tuple[Any, ...]] = []
+        mentions: builtins.list[tuple[Any, ...]] = []
+        relations: builtins.list[tuple[Any, ...]] = []
+        links: builtins.list[tuple[Any, ...]] = []
 
         def flush(cur: psycopg.Cursor[Any]) -> None:
             for sql, rows in (
@@ -775,6 +791,11 @@ class PostgresStore:
                 (INSERT_MEMORY, memories),
                 (INSERT_VERSION, versions),
                 (INSERT_HISTORY, history),
+                (graph.INSERT_STATUS, statuses),
+                (graph.INSERT_ENTITY, entities),
+                (graph.INSERT_MENTION, mentions),
+                (graph.INSERT_RELATION, relations),
+                (graph.INSERT_LINK, links),
             ):  # fmt: skip
                 if rows:
                     cur.executemany(sql, rows)
@@ -788,6 +809,12 @@ class PostgresStore:
                         (tenant, s.user_id, s.agent_id, s.run_id, m.id, m.role, m.speaker,
                          m.text, m.timestamp, Jsonb(dict(m.metadata)), now)
                     )  # fmt: skip
+                    status = codec.status_from_item(item)
+                    if status is not None:
+                        statuses.append(
+                            (tenant, s.user_id, s.agent_id, s.run_id, m.id, status.status,
+                             status.attempts, status.prompt_version, status.error, status.at)
+                        )  # fmt: skip
                 elif item["type"] == "memory":
                     record = MemoryRecord.from_dict(item["record"], tenant=tenant)
                     memories.append(self._memory_params(record, item.get("vector")))
@@ -803,6 +830,13 @@ class PostgresStore:
                                                  prompt_version=e.prompt_version, text=e.text,
                                                  previous_text=e.previous_text, state=e.state)
                         )  # fmt: skip
+                    named, mentioned, stated = graph.graph_rows(
+                        record.scope, record.id, *codec.graph_from_item(item)
+                    )
+                    entities.extend(named)
+                    mentions.extend(mentioned)
+                    relations.extend(stated)
+                    links.extend(graph.link_rows(tenant, codec.links_from_item(item)))
                     count += 1
                 if len(messages) + len(memories) >= BATCH:
                     flush(cur)

@@ -59,6 +59,13 @@ _COLUMNS = (
 )
 _SELECT = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
 _STATE_OPS: dict[str, Operation] = {"deleted": "DELETE", "active": "RESTORE", "archived": "ARCHIVE"}
+#: A message's row of ``message_status`` (if any), by its exact scope and id.
+_STATUS_JOIN = (
+    "LEFT JOIN message_status s ON s.tenant = m.tenant "
+    "AND ifnull(s.user_id, '') = ifnull(m.user_id, '') "
+    "AND ifnull(s.agent_id, '') = ifnull(m.agent_id, '') "
+    "AND ifnull(s.run_id, '') = ifnull(m.run_id, '') AND s.message_id = m.id"
+)
 
 
 def _record_row(record: MemoryRecord) -> tuple[Any, ...]:
@@ -850,8 +857,9 @@ class SQLiteStore:
         where, params = scope_sql(scope)
         with self._lock:
             messages = self._conn.execute(
-                f"SELECT id, user_id, agent_id, run_id, role, speaker, text, ts, metadata "
-                f"FROM messages m WHERE {where} ORDER BY m.pk",
+                "SELECT m.id, m.user_id, m.agent_id, m.run_id, m.role, m.speaker, m.text, m.ts, "
+                "m.metadata, s.status, s.attempts, s.prompt_version, s.error, s.at "
+                f"FROM messages m {_STATUS_JOIN} WHERE {where} ORDER BY m.pk",
                 params,
             ).fetchall()
             ids = [
@@ -862,8 +870,7 @@ class SQLiteStore:
             ]
         yield {"type": "header", "format": codec.EXPORT_FORMAT, "scope": scope.as_dict()}
         for r in messages:
-            ts = from_micros(r[7])
-            yield {
+            message: dict[str, Any] = {
                 "type": "message",
                 "message": {
                     "id": r[0],
@@ -873,10 +880,15 @@ class SQLiteStore:
                     "role": r[4],
                     "speaker": r[5],
                     "text": r[6],
-                    "timestamp": ts.isoformat() if ts else None,
+                    "timestamp": codec.iso(from_micros(r[7])),
                     "metadata": json.loads(r[8]),
                 },
             }
+            if r[9] is not None:
+                at = from_micros(r[13])
+                assert at is not None
+                message["status"] = codec.StatusRow(r[9], r[10], at, r[11], r[12]).to_dict()
+            yield message
         for memory_id in ids:
             try:
                 versions = self.versions(scope, memory_id)
@@ -889,9 +901,39 @@ class SQLiteStore:
                 "versions": [v.to_dict() for v in versions[:-1]],
                 "history": [h.to_dict() for h in history],
             }
+            with self._lock:
+                self._export_graph(self._conn, item, versions[-1])
             if vectors:
                 item["vector"] = self._vector_list(scope.tenant, memory_id)
             yield item
+
+    @staticmethod
+    def _export_graph(conn: sqlite3.Connection, item: dict[str, Any], record: MemoryRecord) -> None:
+        """Add the memory's links (as their source, whether or not the other end is here yet)
+        and its graph (each entity under the name its scope knows it by) to its export item."""
+        s = record.scope
+        links = conn.execute(
+            "SELECT source, target, kind, score, at FROM links WHERE tenant = ? AND source = ?",
+            (s.tenant, record.id),
+        ).fetchall()
+        entities = conn.execute(
+            "SELECT em.key, ifnull(e.name, em.key) FROM entity_mentions em LEFT JOIN entities e "
+            "ON e.tenant = em.tenant AND e.key = em.key AND ifnull(e.user_id, '') = ? "
+            "AND ifnull(e.agent_id, '') = ? AND ifnull(e.run_id, '') = ? "
+            "WHERE em.tenant = ? AND em.memory_id = ?",
+            (s.user_id or "", s.agent_id or "", s.run_id or "", s.tenant, record.id),
+        ).fetchall()
+        relations = conn.execute(
+            "SELECT subject_key, subject, predicate, object_key, object, memory_id "
+            "FROM relations WHERE tenant = ? AND memory_id = ?",
+            (s.tenant, record.id),
+        ).fetchall()
+        codec.add_graph(
+            item,
+            [Link(r[0], r[1], r[2], r[3], from_micros(r[4])) for r in links],
+            [Entity(key=r[0], name=r[1]) for r in entities],
+            [Triple(*r) for r in relations],
+        )
 
     def _vector_list(self, tenant: str, memory_id: str) -> builtins.list[float] | None:
         row = self._read(
@@ -904,7 +946,11 @@ class SQLiteStore:
         return [float(x) for x in np.frombuffer(row[0], dtype=np.float32)]
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
-        """Write exported items in one transaction; existing ids are a conflict (nothing kept)."""
+        """Write exported items in one transaction; existing ids are a conflict (nothing kept).
+
+        A memory's links are written with it even when their target is not here yet (a later
+        import, such as the next batch of ``migrate``, may bring it): ``links`` shows a link once
+        both its ends are in the store, as always."""
         count = 0
         with self._write() as conn:
             for item in items:
@@ -928,6 +974,16 @@ class SQLiteStore:
                             to_micros(utcnow()),
                         ),
                     )
+                    status = codec.status_from_item(item)
+                    if status is not None:  # a status already there is kept, as the message is
+                        conn.execute(
+                            "INSERT OR IGNORE INTO message_status (tenant, user_id, agent_id, "
+                            "run_id, message_id, status, attempts, prompt_version, error, at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (tenant, scope.user_id, scope.agent_id, scope.run_id, message.id,
+                             status.status, status.attempts, status.prompt_version, status.error,
+                             to_micros(status.at)),
+                        )  # fmt: skip
                 elif item["type"] == "memory":
                     record = MemoryRecord.from_dict(item["record"], tenant=tenant)
                     vector = item.get("vector")
@@ -955,6 +1011,8 @@ class SQLiteStore:
                             previous_text=event.previous_text,
                             state=event.state,
                         )
+                    self._insert_graph(conn, record.scope, record.id, *codec.graph_from_item(item))
+                    self._insert_links(conn, tenant, codec.links_from_item(item))
                     count += 1
         return count
 
@@ -1112,11 +1170,7 @@ class SQLiteStore:
         def run(conn: sqlite3.Connection) -> builtins.list[PendingMessage]:
             rows = conn.execute(
                 "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.id, m.role, m.speaker, "
-                "m.text, m.ts, m.metadata, s.status, s.attempts FROM messages m "
-                "LEFT JOIN message_status s ON s.tenant = m.tenant "
-                "AND ifnull(s.user_id, '') = ifnull(m.user_id, '') "
-                "AND ifnull(s.agent_id, '') = ifnull(m.agent_id, '') "
-                "AND ifnull(s.run_id, '') = ifnull(m.run_id, '') AND s.message_id = m.id "
+                f"m.text, m.ts, m.metadata, s.status, s.attempts FROM messages m {_STATUS_JOIN} "
                 f"WHERE {where} AND ({wanted}) ORDER BY m.pk LIMIT ?",
                 [*params, limit],
             ).fetchall()
@@ -1189,24 +1243,45 @@ class SQLiteStore:
                     f"DELETE FROM {table} WHERE tenant = ? AND memory_id = ?",
                     (own.tenant, memory_id),
                 )
-            for entity in entities:
-                conn.execute(
-                    "INSERT OR IGNORE INTO entities (tenant, user_id, agent_id, run_id, key, name) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (own.tenant, own.user_id, own.agent_id, own.run_id, entity.key, entity.name),
-                )
-                conn.execute(
-                    "INSERT OR IGNORE INTO entity_mentions (tenant, memory_id, key) "
-                    "VALUES (?, ?, ?)",
-                    (own.tenant, memory_id, entity.key),
-                )
-            for t in relations:
-                conn.execute(
-                    "INSERT OR IGNORE INTO relations (tenant, memory_id, subject_key, subject, "
-                    "predicate, object_key, object) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (own.tenant, memory_id, t.subject_key, t.subject, t.predicate, t.object_key,
-                     t.object),
-                )  # fmt: skip
+            self._insert_graph(conn, own, memory_id, entities, relations)
+
+    @staticmethod
+    def _insert_graph(
+        conn: sqlite3.Connection,
+        own: Scope,
+        memory_id: str,
+        entities: Sequence[Entity],
+        relations: Sequence[Triple],
+    ) -> None:
+        """Register entities under the memory's own scope (a name written first stays) and
+        write what the memory names and states."""
+        for entity in entities:
+            conn.execute(
+                "INSERT OR IGNORE INTO entities (tenant, user_id, agent_id, run_id, key, name) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (own.tenant, own.user_id, own.agent_id, own.run_id, entity.key, entity.name),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO entity_mentions (tenant, memory_id, key) VALUES (?, ?, ?)",
+                (own.tenant, memory_id, entity.key),
+            )
+        for t in relations:
+            conn.execute(
+                "INSERT OR IGNORE INTO relations (tenant, memory_id, subject_key, subject, "
+                "predicate, object_key, object) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (own.tenant, memory_id, t.subject_key, t.subject, t.predicate, t.object_key,
+                 t.object),
+            )  # fmt: skip
+
+    @staticmethod
+    def _insert_links(conn: sqlite3.Connection, tenant: str, links: Sequence[Link]) -> None:
+        for link in links:
+            conn.execute(
+                "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, link.source, link.target, link.kind, float(link.score),
+                 to_micros(link.at or utcnow())),
+            )  # fmt: skip
 
     def find_entities(
         self, scope: Scope, keys: Sequence[str] | None = None, *, limit: int = 100
