@@ -14,6 +14,7 @@ import pytest
 
 from memstrata import ConflictError, EmbedderMismatchError, Memory
 from memstrata.cli import main
+from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import ApiKey, Entity, Link, Store, Triple
 from memstrata.stores import open_store
 from memstrata.stores.migrate import item_digest, migrate, roots
@@ -358,3 +359,44 @@ def test_the_checksum_covers_links_graph_and_status() -> None:
     assert item_digest({**message, "status": status}) != item_digest(
         {**message, "status": {**status, "attempts": 2}}
     )
+
+
+def test_what_feedback_taught_is_copied_and_a_targets_own_is_kept(tmp_path: Path) -> None:
+    source_path, target_path = tmp_path / "a.db", tmp_path / "b.db"
+    texts = ["I live in Porto", "Porto has the best custard tarts", "I walk to work in Porto"]
+    with Memory(source_path, embedder="hashing") as mem:
+        mem.add(texts, user_id="ada")
+        mem.add("notes of the helper agent", user_id="ada", agent_id="helper")
+        found = mem.search("Porto", user_id="ada")
+        taught = mem.feedback(found.search_id, [found[-1].id], user_id="ada")
+        assert taught.pairs > 0
+        learned = {k: mem.store.get_setting(k) for k in setting_keys(Scope(user_id="ada"))}
+        order = [h.id for h in mem.search("Porto", user_id="ada")]
+    assert all(learned.values())
+
+    source, target = open_store(source_path), open_store(target_path)
+    try:
+        report = migrate(source, target)
+        assert report.ok and report.learned_models_copied == 2
+        assert {k: target.get_setting(k) for k in learned} == learned
+        assert migrate(source, target).learned_models_copied == 0  # there already
+    finally:
+        source.close()
+        target.close()
+    with Memory(target_path, embedder="hashing") as mem:
+        assert [h.id for h in mem.search("Porto", user_id="ada")] == order
+
+    # A target that learned a model of its own keeps it; a partial copy leaves the tenant's
+    # model alone and brings only the models of the scopes it copies.
+    other = tmp_path / "c.db"
+    with Memory(other, embedder="hashing") as mem:
+        mem.store.put_setting(setting_keys(Scope(user_id="ada"))[1], "{}")
+    source, target = open_store(source_path), open_store(other)
+    try:
+        report = migrate(source, target, only={"user_id": "ada"})
+        assert report.learned_models_copied == 0
+        assert target.get_setting(setting_keys(Scope(user_id="ada"))[1]) == "{}"
+        assert target.get_setting(setting_keys(Scope(user_id="ada"))[0]) is None
+    finally:
+        source.close()
+        target.close()

@@ -33,6 +33,12 @@ def _scope_key(scope: Scope) -> str:
     return "reranker-scope:" + json.dumps(parts)
 
 
+def setting_keys(scope: Scope) -> tuple[str, str]:
+    """The settings that hold what feedback taught for ``scope``: its tenant's reranker model,
+    then the scope's own (``memstrata migrate`` copies them)."""
+    return _global_key(scope), _scope_key(scope)
+
+
 def _load(store: Store, key: str, base: LinearReranker) -> LinearReranker:
     raw = store.get_setting(key)
     if raw is None:

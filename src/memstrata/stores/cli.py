@@ -18,9 +18,10 @@ def register(
         help="copy every memory from one store to another (e.g. SQLite to PostgreSQL), verified",
         description=(
             "Copy messages (with their LLM write path status), memories, versions, history, "
-            "vectors, links, the entity graph, the embedder and API keys from one store to "
-            "another, tenant by tenant, then compare counts and checksums of both sides. Run "
-            "it again after an interruption: what was copied is skipped."
+            "vectors, links, the entity graph, the embedder, API keys and learned reranker "
+            "models from one store to another, tenant by tenant, then compare counts and "
+            "checksums of both sides. Run it again after an interruption: what was copied is "
+            "skipped."
         ),
     )
     p.add_argument("--from", dest="source", required=True, metavar="URL",
@@ -75,6 +76,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if report.embedder:
             print(f"embedder: {report.embedder[0]} ({report.embedder[1]} dimensions)")
         print(f"api keys copied: {report.api_keys_copied}")
+        print(f"learned reranker models copied: {report.learned_models_copied}")
         for tenant in data["tenants"]:
             print(
                 f"tenant {tenant['tenant']}: copied {tenant['copied']} memories, skipped "

@@ -6,8 +6,10 @@ The copy goes tenant by tenant and scope by scope through the ``Store`` protocol
 - lossless for what the export format holds: messages with the LLM write path's status of each
   (done or failed, attempts, prompt version, error), memories, every version, every history row,
   vectors, the links between memories, the entity graph (the entities each memory names and the
-  relations it states), the embedder and the API keys; history rows get new ids in the target,
-  nothing else changes (saved searches and settings are not copied);
+  relations it states), the embedder, the API keys and what feedback taught (the reranker models
+  of each tenant and of each copied scope, where the target has none of its own); history rows
+  get new ids in the target, nothing else changes (saved searches, kept 30 days for feedback,
+  are not copied);
 - verified: counts and an order-free checksum of every record, version, history row, vector,
   link, entity mention, relation, message and message status are computed on both sides and
   compared (``TenantReport.ok``);
@@ -29,6 +31,7 @@ from itertools import combinations
 from typing import Any
 
 from memstrata.errors import ConflictError, EmbedderMismatchError, InvalidInputError
+from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import Store
 from memstrata.stores import codec
 from memstrata.types import Scope
@@ -113,6 +116,8 @@ class TenantReport:
 class MigrationReport:
     tenants: list[TenantReport] = field(default_factory=list)
     api_keys_copied: int = 0
+    #: Reranker models that feedback trained (a tenant's or a scope's), copied.
+    learned_models_copied: int = 0
     embedder: tuple[str, int] | None = None
 
     @property
@@ -124,6 +129,7 @@ class MigrationReport:
             "ok": self.ok,
             "embedder": list(self.embedder) if self.embedder else None,
             "api_keys_copied": self.api_keys_copied,
+            "learned_models_copied": self.learned_models_copied,
             "tenants": [t.to_dict() for t in self.tenants],
         }
 
@@ -242,12 +248,39 @@ def migrate(
         scopes = roots([s for s in all_scopes if s.tenant == tenant])
         result, copied_keys = _copy_tenant(source, target, tenant, scopes, batch_size, say)
         _verify(target, scopes, copied_keys, result)
+        exact = [s for s in all_scopes if s.tenant == tenant]
+        report.learned_models_copied += _copy_learned(source, target, exact, tenant_wide=not only)
         report.tenants.append(result)
         say(
             f"tenant {tenant}: {result.copied} memories copied, {result.skipped} already there; "
             + ("verified" if result.ok else "MISMATCH")
         )
     return report
+
+
+def _copy_learned(
+    source: Store, target: Store, scopes: Sequence[Scope], *, tenant_wide: bool
+) -> int:
+    """Copy the reranker models feedback trained for the tenant (``tenant_wide``) and for each
+    scope that holds some of ``scopes`` (feedback may be given at ``user_id`` alone for memories
+    stored under a user and an agent) where the target has none; a model the target learned
+    itself is kept."""
+    keys: dict[str, None] = {}
+    for scope in scopes:
+        given = list(scope.as_dict().items())
+        for size in range(1, len(given) + 1):
+            for subset in combinations(given, size):
+                tenant_key, scope_key = setting_keys(Scope(tenant=scope.tenant, **dict(subset)))
+                if tenant_wide:
+                    keys[tenant_key] = None
+                keys[scope_key] = None
+    copied = 0
+    for key in keys:
+        value = source.get_setting(key)
+        if value is not None and target.get_setting(key) is None:
+            target.put_setting(key, value)
+            copied += 1
+    return copied
 
 
 def _copy_tenant(
