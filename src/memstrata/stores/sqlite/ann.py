@@ -33,6 +33,11 @@ CONNECTIVITY = 16
 #: Candidate list size while adding (graph quality) and while searching (recall against time).
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 200
+#: A walk of 200 candidates finds fewer of the true ten in a larger graph: with MiniLM vectors,
+#: 0.994 at 100,000 rows but 0.947 at 1,000,000, where 1,300 find 0.994 again (about 2.5 ms
+#: more a search). Past about 154,000 rows the walk keeps this many per row, up to the cap.
+EXPANSION_PER_ROW = 0.0013
+MAX_EXPANSION_SEARCH = 4000
 #: How the graph stores its copy of the vectors. Candidates are rescored from the exact float32
 #: matrix, so 8-bit copies cost little recall and take a quarter of the memory and disk.
 DTYPE = "i8"
@@ -51,9 +56,15 @@ def new_index(dim: int) -> Any | None:
                  expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)  # fmt: skip
 
 
+def expansion_search(rows: int) -> int:
+    """How many candidates a search of a graph of ``rows`` vectors keeps while it walks."""
+    return min(MAX_EXPANSION_SEARCH, max(EXPANSION_SEARCH, round(rows * EXPANSION_PER_ROW)))
+
+
 def settings() -> dict[str, Any]:
     return {"connectivity": CONNECTIVITY, "expansion_add": EXPANSION_ADD,
-            "expansion_search": EXPANSION_SEARCH, "dtype": DTYPE}  # fmt: skip
+            "expansion_search": EXPANSION_SEARCH, "expansion_search_per_row": EXPANSION_PER_ROW,
+            "max_expansion_search": MAX_EXPANSION_SEARCH, "dtype": DTYPE}  # fmt: skip
 
 
 def scope_key(scope: Scope) -> str:

@@ -169,6 +169,9 @@ class ScopeVectors:
     def _ann_search(
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
     ) -> list[tuple[int, float]] | None:
+        width = ann_module.expansion_search(self.size)
+        if self.ann.expansion_search != width:  # the graph grew (or was just built or loaded)
+            self.ann.expansion_search = width
         matches = self.ann.search(vector, k * ANN_OVERSAMPLE)
         keys = np.asarray(matches.keys, dtype=np.int64)
         rows = np.searchsorted(self.pks[: self.size], keys)
