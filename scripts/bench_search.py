@@ -8,6 +8,7 @@ over the vectors the store holds, which are the vectors the bench's ingest produ
 
     memstrata bench --n 1000000 --large --json --store /data/bench1m.db   # once
     python scripts/bench_search.py /data/bench1m.db
+    python scripts/bench_search.py /data/bench1m.db --expansion 200   # another graph walk
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from memstrata.bench import _percentiles, _Precomputed, machine, recall_at_k, synthetic_queries
 from memstrata.embedders import make_embedder
 from memstrata.memory import Memory
+from memstrata.stores.sqlite import ann
 from memstrata.types import Filters, Scope
 
 
@@ -29,7 +31,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", help="the store a `memstrata bench --store` run filled")
     parser.add_argument("--queries", type=int, default=200, help="search queries timed")
+    parser.add_argument(
+        "--expansion", type=int, metavar="N",
+        help="keep N candidates while walking the graph (default: the library's rule)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.expansion is not None:
+        width = args.expansion
+        ann.expansion_search = lambda rows: width
 
     embedder = make_embedder("minilm")
     qs = synthetic_queries(args.queries)
@@ -86,6 +95,7 @@ def main() -> None:
         "ann_recall_at_10": float(np.mean(tie_aware)),
         "ann_recall_at_10_strict": float(np.mean(strict)),
         "vector_index": store.vector_index_settings(),  # type: ignore[attr-defined]
+        "expansion_search": ann.expansion_search(int(index.size)),
         "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "machine": machine(),
     }))  # fmt: skip
