@@ -27,12 +27,15 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from memstrata.ports import Embedder, EmbedKind, Vector
 from memstrata.types import Filters, Scope
+
+if TYPE_CHECKING:
+    from memstrata.memory import Memory
 
 #: Sizes above this take an hour or more to ingest and several GB of memory: they need ``--large``.
 LARGE = 200_000
@@ -230,6 +233,16 @@ class _Precomputed:
         return np.stack([self.vectors[t] for t in texts])
 
 
+def time_searches(memory: Memory, user: str, queries: Sequence[str]) -> list[float]:
+    """Milliseconds of each ``search(query, user_id=user, limit=10)``, in order."""
+    out = []
+    for q in queries:
+        t = time.perf_counter()
+        memory.search(q, user_id=user, limit=10)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
     array = np.asarray(values)
     return {"p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95))}
@@ -356,12 +369,7 @@ def run(
     fast = Memory(mem.store, embedder=precomputed, retriever=retriever)
 
     def timed(memory: Memory) -> list[float]:
-        out = []
-        for q in qs:
-            t = time.perf_counter()
-            memory.search(q, user_id=user, limit=10)
-            out.append((time.perf_counter() - t) * 1000)
-        return out
+        return time_searches(memory, user, qs)
 
     # A first pass meets every query for the first time (a large store counts how many memories
     # each new word matches, once per process); the timed passes come after it.
