@@ -54,6 +54,7 @@ AgentId = Annotated[
 RunId = Annotated[
     str | None, Field(description="A run or session id (default: the server's --run).")
 ]
+Reason = Annotated[str | None, Field(description="Why (kept in history).")]
 Kinds = Annotated[
     list[MemoryKind] | None,
     Field(description="Only these kinds: episode, fact, summary, thought, procedure, working."),
@@ -205,7 +206,7 @@ def build_server(
         expected_version: Annotated[
             int | None, Field(description="Fail if the memory changed since this version.")
         ] = None,
-        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
+        reason: Reason = None,
     ) -> MemoryOut:
         """Correct a memory. A new version is written; the old one stays in its history."""
         record = call(
@@ -219,41 +220,33 @@ def build_server(
         )
         return memory_out(record)
 
-    @server.tool()
-    def delete_memory(
-        ctx: Context,
-        memory_id: MemoryId,
-        user_id: UserId = None,
-        agent_id: AgentId = None,
-        run_id: RunId = None,
-        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
-    ) -> MemoryOut:
-        """Forget a memory: it leaves search and listings. The delete is soft (restorable)."""
-        record = call(
-            memory(ctx).delete,
-            memory_id,
-            reason=reason,
-            **scope_defaults.fill(user_id, agent_id, run_id),
-        )
-        return memory_out(record)
+    def state_change(verb: str, description: str) -> None:
+        """The tool ``<verb>_memory``: ``Memory.<verb>``, a change of state kept in history."""
 
-    @server.tool()
-    def restore_memory(
-        ctx: Context,
-        memory_id: MemoryId,
-        user_id: UserId = None,
-        agent_id: AgentId = None,
-        run_id: RunId = None,
-        reason: Annotated[str | None, Field(description="Why (kept in history).")] = None,
-    ) -> MemoryOut:
-        """Bring a deleted or archived memory back: it returns to search and listings."""
-        record = call(
-            memory(ctx).restore,
-            memory_id,
-            reason=reason,
-            **scope_defaults.fill(user_id, agent_id, run_id),
-        )
-        return memory_out(record)
+        def change(
+            ctx: Context,
+            memory_id: MemoryId,
+            user_id: UserId = None,
+            agent_id: AgentId = None,
+            run_id: RunId = None,
+            reason: Reason = None,
+        ) -> MemoryOut:
+            record = call(
+                getattr(memory(ctx), verb),
+                memory_id,
+                reason=reason,
+                **scope_defaults.fill(user_id, agent_id, run_id),
+            )
+            return memory_out(record)
+
+        server.tool(name=f"{verb}_memory", description=description)(change)
+
+    state_change(
+        "delete", "Forget a memory: it leaves search and listings. The delete is soft (restorable)."
+    )
+    state_change(
+        "restore", "Bring a deleted or archived memory back: it returns to search and listings."
+    )
 
     @server.tool()
     def memory_feedback(
