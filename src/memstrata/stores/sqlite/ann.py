@@ -108,7 +108,6 @@ class AnnFiles:
                 continue
             if str(index.dtype).split(".")[-1].lower() != DTYPE:
                 continue
-            index.expansion_search = EXPANSION_SEARCH
             return index, rows
         return None
 
