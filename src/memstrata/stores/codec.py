@@ -74,7 +74,7 @@ def message_to_dict(scope: Scope, message: Message) -> dict[str, Any]:
         "role": message.role,
         "speaker": message.speaker,
         "text": message.text,
-        "timestamp": message.timestamp.isoformat() if message.timestamp else None,
+        "timestamp": iso(message.timestamp),
         "metadata": dict(message.metadata),
     }
 
