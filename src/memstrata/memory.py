@@ -52,6 +52,7 @@ from memstrata.types import (
     new_id,
 )
 from memstrata.write.episodes import (
+    check_derived_text,
     derived_record,
     episode_records,
     index_text,
@@ -278,10 +279,15 @@ class Memory:
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        """Store a derived memory (a fact, summary, thought, procedure or working note) directly.
+        """Store a memory that is not a message: a fact, summary or thought drawn from stored
+        messages, or a procedure or working note of the caller's own.
 
         ``sources`` are ids of messages already stored in this scope; an unknown id is an
-        error, so provenance always points at something real.
+        error, so provenance always points at something real. A fact, summary or thought is
+        *derived* and must cite at least one message, and its text may not give orders to an
+        assistant (``InvalidInputError``; store such words with ``add``, which keeps them as a
+        quotation flagged ``instruction``). A ``procedure`` or ``working`` note is what the
+        caller states for itself and needs no source (see ``write.episodes.DERIVED_KINDS``).
         """
         scope = self._scope(user_id, agent_id, run_id)
         record = derived_record(
@@ -338,7 +344,8 @@ class Memory:
         """Write a new version of a memory; the old version is kept (see ``versions``).
 
         Give ``expected_version`` to fail with ``ConflictError`` instead of overwriting a
-        change made since you read the memory.
+        change made since you read the memory. A fact, summary or thought is not given text that
+        gives orders to an assistant (``InvalidInputError``, as in ``remember``).
         """
         scope = self._scope(user_id, agent_id, run_id)
         if text is None and metadata is None and valid_from is None and valid_to is None:
@@ -347,6 +354,7 @@ class Memory:
         changes: dict[str, Any] = {}
         if text is not None:
             changes["text"] = check_text(text)
+            check_derived_text(current.kind, changes["text"])
         if metadata is not None:
             changes["metadata"] = check_metadata(metadata)
         if valid_from is not None:
