@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ports import LLM
 from memstrata.types import MemoryRecord, Scope, check_text
-from memstrata.write import extractive
+from memstrata.write import extractive, guard
 
 if TYPE_CHECKING:
     from memstrata.memory import Memory
@@ -89,6 +89,8 @@ class Step:
     action: str
     observation: str
     at: datetime | None = None
+    #: Whether the poisoning guard flagged the step (its episode is a quotation).
+    flagged: bool = False
 
     @property
     def text(self) -> str:
@@ -239,6 +241,7 @@ def step_from_record(record: MemoryRecord) -> Step:
         action=action,
         observation=observation,
         at=record.valid_from,
+        flagged=guard.flagged(record.metadata),
     )
 
 
@@ -640,6 +643,12 @@ class WorkingMemory:
             sources += [m for m in child.sources if m not in sources]
         body, prompt_version = self._summarise(node, steps, children, result)
         text = summary_text(node.goal, status, result, body, max_chars=self.summary_chars)
+        if guard.is_instruction(text):  # the goal or the result gives orders: not repeated here
+            text = summary_text(node.goal, status, result, "", max_chars=self.summary_chars)
+            text = f"Subgoal ({status})." if guard.is_instruction(text) else text
+            prompt_version = None
+        if not sources:  # a summary cites messages: with no step to cite, the closing is one
+            sources = [self._closing_step(node, status, result)]
         seq = self._next_seq()
         meta = {
             MARK: SUMMARY,
@@ -666,6 +675,26 @@ class WorkingMemory:
         self._tree = replace(self._tree, subgoals=nodes, steps=kept)
         return summary
 
+    def _closing_step(self, node: Subgoal, status: Status, result: str | None) -> str:
+        """Record the closing of a subgoal that has no step as a step of its own (what a
+        summary of it can cite); return its message id."""
+        action = f"close subgoal: {node.goal}"
+        observation = f"{status}: {result}" if result else status
+        meta = {
+            MARK: STEP,
+            "task": self.task_id,
+            SUBGOAL: node.id,
+            "seq": self._next_seq(),
+            "action_chars": len(action),
+        }
+        message = {
+            "text": step_text(action, observation),
+            "role": "assistant",
+            "speaker": self.scope.agent_id or "agent",
+        }
+        record = self.memory.add(message, **self._ids(), metadata=meta).added[0]
+        return record.sources[0]
+
     def _mark_closed(self, node: Subgoal) -> None:
         meta = {
             MARK: SUBGOAL,
@@ -689,12 +718,13 @@ class WorkingMemory:
     ) -> tuple[str, str | None]:
         """The gist of a subgoal's work, and the prompt version when a model wrote it."""
         room = max(0, self.summary_chars - len(node.goal) - len(result or "") - 40)
+        steps = [s for s in steps if not (s.flagged or guard.is_instruction(s.text))]  # quoted
         texts = [c.summary or "" for c in children] + [_sentence(s) for s in steps]
         if not texts or room == 0:
             return "", None
         if self.llm is not None:
             written = _llm_summary(self.llm, self.memory, node, steps, children, room)
-            if written is not None:
+            if written is not None and not guard.is_instruction(written[0]):
                 return written
         query = f"{node.goal} {result or ''}"
         return extractive.summarize(texts, max_chars=room, query=query), None
