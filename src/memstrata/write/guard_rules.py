@@ -207,7 +207,7 @@ _SPEC: list[tuple[str, Needs, str]] = [
      r"\b(?:admin|administrator|developer|system|root|sudo|prompt|safety|security)\s+override\b|"
      r"\bend\s+of\s+(?:the\s+)?(?:user\s+)?(?:input|prompt|instructions)\b"),
     ("role-marker", "none",
-     r"(?:^|\n|[.!?]\s|(?<=>))\s*[\[(<{*#>|\"'=~-]*\s*(?:system|sys|sistema|systeme|assistant|"
+     r"(?:^|\n|[.!?]\s|(?<=[>\"']))\s*[\[(<{*#>|\"'=~-]*\s*(?:system|sys|sistema|systeme|assistant|"
      r"asistente|assistente|assistent|developer|desarrollador|developpeur|entwickler|"
      r"desenvolvedor|ai|ia|ki|chatgpt|gpt|openai|anthropic)"
      r"(?:\s+(?:message|prompt|note|notice|override|instructions?|command|directive|alert|"
