@@ -11,7 +11,7 @@ import asyncio
 import builtins
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ from memstrata.types import (
     check_text,
     new_id,
 )
+from memstrata.write import importing
 from memstrata.write.episodes import (
     check_derived_text,
     derived_record,
@@ -74,6 +75,8 @@ TimeInput = datetime | str | float | None
 MAX_LIMIT = 1000
 #: The largest context budget a search packs, in characters.
 MAX_BUDGET = 1_000_000
+#: How many source ids an import asks the store about at once.
+_SOURCE_BATCH = 500
 
 
 def _make_embedder(spec: Embedder | str | None) -> Embedder | None:
@@ -649,11 +652,24 @@ class Memory:
     def import_(self, source: str | Path | IO[str]) -> int:
         """Read a JSON Lines export into this tenant; return the number of memories imported.
 
-        Every line is checked first; a malformed line, or an id that already exists, writes
-        nothing at all.
+        Every line is held to the rules of the verbs that write the same records (limits,
+        ranges, provenance, the poisoning guard: see ``write.importing``) before anything is
+        written; a line that fails, or an id that already exists, writes nothing at all, and
+        the error names the line. An episode is guarded as ``add`` guards it. A file memstrata
+        exported imports unchanged.
         """
         with _open_text(source, "r") as fh:
-            items = list(_parse_export(fh))
+            lines = _parse_export(fh)
+        found: dict[Scope, set[str]] = {}
+        for scope, wanted in importing.missing_sources(lines, self.tenant).items():
+            ids = sorted(wanted)
+            found[scope] = {
+                m.id
+                for i in range(0, len(ids), _SOURCE_BATCH)
+                for m in self.store.get_messages(scope, ids[i : i + _SOURCE_BATCH])
+                if m.id is not None
+            }
+        items = importing.vet(lines, found, self.tenant)
         memories = [item for item in items if item["type"] == "memory"]
         records = [MemoryRecord.from_dict(item["record"], self.tenant) for item in memories]
         vectors = self._embed_records(records)
@@ -673,7 +689,9 @@ class Memory:
         self.close()
 
 
-def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def _parse_export(lines: Iterable[str]) -> list[importing.Line]:
+    """The items of an export with their line numbers, each checked for its shape."""
+    out: list[importing.Line] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -686,16 +704,17 @@ def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         codec.check_export_item(item, number)
         try:
             if item["type"] == "memory":
-                MemoryRecord.from_dict(item["record"])
-                for version in item.get("versions") or ():
-                    MemoryRecord.from_dict(version)
+                for record in (item["record"], *(item.get("versions") or ())):
+                    importing.check_fields(record)
+                    MemoryRecord.from_dict(record)
                 for row in item.get("history") or ():
                     codec.history_from_dict(row)
             elif item["type"] == "message":
                 codec.message_from_dict(item["message"], DEFAULT_TENANT)
         except InvalidInputError as exc:
             raise InvalidInputError(f"line {number}: {exc}") from None
-        yield item
+        out.append(importing.Line(number, item))
+    return out
 
 
 class _open_text:
