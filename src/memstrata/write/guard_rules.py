@@ -49,6 +49,7 @@ class Rule:
 
 #: The words of a folded text, as ``Rule.words`` lists them.
 WORD = re.compile(r"[^\W\d_]+")
+_LEADING_WORD = re.compile(r"(?:\\b|\(\?<[!=](?:[^()\\]|\\.)*\))*([a-z]+)(?=\\s|\\b|\(\?:\\s|')")
 _LEADING = re.compile(r"(?:\\b|\(\?<[!=](?:[^()\\]|\\.)*\))*\(\?:")
 
 
@@ -76,12 +77,17 @@ def _chars(pattern: str) -> list[tuple[int, int, str]]:
 
 
 def _first_words(pattern: str) -> frozenset[str] | None:
-    """The words a pattern must begin with: the first word of each option of the group it
-    opens with (``\\b(?:ignore|set\\s+aside|…)``); ``None`` when that cannot be told (the
-    pattern has alternatives of its own, or the group may be absent)."""
-    lead = _LEADING.match(pattern)
+    """The words a pattern must begin with: its first word (``\\byour\\s+…``), or the first word
+    of each option of the group it opens with (``\\b(?:ignore|set\\s+aside|…)``); ``None`` when
+    that cannot be told (the pattern has alternatives of its own, or the group may be absent)."""
     chars = _chars(pattern)
-    if lead is None or any(depth == 0 and ch == "|" for _, depth, ch in chars):
+    if any(depth == 0 and ch == "|" for _, depth, ch in chars):
+        return None
+    word = _LEADING_WORD.match(pattern)
+    if word is not None:  # "\\byour\\s+…": one word
+        return frozenset({word.group(1)})
+    lead = _LEADING.match(pattern)
+    if lead is None:
         return None
     group = lead.end() - 3  # where the group's "(" is
     inside = [(i, ch) for i, depth, ch in chars if i > group and depth >= 1]
@@ -582,9 +588,18 @@ _SPEC: list[tuple[str, Needs, str]] = [
      r"du\s+systeme|initiales|cachees|secretes|d'origine|do\s+sistema|iniciais|originais))\b"),
 ]  # fmt: skip
 
+
+def _branches(pattern: str) -> list[str]:
+    """A pattern's top-level alternatives (``a|b`` is ``a`` and ``b``), each a rule of its own
+    so that each can be skipped on its own words."""
+    cuts = [i for i, depth, ch in _chars(pattern) if depth == 0 and ch == "|"]
+    return [pattern[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(pattern)], strict=True)]
+
+
 RULES: tuple[Rule, ...] = tuple(
-    Rule(code, re.compile(pattern, re.MULTILINE), needs, _first_words(pattern))
+    Rule(code, re.compile(branch, re.MULTILINE), needs, _first_words(branch))
     for code, needs, pattern in _SPEC
+    for branch in _branches(pattern)
 )
 
 #: Instructions run together into one long word ("ignoreallpreviousinstructions"): read in
