@@ -584,13 +584,24 @@ class WorkingMemory:
                 "working memory sets them"
             )
         current = self._tree.current
-        seq = self._next_seq()
+        record = self._write_step(current.id if current else None, action, observation, metadata)
+        self._tree = replace(self._tree, steps=(*self._tree.steps, step_from_record(record)))
+        return record
+
+    def _write_step(
+        self,
+        subgoal: str | None,
+        action: str,
+        observation: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> MemoryRecord:
+        """Store a step of ``subgoal`` as a message (its episode is returned)."""
         meta = {
             **(metadata or {}),
             MARK: STEP,
             "task": self.task_id,
-            SUBGOAL: current.id if current else None,
-            "seq": seq,
+            SUBGOAL: subgoal,
+            "seq": self._next_seq(),
             "action_chars": len(action),
         }
         message = {
@@ -598,9 +609,7 @@ class WorkingMemory:
             "role": "assistant",
             "speaker": self.scope.agent_id or "agent",
         }
-        record = self.memory.add(message, **self._ids(), metadata=meta).added[0]
-        self._tree = replace(self._tree, steps=(*self._tree.steps, step_from_record(record)))
-        return record
+        return self.memory.add(message, **self._ids(), metadata=meta).added[0]
 
     def open_subgoal(self, goal: str) -> str:
         """Open a subgoal under the current one (a top-level one when none is open); steps
@@ -678,21 +687,8 @@ class WorkingMemory:
     def _closing_step(self, node: Subgoal, status: Status, result: str | None) -> str:
         """Record the closing of a subgoal that has no step as a step of its own (what a
         summary of it can cite); return its message id."""
-        action = f"close subgoal: {node.goal}"
         observation = f"{status}: {result}" if result else status
-        meta = {
-            MARK: STEP,
-            "task": self.task_id,
-            SUBGOAL: node.id,
-            "seq": self._next_seq(),
-            "action_chars": len(action),
-        }
-        message = {
-            "text": step_text(action, observation),
-            "role": "assistant",
-            "speaker": self.scope.agent_id or "agent",
-        }
-        record = self.memory.add(message, **self._ids(), metadata=meta).added[0]
+        record = self._write_step(node.id, f"close subgoal: {node.goal}", observation)
         return record.sources[0]
 
     def _mark_closed(self, node: Subgoal) -> None:
