@@ -78,7 +78,7 @@ def missing_sources(lines: Sequence[Line], tenant: str) -> dict[Scope, set[str]]
     for line in lines:
         if line.item["type"] != "memory":
             continue
-        record = _record(line.item["record"], tenant, line.number)
+        record = MemoryRecord.from_dict(line.item["record"], tenant)
         out[record.scope] |= {s for s in record.sources if not _in_file(messages, record.scope, s)}
     return {scope: ids for scope, ids in out.items() if ids}
 
@@ -137,15 +137,6 @@ def _vet(
     return item
 
 
-def _record(data: Any, tenant: str, line: int | None = None) -> MemoryRecord:
-    try:
-        return MemoryRecord.from_dict(data, tenant)
-    except InvalidInputError as exc:
-        if line is None:
-            raise
-        raise InvalidInputError(f"line {line}: {exc}") from None
-
-
 def check_fields(data: Mapping[str, Any]) -> None:
     """The types of a record's numbers, lists and metadata, checked before anything reads
     them (``MemoryRecord.from_dict`` would turn ``true`` into 1.0 and ``"7"`` into 7)."""
@@ -168,7 +159,7 @@ def check_fields(data: Mapping[str, Any]) -> None:
 def _checked(data: Mapping[str, Any], tenant: str, policy: LifecyclePolicy) -> MemoryRecord:
     """A record of the file, held to the limits and ranges the writing verbs keep."""
     check_fields(data)
-    record = _record(data, tenant)
+    record = MemoryRecord.from_dict(data, tenant)
     if not 0.0 <= record.importance <= 1.0:
         raise InvalidInputError(f"importance {record.importance:g} is not from 0 to 1")
     low, high = strength_range(record.recall_count, policy)
