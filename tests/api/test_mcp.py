@@ -9,16 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import httpx
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp_helpers import cli, error_text, run, structured
 
 from memstrata import Memory
 from memstrata.server.auth import Keyring, Tenants, create_key
@@ -36,11 +35,6 @@ TOOLS = {
     "restore_memory",
     "memory_feedback",
 }
-
-
-def structured(result: Any) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content
 
 
 async def tour(client: Client) -> str:
@@ -112,14 +106,10 @@ async def tour(client: Client) -> str:
     missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
     assert missing.is_error and "not_found" in missing.content[0].text
     other_user = await client.call_tool("get_memory", {"memory_id": memory_id, "user_id": "bob"})
-    assert other_user.is_error and "not_found" in other_user.content[0].text
+    assert error_text(other_user).startswith("not_found: ")
     bad = await client.call_tool("search_memories", {"query": "x", "limit": 0})
     assert bad.is_error
     return memory_id
-
-
-def run(fn: Callable[[], Awaitable[Any]]) -> Any:
-    return anyio.run(fn)
 
 
 def free_port() -> int:
@@ -127,10 +117,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def cli(db: Path, *args: str) -> list[str]:
-    return ["-m", "memstrata.cli", "mcp", "--db", str(db), "--embedder", "hashing", *args]
 
 
 def test_stdio_session_with_the_sdk_client(db_path: Path) -> None:

@@ -1,31 +1,42 @@
 """The MCP server: nine tools that map one to one onto ``Memory`` verbs.
 
-``build_server`` returns an ``MCPServer`` (official SDK, ``mcp`` 2.x) for stdio;
-``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every request
-needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
+``build_server`` returns a ``MemoryServer`` (the official SDK's ``MCPServer``, ``mcp`` 2.x) for
+stdio; ``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every
+request needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
 
 Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``; a field the call leaves out is
 taken from the server's defaults (``memstrata mcp --user ada``), so a default can only narrow a
 scope, never widen it.
+
+Errors: a failed call returns an error result (``is_error``) whose text is the REST server's
+error, ``code: message`` in the same words (``invalid_input: limit: …``, ``not_found: …``), so
+that the model reads what to correct; an argument a tool does not declare is refused by name.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp.types import Tool as ToolInfo
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import InitErrorDetails
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memstrata.errors import MemstrataError
 from memstrata.memory import Memory
 from memstrata.server.auth import Keyring, Tenants
+from memstrata.server.errors import validation_message
 from memstrata.server.schemas import (
     AddOut,
     Budget,
     FeedbackOut,
     HistoryEventOut,
+    Id,
     MemoryOut,
     MessageOut,
     PageOut,
@@ -35,7 +46,9 @@ from memstrata.server.schemas import (
     memory_out,
     message_out,
 )
-from memstrata.types import MemoryKind, MemoryState
+from memstrata.types import MemoryKind, MemoryState, Role
+
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
 Long-term memory. Call search_memories before answering a question that may depend on what the
@@ -46,13 +59,16 @@ its time; update and delete keep the old version (see memory_history, restore_me
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by other tools.")]
 UserId = Annotated[
-    str | None, Field(description="Whose memory: a user id (default: the server's --user).")
+    Id | None,
+    Field(description="Whose memory: a user id (default: the server's --user)."),
 ]
 AgentId = Annotated[
-    str | None, Field(description="Whose memory: an agent id (default: the server's --agent).")
+    Id | None,
+    Field(description="Whose memory: an agent id (default: the server's --agent)."),
 ]
 RunId = Annotated[
-    str | None, Field(description="A run or session id (default: the server's --run).")
+    Id | None,
+    Field(description="A run or session id (default: the server's --run)."),
 ]
 Reason = Annotated[str | None, Field(description="Why (kept in history).")]
 Kinds = Annotated[
@@ -82,14 +98,86 @@ class ScopeDefaults(BaseModel):
         }
 
 
+def arguments_message(error: ValidationError) -> str:
+    """REST's wording of invalid input, for a tool's arguments (``limit: Input should be …``)."""
+    return validation_message(
+        [
+            {"loc": ["arguments", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in error.errors()
+        ]
+    )
+
+
+def refuse_undeclared(tool: str, arguments: Mapping[str, Any], declared: Collection[str]) -> None:
+    """Raise pydantic's own ``extra_forbidden`` error for each argument ``tool`` does not declare,
+    as a request body with an unknown field is refused."""
+    extra: list[InitErrorDetails] = [
+        {"type": "extra_forbidden", "loc": (name,), "input": value}
+        for name, value in arguments.items()
+        if name not in declared
+    ]
+    if extra:
+        raise ValidationError.from_exception_data(tool, extra)
+
+
+def error_text(error: BaseException | None) -> str | None:
+    """What a client receives for a failed call: ``code: message``, as the REST server words it.
+    None for a crash, which the SDK reports without its details (and logs)."""
+    if isinstance(error, MemstrataError):
+        return f"{error.code}: {error}"
+    if isinstance(error, ValidationError):
+        return f"invalid_input: {arguments_message(error)}"
+    if isinstance(error, UnexpectedToolError):  # a crash, unless the library refused the call
+        return error_text(error.__cause__) if isinstance(error.__cause__, MemstrataError) else None
+    if isinstance(error, ToolError):  # the SDK's "Error executing tool <name>: <cause>"
+        return str(error) if error.__cause__ is None else error_text(error.__cause__)
+    return None
+
+
+class MemoryServer(MCPServer[Any]):
+    """An ``MCPServer`` whose tools refuse arguments they do not declare (their schemas say
+    ``additionalProperties: false``) and whose failed calls read as ``error_text`` says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._declared: dict[str, frozenset[str]] = {}
+
+    async def list_tools(self) -> list[ToolInfo]:
+        return [
+            tool.model_copy(
+                update={"input_schema": {**tool.input_schema, "additionalProperties": False}}
+            )
+            for tool in await super().list_tools()
+        ]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            if name not in self._declared:
+                self._declared = {
+                    tool.name: frozenset(tool.input_schema.get("properties", ()))
+                    for tool in await super().list_tools()
+                }
+            if name in self._declared:
+                refuse_undeclared(name, arguments, self._declared[name])
+            return await super().call_tool(name, arguments, context)
+        except (ToolError, ValidationError) as exc:
+            text = error_text(exc)
+            if text is None:
+                raise
+            logger.info("Tool %r failed: %s", name, text.split(":", 1)[0])
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
 def build_server(
     tenants: Tenants, keyring: Keyring, *, defaults: ScopeDefaults | None = None
-) -> MCPServer:
+) -> MemoryServer:
     """The MCP server over ``tenants``; ``keyring`` maps an HTTP request's key to its tenant."""
     from memstrata import __version__
 
     scope_defaults = defaults or ScopeDefaults()
-    server = MCPServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
+    server = MemoryServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
 
     def memory(ctx: Context) -> Memory:
         request = ctx.request_context.request
@@ -99,12 +187,6 @@ def build_server(
             raise ToolError("unauthorized: send `Authorization: Bearer ms_…`")
         return tenants.memory(tenant)
 
-    def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except MemstrataError as exc:
-            raise ToolError(f"{exc.code}: {exc}") from None
-
     @server.tool()
     def add_memory(
         ctx: Context,
@@ -113,7 +195,7 @@ def build_server(
         agent_id: AgentId = None,
         run_id: RunId = None,
         speaker: Annotated[str | None, Field(description="Who said it, e.g. 'Ada'.")] = None,
-        role: Annotated[str, Field(description="user, assistant, system or tool.")] = "user",
+        role: Annotated[Role, Field(description="Who spoke, as chat APIs name it.")] = "user",
         message_id: Annotated[
             str | None, Field(description="Your id for the message (default: generated).")
         ] = None,
@@ -133,8 +215,7 @@ def build_server(
             "id": message_id,
             "timestamp": timestamp,
         }
-        result = call(
-            memory(ctx).add,
+        result = memory(ctx).add(
             {k: v for k, v in message.items() if v is not None},
             metadata=metadata,
             **scope_defaults.fill(user_id, agent_id, run_id),
@@ -161,8 +242,7 @@ def build_server(
         """Find the memories that best answer a question, best first, each with its text, time
         and source message ids. With ``budget``, the hits' context lines fit in that many
         characters and may hold only the sentences that answer."""
-        result = call(
-            memory(ctx).search,
+        result = memory(ctx).search(
             query,
             limit=limit,
             kinds=kinds,
@@ -185,8 +265,8 @@ def build_server(
     ) -> MemoryDetail:
         """One memory by id, with the messages it came from."""
         mem, scope = memory(ctx), scope_defaults.fill(user_id, agent_id, run_id)
-        record = call(mem.get, memory_id, **scope)
-        messages = call(mem.sources, memory_id, **scope)
+        record = mem.get(memory_id, **scope)
+        messages = mem.sources(memory_id, **scope)
         return MemoryDetail(
             **memory_out(record).model_dump(),
             source_messages=[message_out(m) for m in messages],
@@ -209,8 +289,7 @@ def build_server(
         reason: Reason = None,
     ) -> MemoryOut:
         """Correct a memory. A new version is written; the old one stays in its history."""
-        record = call(
-            memory(ctx).update,
+        record = memory(ctx).update(
             memory_id,
             text,
             metadata=metadata,
@@ -231,8 +310,7 @@ def build_server(
             run_id: RunId = None,
             reason: Reason = None,
         ) -> MemoryOut:
-            record = call(
-                getattr(memory(ctx), verb),
+            record = getattr(memory(ctx), verb)(
                 memory_id,
                 reason=reason,
                 **scope_defaults.fill(user_id, agent_id, run_id),
@@ -262,8 +340,7 @@ def build_server(
     ) -> FeedbackOut:
         """Say which memories of a search the answer used. Used memories grow stronger, and
         search learns to rank such memories above the unused ones."""
-        result = call(
-            memory(ctx).feedback,
+        result = memory(ctx).feedback(
             search_id,
             used,
             unused,
@@ -288,8 +365,7 @@ def build_server(
         ] = None,
     ) -> PageOut:
         """List memories, newest first, one page at a time."""
-        page = call(
-            memory(ctx).list,
+        page = memory(ctx).list(
             limit=limit,
             cursor=cursor,
             kinds=kinds,
@@ -308,9 +384,7 @@ def build_server(
     ) -> HistoryOut:
         """Every change to a memory, oldest first: added, updated (with the previous text),
         deleted, restored, each with its time and reason."""
-        events = call(
-            memory(ctx).history, memory_id, **scope_defaults.fill(user_id, agent_id, run_id)
-        )
+        events = memory(ctx).history(memory_id, **scope_defaults.fill(user_id, agent_id, run_id))
         return HistoryOut(events=[history_out(e) for e in events])
 
     return server
