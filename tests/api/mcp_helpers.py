@@ -14,7 +14,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from memstrata.server.auth import Keyring, Tenants
-from memstrata.server.mcp import ScopeDefaults, build_server, http_app
+from memstrata.server.mcp import ServerScope, build_server, http_app
 from memstrata.server.runner import running
 
 #: The ``memstrata mcp`` flag of each scope field.
@@ -46,8 +46,8 @@ def cli(db: Path, *args: str) -> list[str]:
 
 @asynccontextmanager
 async def session(transport: str, db: Path, scope: dict[str, str]) -> AsyncIterator[Client]:
-    """A client session with a server started for ``scope``: over stdio, ``memstrata mcp`` with
-    its flags; over HTTP, ``build_server`` with those ``ScopeDefaults``."""
+    """A client session with a server confined to ``scope``: over stdio, ``memstrata mcp`` with
+    its flags; over HTTP, ``build_server`` with that ``ServerScope``."""
     if transport == "stdio":
         flags = [part for field, value in scope.items() for part in (FLAGS[field], value)]
         params = StdioServerParameters(
@@ -59,7 +59,7 @@ async def session(transport: str, db: Path, scope: dict[str, str]) -> AsyncItera
     tenants = Tenants(db, embedder="hashing")
     try:
         keyring = Keyring(tenants.store, open_tenant="default")
-        server = build_server(tenants, keyring, defaults=ScopeDefaults(**scope))
+        server = build_server(tenants, keyring, scope=ServerScope(**scope))
         with running(http_app(server, keyring)) as base:
             async with Client(f"{base}/mcp") as client:
                 yield client

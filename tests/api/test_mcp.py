@@ -21,7 +21,7 @@ from mcp_helpers import cli, error_text, run, structured
 
 from memstrata import Memory
 from memstrata.server.auth import Keyring, Tenants, create_key
-from memstrata.server.mcp import ScopeDefaults, build_server, http_app
+from memstrata.server.mcp import ServerScope, build_server, http_app
 from memstrata.server.runner import running
 
 TOOLS = {
@@ -106,7 +106,7 @@ async def tour(client: Client) -> str:
     missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
     assert missing.is_error and "not_found" in missing.content[0].text
     other_user = await client.call_tool("get_memory", {"memory_id": memory_id, "user_id": "bob"})
-    assert error_text(other_user).startswith("not_found: ")
+    assert error_text(other_user).startswith("invalid_input: this server is confined to")
     bad = await client.call_tool("search_memories", {"query": "x", "limit": 0})
     assert bad.is_error
     return memory_id
@@ -177,7 +177,7 @@ def test_http_with_api_keys_confines_each_key_to_its_tenant(db_path: Path) -> No
     beta = create_key(tenants.store, "beta").secret
     keyring = Keyring(tenants.store, open_tenant="default")
     assert keyring.required
-    server = build_server(tenants, keyring, defaults=ScopeDefaults(user_id="ada"))
+    server = build_server(tenants, keyring, scope=ServerScope(user_id="ada"))
 
     def client(url: str, secret: str | None) -> Client:
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}

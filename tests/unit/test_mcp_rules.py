@@ -1,18 +1,81 @@
-"""The MCP server's decisions, as pure functions: the text a client receives for a failed call
-(``error_text``), and refusing arguments a tool does not declare (``refuse_undeclared``)."""
+"""The MCP server's decisions, as pure functions: a call's scope inside the server's
+(``ServerScope.confine``), the text a client receives for a failed call (``error_text``), and
+refusing arguments a tool does not declare (``refuse_undeclared``)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from memstrata.errors import ConflictError, NotFoundError
+from memstrata.errors import ConflictError, InvalidInputError, NotFoundError
 from memstrata.server.errors import validation_message
-from memstrata.server.mcp import error_text, refuse_undeclared
+from memstrata.server.mcp import ServerScope, error_text, refuse_undeclared
 from memstrata.types import MemoryKind
+
+FIELDS = ("user_id", "agent_id", "run_id")
+ADA = ServerScope(user_id="ada")
+
+
+def test_a_call_may_leave_the_servers_scope_out_or_repeat_it() -> None:
+    expected = {"user_id": "ada", "agent_id": None, "run_id": None}
+    assert ADA.confine(None, None, None) == expected
+    assert ADA.confine("ada", None, None) == expected
+
+
+def test_a_call_naming_another_value_is_refused_saying_where_the_server_is_confined() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        ADA.confine("bob", None, None)
+    assert str(refused.value) == (
+        "this server is confined to user_id=ada; a call cannot name user_id=bob "
+        "(leave user_id out, or give the same value)"
+    )
+    both = ServerScope(user_id="ada", run_id="r1")
+    with pytest.raises(InvalidInputError) as refused:
+        both.confine("bob", "bot", "r2")
+    assert str(refused.value) == (
+        "this server is confined to user_id=ada run_id=r1; a call cannot name user_id=bob, "
+        "run_id=r2 (leave user_id and run_id out, or give the same value)"
+    )
+
+
+def test_a_call_narrows_with_an_open_field_and_never_widens() -> None:
+    assert ADA.confine(None, None, "r1") == {"user_id": "ada", "agent_id": None, "run_id": "r1"}
+    assert ADA.confine(None, "bot", None) == {"user_id": "ada", "agent_id": "bot", "run_id": None}
+    run = ServerScope(run_id="r1")
+    assert run.confine("bob", None, None) == {"user_id": "bob", "agent_id": None, "run_id": "r1"}
+
+
+def test_a_server_without_a_scope_takes_each_calls_as_given() -> None:
+    assert ServerScope().confine("bob", None, "r2") == {
+        "user_id": "bob",
+        "agent_id": None,
+        "run_id": "r2",
+    }
+
+
+ids = st.none() | st.sampled_from(["ada", "bob"])
+
+
+@given(server=st.builds(ServerScope, ids, ids, ids), call=st.tuples(ids, ids, ids))
+def test_a_call_runs_inside_the_servers_scope_or_not_at_all(
+    server: ServerScope, call: tuple[str | None, str | None, str | None]
+) -> None:
+    fixed = {k: v for k, v in asdict(server).items() if v is not None}
+    named = {k: v for k, v in zip(FIELDS, call, strict=True) if v is not None}
+    try:
+        scope: dict[str, Any] = dict(server.confine(*call))
+    except InvalidInputError:
+        assert any(named.get(k, v) != v for k, v in fixed.items())
+        return
+    assert fixed.items() <= scope.items()  # every fixed field, as the server has it
+    assert named.items() <= scope.items()  # every field the call named, as it named it
+    assert {k for k, v in scope.items() if v is not None} == fixed.keys() | named.keys()
 
 
 class Arguments(BaseModel):

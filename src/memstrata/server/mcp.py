@@ -4,9 +4,10 @@
 stdio; ``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every
 request needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
 
-Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``; a field the call leaves out is
-taken from the server's defaults (``memstrata mcp --user ada``), so a default can only narrow a
-scope, never widen it.
+Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``. A server started with a scope
+(``memstrata mcp --user ada``) serves that scope alone (``ServerScope.confine``): a call may
+leave its fields out or repeat them, and may narrow the scope with a field the server left open;
+a call naming another value is refused.
 
 Errors: a failed call returns an error result (``is_error``) whose text is the REST server's
 error, ``code: message`` in the same words (``invalid_input: limit: …``, ``not_found: …``), so
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from typing import Annotated, Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, TypedDict
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -27,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import InitErrorDetails
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memstrata.errors import MemstrataError
+from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
@@ -60,15 +62,15 @@ its time; update and delete keep the old version (see memory_history, restore_me
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by other tools.")]
 UserId = Annotated[
     Id | None,
-    Field(description="Whose memory: a user id (default: the server's --user)."),
+    Field(description="Whose memory: a user id (default: the server's, if set; then no other)."),
 ]
 AgentId = Annotated[
     Id | None,
-    Field(description="Whose memory: an agent id (default: the server's --agent)."),
+    Field(description="Whose memory: an agent id (default: the server's, if set; then no other)."),
 ]
 RunId = Annotated[
     Id | None,
-    Field(description="A run or session id (default: the server's --run)."),
+    Field(description="A run or session id (default: the server's, if set; then no other)."),
 ]
 Reason = Annotated[str | None, Field(description="Why (kept in history).")]
 Kinds = Annotated[
@@ -85,17 +87,40 @@ class HistoryOut(BaseModel):
     events: list[HistoryEventOut] = Field(description="Every change, oldest first.")
 
 
-class ScopeDefaults(BaseModel):
+class ScopeArgs(TypedDict):
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class ServerScope:
+    """The scope a server serves (``memstrata mcp --user ada``): its given fields are fixed, the
+    others (None) are open to each call."""
+
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
 
-    def fill(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> dict[str, Any]:
-        return {
-            "user_id": user_id or self.user_id,
-            "agent_id": agent_id or self.agent_id,
-            "run_id": run_id or self.run_id,
-        }
+    def confine(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> ScopeArgs:
+        """A call's scope, inside this one. A fixed field the call leaves out is filled in, and
+        one it names with another value is refused (``InvalidInputError``); an open field is the
+        call's. So a call can narrow the server's scope and never leave it."""
+        call = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        fixed = {field: value for field, value in asdict(self).items() if value is not None}
+        clashes = [f for f, value in fixed.items() if call[f] is not None and call[f] != value]
+        if clashes:
+            confined = " ".join(f"{field}={value}" for field, value in fixed.items())
+            named = ", ".join(f"{field}={call[field]}" for field in clashes)
+            raise InvalidInputError(
+                f"this server is confined to {confined}; a call cannot name {named} "
+                f"(leave {' and '.join(clashes)} out, or give the same value)"
+            )
+        return ScopeArgs(
+            user_id=user_id if self.user_id is None else self.user_id,
+            agent_id=agent_id if self.agent_id is None else self.agent_id,
+            run_id=run_id if self.run_id is None else self.run_id,
+        )
 
 
 def arguments_message(error: ValidationError) -> str:
@@ -171,12 +196,13 @@ class MemoryServer(MCPServer[Any]):
 
 
 def build_server(
-    tenants: Tenants, keyring: Keyring, *, defaults: ScopeDefaults | None = None
+    tenants: Tenants, keyring: Keyring, *, scope: ServerScope | None = None
 ) -> MemoryServer:
-    """The MCP server over ``tenants``; ``keyring`` maps an HTTP request's key to its tenant."""
+    """The MCP server over ``tenants``, confined to ``scope``; ``keyring`` maps an HTTP
+    request's key to its tenant."""
     from memstrata import __version__
 
-    scope_defaults = defaults or ScopeDefaults()
+    confined = scope or ServerScope()
     server = MemoryServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
 
     def memory(ctx: Context) -> Memory:
@@ -218,7 +244,7 @@ def build_server(
         result = memory(ctx).add(
             {k: v for k, v in message.items() if v is not None},
             metadata=metadata,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return AddOut(
             added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
@@ -249,7 +275,7 @@ def build_server(
             since=since,
             until=until,
             budget=budget,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return SearchOut(
             search_id=result.search_id, query=result.query, hits=[hit_out(h) for h in result]
@@ -264,9 +290,9 @@ def build_server(
         run_id: RunId = None,
     ) -> MemoryDetail:
         """One memory by id, with the messages it came from."""
-        mem, scope = memory(ctx), scope_defaults.fill(user_id, agent_id, run_id)
-        record = mem.get(memory_id, **scope)
-        messages = mem.sources(memory_id, **scope)
+        mem, where = memory(ctx), confined.confine(user_id, agent_id, run_id)
+        record = mem.get(memory_id, **where)
+        messages = mem.sources(memory_id, **where)
         return MemoryDetail(
             **memory_out(record).model_dump(),
             source_messages=[message_out(m) for m in messages],
@@ -295,7 +321,7 @@ def build_server(
             metadata=metadata,
             expected_version=expected_version,
             reason=reason,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return memory_out(record)
 
@@ -313,7 +339,7 @@ def build_server(
             record = getattr(memory(ctx), verb)(
                 memory_id,
                 reason=reason,
-                **scope_defaults.fill(user_id, agent_id, run_id),
+                **confined.confine(user_id, agent_id, run_id),
             )
             return memory_out(record)
 
@@ -344,7 +370,7 @@ def build_server(
             search_id,
             used,
             unused,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
 
@@ -370,7 +396,7 @@ def build_server(
             cursor=cursor,
             kinds=kinds,
             states=states,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
 
@@ -384,7 +410,7 @@ def build_server(
     ) -> HistoryOut:
         """Every change to a memory, oldest first: added, updated (with the previous text),
         deleted, restored, each with its time and reason."""
-        events = memory(ctx).history(memory_id, **scope_defaults.fill(user_id, agent_id, run_id))
+        events = memory(ctx).history(memory_id, **confined.confine(user_id, agent_id, run_id))
         return HistoryOut(events=[history_out(e) for e in events])
 
     return server
