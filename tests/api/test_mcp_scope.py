@@ -20,6 +20,10 @@ from memstrata.types import MemoryRecord
 MINE = {"user_id": "ada", "agent_id": "planner", "run_id": "run-1"}
 THEIRS = {"user_id": "bob", "agent_id": "spy", "run_id": "run-2"}
 ALL_STATES = ["active", "archived", "deleted"]
+#: A server confined by each flag, over each transport.
+EACH_SERVER = pytest.mark.parametrize(
+    ("field", "transport"), [(field, transport) for field in FLAGS for transport in TRANSPORTS]
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,7 @@ async def scoped_tools(client: Client, field: str) -> set[str]:
     return {t.name for t in listing.tools if field in t.input_schema["properties"]}
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize("field", list(FLAGS))
+@EACH_SERVER
 def test_a_call_naming_another_scope_is_refused_by_every_tool(
     db_path: Path, field: str, transport: str
 ) -> None:
@@ -101,8 +104,7 @@ def test_a_call_naming_another_scope_is_refused_by_every_tool(
     assert snapshot(db_path, theirs) == before
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize("field", list(FLAGS))
+@EACH_SERVER
 def test_a_call_may_repeat_the_scope_or_narrow_it_but_never_widen_it(
     db_path: Path, field: str, transport: str
 ) -> None:
