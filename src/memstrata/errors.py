@@ -62,3 +62,17 @@ class LLMError(MemstrataError):
     """The language model could not be reached or gave no usable answer."""
 
     code = "llm_error"
+
+
+class LLMTruncatedError(LLMError):
+    """The model stopped at its output limit (``finish_reason`` ``length``): the answer is
+    incomplete. Ask for less per call (a smaller batch) or raise the server's output limit.
+
+    ``partial`` holds the text that came, for callers that want to look at it.
+    """
+
+    code = "llm_truncated"
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
