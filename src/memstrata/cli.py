@@ -258,7 +258,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
             f"({report.extraction_calls} extraction and {report.consolidation_calls} "
             f"consolidation calls): {report.added} facts added, {report.updated} updated, "
             f"{report.invalidated} invalidated, {report.unchanged} unchanged, "
-            f"{report.dropped} dropped by the guard"
+            f"{report.dropped} dropped ({report.unsourced} citing no message of their batch)"
         )
         if report.pending:
             print(f"{report.pending} messages still to do ({report.failed} failed); run it again")
