@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from memstrata.evals.runner import (
     run_locomo,
     summarize_run,
 )
-from memstrata.testing import Reply, ScriptedLLMServer
+from memstrata.llms import OpenAICompatLLM
+from memstrata.prompts import consolidate, extract_facts
+from memstrata.testing import Reply, ScriptedLLMServer, facts_per_message
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 LOCOMO = FIXTURES / "locomo_tiny.json"
@@ -288,3 +290,113 @@ def test_answer_step_survives_a_broken_model(
     data = json.loads(out)
     assert data["retrievers"]["reference-bm25"]["answers"]["judge"]["overall"] == 0.0
     assert data["settings"]["answer_failures"] == 16
+
+
+def test_answer_step_keeps_what_a_capped_answer_said(capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedLLMServer() as server:
+        server.on_prompt("eval_answer", Reply.truncated("Pixel, the kitten Ada adopted"))
+        server.on_prompt("eval_judge", Reply.truncated('{"label": "CORRECT'))
+        code, out, _ = run_cli(
+            ["eval", "locomo", str(LOCOMO), "--retriever", "reference-bm25", "--json",
+             "--limit-conversations", "1", "--answer-llm", server.base_url,
+             "--answer-model", "scripted"],
+            capsys,
+        )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["settings"]["answer_failures"] == 0
+    answers = data["retrievers"]["reference-bm25"]["answers"]
+    assert answers["f1"]["4"] > 0 and answers["judge"]["overall"] == 1.0
+
+
+# -- ingesting through the LLM write path --------------------------------------------------------
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedLLMServer]:
+    """A scripted model: one fact per message shown, every consolidation an ADD."""
+    with ScriptedLLMServer(default=Reply.json({"decision": "ADD", "reason": "new"})) as server:
+        server.on_prompt("extract_facts", facts_per_message())
+        yield server
+
+
+def test_the_harness_ingests_through_the_model_and_scores_facts_by_their_sources(
+    tmp_path: Path, model: ScriptedLLMServer
+) -> None:
+    convs = load_locomo(LOCOMO)
+    with OpenAICompatLLM(model.base_url, "scripted") as llm:
+        retriever = open_library_retriever("bm25", tmp_path, None, llm)
+        try:
+            run = run_locomo(convs, retriever, limit=10)
+            write_path = retriever.write_path()
+        finally:
+            retriever.close()
+    assert write_path is not None and write_path["model"] == "scripted"
+    # one extraction call per conversation: a part-filled batch is done once it is all in
+    assert write_path["extraction_calls"] == 2 and write_path["pending"] == 0
+    assert write_path["added"] == 8 and run.memories == 8 + 8  # episodes and facts
+    assert write_path["calls"] == len(model.chat_requests)
+    kitten = run.outcomes[0]  # "What is the name of Ada's kitten?", evidence D1:1
+    assert ("D1:1",) in kitten.sources and len(kitten.sources) > 1
+    with Memory(tmp_path / "bm25.db", embedder=None) as mem:
+        facts = mem.list(user_id="tiny-1", kinds=["fact"], limit=50).records
+    by_source = {f.sources: f.text for f in facts}
+    assert by_source[("D1:1",)] == "Ada said: Hi Bo! I adopted a kitten called Pixel last week."
+
+
+def test_the_harness_reports_what_a_failing_model_left_undone(
+    tmp_path: Path, model: ScriptedLLMServer
+) -> None:
+    model.on_prompt("extract_facts", Reply.server_error())
+    convs = load_locomo(LOCOMO)
+    with OpenAICompatLLM(model.base_url, "scripted", max_retries=0) as llm:
+        retriever = open_library_retriever("bm25", tmp_path, None, llm)
+        try:
+            run = run_locomo(convs, retriever, limit=10)
+            write_path = retriever.write_path()
+        finally:
+            retriever.close()
+    assert write_path is not None and run.memories == 8  # every message kept, as episodes
+    assert (write_path["pending"], write_path["failed"], write_path["added"]) == (8, 8, 0)
+    assert write_path["failed_batches"] == write_path["extraction_calls"] == 2
+    assert "HTTP 500" in write_path["errors"][-1]
+
+
+def test_eval_cli_with_a_model_records_model_prompts_and_calls(
+    model: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEMSTRATA_LLM_API_KEY", "sk-eval")
+    code, out, _ = run_cli(
+        ["eval", "locomo", str(LOCOMO), "--retriever", "bm25", "--retriever", "reference-bm25",
+         "--llm", model.base_url, "--model", "scripted", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["settings"]["llm_model"] == "scripted"
+    assert data["settings"]["llm_prompts"] == f"{extract_facts.VERSION},{consolidate.VERSION}"
+    write_path = data["retrievers"]["bm25"]["write_path"]
+    requests = model.chat_requests
+    assert write_path["calls"] == len(requests) >= 2
+    assert write_path["extraction_calls"] == sum(r.prompt == "extract_facts" for r in requests)
+    assert {r.headers["authorization"] for r in requests} == {"Bearer sk-eval"}
+    assert {r.body["model"] for r in requests} == {"scripted"}
+    assert write_path["added"] == 8 and data["retrievers"]["bm25"]["memories"] == 16
+    assert "write_path" not in data["retrievers"]["reference-bm25"]  # it has no model
+
+    code, _, err = run_cli(["eval", "locomo", str(LOCOMO), "--llm", model.base_url], capsys)
+    assert code == 2 and "--model" in err
+
+
+def test_eval_markdown_says_what_the_model_did(
+    model: ScriptedLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        ["eval", "longmemeval", str(LONGMEMEVAL), "--retriever", "bm25", "--k", "1",
+         "--llm", model.base_url, "--model", "scripted"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert "LLM write path:" in out
+    assert f"- bm25: {len(model.chat_requests)} calls to scripted" in out
+    assert "llm_model=scripted" in out
