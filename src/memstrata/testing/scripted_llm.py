@@ -113,7 +113,8 @@ class Reply:
 
     @classmethod
     def malformed(cls, content: str = '{"facts": [{"text": "unfinished",') -> Reply:
-        """Assistant text that is broken JSON (the client must repair or re-ask)."""
+        """Assistant text that is broken JSON. The default is a fragment that stops inside a
+        fact, which a client must not take for one."""
         return cls(content=content)
 
     @classmethod
