@@ -17,6 +17,7 @@ from memstrata.evals.runner import (
     FullContext,
     ReferenceBM25,
     Retrieved,
+    RetrieverRun,
     attainable_recall,
     open_library_retriever,
     run_locomo,
@@ -320,17 +321,21 @@ def model() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
+def ingest_through(llm: OpenAICompatLLM, workdir: Path) -> tuple[RetrieverRun, Any]:
+    """The tiny LoCoMo file through the ``bm25`` preset with ``llm``: the run and what the
+    write path did."""
+    retriever = open_library_retriever("bm25", workdir, None, llm)
+    try:
+        return run_locomo(load_locomo(LOCOMO), retriever, limit=10), retriever.write_path()
+    finally:
+        retriever.close()
+
+
 def test_the_harness_ingests_through_the_model_and_scores_facts_by_their_sources(
     tmp_path: Path, model: ScriptedLLMServer
 ) -> None:
-    convs = load_locomo(LOCOMO)
     with OpenAICompatLLM(model.base_url, "scripted") as llm:
-        retriever = open_library_retriever("bm25", tmp_path, None, llm)
-        try:
-            run = run_locomo(convs, retriever, limit=10)
-            write_path = retriever.write_path()
-        finally:
-            retriever.close()
+        run, write_path = ingest_through(llm, tmp_path)
     assert write_path is not None and write_path["model"] == "scripted"
     # one extraction call per conversation: a part-filled batch is done once it is all in
     assert write_path["extraction_calls"] == 2 and write_path["pending"] == 0
@@ -348,14 +353,8 @@ def test_the_harness_reports_what_a_failing_model_left_undone(
     tmp_path: Path, model: ScriptedLLMServer
 ) -> None:
     model.on_prompt("extract_facts", Reply.server_error())
-    convs = load_locomo(LOCOMO)
     with OpenAICompatLLM(model.base_url, "scripted", max_retries=0) as llm:
-        retriever = open_library_retriever("bm25", tmp_path, None, llm)
-        try:
-            run = run_locomo(convs, retriever, limit=10)
-            write_path = retriever.write_path()
-        finally:
-            retriever.close()
+        run, write_path = ingest_through(llm, tmp_path)
     assert write_path is not None and run.memories == 8  # every message kept, as episodes
     assert (write_path["pending"], write_path["failed"], write_path["added"]) == (8, 8, 0)
     assert write_path["failed_batches"] == write_path["extraction_calls"] == 2
