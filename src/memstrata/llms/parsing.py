@@ -16,10 +16,9 @@ frame) the members it completed. The answer is *cut* when this loses something, 
 text ends where a value was due (after ``{``, ``[``, ``,`` or ``:``); brackets alone missing
 after complete values are not a cut (an answer stopped exactly between two items looks the
 same: the server's ``finish_reason`` tells those apart). ``parse_json`` returns what a cut
-answer completed;
-``parse_output`` never takes a cut answer (``truncated=True``), and ``ask_structured`` raises
-``LLMTruncatedError`` for it, as for an answer the server says stopped at its limit, so the
-caller asks for less instead of storing a fragment.
+answer completed; ``parse_output`` never takes a cut answer (``truncated=True``), and
+``ask_structured`` raises ``LLMTruncatedError`` for it, as for an answer the server says
+stopped at its limit, so the caller asks for less instead of storing a fragment.
 """
 
 from __future__ import annotations
@@ -140,8 +139,8 @@ class _Reader:
     Beyond JSON it accepts comments (``//``, ``/* */``, ``#``), single and typographic quotes,
     unquoted keys and bare-word values, Python and JavaScript literals, missing or extra
     commas, raw control characters in strings, and text that ends before its closing
-    brackets. What it keeps from text that ends early is ``cut_rule``'s: only complete values.
-    ``cut`` is set when the end of the text lost something.
+    brackets. Of text that ends early it keeps only complete values (the rule in the module
+    docstring); ``cut`` is set when the end of the text lost something.
     """
 
     def __init__(self, text: str, start: int = 0) -> None:

@@ -5,11 +5,10 @@ each fact against similar memories → **link** the notes → register **entitie
 Episodes are stored before any of this runs, so a model that fails loses nothing: its batch is
 marked ``failed`` and ``reprocess`` does it later. An answer cut off at the model's output
 limit stores nothing; its batch is marked ``failed`` and asked again in halves, down to one
-message. A batch is marked ``done`` once its facts
-are stored, so processing is idempotent: ``reprocess`` only takes messages never tried or
-failed. To keep to about one extraction call per ``batch_size`` messages, ``add`` leaves a
-part-filled batch waiting for the next messages of its scope (``wait_for_full_batch``);
-``reprocess`` takes it as it is.
+message. A batch is marked ``done`` once its facts are stored, so processing is idempotent:
+``reprocess`` only takes messages never tried or failed. To keep to about one extraction call
+per ``batch_size`` messages, ``add`` leaves a part-filled batch waiting for the next messages
+of its scope (``wait_for_full_batch``); ``reprocess`` takes it as it is.
 
 Nothing here raises into ``Memory.add``: a failure is logged, counted in the report, and the
 messages it concerned stay pending.
@@ -185,7 +184,7 @@ class _Metered:
                 )
 
 
-def halves(batch: Sequence[T]) -> list[Sequence[T]]:
+def _halves(batch: Sequence[T]) -> list[Sequence[T]]:
     """A batch cut in two, the first half the larger: how a batch whose answer was cut off
     is asked again."""
     middle = (len(batch) + 1) // 2
@@ -338,7 +337,7 @@ class Pipeline:
                 error=str(exc)[:500],
             )  # fmt: skip
             if isinstance(exc, LLMTruncatedError) and len(batch) > 1:
-                return all([self._batch(half, report) for half in halves(batch)])
+                return all([self._batch(half, report) for half in _halves(batch)])
             return False
         self.store.mark_messages(scope, ids, "done", at=now, prompt_version=extract_facts.VERSION)
         report.messages += len(ids)
