@@ -243,6 +243,38 @@ def test_a_budgeted_search_packs_the_sentences_that_answer(mem: Memory) -> None:
         mem.search("cat", user_id="ada", budget=0)
 
 
+def test_a_budget_is_not_spent_twice_on_one_sentence_of_one_message(mem: Memory) -> None:
+    mem.add(
+        [
+            {"id": "m1", "speaker": "Ada", "text": "I moved to Lisbon in May.",
+             "timestamp": "2026-05-03T10:00:00Z"},
+            {"id": "m2", "speaker": "Ada", "timestamp": "2026-05-03T10:01:00Z",
+             "text": "Now I live in a small flat by the river in the old Alfama quarter of town."},
+            {"id": "m3", "speaker": "Bo", "text": "Work is fine.",
+             "timestamp": "2026-05-03T10:02:00Z"},
+        ],
+        user_id="ada",
+    )  # fmt: skip
+    # A fact restating message m1 word for word: the same provenance and the same text.
+    mem.remember("I moved to Lisbon in May.", kind="fact", sources=["m1"], actor="Ada",
+                 valid_from="2026-05-03T10:00:00Z", user_id="ada")  # fmt: skip
+    query = "Ada moved to Lisbon in May: where does she live now?"
+    texts = [h.text for h in mem.search(query, user_id="ada")]
+    assert texts.count("I moved to Lisbon in May.") == 2
+    packed = mem.search(query, user_id="ada", budget=160)
+    lines = [h.context for h in packed]
+    assert sum(len(line) for line in lines) <= 160
+    assert sum("I moved to Lisbon in May." in line for line in lines) == 1
+    assert any("Alfama" in line for line in lines)  # the sentence that answers now fits
+
+
+def test_a_sentence_said_twice_in_a_message_is_packed_once(mem: Memory) -> None:
+    text = "My cat is called Pixel. Yes, really. My cat is called Pixel."
+    mem.add({"speaker": "Ada", "text": text}, user_id="ada")
+    [hit] = mem.search("what is the cat called", user_id="ada", budget=4000)
+    assert hit.excerpt is not None and hit.excerpt.count("My cat is called Pixel.") == 1
+
+
 def test_a_budget_also_holds_for_the_fusion_retrievers(db_path: Path) -> None:
     with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
         mem.add(["the kitten sleeps on the sofa " * 8, "a kitten naps", "kittens purr"],
@@ -250,6 +282,16 @@ def test_a_budget_also_holds_for_the_fusion_retrievers(db_path: Path) -> None:
         hits = mem.search("kitten", user_id="ada", budget=60)
         assert hits and sum(len(h.context) for h in hits) <= 60
         assert all(h.excerpt is None for h in hits)
+
+
+def test_the_fusion_retrievers_pack_one_memory_of_a_restated_message(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
+        mem.add({"id": "m1", "speaker": "Ada", "text": "the kitten sleeps on the sofa"},
+                user_id="ada")  # fmt: skip
+        mem.remember("the kitten sleeps on the sofa", sources=["m1"], actor="Ada", user_id="ada")
+        assert len(mem.search("kitten", user_id="ada")) == 2
+        [hit] = mem.search("kitten", user_id="ada", budget=4000)
+        assert hit.sources == ("m1",)
 
 
 def test_sources_returns_the_original_messages(mem: Memory) -> None:
