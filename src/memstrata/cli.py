@@ -371,7 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", parents=both, help="find the memories that answer a query")
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument(
+        "--limit",
+        type=int,
+        help="how many hits at most (default: 10; with --budget, as many as fit)",
+    )
     p.add_argument("--kind", action="append", choices=KINDS, help="only these kinds")
     p.add_argument("--since", help="event time from (ISO 8601)")
     p.add_argument("--until", help="event time until (ISO 8601)")

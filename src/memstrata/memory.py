@@ -71,6 +71,8 @@ TimeInput = datetime | str | float | None
 
 #: The largest number of hits one search may return.
 MAX_LIMIT = 1000
+#: How many hits a search without a budget returns when no ``limit`` is given.
+DEFAULT_LIMIT = 10
 #: The largest context budget a search packs, in characters.
 MAX_BUDGET = 1_000_000
 
@@ -441,7 +443,7 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,
@@ -461,12 +463,17 @@ class Memory:
 
         ``budget`` (characters) returns what fits in a prompt of that size: the hits' contexts
         together stay within it, and a hit may carry only the sentences of its memory that
-        answer (``Hit.excerpt``), so the budget holds more of what matters."""
+        answer (``Hit.excerpt``), so the budget holds more of what matters. ``limit`` caps the
+        number of hits: 10 when not given, but with a budget only when given (the budget
+        decides how many fit)."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
-        _check_count(limit, "limit", MAX_LIMIT)
+        if limit is not None:
+            _check_count(limit, "limit", MAX_LIMIT)
         if budget is not None:
             _check_count(budget, "budget", MAX_BUDGET)
+        if limit is None:
+            limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
@@ -918,7 +925,7 @@ class AsyncMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,

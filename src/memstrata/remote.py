@@ -447,7 +447,7 @@ class RemoteMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,

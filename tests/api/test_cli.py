@@ -52,6 +52,20 @@ def test_search_with_a_budget_shows_the_sentences_that_answer(db_path: Path) -> 
     assert "Mara" in shown and "hiking" not in shown
 
 
+def test_a_budgeted_search_is_not_cut_to_the_default_limit(db_path: Path) -> None:
+    texts = "".join(f"Ada's cat number {i} is called Pixel {i}.\n" for i in range(15))
+    assert run("add", "--user", "ada", db=db_path, stdin=texts).returncode == 0
+
+    def count(*extra: str) -> int:
+        found = run("search", "--user", "ada", "cat called", "--json", *extra, db=db_path)
+        assert found.returncode == 0, found.stderr
+        return len(json.loads(found.stdout)["hits"])
+
+    assert count() == 10
+    assert count("--budget", "4000") == 15
+    assert count("--budget", "4000", "--limit", "3") == 3
+
+
 def test_add_reads_lines_from_stdin_and_list_shows_them(db_path: Path) -> None:
     assert run("add", "--user", "ada", db=db_path, stdin="one\ntwo\n\nthree\n").returncode == 0
     listed = json.loads(run("list", "--user", "ada", "--json", db=db_path).stdout)

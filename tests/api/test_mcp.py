@@ -209,3 +209,26 @@ def test_http_with_api_keys_confines_each_key_to_its_tenant(db_path: Path) -> No
     assert [(s["user_id"], s["memories"]) for s in alpha_scopes] == [("ada", 1)]
     assert tenants.memory("beta").scopes() == []
     tenants.close()
+
+
+def test_a_budgeted_search_returns_as_many_hits_as_fit_and_a_limit_only_when_given(
+    db_path: Path,
+) -> None:
+    with Memory(db_path, embedder="hashing") as mem:
+        mem.add([f"Ada's cat number {i} is called Pixel {i}." for i in range(15)], user_id="ada")
+    tenants = Tenants(db_path, embedder="hashing")
+    keyring = Keyring(tenants.store, open_tenant="default")
+    server = build_server(tenants, keyring, defaults=ScopeDefaults(user_id="ada"))
+    query = {"query": "what is the cat called"}
+    with running(http_app(server, keyring)) as base:
+
+        async def session() -> list[int]:
+            async with Client(f"{base}/mcp") as client:
+                counts = []
+                for extra in ({}, {"budget": 4000}, {"budget": 4000, "limit": 3}):
+                    found = await client.call_tool("search_memories", {**query, **extra})
+                    counts.append(len(structured(found)["hits"]))
+                return counts
+
+        assert run(session) == [5, 15, 3]
+    tenants.close()

@@ -143,6 +143,18 @@ def test_a_budgeted_search_returns_excerpts_that_fit(mem: Mem) -> None:
     assert hit.context.endswith(hit.excerpt) and hit.text == text
 
 
+def test_with_a_budget_the_budget_decides_how_many_hits_and_a_limit_only_when_given(
+    mem: Mem,
+) -> None:
+    mem.add([f"Ada's cat number {i} is called Pixel {i}." for i in range(15)], user_id="ada")
+    assert len(mem.search("what is the cat called", user_id="ada")) == 10
+    packed = mem.search("what is the cat called", user_id="ada", budget=4000)
+    assert len(packed) == 15  # all fit: no count caps what the budget holds
+    assert len(mem.search("what is the cat called", user_id="ada", limit=3, budget=4000)) == 3
+    with pytest.raises(InvalidInputError):
+        mem.search("cat", user_id="ada", limit=0, budget=4000)
+
+
 def test_list_pages_through_every_memory_newest_first(mem: Mem) -> None:
     ids = mem.add([f"note number {i}" for i in range(7)], user_id="ada").ids
     seen: list[str] = []

@@ -90,7 +90,7 @@ class MemoryAPI(Protocol):
     def reprocess(self, *, user_id: str) -> PipelineReport: ...
 
     def search(
-        self, query: str, *, user_id: str, limit: int, budget: int | None = None
+        self, query: str, *, user_id: str, limit: int | None, budget: int | None = None
     ) -> Sequence[Hit]: ...
 
     def close(self) -> None: ...
@@ -137,7 +137,9 @@ class MemoryRetriever:
     def search(
         self, scope: str, query: str, limit: int, budget: int | None = None
     ) -> list[Retrieved]:
-        hits = self.memory.search(query, user_id=scope, limit=limit, budget=budget)
+        # A budgeted search is the one the README shows: the budget, no count.
+        count = None if budget is not None else limit
+        hits = self.memory.search(query, user_id=scope, limit=count, budget=budget)
         return [
             Retrieved(
                 text=hit.context,

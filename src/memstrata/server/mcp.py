@@ -73,6 +73,17 @@ RunId = Annotated[
     Field(description="A run or session id (default: the server's, if set; then no other)."),
 ]
 Reason = Annotated[str | None, Field(description="Why (kept in history).")]
+#: Hits a search returns when it names neither a limit nor a budget.
+SEARCH_DEFAULT = 5
+SearchLimit = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=100,
+        description=f"How many memories at most ({SEARCH_DEFAULT} when not given; with a "
+        "budget, only when given: the budget decides how many fit).",
+    ),
+]
 Kinds = Annotated[
     list[MemoryKind] | None,
     Field(description="Only these kinds: episode, fact, summary, thought, procedure, working."),
@@ -257,7 +268,7 @@ def build_server(
         user_id: UserId = None,
         agent_id: AgentId = None,
         run_id: RunId = None,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many memories.")] = 5,
+        limit: SearchLimit = None,
         kinds: Kinds = None,
         since: Annotated[str | None, Field(description="Event time from, ISO 8601.")] = None,
         until: Annotated[str | None, Field(description="Event time until, ISO 8601.")] = None,
@@ -270,7 +281,7 @@ def build_server(
         characters and may hold only the sentences that answer."""
         result = memory(ctx).search(
             query,
-            limit=limit,
+            limit=SEARCH_DEFAULT if limit is None and budget is None else limit,
             kinds=kinds,
             since=since,
             until=until,
