@@ -426,13 +426,25 @@ class Memory:
         agent_id: str | None = None,
         run_id: str | None = None,
         confirm: bool = False,
+        all_users: bool = False,
     ) -> int:
-        """Erase every memory and message of a scope. Needs ``confirm=True``."""
+        """Erase every memory and message of a scope. Needs ``confirm=True``.
+
+        A scope without ``user_id`` matches the memories of every user of that agent or run;
+        when they belong to more than one user, the reset also needs ``all_users=True``."""
         scope = self._scope(user_id, agent_id, run_id)
         if confirm is not True:
             raise ConfirmationRequiredError(
                 f"reset erases every memory of {scope} for good: pass confirm=True"
             )
+        if scope.user_id is None and all_users is not True:
+            users = {s.user_id for s in self.store.exact_scopes(self.tenant) if scope.covers(s)}
+            users.discard(None)
+            if len(users) > 1:
+                raise ConfirmationRequiredError(
+                    f"reset of {scope} would erase the memories of {len(users)} users: pass "
+                    "all_users=True to erase them all, or name one user_id"
+                )
         return self.store.reset(scope)
 
     # -- read -----------------------------------------------------------------------------------
@@ -913,10 +925,12 @@ class AsyncMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
         confirm: bool = False,
+        all_users: bool = False,
     ) -> int:
         return await asyncio.to_thread(
-            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm
-        )
+            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm,
+            all_users=all_users,
+        )  # fmt: skip
 
     async def search(
         self,

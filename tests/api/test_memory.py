@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from memstrata import (
+    AsyncMemory,
     ConfirmationRequiredError,
     ConflictError,
     EmbedderMismatchError,
@@ -161,6 +163,23 @@ def test_reset_needs_confirmation_and_clears_only_its_scope(mem: Memory) -> None
     assert mem.reset(user_id="ada", confirm=True) == 2
     assert not mem.list(user_id="ada").records
     assert len(mem.list(user_id="bob").records) == 1
+
+
+def test_the_async_twin_packs_without_a_count_and_guards_a_reset_across_users(
+    db_path: Path,
+) -> None:
+    async def run() -> None:
+        async with AsyncMemory(db_path, embedder="hashing") as mem:
+            await mem.add([f"cat number {i} is called Pixel {i}" for i in range(12)],
+                          user_id="ada", agent_id="bot")  # fmt: skip
+            await mem.add("Bob's cat", user_id="bob", agent_id="bot")
+            assert len(await mem.search("cat called", agent_id="bot")) == 10
+            assert len(await mem.search("cat called", agent_id="bot", budget=4000)) == 13
+            with pytest.raises(ConfirmationRequiredError, match="2 users"):
+                await mem.reset(agent_id="bot", confirm=True)
+            assert await mem.reset(agent_id="bot", confirm=True, all_users=True) == 13
+
+    asyncio.run(run())
 
 
 def test_list_pages_through_everything_once(mem: Memory) -> None:

@@ -265,6 +265,20 @@ def test_export_reset_and_import_round_trip(mem: Mem, tmp_path: Path) -> None:
         mem.import_(io.StringIO('{"type": "memory"}\n'))
 
 
+def test_a_reset_that_spans_users_needs_all_users(mem: Mem) -> None:
+    mem.add("Ada's note to the bot", user_id="ada", agent_id="bot")
+    mem.add("Bob's note to the bot", user_id="bob", agent_id="bot")
+    mem.add("Bob's note to another bot", user_id="bob", agent_id="other")
+    with pytest.raises(ConfirmationRequiredError, match=r"2 users.*all_users=True"):
+        mem.reset(agent_id="bot", confirm=True)
+    assert len(mem.list(agent_id="bot").records) == 2  # nothing was erased
+    assert mem.reset(agent_id="bot", user_id="bob", confirm=True) == 1  # one user: no flag
+    mem.add("Bob's second note to the bot", user_id="bob", agent_id="bot")
+    assert mem.reset(agent_id="bot", confirm=True, all_users=True) == 2
+    assert mem.list(agent_id="bot").records == ()
+    assert len(mem.list(user_id="bob").records) == 1  # another agent's memory stays
+
+
 def test_purge_needs_confirmation_then_erases(mem: Mem) -> None:
     memory_id = conversation(mem).ids[0]
     with pytest.raises(ConfirmationRequiredError):

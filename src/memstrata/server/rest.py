@@ -513,9 +513,17 @@ def build_router() -> APIRouter:
         mem: Mem,
         scope: ScopeArgs,
         confirm: Annotated[bool, Query(description="Must be true.")] = False,
+        all_users: Annotated[
+            bool,
+            Query(
+                description="Must be true when the scope, without `user_id`, holds the "
+                "memories of more than one user."
+            ),
+        ] = False,
     ) -> CountOut:
-        """Erase every memory and message of a scope, for good."""
-        return CountOut(memories=mem.reset(confirm=confirm, **scope))
+        """Erase every memory and message of a scope, for good. A scope without `user_id`
+        matches every user's memories of that agent or run."""
+        return CountOut(memories=mem.reset(confirm=confirm, all_users=all_users, **scope))
 
     @router.get(
         "/export",
