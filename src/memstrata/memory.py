@@ -491,6 +491,13 @@ class Memory:
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
         depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         at = as_utc(as_of, "as_of")
+        embedder = self.embedder
+        learned = learning.learned_for(
+            self.store, scope, self._reranker_base, None if embedder is None else embedder.name
+        )
+        # The query is embedded once: for the ranker, and for what feedback taught.
+        wanted = self.retrieval.uses_vectors or learned.lessons.embedder is not None
+        vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
         if at is not None:
             hits = search_records(
                 self.store.as_of(scope, at, flt), self.embedder, query, limit=depth,
@@ -507,12 +514,12 @@ class Memory:
                 retrieval=self.retrieval,
                 now=now,
                 budget=budget,
+                vector=vector,
             )
             hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
         if budget is not None:
             hits = fit_budget(hits, budget)
-        model = learning.reranker_for(self.store, scope, self._reranker_base)
-        ranked, features = learning.rerank(hits, model, now)
+        ranked, features = learning.rerank(hits, learned, query, vector, now)
         search_id = new_id()
         learning.save_search(
             self.store, scope, search_id, query, ranked[:limit], features[:limit], now
@@ -532,12 +539,13 @@ class Memory:
         """Say which memories of a search the answer used (RMM's retrospective reflection).
 
         Used memories grow stronger (and climb layers with repeated use); the reranker learns
-        that used memories beat the ``unused`` ones (by default, the rest of that search).
+        that used memories beat the ``unused`` ones (by default, the rest of that search), and
+        the used ones rise for questions like that search's, not for others.
         """
         scope = self._scope(user_id, agent_id, run_id)
         return learning.feedback(
             self.store, scope, search_id, list(used), None if unused is None else list(unused),
-            self.clock.now(), self._reranker_base,
+            self.clock.now(), self._reranker_base, embedder=self.embedder,
         )  # fmt: skip
 
     def maintain(
