@@ -110,6 +110,17 @@ def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path)
     assert 0 < summary.mean_context_chars <= 120
 
 
+def test_the_budgeted_search_names_no_count_as_the_readme_shows_it(tmp_path: Path) -> None:
+    convs = load_locomo(LOCOMO)
+    retriever = open_library_retriever("default", tmp_path, None)
+    try:
+        run = run_locomo(convs, retriever, limit=1, budget_chars=4000)
+    finally:
+        retriever.close()
+    assert all(len(o.sources) <= 1 for o in run.outcomes)  # the ranked list: one memory
+    assert max(len(o.context.lengths) for o in run.outcomes if o.context) > 1  # all that fit
+
+
 def test_full_context_reaches_the_attainable_ceiling() -> None:
     convs = load_locomo(LOCOMO)
     run = run_locomo(convs, FullContext())

@@ -86,7 +86,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=max(DEFAULT_KS),
         metavar="N",
-        help="memories asked for per question (default %(default)s)",
+        help="memories asked for per question, for recall@k (default %(default)s); a library "
+        "retriever's budgeted search names no count, as search(question, budget=N) does",
     )
     parser.add_argument(
         "--llm",
