@@ -96,13 +96,17 @@ def test_locomo_through_the_public_api(tmp_path: Path) -> None:
     assert stored["D2:1"].valid_from == datetime(2023, 6, 21, 10, 5, tzinfo=UTC)
 
 
-def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path) -> None:
-    convs = load_locomo(LOCOMO)
-    retriever = open_library_retriever("default", tmp_path, None)
+def library_run(workdir: Path, limit: int, budget_chars: int) -> RetrieverRun:
+    """The tiny conversations through the library's default retriever."""
+    retriever = open_library_retriever("default", workdir, None)
     try:
-        run = run_locomo(convs, retriever, limit=10, budget_chars=120)
+        return run_locomo(load_locomo(LOCOMO), retriever, limit=limit, budget_chars=budget_chars)
     finally:
         retriever.close()
+
+
+def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path) -> None:
+    run = library_run(tmp_path, limit=10, budget_chars=120)
     for outcome in run.outcomes:
         assert outcome.context is not None
         assert sum(outcome.context.lengths) <= 120
@@ -111,12 +115,7 @@ def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path)
 
 
 def test_the_budgeted_search_names_no_count_as_the_readme_shows_it(tmp_path: Path) -> None:
-    convs = load_locomo(LOCOMO)
-    retriever = open_library_retriever("default", tmp_path, None)
-    try:
-        run = run_locomo(convs, retriever, limit=1, budget_chars=4000)
-    finally:
-        retriever.close()
+    run = library_run(tmp_path, limit=1, budget_chars=4000)
     assert all(len(o.sources) <= 1 for o in run.outcomes)  # the ranked list: one memory
     assert max(len(o.context.lengths) for o in run.outcomes if o.context) > 1  # all that fit
 
