@@ -495,8 +495,11 @@ class Memory:
         learned = learning.learned_for(
             self.store, scope, self._reranker_base, None if embedder is None else embedder.name
         )
-        # The query is embedded once: for the ranker, and for what feedback taught.
-        wanted = self.retrieval.uses_vectors or learned.lessons.embedder is not None
+        # The query is embedded once: for the ranker, and for what feedback taught (a search
+        # of past versions embeds its own).
+        wanted = (
+            at is None and self.retrieval.uses_vectors
+        ) or learned.lessons.embedder is not None
         vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
         if at is not None:
             hits = search_records(

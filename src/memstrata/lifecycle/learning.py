@@ -163,8 +163,9 @@ def feedback(
     name = None if embedder is None else embedder.name
     lessons = Lessons.from_dict(local.get("lessons"), name)
     query = str(search.get("query", ""))
-    vector = None if embedder is None or not query else embedder.embed([query], kind="query")[0]
-    lessons.learn(vector, query_terms(query), list(used), name)
+    if used:
+        vector = embedder.embed([query], kind="query")[0] if embedder and query else None
+        lessons.learn(vector, query_terms(query), list(used), name)
     store.put_setting(_global_key(scope), json.dumps(global_model.to_dict()))
     store.put_setting(
         _scope_key(scope), json.dumps({**scope_model.to_dict(), "lessons": lessons.to_dict()})
