@@ -218,7 +218,7 @@ def test_a_budgeted_search_returns_as_many_hits_as_fit_and_a_limit_only_when_giv
         mem.add([f"Ada's cat number {i} is called Pixel {i}." for i in range(15)], user_id="ada")
     tenants = Tenants(db_path, embedder="hashing")
     keyring = Keyring(tenants.store, open_tenant="default")
-    server = build_server(tenants, keyring, defaults=ScopeDefaults(user_id="ada"))
+    server = build_server(tenants, keyring, scope=ServerScope(user_id="ada"))
     query = {"query": "what is the cat called"}
     with running(http_app(server, keyring)) as base:
 
