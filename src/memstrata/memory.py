@@ -253,7 +253,7 @@ class Memory:
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
         with adding(self.store, records, vectors):
-            self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
+            self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         if self.llm is not None:
             self.pipeline.after_add(scope, fresh)
         return AddResult(
@@ -286,8 +286,9 @@ class Memory:
         error, so provenance always points at something real.
         """
         scope = self._scope(user_id, agent_id, run_id)
+        now = self.clock.now()
         record = derived_record(
-            scope, text, kind=kind, now=self.clock.now(), sources=sources, actor=actor,
+            scope, text, kind=kind, now=now, sources=sources, actor=actor,
             subject=subject, keys=keys, entities=entities,
             valid_from=as_utc(valid_from, "valid_from"), valid_to=as_utc(valid_to, "valid_to"),
             importance=importance, metadata=metadata,
@@ -299,7 +300,7 @@ class Memory:
                 f"unknown source message ids in scope {scope}: {', '.join(sorted(missing))}"
             )
         self.store.add(
-            [], [record], vectors=self._embed_records([record]), reason=reason,
+            [], [record], at=now, vectors=self._embed_records([record]), reason=reason,
             prompt_version=prompt_version,
         )  # fmt: skip
         return record
@@ -360,6 +361,7 @@ class Memory:
         return self.store.update(
             scope,
             new,
+            at=self.clock.now(),
             expected_version=current.version if expected_version is None else expected_version,
             vector=None if vectors is None else vectors[0],
             reason=reason,
@@ -376,7 +378,7 @@ class Memory:
     ) -> MemoryRecord:
         """Soft-delete: the memory leaves search and listings but can be restored until purged."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "deleted", reason=reason)
+        return self.store.set_state(scope, memory_id, "deleted", at=self.clock.now(), reason=reason)
 
     def restore(
         self,
@@ -389,7 +391,7 @@ class Memory:
     ) -> MemoryRecord:
         """Bring a deleted or archived memory back to active."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "active", reason=reason)
+        return self.store.set_state(scope, memory_id, "active", at=self.clock.now(), reason=reason)
 
     def archive(
         self,
@@ -402,7 +404,9 @@ class Memory:
     ) -> MemoryRecord:
         """Archive: out of default search, kept, restorable."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "archived", reason=reason)
+        return self.store.set_state(
+            scope, memory_id, "archived", at=self.clock.now(), reason=reason
+        )
 
     def purge(
         self,
@@ -681,7 +685,7 @@ class Memory:
         vectors = self._embed_records(records)
         for i, item in enumerate(memories):
             item["vector"] = None if vectors is None else vectors[i]
-        return self.store.import_(self.tenant, items)
+        return self.store.import_(self.tenant, items, at=self.clock.now())
 
     def close(self) -> None:
         self.store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -456,3 +456,37 @@ def test_reembed_lets_a_store_move_to_another_embedder(db_path: Path) -> None:
         hit = mem.search("zebra on a savanna", user_id="ada")[0]
         assert hit.id == record.id and hit.record.version == 2
         assert len(mem.versions(record.id, user_id="ada")) == 2
+
+
+def test_a_contradicted_fact_is_never_expired_before_it_was_recorded(db_path: Path) -> None:
+    """The LLM write path retires a fact (INVALIDATE) at the time the clock gives, and the
+    retiring version is recorded at that same time, not a moment later by the wall clock."""
+    from memstrata.llms import OpenAICompatLLM
+    from memstrata.ports import FixedClock
+    from memstrata.testing import Reply, ScriptedLLMServer
+    from memstrata.write.pipeline import PipelineConfig
+
+    def lives_in(city: str, source: str) -> Reply:
+        fact = {"text": f"Ana lives in {city}.", "subject": "Ana", "sources": [source],
+                "relations": [["Ana", "lives_in", city]]}  # fmt: skip
+        return Reply.json({"facts": [fact]})
+
+    clock = FixedClock(datetime(2024, 6, 1, 12, tzinfo=UTC))
+    with ScriptedLLMServer() as server:
+        server.on_prompt("extract_facts", lives_in("Porto", "m1"), lives_in("Lisbon", "m2"))
+        server.on_prompt("consolidate", Reply.json({"decision": "INVALIDATE", "id": "1"}))
+        llm = OpenAICompatLLM(server.base_url, model="scripted", backoff=0.01, max_retries=1)
+        with Memory(db_path, embedder="hashing", llm=llm, clock=clock,
+                    pipeline=PipelineConfig(wait_for_full_batch=False)) as mem:  # fmt: skip
+            mem.add({"id": "m1", "speaker": "Ana", "text": "I live in Porto."}, user_id="ana")
+            (porto,) = mem.list(user_id="ana", kinds=["fact"]).records
+            clock.at += timedelta(days=1)
+            mem.add({"id": "m2", "speaker": "Ana", "text": "I moved to Lisbon!"}, user_id="ana")
+            versions = mem.versions(porto.id, user_id="ana")
+            event = mem.history(porto.id, user_id="ana")[-1]
+        llm.close()
+    assert [(v.recorded_at, v.expired_at) for v in versions] == [
+        (porto.recorded_at, clock.at),
+        (clock.at, clock.at),
+    ]
+    assert (event.op, event.at) == ("INVALIDATE", clock.at)

@@ -193,6 +193,8 @@ def maintain(
         cursor = page.next_cursor
     if not dry_run:
         for memory_id in faded:
-            store.set_state(scope, memory_id, "archived", reason="retention below threshold")
+            store.set_state(
+                scope, memory_id, "archived", at=now, reason="retention below threshold"
+            )
         store.prune_searches(now - SEARCH_RETENTION)
     return faded

@@ -479,7 +479,7 @@ class Pipeline:
                 new = consolidate.merged(target, draft, plan.text)
                 new_vector = self._embed([new]) if plan.text else None
                 stored = self.store.update(
-                    scope, new, expected_version=target.version, op="UPDATE",
+                    scope, new, at=now, expected_version=target.version, op="UPDATE",
                     vector=None if new_vector is None else new_vector[0], reason=plan.reason,
                     prompt_version=versions,
                 )  # fmt: skip
@@ -489,7 +489,7 @@ class Pipeline:
             if plan.op == "INVALIDATE" and target is not None:
                 retired = consolidate.invalidated(target, at=now, valid_to=draft.valid_from)
                 self.store.update(
-                    scope, retired, expected_version=target.version, op="INVALIDATE",
+                    scope, retired, at=now, expected_version=target.version, op="INVALIDATE",
                     reason=plan.reason, prompt_version=versions,
                 )  # fmt: skip
                 report.invalidated += 1
@@ -510,20 +510,28 @@ class Pipeline:
         versions: str,
     ) -> None:
         vectors = None if vector is None else vector.reshape(1, -1)
-        self.store.add([], [record], vectors=vectors, reason=plan.reason, prompt_version=versions)
+        self.store.add(
+            [], [record], at=now, vectors=vectors, reason=plan.reason, prompt_version=versions
+        )
         report.added += 1
         report.entities += index_graph(self.store, scope, record)
         links = link.links_for(
             record.id, similar, threshold=self.config.link_threshold,
             limit=self.config.max_links, at=now, supersedes=record.supersedes,
         )  # fmt: skip
-        self.store.add_links(scope, links)
+        self.store.add_links(scope, links, at=now)
         report.links += len(links)
         if self.config.evolve_links:
-            self._evolve(scope, record, [x.target for x in links if x.kind == "related"], report)
+            related = [x.target for x in links if x.kind == "related"]
+            self._evolve(scope, record, related, report, now)
 
     def _evolve(
-        self, scope: Scope, new: MemoryRecord, ids: Sequence[str], report: PipelineReport
+        self,
+        scope: Scope,
+        new: MemoryRecord,
+        ids: Sequence[str],
+        report: PipelineReport,
+        now: datetime,
     ) -> None:
         for note in self.store.get_many(scope, list(ids)):
             evolved = link.evolve(note, new)
@@ -531,7 +539,7 @@ class Pipeline:
                 continue
             try:
                 self.store.update(
-                    scope, evolved, expected_version=note.version, op="UPDATE",
+                    scope, evolved, at=now, expected_version=note.version, op="UPDATE",
                     reason=f"context extended by linked note {new.id}",
                 )  # fmt: skip
                 report.evolved += 1

@@ -32,7 +32,7 @@ from memstrata.ports import (
     Triple,
     Vector,
 )
-from memstrata.stores import codec
+from memstrata.stores import codec, timeline
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
 from memstrata.stores.sqlite import ann, keywords, schema
@@ -47,7 +47,6 @@ from memstrata.types import (
     Operation,
     Page,
     Scope,
-    utcnow,
 )
 
 T = TypeVar("T")
@@ -136,6 +135,13 @@ def _row_record(row: Sequence[Any]) -> MemoryRecord:
         layer=row[23],
         metadata={} if row[24] == "{}" else json.loads(row[24]),
     )
+
+
+def _history_event(r: Sequence[Any]) -> HistoryEvent:
+    at = from_micros(r[4])
+    assert at is not None
+    return HistoryEvent(id=r[0], memory_id=r[1], version=r[2], op=r[3], at=at, reason=r[5],
+                        prompt_version=r[6], text=r[7], previous_text=r[8], state=r[9])  # fmt: skip
 
 
 def _api_key(row: Sequence[Any]) -> ApiKey:
@@ -286,6 +292,15 @@ class SQLiteStore:
         with self._lock:
             return fn(self._conn)
 
+    @staticmethod
+    def _last_change(conn: sqlite3.Connection, record: MemoryRecord) -> datetime | None:
+        """The time of the memory's latest history row."""
+        row = conn.execute(
+            "SELECT max(at) FROM history WHERE tenant = ? AND memory_id = ?",
+            (record.scope.tenant, record.id),
+        ).fetchone()
+        return from_micros(row[0])
+
     def _history(
         self,
         conn: sqlite3.Connection,
@@ -411,13 +426,15 @@ class SQLiteStore:
         messages: Sequence[tuple[Scope, Message]],
         records: Sequence[MemoryRecord],
         *,
+        at: datetime,
         vectors: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> None:
         if vectors is not None and len(vectors) != len(records):
             raise InvalidInputError("one vector is needed for each record")
-        now = utcnow()
+        for record in records:
+            timeline.check_new(record)
         added: builtins.list[tuple[int, MemoryRecord, bytes]] = []
         with self._lock:
             with self._write() as conn:
@@ -439,7 +456,7 @@ class SQLiteStore:
                                 message.text,
                                 to_micros(message.timestamp),
                                 codec.dumps(dict(message.metadata)),
-                                to_micros(now),
+                                to_micros(at),
                             ),
                         )
                     except sqlite3.IntegrityError:
@@ -469,13 +486,13 @@ class SQLiteStore:
         scope: Scope,
         record: MemoryRecord,
         *,
+        at: datetime,
         expected_version: int,
         op: Operation = "UPDATE",
         vector: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._write() as conn:
             pk, row = self._current(conn, scope, record.id)
             old = _row_record(row)
@@ -484,13 +501,13 @@ class SQLiteStore:
                     f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
                     "read it again and retry"
                 )
-            snapshot = replace(old, expired_at=old.expired_at or now)
+            when = timeline.change_time(at, old.recorded_at, self._last_change(conn, old))
+            snapshot, new = timeline.next_version(old, record, when)
             conn.execute(
                 "INSERT INTO memory_versions (tenant, memory_id, version, record) "
                 "VALUES (?, ?, ?, ?)",
                 (old.scope.tenant, old.id, old.version, codec.record_json(snapshot)),
             )
-            new = replace(record, scope=old.scope, version=old.version + 1, recorded_at=now)
             conn.execute(
                 f"UPDATE memories SET ({_COLUMNS}) = ({', '.join('?' * 25)}) WHERE pk = ?",
                 (*_record_row(new), pk),
@@ -506,7 +523,7 @@ class SQLiteStore:
                 old.id,
                 new.version,
                 op,
-                at=now,
+                at=when,
                 reason=reason,
                 prompt_version=prompt_version,
                 text=new.text,
@@ -516,14 +533,20 @@ class SQLiteStore:
         return new
 
     def set_state(
-        self, scope: Scope, memory_id: str, state: MemoryState, *, reason: str | None = None
+        self,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._write() as conn:
             pk, row = self._current(conn, scope, memory_id)
             old = _row_record(row)
             if old.state == state:
                 return old
+            when = timeline.change_time(at, old.recorded_at, self._last_change(conn, old))
             conn.execute("UPDATE memories SET state = ? WHERE pk = ?", (state, pk))
             self._history(
                 conn,
@@ -531,7 +554,7 @@ class SQLiteStore:
                 old.id,
                 old.version,
                 _STATE_OPS[state],
-                at=now,
+                at=when,
                 reason=reason,
                 state=state,
             )
@@ -629,21 +652,7 @@ class SQLiteStore:
                 "ORDER BY id",
                 (scope.tenant, memory_id),
             ).fetchall()
-            return [
-                HistoryEvent(
-                    id=r[0],
-                    memory_id=r[1],
-                    version=r[2],
-                    op=r[3],
-                    at=from_micros(r[4]) or utcnow(),
-                    reason=r[5],
-                    prompt_version=r[6],
-                    text=r[7],
-                    previous_text=r[8],
-                    state=r[9],
-                )
-                for r in rows
-            ]
+            return [_history_event(r) for r in rows]
 
         return self._read(run)
 
@@ -945,7 +954,7 @@ class SQLiteStore:
             return None
         return [float(x) for x in np.frombuffer(row[0], dtype=np.float32)]
 
-    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
         """Write exported items in one transaction; existing ids are a conflict (nothing kept).
 
         A memory's links are written with it even when their target is not here yet (a later
@@ -971,7 +980,7 @@ class SQLiteStore:
                             message.text,
                             to_micros(message.timestamp),
                             codec.dumps(dict(message.metadata)),
-                            to_micros(utcnow()),
+                            to_micros(at),
                         ),
                     )
                     status = codec.status_from_item(item)
@@ -1012,7 +1021,7 @@ class SQLiteStore:
                             state=event.state,
                         )
                     self._insert_graph(conn, record.scope, record.id, *codec.graph_from_item(item))
-                    self._insert_links(conn, tenant, codec.links_from_item(item))
+                    self._insert_links(conn, tenant, codec.links_from_item(item), at)
                     count += 1
         return count
 
@@ -1111,6 +1120,7 @@ class SQLiteStore:
         with self._write(changes_memories=False) as conn:
             _, row = self._current(conn, scope, memory_id)
             record = _row_record(row)
+            at = timeline.change_time(at, record.recorded_at, self._last_change(conn, record))
             self._history(
                 conn, record.scope.tenant, record.id, record.version, op, at=at, reason=reason,
                 prompt_version=prompt_version, text=text, state=record.state,
@@ -1196,19 +1206,18 @@ class SQLiteStore:
 
         return self._read(run)
 
-    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
+    def add_links(self, scope: Scope, links: Sequence[Link], *, at: datetime) -> None:
         if not links:
             return
         where, params = scope_sql(scope)
         in_scope = f"EXISTS (SELECT 1 FROM memories m WHERE {where} AND m.id = ?)"
         with self._write(changes_memories=False) as conn:
             for link in links:
-                at = link.at or utcnow()
                 conn.execute(
                     "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
                     f"SELECT ?, ?, ?, ?, ?, ? WHERE {in_scope} AND {in_scope}",
                     [scope.tenant, link.source, link.target, link.kind, float(link.score),
-                     to_micros(at), *params, link.source, *params, link.target],
+                     to_micros(link.at or at), *params, link.source, *params, link.target],
                 )  # fmt: skip
 
     def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
@@ -1274,13 +1283,15 @@ class SQLiteStore:
             )  # fmt: skip
 
     @staticmethod
-    def _insert_links(conn: sqlite3.Connection, tenant: str, links: Sequence[Link]) -> None:
+    def _insert_links(
+        conn: sqlite3.Connection, tenant: str, links: Sequence[Link], at: datetime
+    ) -> None:
         for link in links:
             conn.execute(
                 "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (tenant, link.source, link.target, link.kind, float(link.score),
-                 to_micros(link.at or utcnow())),
+                 to_micros(link.at or at)),
             )  # fmt: skip
 
     def find_entities(
