@@ -46,6 +46,21 @@ class StoreError(MemstrataError):
     code = "store_error"
 
 
+class ReadOnlyStoreError(StoreError):
+    """A write reached a store that is open read-only (asked for, or its file or directory is
+    not writable). Reads and searches work; searches keep no log, so feedback needs a writable
+    store."""
+
+    code = "read_only"
+
+
+class CorruptStoreError(StoreError):
+    """The store's file failed an integrity check. It refuses every write from then on; restore
+    it from a backup, or export what can still be read into a new store."""
+
+    code = "corrupt_store"
+
+
 class EmbedderMismatchError(StoreError):
     """The store was built with another embedder than the one it is opened with."""
 

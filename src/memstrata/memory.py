@@ -23,6 +23,7 @@ from memstrata.errors import (
     EmbedderMismatchError,
     InvalidInputError,
     NotFoundError,
+    ReadOnlyStoreError,
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
@@ -201,7 +202,8 @@ class Memory:
     def _check_embedder(self, embedder: Embedder) -> None:
         info = self.store.embedder_info()
         if info is None:
-            self.store.set_embedder_info(embedder.name, embedder.dim)
+            if not self.store.read_only:  # a read-only store records nothing
+                self.store.set_embedder_info(embedder.name, embedder.dim)
         elif info != (embedder.name, embedder.dim):
             raise EmbedderMismatchError(
                 f"this store was built with the embedder {info[0]} ({info[1]} dimensions), "
@@ -481,7 +483,10 @@ class Memory:
         together stay within it, and a hit may carry only the sentences of its memory that
         answer (``Hit.excerpt``), so the budget holds more of what matters. ``limit`` caps the
         number of hits: 10 when not given, but with a budget only when given (the budget
-        decides how many fit)."""
+        decides how many fit).
+
+        A read-only store is searched all the same, but keeps no record of the search, so
+        ``feedback`` cannot refer to it."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
         if limit is not None:
@@ -548,8 +553,14 @@ class Memory:
         Used memories grow stronger (and climb layers with repeated use); the reranker learns
         that used memories beat the ``unused`` ones (by default, the rest of that search), and
         the used ones rise for questions like that search's, not for others.
+        A read-only store keeps no searches and learns nothing: ``ReadOnlyStoreError``.
         """
         scope = self._scope(user_id, agent_id, run_id)
+        if self.store.read_only:
+            raise ReadOnlyStoreError(
+                "feedback needs a writable store: this one is open read-only, so it kept no "
+                "record of its searches and can learn nothing from them"
+            )
         return learning.feedback(
             self.store, scope, search_id, list(used), None if unused is None else list(unused),
             self.clock.now(), self._reranker_base, embedder=self.embedder,

@@ -163,8 +163,14 @@ class Store(Protocol):
 
     A store never reads the wall clock: every write takes its time (``at``) from the caller's
     ``Clock``, and ``stores.timeline`` keeps each version's ``recorded_at <= expired_at`` and
-    ``valid_from <= valid_to``.
+    ``valid_from <= valid_to``. A store that refuses writes (``read_only``) raises
+    ``ReadOnlyStoreError`` on each; one found damaged raises ``CorruptStoreError``.
     """
+
+    @property
+    def read_only(self) -> bool:
+        """True when every write is refused (the store was opened read-only)."""
+        ...
 
     # -- messages (the raw conversation, the target of ``sources``) ---------------------------
     def known_messages(self, scope: Scope, ids: Sequence[str]) -> set[str]: ...

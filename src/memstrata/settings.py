@@ -3,8 +3,9 @@
 Nothing else in memstrata looks at ``os.environ`` or the file system for configuration: the CLI
 and servers call ``Settings.from_env()`` once and pass what they need down by constructor.
 
-``MEMSTRATA_DB``               store path or URL (sqlite:///..., postgresql://...);
-                              default: memstrata.db in the user data directory
+``MEMSTRATA_DB``               store path or URL (sqlite:///..., sqlite:///...?mode=ro for
+                              read-only, postgresql://...); default: memstrata.db in the user
+                              data directory
 ``MEMSTRATA_EMBEDDER``         embedder spec (minilm, hashing, none, openai:MODEL@URL);
                               default: minilm
 ``MEMSTRATA_EMBEDDER_API_KEY`` API key for an openai: embedder

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from memstrata.errors import InvalidInputError, NotFoundError
+from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce, should_archive
 from memstrata.ports import Embedder, Store, Vector
 from memstrata.read.lessons import Lessons
@@ -100,11 +101,14 @@ def save_search(
     features: Sequence[Features],
     now: datetime,
 ) -> None:
+    """Keep what a search returned so ``feedback`` can refer to it. A read-only store keeps
+    nothing, so feedback on its searches is not possible."""
     payload = {
         "query": query,
         "hits": [{"id": hit.id, "features": f} for hit, f in zip(hits, features, strict=True)],
     }
-    store.save_search(scope, search_id, now, payload)
+    with suppress(ReadOnlyStoreError):
+        store.save_search(scope, search_id, now, payload)
 
 
 @dataclass(frozen=True, slots=True)

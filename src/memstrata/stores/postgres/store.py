@@ -186,6 +186,10 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
 
+    @property
+    def read_only(self) -> bool:
+        return False
+
     # -- plumbing -------------------------------------------------------------------------------
     def _open_pool(
         self, conninfo: str, size: int, timeout: float, name: str

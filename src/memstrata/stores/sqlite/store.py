@@ -4,6 +4,11 @@ Every write runs in one ``BEGIN IMMEDIATE`` transaction that also writes its his
 crash leaves either the whole change or none of it. Every query carries the scope in its WHERE
 clause. Exact vector search keeps a normalised float32 matrix per scope in memory, rebuilt when
 this process or another one has written since.
+
+A file that cannot be written (or its directory), or one asked for read-only, is opened
+read-only: reads and searches work, writes raise ``ReadOnlyStoreError``. A query that fails on
+a damaged file runs ``PRAGMA quick_check``; once it finds damage the store raises
+``CorruptStoreError`` and refuses every write.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +27,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memstrata.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from memstrata.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreError,
+)
 from memstrata.ports import (
     ApiKey,
     Entity,
@@ -35,7 +46,7 @@ from memstrata.ports import (
 from memstrata.stores import codec, timeline
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
-from memstrata.stores.sqlite import ann, keywords, schema
+from memstrata.stores.sqlite import ann, files, keywords, schema
 from memstrata.stores.sqlite.keywords import match_expression, query_words
 from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
 from memstrata.types import (
@@ -233,35 +244,47 @@ class SQLiteStore:
     keyword_large = LARGE_STORE
     keyword_postings = POSTINGS_BUDGET
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """Open (or create) the store at ``path``. ``read_only``, or a file or directory that
+        is not writable, opens it read-only (it must exist then)."""
         self.path = str(path)
+        self.timeout = timeout
+        #: Why writes are refused, when the store is read-only.
+        self._read_only_because: str | None = "as asked" if read_only else None
+        #: What the integrity check found once a query failed on a damaged file.
+        self._damage: str | None = None
         if self.path != ":memory:":
             target = Path(self.path).expanduser()
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the directory for {target}: {exc}") from None
+            if not read_only:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create the directory for {target}: {exc}") from None
             self.path = str(target)
+            self._read_only_because = self._read_only_because or files.why_read_only(target)
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn = files.connect(self.path, timeout=timeout, read_only=self.read_only)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             # 64 MiB of page cache (the default is 2 MiB): a large store's searches read the
             # same FTS5 and B-tree pages again and again. Only pages actually read take memory.
             self._conn.execute("PRAGMA cache_size = -65536")
-            schema.migrate(self._conn)
+            if self.read_only:
+                schema.check_current(self._conn)
+            else:
+                schema.migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
+        except StoreError as exc:
+            raise type(exc)(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
         self._indexes: dict[Scope, ScopeVectors] = {}
         #: The scopes' HNSW graphs between processes: ``<db>.ann/`` (see ``ann``).
         self._ann_files = (
-            None if self.path == ":memory:" else ann.AnnFiles(Path(f"{self.path}.ann"))
+            None
+            if self.path == ":memory:"
+            else ann.AnnFiles(Path(f"{self.path}.ann"), writable=not self.read_only)
         )
         #: Counts by query, with the stamp they were counted at (``count``).
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], int]] = {}
@@ -271,26 +294,59 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
+    @property
+    def read_only(self) -> bool:
+        return self._read_only_because is not None
+
     # -- plumbing -------------------------------------------------------------------------------
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """SQLite's exceptions as memstrata's: a broken constraint is a conflict, the rest is
+        told apart by ``files.failure`` (a damaged file is remembered: writes are refused)."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"the SQLite store at {self.path} refused: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            error, damage = files.failure(self._conn, exc, self.path, self.timeout)
+            self._damage = self._damage or damage
+            raise error from None
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread, with SQLite's exceptions translated."""
+        with self._lock, self._guarded():
+            yield self._conn
+
     @contextmanager
     def _write(self, *, changes_memories: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction. Writes that leave every memory as it was (a kept search, a
         setting, a key) pass ``changes_memories=False`` so in-memory indexes stay current."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._using() as conn:
+            if self._damage is not None:
+                raise files.damaged(self.path, self._damage)
+            if self._read_only_because is not None:
+                raise ReadOnlyStoreError(
+                    f"the SQLite store at {self.path} is open read-only "
+                    f"({self._read_only_because}), so it refuses writes; open it writable to "
+                    "change it"
+                )
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
+                yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
             finally:
                 if changes_memories:
                     self._generation += 1
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            return fn(self._conn)
+        with self._using() as conn:
+            return fn(conn)
 
     @staticmethod
     def _last_change(conn: sqlite3.Connection, record: MemoryRecord) -> datetime | None:
@@ -436,7 +492,7 @@ class SQLiteStore:
         for record in records:
             timeline.check_new(record)
         added: builtins.list[tuple[int, MemoryRecord, bytes]] = []
-        with self._lock:
+        with self._using() as held:
             with self._write() as conn:
                 before = self._stamp(conn)
                 for scope, message in messages:
@@ -479,7 +535,7 @@ class SQLiteStore:
                     ],
                 )  # fmt: skip
             if added:
-                self._extend_indexes(self._conn, before, added)
+                self._extend_indexes(held, before, added)
 
     def update(
         self,
@@ -816,8 +872,8 @@ class SQLiteStore:
 
     def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
         where, params = scope_sql(scope)
-        with self._lock:
-            rows = self._conn.execute(
+        with self._using() as conn:
+            rows = conn.execute(
                 f"SELECT m.embedding, {_SELECT} FROM memories m WHERE {where} ORDER BY m.pk",
                 params,
             ).fetchall()
@@ -826,8 +882,8 @@ class SQLiteStore:
             yield _row_record(row[1:]), vector
 
     def stamp(self) -> Hashable:
-        with self._lock:
-            return self._stamp(self._conn)
+        with self._using() as conn:
+            return self._stamp(conn)
 
     def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> builtins.list[dict[str, Any]]:
@@ -864,8 +920,8 @@ class SQLiteStore:
     # -- export / import ------------------------------------------------------------------------
     def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
         where, params = scope_sql(scope)
-        with self._lock:
-            messages = self._conn.execute(
+        with self._using() as conn:
+            messages = conn.execute(
                 "SELECT m.id, m.user_id, m.agent_id, m.run_id, m.role, m.speaker, m.text, m.ts, "
                 "m.metadata, s.status, s.attempts, s.prompt_version, s.error, s.at "
                 f"FROM messages m {_STATUS_JOIN} WHERE {where} ORDER BY m.pk",
@@ -873,7 +929,7 @@ class SQLiteStore:
             ).fetchall()
             ids = [
                 r[0]
-                for r in self._conn.execute(
+                for r in conn.execute(
                     f"SELECT m.id FROM memories m WHERE {where} ORDER BY m.pk", params
                 )
             ]
@@ -910,8 +966,8 @@ class SQLiteStore:
                 "versions": [v.to_dict() for v in versions[:-1]],
                 "history": [h.to_dict() for h in history],
             }
-            with self._lock:
-                self._export_graph(self._conn, item, versions[-1])
+            with self._using() as conn:
+                self._export_graph(conn, item, versions[-1])
             if vectors:
                 item["vector"] = self._vector_list(scope.tenant, memory_id)
             yield item
@@ -1448,5 +1504,5 @@ class SQLiteStore:
                 **ann.settings(), "saved": self._ann_files is not None}  # fmt: skip
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, suppress(sqlite3.Error):
             self._conn.close()
