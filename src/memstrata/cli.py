@@ -29,8 +29,8 @@ EPILOG = """examples:
   memstrata list --user ada --json
 
 The store is the file named by --db, else $MEMSTRATA_DB, else memstrata.db in your user data
-directory. A file you cannot write, or sqlite:///PATH?mode=ro, is opened read-only. See the
-README for every environment variable."""
+directory; a file elsewhere must be in a directory that exists. A file you cannot write, or
+sqlite:///PATH?mode=ro, is opened read-only. See the README for every environment variable."""
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -736,7 +736,10 @@ def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
 
 
 class _open_text:
-    """Open a path, or pass an already open text stream through (without closing it)."""
+    """Open a path, or pass an already open text stream through (without closing it).
+
+    A path that cannot be opened, and text that is not UTF-8, are ``InvalidInputError`` naming
+    the path."""
 
     def __init__(self, target: str | Path | IO[str], mode: str) -> None:
         self.target = target
@@ -745,15 +748,32 @@ class _open_text:
 
     def __enter__(self) -> IO[str]:
         if isinstance(self.target, str | Path):
-            self.owned = open(self.target, self.mode, encoding="utf-8")
+            try:
+                self.owned = open(self.target, self.mode, encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInputError(self._cannot_open(Path(self.target), exc)) from None
             return self.owned
         if isinstance(self.target, io.IOBase) or hasattr(self.target, "read"):
             return self.target
         raise InvalidInputError("expected a path or a text stream")
 
-    def __exit__(self, *exc: object) -> None:
+    def _cannot_open(self, path: Path, exc: OSError) -> str:
+        verb = "read" if self.mode == "r" else "write"
+        if self.mode != "r" and not path.parent.is_dir():
+            return f"cannot write {path}: the directory {path.parent} does not exist"
+        if path.is_dir():
+            return f"cannot {verb} {path}: it is a directory"
+        return f"cannot {verb} {path}: {exc.strerror or exc}"
+
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
         if self.owned is not None:
             self.owned.close()
+        if isinstance(exc, UnicodeDecodeError):
+            name = self.target if isinstance(self.target, str | Path) else "the input"
+            bad = exc.object[exc.start : exc.start + 1].hex()
+            raise InvalidInputError(
+                f"{name} is not UTF-8 text (byte 0x{bad}: {exc.reason})"
+            ) from None
 
 
 class AsyncMemory:

@@ -490,3 +490,23 @@ def test_a_contradicted_fact_is_never_expired_before_it_was_recorded(db_path: Pa
         (clock.at, clock.at),
     ]
     assert (event.op, event.at) == ("INVALIDATE", clock.at)
+
+
+def test_import_and_export_name_the_path_they_cannot_use(mem: Memory, tmp_path: Path) -> None:
+    mem.add("a fact worth keeping", user_id="ada")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"type": "header", "note": "café"}\n'.encode("latin-1"))
+    for source, message in (
+        (tmp_path / "missing.jsonl", "missing.jsonl: No such file"),
+        (tmp_path, "it is a directory"),
+        (latin, "latin.jsonl is not UTF-8 text"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            mem.import_(source)
+    nowhere = tmp_path / "nowhere" / "out.jsonl"
+    with pytest.raises(InvalidInputError, match=r"directory .*nowhere does not exist"):
+        mem.export(nowhere, user_id="ada")
+    with pytest.raises(InvalidInputError, match="it is a directory"):
+        mem.export(tmp_path, user_id="ada")
+    assert not nowhere.parent.exists()
+    assert [r.text for r in mem.list(user_id="ada").records] == ["a fact worth keeping"]

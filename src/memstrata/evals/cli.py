@@ -418,7 +418,8 @@ def run(args: argparse.Namespace) -> int:
             return command(args, Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir)))
         with tempfile.TemporaryDirectory(prefix="memstrata-eval-") as tmp:
             return command(args, Path(tmp))
-    except (LocomoFormatError, LongMemEvalFormatError, json.JSONDecodeError) as exc:
+    except (LocomoFormatError, LongMemEvalFormatError, json.JSONDecodeError,
+            UnicodeDecodeError) as exc:  # fmt: skip
         print(f"error: {args.path} is not a {args.eval_dataset} file: {exc}", file=sys.stderr)
         return 2
 

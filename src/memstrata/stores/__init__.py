@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 from memstrata.errors import ConfigurationError
 from memstrata.ports import Store
+from memstrata.settings import default_db_path
 
 
 def open_store(target: str | Path, *, read_only: bool = False) -> Store:
@@ -16,6 +17,8 @@ def open_store(target: str | Path, *, read_only: bool = False) -> Store:
     ``/path/to/file.db``, ``sqlite:///abs/path.db``, ``sqlite:///:memory:`` and
     ``postgresql://user@host/db`` (with the ``postgres`` extra) are understood. A SQLite file
     is opened read-only with ``read_only`` or ``sqlite:///path?mode=ro`` (it must exist then).
+    A SQLite file's directory must exist, except the default store's
+    (``settings.default_db_path``), which is made.
     """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
@@ -46,6 +49,8 @@ def open_store(target: str | Path, *, read_only: bool = False) -> Store:
         raise ConfigurationError(
             f"unknown store URL {text!r}: use a path, sqlite:///path or postgresql://…"
         )
+    if not read_only and Path(text).expanduser() == default_db_path():
+        default_db_path(create=True)
     return SQLiteStore(text, read_only=read_only)
 
 

@@ -14,6 +14,11 @@ def why_read_only(target: Path) -> str | None:
     """Why a store at ``target`` can only be read (its file or its directory is not writable),
     or None; a store that is not there and cannot be made there is a ``StoreError``."""
     directory = target.parent
+    if not directory.is_dir():
+        raise StoreError(
+            f"cannot open the SQLite store at {target}: the directory {directory} does not "
+            "exist; create it first, or give another path"
+        )
     if not os.access(directory, os.W_OK):
         if not target.exists():
             raise StoreError(

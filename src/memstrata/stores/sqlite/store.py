@@ -245,8 +245,8 @@ class SQLiteStore:
     keyword_postings = POSTINGS_BUDGET
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
-        """Open (or create) the store at ``path``. ``read_only``, or a file or directory that
-        is not writable, opens it read-only (it must exist then)."""
+        """Open (or create) the store at ``path``; its directory must exist. ``read_only``, or
+        a file or directory that is not writable, opens it read-only (it must exist then)."""
         self.path = str(path)
         self.timeout = timeout
         #: Why writes are refused, when the store is read-only.
@@ -255,11 +255,6 @@ class SQLiteStore:
         self._damage: str | None = None
         if self.path != ":memory:":
             target = Path(self.path).expanduser()
-            if not read_only:
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create the directory for {target}: {exc}") from None
             self.path = str(target)
             self._read_only_because = self._read_only_because or files.why_read_only(target)
         try:
