@@ -7,8 +7,9 @@ library's own features (``memstrata.read.features``) are computed over the scope
 sentences of its memories), and a unit is a positive when one of its memory's sources is an
 evidence id of the question. A logistic model (is this unit's memory evidence?) is fitted on all
 conversations but one and scored on the one left out, with the library's own packing
-(``read.pack``) for the budget and memories ranked by their best unit for recall@k; the table
-shows those held-out scores only. ``--fit-alpha`` also picks the packing's length preference on
+(``read.pack``, as ``search(question, budget=4000)`` packs: no count caps it, a provenance
+once) for the budget and memories ranked by their best unit for recall@k; the table shows those
+held-out scores only. ``--fit-alpha`` also picks the packing's length preference on
 the training conversations of each fold. The weights printed last are fitted on every
 conversation: paste them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the
 held-out table.
@@ -35,6 +36,7 @@ from memstrata.evals.metrics import (
     budget_recall,
     recall_at_k,
 )
+from memstrata.memory import MAX_LIMIT
 from memstrata.read.features import FEATURES, features
 from memstrata.read.pack import context_length, pack
 from memstrata.read.ranker import scope_index
@@ -42,7 +44,7 @@ from memstrata.types import Scope, context_line
 
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
-    target = cache / f"unit-features-{path.stem}.pkl"
+    target = cache / f"unit-features-{path.stem}-v2.pkl"  # v2: with each unit's provenance
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
@@ -76,6 +78,7 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                 "cost": arrays.unit_cost,
                 "text_length": arrays.unit_length,
                 "loglen": arrays.unit_log_cost,
+                "group": arrays.unit_group,
             })  # fmt: skip
             mem.close()
             print(f"features of {conv.sample_id}: {len(index)} memories", file=sys.stderr)
@@ -133,7 +136,8 @@ def score(conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int) -> lis
         np.maximum.at(best, unit_of, unit_score)
         order = np.argsort(-best, kind="stable")[:50]
         key = unit_score - np.float32(alpha) * conv["loglen"]
-        packed = pack(key, unit_score, unit_of, conv["cost"], conv["text_length"], budget, 50)
+        packed = pack(key, unit_score, unit_of, conv["cost"], conv["text_length"], budget,
+                      MAX_LIMIT, conv.get("group"))  # fmt: skip
         context = Context(
             sources=tuple(sources[p.memory] for p in packed),
             lengths=tuple(

@@ -29,7 +29,8 @@ EPILOG = """examples:
   memstrata list --user ada --json
 
 The store is the file named by --db, else $MEMSTRATA_DB, else memstrata.db in your user data
-directory. See the README for every environment variable."""
+directory; a file elsewhere must be in a directory that exists. A file you cannot write, or
+sqlite:///PATH?mode=ro, is opened read-only. See the README for every environment variable."""
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -258,7 +259,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
             f"({report.extraction_calls} extraction and {report.consolidation_calls} "
             f"consolidation calls): {report.added} facts added, {report.updated} updated, "
             f"{report.invalidated} invalidated, {report.unchanged} unchanged, "
-            f"{report.dropped} dropped by the guard"
+            f"{report.dropped} dropped ({report.unsourced} citing no message of their batch)"
         )
         if report.pending:
             print(f"{report.pending} messages still to do ({report.failed} failed); run it again")
@@ -371,7 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", parents=both, help="find the memories that answer a query")
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument(
+        "--limit",
+        type=int,
+        help="how many hits at most (default: 10; with --budget, as many as fit)",
+    )
     p.add_argument("--kind", action="append", choices=KINDS, help="only these kinds")
     p.add_argument("--since", help="event time from (ISO 8601)")
     p.add_argument("--until", help="event time until (ISO 8601)")

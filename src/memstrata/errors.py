@@ -46,6 +46,21 @@ class StoreError(MemstrataError):
     code = "store_error"
 
 
+class ReadOnlyStoreError(StoreError):
+    """A write reached a store that is open read-only (asked for, or its file or directory is
+    not writable). Reads and searches work; searches keep no log, so feedback needs a writable
+    store."""
+
+    code = "read_only"
+
+
+class CorruptStoreError(StoreError):
+    """The store's file failed an integrity check. It refuses every write from then on; restore
+    it from a backup, or export what can still be read into a new store."""
+
+    code = "corrupt_store"
+
+
 class EmbedderMismatchError(StoreError):
     """The store was built with another embedder than the one it is opened with."""
 
@@ -62,3 +77,17 @@ class LLMError(MemstrataError):
     """The language model could not be reached or gave no usable answer."""
 
     code = "llm_error"
+
+
+class LLMTruncatedError(LLMError):
+    """The model stopped at its output limit (``finish_reason`` ``length``): the answer is
+    incomplete. Ask for less per call (a smaller batch) or raise the server's output limit.
+
+    ``partial`` holds the text that came, for callers that want to look at it.
+    """
+
+    code = "llm_truncated"
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial

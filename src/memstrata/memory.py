@@ -23,6 +23,7 @@ from memstrata.errors import (
     EmbedderMismatchError,
     InvalidInputError,
     NotFoundError,
+    ReadOnlyStoreError,
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
@@ -73,6 +74,8 @@ TimeInput = datetime | str | float | None
 
 #: The largest number of hits one search may return.
 MAX_LIMIT = 1000
+#: How many hits a search without a budget returns when no ``limit`` is given.
+DEFAULT_LIMIT = 10
 #: The largest context budget a search packs, in characters.
 MAX_BUDGET = 1_000_000
 #: How many source ids an import asks the store about at once.
@@ -203,7 +206,8 @@ class Memory:
     def _check_embedder(self, embedder: Embedder) -> None:
         info = self.store.embedder_info()
         if info is None:
-            self.store.set_embedder_info(embedder.name, embedder.dim)
+            if not self.store.read_only:  # a read-only store records nothing
+                self.store.set_embedder_info(embedder.name, embedder.dim)
         elif info != (embedder.name, embedder.dim):
             raise EmbedderMismatchError(
                 f"this store was built with the embedder {info[0]} ({info[1]} dimensions), "
@@ -255,7 +259,7 @@ class Memory:
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
         with adding(self.store, records, vectors):
-            self.store.add([(scope, m) for m in fresh], records, vectors=vectors)
+            self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         if self.llm is not None:
             self.pipeline.after_add(scope, fresh)
         return AddResult(
@@ -293,8 +297,9 @@ class Memory:
         caller states for itself and needs no source (see ``write.episodes.DERIVED_KINDS``).
         """
         scope = self._scope(user_id, agent_id, run_id)
+        now = self.clock.now()
         record = derived_record(
-            scope, text, kind=kind, now=self.clock.now(), sources=sources, actor=actor,
+            scope, text, kind=kind, now=now, sources=sources, actor=actor,
             subject=subject, keys=keys, entities=entities,
             valid_from=as_utc(valid_from, "valid_from"), valid_to=as_utc(valid_to, "valid_to"),
             importance=importance, metadata=metadata,
@@ -306,7 +311,7 @@ class Memory:
                 f"unknown source message ids in scope {scope}: {', '.join(sorted(missing))}"
             )
         self.store.add(
-            [], [record], vectors=self._embed_records([record]), reason=reason,
+            [], [record], at=now, vectors=self._embed_records([record]), reason=reason,
             prompt_version=prompt_version,
         )  # fmt: skip
         return record
@@ -369,6 +374,7 @@ class Memory:
         return self.store.update(
             scope,
             new,
+            at=self.clock.now(),
             expected_version=current.version if expected_version is None else expected_version,
             vector=None if vectors is None else vectors[0],
             reason=reason,
@@ -385,7 +391,7 @@ class Memory:
     ) -> MemoryRecord:
         """Soft-delete: the memory leaves search and listings but can be restored until purged."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "deleted", reason=reason)
+        return self.store.set_state(scope, memory_id, "deleted", at=self.clock.now(), reason=reason)
 
     def restore(
         self,
@@ -398,7 +404,7 @@ class Memory:
     ) -> MemoryRecord:
         """Bring a deleted or archived memory back to active."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "active", reason=reason)
+        return self.store.set_state(scope, memory_id, "active", at=self.clock.now(), reason=reason)
 
     def archive(
         self,
@@ -411,7 +417,9 @@ class Memory:
     ) -> MemoryRecord:
         """Archive: out of default search, kept, restorable."""
         scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "archived", reason=reason)
+        return self.store.set_state(
+            scope, memory_id, "archived", at=self.clock.now(), reason=reason
+        )
 
     def purge(
         self,
@@ -435,13 +443,25 @@ class Memory:
         agent_id: str | None = None,
         run_id: str | None = None,
         confirm: bool = False,
+        all_users: bool = False,
     ) -> int:
-        """Erase every memory and message of a scope. Needs ``confirm=True``."""
+        """Erase every memory and message of a scope. Needs ``confirm=True``.
+
+        A scope without ``user_id`` matches the memories of every user of that agent or run;
+        when they belong to more than one user, the reset also needs ``all_users=True``."""
         scope = self._scope(user_id, agent_id, run_id)
         if confirm is not True:
             raise ConfirmationRequiredError(
                 f"reset erases every memory of {scope} for good: pass confirm=True"
             )
+        if scope.user_id is None and all_users is not True:
+            users = {s.user_id for s in self.store.exact_scopes(self.tenant) if scope.covers(s)}
+            users.discard(None)
+            if len(users) > 1:
+                raise ConfirmationRequiredError(
+                    f"reset of {scope} would erase the memories of {len(users)} users: pass "
+                    "all_users=True to erase them all, or name one user_id"
+                )
         return self.store.reset(scope)
 
     # -- read -----------------------------------------------------------------------------------
@@ -452,7 +472,7 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,
@@ -472,17 +492,35 @@ class Memory:
 
         ``budget`` (characters) returns what fits in a prompt of that size: the hits' contexts
         together stay within it, and a hit may carry only the sentences of its memory that
-        answer (``Hit.excerpt``), so the budget holds more of what matters."""
+        answer (``Hit.excerpt``), so the budget holds more of what matters. ``limit`` caps the
+        number of hits: 10 when not given, but with a budget only when given (the budget
+        decides how many fit).
+
+        A read-only store is searched all the same, but keeps no record of the search, so
+        ``feedback`` cannot refer to it."""
         scope = self._scope(user_id, agent_id, run_id)
         query = check_text(query, "query")
-        _check_count(limit, "limit", MAX_LIMIT)
+        if limit is not None:
+            _check_count(limit, "limit", MAX_LIMIT)
         if budget is not None:
             _check_count(budget, "budget", MAX_BUDGET)
+        if limit is None:
+            limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
         flt = _filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
         depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         at = as_utc(as_of, "as_of")
+        embedder = self.embedder
+        learned = learning.learned_for(
+            self.store, scope, self._reranker_base, None if embedder is None else embedder.name
+        )
+        # The query is embedded once: for the ranker, and for what feedback taught (a search
+        # of past versions embeds its own).
+        wanted = (
+            at is None and self.retrieval.uses_vectors
+        ) or learned.lessons.embedder is not None
+        vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
         if at is not None:
             hits = search_records(
                 self.store.as_of(scope, at, flt), self.embedder, query, limit=depth,
@@ -499,12 +537,12 @@ class Memory:
                 retrieval=self.retrieval,
                 now=now,
                 budget=budget,
+                vector=vector,
             )
             hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
         if budget is not None:
             hits = fit_budget(hits, budget)
-        model = learning.reranker_for(self.store, scope, self._reranker_base)
-        ranked, features = learning.rerank(hits, model, now)
+        ranked, features = learning.rerank(hits, learned, query, vector, now)
         search_id = new_id()
         learning.save_search(
             self.store, scope, search_id, query, ranked[:limit], features[:limit], now
@@ -524,12 +562,19 @@ class Memory:
         """Say which memories of a search the answer used (RMM's retrospective reflection).
 
         Used memories grow stronger (and climb layers with repeated use); the reranker learns
-        that used memories beat the ``unused`` ones (by default, the rest of that search).
+        that used memories beat the ``unused`` ones (by default, the rest of that search), and
+        the used ones rise for questions like that search's, not for others.
+        A read-only store keeps no searches and learns nothing: ``ReadOnlyStoreError``.
         """
         scope = self._scope(user_id, agent_id, run_id)
+        if self.store.read_only:
+            raise ReadOnlyStoreError(
+                "feedback needs a writable store: this one is open read-only, so it kept no "
+                "record of its searches and can learn nothing from them"
+            )
         return learning.feedback(
             self.store, scope, search_id, list(used), None if unused is None else list(unused),
-            self.clock.now(), self._reranker_base,
+            self.clock.now(), self._reranker_base, embedder=self.embedder,
         )  # fmt: skip
 
     def maintain(
@@ -675,7 +720,7 @@ class Memory:
         vectors = self._embed_records(records)
         for i, item in enumerate(memories):
             item["vector"] = None if vectors is None else vectors[i]
-        return self.store.import_(self.tenant, items)
+        return self.store.import_(self.tenant, items, at=self.clock.now())
 
     def close(self) -> None:
         self.store.close()
@@ -718,7 +763,10 @@ def _parse_export(lines: Iterable[str]) -> list[importing.Line]:
 
 
 class _open_text:
-    """Open a path, or pass an already open text stream through (without closing it)."""
+    """Open a path, or pass an already open text stream through (without closing it).
+
+    A path that cannot be opened, and text that is not UTF-8, are ``InvalidInputError`` naming
+    the path."""
 
     def __init__(self, target: str | Path | IO[str], mode: str) -> None:
         self.target = target
@@ -727,15 +775,32 @@ class _open_text:
 
     def __enter__(self) -> IO[str]:
         if isinstance(self.target, str | Path):
-            self.owned = open(self.target, self.mode, encoding="utf-8")
+            try:
+                self.owned = open(self.target, self.mode, encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInputError(self._cannot_open(Path(self.target), exc)) from None
             return self.owned
         if isinstance(self.target, io.IOBase) or hasattr(self.target, "read"):
             return self.target
         raise InvalidInputError("expected a path or a text stream")
 
-    def __exit__(self, *exc: object) -> None:
+    def _cannot_open(self, path: Path, exc: OSError) -> str:
+        verb = "read" if self.mode == "r" else "write"
+        if self.mode != "r" and not path.parent.is_dir():
+            return f"cannot write {path}: the directory {path.parent} does not exist"
+        if path.is_dir():
+            return f"cannot {verb} {path}: it is a directory"
+        return f"cannot {verb} {path}: {exc.strerror or exc}"
+
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
         if self.owned is not None:
             self.owned.close()
+        if isinstance(exc, UnicodeDecodeError):
+            name = self.target if isinstance(self.target, str | Path) else "the input"
+            bad = exc.object[exc.start : exc.start + 1].hex()
+            raise InvalidInputError(
+                f"{name} is not UTF-8 text (byte 0x{bad}: {exc.reason})"
+            ) from None
 
 
 class AsyncMemory:
@@ -933,10 +998,12 @@ class AsyncMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
         confirm: bool = False,
+        all_users: bool = False,
     ) -> int:
         return await asyncio.to_thread(
-            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm
-        )
+            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm,
+            all_users=all_users,
+        )  # fmt: skip
 
     async def search(
         self,
@@ -945,7 +1012,7 @@ class AsyncMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,

@@ -160,7 +160,17 @@ class Store(Protocol):
     Every method takes a ``Scope``; the store confines each read and write to it inside its own
     queries (a scope matches the memories whose given fields are equal, within its tenant).
     Every change writes its history row in the same transaction.
+
+    A store never reads the wall clock: every write takes its time (``at``) from the caller's
+    ``Clock``, and ``stores.timeline`` keeps each version's ``recorded_at <= expired_at`` and
+    ``valid_from <= valid_to``. A store that refuses writes (``read_only``) raises
+    ``ReadOnlyStoreError`` on each; one found damaged raises ``CorruptStoreError``.
     """
+
+    @property
+    def read_only(self) -> bool:
+        """True when every write is refused (the store was opened read-only)."""
+        ...
 
     # -- messages (the raw conversation, the target of ``sources``) ---------------------------
     def known_messages(self, scope: Scope, ids: Sequence[str]) -> set[str]: ...
@@ -173,11 +183,13 @@ class Store(Protocol):
         messages: Sequence[tuple[Scope, Message]],
         records: Sequence[MemoryRecord],
         *,
+        at: datetime,
         vectors: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> None:
-        """Store messages and new memories (and their vectors) in one transaction."""
+        """Store messages (received at ``at``) and new memories (and their vectors) in one
+        transaction; each memory's ``ADD`` row is at its own ``recorded_at``."""
         ...
 
     def update(
@@ -185,20 +197,28 @@ class Store(Protocol):
         scope: Scope,
         record: MemoryRecord,
         *,
+        at: datetime,
         expected_version: int,
         op: Operation = "UPDATE",
         vector: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        """Write ``record`` as the next version; the previous one is kept.
+        """Write ``record`` as the next version, recorded at ``at``; the previous one is kept,
+        expired at ``at``.
 
         Raises ``ConflictError`` when the stored version is not ``expected_version``.
         """
         ...
 
     def set_state(
-        self, scope: Scope, memory_id: str, state: MemoryState, *, reason: str | None = None
+        self,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
     ) -> MemoryRecord: ...
 
     def purge(self, scope: Scope, memory_id: str) -> None: ...
@@ -265,8 +285,9 @@ class Store(Protocol):
         list of floats, or None), which ``import_`` stores as given."""
         ...
 
-    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
         """Write export items into ``tenant`` in one transaction; return the number of memories.
+        ``at`` is when the messages were received, and the time of a link that carries none.
 
         A memory id already in the tenant is a ``ConflictError`` and nothing is written; a
         message already stored in its exact scope is kept as it is, and so is a status it has
@@ -345,9 +366,9 @@ class Store(Protocol):
         ``exact`` keeps to messages stored under exactly ``scope`` (not its sub-scopes)."""
         ...
 
-    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
-        """Store links between memories; a link already stored, or one whose ends are not both
-        in ``scope``, is skipped."""
+    def add_links(self, scope: Scope, links: Sequence[Link], *, at: datetime) -> None:
+        """Store links between memories (a link without a time of its own is made at ``at``);
+        a link already stored, or one whose ends are not both in ``scope``, is skipped."""
         ...
 
     def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:

@@ -434,9 +434,15 @@ class RemoteMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
         confirm: bool = False,
+        all_users: bool = False,
     ) -> int:
-        """Erase every memory and message of a scope. Needs ``confirm=True``."""
-        params = {**self._scope(user_id, agent_id, run_id), "confirm": confirm is True}
+        """Erase every memory and message of a scope. Needs ``confirm=True``, and
+        ``all_users=True`` when the scope spans users (see ``Memory.reset``)."""
+        params = {
+            **self._scope(user_id, agent_id, run_id),
+            "confirm": confirm is True,
+            "all_users": all_users is True,
+        }
         return int(self._json("POST", "/v1/reset", params=params)["memories"])
 
     # -- read -----------------------------------------------------------------------------------
@@ -447,7 +453,7 @@ class RemoteMemory:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
-        limit: int = 10,
+        limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
         states: Sequence[MemoryState] | None = None,

@@ -3,8 +3,9 @@
 Nothing else in memstrata looks at ``os.environ`` or the file system for configuration: the CLI
 and servers call ``Settings.from_env()`` once and pass what they need down by constructor.
 
-``MEMSTRATA_DB``               store path or URL (sqlite:///..., postgresql://...);
-                              default: memstrata.db in the user data directory
+``MEMSTRATA_DB``               store path or URL (sqlite:///..., sqlite:///...?mode=ro for
+                              read-only, postgresql://...); default: memstrata.db in the user
+                              data directory
 ``MEMSTRATA_EMBEDDER``         embedder spec (minilm, hashing, none, openai:MODEL@URL);
                               default: minilm
 ``MEMSTRATA_EMBEDDER_API_KEY`` API key for an openai: embedder
@@ -24,14 +25,27 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from memstrata.errors import ConfigurationError
 from memstrata.types import DEFAULT_TENANT
 
 APP_NAME = "memstrata"
 
 
-def default_db_path() -> Path:
-    """``memstrata.db`` in the platform's user data directory (never a temporary directory)."""
-    return Path(user_data_dir(APP_NAME, appauthor=False)) / "memstrata.db"
+def default_db_path(*, create: bool = False) -> Path:
+    """``memstrata.db`` in the platform's user data directory (never a temporary directory).
+
+    ``create`` makes that directory when it is missing: the one directory memstrata makes by
+    itself (a store named anywhere else must be in a directory that exists).
+    """
+    path = Path(user_data_dir(APP_NAME, appauthor=False)) / "memstrata.db"
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the data directory {path.parent}: {exc}"
+            ) from None
+    return path
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ from memstrata.errors import InvalidInputError, ScopeRequiredError
 MemoryKind = Literal["episode", "fact", "summary", "thought", "procedure", "working"]
 MemoryState = Literal["active", "archived", "deleted"]
 Layer = Literal["short", "mid", "long"]
+#: The roles of chat messages, as OpenAI-compatible APIs name them.
+Role = Literal["user", "assistant", "system", "developer", "tool"]
 Operation = Literal[
     "ADD", "UPDATE", "DELETE", "RESTORE", "ARCHIVE", "INVALIDATE", "NOOP", "PURGE", "IMPORT"
 ]

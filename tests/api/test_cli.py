@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from memstrata.cli import build_parser, main
 
 
 def run(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,6 +54,20 @@ def test_search_with_a_budget_shows_the_sentences_that_answer(db_path: Path) -> 
     assert "My sister is called Mara." in hit["excerpt"] and len(hit["context"]) <= 60
     shown = run("search", "--user", "ada", "sister called", "--budget", "60", db=db_path).stdout
     assert "Mara" in shown and "hiking" not in shown
+
+
+def test_a_budgeted_search_is_not_cut_to_the_default_limit(db_path: Path) -> None:
+    texts = "".join(f"Ada's cat number {i} is called Pixel {i}.\n" for i in range(15))
+    assert run("add", "--user", "ada", db=db_path, stdin=texts).returncode == 0
+
+    def count(*extra: str) -> int:
+        found = run("search", "--user", "ada", "cat called", "--json", *extra, db=db_path)
+        assert found.returncode == 0, found.stderr
+        return len(json.loads(found.stdout)["hits"])
+
+    assert count() == 10
+    assert count("--budget", "4000") == 15
+    assert count("--budget", "4000", "--limit", "3") == 3
 
 
 def test_add_reads_lines_from_stdin_and_list_shows_them(db_path: Path) -> None:
@@ -95,3 +113,105 @@ def test_demo_ingests_the_sample_and_answers(db_path: Path) -> None:
     assert all(h["sources"] and h["valid_from"] for a in out["answers"] for h in a["hits"])
     again = json.loads(run("demo", "--json", db=db_path).stdout)
     assert again["added"] == 0 and again["already_stored"] == out["added"]
+
+
+# -- bad paths and files: a one-line error, never a traceback -------------------------------------
+def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[Any]:
+    """Every command the parser runs, as (words, its parser), nested commands included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [leaf for name, sub in action.choices.items()
+                    for leaf in leaf_commands(sub, (*prefix, name))]  # fmt: skip
+    return [(prefix, parser)]
+
+
+#: What each command needs besides a store; IN stands for a file it reads, OUT for one it writes.
+COMMANDS: dict[str, list[str]] = {
+    "add": ["--user", "ada", "hello"],
+    "search": ["--user", "ada", "hello"],
+    "list": ["--user", "ada"],
+    **{verb: ["--user", "ada", "x"] for verb in ("get", "history", "delete", "restore", "archive")},
+    "feedback": ["--user", "ada", "some-search", "--used", "x"],
+    "maintain": ["--user", "ada"],
+    "reprocess": ["--user", "ada", "--dry-run"],
+    "export": ["--user", "ada", "OUT"],
+    "import": ["IN"],
+    "demo": [],
+    "bench": ["--n", "10", "--queries", "1", "--embedder", "hashing"],
+    "eval locomo": ["IN", "--retriever", "bm25"],
+    "eval longmemeval": ["IN", "--retriever", "bm25"],
+    "reembed": [],
+    "serve": ["--port", "0"],
+    "mcp": ["--user", "ada"],
+    "keys create": [],
+    "keys list": [],
+    "keys revoke": ["key_x"],
+    "migrate": ["--from", "SOURCE", "--to", "DB"],
+}
+
+
+def one_line_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str], db_dir: Path | None = None
+) -> None:
+    """``argv`` fails with exit code 1 or 2 and one line on stderr (an exception escaping
+    ``main`` would be a traceback)."""
+    if argv[0] in ("serve", "mcp"):  # these would run for good if opening did not fail
+        result = subprocess.run([sys.executable, "-m", "memstrata.cli", *argv], input="",
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        code, err = result.returncode, result.stderr
+    else:
+        code = main(argv)
+        err = capsys.readouterr().err
+    assert code in (1, 2), (argv, code, err)
+    assert err.startswith("error: ") and err.count("\n") == 1, (argv, err)
+    assert db_dir is None or not db_dir.exists(), argv
+
+
+def test_every_command_gives_a_one_line_error_for_bad_paths_and_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MEMSTRATA_DB", "MEMSTRATA_LLM_BASE_URL", "MEMSTRATA_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEMSTRATA_EMBEDDER", "hashing")
+    store = tmp_path / "store.db"
+    assert main(["add", "--db", str(store), "--user", "ada", "a fact"]) == 0
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"type": "header", "note": "café"}\n'.encode("latin-1"))
+    missing_dir = tmp_path / "missing"
+    bad_reads = [str(tmp_path / "missing.jsonl"), str(tmp_path), str(latin)]
+    bad_writes = [str(missing_dir / "out.jsonl"), str(tmp_path)]
+    commands = {" ".join(words): parser for words, parser in leaf_commands(build_parser())}
+    assert set(commands) == set(COMMANDS), "a new command needs its arguments in COMMANDS"
+    capsys.readouterr()
+    for command, needs in COMMANDS.items():
+        words = command.split()
+        fill = {"IN": str(latin), "OUT": str(tmp_path / "out.jsonl"), "SOURCE": str(store),
+                "DB": str(tmp_path / "copy.db")}  # fmt: skip
+        args = [fill.get(a, a) for a in needs]
+        options = {o for action in commands[command]._actions for o in action.option_strings}
+        for flag in ("--db", "--store", "--to", "--from"):  # a store in a missing directory
+            if flag in options:
+                bad = [*args]
+                if flag in bad:
+                    bad[bad.index(flag) + 1] = str(missing_dir / "x.db")
+                else:
+                    bad += [flag, str(missing_dir / "x.db")]
+                one_line_error([*words, *bad], capsys, missing_dir)
+        for marker, values in (("IN", bad_reads), ("OUT", bad_writes)):
+            for value in values if marker in needs else ():
+                bad = [*words, *(value if a == marker else fill.get(a, a) for a in needs)]
+                one_line_error([*bad, *(["--db", str(store)] if "--db" in options else [])],
+                               capsys, missing_dir)  # fmt: skip
+    # a store that is not there is not made by reading it
+    one_line_error(["migrate", "--from", str(tmp_path / "none.db"), "--to", fill["DB"]], capsys)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_the_default_store_directory_is_made_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMSTRATA_DB", raising=False)
+    monkeypatch.setenv("MEMSTRATA_EMBEDDER", "hashing")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["add", "--user", "ada", "a fact"]) == 0
+    assert (tmp_path / "data" / "memstrata" / "memstrata.db").is_file()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,15 @@ from memstrata.evals.runner import (
     FullContext,
     ReferenceBM25,
     Retrieved,
+    RetrieverRun,
     attainable_recall,
     open_library_retriever,
     run_locomo,
     summarize_run,
 )
-from memstrata.testing import Reply, ScriptedLLMServer
+from memstrata.llms import OpenAICompatLLM
+from memstrata.prompts import consolidate, extract_facts
+from memstrata.testing import Reply, ScriptedLLMServer, facts_per_message
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 LOCOMO = FIXTURES / "locomo_tiny.json"
@@ -93,18 +96,28 @@ def test_locomo_through_the_public_api(tmp_path: Path) -> None:
     assert stored["D2:1"].valid_from == datetime(2023, 6, 21, 10, 5, tzinfo=UTC)
 
 
-def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path) -> None:
-    convs = load_locomo(LOCOMO)
-    retriever = open_library_retriever("default", tmp_path, None)
+def library_run(workdir: Path, limit: int, budget_chars: int) -> RetrieverRun:
+    """The tiny conversations through the library's default retriever."""
+    retriever = open_library_retriever("default", workdir, None)
     try:
-        run = run_locomo(convs, retriever, limit=10, budget_chars=120)
+        return run_locomo(load_locomo(LOCOMO), retriever, limit=limit, budget_chars=budget_chars)
     finally:
         retriever.close()
+
+
+def test_a_packing_retriever_is_scored_on_its_own_budget_context(tmp_path: Path) -> None:
+    run = library_run(tmp_path, limit=10, budget_chars=120)
     for outcome in run.outcomes:
         assert outcome.context is not None
         assert sum(outcome.context.lengths) <= 120
     summary = summarize_run(run, ks=(5,), budget_chars=120)
     assert 0 < summary.mean_context_chars <= 120
+
+
+def test_the_budgeted_search_names_no_count_as_the_readme_shows_it(tmp_path: Path) -> None:
+    run = library_run(tmp_path, limit=1, budget_chars=4000)
+    assert all(len(o.sources) <= 1 for o in run.outcomes)  # the ranked list: one memory
+    assert max(len(o.context.lengths) for o in run.outcomes if o.context) > 1  # all that fit
 
 
 def test_full_context_reaches_the_attainable_ceiling() -> None:
@@ -288,3 +301,111 @@ def test_answer_step_survives_a_broken_model(
     data = json.loads(out)
     assert data["retrievers"]["reference-bm25"]["answers"]["judge"]["overall"] == 0.0
     assert data["settings"]["answer_failures"] == 16
+
+
+def test_answer_step_keeps_what_a_capped_answer_said(capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedLLMServer() as server:
+        server.on_prompt("eval_answer", Reply.truncated("Pixel, the kitten Ada adopted"))
+        server.on_prompt("eval_judge", Reply.truncated('{"label": "CORRECT'))
+        code, out, _ = run_cli(
+            ["eval", "locomo", str(LOCOMO), "--retriever", "reference-bm25", "--json",
+             "--limit-conversations", "1", "--answer-llm", server.base_url,
+             "--answer-model", "scripted"],
+            capsys,
+        )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["settings"]["answer_failures"] == 0
+    answers = data["retrievers"]["reference-bm25"]["answers"]
+    assert answers["f1"]["4"] > 0 and answers["judge"]["overall"] == 1.0
+
+
+# -- ingesting through the LLM write path --------------------------------------------------------
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedLLMServer]:
+    """A scripted model: one fact per message shown, every consolidation an ADD."""
+    with ScriptedLLMServer(default=Reply.json({"decision": "ADD", "reason": "new"})) as server:
+        server.on_prompt("extract_facts", facts_per_message())
+        yield server
+
+
+def ingest_through(llm: OpenAICompatLLM, workdir: Path) -> tuple[RetrieverRun, Any]:
+    """The tiny LoCoMo file through the ``bm25`` preset with ``llm``: the run and what the
+    write path did."""
+    retriever = open_library_retriever("bm25", workdir, None, llm)
+    try:
+        return run_locomo(load_locomo(LOCOMO), retriever, limit=10), retriever.write_path()
+    finally:
+        retriever.close()
+
+
+def test_the_harness_ingests_through_the_model_and_scores_facts_by_their_sources(
+    tmp_path: Path, model: ScriptedLLMServer
+) -> None:
+    with OpenAICompatLLM(model.base_url, "scripted") as llm:
+        run, write_path = ingest_through(llm, tmp_path)
+    assert write_path is not None and write_path["model"] == "scripted"
+    # one extraction call per conversation: a part-filled batch is done once it is all in
+    assert write_path["extraction_calls"] == 2 and write_path["pending"] == 0
+    assert write_path["added"] == 8 and run.memories == 8 + 8  # episodes and facts
+    assert write_path["calls"] == len(model.chat_requests)
+    kitten = run.outcomes[0]  # "What is the name of Ada's kitten?", evidence D1:1
+    assert ("D1:1",) in kitten.sources and len(kitten.sources) > 1
+    with Memory(tmp_path / "bm25.db", embedder=None) as mem:
+        facts = mem.list(user_id="tiny-1", kinds=["fact"], limit=50).records
+    by_source = {f.sources: f.text for f in facts}
+    assert by_source[("D1:1",)] == "Ada said: Hi Bo! I adopted a kitten called Pixel last week."
+
+
+def test_the_harness_reports_what_a_failing_model_left_undone(
+    tmp_path: Path, model: ScriptedLLMServer
+) -> None:
+    model.on_prompt("extract_facts", Reply.server_error())
+    with OpenAICompatLLM(model.base_url, "scripted", max_retries=0) as llm:
+        run, write_path = ingest_through(llm, tmp_path)
+    assert write_path is not None and run.memories == 8  # every message kept, as episodes
+    assert (write_path["pending"], write_path["failed"], write_path["added"]) == (8, 8, 0)
+    assert write_path["failed_batches"] == write_path["extraction_calls"] == 2
+    assert "HTTP 500" in write_path["errors"][-1]
+
+
+def test_eval_cli_with_a_model_records_model_prompts_and_calls(
+    model: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEMSTRATA_LLM_API_KEY", "sk-eval")
+    code, out, _ = run_cli(
+        ["eval", "locomo", str(LOCOMO), "--retriever", "bm25", "--retriever", "reference-bm25",
+         "--llm", model.base_url, "--model", "scripted", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["settings"]["llm_model"] == "scripted"
+    assert data["settings"]["llm_prompts"] == f"{extract_facts.VERSION},{consolidate.VERSION}"
+    write_path = data["retrievers"]["bm25"]["write_path"]
+    requests = model.chat_requests
+    assert write_path["calls"] == len(requests) >= 2
+    assert write_path["extraction_calls"] == sum(r.prompt == "extract_facts" for r in requests)
+    assert {r.headers["authorization"] for r in requests} == {"Bearer sk-eval"}
+    assert {r.body["model"] for r in requests} == {"scripted"}
+    assert write_path["added"] == 8 and data["retrievers"]["bm25"]["memories"] == 16
+    assert "write_path" not in data["retrievers"]["reference-bm25"]  # it has no model
+
+    code, _, err = run_cli(["eval", "locomo", str(LOCOMO), "--llm", model.base_url], capsys)
+    assert code == 2 and "--model" in err
+
+
+def test_eval_markdown_says_what_the_model_did(
+    model: ScriptedLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        ["eval", "longmemeval", str(LONGMEMEVAL), "--retriever", "bm25", "--k", "1",
+         "--llm", model.base_url, "--model", "scripted"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert "LLM write path:" in out
+    assert f"- bm25: {len(model.chat_requests)} calls to scripted" in out
+    assert "llm_model=scripted" in out

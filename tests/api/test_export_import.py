@@ -122,7 +122,7 @@ def test_links_graph_and_status_go_through_a_file_and_an_old_file_still_imports(
         first, second = added.ids
         a.store.mark_messages(ada, ["m1"], "done", at=at, prompt_version="p1")
         a.store.mark_messages(ada, ["m2"], "failed", at=at, error="timeout")
-        a.store.add_links(ada, [Link(second, first, "related", 0.5, at)])
+        a.store.add_links(ada, [Link(second, first, "related", 0.5, at)], at=at)
         a.store.put_graph(ada, first, [Entity("ada", "Ada"), Entity("lisbon", "Lisbon")],
                           [Triple("ada", "Ada", "lives_in", "lisbon", "Lisbon")])  # fmt: skip
         a.export(tmp_path / "ada.jsonl", user_id="ada")

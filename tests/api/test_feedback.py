@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from memstrata import InvalidInputError, Memory, NotFoundError
+from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import FixedClock
+from memstrata.types import Scope
+
+NOTES = [
+    "Ada's cat sleeps on the piano all afternoon.",
+    "Ada adopted a grey cat from the shelter last spring.",
+    "The cat food Ada buys comes from the corner shop.",
+    "Ada thinks cats are better company than dogs.",
+    "Ada's neighbour also has a cat, a ginger one.",
+    "Ada moved to Lisbon in May and loves the light there.",
+    "Ada's flat in Lisbon looks over the river.",
+    "Ada works as a nurse at the hospital.",
+    "Ada plays chess on Sunday mornings.",
+    "Ada's brother lives in Porto.",
+    "She answers to Mochi, after the rice cake.",
+]
+ASKED = "what is the name of Ada's cat"
+PARAPHRASE = "what is Ada's cat called"
+UNRELATED = "where does Ada live"
+
+
+def ids(mem: Memory, query: str) -> list[str]:
+    return [h.id for h in mem.search(query, user_id="ada")]
 
 
 def test_feedback_strengthens_used_memories_and_promotes_them(mem: Memory) -> None:
@@ -64,3 +88,51 @@ def test_maintain_archives_faded_memories_and_restore_brings_them_back(db_path: 
         assert mem.search("remark", user_id="ada", states=["archived"])[0].id == old.id
         mem.restore(old.id, user_id="ada")
         assert {h.id for h in mem.search("remark", user_id="ada")} == {old.id, fresh.id}
+
+
+def test_feedback_lifts_a_memory_for_its_question_and_paraphrases_only(db_path: Path) -> None:
+    with Memory(db_path, embedder="minilm") as mem:
+        mem.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+        target = ids(mem, ASKED)[6]  # seventh for the question feedback comes from
+        before = {q: ids(mem, q) for q in (PARAPHRASE, UNRELATED)}
+        assert before[PARAPHRASE].index(target) > 0 and target in before[UNRELATED]
+        for _ in range(15):
+            result = mem.search(ASKED, user_id="ada")
+            mem.feedback(result.search_id, used=[target], user_id="ada")
+        assert ids(mem, ASKED)[0] == target
+        assert ids(mem, PARAPHRASE)[0] == target
+        assert ids(mem, UNRELATED) == before[UNRELATED]  # an unrelated question: as it was
+
+
+def test_without_an_embedder_feedback_lifts_a_memory_for_the_same_question_only(
+    db_path: Path,
+) -> None:
+    with Memory(db_path, embedder=None) as mem:
+        mem.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+        target = ids(mem, ASKED)[6]
+        unrelated = ids(mem, UNRELATED)
+        for _ in range(15):
+            result = mem.search(ASKED, user_id="ada")
+            mem.feedback(result.search_id, used=[target], user_id="ada")
+        assert ids(mem, "What is the name of Ada's cat?")[0] == target  # the same words
+        assert ids(mem, UNRELATED) == unrelated
+
+
+def test_a_model_saved_by_an_earlier_version_loads_and_no_longer_lifts_used_memories(
+    mem: Memory,
+) -> None:
+    mem.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+    unrelated = ids(mem, UNRELATED)
+    target = unrelated[-1]
+    for _ in range(3):  # used often: its strength and recall count grow
+        result = mem.search(ASKED, user_id="ada")
+        mem.feedback(result.search_id, used=[target], user_id="ada")
+    assert mem.get(target, user_id="ada").recall_count == 3
+    # What the earlier reranker saved after learning that used memories win everywhere.
+    old = {"weights": {"fused": 0.9, "kind_episode": 0.0, "importance": 0.0, "retention": 2.0,
+                       "used_before": 5.0}, "updates": 120}  # fmt: skip
+    for key in setting_keys(Scope(user_id="ada")):
+        mem.store.put_setting(key, json.dumps(old))
+    assert ids(mem, UNRELATED) == unrelated
+    result = mem.search(ASKED, user_id="ada")
+    assert mem.feedback(result.search_id, used=[target], user_id="ada").pairs > 0

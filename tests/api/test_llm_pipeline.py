@@ -4,6 +4,7 @@ OpenAI-compatible server (real HTTP, real faults)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from memstrata import AsyncMemory, ConfigurationError, Memory, Settings
 from memstrata.graph import about, links
 from memstrata.llms import OpenAICompatLLM
 from memstrata.prompts import consolidate, extract_facts
-from memstrata.testing import Reply, ScriptedLLMServer
+from memstrata.testing import Reply, ScriptedLLMServer, facts_per_message
 from memstrata.write.guard import quote
 from memstrata.write.pipeline import PipelineConfig
 
@@ -356,6 +357,121 @@ def test_an_unstorable_fact_is_dropped_and_the_rest_of_the_batch_kept(
     mem.add(said("m1", "I live in Porto."), user_id="ana", timestamp=WHEN)
     assert [f.text for f in fact_records(mem)] == ["Ana lives in Porto."]
     assert mem.pipeline.totals.dropped == 1 and mem.pipeline.totals.failed_batches == 0
+
+
+def statuses(mem: Memory, user: str = "ana") -> dict[str, tuple[str, int, str]]:
+    """Each message's write-path status, attempts and error, as ``export`` carries them."""
+    out = io.StringIO()
+    mem.export(out, user_id=user)
+    items = [json.loads(line) for line in out.getvalue().splitlines()]
+    return {
+        item["message"]["id"]: (item["status"]["status"], item["status"]["attempts"],
+                                item["status"]["error"] or "")
+        for item in items if item["type"] == "message" and "status" in item
+    }  # fmt: skip
+
+
+def test_a_batch_with_nothing_to_remember_is_done_and_an_error_leaves_it_failed(
+    pair: tuple[Memory, ScriptedLLMServer],
+) -> None:
+    mem, server = pair
+    server.on_prompt("extract_facts", facts())
+    mem.add([said("m1", "Hi!"), said("m2", "Hello.", "Ben")], user_id="ana", timestamp=WHEN)
+    assert statuses(mem) == {"m1": ("done", 1, ""), "m2": ("done", 1, "")}
+    server.enqueue(Reply.server_error(), Reply.server_error())
+    mem.add(said("m3", "I live in Porto."), user_id="ana", timestamp=WHEN)
+    server.enqueue(Reply.server_error(), Reply.server_error())
+    assert mem.reprocess(user_id="ana").failed == 1
+    status, attempts, error = statuses(mem)["m3"]
+    assert (status, attempts) == ("failed", 2) and "HTTP 500" in error
+    assert mem.search("Porto", user_id="ana")[0].text == "I live in Porto."  # nothing lost
+    server.on_prompt("extract_facts", facts(lives_in("Porto", "m3")))
+    assert mem.reprocess(user_id="ana").added == 1
+    assert statuses(mem)["m3"][:2] == ("done", 3)
+
+
+# -- provenance and cut-off answers --------------------------------------------------------------
+
+
+def test_a_fact_citing_no_message_of_its_batch_is_dropped_and_counted(
+    pair: tuple[Memory, ScriptedLLMServer],
+) -> None:
+    mem, server = pair
+    server.on_prompt(
+        "extract_facts",
+        facts(
+            {**lives_in("Porto", "m9"), "text": "Ana lives in Porto."},  # m9 was never shown
+            {**lives_in("Faro", "m1"), "sources": ["m9", "m1"]},
+            {"text": "Ben likes tea.", "subject": "Ben", "sources": []},
+        ),
+    )
+    mem.add(
+        [said("m1", "I grew up in Faro."), said("m2", "Nice!", "Ben")],
+        user_id="ana", timestamp=WHEN,
+    )  # fmt: skip
+    assert [(f.text, f.sources) for f in fact_records(mem)] == [("Ana lives in Faro.", ("m1",))]
+    totals = mem.pipeline.totals
+    assert (totals.facts, totals.unsourced, totals.dropped, totals.added) == (3, 2, 2, 1)
+    assert statuses(mem)["m2"][0] == "done"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Reply.malformed('{"facts": [{"text": "unfinished",'), Reply.truncated()],
+    ids=["json-stops-midway", "finish-reason-length"],
+)
+def test_a_cut_off_answer_stores_no_fragment_and_the_message_is_retried(
+    pair: tuple[Memory, ScriptedLLMServer], reply: Reply
+) -> None:
+    mem, server = pair
+    server.on_prompt("extract_facts", reply)
+    mem.add(said("m1", "I live in Porto."), user_id="ana", timestamp=WHEN)
+    assert fact_records(mem) == []
+    assert calls(server, "extract_facts") == 1  # asking the same again would cut it again
+    status, _, error = statuses(mem)["m1"]
+    assert status == "failed" and ("cut off" in error or "output limit" in error)
+    server.on_prompt("extract_facts", facts(lives_in("Porto", "m1")))
+    assert mem.reprocess(user_id="ana").added == 1
+    assert [f.text for f in fact_records(mem)] == ["Ana lives in Porto."]
+
+
+def test_an_answer_cut_at_the_output_limit_is_asked_again_in_halves(
+    pair: tuple[Memory, ScriptedLLMServer],
+) -> None:
+    mem, server = pair
+    server.on_prompt("extract_facts", facts_per_message(fits=2))
+    batch = [said(f"m{i}", f"Line {i} about my garden.") for i in range(5)]
+    mem.add(batch, user_id="ana", timestamp=WHEN)
+    shown = [
+        [json.loads(line)["id"] for line in _lines(r.last_user)]
+        for r in server.chat_requests if r.prompt == "extract_facts"
+    ]  # fmt: skip
+    assert shown == [
+        ["m0", "m1", "m2", "m3", "m4"],  # cut off
+        ["m0", "m1", "m2"],  # cut off
+        ["m0", "m1"], ["m2"], ["m3", "m4"],
+    ]  # fmt: skip
+    assert sorted(f.sources for f in fact_records(mem)) == [(f"m{i}",) for i in range(5)]
+    assert {s[0] for s in statuses(mem).values()} == {"done"}
+    totals = mem.pipeline.totals
+    assert (totals.batches, totals.failed_batches, totals.messages) == (5, 2, 5)
+    assert mem.reprocess(user_id="ana").calls == 0
+
+
+def test_a_message_too_long_for_the_output_limit_stays_failed_for_later(
+    pair: tuple[Memory, ScriptedLLMServer],
+) -> None:
+    mem, server = pair
+    server.on_prompt("extract_facts", facts_per_message(fits=0))
+    mem.add([said("m1", "One."), said("m2", "Two.")], user_id="ana", timestamp=WHEN)
+    assert calls(server, "extract_facts") == 3  # both, then each alone
+    assert fact_records(mem) == []
+    for status, attempts, error in statuses(mem).values():
+        assert (status, attempts) == ("failed", 2) and "output limit" in error
+    assert mem.reprocess(user_id="ana", dry_run=True).failed == 2
+    server.on_prompt("extract_facts", facts_per_message())  # a larger limit, say
+    report = mem.reprocess(user_id="ana")
+    assert (report.messages, report.added, report.pending) == (2, 2, 0)
 
 
 # -- the poisoning guard, with a model -----------------------------------------------------------

@@ -9,20 +9,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import httpx
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp_helpers import cli, error_text, run, structured
 
 from memstrata import Memory
 from memstrata.server.auth import Keyring, Tenants, create_key
-from memstrata.server.mcp import ScopeDefaults, build_server, http_app
+from memstrata.server.mcp import ServerScope, build_server, http_app
 from memstrata.server.runner import running
 
 TOOLS = {
@@ -36,11 +35,6 @@ TOOLS = {
     "restore_memory",
     "memory_feedback",
 }
-
-
-def structured(result: Any) -> Any:
-    assert not result.is_error, result.content
-    return result.structured_content
 
 
 async def tour(client: Client) -> str:
@@ -112,14 +106,10 @@ async def tour(client: Client) -> str:
     missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
     assert missing.is_error and "not_found" in missing.content[0].text
     other_user = await client.call_tool("get_memory", {"memory_id": memory_id, "user_id": "bob"})
-    assert other_user.is_error and "not_found" in other_user.content[0].text
+    assert error_text(other_user).startswith("invalid_input: this server is confined to")
     bad = await client.call_tool("search_memories", {"query": "x", "limit": 0})
     assert bad.is_error
     return memory_id
-
-
-def run(fn: Callable[[], Awaitable[Any]]) -> Any:
-    return anyio.run(fn)
 
 
 def free_port() -> int:
@@ -127,10 +117,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def cli(db: Path, *args: str) -> list[str]:
-    return ["-m", "memstrata.cli", "mcp", "--db", str(db), "--embedder", "hashing", *args]
 
 
 def test_stdio_session_with_the_sdk_client(db_path: Path) -> None:
@@ -191,7 +177,7 @@ def test_http_with_api_keys_confines_each_key_to_its_tenant(db_path: Path) -> No
     beta = create_key(tenants.store, "beta").secret
     keyring = Keyring(tenants.store, open_tenant="default")
     assert keyring.required
-    server = build_server(tenants, keyring, defaults=ScopeDefaults(user_id="ada"))
+    server = build_server(tenants, keyring, scope=ServerScope(user_id="ada"))
 
     def client(url: str, secret: str | None) -> Client:
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
@@ -222,4 +208,27 @@ def test_http_with_api_keys_confines_each_key_to_its_tenant(db_path: Path) -> No
     alpha_scopes = tenants.memory("alpha").scopes()
     assert [(s["user_id"], s["memories"]) for s in alpha_scopes] == [("ada", 1)]
     assert tenants.memory("beta").scopes() == []
+    tenants.close()
+
+
+def test_a_budgeted_search_returns_as_many_hits_as_fit_and_a_limit_only_when_given(
+    db_path: Path,
+) -> None:
+    with Memory(db_path, embedder="hashing") as mem:
+        mem.add([f"Ada's cat number {i} is called Pixel {i}." for i in range(15)], user_id="ada")
+    tenants = Tenants(db_path, embedder="hashing")
+    keyring = Keyring(tenants.store, open_tenant="default")
+    server = build_server(tenants, keyring, scope=ServerScope(user_id="ada"))
+    query = {"query": "what is the cat called"}
+    with running(http_app(server, keyring)) as base:
+
+        async def session() -> list[int]:
+            async with Client(f"{base}/mcp") as client:
+                counts = []
+                for extra in ({}, {"budget": 4000}, {"budget": 4000, "limit": 3}):
+                    found = await client.call_tool("search_memories", {**query, **extra})
+                    counts.append(len(structured(found)["hits"]))
+                return counts
+
+        assert run(session) == [5, 15, 3]
     tenants.close()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from memstrata import (
+    AsyncMemory,
     ConfirmationRequiredError,
     ConflictError,
     EmbedderMismatchError,
@@ -163,6 +165,23 @@ def test_reset_needs_confirmation_and_clears_only_its_scope(mem: Memory) -> None
     assert len(mem.list(user_id="bob").records) == 1
 
 
+def test_the_async_twin_packs_without_a_count_and_guards_a_reset_across_users(
+    db_path: Path,
+) -> None:
+    async def run() -> None:
+        async with AsyncMemory(db_path, embedder="hashing") as mem:
+            await mem.add([f"cat number {i} is called Pixel {i}" for i in range(12)],
+                          user_id="ada", agent_id="bot")  # fmt: skip
+            await mem.add("Bob's cat", user_id="bob", agent_id="bot")
+            assert len(await mem.search("cat called", agent_id="bot")) == 10
+            assert len(await mem.search("cat called", agent_id="bot", budget=4000)) == 13
+            with pytest.raises(ConfirmationRequiredError, match="2 users"):
+                await mem.reset(agent_id="bot", confirm=True)
+            assert await mem.reset(agent_id="bot", confirm=True, all_users=True) == 13
+
+    asyncio.run(run())
+
+
 def test_list_pages_through_everything_once(mem: Memory) -> None:
     mem.add([f"memory number {i}" for i in range(25)], user_id="ada")
     seen: list[str] = []
@@ -243,6 +262,38 @@ def test_a_budgeted_search_packs_the_sentences_that_answer(mem: Memory) -> None:
         mem.search("cat", user_id="ada", budget=0)
 
 
+def test_a_budget_is_not_spent_twice_on_one_sentence_of_one_message(mem: Memory) -> None:
+    mem.add(
+        [
+            {"id": "m1", "speaker": "Ada", "text": "I moved to Lisbon in May.",
+             "timestamp": "2026-05-03T10:00:00Z"},
+            {"id": "m2", "speaker": "Ada", "timestamp": "2026-05-03T10:01:00Z",
+             "text": "Now I live in a small flat by the river in the old Alfama quarter of town."},
+            {"id": "m3", "speaker": "Bo", "text": "Work is fine.",
+             "timestamp": "2026-05-03T10:02:00Z"},
+        ],
+        user_id="ada",
+    )  # fmt: skip
+    # A fact restating message m1 word for word: the same provenance and the same text.
+    mem.remember("I moved to Lisbon in May.", kind="fact", sources=["m1"], actor="Ada",
+                 valid_from="2026-05-03T10:00:00Z", user_id="ada")  # fmt: skip
+    query = "Ada moved to Lisbon in May: where does she live now?"
+    texts = [h.text for h in mem.search(query, user_id="ada")]
+    assert texts.count("I moved to Lisbon in May.") == 2
+    packed = mem.search(query, user_id="ada", budget=160)
+    lines = [h.context for h in packed]
+    assert sum(len(line) for line in lines) <= 160
+    assert sum("I moved to Lisbon in May." in line for line in lines) == 1
+    assert any("Alfama" in line for line in lines)  # the sentence that answers now fits
+
+
+def test_a_sentence_said_twice_in_a_message_is_packed_once(mem: Memory) -> None:
+    text = "My cat is called Pixel. Yes, really. My cat is called Pixel."
+    mem.add({"speaker": "Ada", "text": text}, user_id="ada")
+    [hit] = mem.search("what is the cat called", user_id="ada", budget=4000)
+    assert hit.excerpt is not None and hit.excerpt.count("My cat is called Pixel.") == 1
+
+
 def test_a_budget_also_holds_for_the_fusion_retrievers(db_path: Path) -> None:
     with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
         mem.add(["the kitten sleeps on the sofa " * 8, "a kitten naps", "kittens purr"],
@@ -250,6 +301,16 @@ def test_a_budget_also_holds_for_the_fusion_retrievers(db_path: Path) -> None:
         hits = mem.search("kitten", user_id="ada", budget=60)
         assert hits and sum(len(h.context) for h in hits) <= 60
         assert all(h.excerpt is None for h in hits)
+
+
+def test_the_fusion_retrievers_pack_one_memory_of_a_restated_message(db_path: Path) -> None:
+    with Memory(db_path, embedder="hashing", retriever="hybrid") as mem:
+        mem.add({"id": "m1", "speaker": "Ada", "text": "the kitten sleeps on the sofa"},
+                user_id="ada")  # fmt: skip
+        mem.remember("the kitten sleeps on the sofa", sources=["m1"], actor="Ada", user_id="ada")
+        assert len(mem.search("kitten", user_id="ada")) == 2
+        [hit] = mem.search("kitten", user_id="ada", budget=4000)
+        assert hit.sources == ("m1",)
 
 
 def test_sources_returns_the_original_messages(mem: Memory) -> None:
@@ -395,3 +456,57 @@ def test_reembed_lets_a_store_move_to_another_embedder(db_path: Path) -> None:
         hit = mem.search("zebra on a savanna", user_id="ada")[0]
         assert hit.id == record.id and hit.record.version == 2
         assert len(mem.versions(record.id, user_id="ada")) == 2
+
+
+def test_a_contradicted_fact_is_never_expired_before_it_was_recorded(db_path: Path) -> None:
+    """The LLM write path retires a fact (INVALIDATE) at the time the clock gives, and the
+    retiring version is recorded at that same time, not a moment later by the wall clock."""
+    from memstrata.llms import OpenAICompatLLM
+    from memstrata.ports import FixedClock
+    from memstrata.testing import Reply, ScriptedLLMServer
+    from memstrata.write.pipeline import PipelineConfig
+
+    def lives_in(city: str, source: str) -> Reply:
+        fact = {"text": f"Ana lives in {city}.", "subject": "Ana", "sources": [source],
+                "relations": [["Ana", "lives_in", city]]}  # fmt: skip
+        return Reply.json({"facts": [fact]})
+
+    clock = FixedClock(datetime(2024, 6, 1, 12, tzinfo=UTC))
+    with ScriptedLLMServer() as server:
+        server.on_prompt("extract_facts", lives_in("Porto", "m1"), lives_in("Lisbon", "m2"))
+        server.on_prompt("consolidate", Reply.json({"decision": "INVALIDATE", "id": "1"}))
+        llm = OpenAICompatLLM(server.base_url, model="scripted", backoff=0.01, max_retries=1)
+        with Memory(db_path, embedder="hashing", llm=llm, clock=clock,
+                    pipeline=PipelineConfig(wait_for_full_batch=False)) as mem:  # fmt: skip
+            mem.add({"id": "m1", "speaker": "Ana", "text": "I live in Porto."}, user_id="ana")
+            (porto,) = mem.list(user_id="ana", kinds=["fact"]).records
+            clock.at += timedelta(days=1)
+            mem.add({"id": "m2", "speaker": "Ana", "text": "I moved to Lisbon!"}, user_id="ana")
+            versions = mem.versions(porto.id, user_id="ana")
+            event = mem.history(porto.id, user_id="ana")[-1]
+        llm.close()
+    assert [(v.recorded_at, v.expired_at) for v in versions] == [
+        (porto.recorded_at, clock.at),
+        (clock.at, clock.at),
+    ]
+    assert (event.op, event.at) == ("INVALIDATE", clock.at)
+
+
+def test_import_and_export_name_the_path_they_cannot_use(mem: Memory, tmp_path: Path) -> None:
+    mem.add("a fact worth keeping", user_id="ada")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"type": "header", "note": "café"}\n'.encode("latin-1"))
+    for source, message in (
+        (tmp_path / "missing.jsonl", "missing.jsonl: No such file"),
+        (tmp_path, "it is a directory"),
+        (latin, "latin.jsonl is not UTF-8 text"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            mem.import_(source)
+    nowhere = tmp_path / "nowhere" / "out.jsonl"
+    with pytest.raises(InvalidInputError, match=r"directory .*nowhere does not exist"):
+        mem.export(nowhere, user_id="ada")
+    with pytest.raises(InvalidInputError, match="it is a directory"):
+        mem.export(tmp_path, user_id="ada")
+    assert not nowhere.parent.exists()
+    assert [r.text for r in mem.list(user_id="ada").records] == ["a fact worth keeping"]

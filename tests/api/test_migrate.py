@@ -84,7 +84,7 @@ def what_the_llm_path_keeps(store: Store, tenant: str) -> None:
     store.mark_messages(ada, ["m3"], "failed", at=T0, error="bad json")
     store.mark_messages(ada, ["m3"], "failed", at=T0, error="bad json again")
     store.add_links(ada, [Link(porto, notes, "related", 0.5, T0),
-                          Link(cat, porto, "supersedes", 0.25, T0)])  # fmt: skip
+                          Link(cat, porto, "supersedes", 0.25, T0)], at=T0)  # fmt: skip
     store.put_graph(ada, porto, [Entity("ada", "Ada"), Entity("porto", "Porto")],
                     [Triple("ada", "Ada", "lives_in", "porto", "Porto")])  # fmt: skip
     store.put_graph(ada, cat, [Entity("ada", "Ada"), Entity("café", "Café")],
@@ -307,7 +307,7 @@ def test_a_mismatch_is_reported_and_fails_the_command(
     with Memory(tmp_path / "a.db", embedder="hashing") as mem:
         mem.add({"id": "m1", "text": "the source says this"}, user_id="ada")
     with Memory(pg_url, embedder="hashing") as mem:  # the same message id, other words
-        mem.store.add([(Scope(user_id="ada"), _message("m1", "the target says that"))], [])
+        mem.store.add([(Scope(user_id="ada"), _message("m1", "the target says that"))], [], at=T0)
     assert main(["migrate", "--from", str(tmp_path / "a.db"), "--to", pg_url]) == 1
     captured = capsys.readouterr()
     assert "MISMATCH" in captured.out and "differs" in captured.err

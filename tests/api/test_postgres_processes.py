@@ -99,7 +99,7 @@ def _race(
     barrier.wait()
     try:
         new = MemoryRecord(id=memory_id, scope=U, kind="fact", text=text)
-        store.update(U, new, expected_version=1)
+        store.update(U, new, expected_version=1, at=new.recorded_at)
         out.append(text)
     except ConflictError:
         out.append("conflict")
@@ -109,7 +109,7 @@ def test_of_two_racing_updates_one_wins_and_one_conflicts(pg_url: str) -> None:
     first, second = PostgresStore(pg_url), PostgresStore(pg_url)
     try:
         records = [MemoryRecord(id=f"r{i}", scope=U, kind="fact", text="v1") for i in range(10)]
-        first.add([], records)
+        first.add([], records, at=records[0].recorded_at)
         for record in records:
             barrier = threading.Barrier(2)
             outcomes: list[str] = []
@@ -135,7 +135,8 @@ def test_of_two_racing_updates_one_wins_and_one_conflicts(pg_url: str) -> None:
 def test_read_modify_write_with_retries_loses_no_update(pg_url: str) -> None:
     """Four writers each add 1 to a counter 15 times, retrying on conflict: 60 updates land."""
     setup = PostgresStore(pg_url)
-    setup.add([], [MemoryRecord(id="c", scope=U, kind="fact", text="0", metadata={"n": 0})])
+    first = MemoryRecord(id="c", scope=U, kind="fact", text="0", metadata={"n": 0})
+    setup.add([], [first], at=first.recorded_at)
     stores = [PostgresStore(pg_url, pool_size=2) for _ in range(4)]
     conflicts = []
 
@@ -146,7 +147,7 @@ def test_read_modify_write_with_retries_loses_no_update(pg_url: str) -> None:
                 n = int(current.metadata["n"]) + 1
                 new = MemoryRecord(id="c", scope=U, kind="fact", text=str(n), metadata={"n": n})
                 try:
-                    store.update(U, new, expected_version=current.version)
+                    store.update(U, new, expected_version=current.version, at=new.recorded_at)
                     break
                 except ConflictError:
                     conflicts.append(1)

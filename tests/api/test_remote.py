@@ -143,6 +143,18 @@ def test_a_budgeted_search_returns_excerpts_that_fit(mem: Mem) -> None:
     assert hit.context.endswith(hit.excerpt) and hit.text == text
 
 
+def test_with_a_budget_the_budget_decides_how_many_hits_and_a_limit_only_when_given(
+    mem: Mem,
+) -> None:
+    mem.add([f"Ada's cat number {i} is called Pixel {i}." for i in range(15)], user_id="ada")
+    assert len(mem.search("what is the cat called", user_id="ada")) == 10
+    packed = mem.search("what is the cat called", user_id="ada", budget=4000)
+    assert len(packed) == 15  # all fit: no count caps what the budget holds
+    assert len(mem.search("what is the cat called", user_id="ada", limit=3, budget=4000)) == 3
+    with pytest.raises(InvalidInputError):
+        mem.search("cat", user_id="ada", limit=0, budget=4000)
+
+
 def test_list_pages_through_every_memory_newest_first(mem: Mem) -> None:
     ids = mem.add([f"note number {i}" for i in range(7)], user_id="ada").ids
     seen: list[str] = []
@@ -251,6 +263,20 @@ def test_export_reset_and_import_round_trip(mem: Mem, tmp_path: Path) -> None:
     assert after == before
     with pytest.raises(InvalidInputError):
         mem.import_(io.StringIO('{"type": "memory"}\n'))
+
+
+def test_a_reset_that_spans_users_needs_all_users(mem: Mem) -> None:
+    mem.add("Ada's note to the bot", user_id="ada", agent_id="bot")
+    mem.add("Bob's note to the bot", user_id="bob", agent_id="bot")
+    mem.add("Bob's note to another bot", user_id="bob", agent_id="other")
+    with pytest.raises(ConfirmationRequiredError, match=r"2 users.*all_users=True"):
+        mem.reset(agent_id="bot", confirm=True)
+    assert len(mem.list(agent_id="bot").records) == 2  # nothing was erased
+    assert mem.reset(agent_id="bot", user_id="bob", confirm=True) == 1  # one user: no flag
+    mem.add("Bob's second note to the bot", user_id="bob", agent_id="bot")
+    assert mem.reset(agent_id="bot", confirm=True, all_users=True) == 2
+    assert mem.list(agent_id="bot").records == ()
+    assert len(mem.list(user_id="bob").records) == 1  # another agent's memory stays
 
 
 def test_purge_needs_confirmation_then_erases(mem: Mem) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,34 +13,19 @@ from memstrata import ConfigurationError, Memory
 from memstrata.cli import main
 from memstrata.graph import entities
 from memstrata.llms import OpenAICompatLLM
-from memstrata.testing import Reply, ScriptedLLMServer
+from memstrata.testing import Reply, ScriptedLLMServer, facts_per_message
 from memstrata.types import Scope
 from memstrata.write.pipeline import PipelineConfig
 
 WHEN = "2024-05-02T10:00:00Z"
 
 
-class EchoServer(ScriptedLLMServer):
-    """The scripted server, answering every extraction with one fact per message shown (a
-    rule for that prompt's content; queued replies, such as faults, still come first)."""
-
-    def chat(self, headers: Mapping[str, str], body: Any) -> tuple[int, dict[str, str], str]:
-        messages = body.get("messages") or []
-        if messages and "[prompt: extract_facts/" in str(messages[0].get("content")):
-            prompt = str(messages[-1]["content"]).split("NEW MESSAGES\n", 1)[-1]
-            shown = [json.loads(line) for line in prompt.splitlines() if line.startswith("{")]
-            facts = [
-                {"text": f"{m['speaker']} said: {m['text']}", "subject": m["speaker"],
-                 "sources": [m["id"]], "entities": [m["speaker"]]}
-                for m in shown
-            ]  # fmt: skip
-            self.on_message(str(messages[-1]["content"]), Reply.json({"facts": facts}))
-        return super().chat(headers, body)
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedLLMServer]:
-    with EchoServer(default=Reply.json({"decision": "ADD", "reason": "new"})) as scripted:
+    """Every extraction answered with one fact per message shown (queued replies, such as
+    faults, still come first), every consolidation with ADD."""
+    with ScriptedLLMServer(default=Reply.json({"decision": "ADD", "reason": "new"})) as scripted:
+        scripted.on_prompt("extract_facts", facts_per_message())
         yield scripted
 
 

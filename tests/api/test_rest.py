@@ -186,6 +186,16 @@ def test_bodies_over_the_limit_are_413(http: httpx.Client) -> None:
     assert http.get("/v1/memories", params={"user_id": "ada"}).json()["memories"] == []
 
 
+def test_a_reset_spanning_users_answers_400_until_all_users_is_given(http: httpx.Client) -> None:
+    for user in ("ada", "bob"):
+        http.post("/v1/memories", json={"user_id": user, "agent_id": "bot", "messages": ["hi"]})
+    params = {"agent_id": "bot", "confirm": "true"}
+    message = error(http.post("/v1/reset", params=params), 400, "confirmation_required")
+    assert "2 users" in message and "all_users" in message
+    done = http.post("/v1/reset", params={**params, "all_users": "true"})
+    assert done.json() == {"memories": 2}
+
+
 def test_export_is_json_lines_and_imports_back(http: httpx.Client) -> None:
     add(http, "one", "two")
     exported = http.get("/v1/export", params={"user_id": "ada"})

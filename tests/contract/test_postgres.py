@@ -4,6 +4,7 @@ driven end to end on it."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,9 @@ from memstrata.stores.migrate import migrate
 from memstrata.stores.postgres import PostgresStore
 from memstrata.stores.postgres.store import redact, split_url
 from memstrata.types import Filters, MemoryRecord, Scope
+
+#: When the records of these tests are added.
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 pytestmark = pytest.mark.postgres
 
@@ -96,7 +100,7 @@ def test_a_value_postgresql_cannot_hold_is_invalid_input(pg_url: str) -> None:
     try:
         bad = MemoryRecord(id="a", scope=U, kind="fact", text="x", metadata={"k": "nul\x00"})
         with pytest.raises(InvalidInputError):
-            store.add([], [bad])
+            store.add([], [bad], at=AT)
         assert store.get_many(U, ["a"]) == []
     finally:
         store.close()
@@ -120,7 +124,7 @@ def _random_store(url: str, n: int = 300, dim: int = 8) -> tuple[PostgresStore, 
         MemoryRecord(id=f"r{i}", scope=U, kind="episode" if i % 15 == 0 else "fact", text=f"m {i}")
         for i in range(n)
     ]
-    store.add([], records, vectors=vectors)
+    store.add([], records, vectors=vectors, at=AT)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE memories")
     return store, vectors
@@ -202,7 +206,7 @@ def test_vectors_of_another_dimension_are_not_compared(pg_url: str) -> None:
     store = PostgresStore(pg_url)
     try:
         store.add([], [MemoryRecord(id="a", scope=U, kind="fact", text="x")],
-                  vectors=np.ones((1, 4), dtype=np.float32) / 2)  # fmt: skip
+                  vectors=np.ones((1, 4), dtype=np.float32) / 2, at=AT)  # fmt: skip
         assert store.vector_search(U, np.ones(8, dtype=np.float32), Filters(), limit=3) == []
         hits: list[Any] = store.vector_search(U, np.ones(4, dtype=np.float32) / 2, Filters(),
                                               limit=3)  # fmt: skip
@@ -215,7 +219,7 @@ def test_search_reads_from_the_replica_and_everything_else_from_the_primary(pg_u
     """A snapshot of the database stands in for a lagging standby, opened read-only."""
     primary = PostgresStore(pg_url)
     primary.add([], [MemoryRecord(id="old", scope=U, kind="fact", text="Lisbon in May")],
-                vectors=np.ones((1, 4), dtype=np.float32) / 2)  # fmt: skip
+                vectors=np.ones((1, 4), dtype=np.float32) / 2, at=AT)  # fmt: skip
     primary.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         name = conn.info.dbname
@@ -226,7 +230,7 @@ def test_search_reads_from_the_replica_and_everything_else_from_the_primary(pg_u
     store = PostgresStore(pg_url, search_url=read_only)
     try:
         store.add([], [MemoryRecord(id="new", scope=U, kind="fact", text="Lisbon in June")],
-                  vectors=np.ones((1, 4), dtype=np.float32) / 2)  # fmt: skip
+                  vectors=np.ones((1, 4), dtype=np.float32) / 2, at=AT)  # fmt: skip
         assert store.get(U, "new").text == "Lisbon in June"  # the primary
         assert [r.id for r, _ in store.keyword_search(U, "lisbon", Filters(), limit=5)] == ["old"]
         query = np.ones(4, dtype=np.float32) / 2

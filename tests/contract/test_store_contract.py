@@ -15,6 +15,8 @@ from memstrata.ports import ApiKey, Entity, Link, Store, Triple
 from memstrata.types import Filters, MemoryRecord, Message, Scope
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+#: The time of the changes after the adds (stores stamp changes with the time they are given).
+LATER = T0 + timedelta(minutes=1)
 U = Scope(user_id="u")
 ALL_STATES = Filters(states=("active", "archived", "deleted"))
 Opener = Callable[[str], Store]  # the open_backend fixture
@@ -36,7 +38,7 @@ def ids(records: Any) -> list[str]:
 
 
 def add(store: Store, *records: MemoryRecord, vectors: list[np.ndarray] | None = None) -> None:
-    store.add([], list(records), vectors=None if vectors is None else np.stack(vectors))
+    store.add([], list(records), vectors=None if vectors is None else np.stack(vectors), at=T0)
 
 
 # -- add / get ------------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ def test_a_record_round_trips_every_field(store: Store) -> None:
         layer="mid",
         metadata={"channel": "chat", "n": 2, "ok": True, "none": None, "nested": {"a": [1, "x"]}},
     )
-    store.add([], [full])
+    store.add([], [full], at=T0)
     assert store.get(full.scope, "r1") == full
     assert store.get(U, "r1") == full  # a scope matches every memory whose given fields are equal
     assert store.get(Scope(agent_id="a"), "r1") == full
@@ -78,7 +80,9 @@ def test_get_many_keeps_the_order_asked_and_skips_what_is_missing(store: Store) 
 def test_add_is_all_or_nothing_and_a_duplicate_id_is_a_conflict(store: Store) -> None:
     add(store, rec("a", "one"))
     with pytest.raises(ConflictError):
-        store.add([(U, Message(id="m9", text="hello"))], [rec("b", "two"), rec("a", "again")])
+        store.add(
+            [(U, Message(id="m9", text="hello"))], [rec("b", "two"), rec("a", "again")], at=T0
+        )
     assert store.get_many(U, ["a", "b"]) == [rec("a", "one")]
     assert store.known_messages(U, ["m9"]) == set()
     other_tenant = Scope(user_id="u", tenant="t2")
@@ -90,7 +94,7 @@ def test_add_is_all_or_nothing_and_a_duplicate_id_is_a_conflict(store: Store) ->
 
 def test_one_vector_is_needed_for_each_record(store: Store) -> None:
     with pytest.raises(InvalidInputError):
-        store.add([], [rec("a", "one"), rec("b", "two")], vectors=np.stack([unit(1, 0)]))
+        store.add([], [rec("a", "one"), rec("b", "two")], vectors=np.stack([unit(1, 0)]), at=T0)
 
 
 # -- messages -------------------------------------------------------------------------------------
@@ -98,7 +102,7 @@ def test_messages_are_known_by_exact_scope_and_read_by_scope(store: Store) -> No
     ua = Scope(user_id="u", agent_id="a")
     first = Message(id="m1", text="hi", role="user", speaker="Ada", timestamp=T0,
                     metadata={"lang": "en"})  # fmt: skip
-    store.add([(ua, first), (U, Message(id="m2", text="there"))], [])
+    store.add([(ua, first), (U, Message(id="m2", text="there"))], [], at=T0)
     assert store.known_messages(ua, ["m1", "m2", "m3"]) == {"m1"}
     assert store.known_messages(U, ["m1", "m2"]) == {"m2"}
     assert store.known_messages(Scope(user_id="u", tenant="t2"), ["m1", "m2"]) == set()
@@ -109,11 +113,11 @@ def test_messages_are_known_by_exact_scope_and_read_by_scope(store: Store) -> No
 
 
 def test_a_message_stored_twice_in_one_scope_is_a_conflict(store: Store) -> None:
-    store.add([(U, Message(id="m1", text="hi"))], [])
+    store.add([(U, Message(id="m1", text="hi"))], [], at=T0)
     with pytest.raises(ConflictError):
-        store.add([(U, Message(id="m1", text="hi again"))], [rec("a", "kept?")])
+        store.add([(U, Message(id="m1", text="hi again"))], [rec("a", "kept?")], at=T0)
     assert store.get_many(U, ["a"]) == []
-    store.add([(Scope(user_id="u", run_id="r"), Message(id="m1", text="another run"))], [])
+    store.add([(Scope(user_id="u", run_id="r"), Message(id="m1", text="another run"))], [], at=T0)
 
 
 # -- update, versions, history --------------------------------------------------------------------
@@ -125,30 +129,31 @@ def test_update_writes_a_new_version_and_keeps_the_old(store: Store) -> None:
         expected_version=1,
         reason="moved",
         prompt_version="p1",
+        at=LATER,
     )
     assert (new.version, new.text, dict(new.metadata)) == (2, "I live in Lisbon", {"k": 1})
-    assert new.recorded_at > T0
+    assert new.recorded_at == LATER
     assert store.get(U, "a") == new
     versions = store.versions(U, "a")
     assert [(v.version, v.text) for v in versions] == [
         (1, "I live in Paris"),
         (2, "I live in Lisbon"),
     ]
-    assert versions[0].expired_at is not None and versions[0].recorded_at == T0
+    assert (versions[0].recorded_at, versions[0].expired_at) == (T0, LATER)
     events = store.history(U, "a")
     assert [(e.op, e.version, e.text, e.previous_text) for e in events] == [
         ("ADD", 1, "I live in Paris", None),
         ("UPDATE", 2, "I live in Lisbon", "I live in Paris"),
     ]
     assert (events[1].reason, events[1].prompt_version) == ("moved", "p1")
-    assert events[0].at == T0
+    assert [e.at for e in events] == [T0, LATER]
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(store: Store) -> None:
     add(store, rec("a", "one"))
-    store.update(U, rec("a", "two"), expected_version=1)
+    store.update(U, rec("a", "two"), expected_version=1, at=LATER)
     with pytest.raises(ConflictError):
-        store.update(U, rec("a", "three"), expected_version=1)
+        store.update(U, rec("a", "three"), expected_version=1, at=LATER)
     assert store.get(U, "a").text == "two"
     assert len(store.versions(U, "a")) == 2
     assert [e.op for e in store.history(U, "a")] == ["ADD", "UPDATE"]
@@ -157,24 +162,89 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(store: Store) -> None
 def test_update_with_an_op_and_a_vector(store: Store) -> None:
     add(store, rec("a", "one"), rec("b", "two"), vectors=[unit(1, 0), unit(0, 1)])
     store.update(U, rec("a", "one, moved"), expected_version=1, op="INVALIDATE",
-                 vector=unit(0, 1))  # fmt: skip
+                 vector=unit(0, 1), at=LATER)  # fmt: skip
     assert store.history(U, "a")[-1].op == "INVALIDATE"
     hits = store.vector_search(U, unit(0, 1), Filters(), limit=2)
     assert [round(score, 4) for _, score in hits] == [1.0, 1.0]
-    store.update(U, rec("b", "two, text only"), expected_version=1)  # the vector is kept
+    store.update(U, rec("b", "two, text only"), expected_version=1, at=LATER)  # the vector is kept
     assert {r.id for r, _ in store.vector_search(U, unit(0, 1), Filters(), limit=5)} == {"a", "b"}
+
+
+# -- system time ----------------------------------------------------------------------------------
+def test_every_change_is_stamped_with_the_time_it_is_given(store: Store) -> None:
+    minute = timedelta(minutes=1)
+    add(store, rec("a", "one"), rec("b", "two"))
+    store.update(U, rec("a", "one, changed"), at=T0 + minute, expected_version=1)
+    store.set_state(U, "a", "archived", at=T0 + 2 * minute)
+    store.add_event(U, "a", "NOOP", at=T0 + 3 * minute)
+    store.add_links(U, [Link("a", "b"), Link("b", "a", at=T0)], at=T0 + 4 * minute)
+    assert [(e.op, e.at) for e in store.history(U, "a")] == [
+        ("ADD", T0), ("UPDATE", T0 + minute), ("ARCHIVE", T0 + 2 * minute),
+        ("NOOP", T0 + 3 * minute),
+    ]  # fmt: skip
+    old, new = store.versions(U, "a")
+    assert (old.recorded_at, old.expired_at, new.recorded_at) == (T0, T0 + minute, T0 + minute)
+    assert {(x.source, x.at) for x in store.links(U, "a")} == {
+        ("a", T0 + 4 * minute), ("b", T0),
+    }  # fmt: skip
+
+
+def test_a_change_is_never_recorded_before_the_last_change_of_its_memory(store: Store) -> None:
+    """A clock that steps back is held at the memory's latest change, so its versions and
+    history stay in time order."""
+    hour = timedelta(hours=1)
+    add(store, rec("a", "one"))
+    store.set_state(U, "a", "archived", at=T0 + hour)
+    changed = replace(store.get(U, "a"), text="one, changed")
+    new = store.update(U, changed, at=T0 - hour, expected_version=1)
+    assert new.recorded_at == T0 + hour
+    store.set_state(U, "a", "active", at=T0 - 2 * hour)
+    store.add_event(U, "a", "NOOP", at=T0)
+    assert [e.at for e in store.history(U, "a")] == [T0] + [T0 + hour] * 4
+    old, current = store.versions(U, "a")
+    assert (old.recorded_at, old.expired_at, current.recorded_at) == (T0, T0 + hour, T0 + hour)
+
+
+def test_a_retired_version_never_expires_before_it_is_recorded(store: Store) -> None:
+    minute = timedelta(minutes=1)
+    add(store, rec("a", "Ana lives in Porto", valid_from=T0 - 100 * minute))
+    retired = replace(store.get(U, "a"), valid_to=T0 - minute, expired_at=T0 + minute)
+    store.update(U, retired, at=T0 + minute, expected_version=1, op="INVALIDATE")
+    # a later change (a typo fixed) keeps the fact retired, from its own recording on
+    fixed = replace(store.get(U, "a"), text="Ana lived in Porto")
+    store.update(U, fixed, at=T0 + 2 * minute, expected_version=2)
+    versions = store.versions(U, "a")
+    assert [(v.recorded_at, v.expired_at) for v in versions] == [
+        (T0, T0 + minute), (T0 + minute, T0 + minute), (T0 + 2 * minute, T0 + 2 * minute),
+    ]  # fmt: skip
+    assert all(v.valid_to == T0 - minute for v in versions[1:])
+
+
+def test_valid_to_before_valid_from_is_invalid_input_and_writes_nothing(store: Store) -> None:
+    day = timedelta(days=1)
+    with pytest.raises(InvalidInputError, match="valid_to"):
+        add(store, rec("a", "one", valid_from=T0, valid_to=T0 - day))
+    with pytest.raises(InvalidInputError, match="expired_at"):
+        add(store, rec("b", "two", expired_at=T0 - day))
+    assert store.get_many(U, ["a", "b"]) == []
+    add(store, rec("c", "three", valid_from=T0))
+    with pytest.raises(InvalidInputError, match="valid_to"):
+        store.update(U, rec("c", "three", valid_from=T0, valid_to=T0 - day), at=LATER,
+                     expected_version=1)  # fmt: skip
+    assert [v.version for v in store.versions(U, "c")] == [1]
+    assert [e.op for e in store.history(U, "c")] == ["ADD"]
 
 
 # -- states, purge, reset -------------------------------------------------------------------------
 def test_soft_states_are_recorded_and_reversible(store: Store) -> None:
     add(store, rec("a", "one"), rec("b", "two"))
-    deleted = store.set_state(U, "a", "deleted", reason="wrong")
+    deleted = store.set_state(U, "a", "deleted", reason="wrong", at=LATER)
     assert (deleted.state, deleted.version) == ("deleted", 1)
-    assert store.set_state(U, "a", "deleted") == deleted  # no change, no history row
+    assert store.set_state(U, "a", "deleted", at=LATER) == deleted  # no change, no history row
     assert ids(store.list(U, Filters()).records) == ["b"]
     assert ids(store.list(U, ALL_STATES).records) == ["b", "a"]
-    store.set_state(U, "a", "archived")
-    store.set_state(U, "a", "active")
+    store.set_state(U, "a", "archived", at=LATER)
+    store.set_state(U, "a", "active", at=LATER)
     events = store.history(U, "a")
     assert [(e.op, e.state, e.version) for e in events] == [
         ("ADD", "active", 1),
@@ -184,12 +254,12 @@ def test_soft_states_are_recorded_and_reversible(store: Store) -> None:
     ]
     assert events[1].reason == "wrong"
     with pytest.raises(NotFoundError):
-        store.set_state(Scope(user_id="v"), "a", "deleted")
+        store.set_state(Scope(user_id="v"), "a", "deleted", at=LATER)
 
 
 def test_purge_erases_a_memory_its_versions_and_its_history(store: Store) -> None:
     add(store, rec("a", "one"), rec("b", "two"))
-    store.update(U, rec("a", "one more"), expected_version=1)
+    store.update(U, rec("a", "one more"), expected_version=1, at=LATER)
     with pytest.raises(NotFoundError):
         store.purge(Scope(user_id="v"), "a")
     store.purge(U, "a")
@@ -205,10 +275,10 @@ def test_reset_erases_one_scope_and_nothing_else(store: Store) -> None:
     ua = Scope(user_id="u", agent_id="a")
     others = [Scope(user_id="v"), Scope(user_id="u", tenant="t2")]
     store.add([(ua, Message(id="m1", text="x")), (U, Message(id="m2", text="y"))],
-              [rec("a", "one", scope=ua), rec("b", "two")])  # fmt: skip
+              [rec("a", "one", scope=ua), rec("b", "two")], at=T0)  # fmt: skip
     for i, scope in enumerate(others):
-        store.add([(scope, Message(id="m1", text="x"))], [rec(f"o{i}", "kept", scope=scope)])
-    store.update(ua, rec("a", "one more", scope=ua), expected_version=1)
+        store.add([(scope, Message(id="m1", text="x"))], [rec(f"o{i}", "kept", scope=scope)], at=T0)
+    store.update(ua, rec("a", "one more", scope=ua), expected_version=1, at=LATER)
     assert store.reset(ua) == 1
     assert ids(store.list(U, ALL_STATES).records) == ["b"]
     assert store.known_messages(ua, ["m1"]) == set()
@@ -257,7 +327,7 @@ def test_every_read_and_write_is_confined_to_its_scope(store: Store) -> None:
         with pytest.raises(NotFoundError):
             store.get(scope, "x")
         with pytest.raises(NotFoundError):
-            store.update(scope, rec("x", "hijack", scope=scope), expected_version=1)
+            store.update(scope, rec("x", "hijack", scope=scope), expected_version=1, at=LATER)
         with pytest.raises(NotFoundError):
             store.purge(scope, "x")
         with pytest.raises(NotFoundError):
@@ -344,7 +414,7 @@ def test_scopes_counts_memories_of_each_exact_scope(store: Store) -> None:
 
 def test_exact_scopes_include_scopes_holding_only_messages(store: Store) -> None:
     add(store, rec("a", "one"), rec("t", "x", scope=Scope(user_id="u", tenant="t2")))
-    store.add([(Scope(user_id="u", run_id="r"), Message(id="m", text="hi"))], [])
+    store.add([(Scope(user_id="u", run_id="r"), Message(id="m", text="hi"))], [], at=T0)
     assert store.exact_scopes() == [
         Scope(user_id="u"),
         Scope(user_id="u", run_id="r"),
@@ -435,8 +505,8 @@ def test_the_stamp_changes_with_every_write(store: Store) -> None:
     seen = [store.stamp()]
     for write in (
         lambda: add(store, rec("a", "one")),
-        lambda: store.update(U, rec("a", "two"), expected_version=1),
-        lambda: store.set_state(U, "a", "archived"),
+        lambda: store.update(U, rec("a", "two"), expected_version=1, at=LATER),
+        lambda: store.set_state(U, "a", "archived", at=LATER),
         lambda: store.touch(U, ["a"], T0),
         lambda: store.purge(U, "a"),
     ):
@@ -469,7 +539,7 @@ def test_counts_follow_every_write(store: Store) -> None:
     assert store.count(U, Filters()) == 2
     add(store, rec("c", "three"))
     assert store.count(U, Filters()) == 3
-    store.set_state(U, "a", "deleted")
+    store.set_state(U, "a", "deleted", at=LATER)
     assert store.count(U, Filters()) == 2
     assert store.count(U, Filters(states=("deleted",))) == 1
     store.purge(U, "b")
@@ -507,13 +577,13 @@ def _fill(store: Store) -> None:
          (ua, Message(id="m2", text="cat"))],
         [rec("a", "I live in Paris", sources=("m1",), metadata={"ch": "chat"}),
          rec("b", "a cat", scope=ua, sources=("m2",)), rec("c", "gone")],
-        vectors=np.stack([unit(1, 0), unit(0, 1), unit(1, 1)]),
+        at=T0, vectors=np.stack([unit(1, 0), unit(0, 1), unit(1, 1)]),
     )  # fmt: skip
     store.update(U, rec("a", "I live in Lisbon", sources=("m1",)), expected_version=1,
-                 reason="moved")  # fmt: skip
-    store.set_state(U, "c", "deleted")
+                 reason="moved", at=LATER)  # fmt: skip
+    store.set_state(U, "c", "deleted", at=LATER)
     store.add([(Scope(user_id="z"), Message(id="m3", text="not exported"))], [rec("z", "z",
-              scope=Scope(user_id="z"))])  # fmt: skip
+              scope=Scope(user_id="z"))], at=T0)  # fmt: skip
 
 
 @pytest.mark.parametrize("target_backend", ["sqlite", pytest.param("postgres",
@@ -529,7 +599,7 @@ def test_export_import_round_trip_within_and_across_backends(
     assert items[3]["vector"] == pytest.approx(unit(1, 0).tolist())
     assert "vector" not in list(store.export(U))[3]
     target = open_backend(target_backend)
-    assert target.import_("default", items) == 3
+    assert target.import_("default", items, at=T0) == 3
     again = list(target.export(U, vectors=True))
     assert [_history_without_ids(i) for i in again] == [_history_without_ids(i) for i in items]
     assert target.get(U, "a") == store.get(U, "a")
@@ -539,9 +609,9 @@ def test_export_import_round_trip_within_and_across_backends(
     assert target.get_many(Scope(user_id="z"), ["z"]) == []
     with pytest.raises(ConflictError):  # all or nothing
         target.import_("default", [*items[:1], {"type": "memory", "record": rec("new",
-                       "new").to_dict()}, *items[3:]])  # fmt: skip
+                       "new").to_dict()}, *items[3:]], at=T0)  # fmt: skip
     assert target.get_many(U, ["new"]) == []
-    assert target.import_("t2", items) == 3  # another tenant is another id space
+    assert target.import_("t2", items, at=T0) == 3  # another tenant is another id space
     assert target.get(Scope(user_id="u", tenant="t2"), "a").text == "I live in Lisbon"
 
 
@@ -555,13 +625,15 @@ def _fill_graph(store: Store) -> None:
          (Scope(user_id="v"), Message(id="m4", text="theirs"))],
         [rec("a", "Ada lives in Lisbon", importance=0.9), rec("b", "Ada has a cat", scope=ua),
          rec("c", "Ada moved", importance=0.2), rec("x", "theirs", scope=Scope(user_id="v"))],
+        at=T0,
     )  # fmt: skip
     store.mark_messages(U, ["m1"], "done", at=T0, prompt_version="p1")
     store.mark_messages(ua, ["m2"], "failed", at=T0, error="bad json")
     store.mark_messages(ua, ["m2"], "failed", at=T0 + timedelta(seconds=1), prompt_version="p2",
                         error="still bad")  # fmt: skip
     store.add_links(U, [Link("a", "b", "related", 0.75, T0), Link("a", "c", "related", 0.5, T0),
-                        Link("c", "a", "supersedes", 0.25, T0 + timedelta(seconds=2))])  # fmt: skip
+                        Link("c", "a", "supersedes", 0.25, T0 + timedelta(seconds=2))],
+                    at=T0)  # fmt: skip
     store.put_graph(U, "a", [Entity("ada", "Ada"), Entity("lisbon", "Lisbon")],
                     [Triple("ada", "Ada", "lives_in", "lisbon", "Lisbon")])  # fmt: skip
     store.put_graph(ua, "b", [Entity("ada", "ADA"), Entity("cat", "cat")],
@@ -617,7 +689,7 @@ def test_export_import_carries_links_graph_and_message_status(
     assert before["pending"][0][2:] == ("failed", 2) and len(before["relations"]) == 2
 
     target = open_backend(target_backend)
-    assert target.import_("default", items) == 3
+    assert target.import_("default", items, at=T0) == 3
     assert _graph_view(target) == before
     assert [_history_without_ids(i) for i in target.export(U)] == [
         _history_without_ids(i) for i in items
@@ -632,12 +704,12 @@ def test_a_link_is_kept_until_its_other_end_is_imported(store: Store) -> None:
     items = list(store.export(U))
     first = [i for i in items if i["type"] != "memory" or i["record"]["id"] == "a"]
     store.reset(U)
-    assert store.import_("default", first) == 1
+    assert store.import_("default", first, at=T0) == 1
     assert store.links(U, "a") == []  # b and c are not here yet
     assert [i.get("links") for i in store.export(U) if i["type"] == "memory"] == [
         items[4]["links"]
     ]  # written all the same, so a resumed migration finds "a" as the source has it
-    assert store.import_("default", [i for i in items if i not in first]) == 2
+    assert store.import_("default", [i for i in items if i not in first], at=T0) == 2
     assert [(x.source, x.target) for x in store.links(U, "a")] == [("a", "b"), ("a", "c"),
                                                                    ("c", "a")]  # fmt: skip
     assert store.find_entities(U, ["lisbon"]) == [Entity("lisbon", "Lisbon", 1)]
@@ -649,10 +721,10 @@ def test_a_failed_import_writes_no_status_link_or_graph(store: Store) -> None:
     store.reset(U)
     clash = {"type": "memory", "record": rec("x", "x again", scope=Scope(user_id="v")).to_dict()}
     with pytest.raises(ConflictError):
-        store.import_("default", [*items, clash])
+        store.import_("default", [*items, clash], at=T0)
     assert store.pending_messages(U, include_failed=True) == []
     assert store.find_entities(U) == [] and store.get_many(U, ["a"]) == []
-    store.import_("default", items)
+    store.import_("default", items, at=T0)
     assert store.links(U, "b") == [Link("a", "b", "related", 0.75, T0)]
 
 
@@ -666,7 +738,7 @@ def test_items_of_export_format_1_still_import(store: Store) -> None:
          "versions": [], "history": [{"memory_id": "a", "version": 1, "op": "ADD",
                                       "at": T0.isoformat(), "text": "hello"}]},
     ]  # fmt: skip
-    assert store.import_("default", old) == 1
+    assert store.import_("default", old, at=T0) == 1
     assert store.get(U, "a").text == "hello"
     assert [(p.message.id, p.status) for p in store.pending_messages(U)] == [("m1", "new")]
     assert store.links(U, "a") == [] and store.find_entities(U) == []
@@ -689,7 +761,7 @@ def test_malformed_links_graph_or_status_are_invalid_input(store: Store) -> None
         {**message, "status": {"status": "done", "attempts": -1, "at": T0.isoformat()}},
     ):
         with pytest.raises(InvalidInputError):
-            store.import_("default", [item])
+            store.import_("default", [item], at=T0)
     assert store.get_many(U, ["a"]) == [] and store.pending_messages(U) == []
 
 
@@ -713,7 +785,7 @@ def test_searches_and_settings(store: Store) -> None:
 # -- the LLM write path: events, message status, links, entity graph, as_of ---------------------
 def test_add_event_writes_history_without_a_new_version(store: Store) -> None:
     add(store, rec("a", "one"))
-    store.set_state(U, "a", "archived")
+    store.set_state(U, "a", "archived", at=LATER)
     event = store.add_event(U, "a", "NOOP", at=T0, reason="restated", prompt_version="p2",
                             text="one, again")  # fmt: skip
     assert (event.version, event.state, event.op, event.reason) == (1, "archived", "NOOP",
@@ -728,7 +800,7 @@ def test_add_event_writes_history_without_a_new_version(store: Store) -> None:
 def test_pending_messages_follow_their_status(store: Store) -> None:
     ua = Scope(user_id="u", agent_id="a")
     store.add([(U, Message(id="m1", text="one", timestamp=T0)), (ua, Message(id="m2", text="two")),
-               (Scope(user_id="v"), Message(id="m3", text="three"))], [])  # fmt: skip
+               (Scope(user_id="v"), Message(id="m3", text="three"))], [], at=T0)  # fmt: skip
     pending = store.pending_messages(U)
     assert [(p.message.id, p.scope, p.status, p.attempts) for p in pending] == [
         ("m1", U, "new", 0), ("m2", ua, "new", 0),
@@ -751,7 +823,7 @@ def test_pending_messages_follow_their_status(store: Store) -> None:
     with pytest.raises(InvalidInputError):
         store.mark_messages(U, ["m1"], "maybe", at=T0)  # type: ignore[arg-type]
     store.reset(ua)
-    store.add([(ua, Message(id="m2", text="two, again"))], [])
+    store.add([(ua, Message(id="m2", text="two, again"))], [], at=T0)
     assert [p.message.id for p in store.pending_messages(ua)] == ["m2"]  # status went with reset
 
 
@@ -767,6 +839,7 @@ def test_links_join_memories_of_one_scope(store: Store) -> None:
             Link("a", "x", "related", 0.9, T0),  # x is not in the scope: skipped
             Link("a", "b", "related", 0.1, at),  # already there: skipped
         ],
+        at=T0,
     )
     assert store.links(U, "a") == [Link("a", "b", "related", 0.75, T0),
                                    Link("c", "a", "supersedes", 0.5, at)]  # fmt: skip
@@ -776,7 +849,7 @@ def test_links_join_memories_of_one_scope(store: Store) -> None:
         store.links(Scope(user_id="v"), "a")
     store.purge(U, "b")
     assert store.links(U, "a") == [Link("c", "a", "supersedes", 0.5, at)]
-    store.add_links(U, [])
+    store.add_links(U, [], at=T0)
 
 
 def test_the_entity_graph(store: Store) -> None:
@@ -806,7 +879,7 @@ def test_the_entity_graph(store: Store) -> None:
     hits = store.entity_search(U, {"ada": 1.0, "lisbon": 0.5}, Filters(), limit=5)
     assert [(r.id, score) for r, score in hits] == [("a", 1.5), ("b", 1.0)]
     assert store.entity_search(U, {}, Filters(), limit=5) == []
-    store.set_state(U, "b", "deleted")
+    store.set_state(U, "b", "deleted", at=LATER)
     assert store.find_entities(U, ["ada"]) == [Entity("ada", "Ada", 1)]
     assert [t.memory_id for t in store.relations(U, ["ada"])] == ["a"]
     assert ids(store.entity_search(U, {"ada": 1.0}, Filters(), limit=5)) == ["a"]
@@ -822,14 +895,14 @@ def test_as_of_gives_each_memory_as_it_stood_then(store: Store) -> None:
     day = timedelta(days=1)
     add(store, rec("a", "I live in Paris"), rec("b", "later", recorded_at=T0 + 10 * day),
         rec("c", "a fact", kind="episode"))  # fmt: skip
-    new = store.update(U, rec("a", "I live in Lisbon"), expected_version=1)
-    store.set_state(U, "c", "deleted")
+    new = store.update(U, rec("a", "I live in Lisbon"), expected_version=1, at=T0 + 2 * day)
+    store.set_state(U, "c", "deleted", at=T0 + 2 * day)
     before = store.as_of(U, T0 + day, Filters())
     assert [(r.id, r.text, r.version) for r in before] == [("a", "I live in Paris", 1),
                                                            ("c", "a fact", 1)]  # fmt: skip
     assert store.as_of(U, T0 + day, Filters(kinds=("episode",)))[0].state == "active"
     assert store.as_of(U, T0 - day, Filters()) == []
-    after = store.as_of(U, new.recorded_at + day, Filters(states=("active", "deleted")))
+    after = store.as_of(U, T0 + 10 * day, Filters(states=("active", "deleted")))
     assert [(r.id, r.text, r.state) for r in after] == [("a", "I live in Lisbon", "active"),
                                                         ("b", "later", "active"),
                                                         ("c", "a fact", "deleted")]  # fmt: skip

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memstrata.errors import ConfigurationError, LLMError
+from memstrata.errors import ConfigurationError, LLMError, LLMTruncatedError
 from memstrata.llms import OpenAICompatLLM, Usage
 from memstrata.llms.openai_compat import (
+    Completion,
+    answer_text,
     build_payload,
     is_retryable_status,
+    is_truncated,
     next_json_mode,
     parse_retry_after,
     rejects_response_format,
@@ -231,9 +234,47 @@ def test_non_json_body_is_a_clear_error(server: ScriptedLLMServer) -> None:
 
 
 def test_empty_answer_is_an_error(server: ScriptedLLMServer) -> None:
-    server.enqueue(Reply(content="", finish_reason="length"))
-    with client(server) as llm, pytest.raises(LLMError, match="no text"):
-        llm.complete(CHAT)
+    server.enqueue(Reply(content="", finish_reason="stop"), Reply.truncated(""))
+    with client(server) as llm:
+        with pytest.raises(LLMError, match="no text") as info:
+            llm.complete(CHAT)
+        assert not isinstance(info.value, LLMTruncatedError)
+        with pytest.raises(LLMTruncatedError, match="no text"):
+            llm.complete(CHAT)  # a reasoning model that spent the limit before answering
+
+
+def test_an_answer_cut_at_the_output_limit_raises_a_typed_error(
+    server: ScriptedLLMServer,
+) -> None:
+    server.enqueue(Reply.truncated('{"facts": [{"text": "Ana moved'))
+    with client(server) as llm:
+        with pytest.raises(LLMTruncatedError, match=r"output limit.*max_tokens") as info:
+            llm.complete(CHAT, max_tokens=8)
+        assert isinstance(info.value, LLMError) and info.value.code == "llm_truncated"
+        assert info.value.partial == '{"facts": [{"text": "Ana moved'
+        assert (llm.usage.calls, llm.usage.requests) == (1, 1)  # spent, and not retried
+        assert llm.usage.completion_tokens > 0
+
+
+def test_a_server_that_sends_no_finish_reason_is_taken_at_its_word(
+    server: ScriptedLLMServer,
+) -> None:
+    server.enqueue(Reply(content='{"a": 1}', finish_reason=None))
+    with client(server) as llm:
+        assert llm.complete(CHAT) == '{"a": 1}'
+
+
+@pytest.mark.parametrize(
+    ("reason", "cut"), [("length", True), ("stop", False), (None, False), ("tool_calls", False)]
+)
+def test_answer_text_reads_the_finish_reason(reason: str | None, cut: bool) -> None:
+    answer = Completion("text", 10, 5, reason)
+    assert is_truncated(reason) is cut
+    if cut:
+        with pytest.raises(LLMTruncatedError):
+            answer_text(answer)
+    else:
+        assert answer_text(answer) == "text"
 
 
 def test_empty_chat_is_refused(server: ScriptedLLMServer) -> None:

@@ -52,8 +52,9 @@ class Decision(BaseModel):
         ("{'a': True, 'b': False, 'c': None}", {"a": True, "b": False, "c": None}),
         ('{"a": undefined, "b": NaN}', {"a": None, "b": None}),
         ('{"a": 1, // one\n "b": 2 /* two */, # three\n "c": 3}', {"a": 1, "b": 2, "c": 3}),
-        ('{"a": [1, {"b": 2', {"a": [1, {"b": 2}]}),
-        ('{"a": [{"t": "done"}, {"t": "unfini', {"a": [{"t": "done"}, {}]}),
+        ('{"a": [1, {"b": 2', {"a": [1]}),  # an object cut off is not kept
+        ('{"a": [{"t": "done"}, {"t": "unfini', {"a": [{"t": "done"}]}),
+        ('{"a": [{"t": "done"}]', {"a": [{"t": "done"}]}),  # only the last brace missing
         ('{"a": 1 "b": 2}', {"a": 1, "b": 2}),
         ('{"a": "he said "hi" twice"}', {"a": 'he said "hi" twice'}),
         ("{\u201ca\u201d: \u201cb\u201d}", {"a": "b"}),
@@ -115,6 +116,99 @@ def test_parse_output_fixes_the_outer_layer() -> None:
 def test_parse_output_skips_a_stray_array_before_the_answer() -> None:
     result = parse_output('Fields: [decision, id]. Answer: {"decision": "ADD"}', Decision)
     assert result.value == Decision(decision="ADD")
+
+
+# -- what a cut answer keeps ----------------------------------------------------------------
+
+
+class Fact(BaseModel):
+    text: str = Field(min_length=1)
+    sources: list[str] = []
+
+
+class Facts(BaseModel):
+    facts: list[Fact] = []
+
+
+@pytest.mark.parametrize(
+    ("text", "complete"),
+    [
+        ('{"facts": [{"text": "unfinished",', {"facts": []}),
+        ('{"facts": [{"text": "unfinished"', {"facts": []}),  # its closing brace never came
+        ('{"facts": [{"text": "a", "sources": ["m1", "m2', {"facts": []}),
+        ('{"facts": [{"text": "a"}, {"text": "b", "sour', {"facts": [{"text": "a"}]}),
+        ('{"facts": [{"text": "a"},', {"facts": [{"text": "a"}]}),  # another was due
+        ('{"facts": [', {"facts": []}),
+        ("{", {}),
+        ('{"decision": "NOOP", "id": 2', {"decision": "NOOP"}),  # 2 may be the start of 25
+        ('{"items": [1, 2, tru', {"items": [1, 2]}),
+        ('```json\n{"facts": [{"text": "a"}, {"te', {"facts": [{"text": "a"}]}),
+    ],
+)
+def test_a_cut_answer_keeps_only_complete_items_and_is_never_taken(
+    text: str, complete: Any
+) -> None:
+    assert parse_json(text) == complete
+    result = parse_output(text, Facts)
+    assert result.value is None and result.truncated
+    assert result.error is not None and "cut off" in result.error
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"facts": [{"text": "a"}]', {"facts": [{"text": "a"}]}),
+        ('{"facts": [{"text": "a"}', {"facts": [{"text": "a"}]}),
+        ('{"facts": []', {"facts": []}),
+    ],
+)
+def test_brackets_alone_missing_after_complete_values_are_repaired(text: str, value: Any) -> None:
+    result = parse_output(text, Facts)
+    assert not result.truncated and result.value == Facts.model_validate(value)
+
+
+def test_a_complete_answer_beside_a_cut_one_is_taken() -> None:
+    text = '```json\n{"facts": [{"text": "a"}]}\n```\nor maybe {"facts": [{"text": "b'
+    result = parse_output(text, Facts)
+    assert result.value == Facts(facts=[Fact(text="a")]) and not result.truncated
+
+
+def test_an_inner_list_of_a_cut_answer_is_not_read_as_the_answer() -> None:
+    # the sources of a cut fact are not a list of facts
+    text = '{"facts": [{"text": "Ana moved.", "sources": ["m1", "m2"'
+    assert parse_output(text, Facts).value is None
+    assert list(json_candidates(text)) == [{"facts": []}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"text": st.text(min_size=1, max_size=12), "sources": st.lists(st.text(max_size=4))}
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(min_value=1),
+    st.booleans(),
+)
+def test_any_cut_keeps_a_prefix_of_complete_items(
+    facts: list[dict[str, Any]], at: int, pretty: bool
+) -> None:
+    text = json.dumps({"facts": facts}, indent=1 if pretty else None)
+    cut = text[: 1 + at % (len(text) - 1)]  # never the whole text
+    kept = parse_json(cut)
+    if kept is not None:
+        assert isinstance(kept, dict) and set(kept) <= {"facts"}
+        items = kept.get("facts", [])
+        assert items == facts[: len(items)]  # whole items, in order, none made up
+    result = parse_output(cut, Facts)
+    if result.value is not None:  # only brackets were missing after complete items
+        assert not result.truncated
+        taken = [f.model_dump() for f in result.value.facts]
+        assert taken == facts[: len(taken)]
+    elif result.truncated:
+        assert result.error is not None and "cut off" in result.error
 
 
 def test_format_validation_error_is_short() -> None:

@@ -84,6 +84,21 @@ def test_faults(server: ScriptedLLMServer) -> None:
     assert chat(server, "s", "u").text == "not json"
 
 
+def test_finish_reason_is_sent_as_scripted_or_left_out(server: ScriptedLLMServer) -> None:
+    server.enqueue(
+        Reply.text("done"), Reply.truncated('{"facts": ['), Reply(content="x", finish_reason=None)
+    )
+    choices = [chat(server, "s", "u").json()["choices"][0] for _ in range(3)]
+    assert [c.get("finish_reason", "left out") for c in choices] == ["stop", "length", "left out"]
+    assert choices[1]["message"]["content"] == '{"facts": ['
+
+
+def test_a_reply_can_be_computed_from_the_chat(server: ScriptedLLMServer) -> None:
+    server.on_prompt("p", lambda messages: Reply.text(messages[-1]["content"].upper()))
+    assert answer(chat(server, "[prompt: p/1]", "shout")) == "SHOUT"
+    assert server.requests[0].reply == Reply.text("SHOUT")
+
+
 def test_slow_reply_is_late(server: ScriptedLLMServer) -> None:
     server.enqueue(Reply.slow("late", delay=0.5))
     body = {"messages": [{"role": "user", "content": "u"}]}

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from memstrata.errors import LLMError
+from memstrata.errors import LLMError, LLMTruncatedError
 from memstrata.llms import OpenAICompatLLM
 from memstrata.llms.parsing import ask_structured
 from memstrata.prompts import PromptMessage, consolidate, extract_facts, summarize
@@ -89,13 +89,40 @@ def test_malformed_json_is_repaired_without_asking_again(
         "Sure! Here are the facts:\n```json\n"
         "{'facts': [{'text': 'Ana started a job at Acme.', 'sources': ['D1:1'], "
         "'importance': 0.8, 'flags': [],},\n"
-        " {'text': 'Ana likes te"
+        " {text: 'Ana likes tea.', sources: ['D1:1'], importance: .5, flags: [],},]}\n```"
     )
     server.on_prompt("extract_facts", Reply.malformed(broken))
     output = ask_structured(llm, extract_facts.render(BATCH), extract_facts.Output)
     assert output is not None
-    assert [f.text for f in output.facts] == ["Ana started a job at Acme."]
+    assert [f.text for f in output.facts] == ["Ana started a job at Acme.", "Ana likes tea."]
     assert len(server.requests) == 1
+
+
+def test_a_cut_off_answer_is_not_taken_nor_asked_again(
+    server: ScriptedLLMServer, llm: OpenAICompatLLM
+) -> None:
+    cut = (
+        "```json\n{'facts': [{'text': 'Ana started a job at Acme.', 'sources': ['D1:1']},\n"
+        " {'text': 'Ana likes te"
+    )
+    server.on_prompt("extract_facts", Reply.malformed(cut))  # the server does not say why
+    chat = extract_facts.render(BATCH)
+    assert ask_structured(llm, chat, extract_facts.Output) is None
+    with pytest.raises(LLMTruncatedError, match="cut off") as info:
+        ask_structured(llm, chat, extract_facts.Output, strict=True)
+    assert info.value.partial == cut
+    assert len(server.requests) == 2  # once each: asking the same again would cut it again
+
+
+def test_an_answer_the_server_says_was_cut_is_not_taken(
+    server: ScriptedLLMServer, llm: OpenAICompatLLM
+) -> None:
+    server.on_prompt("extract_facts", Reply.truncated(json.dumps(GOOD_FACTS)))
+    chat = extract_facts.render(BATCH)
+    assert ask_structured(llm, chat, extract_facts.Output) is None
+    with pytest.raises(LLMTruncatedError, match="output limit"):
+        ask_structured(llm, chat, extract_facts.Output, strict=True)
+    assert len(server.requests) == 2
 
 
 def test_invalid_output_is_reasked_with_the_error(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 
-from memstrata.read.pack import context_length, pack
+from memstrata.read.pack import best_of_each, context_length, fit_budget, pack, provenance
+from memstrata.types import Hit, MemoryRecord, Scope
 
 
 def arrays(*units: tuple[int, float, int]) -> tuple[np.ndarray, ...]:
@@ -44,3 +47,47 @@ def test_excluded_units_and_the_limit_are_respected() -> None:
     packed = pack(key, score, unit_of, cost, text, budget=1000, limit=1)
     assert [(p.memory, p.units) for p in packed] == [(1, (1,))]
     assert pack(np.full(4, -np.inf), score, unit_of, cost, text, 1000, 10) == []
+
+
+def test_provenance_is_the_sources_and_the_words() -> None:
+    assert provenance(["m2", "m1"], "I moved to Lisbon.") == provenance(
+        ["m1", "m2", "m1"], "  i moved to  Lisbon "
+    )
+    assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m3"], "I moved to Lisbon.")
+    assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m1"], "I moved to Porto.")
+
+
+def test_best_of_each_keeps_the_better_scored_unit_of_a_group_in_order() -> None:
+    score = np.array([1.0, 3.0, 2.0, 3.0, 0.5], np.float32)
+    group = np.array([7, 7, 8, 7, 9], np.int64)
+    units = np.array([2, 0, 1, 3, 4], np.int64)  # a walk order
+    assert best_of_each(units, score, group).tolist() == [2, 1, 4]  # 1 and 3 tie: 1 came first
+    assert best_of_each(np.array([4], np.int64), score, group).tolist() == [4]
+
+
+def test_a_group_spends_the_budget_once_and_the_next_unit_fits() -> None:
+    # Units 0 and 1 say the same thing (an episode and a fact restating it); unit 2 answers.
+    unit_of, score, cost, text = arrays((0, 3.0, 30), (1, 2.9, 30), (2, 2.0, 60))
+    group = np.array([5, 5, 6], np.int64)
+    repeated = pack(score, score, unit_of, cost, text, budget=110, limit=10)
+    assert [p.memory for p in repeated] == [0, 1]  # the answer does not fit after the repeat
+    packed = pack(score, score, unit_of, cost, text, budget=110, limit=10, group=group)
+    assert [p.memory for p in packed] == [0, 2]
+    # The same sentence twice in one memory is packed once too.
+    unit_of, score, cost, text = arrays((0, 3.0, 20), (0, 1.0, 20), (0, 2.9, 20))
+    packed = pack(score, score, unit_of, cost, text, 1000, 10, np.array([1, 2, 1], np.int64))
+    assert [(p.memory, p.units) for p in packed] == [(0, (0, 1))]
+
+
+def hit(memory_id: str, text: str, sources: tuple[str, ...]) -> Hit:
+    at = datetime(2026, 5, 3, tzinfo=UTC)
+    record = MemoryRecord(id=memory_id, scope=Scope(user_id="u"), kind="episode", text=text,
+                          sources=sources, valid_from=at, recorded_at=at)  # fmt: skip
+    return Hit(record=record, score=1.0, signals={})
+
+
+def test_fit_budget_takes_whole_hits_in_order_and_each_provenance_once() -> None:
+    hits = [hit("a", "I moved to Lisbon", ("m1",)), hit("b", "I moved to Lisbon.", ("m1",)),
+            hit("c", "I moved to Lisbon", ("m2",)), hit("d", "x" * 500, ("m3",)),
+            hit("e", "Porto", ("m4",))]  # fmt: skip
+    assert [h.id for h in fit_budget(hits, 200)] == ["a", "c", "e"]

@@ -150,18 +150,35 @@ def test_clean_keeps_provenance_inside_the_batch() -> None:
         {
             "facts": [
                 {"text": "Ana moved.", "subject": "Ana", "sources": ["[M1]", "m9"]},
-                {"text": "ana  moved.", "sources": ["m1"]},  # a duplicate
+                {"text": "ana  moved.", "sources": ["m2", "m1"]},  # the same fact again
                 {"text": "Ben wrote something.", "subject": "Ben", "sources": ["m7"]},
                 {"text": "Someone spoke.", "sources": []},
             ]
         }
     )
     cleaned = extract_facts.clean(output, data)
-    assert [(f.text, f.sources) for f in cleaned.facts] == [
-        ("Ana moved.", ["m1"]),
-        ("Ben wrote something.", ["m2"]),
-        ("Someone spoke.", ["m1", "m2"]),
-    ]
+    # unknown ids are removed; a fact citing no message of the batch is not guessed at
+    assert [(f.text, f.sources) for f in cleaned.facts] == [("Ana moved.", ["m1", "m2"])]
+    assert [f.text for f in cleaned.unsourced] == ["Ben wrote something.", "Someone spoke."]
+
+
+@pytest.mark.parametrize(
+    ("cited", "ids", "expected"),
+    [
+        (["m1", "m9"], ["m1", "m2"], ["m1"]),
+        (["m9"], ["m1", "m2"], []),
+        ([], ["m1"], []),  # even in a batch of one: a fact must say where it comes from
+        (["[D1:3]", " d1:3 ", "D1:3"], ["D1:3"], ["D1:3"]),
+        (["a"], ["A", "a"], ["a"]),  # an exact match first
+        (["b"], ["A", "a"], []),
+        (["a "], ["A", "b"], ["A"]),
+        (["a "], ["A", "a"], []),  # a loose match only when it names one message
+    ],
+)
+def test_source_ids_are_ids_the_model_was_shown(
+    cited: list[str], ids: list[str], expected: list[str]
+) -> None:
+    assert extract_facts.source_ids(cited, ids) == expected
 
 
 def test_consolidate_render_numbers_the_memories() -> None:

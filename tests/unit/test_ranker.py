@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -121,3 +122,14 @@ def test_filter_mask_matches_filters() -> None:
 
 def test_zscore_of_a_constant_is_zero() -> None:
     assert zscore(np.ones(4, dtype=np.float32)).tolist() == [0.0] * 4
+
+
+def test_units_that_say_the_same_from_the_same_messages_share_a_group() -> None:
+    index = conversation()
+    fact = rec(5, "A beagle, she loves the park", "Ana", T0 + timedelta(days=31))
+    index.append([(replace(fact, kind="fact", sources=("D2",)), None),
+                  (rec(6, "A beagle, she loves the park.", "Ben", T0), None)])  # fmt: skip
+    group = index.arrays().unit_group.tolist()
+    assert group[2] == group[5]  # turn 2 and the fact restating it (message D2)
+    assert group[6] != group[2]  # the same words from another message
+    assert len(set(group[:5])) == 5

@@ -68,7 +68,11 @@ def test_a_large_store_still_finds_the_rare_word_of_a_common_query(tmp_path: Pat
     store = SQLiteStore(tmp_path / "k.db")
     store.keyword_large = store.keyword_postings = 10  # "large" past 10 memories
     filler = [f"my day number {i} was the usual" for i in range(40)]
-    store.add([], records([*filler, "My beagle Rufus chewed my shoes again."]))
+    store.add(
+        [],
+        records([*filler, "My beagle Rufus chewed my shoes again."]),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     hits = store.keyword_search(U, "Is my beagle the usual?", Filters(), limit=5)
     assert hits[0][0].id == "m40"
     assert len(hits) == 1  # "my", "the", "usual" (40 matches each) were left out
@@ -79,7 +83,9 @@ def test_a_query_of_only_common_words_still_finds_something(tmp_path: Path) -> N
     store = SQLiteStore(tmp_path / "k.db")
     store.keyword_large = store.keyword_postings = 10
     store.add(
-        [], records([*(f"the usual day {i}" for i in range(40)), "My beagle chewed my shoes"])
+        [],
+        records([*(f"the usual day {i}" for i in range(40)), "My beagle chewed my shoes"]),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     # "What breed is my dog?": only "my" matches anything; it is kept however common it is.
     hits = store.keyword_search(U, "What breed is my dog?", Filters(), limit=5)
@@ -89,7 +95,11 @@ def test_a_query_of_only_common_words_still_finds_something(tmp_path: Path) -> N
 
 def test_a_small_store_asks_for_every_word(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "k.db")
-    store.add([], records([*(f"my day number {i}" for i in range(40)), "my beagle"]))
+    store.add(
+        [],
+        records([*(f"my day number {i}" for i in range(40)), "my beagle"]),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     hits = store.keyword_search(U, "my beagle", Filters(), limit=50)
     assert hits[0][0].id == "m40" and len(hits) == 41
     store.close()
@@ -98,9 +108,13 @@ def test_a_small_store_asks_for_every_word(tmp_path: Path) -> None:
 def test_counts_are_refreshed_as_the_store_grows(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "k.db")
     store.keyword_large = store.keyword_postings = 10
-    store.add([], records([f"filler {i}" for i in range(20)]))
+    store.add([], records([f"filler {i}" for i in range(20)]), at=datetime(2026, 1, 1, tzinfo=UTC))
     assert store.keyword_search(U, "beagle filler", Filters(), limit=5)[0][0].id.startswith("m")
-    store.add([], records([f"beagle {i}" for i in range(30)], prefix="b"))
+    store.add(
+        [],
+        records([f"beagle {i}" for i in range(30)], prefix="b"),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     # "beagle" now matches 30 memories and "filler" 20: the rarer one is asked for.
     hits = store.keyword_search(U, "beagle filler", Filters(), limit=50)
     assert {r.id[0] for r, _ in hits} == {"m"}
@@ -111,7 +125,7 @@ def test_a_large_store_scores_the_newest_matches_of_a_common_word(tmp_path: Path
     store = SQLiteStore(tmp_path / "k.db")
     store.keyword_large = store.keyword_postings = 10
     texts = ["beagle beagle beagle", *(f"a beagle story number {i}" for i in range(30))]
-    store.add([], records(texts))
+    store.add([], records(texts), at=datetime(2026, 1, 1, tzinfo=UTC))
     hits = store.keyword_search(U, "beagle", Filters(), limit=5)
     # the best match (m0) is older than the newest ten matches, which are all that is scored
     assert {r.id for r, _ in hits} <= {f"m{i}" for i in range(21, 31)}
@@ -130,7 +144,11 @@ def test_a_scope_outranked_by_others_is_ranked_on_its_own(tmp_path: Path) -> Non
         MemoryRecord(id=f"o{i}", scope=other, kind="episode", text="lisbon lisbon", recorded_at=now)
         for i in range(20)
     ]
-    store.add([], [*records(["a note about lisbon and many other things"]), *loud])
+    store.add(
+        [],
+        [*records(["a note about lisbon and many other things"]), *loud],
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     hits = store.keyword_search(U, "lisbon", Filters(), limit=1)
     assert [r.id for r, _ in hits] == ["m0"]  # not among the table's best: found by the join
     assert {r.id for r, _ in store.keyword_search(other, "lisbon", Filters(), limit=3)} <= {

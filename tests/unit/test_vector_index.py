@@ -196,7 +196,7 @@ def test_the_store_keeps_its_graphs_next_to_the_file_and_checks_them(
     ]
     path = tmp_path / "s.db"
     store = SQLiteStore(path)
-    store.add([], records, vectors=matrix)
+    store.add([], records, vectors=matrix, at=t0)
     expected = [r.id for r, _ in store.vector_search(scope, matrix[3], Filters(), limit=5)]
     store.close()
     directory = Path(f"{path}.ann")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
 
-from memstrata.errors import LLMError
+from memstrata.errors import LLMError, LLMTruncatedError
 from memstrata.evals.metrics import Stemmer, aggregate, answer_f1
 from memstrata.evals.report import AnswerSummary
 from memstrata.evals.runner import Prediction, Retrieved
@@ -180,6 +180,8 @@ class Answering:
     def answer(self, question: str, context: Sequence[Retrieved]) -> str:
         try:
             return self.llm.complete(render_answer(question, context), max_tokens=100).strip()
+        except LLMTruncatedError as exc:  # a short answer is asked for: its start is the answer
+            return exc.partial.strip()
         except LLMError:
             self.failures += 1
             return ""
@@ -193,6 +195,8 @@ class Answering:
                 json_schema=JudgeOutput.model_json_schema(),
                 max_tokens=20,
             )
+        except LLMTruncatedError as exc:  # the label comes first; ``parse_judge`` finds it
+            reply = exc.partial
         except LLMError:
             self.failures += 1
             return 0.0

@@ -14,18 +14,29 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memstrata.evals import report as rep
-from memstrata.evals.locomo import LocomoFormatError, load_locomo, unmatched_evidence
+from memstrata.evals.locomo import (
+    Conversation,
+    LocomoFormatError,
+    load_locomo,
+    unmatched_evidence,
+)
 from memstrata.evals.longmemeval import DEFAULT_KS as LME_KS
-from memstrata.evals.longmemeval import LongMemEvalFormatError, aggregate_scores, load_longmemeval
+from memstrata.evals.longmemeval import (
+    Item,
+    LongMemEvalFormatError,
+    aggregate_scores,
+    load_longmemeval,
+)
 from memstrata.evals.metrics import DEFAULT_BUDGET_CHARS, DEFAULT_KS, percentile
 from memstrata.evals.runner import (
     LIBRARY_RETRIEVERS,
     NEEDS_EMBEDDER,
     RETRIEVERS,
     FullContext,
+    MemoryRetriever,
     Progress,
     ReferenceBM25,
     Retriever,
@@ -36,6 +47,10 @@ from memstrata.evals.runner import (
     summarize_run,
 )
 from memstrata.ports import Embedder
+from memstrata.prompts import consolidate, extract_facts
+
+if TYPE_CHECKING:
+    from memstrata.llms import OpenAICompatLLM
 
 RETRIEVER_HELP = (
     "what to compare; repeat to run several side by side: bm25 (keyword only), dense, hybrid, "
@@ -71,8 +86,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=max(DEFAULT_KS),
         metavar="N",
-        help="memories asked for per question (default %(default)s)",
+        help="memories asked for per question, for recall@k (default %(default)s); a library "
+        "retriever's budgeted search names no count, as search(question, budget=N) does",
     )
+    parser.add_argument(
+        "--llm",
+        metavar="BASE_URL",
+        help="ingest through the LLM write path of this OpenAI-compatible endpoint (facts "
+        "extracted and consolidated; each library retriever ingests on its own); the API key "
+        "comes from MEMSTRATA_LLM_API_KEY",
+    )
+    parser.add_argument("--model", metavar="NAME", help="model name for --llm")
     parser.add_argument("--json", action="store_true", help="print one JSON object, no table")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write the reports under DIR")
     parser.add_argument(
@@ -172,7 +196,7 @@ def _progress(args: argparse.Namespace, total: int, desc: str) -> Any:
 
 
 class _Retrievers:
-    """Opens the named retrievers one at a time, sharing one embedder."""
+    """Opens the named retrievers one at a time, sharing one embedder and one model client."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.names: list[str] = list(dict.fromkeys(args.retriever or ["default"]))
@@ -180,6 +204,13 @@ class _Retrievers:
         self.spec: str | None = args.embedder
         self._embedder: Embedder | None = None
         self.embedder_name: str | None = None
+        self.llm: OpenAICompatLLM | None = None
+        if args.llm:
+            from memstrata.llms import OpenAICompatLLM
+            from memstrata.settings import Settings
+
+            api_key = Settings.from_env().llm_api_key
+            self.llm = OpenAICompatLLM(args.llm, args.model, api_key)
 
     def open(self, name: str) -> Retriever:
         if name == "full":
@@ -192,7 +223,20 @@ class _Retrievers:
             if self._embedder is None:
                 self._embedder, self.embedder_name = _embedder(self.spec)
             embedder = self._embedder
-        return open_library_retriever(name, self.workdir, embedder)
+        return open_library_retriever(name, self.workdir, embedder, self.llm)
+
+    def settings(self) -> dict[str, Any]:
+        """What the report records about the write path's model."""
+        if self.llm is None:
+            return {}
+        return {
+            "llm_model": self.llm.model,
+            "llm_prompts": f"{extract_facts.VERSION},{consolidate.VERSION}",
+        }
+
+    def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
 
 
 def _settings(args: argparse.Namespace, names: Sequence[str], **extra: Any) -> dict[str, Any]:
@@ -218,6 +262,15 @@ def run_locomo_command(args: argparse.Namespace, workdir: Path) -> int:
     if args.limit_conversations:
         conversations = conversations[: args.limit_conversations]
     retrievers = _Retrievers(args, workdir)
+    try:
+        return _locomo(args, conversations, retrievers)
+    finally:
+        retrievers.close()
+
+
+def _locomo(
+    args: argparse.Namespace, conversations: Sequence[Conversation], retrievers: _Retrievers
+) -> int:
     answering = None
     if args.answer_llm:
         from memstrata.evals.answer import Answering
@@ -257,8 +310,11 @@ def run_locomo_command(args: argparse.Namespace, workdir: Path) -> int:
         summary = summarize_run(run, DEFAULT_KS, args.budget_chars)
         answers = answering.score(run.predictions) if answering else None
         runs.append(
-            rep.RunReport(name, summary, run.ingest_s, run.memories, answers, run.whole_context)
-        )
+            rep.RunReport(
+                name, summary, run.ingest_s, run.memories, answers, run.whole_context,
+                _write_path(retriever),
+            )
+        )  # fmt: skip
     report = rep.LocomoReport(
         dataset=args.path.name,
         questions=sum(len(c.questions) for c in conversations),
@@ -273,6 +329,7 @@ def run_locomo_command(args: argparse.Namespace, workdir: Path) -> int:
             ks=",".join(map(str, DEFAULT_KS)),
             embedder=retrievers.embedder_name,
             limit_conversations=args.limit_conversations,
+            **retrievers.settings(),
             **(answering.settings() if answering else {}),
         ),
     )
@@ -289,6 +346,15 @@ def run_longmemeval_command(args: argparse.Namespace, workdir: Path) -> int:
         items = items[: args.limit_questions]
     ks = tuple(sorted(set(args.k))) if args.k else LME_KS
     retrievers = _Retrievers(args, workdir)
+    try:
+        return _longmemeval(args, items, ks, retrievers)
+    finally:
+        retrievers.close()
+
+
+def _longmemeval(
+    args: argparse.Namespace, items: Sequence[Item], ks: Sequence[int], retrievers: _Retrievers
+) -> int:
     runs: list[rep.LongMemEvalRunReport] = []
     for name in retrievers.names:
         retriever = retrievers.open(name)
@@ -310,6 +376,7 @@ def run_longmemeval_command(args: argparse.Namespace, workdir: Path) -> int:
                 latency_p95_ms=percentile(latencies, 95),
                 ingest_s=run.ingest_s,
                 memories=run.memories,
+                write_path=_write_path(retriever),
             )
         )
     report = rep.LongMemEvalReport(
@@ -322,6 +389,7 @@ def run_longmemeval_command(args: argparse.Namespace, workdir: Path) -> int:
             ks=",".join(map(str, ks)),
             embedder=retrievers.embedder_name,
             limit_questions=args.limit_questions,
+            **retrievers.settings(),
         ),
     )
     if args.out:
@@ -331,10 +399,17 @@ def run_longmemeval_command(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
+def _write_path(retriever: Retriever) -> dict[str, Any] | None:
+    return retriever.write_path() if isinstance(retriever, MemoryRetriever) else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``memstrata eval ...``; returns the exit status."""
     if not args.path.is_file():
         print(f"error: no such file: {args.path}", file=sys.stderr)
+        return 2
+    if bool(args.llm) != bool(args.model):
+        print("error: --llm and --model go together", file=sys.stderr)
         return 2
     command = run_locomo_command if args.eval_dataset == "locomo" else run_longmemeval_command
     try:
@@ -343,7 +418,8 @@ def run(args: argparse.Namespace) -> int:
             return command(args, Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir)))
         with tempfile.TemporaryDirectory(prefix="memstrata-eval-") as tmp:
             return command(args, Path(tmp))
-    except (LocomoFormatError, LongMemEvalFormatError, json.JSONDecodeError) as exc:
+    except (LocomoFormatError, LongMemEvalFormatError, json.JSONDecodeError,
+            UnicodeDecodeError) as exc:  # fmt: skip
         print(f"error: {args.path} is not a {args.eval_dataset} file: {exc}", file=sys.stderr)
         return 2
 

@@ -40,6 +40,8 @@ class RunReport:
     answers: AnswerSummary | None = None
     #: The run's one result is the whole conversation (``full``): no budget applies to it.
     whole_context: bool = False
+    #: What the LLM write path did while ingesting (``MemoryRetriever.write_path``), if used.
+    write_path: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ def run_json(run: RunReport) -> dict[str, Any]:
         "ingest_s": round(run.ingest_s, 3),
         "memories": run.memories,
     }
+    if run.write_path is not None:
+        out["write_path"] = dict(run.write_path)
     if run.answers is not None:
         a = run.answers
         out["answers"] = {
@@ -206,6 +210,9 @@ def locomo_markdown(report: LocomoReport) -> str:
                 ]
             )
     lines += ["", "Recall by category (%):", "", *_table(cat_header, cat_rows)]
+    write_path = _write_path_lines(report.runs)
+    if write_path:
+        lines += ["", *write_path]
     answered = [run for run in report.runs if run.answers is not None]
     if answered:
         a_header = ["retriever", "measure", "overall", *categories]
@@ -226,6 +233,24 @@ def locomo_markdown(report: LocomoReport) -> str:
         lines += _table(a_header, a_rows)
     lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
     return "\n".join(lines)
+
+
+def _write_path_lines(runs: Sequence[RunReport | LongMemEvalRunReport]) -> list[str]:
+    """One line per run that ingested through a language model: its calls and its facts."""
+    lines = []
+    for run in runs:
+        w = run.write_path
+        if w is None:
+            continue
+        lines.append(
+            f"- {run.name}: {w['calls']} calls to {w['model']} ({w['extraction_calls']} "
+            f"extraction, {w['consolidation_calls']} consolidation; "
+            f"{w['prompt_tokens'] + w['completion_tokens']:,} tokens), {w['facts']} facts "
+            f"extracted: {w['added']} added, {w['updated']} updated, {w['invalidated']} "
+            f"invalidated, {w['dropped']} dropped; {w['failed_batches']} failed batches, "
+            f"{w['pending']} messages left undone"
+        )
+    return ["LLM write path:", "", *lines] if lines else []
 
 
 def plot_locomo(report: LocomoReport, path: str | Path) -> None:
@@ -307,6 +332,7 @@ class LongMemEvalRunReport:
     latency_p95_ms: float
     ingest_s: float
     memories: int
+    write_path: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +357,7 @@ def longmemeval_json(report: LongMemEvalReport) -> dict[str, Any]:
                 },
                 "ingest_s": round(run.ingest_s, 3),
                 "memories": run.memories,
+                **({"write_path": dict(run.write_path)} if run.write_path else {}),
             }
             for run in report.runs
         },
@@ -361,6 +388,9 @@ def longmemeval_markdown(report: LongMemEvalReport) -> str:
             *_table(header, rows),
             "",
         ]
+    write_path = _write_path_lines(report.runs)
+    if write_path:
+        lines += [*write_path, ""]
     lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()), ""]
     return "\n".join(lines)
 

@@ -33,8 +33,9 @@ from memstrata.evals.metrics import (
     summarize,
 )
 from memstrata.memory import Memory
-from memstrata.ports import Embedder
+from memstrata.ports import LLM, Embedder
 from memstrata.types import AddResult, Hit
+from memstrata.write.pipeline import Pipeline, PipelineReport
 
 Batch = Sequence[Mapping[str, Any]]  # messages of one session, as handed to Memory.add
 
@@ -78,17 +79,30 @@ class Retriever(Protocol):
 class MemoryAPI(Protocol):
     """The part of ``memstrata.Memory`` the harness uses."""
 
+    @property
+    def llm(self) -> LLM | None: ...
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
     def add(self, messages: Batch, *, user_id: str) -> AddResult: ...
 
+    def reprocess(self, *, user_id: str) -> PipelineReport: ...
+
     def search(
-        self, query: str, *, user_id: str, limit: int, budget: int | None = None
+        self, query: str, *, user_id: str, limit: int | None, budget: int | None = None
     ) -> Sequence[Hit]: ...
 
     def close(self) -> None: ...
 
 
 class MemoryRetriever:
-    """A library retriever preset, driven through the public API only."""
+    """A library retriever preset, driven through the public API only.
+
+    With a language model, ``add`` also extracts facts (a part-filled batch waits for the next
+    session) and ``reprocess`` does what is left once the conversation is in; the facts are
+    scored like any hit, through their sources. ``write_path`` says what the model did.
+    """
 
     whole_context = False
     packs = True
@@ -96,14 +110,36 @@ class MemoryRetriever:
     def __init__(self, name: str, memory: MemoryAPI) -> None:
         self.name = name
         self.memory = memory
+        #: Messages the write path left undone once each conversation was in (and of them,
+        #: those it tried and failed).
+        self.pending = 0
+        self.failed = 0
 
     def ingest(self, scope: str, batches: Sequence[Batch]) -> int:
-        return sum(len(self.memory.add(batch, user_id=scope).added) for batch in batches)
+        facts = self.memory.pipeline.totals.added
+        stored = sum(len(self.memory.add(batch, user_id=scope).added) for batch in batches)
+        if self.memory.llm is not None:
+            left = self.memory.reprocess(user_id=scope)
+            self.pending += left.pending
+            self.failed += left.failed
+        return stored + self.memory.pipeline.totals.added - facts
+
+    def write_path(self) -> dict[str, Any] | None:
+        """What the LLM write path did over every conversation ingested (``PipelineReport``,
+        plus the model's name); ``None`` without a model."""
+        llm = self.memory.llm
+        if llm is None:
+            return None
+        totals = self.memory.pipeline.totals.to_dict()
+        del totals["waiting"]  # a figure of one ``add``; ``reprocess`` took what waited
+        return {"model": llm.model, **totals, "pending": self.pending, "failed": self.failed}
 
     def search(
         self, scope: str, query: str, limit: int, budget: int | None = None
     ) -> list[Retrieved]:
-        hits = self.memory.search(query, user_id=scope, limit=limit, budget=budget)
+        # A budgeted search is the one the README shows: the budget, no count.
+        count = None if budget is not None else limit
+        hits = self.memory.search(query, user_id=scope, limit=count, budget=budget)
         return [
             Retrieved(
                 text=hit.context,
@@ -118,10 +154,13 @@ class MemoryRetriever:
         self.memory.close()
 
 
-def open_library_retriever(name: str, workdir: Path, embedder: Embedder | None) -> MemoryRetriever:
-    """A ``Memory`` with the given retriever preset on a new store file under ``workdir``."""
+def open_library_retriever(
+    name: str, workdir: Path, embedder: Embedder | None, llm: LLM | None = None
+) -> MemoryRetriever:
+    """A ``Memory`` with the given retriever preset on a new store file under ``workdir``;
+    with ``llm``, messages also go through the LLM write path (facts)."""
     store = workdir / f"{name}.db"
-    memory = Memory(store=str(store), embedder=embedder, retriever=name)
+    memory = Memory(store=str(store), embedder=embedder, retriever=name, llm=llm)
     return MemoryRetriever(name, memory)
 
 

@@ -2,19 +2,24 @@
 ``lifecycle.strength`` and ``read.rerank``.
 
 The reranker is kept per store: one global model per tenant and, for scope adaptation, one per
-scope, blended into the global one in proportion to how much feedback the scope has given.
+scope, blended into the global one in proportion to how much feedback the scope has given. The
+scope's setting also holds its lessons (``read.lessons``): which memories answered which of its
+questions, so that feedback lifts a memory for questions like the one it came from only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from memstrata.errors import InvalidInputError, NotFoundError
+from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce, should_archive
-from memstrata.ports import Store
+from memstrata.ports import Embedder, Store, Vector
+from memstrata.read.lessons import Lessons
+from memstrata.read.lexical import query_terms
 from memstrata.read.rerank import Features, LinearReranker, hit_features
 from memstrata.types import Filters, Hit, Scope
 
@@ -35,34 +40,55 @@ def _scope_key(scope: Scope) -> str:
 
 def setting_keys(scope: Scope) -> tuple[str, str]:
     """The settings that hold what feedback taught for ``scope``: its tenant's reranker model,
-    then the scope's own (``memstrata migrate`` copies them)."""
+    then the scope's own model and lessons (``memstrata migrate`` copies them)."""
     return _global_key(scope), _scope_key(scope)
 
 
-def _load(store: Store, key: str, base: LinearReranker) -> LinearReranker:
+def _read(store: Store, key: str) -> dict[str, object] | None:
     raw = store.get_setting(key)
-    if raw is None:
+    data = None if raw is None else json.loads(raw)
+    return data if isinstance(data, dict) else None
+
+
+def _load(store: Store, key: str, base: LinearReranker) -> LinearReranker:
+    data = _read(store, key)
+    if data is None:
         return LinearReranker(weights=dict(base.weights))
-    return LinearReranker.from_dict(json.loads(raw))
+    return LinearReranker.from_dict(data).anchored(base.weights)
 
 
-def reranker_for(store: Store, scope: Scope, base: LinearReranker) -> LinearReranker:
-    """The model a search in ``scope`` uses: global, blended with the scope's own."""
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What feedback taught, as a search in one scope uses it."""
+
+    model: LinearReranker
+    lessons: Lessons
+
+
+def learned_for(store: Store, scope: Scope, base: LinearReranker, embedder: str | None) -> Learned:
+    """The model a search in ``scope`` uses (global, blended with the scope's own) and the
+    scope's lessons, read for vectors of ``embedder`` (its name)."""
     global_model = _load(store, _global_key(scope), base)
-    local = store.get_setting(_scope_key(scope))
+    local = _read(store, _scope_key(scope))
     if local is None:
-        return global_model
-    scope_model = LinearReranker.from_dict(json.loads(local))
+        return Learned(global_model, Lessons())
+    scope_model = LinearReranker.from_dict(local).anchored(base.weights)
     share = scope_model.updates / (scope_model.updates + SCOPE_HALF_WEIGHT_PAIRS)
-    return global_model.blended(scope_model, share)
+    lessons = Lessons.from_dict(local.get("lessons"), embedder)
+    return Learned(global_model.blended(scope_model, share), lessons)
 
 
 def rerank(
-    hits: Sequence[Hit], model: LinearReranker, now: datetime
+    hits: Sequence[Hit], learned: Learned, query: str, vector: Vector | None, now: datetime
 ) -> tuple[list[Hit], list[Features]]:
-    """Hits reordered by the model, with the features each was scored on."""
-    features = [hit_features(hit, rank, now) for rank, hit in enumerate(hits, start=1)]
-    order = model.rank(features)
+    """Hits reordered by the model, with the features each was scored on. ``vector`` is the
+    query's embedding (``None`` without one)."""
+    asked = learned.lessons.asked(vector, query_terms(query)) if learned.lessons.items else {}
+    features = [
+        hit_features(hit, rank, now, asked.get(hit.id, 0.0))
+        for rank, hit in enumerate(hits, start=1)
+    ]
+    order = learned.model.rank(features)
     return [hits[i] for i in order], [features[i] for i in order]
 
 
@@ -75,11 +101,14 @@ def save_search(
     features: Sequence[Features],
     now: datetime,
 ) -> None:
+    """Keep what a search returned so ``feedback`` can refer to it. A read-only store keeps
+    nothing, so feedback on its searches is not possible."""
     payload = {
         "query": query,
         "hits": [{"id": hit.id, "features": f} for hit, f in zip(hits, features, strict=True)],
     }
-    store.save_search(scope, search_id, now, payload)
+    with suppress(ReadOnlyStoreError):
+        store.save_search(scope, search_id, now, payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +127,11 @@ def feedback(
     now: datetime,
     base: LinearReranker,
     policy: LifecyclePolicy = DEFAULT_POLICY,
+    *,
+    embedder: Embedder | None = None,
 ) -> FeedbackResult:
-    """Strengthen the used memories and teach the rerankers that used beats unused."""
+    """Strengthen the used memories, teach the rerankers that used beats unused, and keep the
+    lesson that the used memories answer the search's question (embedded with ``embedder``)."""
     search = store.load_search(scope, search_id)
     if search is None:
         raise NotFoundError(f"no search {search_id!r} in scope {scope}")
@@ -123,12 +155,25 @@ def feedback(
     good = [returned[i] for i in used]
     bad = [returned[i] for i in unused]
     global_model = _load(store, _global_key(scope), base)
+    local = _read(store, _scope_key(scope)) or {}
     # A scope's own model starts as a copy of the global one, then learns only its own pairs.
-    scope_model = _load(store, _scope_key(scope), global_model)
+    scope_model = (
+        LinearReranker.from_dict(local).anchored(base.weights)
+        if local
+        else LinearReranker(weights=dict(global_model.weights))
+    )
     pairs = global_model.learn(good, bad, prior=base.weights)
     scope_model.learn(good, bad, prior=base.weights)
+    name = None if embedder is None else embedder.name
+    lessons = Lessons.from_dict(local.get("lessons"), name)
+    query = str(search.get("query", ""))
+    if used:
+        vector = embedder.embed([query], kind="query")[0] if embedder and query else None
+        lessons.learn(vector, query_terms(query), list(used), name)
     store.put_setting(_global_key(scope), json.dumps(global_model.to_dict()))
-    store.put_setting(_scope_key(scope), json.dumps(scope_model.to_dict()))
+    store.put_setting(
+        _scope_key(scope), json.dumps({**scope_model.to_dict(), "lessons": lessons.to_dict()})
+    )
     return FeedbackResult(used=len(good), unused=len(bad), pairs=pairs)
 
 
@@ -152,6 +197,8 @@ def maintain(
         cursor = page.next_cursor
     if not dry_run:
         for memory_id in faded:
-            store.set_state(scope, memory_id, "archived", reason="retention below threshold")
+            store.set_state(
+                scope, memory_id, "archived", at=now, reason="retention below threshold"
+            )
         store.prune_searches(now - SEARCH_RETENTION)
     return faded

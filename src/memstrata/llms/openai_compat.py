@@ -24,14 +24,17 @@ from typing import Any, Literal, get_args
 
 import httpx
 
-from memstrata.errors import ConfigurationError, LLMError
+from memstrata.errors import ConfigurationError, LLMError, LLMTruncatedError
 
 __all__ = [
+    "Completion",
     "JsonMode",
     "OpenAICompatLLM",
     "Usage",
+    "answer_text",
     "build_payload",
     "is_retryable_status",
+    "is_truncated",
     "next_json_mode",
     "parse_retry_after",
     "read_completion",
@@ -53,6 +56,9 @@ _FORMAT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+#: The ``finish_reason`` that says the answer stopped at the output limit (OpenAI, vLLM,
+#: Ollama, llama.cpp and LM Studio all send it).
+TRUNCATED = "length"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +190,9 @@ class OpenAICompatLLM:
         temperature: float = 0.0,
         max_tokens: int | None = None,
     ) -> str:
-        """Return the assistant's text for ``messages``; raise ``LLMError`` when none comes."""
+        """Return the assistant's text for ``messages``; raise ``LLMError`` when none comes,
+        and its subclass ``LLMTruncatedError`` when the server says the answer stopped at the
+        output limit (``finish_reason`` ``length``; a server that sends no reason is trusted)."""
         if not messages:
             raise LLMError("cannot complete an empty chat: give at least one message")
         attempt = 0
@@ -214,9 +222,11 @@ class OpenAICompatLLM:
                 self._count(requests=1)
                 status = response.status_code
                 if status == 200:
-                    text, prompt_tokens, completion_tokens = read_completion(response, self.url)
-                    self._count(calls=1, prompt=prompt_tokens, completion=completion_tokens)
-                    return text
+                    answer = read_completion(response, self.url)
+                    self._count(
+                        calls=1, prompt=answer.prompt_tokens, completion=answer.completion_tokens
+                    )
+                    return answer_text(answer, self.url)
                 detail = _error_detail(response)
                 if (
                     self.configured_json_mode == "auto"
@@ -384,8 +394,45 @@ def retry_delay(
     return base * (1.0 - 0.25 * spread)
 
 
-def read_completion(response: httpx.Response, url: str = "the server") -> tuple[str, int, int]:
-    """The assistant text and the prompt and completion token counts of a 200 answer."""
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a 200 answer holds: the assistant text (possibly empty), the token counts, and
+    why the model stopped (``None`` when the server does not say)."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+
+
+def is_truncated(finish_reason: str | None) -> bool:
+    """Whether a ``finish_reason`` says the answer was cut at the output limit. A server that
+    sends none is taken at its word."""
+    return finish_reason == TRUNCATED
+
+
+def answer_text(answer: Completion, url: str = "the server") -> str:
+    """The text of a complete answer; ``LLMTruncatedError`` (holding what came) when the model
+    stopped at its output limit, ``LLMError`` when it gave no text."""
+    if is_truncated(answer.finish_reason):
+        empty = "" if answer.text.strip() else ", with no text (all reasoning?)"
+        raise LLMTruncatedError(
+            f"{url} stopped the answer at its output limit (finish_reason="
+            f"{answer.finish_reason!r}, {answer.completion_tokens} completion tokens{empty}): "
+            "ask for less per call, or raise the server's limit (max_tokens, Ollama's "
+            "num_predict, llama.cpp's --n-predict)",
+            answer.text,
+        )
+    if not answer.text.strip():
+        raise LLMError(
+            f"{url} answered with no text (finish_reason={answer.finish_reason!r}); "
+            "the model may have refused or spent its tokens on reasoning"
+        )
+    return answer.text
+
+
+def read_completion(response: httpx.Response, url: str = "the server") -> Completion:
+    """The assistant text, token counts and finish reason of a 200 answer."""
     try:
         data = response.json()
     except ValueError:
@@ -402,16 +449,16 @@ def read_completion(response: httpx.Response, url: str = "the server") -> tuple[
     content = message.get("content") if isinstance(message, dict) else None
     if isinstance(content, list):  # content parts
         content = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    if not isinstance(content, str) or not content.strip():
-        reason = choices[0].get("finish_reason")
-        raise LLMError(
-            f"{url} answered with no text (finish_reason={reason!r}); "
-            "the model may have refused or spent its tokens on reasoning"
-        )
+    reason = choices[0].get("finish_reason")
     usage = data.get("usage")
     if not isinstance(usage, dict):
         usage = {}
-    return content, _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    return Completion(
+        content if isinstance(content, str) else "",
+        _int(usage.get("prompt_tokens")),
+        _int(usage.get("completion_tokens")),
+        reason if isinstance(reason, str) else None,
+    )
 
 
 def _int(value: object) -> int:

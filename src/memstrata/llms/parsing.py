@@ -6,6 +6,19 @@ tokens. Every function here except ``ask_structured`` is pure and never raises o
 ``ask_structured`` adds the one piece of I/O: it re-asks the model with the validation error a
 bounded number of times and returns ``None`` when it gives up, so the caller can fall back to
 the path that needs no model.
+
+What a cut answer keeps. An answer that stops early (at the output limit) is repaired only as
+far as it is complete. Brackets it leaves open are closed, but a value the text ends inside is
+not kept: a string without its closing quote, a number or word whose end is not seen, an
+object that is not closed (a fact without its closing brace may lack its sources or its
+flags). An unclosed array keeps the elements it completed, and the outermost object (the
+frame) the members it completed. The answer is *cut* when this loses something, or when the
+text ends where a value was due (after ``{``, ``[``, ``,`` or ``:``); brackets alone missing
+after complete values are not a cut (an answer stopped exactly between two items looks the
+same: the server's ``finish_reason`` tells those apart). ``parse_json`` returns what a cut
+answer completed; ``parse_output`` never takes a cut answer (``truncated=True``), and
+``ask_structured`` raises ``LLMTruncatedError`` for it, as for an answer the server says
+stopped at its limit, so the caller asks for less instead of storing a fragment.
 """
 
 from __future__ import annotations
@@ -19,7 +32,7 @@ from typing import Any, Generic, TypeVar, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from memstrata.errors import LLMError
+from memstrata.errors import LLMError, LLMTruncatedError
 from memstrata.ports import LLM
 
 __all__ = [
@@ -44,6 +57,8 @@ MAX_DEPTH = 64
 MAX_STARTS = 16
 #: How much of a rejected answer is echoed back to the model when re-asking.
 MAX_ECHO_CHARS = 2_000
+#: Why a cut answer is refused.
+CUT_OFF = "the answer stops in the middle of its JSON (cut off at the output limit?)"
 
 # Patterns are bounded so that no text makes them scan quadratically.
 _OPEN_REASONING = re.compile(
@@ -124,8 +139,8 @@ class _Reader:
     Beyond JSON it accepts comments (``//``, ``/* */``, ``#``), single and typographic quotes,
     unquoted keys and bare-word values, Python and JavaScript literals, missing or extra
     commas, raw control characters in strings, and text that ends before its closing
-    brackets. A string cut off by the end of the text is dropped with its key, so a truncated
-    answer keeps only the items it finished.
+    brackets. Of text that ends early it keeps only complete values (the rule in the module
+    docstring); ``cut`` is set when the end of the text lost something.
     """
 
     def __init__(self, text: str, start: int = 0) -> None:
@@ -135,6 +150,8 @@ class _Reader:
         # Set once a string had no quote followed by punctuation: from then on every quote
         # closes its string, which keeps reading linear on text full of stray quotes.
         self.plain_quotes = False
+        #: The text ended inside a value, or where one was due: something was lost.
+        self.cut = False
 
     def skip(self) -> None:
         s, n = self.s, self.n
@@ -151,10 +168,14 @@ class _Reader:
             else:
                 return
 
+    def _lost(self) -> _Cut:
+        self.cut = True
+        return _CUT
+
     def value(self, depth: int) -> Any:
         self.skip()
         if self.i >= self.n:
-            return _CUT
+            return self._lost()  # a value was due
         c = self.s[self.i]
         if c == "{":
             return self.object(depth + 1)
@@ -163,47 +184,62 @@ class _Reader:
         if c in _CLOSING_QUOTE:
             return self.string()
         if c in "-+.0123456789":
-            return self.number()
-        if c.isalpha() or c in "_$":
-            return self.word()
-        raise _Fail
+            value = self.number()
+        elif c.isalpha() or c in "_$":
+            value = self.word()
+        else:
+            raise _Fail
+        if depth > 0 and self.i >= self.n:
+            return self._lost()  # ``0.`` of ``0.75``, ``tru`` of ``true``: its end is not seen
+        return value
 
     def object(self, depth: int) -> dict[str, Any] | _Cut:
+        """An object. One the text ends inside is lost, unless it is the outermost value
+        (the frame), which keeps the members it completed."""
         if depth > MAX_DEPTH:
             raise _Fail
         self.i += 1
         out: dict[str, Any] = {}
+        due = True  # after ``{`` or a comma a member may follow
         while True:
             self.skip()
             if self.i >= self.n:
-                return out
+                if due or depth > 1:
+                    self.cut = True
+                return out if depth == 1 else _CUT
             c = self.s[self.i]
             if c == "}":
                 self.i += 1
                 return out
             if c in ",;":
                 self.i += 1
+                due = True
                 continue
             key = self.key()
             self.skip()
-            if isinstance(key, _Cut) or self.i >= self.n:
-                return out
-            if self.s[self.i] not in ":=":
-                raise _Fail
-            self.i += 1
-            value = self.value(depth)
-            if isinstance(value, _Cut):
-                return out
-            out[key] = value
+            if not isinstance(key, _Cut) and self.i < self.n:
+                if self.s[self.i] not in ":=":
+                    raise _Fail
+                self.i += 1
+                value = self.value(depth)
+                if not isinstance(value, _Cut):
+                    out[key] = value
+                    due = False
+                    continue
+            self.cut = True  # the text ended in a key or a member's value
+            return out if depth == 1 else _CUT
 
-    def array(self, depth: int) -> list[Any] | _Cut:
+    def array(self, depth: int) -> list[Any]:
+        """An array. One the text ends inside keeps the elements it completed."""
         if depth > MAX_DEPTH:
             raise _Fail
         self.i += 1
         out: list[Any] = []
+        due = True  # after ``[`` or a comma an element may follow
         while True:
             self.skip()
             if self.i >= self.n:
+                self.cut = self.cut or due
                 return out
             c = self.s[self.i]
             if c == "]":
@@ -211,6 +247,7 @@ class _Reader:
                 return out
             if c == ",":
                 self.i += 1
+                due = True
                 continue
             if c == "}":
                 raise _Fail
@@ -218,6 +255,7 @@ class _Reader:
             if isinstance(value, _Cut):
                 return out
             out.append(value)
+            due = False
 
     def key(self) -> str | _Cut:
         c = self.s[self.i]
@@ -264,7 +302,7 @@ class _Reader:
             self.i = first_close[0] + 1
             return _join(buf[: first_close[1]])
         self.i = n
-        return _CUT
+        return self._lost()
 
     def _closes(self, j: int) -> bool:
         """Whether a quote ending at ``j`` closes its string: what follows must be punctuation.
@@ -306,7 +344,8 @@ def _join(parts: list[str]) -> str:
         return text
 
 
-def _read(text: str, start: int) -> tuple[Any, int] | None:
+def _read(text: str, start: int) -> tuple[Any, int, bool] | None:
+    """The value read from ``start``, where reading stopped, and whether the text cut it."""
     reader = _Reader(text, start)
     try:
         value = reader.value(0)
@@ -314,7 +353,7 @@ def _read(text: str, start: int) -> tuple[Any, int] | None:
         return None
     if isinstance(value, _Cut):
         return None
-    return value, reader.i
+    return value, reader.i, reader.cut
 
 
 def loads_lenient(text: str) -> Any | None:
@@ -335,25 +374,32 @@ def json_candidates(text: str) -> Iterator[Any]:
 
     Looks inside code fences and past reasoning blocks, tries strict JSON, then reads leniently
     from each of the first ``MAX_STARTS`` opening brackets. A value that is itself a JSON string
-    (double-encoded output) is decoded once more.
+    (double-encoded output) is decoded once more. A value the text cut off gives only what it
+    completed (the module docstring says what that is).
     """
+    for value, _ in _candidates(text):
+        yield value
+
+
+def _candidates(text: str) -> Iterator[tuple[Any, bool]]:
+    """``json_candidates`` with, for each, whether the end of the text cut it."""
     if not isinstance(text, str):
         return
     seen: list[Any] = []
     for body in _bodies(text):
-        for value in _values(body):
+        for value, cut in _values(body):
             if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-                inner = loads_lenient(value.strip())
-                if isinstance(inner, dict | list):
-                    value = inner
+                inner = _read(value.strip(), 0)
+                if inner is not None and isinstance(inner[0], dict | list):
+                    value, cut = inner[0], inner[2]
             if value not in seen:
                 seen.append(value)
-                yield value
+                yield value, cut
 
 
-def _values(body: str) -> Iterator[Any]:
+def _values(body: str) -> Iterator[tuple[Any, bool]]:
     try:
-        yield json.loads(body)
+        yield json.loads(body), False
         return
     except (ValueError, RecursionError):
         pass
@@ -362,20 +408,21 @@ def _values(body: str) -> Iterator[Any]:
     end = 0
     for start in starts:
         if start < end:
-            continue  # inside a value already read
+            continue  # inside a value already read: a part of it is not another answer
         if tried >= MAX_STARTS:
             return
         tried += 1
         found = _read(body, start)
         if found is not None:
-            value, end = found
-            yield value
+            value, end, cut = found
+            yield value, cut
 
 
 def parse_json(text: str) -> Any | None:
     """The JSON object (else array) found in ``text``, repaired if need be; else ``None``.
 
-    Objects win over arrays: in ``"[JSON] below: {...}"`` the answer is the object.
+    Objects win over arrays: in ``"[JSON] below: {...}"`` the answer is the object. Of an
+    answer the text cut off, only what it completed.
     """
     first_list: list[Any] | None = None
     for value in json_candidates(text):
@@ -391,10 +438,14 @@ def parse_json(text: str) -> Any | None:
 
 @dataclass(frozen=True, slots=True)
 class ParseResult(Generic[M]):
-    """The outcome of reading one answer: a validated value, or why there is none."""
+    """The outcome of reading one answer: a validated value, or why there is none.
+
+    ``truncated``: the answer stops in the middle of its JSON, so none was taken.
+    """
 
     value: M | None
     error: str | None = None
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -429,9 +480,17 @@ def _shapes(value: Any, model: type[BaseModel]) -> Iterator[Any]:
 
 
 def parse_output(text: str, model: type[M]) -> ParseResult[M]:
-    """Find, repair and validate a ``model`` in a model's answer. Never raises on bad text."""
+    """Find, repair and validate a ``model`` in a model's answer. Never raises on bad text.
+
+    An answer the text cut off is never taken, even when what it completed validates (a
+    truncated list of facts would pass for all of them; a cut decision may lack its text).
+    """
     first_error: str | None = None
-    for candidate in json_candidates(text):
+    truncated = False
+    for candidate, cut in _candidates(text):
+        if cut:
+            truncated = True
+            continue
         for shape in _shapes(candidate, model):
             try:
                 return ParseResult(model.model_validate(shape))
@@ -441,6 +500,8 @@ def parse_output(text: str, model: type[M]) -> ParseResult[M]:
             except (ValueError, TypeError, RecursionError) as exc:  # a validator's own failure
                 if first_error is None:
                     first_error = f"invalid value: {exc}"
+    if truncated:
+        return ParseResult(None, CUT_OFF, truncated=True)
     if first_error is None:
         first_error = "the answer holds no JSON object"
     return ParseResult(None, first_error)
@@ -475,7 +536,9 @@ def ask_structured(
 
     Returns ``None`` when no usable answer came (bad output every time, or the model could not
     be reached, or the client failed), so the caller can take the path that needs no model.
-    With ``strict=True`` it raises ``LLMError`` instead.
+    With ``strict=True`` it raises ``LLMError`` instead: ``LLMTruncatedError`` when the answer
+    was cut off (the server said so, or its JSON stops midway), which asking again the same
+    way would not mend, so it is not re-asked.
     """
     schema = output.model_json_schema()
     chat: list[Mapping[str, str]] = list(messages)
@@ -485,6 +548,9 @@ def ask_structured(
             answer = llm.complete(
                 chat, json_schema=schema, temperature=temperature, max_tokens=max_tokens
             )
+            result = parse_output(answer, output)
+            if result.truncated:
+                raise LLMTruncatedError(f"{output.__name__}: {result.error}", answer)
         except LLMError as exc:
             logger.warning("%s: no answer from the model: %s", output.__name__, exc)
             if strict:
@@ -495,7 +561,6 @@ def ask_structured(
             if strict:
                 raise LLMError(f"the model client failed: {exc!r}") from exc
             return None
-        result = parse_output(answer, output)
         if result.value is not None:
             return result.value
         error = result.error or "invalid answer"

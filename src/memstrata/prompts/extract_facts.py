@@ -8,6 +8,7 @@ is never a fact about anyone: it comes back quoted, flagged ``instruction``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -19,12 +20,14 @@ __all__ = [
     "FLAGS",
     "NAME",
     "VERSION",
+    "Cleaned",
     "Fact",
     "Input",
     "Output",
     "Relation",
     "clean",
     "render",
+    "source_ids",
 ]
 
 NAME = "extract_facts"
@@ -167,7 +170,7 @@ class Output(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_unfinished(cls, value: Any) -> Any:
-        """Drop items with no text (a truncated answer's last item), if any item has text.
+        """Drop items with no text (stray fragments), if any item has text.
 
         When none has, validation fails and the model is asked again.
         """
@@ -206,33 +209,54 @@ def render(data: Input) -> list[dict[str, str]]:
     ]
 
 
-def clean(output: Output, data: Input) -> Output:
-    """Make an answer safe to store: sources limited to the batch, duplicates dropped.
+class Cleaned(Output):
+    """An answer made safe to store (``clean``): ``facts`` keep their provenance;
+    ``unsourced`` are the facts dropped because they cite no message of the batch."""
 
-    A source id the batch does not hold is removed (models invent and mangle ids). A fact left
-    with no source is attributed to its subject's messages in the batch, else to the whole
-    batch, so every fact keeps its provenance.
+    unsourced: list[Fact] = Field(default_factory=list)
+
+
+def clean(output: Output, data: Input) -> Cleaned:
+    """Make an answer safe to store: every fact cites messages of the batch, no fact twice.
+
+    A fact's sources are the ids it cites that the batch holds (an id is matched exactly, else
+    ignoring case, spaces and brackets when that names one message); ids the batch does not
+    hold are removed. A fact left citing none is not stored (``unsourced``): its provenance
+    would be a guess. A fact stated twice is kept once, citing what both cite.
     """
     ids = [m.id for m in data.messages]
-    known = {_norm_id(i): i for i in ids}
-    facts: list[Fact] = []
-    seen: set[str] = set()
+    facts: dict[str, Fact] = {}
+    unsourced: list[Fact] = []
     for fact in output.facts:
-        key = " ".join(fact.text.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        sources = []
-        for source in fact.sources:
-            real = known.get(_norm_id(source))
-            if real is not None and real not in sources:
-                sources.append(real)
+        sources = source_ids(fact.sources, ids)
         if not sources:
-            subject = (fact.subject or "").strip().lower()
-            sources = [m.id for m in data.messages if subject and m.speaker.lower() == subject]
-            sources = sources or ids
-        facts.append(fact.model_copy(update={"sources": sources}))
-    return Output(facts=facts)
+            unsourced.append(fact)
+            continue
+        key = " ".join(fact.text.lower().split())
+        if key in facts:
+            sources = list(dict.fromkeys([*facts[key].sources, *sources]))
+            facts[key] = facts[key].model_copy(update={"sources": sources})
+        else:
+            facts[key] = fact.model_copy(update={"sources": sources})
+    return Cleaned(facts=list(facts.values()), unsourced=unsourced)
+
+
+def source_ids(cited: Sequence[str], ids: Sequence[str]) -> list[str]:
+    """The ids of ``ids`` that ``cited`` names, in the order cited, each once."""
+    exact = set(ids)
+    loose: dict[str, list[str]] = {}
+    for ident in ids:
+        loose.setdefault(_norm_id(ident), []).append(ident)
+    out: list[str] = []
+    for source in cited:
+        if source in exact:
+            real: str | None = source
+        else:
+            matches = loose.get(_norm_id(source), [])
+            real = matches[0] if len(matches) == 1 else None
+        if real is not None and real not in out:
+            out.append(real)
+    return out
 
 
 def _norm_id(value: str) -> str:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from memstrata.ports import Store, Vector
 from memstrata.read.lexical import BM25, stemmed
+from memstrata.read.pack import provenance
 from memstrata.text import split_sentences
 from memstrata.types import MemoryRecord, Scope, context_line, human_date
 
@@ -102,6 +103,9 @@ class Arrays:
     unit_length: npt.NDArray[np.int64]
     unit_cost: npt.NDArray[np.int64]
     unit_log_cost: npt.NDArray[np.float32]
+    #: Per unit: its provenance (sources and words) as a number; equal for units that say the
+    #: same thing from the same messages (``read.pack.provenance``).
+    unit_group: npt.NDArray[np.int64]
 
     @classmethod
     def of(cls, index: ScopeIndex) -> Arrays:
@@ -135,6 +139,7 @@ class Arrays:
             unit_length=sizes,
             unit_cost=cost,
             unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
+            unit_group=np.asarray(index.unit_group, np.int64),
         )
 
 
@@ -164,6 +169,7 @@ class ScopeIndex:
     unit_start: list[int] = field(default_factory=list)
     unit_prev: list[int] = field(default_factory=list)
     unit_next: list[int] = field(default_factory=list)
+    unit_group: list[int] = field(default_factory=list)
     dim: int = 0
     _vectors: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     _session_sums: npt.NDArray[np.float32] = field(
@@ -265,10 +271,12 @@ class ScopeIndex:
         # session; units of one memory follow each other.
         before = -1 if previous < 0 else self.units_of(previous).stop - 1
         self.unit_start.append(len(self.unit_text))
+        record = self.records[position]
         for text, words in units:
             unit = len(self.unit_text)
             self.unit_lexical.add(head + words)
             self.unit_text.append(text)
+            self.unit_group.append(hash(provenance(record.sources or (record.id,), text)))
             self.unit_of.append(position)
             self.unit_prev.append(before)
             self.unit_next.append(-1)

@@ -5,12 +5,14 @@ memories in score order, whole, until the budget runs out: a long message that m
 sentence spends the budget on the rest, and the first memory that does not fit ends the list.
 ``pack`` walks the units by value per character (``score - alpha * ln(cost)``) and takes each
 that still fits; a unit whose memory is already in the context costs only its own text, since
-the memory's date and speaker are written once. Pure functions over arrays.
+the memory's date and speaker are written once. Units with the same provenance (the same
+sources and the same sentence: an episode and a fact restating it, or a sentence said twice)
+spend the budget once: only the better-scored is packed. Pure functions over arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,29 @@ class Packed:
     score: float
 
 
+def provenance(sources: Sequence[str], text: str) -> tuple[tuple[str, ...], str]:
+    """What makes two texts the same memory for a reader: the messages they came from and
+    their words (case, spacing and closing punctuation aside)."""
+    return tuple(sorted(set(sources))), " ".join(text.split()).strip(" .!?").casefold()
+
+
+def best_of_each(
+    units: npt.NDArray[np.int64], score: npt.NDArray[Any], group: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """``units`` (in their order) less those another unit of the same ``group`` outscores;
+    of equal scores the first is kept."""
+    if len(units) < 2:
+        return units
+    # By group, then best score first, then position: the first of each run is kept.
+    ranked = np.lexsort((np.arange(len(units)), -score[units], group[units]))
+    groups = group[units][ranked]
+    first = np.ones(len(units), dtype=bool)
+    first[1:] = groups[1:] != groups[:-1]
+    keep = np.zeros(len(units), dtype=bool)
+    keep[ranked[first]] = True
+    return units[keep]
+
+
 def pack(
     key: npt.NDArray[Any],
     score: npt.NDArray[Any],
@@ -41,15 +66,19 @@ def pack(
     text_length: npt.NDArray[np.int64],
     budget: int,
     limit: int,
+    group: npt.NDArray[np.int64] | None = None,
 ) -> list[Packed]:
     """The memories (at most ``limit``) and units that fit in ``budget`` characters, best
     score first. ``key`` orders the walk (``-inf`` excludes a unit); ``cost`` is a unit's
     context line on its own; ``text_length`` its text, which is what it adds (plus a space) to
-    a memory already in the context."""
+    a memory already in the context. Units of one ``group`` (the same provenance) are packed
+    once, the best-scored of them."""
     finite = np.flatnonzero(np.isfinite(key))
     if len(finite) > WALK_LIMIT:
         finite = finite[np.argpartition(-key[finite], WALK_LIMIT - 1)[:WALK_LIMIT]]
     order = finite[np.argsort(-key[finite], kind="stable")]
+    if group is not None:
+        order = best_of_each(order, score, group)
     owner, alone, added = unit_of.tolist(), cost.tolist(), text_length.tolist()
     cheapest = int(text_length[order].min()) + 1 if len(order) else 0
     chosen: dict[int, list[int]] = {}
@@ -88,11 +117,15 @@ def context_length(
 
 def fit_budget(hits: Sequence[Hit], budget: int) -> list[Hit]:
     """Whole hits, in order, that fit in ``budget`` characters (one that does not fit is
-    skipped and the next tried): packing for rankers that score memories, not units."""
+    skipped and the next tried), each provenance once: packing for rankers that score
+    memories, not units."""
     out, left = [], budget
+    seen: set[Hashable] = set()
     for hit in hits:
         size = len(hit.context)
-        if size <= left:
+        same = provenance(hit.sources or (hit.id,), hit.excerpt or hit.text)
+        if size <= left and same not in seen:
             out.append(hit)
+            seen.add(same)
             left -= size
     return out

@@ -167,7 +167,8 @@ def _rank(
     score = np.where(allowed(index, filters)[unit_of], score, -np.inf)
     if budget is not None:
         key = score - np.float32(alpha) * cols.unit_log_cost
-        packed = pack(key, score, unit_of, cols.unit_cost, cols.unit_length, budget, limit)
+        packed = pack(key, score, unit_of, cols.unit_cost, cols.unit_length, budget, limit,
+                      cols.unit_group)  # fmt: skip
         chosen: list[tuple[int, float, tuple[int, ...] | None]]
         chosen = [(p.memory, p.score, p.units) for p in packed]
     else:

@@ -1,12 +1,15 @@
 """A small reranker that learns from feedback (RMM's retrospective reflection), pure functions.
 
 Each hit is described by named features: the fused score's rank, the reciprocal rank of each
-signal that found it (for the fusion retrievers only), its kind, importance, retention and how
-often it was used. The reranker
+signal that found it (for the fusion retrievers only), its kind, importance, retention, and how
+much it answered questions like this one before (``asked``, from ``read.lessons``). The reranker
 scores ``w · f``; its starting weights keep the fused order (only the ``fused`` feature counts).
 Feedback says which returned memories an answer used; each feedback takes one step on the pairwise
 logistic loss of its (used, unused) pairs, so that used memories score above unused ones next
 time, pulled back toward the starting weights so that noise cannot undo the ranker below.
+
+Feedback never teaches the weight of a feature that says how much a memory was used whatever
+the question (``UNLEARNED``): a memory used for one question would rise for every other.
 """
 
 from __future__ import annotations
@@ -27,9 +30,15 @@ Features = dict[str, float]
 #: a held-out conversation), it learns what describes the memory itself.
 FITTED_SIGNALS = frozenset(EXPLAINED)
 
+#: Features feedback does not weigh: they keep the starting weights. ``retention`` grows with
+#: every use of a memory, whatever the question; ``used_before`` (its past uses) was a feature
+#: of earlier versions, whose saved searches and models may still name it.
+UNLEARNED = frozenset({"retention", "used_before"})
 
-def hit_features(hit: Hit, rank: int, now: datetime) -> Features:
-    """The features of the hit at ``rank`` (from 1) of a fused list."""
+
+def hit_features(hit: Hit, rank: int, now: datetime, asked: float = 0.0) -> Features:
+    """The features of the hit at ``rank`` (from 1) of a fused list; ``asked`` is how much it
+    answered questions like this one before (``read.lessons.Lessons.asked``)."""
     record = hit.record
     out: Features = {"fused": 1.0 / rank}
     if not FITTED_SIGNALS.intersection(hit.signals):
@@ -39,7 +48,8 @@ def hit_features(hit: Hit, rank: int, now: datetime) -> Features:
     out[f"kind_{record.kind}"] = 1.0
     out["importance"] = record.importance
     out["retention"] = retention(record, now)
-    out["used_before"] = math.log1p(record.recall_count)
+    if asked > 0.0:
+        out["asked"] = asked
     return out
 
 
@@ -78,11 +88,11 @@ class LinearReranker:
         for good, bad in pairs:
             margin = self.score(good) - self.score(bad)
             slope = 1.0 / (1.0 + math.exp(min(margin, 50.0)))  # of log(1 + e^-margin)
-            for name in set(good) | set(bad):
+            for name in (set(good) | set(bad)) - UNLEARNED:
                 diff = good.get(name, 0.0) - bad.get(name, 0.0)
                 gradient[name] = gradient.get(name, 0.0) + slope * diff / len(pairs)
         anchor = prior if prior is not None else {}
-        for name in set(gradient) | set(self.weights):
+        for name in (set(gradient) | set(self.weights)) - UNLEARNED:
             weight = self.weights.get(name, 0.0)
             pull = l2 * (weight - anchor.get(name, 0.0))
             self.weights[name] = weight + rate * (gradient.get(name, 0.0) - pull)
@@ -99,6 +109,13 @@ class LinearReranker:
         if not isinstance(weights, Mapping) or not isinstance(updates, int):
             return cls()
         return cls(weights={str(k): float(v) for k, v in weights.items()}, updates=updates)
+
+    def anchored(self, base: Mapping[str, float]) -> LinearReranker:
+        """This model with the ``UNLEARNED`` weights of ``base``, whatever it was saved with
+        (a model saved by an earlier version may have learnt them)."""
+        weights = {n: w for n, w in self.weights.items() if n not in UNLEARNED}
+        weights.update({n: w for n, w in base.items() if n in UNLEARNED})
+        return LinearReranker(weights=weights, updates=self.updates)
 
     def blended(self, other: LinearReranker, share: float) -> LinearReranker:
         """``(1 - share) · self + share · other``: a scope's adaptation over the global model."""

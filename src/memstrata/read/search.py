@@ -8,7 +8,7 @@ from datetime import datetime
 
 from memstrata.errors import ConfigurationError
 from memstrata.graph import entity_signal
-from memstrata.ports import Embedder, EntityIndex, Store
+from memstrata.ports import Embedder, EntityIndex, Store, Vector
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
 from memstrata.text import content_terms, stem
@@ -39,6 +39,11 @@ class Retrieval:
     #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
     #: context budget (``search(budget=...)``).
     alpha: float = 0.0
+
+    @property
+    def uses_vectors(self) -> bool:
+        """Whether ranking reads the query's embedding."""
+        return self.ranker == "features" or self.vector > 0
 
     @property
     def signals(self) -> tuple[str, ...]:
@@ -73,13 +78,15 @@ def search(
     retrieval: Retrieval,
     now: datetime | None = None,
     budget: int | None = None,
+    vector: Vector | None = None,
 ) -> list[Hit]:
     """The best memories for ``query``; with ``budget``, the feature ranker packs sentences of
     memories into that many characters (other rankers return whole memories: the caller fits
-    them, ``read.pack.fit_budget``)."""
+    them, ``read.pack.fit_budget``). ``vector`` is the query's embedding when the caller has
+    it already."""
     # The query is embedded once, whichever path ranks it.
-    wants_vector = retrieval.ranker == "features" or retrieval.vector > 0
-    vector = embedder.embed([query], kind="query")[0] if embedder and wants_vector else None
+    if vector is None and embedder is not None and retrieval.uses_vectors:
+        vector = embedder.embed([query], kind="query")[0]
     if retrieval.ranker == "features":
         from memstrata.read.features import DEFAULT_WEIGHTS
         from memstrata.read.ranker import rank

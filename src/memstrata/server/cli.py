@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from memstrata.server.auth import Keyring, Tenants, check_bind
-    from memstrata.server.mcp import ScopeDefaults, build_server, http_app
+    from memstrata.server.mcp import ServerScope, build_server, http_app
 
     settings = _settings(args)
     with Memory.from_settings(settings) as first:
@@ -74,10 +74,10 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             tenant=settings.tenant,
             llm=first.llm,
         )
-        defaults = ScopeDefaults(user_id=args.user, agent_id=args.agent, run_id=args.run)
+        scope = ServerScope(user_id=args.user, agent_id=args.agent, run_id=args.run)
         if args.transport == "stdio":
             keyring = Keyring(first.store, required=False, open_tenant=settings.tenant)
-            build_server(tenants, keyring, defaults=defaults).run("stdio")
+            build_server(tenants, keyring, scope=scope).run("stdio")
             return 0
         from memstrata.server.runner import serve
 
@@ -85,7 +85,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             first.store, required=True if args.require_keys else None, open_tenant=settings.tenant
         )
         check_bind(args.host, keys_required=keyring.required, insecure=args.insecure)
-        server = build_server(tenants, keyring, defaults=defaults)
+        server = build_server(tenants, keyring, scope=scope)
         _note(f"memstrata MCP (streamable HTTP) on http://{args.host}:{args.port}/mcp")
         serve(
             http_app(server, keyring, host=args.host),
@@ -198,10 +198,16 @@ def register(
         "mcp",
         parents=[common, scoped],
         help="run the MCP server over stdio (default) or streamable HTTP",
-        description="The scope flags (--user, --agent, --run) are defaults for tool calls "
-        "that do not name them.",
+        description="The scope flags (--user, --agent, --run) confine the server: a tool call "
+        "runs in that scope, may narrow it with a field left open, and is refused if it names "
+        "another user, agent or run.",
     )
-    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    p.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default) or http: streamable HTTP at /mcp",
+    )
     _listen(p, DEFAULT_MCP_PORT)
     p.set_defaults(handler=cmd_mcp)
 

@@ -1,31 +1,44 @@
 """The MCP server: nine tools that map one to one onto ``Memory`` verbs.
 
-``build_server`` returns an ``MCPServer`` (official SDK, ``mcp`` 2.x) for stdio;
-``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every request
-needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
+``build_server`` returns a ``MemoryServer`` (the official SDK's ``MCPServer``, ``mcp`` 2.x) for
+stdio; ``http_app`` wraps its streamable-HTTP app so that, when the store holds API keys, every
+request needs ``Authorization: Bearer ms_…`` and acts for that key's tenant.
 
-Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``; a field the call leaves out is
-taken from the server's defaults (``memstrata mcp --user ada``), so a default can only narrow a
-scope, never widen it.
+Scope: each tool takes ``user_id``, ``agent_id`` and ``run_id``. A server started with a scope
+(``memstrata mcp --user ada``) serves that scope alone (``ServerScope.confine``): a call may
+leave its fields out or repeat them, and may narrow the scope with a field the server left open;
+a call naming another value is refused.
+
+Errors: a failed call returns an error result (``is_error``) whose text is the REST server's
+error, ``code: message`` in the same words (``invalid_input: limit: …``, ``not_found: …``), so
+that the model reads what to correct; an argument a tool does not declare is refused by name.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, TypedDict
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp.types import Tool as ToolInfo
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import InitErrorDetails
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memstrata.errors import MemstrataError
+from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
 from memstrata.server.auth import Keyring, Tenants
+from memstrata.server.errors import validation_message
 from memstrata.server.schemas import (
     AddOut,
     Budget,
     FeedbackOut,
     HistoryEventOut,
+    Id,
     MemoryOut,
     MessageOut,
     PageOut,
@@ -35,7 +48,9 @@ from memstrata.server.schemas import (
     memory_out,
     message_out,
 )
-from memstrata.types import MemoryKind, MemoryState
+from memstrata.types import MemoryKind, MemoryState, Role
+
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
 Long-term memory. Call search_memories before answering a question that may depend on what the
@@ -46,15 +61,29 @@ its time; update and delete keep the old version (see memory_history, restore_me
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by other tools.")]
 UserId = Annotated[
-    str | None, Field(description="Whose memory: a user id (default: the server's --user).")
+    Id | None,
+    Field(description="Whose memory: a user id (default: the server's, if set; then no other)."),
 ]
 AgentId = Annotated[
-    str | None, Field(description="Whose memory: an agent id (default: the server's --agent).")
+    Id | None,
+    Field(description="Whose memory: an agent id (default: the server's, if set; then no other)."),
 ]
 RunId = Annotated[
-    str | None, Field(description="A run or session id (default: the server's --run).")
+    Id | None,
+    Field(description="A run or session id (default: the server's, if set; then no other)."),
 ]
 Reason = Annotated[str | None, Field(description="Why (kept in history).")]
+#: Hits a search returns when it names neither a limit nor a budget.
+SEARCH_DEFAULT = 5
+SearchLimit = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=100,
+        description=f"How many memories at most ({SEARCH_DEFAULT} when not given; with a "
+        "budget, only when given: the budget decides how many fit).",
+    ),
+]
 Kinds = Annotated[
     list[MemoryKind] | None,
     Field(description="Only these kinds: episode, fact, summary, thought, procedure, working."),
@@ -69,27 +98,123 @@ class HistoryOut(BaseModel):
     events: list[HistoryEventOut] = Field(description="Every change, oldest first.")
 
 
-class ScopeDefaults(BaseModel):
+class ScopeArgs(TypedDict):
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class ServerScope:
+    """The scope a server serves (``memstrata mcp --user ada``): its given fields are fixed, the
+    others (None) are open to each call."""
+
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
 
-    def fill(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> dict[str, Any]:
-        return {
-            "user_id": user_id or self.user_id,
-            "agent_id": agent_id or self.agent_id,
-            "run_id": run_id or self.run_id,
-        }
+    def confine(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> ScopeArgs:
+        """A call's scope, inside this one. A fixed field the call leaves out is filled in, and
+        one it names with another value is refused (``InvalidInputError``); an open field is the
+        call's. So a call can narrow the server's scope and never leave it."""
+        call = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        fixed = {field: value for field, value in asdict(self).items() if value is not None}
+        clashes = [f for f, value in fixed.items() if call[f] is not None and call[f] != value]
+        if clashes:
+            confined = " ".join(f"{field}={value}" for field, value in fixed.items())
+            named = ", ".join(f"{field}={call[field]}" for field in clashes)
+            raise InvalidInputError(
+                f"this server is confined to {confined}; a call cannot name {named} "
+                f"(leave {' and '.join(clashes)} out, or give the same value)"
+            )
+        return ScopeArgs(
+            user_id=user_id if self.user_id is None else self.user_id,
+            agent_id=agent_id if self.agent_id is None else self.agent_id,
+            run_id=run_id if self.run_id is None else self.run_id,
+        )
+
+
+def arguments_message(error: ValidationError) -> str:
+    """REST's wording of invalid input, for a tool's arguments (``limit: Input should be …``)."""
+    return validation_message(
+        [
+            {"loc": ["arguments", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in error.errors()
+        ]
+    )
+
+
+def refuse_undeclared(tool: str, arguments: Mapping[str, Any], declared: Collection[str]) -> None:
+    """Raise pydantic's own ``extra_forbidden`` error for each argument ``tool`` does not declare,
+    as a request body with an unknown field is refused."""
+    extra: list[InitErrorDetails] = [
+        {"type": "extra_forbidden", "loc": (name,), "input": value}
+        for name, value in arguments.items()
+        if name not in declared
+    ]
+    if extra:
+        raise ValidationError.from_exception_data(tool, extra)
+
+
+def error_text(error: BaseException | None) -> str | None:
+    """What a client receives for a failed call: ``code: message``, as the REST server words it.
+    None for a crash, which the SDK reports without its details (and logs)."""
+    if isinstance(error, MemstrataError):
+        return f"{error.code}: {error}"
+    if isinstance(error, ValidationError):
+        return f"invalid_input: {arguments_message(error)}"
+    if isinstance(error, UnexpectedToolError):  # a crash, unless the library refused the call
+        return error_text(error.__cause__) if isinstance(error.__cause__, MemstrataError) else None
+    if isinstance(error, ToolError):  # the SDK's "Error executing tool <name>: <cause>"
+        return str(error) if error.__cause__ is None else error_text(error.__cause__)
+    return None
+
+
+class MemoryServer(MCPServer[Any]):
+    """An ``MCPServer`` whose tools refuse arguments they do not declare (their schemas say
+    ``additionalProperties: false``) and whose failed calls read as ``error_text`` says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._declared: dict[str, frozenset[str]] = {}
+
+    async def list_tools(self) -> list[ToolInfo]:
+        return [
+            tool.model_copy(
+                update={"input_schema": {**tool.input_schema, "additionalProperties": False}}
+            )
+            for tool in await super().list_tools()
+        ]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            if name not in self._declared:
+                self._declared = {
+                    tool.name: frozenset(tool.input_schema.get("properties", ()))
+                    for tool in await super().list_tools()
+                }
+            if name in self._declared:
+                refuse_undeclared(name, arguments, self._declared[name])
+            return await super().call_tool(name, arguments, context)
+        except (ToolError, ValidationError) as exc:
+            text = error_text(exc)
+            if text is None:
+                raise
+            logger.info("Tool %r failed: %s", name, text.split(":", 1)[0])
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 def build_server(
-    tenants: Tenants, keyring: Keyring, *, defaults: ScopeDefaults | None = None
-) -> MCPServer:
-    """The MCP server over ``tenants``; ``keyring`` maps an HTTP request's key to its tenant."""
+    tenants: Tenants, keyring: Keyring, *, scope: ServerScope | None = None
+) -> MemoryServer:
+    """The MCP server over ``tenants``, confined to ``scope``; ``keyring`` maps an HTTP
+    request's key to its tenant."""
     from memstrata import __version__
 
-    scope_defaults = defaults or ScopeDefaults()
-    server = MCPServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
+    confined = scope or ServerScope()
+    server = MemoryServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
 
     def memory(ctx: Context) -> Memory:
         request = ctx.request_context.request
@@ -99,12 +224,6 @@ def build_server(
             raise ToolError("unauthorized: send `Authorization: Bearer ms_…`")
         return tenants.memory(tenant)
 
-    def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except MemstrataError as exc:
-            raise ToolError(f"{exc.code}: {exc}") from None
-
     @server.tool()
     def add_memory(
         ctx: Context,
@@ -113,7 +232,7 @@ def build_server(
         agent_id: AgentId = None,
         run_id: RunId = None,
         speaker: Annotated[str | None, Field(description="Who said it, e.g. 'Ada'.")] = None,
-        role: Annotated[str, Field(description="user, assistant, system or tool.")] = "user",
+        role: Annotated[Role, Field(description="Who spoke, as chat APIs name it.")] = "user",
         message_id: Annotated[
             str | None, Field(description="Your id for the message (default: generated).")
         ] = None,
@@ -133,11 +252,10 @@ def build_server(
             "id": message_id,
             "timestamp": timestamp,
         }
-        result = call(
-            memory(ctx).add,
+        result = memory(ctx).add(
             {k: v for k, v in message.items() if v is not None},
             metadata=metadata,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return AddOut(
             added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
@@ -150,7 +268,7 @@ def build_server(
         user_id: UserId = None,
         agent_id: AgentId = None,
         run_id: RunId = None,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many memories.")] = 5,
+        limit: SearchLimit = None,
         kinds: Kinds = None,
         since: Annotated[str | None, Field(description="Event time from, ISO 8601.")] = None,
         until: Annotated[str | None, Field(description="Event time until, ISO 8601.")] = None,
@@ -161,15 +279,14 @@ def build_server(
         """Find the memories that best answer a question, best first, each with its text, time
         and source message ids. With ``budget``, the hits' context lines fit in that many
         characters and may hold only the sentences that answer."""
-        result = call(
-            memory(ctx).search,
+        result = memory(ctx).search(
             query,
-            limit=limit,
+            limit=SEARCH_DEFAULT if limit is None and budget is None else limit,
             kinds=kinds,
             since=since,
             until=until,
             budget=budget,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return SearchOut(
             search_id=result.search_id, query=result.query, hits=[hit_out(h) for h in result]
@@ -184,9 +301,9 @@ def build_server(
         run_id: RunId = None,
     ) -> MemoryDetail:
         """One memory by id, with the messages it came from."""
-        mem, scope = memory(ctx), scope_defaults.fill(user_id, agent_id, run_id)
-        record = call(mem.get, memory_id, **scope)
-        messages = call(mem.sources, memory_id, **scope)
+        mem, where = memory(ctx), confined.confine(user_id, agent_id, run_id)
+        record = mem.get(memory_id, **where)
+        messages = mem.sources(memory_id, **where)
         return MemoryDetail(
             **memory_out(record).model_dump(),
             source_messages=[message_out(m) for m in messages],
@@ -209,14 +326,13 @@ def build_server(
         reason: Reason = None,
     ) -> MemoryOut:
         """Correct a memory. A new version is written; the old one stays in its history."""
-        record = call(
-            memory(ctx).update,
+        record = memory(ctx).update(
             memory_id,
             text,
             metadata=metadata,
             expected_version=expected_version,
             reason=reason,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return memory_out(record)
 
@@ -231,11 +347,10 @@ def build_server(
             run_id: RunId = None,
             reason: Reason = None,
         ) -> MemoryOut:
-            record = call(
-                getattr(memory(ctx), verb),
+            record = getattr(memory(ctx), verb)(
                 memory_id,
                 reason=reason,
-                **scope_defaults.fill(user_id, agent_id, run_id),
+                **confined.confine(user_id, agent_id, run_id),
             )
             return memory_out(record)
 
@@ -262,12 +377,11 @@ def build_server(
     ) -> FeedbackOut:
         """Say which memories of a search the answer used. Used memories grow stronger, and
         search learns to rank such memories above the unused ones."""
-        result = call(
-            memory(ctx).feedback,
+        result = memory(ctx).feedback(
             search_id,
             used,
             unused,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
 
@@ -288,13 +402,12 @@ def build_server(
         ] = None,
     ) -> PageOut:
         """List memories, newest first, one page at a time."""
-        page = call(
-            memory(ctx).list,
+        page = memory(ctx).list(
             limit=limit,
             cursor=cursor,
             kinds=kinds,
             states=states,
-            **scope_defaults.fill(user_id, agent_id, run_id),
+            **confined.confine(user_id, agent_id, run_id),
         )
         return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
 
@@ -308,9 +421,7 @@ def build_server(
     ) -> HistoryOut:
         """Every change to a memory, oldest first: added, updated (with the previous text),
         deleted, restored, each with its time and reason."""
-        events = call(
-            memory(ctx).history, memory_id, **scope_defaults.fill(user_id, agent_id, run_id)
-        )
+        events = memory(ctx).history(memory_id, **confined.confine(user_id, agent_id, run_id))
         return HistoryOut(events=[history_out(e) for e in events])
 
     return server

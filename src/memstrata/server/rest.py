@@ -34,6 +34,7 @@ from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.search import Retrieval
 from memstrata.server import DEFAULT_MAX_BODY_BYTES
 from memstrata.server.auth import Keyring, Tenants
+from memstrata.server.errors import validation_message
 from memstrata.server.metrics import Metrics, MetricsMiddleware
 from memstrata.server.schemas import (
     AGENT,
@@ -512,9 +513,17 @@ def build_router() -> APIRouter:
         mem: Mem,
         scope: ScopeArgs,
         confirm: Annotated[bool, Query(description="Must be true.")] = False,
+        all_users: Annotated[
+            bool,
+            Query(
+                description="Must be true when the scope, without `user_id`, holds the "
+                "memories of more than one user."
+            ),
+        ] = False,
     ) -> CountOut:
-        """Erase every memory and message of a scope, for good."""
-        return CountOut(memories=mem.reset(confirm=confirm, **scope))
+        """Erase every memory and message of a scope, for good. A scope without `user_id`
+        matches every user's memories of that agent or run."""
+        return CountOut(memories=mem.reset(confirm=confirm, all_users=all_users, **scope))
 
     @router.get(
         "/export",
@@ -556,19 +565,6 @@ def build_router() -> APIRouter:
     return router
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> str:
-    parts = []
-    for error in errors[:5]:
-        loc = [str(p) for p in error.get("loc", ())]
-        where = ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else "request")
-        part = f"{where}: {error.get('msg', 'invalid')}"
-        if loc and loc[0] in ("query", "path", "header"):
-            part = f"{where} ({loc[0]}): {error.get('msg', 'invalid')}"
-        parts.append(part)
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(parts) + more
-
-
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (FastAPI has one route per method)."""
     methods: set[str] = set()
@@ -590,7 +586,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
         ]
-        return error_response(422, "invalid_input", _validation_message(errors), errors)
+        return error_response(422, "invalid_input", validation_message(errors), errors)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

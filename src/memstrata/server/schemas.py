@@ -142,7 +142,11 @@ class FiltersIn(Wire):
 
 class SearchIn(ScopeIn, FiltersIn):
     query: Text = Field(description="What to look for, in plain words.")
-    limit: Limit = 10
+    limit: Limit | None = Field(
+        None,
+        description="How many hits at most: 10 when not given; with a `budget`, only when "
+        "given (the budget decides how many fit).",
+    )
     as_of: Timestamp | None = Field(
         None, description="Search memory as it stood then (system time): versions then current."
     )

@@ -25,7 +25,8 @@ def register(
         ),
     )
     p.add_argument("--from", dest="source", required=True, metavar="URL",
-                   help="the store to read: a path, sqlite:///path or postgresql://…")  # fmt: skip
+                   help="the store to read (opened read-only): a path, sqlite:///path or "
+                        "postgresql://…")  # fmt: skip
     p.add_argument("--to", dest="target", required=True, metavar="URL",
                    help="the store to write (created if missing)")  # fmt: skip
     p.add_argument("--tenant", action="append", dest="tenants", metavar="TENANT",
@@ -58,7 +59,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise StoreError("--from and --to name the same store")
     only = {"user_id": args.user, "agent_id": args.agent, "run_id": args.run}
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    source = open_store(args.source)
+    source = open_store(args.source, read_only=True)
     try:
         target = open_store(args.target)
         try:

@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
 from memstrata.errors import ConflictError, EmbedderMismatchError, InvalidInputError
 from memstrata.lifecycle.learning import setting_keys
-from memstrata.ports import Store
+from memstrata.ports import Clock, Store, SystemClock
 from memstrata.stores import codec
 from memstrata.types import Scope
 
@@ -200,12 +201,14 @@ def migrate(
     only: Mapping[str, str] | None = None,
     batch_size: int = 200,
     progress: Progress | None = None,
+    clock: Clock | None = None,
 ) -> MigrationReport:
     """Copy ``source`` into ``target`` and verify the copy; see the module's docstring.
 
     ``tenants`` limits the copy to those tenants (default: every tenant of the source);
     ``only`` to the scopes whose ``user_id``/``agent_id``/``run_id`` equal the given values.
-    ``progress`` is called with a line of text after each batch.
+    ``progress`` is called with a line of text after each batch. The target receives the
+    messages at the time ``clock`` says when the copy starts (default: now).
     """
     if batch_size < 1:
         raise InvalidInputError("batch_size must be at least 1")
@@ -215,6 +218,7 @@ def migrate(
         raise InvalidInputError(f"unknown scope fields: {', '.join(sorted(unknown))}")
     say = progress or (lambda line: None)
     report = MigrationReport()
+    at = (clock or SystemClock()).now()
 
     embedder = source.embedder_info()
     there = target.embedder_info()
@@ -246,7 +250,7 @@ def migrate(
 
     for tenant in names:
         scopes = roots([s for s in all_scopes if s.tenant == tenant])
-        result, copied_keys = _copy_tenant(source, target, tenant, scopes, batch_size, say)
+        result, copied_keys = _copy_tenant(source, target, tenant, scopes, batch_size, say, at)
         _verify(target, scopes, copied_keys, result)
         exact = [s for s in all_scopes if s.tenant == tenant]
         report.learned_models_copied += _copy_learned(source, target, exact, tenant_wide=not only)
@@ -290,6 +294,7 @@ def _copy_tenant(
     scopes: Sequence[Scope],
     batch_size: int,
     say: Progress,
+    at: datetime,
 ) -> tuple[TenantReport, set[tuple[str, ...]]]:
     result = TenantReport(tenant=tenant)
     seen: set[tuple[str, ...]] = set()
@@ -301,7 +306,7 @@ def _copy_tenant(
         nonlocal pending_memories
         if not pending:
             return
-        result.copied += target.import_(tenant, pending)
+        result.copied += target.import_(tenant, pending, at=at)
         pending.clear()
         pending_memories = 0
         say(f"tenant {tenant}: {result.copied} memories copied, {result.skipped} already there")

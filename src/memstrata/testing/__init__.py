@@ -3,9 +3,19 @@
 from memstrata.testing.scripted_llm import (
     RecordedRequest,
     Reply,
+    Responder,
     ScriptedLLMServer,
     content_key,
+    facts_per_message,
     hashing_vector,
 )
 
-__all__ = ["RecordedRequest", "Reply", "ScriptedLLMServer", "content_key", "hashing_vector"]
+__all__ = [
+    "RecordedRequest",
+    "Reply",
+    "Responder",
+    "ScriptedLLMServer",
+    "content_key",
+    "facts_per_message",
+    "hashing_vector",
+]

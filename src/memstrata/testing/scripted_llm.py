@@ -13,7 +13,9 @@ Which reply a chat request gets, first match wins:
 3. a rule for the sha256 of the last user message's content (``on_message`` / ``on_hash``);
 4. ``default`` (a 404 error naming the prompt and hash when there is none).
 
-A rule given several replies serves them in order and then repeats the last.
+A rule given several replies serves them in order and then repeats the last. A reply may also
+be a function of the chat's messages that returns a ``Reply`` (an answer computed from the
+prompt: one fact per message shown, say).
 """
 
 from __future__ import annotations
@@ -25,15 +27,27 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["RecordedRequest", "Reply", "ScriptedLLMServer", "content_key", "hashing_vector"]
+__all__ = [
+    "RecordedRequest",
+    "Reply",
+    "Responder",
+    "ScriptedLLMServer",
+    "content_key",
+    "facts_per_message",
+    "hashing_vector",
+]
 
 _MARKER = re.compile(r"\[prompt:\s*([A-Za-z0-9_.\-]+?)(?:(?:/|\s+v)([A-Za-z0-9_.\-]+))?\s*\]")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+#: A reply computed from the chat's messages.
+Responder = Callable[[list[dict[str, Any]]], "Reply"]
 
 
 def content_key(text: str) -> str:
@@ -84,7 +98,9 @@ class Reply:
     body: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    finish_reason: str = "stop"
+    #: Sent as the choice's ``finish_reason``; ``None`` leaves the field out, as some
+    #: servers do.
+    finish_reason: str | None = "stop"
 
     @classmethod
     def text(cls, content: str, *, delay: float = 0.0) -> Reply:
@@ -97,8 +113,14 @@ class Reply:
 
     @classmethod
     def malformed(cls, content: str = '{"facts": [{"text": "unfinished",') -> Reply:
-        """Assistant text that is broken JSON (the client must repair or re-ask)."""
+        """Assistant text that is broken JSON. The default is a fragment that stops inside a
+        fact, which a client must not take for one."""
         return cls(content=content)
+
+    @classmethod
+    def truncated(cls, content: str = '{"facts": [{"text": "cut off') -> Reply:
+        """Assistant text that stopped at the output limit (``finish_reason`` ``length``)."""
+        return cls(content=content, finish_reason="length")
 
     @classmethod
     def slow(cls, content: str, delay: float) -> Reply:
@@ -167,7 +189,7 @@ class ScriptedLLMServer:
     def __init__(
         self,
         *,
-        default: Reply | None = None,
+        default: Reply | Responder | None = None,
         supported_formats: Collection[str] = ("json_schema", "json_object", "text"),
         embedding_dim: int = 64,
         model: str = "scripted",
@@ -177,35 +199,38 @@ class ScriptedLLMServer:
         self.embedding_dim = embedding_dim
         self.model = model
         self._lock = threading.Lock()
-        self._queue: deque[Reply] = deque()
-        self._by_prompt: dict[str, deque[Reply]] = {}
-        self._by_key: dict[str, deque[Reply]] = {}
+        self._queue: deque[Reply | Responder] = deque()
+        self._by_prompt: dict[str, deque[Reply | Responder]] = {}
+        self._by_key: dict[str, deque[Reply | Responder]] = {}
         self._requests: list[RecordedRequest] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- scripting ------------------------------------------------------------------------------
 
-    def enqueue(self, *replies: Reply) -> ScriptedLLMServer:
+    def enqueue(self, *replies: Reply | Responder) -> ScriptedLLMServer:
         """Replies served, in order, before any rule is consulted."""
         with self._lock:
             self._queue.extend(replies)
         return self
 
-    def on_prompt(self, prompt: str, *replies: Reply) -> ScriptedLLMServer:
+    def on_prompt(self, prompt: str, *replies: Reply | Responder) -> ScriptedLLMServer:
         """Answer chats whose system message names ``prompt`` (``NAME`` or ``NAME/VERSION``)."""
         return self._rule(self._by_prompt, prompt, replies)
 
-    def on_message(self, text: str, *replies: Reply) -> ScriptedLLMServer:
+    def on_message(self, text: str, *replies: Reply | Responder) -> ScriptedLLMServer:
         """Answer chats whose last user message is exactly ``text``."""
         return self._rule(self._by_key, content_key(text), replies)
 
-    def on_hash(self, key: str, *replies: Reply) -> ScriptedLLMServer:
+    def on_hash(self, key: str, *replies: Reply | Responder) -> ScriptedLLMServer:
         """Answer chats whose last user message has sha256 ``key`` (see ``content_key``)."""
         return self._rule(self._by_key, key, replies)
 
     def _rule(
-        self, table: dict[str, deque[Reply]], key: str, replies: Iterable[Reply]
+        self,
+        table: dict[str, deque[Reply | Responder]],
+        key: str,
+        replies: Iterable[Reply | Responder],
     ) -> ScriptedLLMServer:
         queue = deque(replies)
         if not queue:
@@ -272,11 +297,13 @@ class ScriptedLLMServer:
 
     # -- answering ------------------------------------------------------------------------------
 
-    def _choose(self, prompt: tuple[str, str | None] | None, key: str | None) -> Reply | None:
+    def _choose(
+        self, prompt: tuple[str, str | None] | None, key: str | None
+    ) -> Reply | Responder | None:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
-            tables: list[tuple[dict[str, deque[Reply]], str]] = []
+            tables: list[tuple[dict[str, deque[Reply | Responder]], str]] = []
             if prompt is not None:
                 name, version = prompt
                 if version:
@@ -309,7 +336,8 @@ class ScriptedLLMServer:
                 400, f"response_format type {fmt_type!r} is not supported by this server"
             )
         else:
-            reply = self._choose(prompt, key)
+            chosen = self._choose(prompt, key)
+            reply = chosen(list(messages)) if callable(chosen) else chosen
         self._record(
             RecordedRequest(
                 method="POST",
@@ -337,13 +365,7 @@ class ScriptedLLMServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": str(body.get("model") or self.model),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": reply.finish_reason,
-                }
-            ],
+            "choices": [_choice(content, reply.finish_reason)],
             "usage": _usage(
                 reply.prompt_tokens if reply.prompt_tokens is not None else prompt_chars // 4 + 1,
                 reply.completion_tokens
@@ -377,6 +399,40 @@ class ScriptedLLMServer:
     def models(self) -> tuple[int, dict[str, str], str]:
         answer = {"object": "list", "data": [{"id": self.model, "object": "model"}]}
         return 200, {}, json.dumps(answer)
+
+
+def _choice(content: str, finish_reason: str | None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
+    if finish_reason is not None:
+        choice["finish_reason"] = finish_reason
+    return choice
+
+
+def facts_per_message(fits: int | None = None) -> Responder:
+    """A reply for the ``extract_facts`` prompt: one fact per new message shown
+    (``"<speaker> said: <text>"``, about the speaker, citing the message). With ``fits``, the
+    answer for more messages than that stops halfway at the output limit (``finish_reason``
+    ``length``), as a model's does when its limit is too small for the batch."""
+
+    def reply(messages: list[dict[str, Any]]) -> Reply:
+        users = [m for m in messages if m.get("role") == "user"]
+        task = _text(users[0].get("content")) if users else ""
+        shown = [
+            json.loads(line)
+            for line in task.split("NEW MESSAGES\n", 1)[-1].splitlines()
+            if line.startswith("{")
+        ]
+        facts = [
+            {"text": f"{m['speaker']} said: {m['text']}", "subject": m["speaker"],
+             "sources": [m["id"]], "entities": [m["speaker"]]}
+            for m in shown
+        ]  # fmt: skip
+        answer = json.dumps({"facts": facts})
+        if fits is not None and len(shown) > fits:
+            return Reply.truncated(answer[: len(answer) // 2])
+        return Reply.text(answer)
+
+    return reply
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

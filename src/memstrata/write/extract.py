@@ -1,11 +1,13 @@
 """Extract: one LLM call turns a batch of messages into fact drafts (DESIGN §4).
 
-``ask`` sends the ``extract_facts`` prompt and returns the cleaned answer, or ``None`` when the
-model gave no usable one (the caller falls back to the path without a model). The rest is
-pure: ``drafts`` turns the answer into ``FactDraft`` values with absolute times (a fact the
-model gives no date takes the time of its first source message) and speakers, and ``screen``
-drops what the poisoning guard forbids: facts the model flagged as instructions, facts whose
-text instructs an assistant, and facts drawn only from messages that do.
+``ask`` sends the ``extract_facts`` prompt and returns the cleaned answer (facts that cite no
+message of the batch set apart), or raises ``LLMError`` when the model gave no usable one (the
+caller marks the batch failed; ``LLMTruncatedError`` when the answer was cut off, so the caller
+can ask with fewer messages). The rest is pure: ``drafts`` turns the answer into ``FactDraft``
+values with absolute times (a fact the model gives no date takes the time of its first source
+message) and speakers, and ``screen`` drops what the poisoning guard forbids: facts the model
+flagged as instructions, facts whose text instructs an assistant, and facts drawn only from
+messages that do.
 """
 
 from __future__ import annotations
@@ -86,12 +88,17 @@ def build_input(
     )
 
 
-def ask(llm: LLM, data: extract_facts.Input) -> extract_facts.Output | None:
-    """Ask for the facts of a batch; ``None`` when no usable answer came."""
+def ask(llm: LLM, data: extract_facts.Input) -> extract_facts.Cleaned:
+    """Ask for the facts of a batch, cleaned (``extract_facts.clean``).
+
+    Raises ``LLMError`` when no usable answer came, and ``LLMTruncatedError`` when the answer
+    was cut off (the caller asks again with fewer messages).
+    """
     from memstrata.llms.parsing import ask_structured
 
-    output = ask_structured(llm, extract_facts.render(data), extract_facts.Output)
-    return None if output is None else extract_facts.clean(output, data)
+    output = ask_structured(llm, extract_facts.render(data), extract_facts.Output, strict=True)
+    assert output is not None  # strict: it raises instead
+    return extract_facts.clean(output, data)
 
 
 def _when(value: str | None) -> datetime | None:

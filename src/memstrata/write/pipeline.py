@@ -3,11 +3,12 @@
 each fact against similar memories → **link** the notes → register **entities** and relations.
 
 Episodes are stored before any of this runs, so a model that fails loses nothing: its batch is
-marked ``failed`` and ``reprocess`` does it later. A batch is marked ``done`` once its facts
-are stored, so processing is idempotent: ``reprocess`` only takes messages never tried or
-failed. To keep to about one extraction call per ``batch_size`` messages, ``add`` leaves a
-part-filled batch waiting for the next messages of its scope (``wait_for_full_batch``);
-``reprocess`` takes it as it is.
+marked ``failed`` and ``reprocess`` does it later. An answer cut off at the model's output
+limit stores nothing; its batch is marked ``failed`` and asked again in halves, down to one
+message. A batch is marked ``done`` once its facts are stored, so processing is idempotent:
+``reprocess`` only takes messages never tried or failed. To keep to about one extraction call
+per ``batch_size`` messages, ``add`` leaves a part-filled batch waiting for the next messages
+of its scope (``wait_for_full_batch``); ``reprocess`` takes it as it is.
 
 Nothing here raises into ``Memory.add``: a failure is logged, counted in the report, and the
 messages it concerned stay pending.
@@ -24,7 +25,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from memstrata.errors import ConflictError, InvalidInputError, NotFoundError
+from memstrata.errors import (
+    ConflictError,
+    InvalidInputError,
+    LLMError,
+    LLMTruncatedError,
+    NotFoundError,
+)
 from memstrata.graph import index as index_graph
 from memstrata.ports import LLM, Clock, Embedder, PendingMessage, Store, Vector
 from memstrata.prompts import consolidate as consolidate_prompt
@@ -40,6 +47,7 @@ __all__ = ["Pipeline", "PipelineConfig", "PipelineReport"]
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 _FACTS = Filters(kinds=("fact",))
 #: The most error messages a report keeps (the latest).
@@ -91,6 +99,10 @@ class PipelineReport:
 
     ``messages``: messages processed; ``waiting``: left for a fuller batch; ``pending`` and
     ``failed``: still to do after the run (``failed`` among them: tried and failed).
+    ``batches`` counts every extraction attempt, halves of a cut-off batch included, and
+    ``failed_batches`` those that failed. ``facts`` counts what the model extracted;
+    ``dropped`` what was not stored: by the guard, too long to store, or ``unsourced``
+    (citing no message of its batch).
     Calls count every request to the model, re-asks included; tokens are counted when the
     client reports them (``OpenAICompatLLM`` does).
     """
@@ -112,6 +124,7 @@ class PipelineReport:
     unchanged: int = 0
     duplicates: int = 0
     dropped: int = 0
+    unsourced: int = 0
     links: int = 0
     evolved: int = 0
     entities: int = 0
@@ -169,6 +182,13 @@ class _Metered:
                 self.report.completion_tokens += int(
                     after.completion_tokens - before.completion_tokens
                 )
+
+
+def _halves(batch: Sequence[T]) -> list[Sequence[T]]:
+    """A batch cut in two, the first half the larger: how a batch whose answer was cut off
+    is asked again."""
+    middle = (len(batch) + 1) // 2
+    return [batch[:middle], batch[middle:]]
 
 
 def _batches(items: Sequence[PendingMessage], size: int) -> list[list[PendingMessage]]:
@@ -267,7 +287,11 @@ class Pipeline:
 
     # -- one batch ------------------------------------------------------------------------------
     def _batch(self, batch: Sequence[PendingMessage], report: PipelineReport) -> bool:
-        """Extract and consolidate one batch; mark its messages done or failed."""
+        """Extract and consolidate one batch; mark its messages done or failed.
+
+        An answer cut off at the model's output limit stores nothing: the batch is marked
+        failed, then done again in halves (down to one message), each marked on its own.
+        """
         assert self.llm is not None
         scope = batch[0].scope
         messages = [p.message for p in batch]
@@ -280,11 +304,13 @@ class Pipeline:
             ]
             data = extract.build_input(messages, today=now.date(), known_entities=known)
             output = extract.ask(_Metered(self.llm, report, "extraction_calls"), data)
-            if output is None:
-                raise _NoAnswer("the model gave no usable answer")
             screened = extract.screen(extract.drafts(output, messages), messages)
-            report.facts += len(screened.kept) + len(screened.dropped)
-            report.dropped += len(screened.dropped)
+            unsourced = len(output.unsourced)
+            report.facts += len(screened.kept) + len(screened.dropped) + unsourced
+            report.dropped += len(screened.dropped) + unsourced
+            report.unsourced += unsourced
+            for fact in output.unsourced:
+                logger.info("fact not stored (it cites no message of its batch): %s", fact.text)
             for draft, why in screened.dropped:
                 logger.info("fact not stored (%s): %s", why, draft.text)
             by_id = {m.id: m for m in messages if m.id}
@@ -300,7 +326,9 @@ class Pipeline:
                 vector = None if vectors is None else vectors[i]
                 self._consolidate(scope, draft, record, vector, report, now)
         except Exception as exc:
-            if not isinstance(exc, _NoAnswer):
+            if isinstance(exc, LLMError):
+                logger.warning("no facts for a batch of %d in %s: %s", len(ids), scope, exc)
+            else:
                 logger.exception("the LLM write path failed on a batch in %s", scope)
             report.failed_batches += 1
             report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -308,6 +336,8 @@ class Pipeline:
                 scope, ids, "failed", at=now, prompt_version=extract_facts.VERSION,
                 error=str(exc)[:500],
             )  # fmt: skip
+            if isinstance(exc, LLMTruncatedError) and len(batch) > 1:
+                return all([self._batch(half, report) for half in _halves(batch)])
             return False
         self.store.mark_messages(scope, ids, "done", at=now, prompt_version=extract_facts.VERSION)
         report.messages += len(ids)
@@ -449,7 +479,7 @@ class Pipeline:
                 new = consolidate.merged(target, draft, plan.text)
                 new_vector = self._embed([new]) if plan.text else None
                 stored = self.store.update(
-                    scope, new, expected_version=target.version, op="UPDATE",
+                    scope, new, at=now, expected_version=target.version, op="UPDATE",
                     vector=None if new_vector is None else new_vector[0], reason=plan.reason,
                     prompt_version=versions,
                 )  # fmt: skip
@@ -459,7 +489,7 @@ class Pipeline:
             if plan.op == "INVALIDATE" and target is not None:
                 retired = consolidate.invalidated(target, at=now, valid_to=draft.valid_from)
                 self.store.update(
-                    scope, retired, expected_version=target.version, op="INVALIDATE",
+                    scope, retired, at=now, expected_version=target.version, op="INVALIDATE",
                     reason=plan.reason, prompt_version=versions,
                 )  # fmt: skip
                 report.invalidated += 1
@@ -480,20 +510,28 @@ class Pipeline:
         versions: str,
     ) -> None:
         vectors = None if vector is None else vector.reshape(1, -1)
-        self.store.add([], [record], vectors=vectors, reason=plan.reason, prompt_version=versions)
+        self.store.add(
+            [], [record], at=now, vectors=vectors, reason=plan.reason, prompt_version=versions
+        )
         report.added += 1
         report.entities += index_graph(self.store, scope, record)
         links = link.links_for(
             record.id, similar, threshold=self.config.link_threshold,
             limit=self.config.max_links, at=now, supersedes=record.supersedes,
         )  # fmt: skip
-        self.store.add_links(scope, links)
+        self.store.add_links(scope, links, at=now)
         report.links += len(links)
         if self.config.evolve_links:
-            self._evolve(scope, record, [x.target for x in links if x.kind == "related"], report)
+            related = [x.target for x in links if x.kind == "related"]
+            self._evolve(scope, record, related, report, now)
 
     def _evolve(
-        self, scope: Scope, new: MemoryRecord, ids: Sequence[str], report: PipelineReport
+        self,
+        scope: Scope,
+        new: MemoryRecord,
+        ids: Sequence[str],
+        report: PipelineReport,
+        now: datetime,
     ) -> None:
         for note in self.store.get_many(scope, list(ids)):
             evolved = link.evolve(note, new)
@@ -501,13 +539,9 @@ class Pipeline:
                 continue
             try:
                 self.store.update(
-                    scope, evolved, expected_version=note.version, op="UPDATE",
+                    scope, evolved, at=now, expected_version=note.version, op="UPDATE",
                     reason=f"context extended by linked note {new.id}",
                 )  # fmt: skip
                 report.evolved += 1
             except ConflictError:
                 continue
-
-
-class _NoAnswer(Exception):
-    """The model gave no usable answer for a batch (already logged by ``ask_structured``)."""

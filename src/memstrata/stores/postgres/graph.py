@@ -13,11 +13,13 @@ from typing import Any
 
 from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ports import Entity, Link, MessageStatus, PendingMessage, Triple
+from memstrata.stores import timeline
 from memstrata.stores.postgres.sql import (
     INSERT_HISTORY,
     SELECT,
     Conn,
     filters_sql,
+    last_change,
     row_record,
     scope_sql,
     user_sql,
@@ -31,7 +33,6 @@ from memstrata.types import (
     Message,
     Operation,
     Scope,
-    utcnow,
 )
 
 #: The tables that hold a memory's links and graph, erased with it.
@@ -83,8 +84,9 @@ def graph_rows(
     )  # fmt: skip
 
 
-def link_rows(tenant: str, links: Sequence[Link]) -> list[tuple[Any, ...]]:
-    return [(tenant, x.source, x.target, x.kind, float(x.score), x.at or utcnow()) for x in links]
+def link_rows(tenant: str, links: Sequence[Link], at: datetime) -> list[tuple[Any, ...]]:
+    """The rows of ``INSERT_LINK``; a link without a time of its own is made at ``at``."""
+    return [(tenant, x.source, x.target, x.kind, float(x.score), x.at or at) for x in links]
 
 
 def export_graph(
@@ -175,6 +177,7 @@ def add_event(
     text: str | None,
 ) -> HistoryEvent:
     record = current(conn, scope, memory_id, lock=True)
+    at = timeline.change_time(at, record.recorded_at, last_change(conn, record))
     s = record.scope
     row = conn.execute(
         INSERT_HISTORY + " RETURNING id",
@@ -250,12 +253,12 @@ def pending_messages(
     ]
 
 
-def add_links(conn: Conn, scope: Scope, links: Sequence[Link]) -> None:
+def add_links(conn: Conn, scope: Scope, links: Sequence[Link], at: datetime) -> None:
     where, params = scope_sql(scope)
     in_scope = f"EXISTS (SELECT 1 FROM memories m WHERE {where} AND m.id = %s)"
     rows = [
         [scope.tenant, link.source, link.target, link.kind, float(link.score),
-         link.at or utcnow(), *params, link.source, *params, link.target]
+         link.at or at, *params, link.source, *params, link.target]
         for link in links
     ]  # fmt: skip
     with conn.cursor() as cur:

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from memstrata.ports import ApiKey
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
-from memstrata.types import Filters, HistoryEvent, MemoryRecord, Operation, Scope, utcnow
+from memstrata.types import Filters, HistoryEvent, MemoryRecord, Operation, Scope
 
 Conn = psycopg.Connection[Any]
 
@@ -114,10 +114,22 @@ def row_record(row: Sequence[Any]) -> MemoryRecord:
 
 
 def history_event(r: Sequence[Any]) -> HistoryEvent:
+    at = utc(r[4])
+    assert at is not None
     return HistoryEvent(
-        id=r[0], memory_id=r[1], version=r[2], op=r[3], at=utc(r[4]) or utcnow(), reason=r[5],
+        id=r[0], memory_id=r[1], version=r[2], op=r[3], at=at, reason=r[5],
         prompt_version=r[6], text=r[7], previous_text=r[8], state=r[9],
     )  # fmt: skip
+
+
+def last_change(conn: Conn, record: MemoryRecord) -> datetime | None:
+    """The time of the memory's latest history row."""
+    user, uparams = user_sql(record.scope.user_id)
+    row = conn.execute(
+        f"SELECT max(at) FROM history WHERE tenant = %s AND {user} AND memory_id = %s",
+        [record.scope.tenant, *uparams, record.id],
+    ).fetchone()
+    return None if row is None else utc(row[0])
 
 
 def api_key_row(r: Sequence[Any]) -> ApiKey:

@@ -39,7 +39,7 @@ from memstrata.ports import (
     Triple,
     Vector,
 )
-from memstrata.stores import codec
+from memstrata.stores import codec, timeline
 from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
 from memstrata.stores.postgres import graph, schema
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
@@ -62,6 +62,7 @@ from memstrata.stores.postgres.sql import (
     as_vector,
     filters_sql,
     history_event,
+    last_change,
     record_params,
     row_record,
     scope_sql,
@@ -81,7 +82,6 @@ from memstrata.types import (
     Operation,
     Page,
     Scope,
-    utcnow,
 )
 
 #: Options memstrata reads from the URL's query string (libpq would refuse them).
@@ -185,6 +185,10 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
+
+    @property
+    def read_only(self) -> bool:
+        return False
 
     # -- plumbing -------------------------------------------------------------------------------
     def _open_pool(
@@ -304,16 +308,18 @@ class PostgresStore:
         messages: Sequence[tuple[Scope, Message]],
         records: Sequence[MemoryRecord],
         *,
+        at: datetime,
         vectors: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> None:
         if vectors is not None and len(vectors) != len(records):
             raise InvalidInputError("one vector is needed for each record")
-        now = utcnow()
+        for record in records:
+            timeline.check_new(record)
         message_rows = [
             (s.tenant, s.user_id, s.agent_id, s.run_id, m.id, m.role, m.speaker, m.text,
-             m.timestamp, Jsonb(dict(m.metadata)), now)
+             m.timestamp, Jsonb(dict(m.metadata)), at)
             for s, m in messages
         ]  # fmt: skip
         memory_rows = [
@@ -338,13 +344,13 @@ class PostgresStore:
         scope: Scope,
         record: MemoryRecord,
         *,
+        at: datetime,
         expected_version: int,
         op: Operation = "UPDATE",
         vector: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._tx() as conn:
             pk, row = self._current(conn, scope, record.id, lock=True)
             old = row_record(row)
@@ -353,12 +359,12 @@ class PostgresStore:
                     f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
                     "read it again and retry"
                 )
-            snapshot = replace(old, expired_at=old.expired_at or now)
+            when = timeline.change_time(at, old.recorded_at, last_change(conn, old))
+            snapshot, new = timeline.next_version(old, record, when)
             tenant, user_id = old.scope.tenant, old.scope.user_id
             conn.execute(
                 INSERT_VERSION, (tenant, old.id, old.version, user_id, Jsonb(snapshot.to_dict()))
             )
-            new = replace(record, scope=old.scope, version=old.version + 1, recorded_at=now)
             user, uparams = user_sql(user_id)
             conn.execute(
                 f"UPDATE memories SET ({COLUMNS}) = ({VALUES}), "
@@ -367,21 +373,27 @@ class PostgresStore:
             )
             conn.execute(
                 INSERT_HISTORY,
-                self._history_params(tenant, user_id, old.id, new.version, op, at=now,
+                self._history_params(tenant, user_id, old.id, new.version, op, at=when,
                                      reason=reason, prompt_version=prompt_version, text=new.text,
                                      previous_text=old.text, state=new.state),
             )  # fmt: skip
         return new
 
     def set_state(
-        self, scope: Scope, memory_id: str, state: MemoryState, *, reason: str | None = None
+        self,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._tx() as conn:
             pk, row = self._current(conn, scope, memory_id, lock=True)
             old = row_record(row)
             if old.state == state:
                 return old
+            when = timeline.change_time(at, old.recorded_at, last_change(conn, old))
             user, uparams = user_sql(old.scope.user_id)
             conn.execute(
                 f"UPDATE memories SET state = %s WHERE pk = %s AND {user}", (state, pk, *uparams)
@@ -389,7 +401,7 @@ class PostgresStore:
             conn.execute(
                 INSERT_HISTORY,
                 self._history_params(old.scope.tenant, old.scope.user_id, old.id, old.version,
-                                     STATE_OPS[state], at=now, reason=reason, state=state),
+                                     STATE_OPS[state], at=when, reason=reason, state=state),
             )  # fmt: skip
         return replace(old, state=state)
 
@@ -766,14 +778,13 @@ class PostgresStore:
                 item["vector"] = None if embedding is None else embedding.to_list()
             yield item
 
-    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
         """Write exported items in one transaction; existing ids are a conflict (nothing kept).
 
         A memory's links are written with it even when their target is not here yet (a later
         import, such as the next batch of ``migrate``, may bring it): ``links`` shows a link once
         both its ends are in the store, as always."""
         count = 0
-        now = utcnow()
         messages: builtins.list[tuple[Any, ...]] = []
         memories: builtins.list[tuple[Any, ...]] = []
         versions: builtins.list[tuple[Any, ...]] = []
@@ -807,7 +818,7 @@ class PostgresStore:
                     s, m = codec.message_from_dict(item["message"], tenant)
                     messages.append(
                         (tenant, s.user_id, s.agent_id, s.run_id, m.id, m.role, m.speaker,
-                         m.text, m.timestamp, Jsonb(dict(m.metadata)), now)
+                         m.text, m.timestamp, Jsonb(dict(m.metadata)), at)
                     )  # fmt: skip
                     status = codec.status_from_item(item)
                     if status is not None:
@@ -836,7 +847,7 @@ class PostgresStore:
                     entities.extend(named)
                     mentions.extend(mentioned)
                     relations.extend(stated)
-                    links.extend(graph.link_rows(tenant, codec.links_from_item(item)))
+                    links.extend(graph.link_rows(tenant, codec.links_from_item(item), at))
                     count += 1
                 if len(messages) + len(memories) >= BATCH:
                     flush(cur)
@@ -966,11 +977,11 @@ class PostgresStore:
             return graph.pending_messages(conn, scope, include_failed=include_failed,
                                           exact=exact, limit=limit)  # fmt: skip
 
-    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
+    def add_links(self, scope: Scope, links: Sequence[Link], *, at: datetime) -> None:
         if not links:
             return
         with self._tx(changes_memories=False) as conn:
-            graph.add_links(conn, scope, links)
+            graph.add_links(conn, scope, links, at)
 
     def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
         with self._tx(changes_memories=False) as conn:

@@ -82,8 +82,10 @@ def checksum(pks: npt.NDArray[np.int64], matrix: npt.NDArray[np.float32], rows: 
 class AnnFiles:
     """The saved graphs of one database's scopes, in one directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, writable: bool = True) -> None:
         self.directory = directory
+        #: False for a read-only store: its saved graphs are used, never written.
+        self.writable = writable
 
     def _files(self, key: str) -> list[Path]:
         if not self.directory.is_dir():
@@ -121,6 +123,8 @@ class AnnFiles:
     ) -> Path | None:
         """Save ``index`` (built from the first ``rows`` rows) as the graph of ``key``, replacing
         older ones; a failure is logged, not raised (the file is only a cache)."""
+        if not self.writable:
+            return None
         name = f"{key}-{FORMAT}-{rows}-{checksum(pks, matrix, rows):08x}{SUFFIX}"
         target = self.directory / name
         tmp = self.directory / f".{name}.{os.getpid()}.tmp"

@@ -193,6 +193,24 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def check_current(conn: sqlite3.Connection) -> None:
+    """For a store opened read-only, which cannot be migrated: its schema must be the latest."""
+    version = schema_version(conn)
+    if version == LATEST:
+        return
+    if version == 0:
+        raise StoreError("the file holds no memstrata store")
+    if version > LATEST:
+        raise StoreError(
+            f"this database has schema version {version}, newer than this memstrata "
+            f"understands ({LATEST}); upgrade memstrata to open it"
+        )
+    raise StoreError(
+        f"this database has schema version {version}, older than {LATEST}; open it writable "
+        "once to upgrade it"
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to ``LATEST``; return the version it had before."""
     conn.execute("BEGIN IMMEDIATE")

@@ -4,6 +4,11 @@ Every write runs in one ``BEGIN IMMEDIATE`` transaction that also writes its his
 crash leaves either the whole change or none of it. Every query carries the scope in its WHERE
 clause. Exact vector search keeps a normalised float32 matrix per scope in memory, rebuilt when
 this process or another one has written since.
+
+A file that cannot be written (or its directory), or one asked for read-only, is opened
+read-only: reads and searches work, writes raise ``ReadOnlyStoreError``. A query that fails on
+a damaged file runs ``PRAGMA quick_check``; once it finds damage the store raises
+``CorruptStoreError`` and refuses every write.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +27,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memstrata.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from memstrata.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ReadOnlyStoreError,
+    StoreError,
+)
 from memstrata.ports import (
     ApiKey,
     Entity,
@@ -32,10 +43,10 @@ from memstrata.ports import (
     Triple,
     Vector,
 )
-from memstrata.stores import codec
+from memstrata.stores import codec, timeline
 from memstrata.stores.codec import from_micros, to_micros
 from memstrata.stores.keywords import LARGE_STORE, POSTINGS_BUDGET, WordCounts
-from memstrata.stores.sqlite import ann, keywords, schema
+from memstrata.stores.sqlite import ann, files, keywords, schema
 from memstrata.stores.sqlite.keywords import match_expression, query_words
 from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
 from memstrata.types import (
@@ -47,7 +58,6 @@ from memstrata.types import (
     Operation,
     Page,
     Scope,
-    utcnow,
 )
 
 T = TypeVar("T")
@@ -136,6 +146,13 @@ def _row_record(row: Sequence[Any]) -> MemoryRecord:
         layer=row[23],
         metadata={} if row[24] == "{}" else json.loads(row[24]),
     )
+
+
+def _history_event(r: Sequence[Any]) -> HistoryEvent:
+    at = from_micros(r[4])
+    assert at is not None
+    return HistoryEvent(id=r[0], memory_id=r[1], version=r[2], op=r[3], at=at, reason=r[5],
+                        prompt_version=r[6], text=r[7], previous_text=r[8], state=r[9])  # fmt: skip
 
 
 def _api_key(row: Sequence[Any]) -> ApiKey:
@@ -227,35 +244,42 @@ class SQLiteStore:
     keyword_large = LARGE_STORE
     keyword_postings = POSTINGS_BUDGET
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """Open (or create) the store at ``path``; its directory must exist. ``read_only``, or
+        a file or directory that is not writable, opens it read-only (it must exist then)."""
         self.path = str(path)
+        self.timeout = timeout
+        #: Why writes are refused, when the store is read-only.
+        self._read_only_because: str | None = "as asked" if read_only else None
+        #: What the integrity check found once a query failed on a damaged file.
+        self._damage: str | None = None
         if self.path != ":memory:":
             target = Path(self.path).expanduser()
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the directory for {target}: {exc}") from None
             self.path = str(target)
+            self._read_only_because = self._read_only_because or files.why_read_only(target)
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn = files.connect(self.path, timeout=timeout, read_only=self.read_only)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             # 64 MiB of page cache (the default is 2 MiB): a large store's searches read the
             # same FTS5 and B-tree pages again and again. Only pages actually read take memory.
             self._conn.execute("PRAGMA cache_size = -65536")
-            schema.migrate(self._conn)
+            if self.read_only:
+                schema.check_current(self._conn)
+            else:
+                schema.migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
+        except StoreError as exc:
+            raise type(exc)(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
         self._indexes: dict[Scope, ScopeVectors] = {}
         #: The scopes' HNSW graphs between processes: ``<db>.ann/`` (see ``ann``).
         self._ann_files = (
-            None if self.path == ":memory:" else ann.AnnFiles(Path(f"{self.path}.ann"))
+            None
+            if self.path == ":memory:"
+            else ann.AnnFiles(Path(f"{self.path}.ann"), writable=not self.read_only)
         )
         #: Counts by query, with the stamp they were counted at (``count``).
         self._counts: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], int]] = {}
@@ -265,26 +289,68 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
+    @property
+    def read_only(self) -> bool:
+        return self._read_only_because is not None
+
     # -- plumbing -------------------------------------------------------------------------------
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """SQLite's exceptions as memstrata's: a broken constraint is a conflict, the rest is
+        told apart by ``files.failure`` (a damaged file is remembered: writes are refused)."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"the SQLite store at {self.path} refused: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            error, damage = files.failure(self._conn, exc, self.path, self.timeout)
+            self._damage = self._damage or damage
+            raise error from None
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread, with SQLite's exceptions translated."""
+        with self._lock, self._guarded():
+            yield self._conn
+
     @contextmanager
     def _write(self, *, changes_memories: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction. Writes that leave every memory as it was (a kept search, a
         setting, a key) pass ``changes_memories=False`` so in-memory indexes stay current."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._using() as conn:
+            if self._damage is not None:
+                raise files.damaged(self.path, self._damage)
+            if self._read_only_because is not None:
+                raise ReadOnlyStoreError(
+                    f"the SQLite store at {self.path} is open read-only "
+                    f"({self._read_only_because}), so it refuses writes; open it writable to "
+                    "change it"
+                )
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
+                yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
             finally:
                 if changes_memories:
                     self._generation += 1
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            return fn(self._conn)
+        with self._using() as conn:
+            return fn(conn)
+
+    @staticmethod
+    def _last_change(conn: sqlite3.Connection, record: MemoryRecord) -> datetime | None:
+        """The time of the memory's latest history row."""
+        row = conn.execute(
+            "SELECT max(at) FROM history WHERE tenant = ? AND memory_id = ?",
+            (record.scope.tenant, record.id),
+        ).fetchone()
+        return from_micros(row[0])
 
     def _history(
         self,
@@ -411,15 +477,17 @@ class SQLiteStore:
         messages: Sequence[tuple[Scope, Message]],
         records: Sequence[MemoryRecord],
         *,
+        at: datetime,
         vectors: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> None:
         if vectors is not None and len(vectors) != len(records):
             raise InvalidInputError("one vector is needed for each record")
-        now = utcnow()
+        for record in records:
+            timeline.check_new(record)
         added: builtins.list[tuple[int, MemoryRecord, bytes]] = []
-        with self._lock:
+        with self._using() as held:
             with self._write() as conn:
                 before = self._stamp(conn)
                 for scope, message in messages:
@@ -439,7 +507,7 @@ class SQLiteStore:
                                 message.text,
                                 to_micros(message.timestamp),
                                 codec.dumps(dict(message.metadata)),
-                                to_micros(now),
+                                to_micros(at),
                             ),
                         )
                     except sqlite3.IntegrityError:
@@ -462,20 +530,20 @@ class SQLiteStore:
                     ],
                 )  # fmt: skip
             if added:
-                self._extend_indexes(self._conn, before, added)
+                self._extend_indexes(held, before, added)
 
     def update(
         self,
         scope: Scope,
         record: MemoryRecord,
         *,
+        at: datetime,
         expected_version: int,
         op: Operation = "UPDATE",
         vector: Vector | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._write() as conn:
             pk, row = self._current(conn, scope, record.id)
             old = _row_record(row)
@@ -484,13 +552,13 @@ class SQLiteStore:
                     f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
                     "read it again and retry"
                 )
-            snapshot = replace(old, expired_at=old.expired_at or now)
+            when = timeline.change_time(at, old.recorded_at, self._last_change(conn, old))
+            snapshot, new = timeline.next_version(old, record, when)
             conn.execute(
                 "INSERT INTO memory_versions (tenant, memory_id, version, record) "
                 "VALUES (?, ?, ?, ?)",
                 (old.scope.tenant, old.id, old.version, codec.record_json(snapshot)),
             )
-            new = replace(record, scope=old.scope, version=old.version + 1, recorded_at=now)
             conn.execute(
                 f"UPDATE memories SET ({_COLUMNS}) = ({', '.join('?' * 25)}) WHERE pk = ?",
                 (*_record_row(new), pk),
@@ -506,7 +574,7 @@ class SQLiteStore:
                 old.id,
                 new.version,
                 op,
-                at=now,
+                at=when,
                 reason=reason,
                 prompt_version=prompt_version,
                 text=new.text,
@@ -516,14 +584,20 @@ class SQLiteStore:
         return new
 
     def set_state(
-        self, scope: Scope, memory_id: str, state: MemoryState, *, reason: str | None = None
+        self,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
     ) -> MemoryRecord:
-        now = utcnow()
         with self._write() as conn:
             pk, row = self._current(conn, scope, memory_id)
             old = _row_record(row)
             if old.state == state:
                 return old
+            when = timeline.change_time(at, old.recorded_at, self._last_change(conn, old))
             conn.execute("UPDATE memories SET state = ? WHERE pk = ?", (state, pk))
             self._history(
                 conn,
@@ -531,7 +605,7 @@ class SQLiteStore:
                 old.id,
                 old.version,
                 _STATE_OPS[state],
-                at=now,
+                at=when,
                 reason=reason,
                 state=state,
             )
@@ -629,21 +703,7 @@ class SQLiteStore:
                 "ORDER BY id",
                 (scope.tenant, memory_id),
             ).fetchall()
-            return [
-                HistoryEvent(
-                    id=r[0],
-                    memory_id=r[1],
-                    version=r[2],
-                    op=r[3],
-                    at=from_micros(r[4]) or utcnow(),
-                    reason=r[5],
-                    prompt_version=r[6],
-                    text=r[7],
-                    previous_text=r[8],
-                    state=r[9],
-                )
-                for r in rows
-            ]
+            return [_history_event(r) for r in rows]
 
         return self._read(run)
 
@@ -807,8 +867,8 @@ class SQLiteStore:
 
     def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
         where, params = scope_sql(scope)
-        with self._lock:
-            rows = self._conn.execute(
+        with self._using() as conn:
+            rows = conn.execute(
                 f"SELECT m.embedding, {_SELECT} FROM memories m WHERE {where} ORDER BY m.pk",
                 params,
             ).fetchall()
@@ -817,8 +877,8 @@ class SQLiteStore:
             yield _row_record(row[1:]), vector
 
     def stamp(self) -> Hashable:
-        with self._lock:
-            return self._stamp(self._conn)
+        with self._using() as conn:
+            return self._stamp(conn)
 
     def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]:
         def run(conn: sqlite3.Connection) -> builtins.list[dict[str, Any]]:
@@ -855,8 +915,8 @@ class SQLiteStore:
     # -- export / import ------------------------------------------------------------------------
     def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
         where, params = scope_sql(scope)
-        with self._lock:
-            messages = self._conn.execute(
+        with self._using() as conn:
+            messages = conn.execute(
                 "SELECT m.id, m.user_id, m.agent_id, m.run_id, m.role, m.speaker, m.text, m.ts, "
                 "m.metadata, s.status, s.attempts, s.prompt_version, s.error, s.at "
                 f"FROM messages m {_STATUS_JOIN} WHERE {where} ORDER BY m.pk",
@@ -864,7 +924,7 @@ class SQLiteStore:
             ).fetchall()
             ids = [
                 r[0]
-                for r in self._conn.execute(
+                for r in conn.execute(
                     f"SELECT m.id FROM memories m WHERE {where} ORDER BY m.pk", params
                 )
             ]
@@ -901,8 +961,8 @@ class SQLiteStore:
                 "versions": [v.to_dict() for v in versions[:-1]],
                 "history": [h.to_dict() for h in history],
             }
-            with self._lock:
-                self._export_graph(self._conn, item, versions[-1])
+            with self._using() as conn:
+                self._export_graph(conn, item, versions[-1])
             if vectors:
                 item["vector"] = self._vector_list(scope.tenant, memory_id)
             yield item
@@ -945,7 +1005,7 @@ class SQLiteStore:
             return None
         return [float(x) for x in np.frombuffer(row[0], dtype=np.float32)]
 
-    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]]) -> int:
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
         """Write exported items in one transaction; existing ids are a conflict (nothing kept).
 
         A memory's links are written with it even when their target is not here yet (a later
@@ -971,7 +1031,7 @@ class SQLiteStore:
                             message.text,
                             to_micros(message.timestamp),
                             codec.dumps(dict(message.metadata)),
-                            to_micros(utcnow()),
+                            to_micros(at),
                         ),
                     )
                     status = codec.status_from_item(item)
@@ -1012,7 +1072,7 @@ class SQLiteStore:
                             state=event.state,
                         )
                     self._insert_graph(conn, record.scope, record.id, *codec.graph_from_item(item))
-                    self._insert_links(conn, tenant, codec.links_from_item(item))
+                    self._insert_links(conn, tenant, codec.links_from_item(item), at)
                     count += 1
         return count
 
@@ -1111,6 +1171,7 @@ class SQLiteStore:
         with self._write(changes_memories=False) as conn:
             _, row = self._current(conn, scope, memory_id)
             record = _row_record(row)
+            at = timeline.change_time(at, record.recorded_at, self._last_change(conn, record))
             self._history(
                 conn, record.scope.tenant, record.id, record.version, op, at=at, reason=reason,
                 prompt_version=prompt_version, text=text, state=record.state,
@@ -1196,19 +1257,18 @@ class SQLiteStore:
 
         return self._read(run)
 
-    def add_links(self, scope: Scope, links: Sequence[Link]) -> None:
+    def add_links(self, scope: Scope, links: Sequence[Link], *, at: datetime) -> None:
         if not links:
             return
         where, params = scope_sql(scope)
         in_scope = f"EXISTS (SELECT 1 FROM memories m WHERE {where} AND m.id = ?)"
         with self._write(changes_memories=False) as conn:
             for link in links:
-                at = link.at or utcnow()
                 conn.execute(
                     "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
                     f"SELECT ?, ?, ?, ?, ?, ? WHERE {in_scope} AND {in_scope}",
                     [scope.tenant, link.source, link.target, link.kind, float(link.score),
-                     to_micros(at), *params, link.source, *params, link.target],
+                     to_micros(link.at or at), *params, link.source, *params, link.target],
                 )  # fmt: skip
 
     def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
@@ -1274,13 +1334,15 @@ class SQLiteStore:
             )  # fmt: skip
 
     @staticmethod
-    def _insert_links(conn: sqlite3.Connection, tenant: str, links: Sequence[Link]) -> None:
+    def _insert_links(
+        conn: sqlite3.Connection, tenant: str, links: Sequence[Link], at: datetime
+    ) -> None:
         for link in links:
             conn.execute(
                 "INSERT OR IGNORE INTO links (tenant, source, target, kind, score, at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (tenant, link.source, link.target, link.kind, float(link.score),
-                 to_micros(link.at or utcnow())),
+                 to_micros(link.at or at)),
             )  # fmt: skip
 
     def find_entities(
@@ -1437,5 +1499,5 @@ class SQLiteStore:
                 **ann.settings(), "saved": self._ann_files is not None}  # fmt: skip
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, suppress(sqlite3.Error):
             self._conn.close()
