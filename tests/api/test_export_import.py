@@ -361,7 +361,8 @@ def test_a_scope_with_everything_goes_through_a_file_unchanged(tmp_path: Path) -
         wm.open_subgoal("pack")
         wm.close_subgoal(status="failed")
         cat = next(r for r in a.list(user_id="ada", kinds=["fact"]).records if "Tom" in r.text)
-        a.store.add_links(Scope(user_id="ada"), [Link(cat.id, fact.id, "related", 0.4, None)])
+        at = datetime(2024, 5, 3, tzinfo=UTC)
+        a.store.add_links(Scope(user_id="ada"), [Link(cat.id, fact.id, "related", 0.4, at)], at=at)
         assert a.export(tmp_path / "ada.jsonl", user_id="ada") >= 12
         before = everything(a)
     kinds = {row[0]["kind"] for key, row in before.items() if key not in ("graph", "status")}
