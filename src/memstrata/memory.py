@@ -11,7 +11,7 @@ import asyncio
 import builtins
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +52,9 @@ from memstrata.types import (
     check_text,
     new_id,
 )
+from memstrata.write import importing
 from memstrata.write.episodes import (
+    check_derived_text,
     derived_record,
     episode_records,
     index_text,
@@ -76,6 +78,8 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 10
 #: The largest context budget a search packs, in characters.
 MAX_BUDGET = 1_000_000
+#: How many source ids an import asks the store about at once.
+_SOURCE_BATCH = 500
 
 
 def _make_embedder(spec: Embedder | str | None) -> Embedder | None:
@@ -282,10 +286,15 @@ class Memory:
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        """Store a derived memory (a fact, summary, thought, procedure or working note) directly.
+        """Store a memory that is not a message: a fact, summary or thought drawn from stored
+        messages, or a procedure or working note of the caller's own.
 
         ``sources`` are ids of messages already stored in this scope; an unknown id is an
-        error, so provenance always points at something real.
+        error, so provenance always points at something real. A fact, summary or thought is
+        *derived* and must cite at least one message, and its text may not give orders to an
+        assistant (``InvalidInputError``; store such words with ``add``, which keeps them as a
+        quotation flagged ``instruction``). A ``procedure`` or ``working`` note is what the
+        caller states for itself and needs no source (see ``write.episodes.DERIVED_KINDS``).
         """
         scope = self._scope(user_id, agent_id, run_id)
         now = self.clock.now()
@@ -343,7 +352,8 @@ class Memory:
         """Write a new version of a memory; the old version is kept (see ``versions``).
 
         Give ``expected_version`` to fail with ``ConflictError`` instead of overwriting a
-        change made since you read the memory.
+        change made since you read the memory. A fact, summary or thought is not given text that
+        gives orders to an assistant (``InvalidInputError``, as in ``remember``).
         """
         scope = self._scope(user_id, agent_id, run_id)
         if text is None and metadata is None and valid_from is None and valid_to is None:
@@ -352,6 +362,7 @@ class Memory:
         changes: dict[str, Any] = {}
         if text is not None:
             changes["text"] = check_text(text)
+            check_derived_text(current.kind, changes["text"])
         if metadata is not None:
             changes["metadata"] = check_metadata(metadata)
         if valid_from is not None:
@@ -686,11 +697,24 @@ class Memory:
     def import_(self, source: str | Path | IO[str]) -> int:
         """Read a JSON Lines export into this tenant; return the number of memories imported.
 
-        Every line is checked first; a malformed line, or an id that already exists, writes
-        nothing at all.
+        Every line is held to the rules of the verbs that write the same records (limits,
+        ranges, provenance, the poisoning guard: see ``write.importing``) before anything is
+        written; a line that fails, or an id that already exists, writes nothing at all, and
+        the error names the line. An episode is guarded as ``add`` guards it. A file memstrata
+        exported imports unchanged.
         """
         with _open_text(source, "r") as fh:
-            items = list(_parse_export(fh))
+            lines = _parse_export(fh)
+        found: dict[Scope, set[str]] = {}
+        for scope, wanted in importing.missing_sources(lines, self.tenant).items():
+            ids = sorted(wanted)
+            found[scope] = {
+                m.id
+                for i in range(0, len(ids), _SOURCE_BATCH)
+                for m in self.store.get_messages(scope, ids[i : i + _SOURCE_BATCH])
+                if m.id is not None
+            }
+        items = importing.vet(lines, found, self.tenant)
         memories = [item for item in items if item["type"] == "memory"]
         records = [MemoryRecord.from_dict(item["record"], self.tenant) for item in memories]
         vectors = self._embed_records(records)
@@ -710,7 +734,9 @@ class Memory:
         self.close()
 
 
-def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def _parse_export(lines: Iterable[str]) -> list[importing.Line]:
+    """The items of an export with their line numbers, each checked for its shape."""
+    out: list[importing.Line] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -723,16 +749,17 @@ def _parse_export(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         codec.check_export_item(item, number)
         try:
             if item["type"] == "memory":
-                MemoryRecord.from_dict(item["record"])
-                for version in item.get("versions") or ():
-                    MemoryRecord.from_dict(version)
+                for record in (item["record"], *(item.get("versions") or ())):
+                    importing.check_fields(record)
+                    MemoryRecord.from_dict(record)
                 for row in item.get("history") or ():
                     codec.history_from_dict(row)
             elif item["type"] == "message":
                 codec.message_from_dict(item["message"], DEFAULT_TENANT)
         except InvalidInputError as exc:
             raise InvalidInputError(f"line {number}: {exc}") from None
-        yield item
+        out.append(importing.Line(number, item))
+    return out
 
 
 class _open_text:

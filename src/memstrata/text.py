@@ -1,4 +1,5 @@
-"""Plain-text primitives shared by the write and read paths: tokens, stop words, stems, hashes.
+"""Plain-text primitives shared by the write and read paths: tokens, stop words, stems, hashes,
+and the folded form that pattern matching reads (``fold_for_matching``).
 
 Everything here is pure and deterministic; nothing depends on a language model or on locale.
 """
@@ -7,11 +8,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
     "STOPWORDS",
+    "Folded",
     "content_terms",
+    "fold_for_matching",
     "normalize_for_hash",
     "split_sentences",
     "stem",
@@ -268,3 +273,142 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         parts.append(tail)
     return parts
+
+
+# --- The folded form pattern matching reads: a text with its disguises taken off.
+
+#: Letters of other scripts (Greek, Cyrillic, Armenian, IPA small capitals) that pass for a
+#: Latin letter, by the letter they pass for. Capitals and small letters are listed apart
+#: because they can differ (Greek capital eta looks like H, its small letter like n).
+_LOOKALIKES = {
+    "A": "\u0410\u0391", "B": "\u0412\u0392", "C": "\u0421\u03f9", "E": "\u0415\u0395",
+    "H": "\u041d\u0397", "I": "\u0406\u0399\u04c0", "J": "\u0408\u037f", "K": "\u041a\u039a",
+    "M": "\u041c\u039c", "N": "\u039d", "O": "\u041e\u039f", "P": "\u0420\u03a1",
+    "S": "\u0405", "T": "\u0422\u03a4", "X": "\u0425\u03a7", "Y": "\u04ae\u03a5\u0423",
+    "Z": "\u0396",
+    "a": "\u0430\u03b1\u0251\u1d00", "b": "\u0299\u044c", "c": "\u0441\u03f2\u1d04",
+    "d": "\u0501\u1d05", "e": "\u0435\u03b5\u0454\u1d07", "f": "\ua730",
+    "g": "\u0261\u0262", "h": "\u04bb\u029c\u043d", "i": "\u0456\u03b9\u0131\u0269\u026a",
+    "j": "\u0458\u1d0a", "k": "\u03ba\u043a\u1d0b", "l": "\u04cf\u029f", "m": "\u043c\u1d0d",
+    "n": "\u03b7\u043f\u0274", "o": "\u043e\u03bf\u03c3\u1d0f\u0585", "p": "\u0440\u03c1\u1d18",
+    "q": "\u051b", "r": "\u0433\u0280", "s": "\u0455\ua731", "t": "\u03c4\u0442\u1d1b",
+    "u": "\u03c5\u1d1c\u057d", "v": "\u03bd\u0475\u1d20", "w": "\u051d\u03c9\u1d21",
+    "x": "\u0445\u03c7", "y": "\u0443\u03b3\u028f", "z": "\u1d22",
+    "'": "\u2018\u2019\u201b\u02bc\u0060\u00b4\u2032",
+    '"': "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033",
+    "-": "\u2010\u2011\u2012\u2013\u2014\u2015\u2212",
+}  # fmt: skip
+_LOOKALIKE = {ch: latin for latin, chars in _LOOKALIKES.items() for ch in chars}
+_SMALL_LOOKALIKE = {ch: latin for ch, latin in _LOOKALIKE.items() if not latin.isupper()}
+#: Invisible letters (Hangul fillers) that some texts use to split words.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0")
+_LINE_BREAKS = frozenset("\n\r\v\f\x85\u2028\u2029")
+#: ASCII characters that folding drops (control characters) or tag-like oddities.
+_ASCII_ODD = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ASCII_SPACES = str.maketrans({"\t": " ", "\r": "\n", "\v": "\n", "\f": "\n", "`": "'"})
+#: Digits that stand for letters inside a word ("1gn0re"), by the letter.
+_LEET = str.maketrans("0134578", "oieastb")
+_LEET_WORD = re.compile(r"[a-z0-9]{4,}")
+# One letter standing alone, then at least three more, each after one to three separators:
+# "i g n o r e", "s.y.s.t.e.m".
+_SPACED = re.compile(r"\b[^\W\d_]\b(?:[^\w\n]{1,3}[^\W\d_]\b){3,}")
+_DIGIT = re.compile(r"\d")
+_SPACED_PART = re.compile(r"([^\W\d_])([^\w\n]{0,3})")
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A text folded for matching, and where each of its characters came from."""
+
+    text: str
+    #: ``origin[i]``: the index in the original text of folded character ``i``.
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that folded characters ``start:end`` came from."""
+        if not self.origin or end <= start:
+            return (0, 0)
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One character as matching reads it (``""`` when it is invisible)."""
+    code = ord(ch)
+    if 0xE0020 <= code <= 0xE007E:  # a tag character: the ASCII character it hides
+        return chr(code - 0xE0000).casefold()
+    if ch in _LINE_BREAKS:
+        return "\n"
+    category = unicodedata.category(ch)
+    if ch.isspace() or category == "Zs" or ch == "\u2800":
+        return " "
+    if category in ("Cf", "Cc", "Cs", "Co", "Cn") or ch in _INVISIBLE:
+        return ""
+    out = []
+    for part in unicodedata.normalize("NFKD", ch):
+        if unicodedata.category(part) in ("Mn", "Me"):
+            continue  # accents and other marks: "é" is read as "e"
+        part = _LOOKALIKE.get(part, part).casefold()
+        out.append("".join(_SMALL_LOOKALIKE.get(p, p) for p in part))
+    return "".join(out)
+
+
+def _unspace(run: str) -> str:
+    """A spaced-out run with its letters joined: the separator used most often joins the
+    letters of a word, any other separator parts two words ("i g n o r e  a l l")."""
+    parts = _SPACED_PART.findall(run)
+    common = Counter(sep for _, sep in parts[:-1]).most_common(1)[0][0]
+    return "".join(letter + ("" if sep == common or not sep else " ") for letter, sep in parts)
+
+
+def fold_for_matching(text: str) -> Folded:
+    """``text`` as a pattern matcher should read it, whatever disguise it wears.
+
+    Compatibility forms are unfolded (NFKD: full-width and mathematical letters, ligatures),
+    accents and other marks dropped, invisible format characters (zero-width spaces, soft
+    hyphens, direction marks) removed, tag characters read as the ASCII they hide, Greek and
+    Cyrillic look-alikes read as the Latin letters they pass for, case folded, curly quotes and
+    dashes made plain, every space one space and every line break ``"\\n"``. Inside a word of
+    four or more characters, digits that stand for letters are read as those letters
+    ("1gn0re" is "ignore"), and letters spaced out one by one are joined ("i g n o r e").
+    """
+    if text.isascii() and not _ASCII_ODD.search(text):  # the common case, one step
+        folded = text.lower().translate(_ASCII_SPACES)
+        origin: list[int] = list(range(len(text)))
+    else:
+        chars: list[str] = []
+        origin = []
+        for i, ch in enumerate(text):
+            for part in _fold_char(ch):
+                chars.append(part)
+                origin.append(i)
+        folded = "".join(chars)
+
+    def leet(match: re.Match[str]) -> str:
+        word = match.group()
+        letters = sum(c.isalpha() for c in word)
+        return word.translate(_LEET) if 2 <= letters < len(word) else word
+
+    if _DIGIT.search(folded):
+        folded = _LEET_WORD.sub(leet, folded)  # same length: the origins still hold
+    pieces: list[str] = []
+    kept: list[int] = []
+    last = 0
+    for match in _SPACED.finditer(folded):
+        pieces.append(folded[last : match.start()])
+        kept += origin[last : match.start()]
+        joined = _unspace(match.group())
+        pieces.append(joined)
+        letters = iter(
+            origin[match.start() + i] for i, c in enumerate(match.group()) if c.isalpha()
+        )
+        at = origin[match.start()]
+        for c in joined:
+            at = at if c == " " else next(letters)  # a space between words: the letter before
+            kept.append(at)
+        last = match.end()
+    if not pieces:
+        return Folded(folded, tuple(origin))
+    pieces.append(folded[last:])
+    kept += origin[last:]
+    return Folded("".join(pieces), tuple(kept))

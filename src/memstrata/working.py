@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ports import LLM
 from memstrata.types import MemoryRecord, Scope, check_text
-from memstrata.write import extractive
+from memstrata.write import extractive, guard
 
 if TYPE_CHECKING:
     from memstrata.memory import Memory
@@ -89,6 +89,8 @@ class Step:
     action: str
     observation: str
     at: datetime | None = None
+    #: Whether the poisoning guard flagged the step (its episode is a quotation).
+    flagged: bool = False
 
     @property
     def text(self) -> str:
@@ -239,6 +241,7 @@ def step_from_record(record: MemoryRecord) -> Step:
         action=action,
         observation=observation,
         at=record.valid_from,
+        flagged=guard.flagged(record.metadata),
     )
 
 
@@ -581,13 +584,24 @@ class WorkingMemory:
                 "working memory sets them"
             )
         current = self._tree.current
-        seq = self._next_seq()
+        record = self._write_step(current.id if current else None, action, observation, metadata)
+        self._tree = replace(self._tree, steps=(*self._tree.steps, step_from_record(record)))
+        return record
+
+    def _write_step(
+        self,
+        subgoal: str | None,
+        action: str,
+        observation: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> MemoryRecord:
+        """Store a step of ``subgoal`` as a message (its episode is returned)."""
         meta = {
             **(metadata or {}),
             MARK: STEP,
             "task": self.task_id,
-            SUBGOAL: current.id if current else None,
-            "seq": seq,
+            SUBGOAL: subgoal,
+            "seq": self._next_seq(),
             "action_chars": len(action),
         }
         message = {
@@ -595,9 +609,7 @@ class WorkingMemory:
             "role": "assistant",
             "speaker": self.scope.agent_id or "agent",
         }
-        record = self.memory.add(message, **self._ids(), metadata=meta).added[0]
-        self._tree = replace(self._tree, steps=(*self._tree.steps, step_from_record(record)))
-        return record
+        return self.memory.add(message, **self._ids(), metadata=meta).added[0]
 
     def open_subgoal(self, goal: str) -> str:
         """Open a subgoal under the current one (a top-level one when none is open); steps
@@ -640,6 +652,12 @@ class WorkingMemory:
             sources += [m for m in child.sources if m not in sources]
         body, prompt_version = self._summarise(node, steps, children, result)
         text = summary_text(node.goal, status, result, body, max_chars=self.summary_chars)
+        if guard.is_instruction(text):  # the goal or the result gives orders: not repeated here
+            text = summary_text(node.goal, status, result, "", max_chars=self.summary_chars)
+            text = f"Subgoal ({status})." if guard.is_instruction(text) else text
+            prompt_version = None
+        if not sources:  # a summary cites messages: with no step to cite, the closing is one
+            sources = [self._closing_step(node, status, result)]
         seq = self._next_seq()
         meta = {
             MARK: SUMMARY,
@@ -666,6 +684,13 @@ class WorkingMemory:
         self._tree = replace(self._tree, subgoals=nodes, steps=kept)
         return summary
 
+    def _closing_step(self, node: Subgoal, status: Status, result: str | None) -> str:
+        """Record the closing of a subgoal that has no step as a step of its own (what a
+        summary of it can cite); return its message id."""
+        observation = f"{status}: {result}" if result else status
+        record = self._write_step(node.id, f"close subgoal: {node.goal}", observation)
+        return record.sources[0]
+
     def _mark_closed(self, node: Subgoal) -> None:
         meta = {
             MARK: SUBGOAL,
@@ -689,12 +714,13 @@ class WorkingMemory:
     ) -> tuple[str, str | None]:
         """The gist of a subgoal's work, and the prompt version when a model wrote it."""
         room = max(0, self.summary_chars - len(node.goal) - len(result or "") - 40)
+        steps = [s for s in steps if not (s.flagged or guard.is_instruction(s.text))]  # quoted
         texts = [c.summary or "" for c in children] + [_sentence(s) for s in steps]
         if not texts or room == 0:
             return "", None
         if self.llm is not None:
             written = _llm_summary(self.llm, self.memory, node, steps, children, room)
-            if written is not None:
+            if written is not None and not guard.is_instruction(written[0]):
                 return written
         query = f"{node.goal} {result or ''}"
         return extractive.summarize(texts, max_chars=room, query=query), None

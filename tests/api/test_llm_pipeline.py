@@ -512,7 +512,7 @@ def test_without_a_model_an_instruction_is_kept_quoted_and_flagged(mem: Memory) 
     mem.add([said("m1", INJECTION, "Mallory"), said("m2", "I like tea.")], user_id="ana")
     records = {r.actor: r for r in mem.list(user_id="ana").records}
     assert records["Mallory"].text == quote("Mallory", INJECTION)
-    assert records["Mallory"].metadata["guard"] == ["always-never", "ignore-instructions"]
+    assert records["Mallory"].metadata["guard"] == ["order", "override"]
     assert records["Ana"].text == "I like tea." and "flags" not in records["Ana"].metadata
     assert fact_records(mem) == []
     flagged = mem.search("Bob owes money", user_id="ana", metadata={"flags": None})

@@ -34,7 +34,7 @@ def refuses_every_write(mem: Memory, error: type[Exception], message: str) -> No
     memory_id = mem.list(user_id="ada", limit=1).records[0].id
     for write in (
         lambda: mem.add("one more", user_id="ada"),
-        lambda: mem.remember("a fact", user_id="ada"),
+        lambda: mem.remember("a note", kind="procedure", user_id="ada"),
         lambda: mem.update(memory_id, "changed", user_id="ada"),
         lambda: mem.delete(memory_id, user_id="ada"),
         lambda: mem.reset(user_id="ada", confirm=True),
@@ -125,7 +125,7 @@ def test_a_damaged_page_is_a_typed_error_and_the_store_refuses_writes(tmp_path: 
         with pytest.raises(CorruptStoreError, match="memstrata export"):
             mem.add("one more", user_id="ada")
         with pytest.raises(CorruptStoreError, match="refuses every write"):
-            mem.remember("a fact", user_id="ada")
+            mem.remember("a note", kind="procedure", user_id="ada")
     assert digest(path) == damaged  # closing checkpoints the WAL: nothing was written
 
 

@@ -20,18 +20,21 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from memstrata.errors import InvalidInputError
 from memstrata.ports import Entity, Link, Triple
 from memstrata.types import (
     KINDS,
+    STATES,
     HistoryEvent,
     MemoryRecord,
     Message,
+    Operation,
     Scope,
     as_utc,
     check_id,
+    check_metadata,
     check_text,
 )
 
@@ -39,6 +42,8 @@ from memstrata.types import (
 EXPORT_FORMAT = 2
 #: The formats ``import`` reads: 1 is 2 without links, entity graph and message status.
 READ_FORMATS = (1, 2)
+#: The operations a history row may name.
+OPERATIONS: tuple[str, ...] = get_args(Operation)
 #: What a relation of a memory item's ``graph`` holds, in order.
 RELATION_FIELDS = ("subject_key", "subject", "predicate", "object_key", "object")
 
@@ -80,19 +85,21 @@ def message_to_dict(scope: Scope, message: Message) -> dict[str, Any]:
 
 
 def message_from_dict(data: Mapping[str, Any], tenant: str) -> tuple[Scope, Message]:
+    """A message of an export, held to what ``Memory.add`` accepts of one."""
     scope = Scope(
         user_id=data.get("user_id"),
         agent_id=data.get("agent_id"),
         run_id=data.get("run_id"),
         tenant=tenant,
     )
+    speaker = data.get("speaker")
     message = Message(
         id=check_id(data.get("id"), "message id"),
         text=check_text(data.get("text"), "message text"),
-        role=str(data.get("role") or "user"),
-        speaker=data.get("speaker"),
+        role=check_id(data.get("role") or "user", "role"),
+        speaker=None if speaker is None else check_id(speaker, "speaker"),
         timestamp=as_utc(data.get("timestamp")),
-        metadata=dict(data.get("metadata") or {}),
+        metadata=check_metadata(data.get("metadata"), "message metadata"),
     )
     return scope, message
 
@@ -101,6 +108,10 @@ def history_from_dict(data: Mapping[str, Any]) -> HistoryEvent:
     try:
         at = as_utc(data["at"], "history time")
         assert at is not None
+        if data["op"] not in OPERATIONS:
+            raise InvalidInputError(f"unknown history operation {data['op']!r}")
+        if data.get("state") not in (None, *STATES):
+            raise InvalidInputError(f"unknown state {data.get('state')!r} in a history row")
         return HistoryEvent(
             memory_id=check_id(data["memory_id"], "memory_id"),
             version=int(data["version"]),
@@ -257,6 +268,8 @@ def check_export_item(item: Mapping[str, Any], line: int) -> None:
             record = item.get("record")
             if not isinstance(record, Mapping) or record.get("kind") not in KINDS:
                 raise InvalidInputError("a memory item needs a valid 'record'")
+            _objects(item.get("versions"), "a memory's 'versions'")
+            _objects(item.get("history"), "a memory's 'history'")
             links_from_item(item)
             graph_from_item(item)
         elif kind == "message":

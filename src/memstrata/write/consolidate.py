@@ -25,6 +25,7 @@ from typing import Literal
 from memstrata.prompts import consolidate as prompt
 from memstrata.text import normalize_for_hash
 from memstrata.types import Hit, MemoryRecord
+from memstrata.write import guard
 from memstrata.write.extract import FactDraft
 
 __all__ = [
@@ -143,7 +144,8 @@ def plan(resolution: prompt.Resolution, draft: FactDraft, shown: Sequence[Memory
     """Turn a checked model decision into a plan, with the rules code keeps for itself:
 
     - an id the model was not shown cannot be acted on (``resolve`` has made it ADD already);
-    - an UPDATE whose merged text is empty keeps the old text and merges the sources;
+    - an UPDATE whose merged text is empty, or gives orders to an assistant (the poisoning
+      guard), keeps the old text and merges the sources;
     - a fact dated before the memory it would invalidate is older news: it is added, and the
       newer memory stays (an old fact never retires a newer one).
     """
@@ -154,6 +156,8 @@ def plan(resolution: prompt.Resolution, draft: FactDraft, shown: Sequence[Memory
         return Plan("ADD", None, None, reason, asked=True)
     if resolution.op == "UPDATE":
         text = (resolution.new_text or "").strip() or None
+        if text is not None and guard.is_instruction(text):
+            text = None
         return Plan("UPDATE", target, text, reason, asked=True)
     if resolution.op == "INVALIDATE":
         new_start, old_start = draft.valid_from, target.valid_from

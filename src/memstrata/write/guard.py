@@ -7,13 +7,18 @@ never mistakes it for an instruction or a fact. Facts drawn from such text are n
 
 Everything here is pure and needs no language model. ``scan`` finds the instructions in a
 text; ``quote`` writes the attributed quotation; ``guard_episode`` applies both to an episode
-before it is stored; ``screen_facts`` (in ``write/extract``) drops the facts they taint.
+before it is stored; ``screen`` (in ``write/extract``) drops the facts they taint, and
+``derived_record`` (in ``write/episodes``) refuses a derived memory whose text instructs one.
 
-Two kinds of patterns: *strong* ones are instructions wherever they appear ("ignore previous
-instructions", "system prompt", "you are now DAN", chat-template tokens); *directed* ones are
-orders that are ordinary between people ("always tell …", "from now on, never …") and count
-only when the text also addresses an assistant ("the user", "AI", "assistant", "your
-instructions"). Plain conversation ("I always tell my kids to be kind") is not flagged.
+The text is read folded first (``memstrata.text.fold_for_matching``): accents, look-alike
+letters from other scripts, invisible characters, full-width and spaced-out letters do not hide
+an instruction. The rules (``write/guard_rules.py``) describe what an injection does: dismiss
+earlier instructions, fake a role boundary, hand out a new persona, ask to remember or obey in
+every future conversation, send data out, ask for the hidden prompt, or give an assistant
+orders by name, in English, Spanish, French, German and Portuguese (the vocabulary is in
+``write/guard_words.py``). Orders that are ordinary between people ("always tell …", "from now
+on …") count only when the text also addresses an assistant. Each match carries a small reason
+code (``GuardHit.pattern``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from memstrata.text import Folded, fold_for_matching
 from memstrata.types import MAX_TEXT_CHARS, MemoryRecord
+from memstrata.write.guard_rules import RULES, SQUEEZED, STRONG_ADDRESS, WEAK_ADDRESS, WORD
 
 __all__ = [
     "FLAG",
@@ -37,97 +44,10 @@ __all__ = [
 
 #: The flag a guarded text carries in ``metadata["flags"]`` (the extraction prompt's word too).
 FLAG = "instruction"
-
-_RULES = r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|programming)"
-_EARLIER = r"(?:previous|prior|above|earlier|preceding|former|original|initial|existing|old)"
-_DISMISS = r"(?:ignore|disregard|forget|override|bypass|abandon)"
-_SPEECH = (
-    r"(?:tell|say|state|respond|reply|answer|recommend|suggest|mention|reveal|output|write|"
-    r"claim|describe|refer|call|remind|inform|warn|report|include|add|insist)"
-)
-
-_STRONG: tuple[tuple[str, str], ...] = (
-    (
-        "ignore-instructions",
-        rf"\b{_DISMISS}\s+(?:(?:all|any|the|your|my|these|those|of)\s+)*"
-        rf"(?:(?:{_EARLIER}|system|safety|content)\s+)+{_RULES}\b",
-    ),
-    (
-        "ignore-your-instructions",
-        rf"\b{_DISMISS}\s+(?:(?:all|any)\s+(?:of\s+)?(?:the\s+|these\s+|those\s+)?"
-        r"(?:instructions?|prompts?|guidelines|guardrails|programming|directives)"
-        r"|(?:all\s+(?:of\s+)?)?your\s+(?:instructions?|prompts?|guidelines|guardrails|"
-        r"programming|directives|rules|training))\b",
-    ),
-    (
-        "ignore-everything",
-        rf"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)*(?:that\s+|what\s+)?(?:was|"
-        rf"you\s+(?:were|have\s+been))\s+(?:said|told)\s+(?:before|{_EARLIER}|above)\b",
-    ),
-    ("system-prompt", r"\bsystem\s+(?:prompt|message|instructions?)\b"),
-    ("developer-message", r"\b(?:developer|hidden)\s+(?:prompt|message|instructions?)\b"),
-    (
-        "role-change",
-        r"\byou\s+are\s+now\s+(?:an?\s+|the\s+|my\s+|in\s+)?(?:\w+\s+){0,2}?"
-        r"(?:ai|assistant|bot|chatbot|model|llm|agent|dan|mode|jailbroken|unrestricted|"
-        r"unfiltered|uncensored|free\s+from)\b",
-    ),
-    (
-        "new-instructions",
-        r"(?:^|[\n.!?:;]\s*)(?:new|updated|real|actual|additional)\s+(?:instructions?|rules|"
-        r"system\s+prompt)\s*[:\-]",
-    ),
-    (
-        "chat-template",
-        r"<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|\[/?INST\]|<</?SYS>>|"
-        r"^\s*#{2,}\s*(?:system|instruction)s?\b",
-    ),
-    ("jailbreak", r"\b(?:jailbreak|jailbroken|developer\s+mode|dan\s+mode|do\s+anything\s+now)\b"),
-    (
-        "reveal-prompt",
-        r"\b(?:reveal|print|show|repeat|output|leak)\s+(?:me\s+)?(?:your|the)\s+"
-        r"(?:system\s+|hidden\s+|initial\s+)?(?:prompt|instructions)\b",
-    ),
-)
-
-_DIRECTED: tuple[tuple[str, str], ...] = (
-    (
-        "always-never",
-        rf"(?:^\s*|[\n.!?;:,]\s*|\band\s+|\bplease\s+)(?:always|never|do\s+not|don['’]t)\s+"
-        rf"(?:\w+\s+)?{_SPEECH}\b",
-    ),
-    (
-        "from-now-on",
-        r"\b(?:from\s+now\s+on|henceforth|going\s+forward|in\s+(?:all\s+)?future\s+"
-        r"(?:answers|responses|replies|conversations))\b",
-    ),
-    ("you-must", r"\byou\s+(?:must|shall|will|should|have\s+to|need\s+to)\s+(?:always|never)\b"),
-    (
-        "assistant-must",
-        r"\b(?:assistant|ai|chatbot|bot|model|llm)\s+(?:must|should|shall|has\s+to|needs\s+to|"
-        rf"is\s+to)\s+(?:always\s+|never\s+|not\s+)?(?:{_SPEECH}|ignore|obey|follow)\b",
-    ),
-    ("remember-to", r"\b(?:remember|make\s+sure|be\s+sure)\s+to\s+(?:always|never)\b"),
-    (
-        "pretend",
-        r"\b(?:pretend|act\s+as\s+if|roleplay\s+as|role-play\s+as|behave\s+as\s+if)\s+"
-        r"(?:you\s+are|you['’]re|to\s+be)\b",
-    ),
-)
-
-#: Words that show a text is addressed to an assistant (for the directed patterns).
-_ADDRESSED = re.compile(
-    r"\b(?:the\s+user|users|assistant|ai|a\.i\.|chatbot|bot|language\s+model|llm|gpt|"
-    r"chatgpt|claude|model|your\s+(?:memory|memories|instructions|rules|programming|"
-    r"guidelines|training|responses|answers|replies|creators?)|(?:in\s+)?(?:every|all|each)\s+"
-    r"(?:answer|response|reply)|whoever\s+(?:asks|reads))\b",
-    re.IGNORECASE,
-)
-
-_COMPILED_STRONG = tuple((name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _STRONG)
-_COMPILED_DIRECTED = tuple(
-    (name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _DIRECTED
-)
+#: Words at least this long are also read for instructions run together without spaces.
+#: What a match may start with before its own words (the end of the sentence before).
+_CONTEXT = frozenset(" \t\n.!?;:,")
+_LONG_WORD = re.compile(r"(?:[^\W\d]|_){12,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,18 +61,35 @@ class GuardHit:
 
 
 def scan(text: str) -> tuple[GuardHit, ...]:
-    """The instructions ``text`` gives to an assistant, in order of position; ``()`` if none."""
+    """The instructions ``text`` gives to an assistant, in order of position; ``()`` if none.
+
+    Each hit's span is in ``text`` itself, whatever folding it took to find it.
+    """
+    folded = fold_for_matching(text)
+    body = folded.text
+    strong = STRONG_ADDRESS.search(body) is not None
+    addressed = strong or WEAK_ADDRESS.search(body) is not None
+    words = frozenset(WORD.findall(body))
     hits: list[GuardHit] = []
-    for name, pattern in _COMPILED_STRONG:
-        hits += [_hit(name, m) for m in pattern.finditer(text)]
-    if _ADDRESSED.search(text):
-        for name, pattern in _COMPILED_DIRECTED:
-            hits += [_hit(name, m) for m in pattern.finditer(text)]
+    for rule in RULES:
+        if (rule.needs == "strong" and not strong) or (rule.needs == "any" and not addressed):
+            continue
+        if rule.words is not None and rule.words.isdisjoint(words):
+            continue
+        hits += [_hit(text, folded, rule.code, m) for m in rule.pattern.finditer(body)]
+    for word in _LONG_WORD.finditer(body):
+        letters = word.group().replace("_", "")
+        if SQUEEZED.search(letters):
+            hits.append(_hit(text, folded, "run-together", word))
     return tuple(sorted(hits, key=lambda h: (h.start, h.pattern)))
 
 
-def _hit(name: str, match: re.Match[str]) -> GuardHit:
-    return GuardHit(name, match.start(), match.end(), match.group().strip(" \n.!?;:,"))
+def _hit(text: str, folded: Folded, code: str, match: re.Match[str]) -> GuardHit:
+    start, end = match.start(), match.end()
+    while start < end and folded.text[start] in _CONTEXT:
+        start += 1  # a pattern may begin with the end of the sentence before its words
+    begin, stop = folded.span(start, end)
+    return GuardHit(code, begin, stop, text[begin:stop].strip(" \n.!?;:,"))
 
 
 def is_instruction(text: str) -> bool:

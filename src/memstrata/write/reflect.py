@@ -10,7 +10,9 @@ With an LLM the drafts come from the ``summarize`` prompt (its summary, and its 
 thoughts); without one, or when the model gives no usable answer, from the pure functions
 here: an extractive summary and first-person patterns ("I love…", "I'm planning…",
 "I moved…"). Reflecting on the same messages twice stores nothing new: every reflection
-carries a hash of its session's message ids in its metadata (``reflection_key``).
+carries a hash of its session's message ids in its metadata (``reflection_key``). Messages
+that give orders to an assistant (the poisoning guard's) are left out: what they say is kept
+only as a quote, never restated as a summary or a thought.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
 from memstrata.types import MemoryRecord, Message, Scope
-from memstrata.write import extractive
+from memstrata.write import extractive, guard
 
 if TYPE_CHECKING:
     from memstrata.memory import Memory
@@ -443,6 +445,7 @@ def _session_messages(
                             speaker=r.actor,
                             id=r.sources[0],
                             timestamp=r.valid_from,
+                            metadata=r.metadata,
                         )
                     )
             if not page.next_cursor:
@@ -455,6 +458,11 @@ def _session_messages(
         key=lambda im: (im[1].timestamp.replace(tzinfo=None) if im[1].timestamp else far, im[0]),
     )
     return [m for _, m in ranked]
+
+
+def _instructs(message: Message) -> bool:
+    """Whether a message (or the episode it was read from) gives orders to an assistant."""
+    return guard.flagged(message.metadata) or guard.is_instruction(message.text)
 
 
 def _existing(memory: Memory, scope: Scope, key: str, field_: str) -> list[MemoryRecord]:
@@ -519,6 +527,9 @@ def reflect(
     if any(r.kind == "summary" for r in done):
         return _in_order(done)
     selector = key if message_ids is not None else _selector(scope, session)
+    messages = [m for m in messages if not _instructs(m)]  # kept only as quotes
+    if not messages:
+        return []
 
     drafts: list[Draft] | None = None
     prompt_version: str | None = None
@@ -536,6 +547,8 @@ def reflect(
 
     stored: list[MemoryRecord] = []
     for draft in drafts:
+        if not draft.sources or guard.is_instruction(draft.text):
+            continue  # a derived memory cites messages and gives no orders (Memory.remember)
         meta = {
             **draft.metadata,
             "reflection": draft.kind,
