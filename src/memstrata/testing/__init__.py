@@ -4,8 +4,16 @@ from memstrata.testing.scripted_llm import (
     RecordedRequest,
     Reply,
     ScriptedLLMServer,
+    ToolCall,
     content_key,
     hashing_vector,
 )
 
-__all__ = ["RecordedRequest", "Reply", "ScriptedLLMServer", "content_key", "hashing_vector"]
+__all__ = [
+    "RecordedRequest",
+    "Reply",
+    "ScriptedLLMServer",
+    "ToolCall",
+    "content_key",
+    "hashing_vector",
+]

@@ -14,6 +14,10 @@ Which reply a chat request gets, first match wins:
 4. ``default`` (a 404 error naming the prompt and hash when there is none).
 
 A rule given several replies serves them in order and then repeats the last.
+
+A reply may call tools (``Reply.tool_call``), so an agent loop runs against it: the agent gets
+the call, runs its tool and sends the result back in its next request, where a test finds it
+(``RecordedRequest.tool_results``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["RecordedRequest", "Reply", "ScriptedLLMServer", "content_key", "hashing_vector"]
+__all__ = [
+    "RecordedRequest",
+    "Reply",
+    "ScriptedLLMServer",
+    "ToolCall",
+    "content_key",
+    "hashing_vector",
+]
 
 _MARKER = re.compile(r"\[prompt:\s*([A-Za-z0-9_.\-]+?)(?:(?:/|\s+v)([A-Za-z0-9_.\-]+))?\s*\]")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -74,8 +85,25 @@ def _text(content: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the scripted assistant makes: a tool name and its JSON arguments."""
+
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+    def to_wire(self, default_id: str) -> dict[str, Any]:
+        return {
+            "id": self.id or default_id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": json.dumps(dict(self.arguments))},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """One scripted answer: assistant text, or an HTTP error, or a raw body; maybe late."""
+    """One scripted answer: assistant text, or an HTTP error, or a raw body; maybe late.
+    It may call tools (``tool_calls``), with or without text."""
 
     content: str | None = None
     status: int = 200
@@ -85,6 +113,7 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str = "stop"
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @classmethod
     def text(cls, content: str, *, delay: float = 0.0) -> Reply:
@@ -94,6 +123,20 @@ class Reply:
     def json(cls, value: Any, *, delay: float = 0.0) -> Reply:
         """Assistant text that is ``value`` as JSON."""
         return cls(content=json.dumps(value), delay=delay)
+
+    @classmethod
+    def tool_call(
+        cls, name: str, arguments: Mapping[str, Any] | None = None, *, id: str | None = None
+    ) -> Reply:
+        """The assistant calls one tool (``finish_reason`` ``tool_calls``, no text)."""
+        return cls.calling(ToolCall(name, dict(arguments or {}), id))
+
+    @classmethod
+    def calling(cls, *calls: ToolCall, content: str | None = None) -> Reply:
+        """The assistant calls these tools, in one turn, maybe saying ``content`` too."""
+        if not calls:
+            raise ValueError("give at least one tool call")
+        return cls(content=content, tool_calls=calls, finish_reason="tool_calls")
 
     @classmethod
     def malformed(cls, content: str = '{"facts": [{"text": "unfinished",') -> Reply:
@@ -154,6 +197,23 @@ class RecordedRequest:
             if isinstance(message, dict) and message.get("role") == "user":
                 return _text(message.get("content"))
         return None
+
+    @property
+    def tool_names(self) -> list[str]:
+        """The names of the function tools the request offered the model."""
+        tools = self.body.get("tools") if isinstance(self.body, dict) else None
+        names = []
+        for tool in tools if isinstance(tools, list) else ():
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("name"), str):
+                names.append(function["name"])
+        return names
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The text of every tool result the request carries (``role: tool`` messages), in
+        order: what the agent's tools answered to the calls of earlier replies."""
+        return [_text(m.get("content")) for m in self.messages if m.get("role") == "tool"]
 
 
 class ScriptedLLMServer:
@@ -332,6 +392,13 @@ class ScriptedLLMServer:
             return reply.status, dict(reply.headers), reply.body or ""
         content = reply.content or ""
         prompt_chars = sum(len(_text(m.get("content"))) for m in messages)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if reply.tool_calls:
+            message["content"] = reply.content
+            turn = len(self.requests)
+            message["tool_calls"] = [
+                call.to_wire(f"call_{turn}_{i}") for i, call in enumerate(reply.tool_calls)
+            ]
         answer = {
             "id": f"chatcmpl-scripted-{len(self.requests)}",
             "object": "chat.completion",
@@ -340,7 +407,7 @@ class ScriptedLLMServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": content},
+                    "message": message,
                     "finish_reason": reply.finish_reason,
                 }
             ],
