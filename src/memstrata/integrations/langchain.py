@@ -6,13 +6,12 @@ synchronous and an asynchronous implementation. Needs ``pip install 'memstrata[l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-from memstrata.integrations.tools import MemoryTools, backend
+from memstrata.integrations.tools import ToolOptions, memory_tools
 from memstrata.memory import AsyncMemory, Memory
-from memstrata.types import MemoryKind
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
@@ -21,22 +20,12 @@ __all__ = ["memstrata_tools"]
 
 
 def memstrata_tools(
-    memory: Memory | AsyncMemory | RemoteMemory,
-    *,
-    user_id: str | None = None,
-    agent_id: str | None = None,
-    run_id: str | None = None,
-    limit: int | None = None,
-    budget: int | None = None,
-    kind: MemoryKind = "fact",
+    memory: Memory | AsyncMemory | RemoteMemory, **options: Unpack[ToolOptions]
 ) -> list[BaseTool]:
     """``search_memories`` and ``remember`` as LangChain tools, bound to one scope (the model
-    cannot choose another). ``limit`` and ``budget`` shape every search; ``kind`` is what
-    ``remember`` writes."""
-    tools = MemoryTools(
-        backend(memory), user_id=user_id, agent_id=agent_id, run_id=run_id, limit=limit,
-        budget=budget, kind=kind,
-    )  # fmt: skip
+    cannot choose another); ``options`` are ``MemoryTools``' (``user_id=``, ``limit=``,
+    ``budget=``, ``kind=``…)."""
+    tools = memory_tools(memory, **options)
     return [
         StructuredTool.from_function(func=sync, coroutine=run, parse_docstring=True)
         for sync, run in zip(tools.functions(), tools.async_functions(), strict=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar, Unpack
 
 from memstrata.errors import MemstrataError
 from memstrata.memory import AsyncMemory, Memory
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: What the search tool looks through by default: every kind but ``working`` (a task's
+#: scratch notes, and the steps of a run that a session keeps).
+LONG_TERM: tuple[MemoryKind, ...] = ("episode", "fact", "summary", "thought", "procedure")
 
 
 def backend(memory: Memory | AsyncMemory | RemoteMemory) -> Backend:
@@ -96,8 +100,9 @@ def to_thread(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
 class MemoryTools:
     """The memory tools an agent gets, for one scope.
 
-    ``limit`` and ``budget`` shape every search (``None``: the library's default);
-    ``kind`` is the kind of memory ``remember`` writes; ``metadata`` is kept with each.
+    ``limit`` and ``budget`` shape every search (``None``: the library's default), which
+    looks through ``kinds``; ``kind`` is the kind of memory ``remember`` writes, with
+    ``metadata``.
     """
 
     memory: Memory | RemoteMemory
@@ -106,6 +111,7 @@ class MemoryTools:
     run_id: str | None = None
     limit: int | None = None
     budget: int | None = None
+    kinds: Sequence[MemoryKind] | None = LONG_TERM
     kind: MemoryKind = "fact"
     metadata: Mapping[str, Any] | None = None
 
@@ -125,7 +131,9 @@ class MemoryTools:
             query: What to look for, in plain words: a question or a few keywords.
         """
         try:
-            result = self.memory.search(query, **self.scope, **search_args(self.limit, self.budget))
+            result = self.memory.search(
+                query, **self.scope, kinds=self.kinds, **search_args(self.limit, self.budget)
+            )
         except MemstrataError as exc:
             return tool_error(exc)
         return render_hits(result)
@@ -152,3 +160,24 @@ class MemoryTools:
     def async_functions(self) -> list[Callable[..., Awaitable[str]]]:
         """The same tools as coroutine functions that run the store's work on a thread."""
         return [to_thread(fn) for fn in self.functions()]
+
+
+class ToolOptions(TypedDict, total=False):
+    """What the framework modules' ``memstrata_tools`` take besides the memory: the scope
+    (one of ``user_id``, ``agent_id``, ``run_id`` at least) and ``MemoryTools``' options."""
+
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+    limit: int | None
+    budget: int | None
+    kinds: Sequence[MemoryKind] | None
+    kind: MemoryKind
+    metadata: Mapping[str, Any] | None
+
+
+def memory_tools(
+    memory: Memory | AsyncMemory | RemoteMemory, **options: Unpack[ToolOptions]
+) -> MemoryTools:
+    """``MemoryTools`` over any memory (an ``AsyncMemory`` gives its synchronous twin)."""
+    return MemoryTools(backend(memory), **options)
