@@ -8,12 +8,13 @@ from agents import Agent, Model, RunConfig, Runner
 
 from memstrata import Memory
 from memstrata.integrations.openai_agents import MemstrataSession, memstrata_tools
+from memstrata.integrations.tools import INSTRUCTIONS
 
 
 def build_agent(memory: Memory, model: str | Model, user_id: str) -> Agent:
     return Agent(
         name="assistant",
-        instructions="Search your memory before answering; remember what the user tells you.",
+        instructions=INSTRUCTIONS,
         model=model,
         tools=memstrata_tools(memory, user_id=user_id),
     )

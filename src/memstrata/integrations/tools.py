@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
+#: What to tell a model about the tools, for a framework that takes instructions with them.
+INSTRUCTIONS = (
+    "You have a long-term memory. Call search_memories before answering anything that may "
+    "depend on an earlier conversation; call remember when the user tells you something worth "
+    "keeping (a fact about them, a preference, a decision)."
+)
+
 #: What the search tool looks through by default: every kind but ``working`` (a task's
 #: scratch notes, and the steps of a run that a session keeps).
 LONG_TERM: tuple[MemoryKind, ...] = ("episode", "fact", "summary", "thought", "procedure")
