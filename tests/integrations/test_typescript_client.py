@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -12,6 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from memstrata.server.rest import create_app
+from memstrata.server.runner import running
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "clients" / "typescript"
@@ -55,3 +59,30 @@ def test_the_node_tests_pass_against_a_real_server() -> None:
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "ℹ fail 0" in run.stdout
+
+
+def typescript_snippet(readme: Path) -> str:
+    """The first ```ts block of a README (plain JavaScript as well, so node runs it)."""
+    blocks = re.findall(r"```ts\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+    assert blocks, f"no ts block in {readme}"
+    return str(blocks[0])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize(
+    "readme", [ROOT / "README.md", CLIENT / "README.md"], ids=["repo", "client"]
+)
+def test_the_readme_snippets_run(readme: Path, tmp_path: Path) -> None:
+    assert (CLIENT / "node_modules").is_dir(), "run `npm ci --prefix clients/typescript`"
+    build = subprocess.run(["npm", "run", "--silent", "build"], cwd=CLIENT, capture_output=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    code = typescript_snippet(readme)
+    assert "http://127.0.0.1:8420" in code
+    app = create_app(tmp_path / "m.db", embedder="hashing")
+    with running(app) as url:
+        run = subprocess.run(
+            ["node", "--input-type=module", "-e", code.replace("http://127.0.0.1:8420", url)],
+            cwd=CLIENT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "I moved to Lisbon in May" in run.stdout
