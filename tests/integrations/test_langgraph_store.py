@@ -3,7 +3,6 @@ on a ``RemoteMemory`` talking to a real REST server."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from memstrata.server.auth import create_key
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
 
-from .conftest import framework
+from .conftest import framework, run_async
 
 store_base = framework("langgraph.store.base")
 from memstrata.integrations.langgraph import MemstrataStore  # noqa: E402
@@ -229,4 +228,4 @@ def test_the_async_methods(store: MemstrataStore) -> None:
         )
         assert results[0] is None and results[1].value == {"text": "one"}
 
-    asyncio.run(session())
+    run_async(session())

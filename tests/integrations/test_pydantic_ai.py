@@ -1,4 +1,4 @@
-"""pydantic-ai: a real ``Agent.run_sync`` loop (OpenAIChatModel on the scripted server) with
+"""pydantic-ai: a real ``Agent.run`` loop (OpenAIChatModel on the scripted server) with
 ``MemstrataToolset``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from memstrata import Memory
 from memstrata.integrations.tools import INSTRUCTIONS
 from memstrata.testing import Reply, ScriptedLLMServer
 
-from .conftest import example, framework, shown_in_docs
+from .conftest import example, framework, run_async, shown_in_docs
 
 framework("pydantic_ai")
 openai_models = framework("pydantic_ai.models.openai")
@@ -43,7 +43,7 @@ def test_the_agent_searches_and_reads_the_memory(mem: Memory, scripted: Scripted
         Reply.text("In Lisbon."),
     )
     agent = example("pydantic_ai_agent").build_agent(mem, model(scripted), user_id="ada")
-    assert agent.run_sync("Where do I live now?").output == "In Lisbon."
+    assert run_async(agent.run("Where do I live now?")).output == "In Lisbon."
     first, second = scripted.chat_requests
     assert first.tool_names == ["search_memories", "remember"]
     assert first.messages[0] == {"role": "system", "content": INSTRUCTIONS}
@@ -59,7 +59,7 @@ def test_the_agent_remembers(mem: Memory, scripted: ScriptedLLMServer) -> None:
     )
     toolset = MemstrataToolset(mem, user_id="ada", run_id="chat-1", kind="procedure")
     agent = example("pydantic_ai_agent").Agent(model(scripted), toolsets=[toolset])
-    assert agent.run_sync("I'm allergic to peanuts.").output == "Noted."
+    assert run_async(agent.run("I'm allergic to peanuts.")).output == "Noted."
     (hit,) = mem.search("peanuts", user_id="ada", run_id="chat-1")
     assert (hit.text, hit.record.kind) == ("Ada is allergic to peanuts", "procedure")
     assert hit.id in scripted.chat_requests[1].tool_results[0]

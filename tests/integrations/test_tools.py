@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from memstrata import Memory, ScopeRequiredError
 from memstrata.integrations.tools import LONG_TERM, MemoryTools, memory_tools
 from memstrata.memory import AsyncMemory
 from memstrata.types import MemoryKind
+
+from .conftest import run_async
 
 FRAMEWORKS = ("langgraph", "langchain_core", "agents", "openai", "pydantic_ai", "llama_index")
 
@@ -69,7 +70,7 @@ def test_async_twins_keep_names_signatures_and_docs(mem: Memory) -> None:
         assert (run.__name__, run.__doc__) == (sync.__name__, sync.__doc__)
         assert inspect.signature(run) == inspect.signature(sync)
     remember = tools.async_functions()[1]
-    assert asyncio.run(remember(text="Ada likes tea")).startswith("Remembered")
+    assert run_async(remember(text="Ada likes tea")).startswith("Remembered")
 
 
 def test_tools_need_a_scope(mem: Memory) -> None:
