@@ -27,7 +27,7 @@ def test_scope_of_a_namespace_and_of_a_prefix() -> None:
     assert ns.scope_of(TAGGED, ("ada", "memories", "r1"))["run_id"] == "r1"  # type: ignore[index]
     assert ns.scope_of(TAGGED, ("ada", "notes")) is None
     assert ns.scope_of(TAGGED, ("ada", "memories", "r1", "more")) is None
-    assert ns.scope_of(DEFAULT, ()) == dict.fromkeys(ns.FIELDS)
+    assert ns.scope_of(DEFAULT, ()) == dict.fromkeys(("user_id", "agent_id", "run_id"))
 
 
 def test_the_namespace_of_a_scope() -> None:

@@ -31,7 +31,7 @@ from langgraph.store.base.embed import get_text_at_path
 
 from memstrata.errors import NotFoundError
 from memstrata.integrations import namespaces as ns
-from memstrata.integrations.tools import ScopeArgs, backend, search_args
+from memstrata.integrations.tools import ScopeArgs, backend, same_scope, search_args
 from memstrata.memory import MAX_LIMIT, AsyncMemory, Memory
 from memstrata.types import MemoryKind, MemoryRecord, utcnow
 
@@ -154,14 +154,14 @@ class MemstrataStore(BaseStore):
     def _find(self, scope: ScopeArgs, key: str) -> MemoryRecord | None:
         """The active memory of the item ``key`` stored exactly under ``scope``."""
         for record in self._pages(scope, {ns.KEY: key}):
-            if ns.same_scope(record, scope):
+            if same_scope(record, scope):
                 return record
         try:
             record = self.memory.get(key, **scope)
         except NotFoundError:
             return None
         native = ns.KEY not in record.metadata and record.state == "active"
-        return record if native and ns.same_scope(record, scope) else None
+        return record if native and same_scope(record, scope) else None
 
     def _put(self, op: PutOp) -> None:
         scope = self._exact(op.namespace)

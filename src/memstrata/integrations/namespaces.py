@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from memstrata.errors import InvalidInputError
-from memstrata.integrations.tools import ScopeArgs
+from memstrata.integrations.tools import FIELDS, ScopeArgs
 from memstrata.types import MemoryRecord
 
-FIELDS = ("user_id", "agent_id", "run_id")
 #: Metadata keys the store keeps beside an item's value.
 KEY = "langgraph_key"
 TEXT_FIELD = "langgraph_text_field"
@@ -100,11 +99,6 @@ def namespace_of(template: Template, scope: Mapping[str, object]) -> tuple[str, 
 
 def _names(template: Template) -> set[str]:
     return {name for kind, name in template if kind == "field"}
-
-
-def same_scope(record: MemoryRecord, scope: Mapping[str, object]) -> bool:
-    """Whether ``record`` is stored exactly under ``scope`` (not in a narrower one)."""
-    return all(getattr(record.scope, name) == scope.get(name) for name in FIELDS)
 
 
 # -- values ---------------------------------------------------------------------------------------

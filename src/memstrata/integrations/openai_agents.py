@@ -26,12 +26,12 @@ from agents.items import TResponseInputItem
 from agents.memory.session_settings import resolve_session_limit
 
 from memstrata.errors import InvalidInputError
-from memstrata.integrations.namespaces import same_scope
 from memstrata.integrations.tools import (
     ScopeArgs,
     ToolOptions,
     backend,
     memory_tools,
+    same_scope,
     scope_args,
 )
 from memstrata.memory import MAX_LIMIT, AsyncMemory, Memory

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar,
 
 from memstrata.errors import MemstrataError
 from memstrata.memory import AsyncMemory, Memory
-from memstrata.types import MemoryKind, Scope, SearchResult
+from memstrata.types import MemoryKind, MemoryRecord, Scope, SearchResult
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
@@ -47,6 +47,9 @@ def backend(memory: Memory | AsyncMemory | RemoteMemory) -> Backend:
     return memory.sync if isinstance(memory, AsyncMemory) else memory
 
 
+FIELDS = ("user_id", "agent_id", "run_id")
+
+
 class ScopeArgs(TypedDict):
     """The scope keywords every verb takes."""
 
@@ -64,6 +67,12 @@ def scope_args(user_id: str | None, agent_id: str | None, run_id: str | None) ->
     """The scope keywords, checked now (``ScopeRequiredError`` when none is given)."""
     Scope(user_id=user_id, agent_id=agent_id, run_id=run_id)
     return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+
+
+def same_scope(record: MemoryRecord, scope: Mapping[str, object]) -> bool:
+    """Whether ``record`` is stored exactly under ``scope`` (not in a narrower one: a scope
+    filter also matches those)."""
+    return all(getattr(record.scope, name) == scope.get(name) for name in FIELDS)
 
 
 def search_args(limit: int | None, budget: int | None) -> SearchArgs:
