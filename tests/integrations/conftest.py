@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from memstrata import Memory
 from memstrata.testing import ScriptedLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +55,15 @@ def shown_in_docs(page: str, name: str) -> None:
     code = (DOCS / "examples" / f"{name}.py").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert code in blocks, f"docs/integrations/{page} must show examples/{name}.py verbatim"
+
+
+@pytest.fixture
+def two_users(db_path: Path) -> Memory:
+    """A store where Ada and Bob each remember where they moved."""
+    memory = Memory(db_path, embedder="hashing")
+    memory.remember("Ada moved to Lisbon in May", user_id="ada")
+    memory.remember("Bob moved to Berlin", user_id="bob")
+    return memory
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ on the scripted server) with memstrata's tools and ``MemstrataMemoryBlock`` in i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,8 @@ from memstrata.integrations.llamaindex import MemstrataMemoryBlock  # noqa: E402
 
 
 @pytest.fixture
-def mem(db_path: Path) -> Memory:
-    memory = Memory(db_path, embedder="hashing")
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
-    memory.remember("Bob moved to Berlin", user_id="bob")
-    return memory
+def mem(two_users: Memory) -> Memory:
+    return two_users
 
 
 def react(thought: str, action: str | None = None, **arguments: Any) -> Reply:
