@@ -68,14 +68,20 @@ def typescript_snippet(readme: Path) -> str:
     return str(blocks[0])
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-@pytest.mark.parametrize(
-    "readme", [ROOT / "README.md", CLIENT / "README.md"], ids=["repo", "client"]
-)
-def test_the_readme_snippets_run(readme: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built() -> None:
+    """The client built into dist/, as the package's exports name it."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
     assert (CLIENT / "node_modules").is_dir(), "run `npm ci --prefix clients/typescript`"
     build = subprocess.run(["npm", "run", "--silent", "build"], cwd=CLIENT, capture_output=True)
     assert build.returncode == 0, build.stdout + build.stderr
+
+
+@pytest.mark.parametrize(
+    "readme", [ROOT / "README.md", CLIENT / "README.md"], ids=["repo", "client"]
+)
+def test_the_readme_snippets_run(built: None, readme: Path, tmp_path: Path) -> None:
     code = typescript_snippet(readme)
     assert "http://127.0.0.1:8420" in code
     app = create_app(tmp_path / "m.db", embedder="hashing")
