@@ -187,6 +187,11 @@ def test_memories_the_store_did_not_write_are_items_too(store: MemstrataStore, m
     assert item is not None and item.value == hit.value
     facts_only = MemstrataStore(mem, namespace=("memories", "{user_id}"), kinds=["fact"])
     assert facts_only.search(NS, query="Lisbon") == []
+    assert facts_only.search(NS) == []
+    notes = MemstrataStore(mem, namespace=("memories", "{user_id}"), kind="thought", kinds=["fact"])
+    notes.put(NS, "n", {"text": "a passing thought"})
+    got = notes.get(NS, "n")  # its own items, whatever the kinds it searches
+    assert got is not None and got.value == {"text": "a passing thought"}
 
 
 def test_text_from_other_fields(store: MemstrataStore, mem: Any) -> None:

@@ -138,13 +138,16 @@ class MemstrataStore(BaseStore):
         }
 
     def _pages(
-        self, scope: ScopeArgs, metadata: Mapping[str, Any] | None
+        self,
+        scope: ScopeArgs,
+        metadata: Mapping[str, Any] | None,
+        kinds: Sequence[MemoryKind] | None,
     ) -> Iterator[MemoryRecord]:
         """Every active memory of the scope (and narrower ones), newest first."""
         cursor = None
         while True:
             page = self.memory.list(
-                **scope, limit=MAX_LIMIT, cursor=cursor, kinds=self.kinds, metadata=metadata
+                **scope, limit=MAX_LIMIT, cursor=cursor, kinds=kinds, metadata=metadata
             )
             yield from page.records
             cursor = page.next_cursor
@@ -153,7 +156,7 @@ class MemstrataStore(BaseStore):
 
     def _find(self, scope: ScopeArgs, key: str) -> MemoryRecord | None:
         """The active memory of the item ``key`` stored exactly under ``scope``."""
-        for record in self._pages(scope, {ns.KEY: key}):
+        for record in self._pages(scope, {ns.KEY: key}, kinds=None):
             if same_scope(record, scope):
                 return record
         try:
@@ -199,7 +202,7 @@ class MemstrataStore(BaseStore):
                 (hit.record, hit.score) for hit in result
             )
         else:
-            ranked = ((record, None) for record in self._pages(scope, pushed or None))
+            ranked = ((r, None) for r in self._pages(scope, pushed or None, self.kinds))
         for record, score in ranked:
             if self._namespace(record) is None:
                 continue
