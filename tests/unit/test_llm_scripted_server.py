@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from memstrata.testing import Reply, ScriptedLLMServer, content_key, hashing_vector
+from memstrata.testing import Reply, ScriptedLLMServer, ToolCall, content_key, hashing_vector
 from memstrata.testing.scripted_llm import prompt_of
 
 
@@ -178,3 +179,46 @@ def test_prompt_marker_parsing() -> None:
     assert prompt_of([{"role": "system", "content": "x [prompt: a v3] y"}]) == ("a", "3")
     assert prompt_of([{"role": "system", "content": "[prompt: plain]"}]) == ("plain", None)
     assert prompt_of([{"role": "user", "content": "[prompt: a/1]"}]) is None
+
+
+def test_a_reply_calls_tools_and_the_next_request_carries_their_results(
+    server: ScriptedLLMServer,
+) -> None:
+    server.enqueue(Reply.tool_call("search_memories", {"query": "Lisbon"}), Reply.text("Lisbon."))
+    tools = [{"type": "function", "function": {"name": "search_memories", "parameters": {}}}]
+    first = chat(server, "sys", "Where does Ada live?", tools=tools)
+    assert first.status_code == 200, first.text
+    choice = first.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    (call,) = choice["message"]["tool_calls"]
+    assert call["type"] == "function"
+    assert call["function"]["name"] == "search_memories"
+    assert json.loads(call["function"]["arguments"]) == {"query": "Lisbon"}
+    messages = [
+        {"role": "user", "content": "Where does Ada live?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "Ada moved to Lisbon"},
+    ]
+    body = {"model": "m", "messages": messages}
+    second = httpx.post(server.base_url + "/chat/completions", json=body, timeout=5)
+    assert answer(second) == "Lisbon."
+    recorded = server.chat_requests
+    assert recorded[0].tool_names == ["search_memories"]
+    assert recorded[0].tool_results == []
+    assert recorded[1].tool_results == ["Ada moved to Lisbon"]
+
+
+def test_several_tool_calls_in_one_turn_have_distinct_ids(server: ScriptedLLMServer) -> None:
+    server.enqueue(
+        Reply.calling(ToolCall("a", {"x": 1}), ToolCall("b"), content="Looking."),
+        Reply.tool_call("a", id="mine"),
+    )
+    first = chat(server, "sys", "go").json()["choices"][0]["message"]
+    second = chat(server, "sys", "go").json()["choices"][0]["message"]
+    assert first["content"] == "Looking."
+    ids = [c["id"] for c in first["tool_calls"]] + [c["id"] for c in second["tool_calls"]]
+    assert ids[-1] == "mine"
+    assert len(set(ids)) == 3
+    with pytest.raises(ValueError):
+        Reply.calling()

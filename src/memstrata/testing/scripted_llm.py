@@ -16,6 +16,10 @@ Which reply a chat request gets, first match wins:
 A rule given several replies serves them in order and then repeats the last. A reply may also
 be a function of the chat's messages that returns a ``Reply`` (an answer computed from the
 prompt: one fact per message shown, say).
+
+A reply may call tools (``Reply.tool_call``), so an agent loop runs against it: the agent gets
+the call, runs its tool and sends the result back in its next request, where a test finds it
+(``RecordedRequest.tool_results``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "Reply",
     "Responder",
     "ScriptedLLMServer",
+    "ToolCall",
     "content_key",
     "facts_per_message",
     "hashing_vector",
@@ -88,8 +93,25 @@ def _text(content: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the scripted assistant makes: a tool name and its JSON arguments."""
+
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+    def to_wire(self, default_id: str) -> dict[str, Any]:
+        return {
+            "id": self.id or default_id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": json.dumps(dict(self.arguments))},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """One scripted answer: assistant text, or an HTTP error, or a raw body; maybe late."""
+    """One scripted answer: assistant text, or an HTTP error, or a raw body; maybe late.
+    It may call tools (``tool_calls``), with or without text."""
 
     content: str | None = None
     status: int = 200
@@ -101,6 +123,7 @@ class Reply:
     #: Sent as the choice's ``finish_reason``; ``None`` leaves the field out, as some
     #: servers do.
     finish_reason: str | None = "stop"
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @classmethod
     def text(cls, content: str, *, delay: float = 0.0) -> Reply:
@@ -110,6 +133,20 @@ class Reply:
     def json(cls, value: Any, *, delay: float = 0.0) -> Reply:
         """Assistant text that is ``value`` as JSON."""
         return cls(content=json.dumps(value), delay=delay)
+
+    @classmethod
+    def tool_call(
+        cls, name: str, arguments: Mapping[str, Any] | None = None, *, id: str | None = None
+    ) -> Reply:
+        """The assistant calls one tool (``finish_reason`` ``tool_calls``, no text)."""
+        return cls.calling(ToolCall(name, dict(arguments or {}), id))
+
+    @classmethod
+    def calling(cls, *calls: ToolCall, content: str | None = None) -> Reply:
+        """The assistant calls these tools, in one turn, maybe saying ``content`` too."""
+        if not calls:
+            raise ValueError("give at least one tool call")
+        return cls(content=content, tool_calls=calls, finish_reason="tool_calls")
 
     @classmethod
     def malformed(cls, content: str = '{"facts": [{"text": "unfinished",') -> Reply:
@@ -176,6 +213,23 @@ class RecordedRequest:
             if isinstance(message, dict) and message.get("role") == "user":
                 return _text(message.get("content"))
         return None
+
+    @property
+    def tool_names(self) -> list[str]:
+        """The names of the function tools the request offered the model."""
+        tools = self.body.get("tools") if isinstance(self.body, dict) else None
+        names = []
+        for tool in tools if isinstance(tools, list) else ():
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("name"), str):
+                names.append(function["name"])
+        return names
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The text of every tool result the request carries (``role: tool`` messages), in
+        order: what the agent's tools answered to the calls of earlier replies."""
+        return [_text(m.get("content")) for m in self.messages if m.get("role") == "tool"]
 
 
 class ScriptedLLMServer:
@@ -360,12 +414,19 @@ class ScriptedLLMServer:
             return reply.status, dict(reply.headers), reply.body or ""
         content = reply.content or ""
         prompt_chars = sum(len(_text(m.get("content"))) for m in messages)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if reply.tool_calls:
+            message["content"] = reply.content
+            turn = len(self.requests)
+            message["tool_calls"] = [
+                call.to_wire(f"call_{turn}_{i}") for i, call in enumerate(reply.tool_calls)
+            ]
         answer = {
             "id": f"chatcmpl-scripted-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": str(body.get("model") or self.model),
-            "choices": [_choice(content, reply.finish_reason)],
+            "choices": [_choice(message, reply.finish_reason)],
             "usage": _usage(
                 reply.prompt_tokens if reply.prompt_tokens is not None else prompt_chars // 4 + 1,
                 reply.completion_tokens
@@ -401,8 +462,8 @@ class ScriptedLLMServer:
         return 200, {}, json.dumps(answer)
 
 
-def _choice(content: str, finish_reason: str | None) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
+def _choice(message: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "message": message}
     if finish_reason is not None:
         choice["finish_reason"] = finish_reason
     return choice
