@@ -28,16 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from memstrata.evals import coldstart, load
 from memstrata.evals.machine import load_average, machine
+from memstrata.evals.stores import LARGE
 from memstrata.evals.synthetic import synthetic_queries, synthetic_texts
 from memstrata.ports import Embedder, EmbedKind, Vector
 from memstrata.types import Filters, Scope
 
 if TYPE_CHECKING:
     from memstrata.memory import Memory
-
-#: Sizes above this take an hour or more to ingest and several GB of memory: they need ``--large``.
-LARGE = 200_000
 
 
 class _Recording:
@@ -273,6 +272,26 @@ def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.Argumen
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object per size")
     p.set_defaults(handler=_command)
+    kinds = p.add_subparsers(dest="bench_kind", metavar="KIND")
+    cold = kinds.add_parser(
+        "cold",
+        help="a fresh process: open the store, first and second search, timed step by step",
+        description="Fill (or reuse a cached) store with N chat messages in one scope, then "
+        "time, in fresh processes, starting, loading the embedder, opening the store, the "
+        "first search and a second one.",
+    )
+    coldstart.add_arguments(cold)
+    cold.set_defaults(handler=coldstart.run_command)
+    serve = kinds.add_parser(
+        "serve",
+        help="REST servers on one store under concurrent clients over many scopes",
+        description="Fill K scopes x M memories, start P `memstrata serve` processes on one "
+        "store (SQLite, or PostgreSQL through pgserver), drive C clients adding and searching, "
+        "and report throughput, latency, errors, server memory, cross-process freshness and "
+        "whether a write to one scope slows the next search of another.",
+    )
+    load.add_arguments(serve)
+    serve.set_defaults(handler=load.run_command)
 
 
 def _command(args: argparse.Namespace) -> int:
