@@ -280,7 +280,7 @@ def _settings(
         "dataset_sha256": _sha256(args.path),
         "speaker_names": ",".join(names),
         "cache": str(args.cache),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": args.started_at,
     }
 
 
@@ -314,6 +314,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     args.cache = args.cache or default_cache_dir()
     args.progress = not args.quiet
+    args.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     embedder: Embedder = make_embedder(args.embedder or Settings.from_env().embedder)
     caching = CachingEmbedder(embedder, args.cache / "vectors")
     dataset = merge(conversations)
