@@ -400,6 +400,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             for server in servers:
                 stop_server(server)
+        logs = [s.log.read_text(errors="replace")[-1500:] for s in servers]
         missing = missing_adds(store, args.embedder, acked)
     latencies = tally.latencies
     searches = latencies["search_cold"] + latencies["search_warm"]
@@ -430,6 +431,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "statuses": dict(sorted(tally.statuses.items())),
         "errors": errors + len(tally.errors),
         "client_errors": tally.errors[:10],
+        "server_log_tails": [text for text in logs if text.strip()],
         "server_memory_mb": memory,
         "freshness_ms": fresh,
         "interference_ms": interfere,
@@ -441,34 +443,33 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _pair(a: dict[str, Any], b: dict[str, Any]) -> str:
+    return f"p50 {a['p50']} / {b['p50']} ms, p95 {a['p95']} / {b['p95']} ms"
+
+
 def _human(report: dict[str, Any]) -> str:
-    s = report["settings"]
-    search, add = report["search_ms"], report["add_ms"]
+    s, search, add = report["settings"], report["search_ms"], report["add_ms"]
     fresh, inter = report["freshness_ms"], report["interference_ms"]
     rss = ", ".join(
         f"{m['after_load'].get('VmRSS', '?')} MB (peak {m['end'].get('VmHWM', '?')})"
         for m in report["server_memory_mb"]
     )
-    return "\n".join(
-        [
-            f"{s['backend']}, {s['processes']} process(es), {s['scopes']} scopes x "
-            f"{s['memories_per_scope']} memories, {s['clients']} clients, {report['elapsed_s']} s",
-            f"searches {report['searches_per_s']}/s: p50 {search['all']['p50']} ms, p95 "
-            f"{search['all']['p95']} ms (cold {search['cold']['p50']} / {search['cold']['p95']}, "
-            f"warm {search['warm']['p50']} / {search['warm']['p95']})",
-            f"adds {report['adds_per_s']}/s: p50 {add['p50']} ms, p95 {add['p95']} ms; "
-            f"errors {report['errors']}",
-            f"server memory after load: {rss}",
-            f"freshness (added on server {fresh['writer']}, found on {fresh['reader']}): p50 "
-            f"{fresh['p50']} ms, p95 {fresh['p95']} ms, max {fresh['max']} ms, "
-            f"not found {fresh['not_found']}",
-            f"search of Y before / after a write to X: p50 {inter['before']['p50']} / "
-            f"{inter['after']['p50']} ms, p95 {inter['before']['p95']} / {inter['after']['p95']} ms",
-            f"acknowledged adds stored: {report['acknowledged_adds'] - report['missing_adds']} of "
-            f"{report['acknowledged_adds']}; load average {report['load_average']['before']} → "
-            f"{report['load_average']['after']}",
-        ]
-    )
+    stored = report["acknowledged_adds"] - report["missing_adds"]
+    lines = [
+        f"{s['backend']}, {s['processes']} process(es), {s['scopes']} scopes x "
+        f"{s['memories_per_scope']} memories, {s['clients']} clients, {report['elapsed_s']} s",
+        f"searches {report['searches_per_s']}/s: p50 {search['all']['p50']} ms, "
+        f"p95 {search['all']['p95']} ms; cold / warm {_pair(search['cold'], search['warm'])}",
+        f"adds {report['adds_per_s']}/s: p50 {add['p50']} ms, p95 {add['p95']} ms",
+        f"errors: {report['errors']}",
+        f"server memory after load: {rss}",
+        f"freshness (added on server {fresh['writer']}, found on {fresh['reader']}): "
+        f"p50 {fresh['p50']} ms, p95 {fresh['p95']} ms, not found {fresh['not_found']}",
+        f"search of Y before / after a write to X: {_pair(inter['before'], inter['after'])}",
+        f"acknowledged adds stored: {stored} of {report['acknowledged_adds']}",
+        f"load average {report['load_average']['before']} → {report['load_average']['after']}",
+    ]
+    return "\n".join(lines)
 
 
 def run_command(args: argparse.Namespace) -> int:
