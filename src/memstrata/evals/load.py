@@ -3,8 +3,9 @@
 1. Fills K scopes with M synthetic chat messages each through ``Memory.add`` (SQLite: once,
    then a cached copy; PostgreSQL: a server started with the ``pgserver`` wheel, or ``--db``).
 2. Starts P ``memstrata serve`` processes on that one store.
-3. Drives C client threads (one HTTP connection each) for S seconds: each request adds one
-   message (share ``--write-share``) or searches, in a random scope, on the servers in turn.
+3. Drives C client threads for S seconds, dealt to the servers in turn (one HTTP connection
+   each): each request adds one message (share ``--write-share``) or searches, in a random
+   scope.
    A search is "cold" when it is the first one of its scope on its server.
 4. Measures each server's resident memory (``/proc/PID/status``: VmRSS, VmHWM).
 5. Freshness: a message added through server A, then searched for through server B until B
@@ -175,10 +176,13 @@ def _client(
     rng = random.Random(args.seed * 1000 + index)
     queries = synthetic_queries(200, seed=index)
     texts = (m.text for s in chat_sessions(seed=10_000 + index) for m in s)
-    turn = index
+    # Each client keeps to one server (clients are dealt to the servers in turn): a connection
+    # left idle while its client waits on another server would pass the server's keep-alive
+    # timeout and be reset under the next request.
+    server = index % len(urls)
+    turn = 0
     with httpx.Client(timeout=120) as http:
         while time.monotonic() < stop:
-            server = turn % len(urls)
             turn += 1
             scope = scope_name(rng.randrange(scopes))
             adding = rng.random() < args.write_share
