@@ -30,7 +30,7 @@ import numpy as np
 
 from memstrata.evals import coldstart, load
 from memstrata.evals.machine import load_average, machine
-from memstrata.evals.stores import LARGE
+from memstrata.evals.stores import LARGE, refuse_large
 from memstrata.evals.synthetic import synthetic_queries, synthetic_texts
 from memstrata.ports import Embedder, EmbedKind, Vector
 from memstrata.types import Filters, Scope
@@ -296,13 +296,7 @@ def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.Argumen
 
 def _command(args: argparse.Namespace) -> int:
     sizes = args.n or [10_000]
-    too_large = [n for n in sizes if n > LARGE]
-    if too_large and not args.large:
-        print(
-            f"memstrata bench: --n {too_large[0]:,} is above {LARGE:,}; it takes hours and "
-            "several GB of memory, so add --large to run it",
-            file=sys.stderr,
-        )
+    if refuse_large(sizes, args.large, "memstrata bench", "--n"):
         return 2
     for n in sizes:
         result = run(

@@ -18,10 +18,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from memstrata.evals.locomo import Turn
 from memstrata.evals.synthetic import (
     ACTIVITIES,
     FOODS,
@@ -141,24 +141,6 @@ KINDS = (
 #: Sessions fall between these instants.
 FIRST = datetime(2015, 1, 1, tzinfo=UTC)
 LAST = datetime(2027, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    id: str
-    speaker: str
-    text: str
-    timestamp: datetime
-    session: int
-
-    def as_message(self) -> dict[str, Any]:
-        """The message handed to ``Memory.add``."""
-        return {
-            "id": self.id,
-            "speaker": self.speaker,
-            "text": self.text,
-            "timestamp": self.timestamp,
-        }
 
 
 def _ordinal(day: int) -> str:
@@ -411,11 +393,10 @@ def _weighted(rng: random.Random) -> str:
     return rng.choices(_KIND_NAMES, weights=_KIND_WEIGHTS)[0]
 
 
-def chat_sessions(seed: int = 0, names: Iterable[str] = ()) -> Iterator[list[ChatMessage]]:
-    """An endless stream of sessions, the same for the same ``seed`` and ``names``.
-
-    Message ids are ``syn-S-T`` (session S, turn T).
-    """
+def chat_sessions(seed: int = 0, names: Iterable[str] = ()) -> Iterator[list[Turn]]:
+    """An endless stream of sessions, the same for the same ``seed`` and ``names``: each a
+    list of ``Turn`` (the loader's turn: id, speaker, text, session, time), with ids
+    ``syn-S-T`` (session S, turn T)."""
     rng = random.Random(seed)
     given = sorted({n for n in names if n})
     people = list(PEOPLE) + [n for n in given if n not in PEOPLE]
@@ -439,16 +420,16 @@ def chat_sessions(seed: int = 0, names: Iterable[str] = ()) -> Iterator[list[Cha
         for turn in range(length):
             kind = "greeting" if turn == 0 and rng.random() < 0.7 else _weighted(rng)
             text = _style(rng, _message(session, kind, listener, people, bench))
-            messages.append(ChatMessage(f"syn-{number}-{turn + 1}", speaker, text, when, number))
+            messages.append(Turn(f"syn-{number}-{turn + 1}", speaker, text, number, when))
             when += timedelta(seconds=rng.randrange(20, 12 * 60))
             if rng.random() < 0.8:
                 speaker, listener = listener, speaker
         yield messages
 
 
-def chat_messages(n: int, seed: int = 0, names: Iterable[str] = ()) -> list[list[ChatMessage]]:
+def chat_messages(n: int, seed: int = 0, names: Iterable[str] = ()) -> list[list[Turn]]:
     """The first ``n`` messages of the stream, in their sessions (the last one may be cut)."""
-    out: list[list[ChatMessage]] = []
+    out: list[list[Turn]] = []
     left = n
     if left <= 0:
         return out

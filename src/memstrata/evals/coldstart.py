@@ -30,6 +30,7 @@ from memstrata.evals.stores import (
     cached_store,
     copy_store,
     fill,
+    refuse_large,
     remove_store,
 )
 
@@ -154,13 +155,7 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``memstrata bench cold``."""
     sizes = sorted(set(args.sizes or [20_000]))
-    too_large = [n for n in sizes if n > LARGE]
-    if too_large and not args.large:
-        print(
-            f"memstrata bench cold: --n {too_large[0]:,} is above {LARGE:,}; it takes hours "
-            "and several GB of memory, so add --large to run it",
-            file=sys.stderr,
-        )
+    if refuse_large(sizes, args.large, "memstrata bench cold", "--n"):
         return 2
     args.cache = args.cache or default_cache_dir()
     args.progress = not args.quiet

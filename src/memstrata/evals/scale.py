@@ -40,6 +40,7 @@ from memstrata.evals.stores import (
     cached_store,
     copy_store,
     fill,
+    refuse_large,
     remove_store,
 )
 from memstrata.ports import Embedder
@@ -287,13 +288,7 @@ def _settings(
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``memstrata eval scale``; returns the exit status."""
     sizes = _sizes(args.distractors, args.large)
-    too_large = [n for n in sizes if n > LARGE]
-    if too_large and not args.large:
-        print(
-            f"error: --distractors {too_large[0]:,} is above {LARGE:,}; it takes hours and "
-            "several GB of memory, so add --large to run it",
-            file=sys.stderr,
-        )
+    if refuse_large(sizes, args.large, "memstrata eval scale", "--distractors"):
         return 2
     for path in (args.path, args.other):
         if path is not None and not path.is_file():

@@ -28,6 +28,20 @@ from memstrata.types import AddResult
 LARGE = 200_000
 
 Batch = Sequence[Mapping[str, Any]]
+
+
+def refuse_large(sizes: Sequence[int], large: bool, command: str, option: str) -> bool:
+    """Say on stderr, and return True, when a size above ``LARGE`` lacks ``--large``."""
+    above = [n for n in sizes if n > LARGE]
+    if above and not large:
+        print(
+            f"{command}: {option} {above[0]:,} is above {LARGE:,}; it takes hours and several "
+            "GB of memory, so add --large to run it",
+            file=sys.stderr,
+        )
+    return bool(above) and not large
+
+
 #: A recipe's version: bump it when the same recipe would fill a store differently.
 RECIPE_VERSION = 1
 
