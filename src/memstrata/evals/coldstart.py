@@ -159,6 +159,7 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     args.cache = args.cache or default_cache_dir()
     args.progress = not args.quiet
+    where = machine()  # the revision that runs is the one checked out now
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memstrata-cold-") as tmp:
         rows = [run_size(n, args, Path(tmp)) for n in sizes]
@@ -171,7 +172,7 @@ def run_command(args: argparse.Namespace) -> int:
             "questions": list(QUESTIONS),
             "cache": str(args.cache),
         },
-        "machine": machine(),
+        "machine": where,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     if args.json:

@@ -5,8 +5,7 @@
 2. Starts P ``memstrata serve`` processes on that one store.
 3. Drives C client threads for S seconds, dealt to the servers in turn (one HTTP connection
    each): each request adds one message (share ``--write-share``) or searches, in a random
-   scope.
-   A search is "cold" when it is the first one of its scope on its server.
+   scope. A search is "cold" when it is the first of its scope on its server.
 4. Measures each server's resident memory (``/proc/PID/status``: VmRSS, VmHWM).
 5. Freshness: a message added through server A, then searched for through server B until B
    returns it; the delay after A's answer, each time.
@@ -90,20 +89,8 @@ class Server:
 
 def start_server(store: str, embedder: str, log: Path) -> Server:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "memstrata.cli",
-        "serve",
-        "--db",
-        store,
-        "--embedder",
-        embedder,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    command = [sys.executable, "-m", "memstrata.cli", "serve", "--db", store]
+    command += ["--embedder", embedder, "--port", str(port), "--log-level", "warning"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -380,6 +367,7 @@ def _prepare(
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
+    where = machine()  # the revision that runs is the one checked out now
     load_before = load_average()
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -441,7 +429,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "interference_ms": interfere,
         "acknowledged_adds": len(acked),
         "missing_adds": missing,
-        "machine": machine(),
+        "machine": where,
         "load_average": {"before": load_before, "after": load_average()},
         "total_s": round(time.perf_counter() - started, 1),
     }

@@ -315,6 +315,7 @@ def run_command(args: argparse.Namespace) -> int:
     dataset = merge(conversations)
     names = first_names([*conversations, *other])
     cats = categories(conversations)
+    where = machine()  # the revision that runs is the one checked out now
     load_before = load_average()
     started = time.perf_counter()
     rows = []
@@ -334,7 +335,7 @@ def run_command(args: argparse.Namespace) -> int:
         "attainable_recall": _rounded(attainable_recall([dataset], cats)),
         "sizes": rows,
         "settings": _settings(args, embedder, names, other_sha),
-        "machine": machine(),
+        "machine": where,
         "load_average": {"before": load_before, "after": load_average()},
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
