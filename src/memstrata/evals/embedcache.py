@@ -22,8 +22,9 @@ import numpy as np
 from memstrata.ports import Embedder, EmbedKind, Vector
 from memstrata.settings import APP_NAME
 
-#: New vectors are written to disk once this many are waiting.
-FLUSH_EVERY = 20_000
+#: New vectors are written to disk once this many are waiting (an interrupted fill loses at
+#: most this many).
+FLUSH_EVERY = 5_000
 
 
 def default_cache_dir() -> Path:
