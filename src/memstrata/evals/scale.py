@@ -3,14 +3,14 @@
 A dataset's conversations (LoCoMo's format: LoCoMo, REALTALK) go into ONE scope together with
 N distractor memories (``evals.distractors``: another dataset's turns with ``--other``, and
 synthetic chat sessions), and each question is asked in that scope through the public API, as
-``memstrata eval locomo`` asks it: ``search(question, limit=L)`` for recall@k and latency, and
-``search(question, limit=L, budget=4000)`` for recall within the budget. Message ids must be
+``memstrata eval locomo`` asks it: ``search(question, limit=50)`` for recall@k and latency,
+and ``search(question, budget=4000)`` for recall within the budget. Message ids must be
 unique in one scope, so each turn's id becomes ``SAMPLE:ID`` ("conv-26:D3:5") and the evidence
 is mapped the same way (an evidence entry that named no turn still names none).
 
 The distractor store for each N is filled once through ``Memory.add`` with cached vectors
-(``evals.embedcache``) and kept (``evals.stores``); each run copies it, adds the dataset (timed:
-"ingest", the query and message embedding included) and asks the questions.
+(``evals.embedcache``) and kept (``evals.stores``); each run copies it, adds the dataset (timed
+as "ingest", its embedding included) and asks the questions.
 """
 
 from __future__ import annotations
@@ -396,7 +396,7 @@ def add_parser(datasets: Any) -> argparse.ArgumentParser:
         type=int,
         default=max(DEFAULT_KS),
         metavar="N",
-        help="memories asked for per question (default %(default)s)",
+        help="hits of each question's ranked search, for recall@k (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="distractor seed (default 0)")
     p.add_argument(
