@@ -297,7 +297,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         conversations = load_locomo(args.path)
         other = load_locomo(args.other) if args.other else []
-    except (LocomoFormatError, json.JSONDecodeError) as exc:
+    except (LocomoFormatError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         print(f"error: not a LoCoMo-format file: {exc}", file=sys.stderr)
         return 2
     other_sha = _sha256(args.other) if args.other else None

@@ -90,10 +90,10 @@ def fill(
     from memstrata.memory import Memory
 
     total = sum(len(b) for _, b in batches)
-    bar = progress_bar(total, desc, progress, unit="msg")
     added = 0
     started = time.perf_counter()
     with Memory(str(path), embedder=embedder) as memory:
+        bar = progress_bar(total, desc, progress, unit="msg")  # once the store is open
         for user_id, batch in batches:
             if not batch:
                 continue
