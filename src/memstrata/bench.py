@@ -18,178 +18,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import random
 import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from memstrata.evals import coldstart, load
+from memstrata.evals.machine import load_average, machine
+from memstrata.evals.stores import LARGE, refuse_large
+from memstrata.evals.synthetic import synthetic_queries, synthetic_texts
 from memstrata.ports import Embedder, EmbedKind, Vector
 from memstrata.types import Filters, Scope
 
 if TYPE_CHECKING:
     from memstrata.memory import Memory
-
-#: Sizes above this take an hour or more to ingest and several GB of memory: they need ``--large``.
-LARGE = 200_000
-
-NAMES = (
-    "Ada", "Bruno", "Chen", "Dara", "Emeka", "Fatima", "Goran", "Hana", "Ivo", "Jun", "Kofi",
-    "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera",
-    "Wen", "Ximena", "Yusuf", "Zofia", "Aiko", "Bilal", "Carmen", "Dmitri", "Elif", "Felix",
-    "Greta", "Hugo", "Ines", "Jonas", "Kavya", "Luca", "Mireille", "Nikolai", "Olu", "Paulo",
-    "Ravi", "Sakura", "Tomas", "Valentina", "Wanjiru", "Yara",
-)  # fmt: skip
-RELATIONS = (
-    "my sister", "my brother", "my neighbour", "my boss", "my cousin", "an old school friend",
-    "my flatmate", "my grandmother", "my running coach", "my colleague", "my landlord",
-    "my best friend", "my uncle", "my piano teacher", "my partner", "my niece",
-)  # fmt: skip
-PLACES = (
-    "Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Hanoi", "Porto", "Accra", "Cusco",
-    "Bergen", "Marrakesh", "Oaxaca", "Tbilisi", "Kraków", "Valparaíso", "Hobart", "Montreal",
-    "Seville", "Kyoto", "Zanzibar", "Reykjavik", "Ljubljana", "Cartagena", "Penang", "Dakar",
-    "Bruges", "Tromsø", "Salzburg", "Chiang Mai", "Cape Town", "Halifax", "Galway", "Trieste",
-    "Luang Prabang", "Mendoza", "Bologna", "Busan", "Fez", "Plovdiv", "Sapporo", "Asheville",
-    "Tasmania", "the Dolomites", "the Scottish Highlands", "the Atacama desert",
-    "the Lofoten islands", "Lake Titicaca", "the Amalfi coast",
-)  # fmt: skip
-VENUES = (
-    "the farmers market", "a tiny ramen bar", "the climbing gym", "the public library",
-    "the community garden", "a jazz club", "the night market", "my favourite bakery",
-    "the old cinema downtown", "the hospital cafeteria", "a rooftop bar", "the train station",
-    "the swimming pool", "the flea market", "a vegan restaurant", "the museum of science",
-    "the dog park", "a board game café", "the yoga studio", "the hardware store",
-)  # fmt: skip
-THINGS = (
-    "a bicycle", "a sourdough starter", "a telescope", "a ukulele", "a kayak", "a puppy",
-    "a chess set", "a camera", "a pottery wheel", "a record player", "a sewing machine",
-    "an espresso machine", "a drone", "a tent", "a mechanical keyboard", "a bonsai tree",
-    "a pair of hiking boots", "a 3D printer", "an electric scooter", "a violin",
-    "a cast-iron pan", "a fish tank", "a standing desk", "a set of watercolours", "a kite",
-    "a pair of binoculars", "a typewriter", "a snowboard", "a rice cooker", "a hammock",
-    "a vintage lamp", "a yoga mat", "a cookbook about Lebanese food", "a jigsaw puzzle",
-    "a pair of roller skates", "a microscope",
-)  # fmt: skip
-ACTIVITIES = (
-    "hiking", "painting", "swimming", "baking bread", "bouldering", "reading science fiction",
-    "learning Portuguese", "running", "birdwatching", "woodworking", "knitting", "salsa dancing",
-    "playing chess", "gardening", "surfing", "photography", "pottery", "cycling", "fishing",
-    "writing poetry", "learning the cello", "volunteering at the shelter", "fermenting kimchi",
-    "trail running", "sketching", "stargazing", "sailing", "rowing", "calligraphy", "judo",
-    "playing the drums", "cross-country skiing", "foraging mushrooms", "making candles",
-    "restoring furniture", "studying Japanese",
-)  # fmt: skip
-FOODS = (
-    "dumplings", "a mushroom risotto", "shakshuka", "tacos al pastor", "pho", "a lemon tart",
-    "jollof rice", "pierogi", "a lamb tagine", "pad thai", "ceviche", "banana bread", "ramen",
-    "a spinach lasagne", "falafel", "paella", "curry laksa", "apple crumble", "bibimbap",
-    "goulash",
-)  # fmt: skip
-TIMES = (
-    "last weekend", "on Tuesday evening", "in early March", "two days ago", "over the holidays",
-    "yesterday morning", "last summer", "on my birthday", "during the heatwave", "in October",
-    "a few weeks ago", "on New Year's Eve", "last night", "this morning", "in the spring",
-    "after work on Friday", "during the long weekend", "back in 2019", "last month",
-    "on Sunday afternoon",
-)  # fmt: skip
-LATER = (
-    "next weekend", "on Saturday", "next month", "after my exams", "in the summer",
-    "tomorrow", "once it stops raining", "before the holidays",
-)  # fmt: skip
-REMARKS = (
-    "", "", "", "Honestly it was exhausting.", "I can't stop thinking about it.",
-    "It rained the whole time.", "We laughed so much.", "I'd do it again tomorrow.",
-    "It was more expensive than I expected.", "My knee still hurts a bit.",
-    "I took loads of photos.", "I think I'm finally getting the hang of it.",
-    "It felt like a small adventure.", "Nothing went to plan, but it was fun.",
-    "I should write it down before I forget.", "It made me a bit homesick.",
-)  # fmt: skip
-TEMPLATES = (
-    "I went {activity} near {place} with {person} {time}.",
-    "{person} gave me {thing} for my birthday, I love it.",
-    "I'm thinking about moving to {place} next year for work; the rent is about {money} a month.",
-    "{time} {person} and I talked for {hours} hours about {activity}.",
-    "I finally bought {thing} for {money} dollars; {person} helped me choose it.",
-    "{person} lives in {place} and is really into {activity}.",
-    "Do you remember when {person} tried {activity} in {place}? What a day.",
-    "I started {activity} {weeks} weeks ago and I'm getting better.",
-    "We had {food} at {venue} {time}, {person} paid.",
-    "{person} is turning {age} and wants to celebrate in {place}.",
-    "I lost {thing} at {venue} {time} and I'm still annoyed.",
-    "My plan for {place}: {days} days, mostly {activity}, and trying {food}.",
-    "I cooked {food} for {count} people {time}; {person} asked for the recipe.",
-    "{person} recommended {venue} for {activity}, so I'll go {later}.",
-    "I've been saving for {thing}; I'm at {money} dollars so far.",
-    "Met {person} at {venue} {time}, we ended up talking about {place}.",
-    "My flight to {place} is at {clock} on the {day}th, and {person} is driving me.",
-    "I borrowed {thing} from {person} {time} and still haven't returned it.",
-    "I ran {km} kilometres {time}, my best since I started {activity}.",
-    "{person} and I are planning a trip to {place} to go {activity}.",
-)  # fmt: skip
-QUERY_FORMS = (
-    "Where did I go {activity}?",
-    "What did {name} give me?",
-    "Who lives in {place}?",
-    "When did I talk with {name} about {activity}?",
-    "What did I buy for {money} dollars?",
-    "Where did we eat {food}?",
-    "How long have I been doing {activity}?",
-    "What did I lose at {venue}?",
-    "Who is planning a trip to {place}?",
-    "What is my plan for {place}?",
-    "Who recommended {venue}?",
-    "What did I borrow from {name}?",
-    "When is my flight to {place}?",
-    "How old is {name} turning?",
-    "Did I ever cook {food} for friends?",
-    "What am I saving up for?",
-)  # fmt: skip
-
-
-def _person(rng: random.Random) -> str:
-    name = rng.choice(NAMES)
-    return name if rng.random() < 0.6 else f"{rng.choice(RELATIONS)} {name}"
-
-
-def synthetic_texts(n: int, seed: int = 7) -> Iterator[str]:
-    """``n`` chat-like sentences, the same for the same seed."""
-    rng = random.Random(seed)
-    for _ in range(n):
-        template = TEMPLATES[rng.randrange(len(TEMPLATES))]
-        text = template.format(
-            person=_person(rng), place=rng.choice(PLACES), thing=rng.choice(THINGS),
-            activity=rng.choice(ACTIVITIES), food=rng.choice(FOODS), venue=rng.choice(VENUES),
-            time=rng.choice(TIMES), later=rng.choice(LATER), money=rng.randrange(20, 2000),
-            hours=rng.randrange(2, 6), weeks=rng.randrange(2, 40), age=rng.randrange(18, 90),
-            days=rng.randrange(2, 15), count=rng.randrange(3, 13), day=rng.randrange(4, 29),
-            clock=f"{rng.randrange(5, 23)}:{rng.choice(('00', '15', '30', '45'))}",
-            km=rng.randrange(3, 43),
-        )  # fmt: skip
-        text = text[0].upper() + text[1:]
-        remark = rng.choice(REMARKS)
-        yield f"{text} {remark}" if remark else text
-
-
-def synthetic_queries(n: int, seed: int = 11) -> list[str]:
-    """``n`` questions about the synthetic memories, the same for the same seed."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        form = rng.choice(QUERY_FORMS)
-        text = form.format(
-            name=rng.choice(NAMES), place=rng.choice(PLACES), activity=rng.choice(ACTIVITIES),
-            food=rng.choice(FOODS), venue=rng.choice(VENUES), money=rng.randrange(20, 2000),
-        )  # fmt: skip
-        out.append(text)
-    return out
 
 
 class _Recording:
@@ -279,25 +126,6 @@ def _progress(total: int, label: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=label, unit="mem", file=sys.stderr)
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on: CPUs, memory, load average, software."""
-    from memstrata.evals.report import environment
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 0
-    memory_gb = None
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    return {**environment(), "cpus": cpus, "memory_gb": memory_gb,
-            "processor": platform.processor() or platform.machine()}  # fmt: skip
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
-
-
 def run(
     n: int,
     *,
@@ -311,7 +139,7 @@ def run(
     from memstrata.embedders import make_embedder
     from memstrata.memory import Memory
 
-    load_before = _load()
+    load_before = load_average()
     workdir = None
     if store is None:
         workdir = tempfile.TemporaryDirectory(prefix="memstrata-bench-")
@@ -412,7 +240,7 @@ def run(
             "limit": 10,
             "vector_index": _index_settings(mem.store),
         },
-        "load_average": {"before": load_before, "after": _load()},
+        "load_average": {"before": load_before, "after": load_average()},
         "machine": machine(),
     }
     mem.close()
@@ -444,17 +272,31 @@ def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.Argumen
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object per size")
     p.set_defaults(handler=_command)
+    kinds = p.add_subparsers(dest="bench_kind", metavar="KIND")
+    cold = kinds.add_parser(
+        "cold",
+        help="a fresh process: open the store, first and second search, timed step by step",
+        description="Fill (or reuse a cached) store with N chat messages in one scope, then "
+        "time, in fresh processes, starting, loading the embedder, opening the store, the "
+        "first search and a second one.",
+    )
+    coldstart.add_arguments(cold)
+    cold.set_defaults(handler=coldstart.run_command)
+    serve = kinds.add_parser(
+        "serve",
+        help="REST servers on one store under concurrent clients over many scopes",
+        description="Fill K scopes x M memories, start P `memstrata serve` processes on one "
+        "store (SQLite, or PostgreSQL through pgserver), drive C clients adding and searching, "
+        "and report throughput, latency, errors, server memory, cross-process freshness and "
+        "whether a write to one scope slows the next search of another.",
+    )
+    load.add_arguments(serve)
+    serve.set_defaults(handler=load.run_command)
 
 
 def _command(args: argparse.Namespace) -> int:
     sizes = args.n or [10_000]
-    too_large = [n for n in sizes if n > LARGE]
-    if too_large and not args.large:
-        print(
-            f"memstrata bench: --n {too_large[0]:,} is above {LARGE:,}; it takes hours and "
-            "several GB of memory, so add --large to run it",
-            file=sys.stderr,
-        )
+    if refuse_large(sizes, args.large, "memstrata bench", "--n"):
         return 2
     for n in sizes:
         result = run(

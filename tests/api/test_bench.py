@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from memstrata.bench import recall_at_k, synthetic_queries, synthetic_texts
 
@@ -67,3 +69,131 @@ def test_recall_counts_a_tie_with_the_kth_as_found() -> None:
     ties_second = np.array([[1, 0], [0.6, 0.8], [0.6, 0.8], [0, 1]], dtype=np.float32)
     assert recall_at_k(ties_second, query, [0, 2], k=2) == (1.0, 0.5)
     assert recall_at_k(documents, query, [0, 0], k=2) == (0.5, 0.5)  # a repeat counts once
+
+
+# -- eval scale, bench cold, bench serve: end to end on tiny inputs ----------------------------
+
+TINY = Path(__file__).parents[1] / "fixtures" / "locomo_tiny.json"
+
+
+def memstrata(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "memstrata.cli", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def other_chats(path: Path) -> Path:
+    """A second LoCoMo-format file: one short conversation of its own."""
+    turns = [
+        {"speaker": "Ada", "dia_id": f"D1:{i}", "text": f"Line {i} about the harbour in Hobart."}
+        for i in range(1, 6)
+    ]
+    sample = {
+        "sample_id": "other-1",
+        "conversation": {"speaker_a": "Ada", "speaker_b": "Eve",
+                         "session_1_date_time": "9:00 am on 3 March, 2021", "session_1": turns},
+        "qa": [],
+    }  # fmt: skip
+    path.write_text(json.dumps([sample]), encoding="utf-8")
+    return path
+
+
+def test_eval_scale_reports_each_size_and_reuses_its_store(tmp_path: Path) -> None:
+    args = (
+        "eval", "scale", str(TINY), "--distractors", "0", "--distractors", "120",
+        "--other", str(other_chats(tmp_path / "other.json")), "--embedder", "hashing",
+        "--cache", str(tmp_path / "cache"), "--json", "--quiet",
+    )  # fmt: skip
+    out = memstrata(*args)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["questions"] == 8 and report["conversations"] == 2
+    assert report["categories"] == [1, 2, 3, 4, 5]
+    none, some = report["sizes"]
+    assert none["n"] == 0 and none["memories_in_scope"] == 8
+    assert some["distractors"]["other_turns"] == 5 and some["distractors"]["synthetic"] == 115
+    assert some["distractors"]["cached"] is False and some["memories_in_scope"] == 128
+    for row in report["sizes"]:
+        assert set(row["budget_recall"]) == {"overall", "1", "2", "3", "4", "5"}
+        assert 0 < row["budget_recall"]["overall"] <= report["attainable_recall"]["overall"]
+        assert set(row["recall"]) == {"5", "10", "25", "50"}
+        assert 0 < row["search_ms"]["p50"] <= row["search_ms"]["p95"]
+        assert row["ingest_s"] > 0 and len(row["load_average"]["before"]) == 3
+    assert report["settings"]["embedder"] == "hashing-256"
+    assert report["settings"]["other"] == "other.json" and report["settings"]["seed"] == 0
+    assert report["machine"]["git_revision"] and report["machine"]["cpus"] >= 1
+    again = json.loads(memstrata(*args).stdout)
+    assert again["sizes"][1]["distractors"]["cached"] is True
+    for before, after in zip(report["sizes"], again["sizes"], strict=True):
+        assert before["budget_recall"] == after["budget_recall"]
+        assert before["recall"] == after["recall"]
+
+
+def test_eval_scale_refuses_what_it_cannot_run(tmp_path: Path) -> None:
+    out = memstrata("eval", "scale", str(TINY), "--distractors", "1000000",
+                    "--cache", str(tmp_path / "cache"))  # fmt: skip
+    assert out.returncode == 2 and "--large" in out.stderr
+    assert not (tmp_path / "cache").exists()
+    out = memstrata("eval", "scale", str(TINY), "--other", str(TINY))
+    assert out.returncode == 2 and "--other names the dataset itself" in out.stderr
+    out = memstrata("eval", "scale", str(tmp_path / "missing.json"))
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_bench_cold_times_each_step_in_fresh_processes(tmp_path: Path) -> None:
+    out = memstrata("bench", "cold", "--n", "300", "--repeat", "2", "--embedder", "hashing",
+                    "--cache", str(tmp_path / "cache"), "--json", "--quiet")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    (row,) = report["sizes"]
+    assert row["n"] == 300 and row["store"]["memories"] == 300
+    assert len(row["repetitions"]) == 2
+    steps = ("start_ms", "embedder_ms", "open_ms", "first_search_ms", "second_search_ms")
+    for rep in row["repetitions"]:
+        assert all(rep[step] > 0 for step in steps)
+        assert rep["process_ms"] > rep["first_search_ms"]
+        assert rep["memory_mb"]["VmHWM"] >= rep["memory_mb"]["VmRSS"] > 0
+    assert set(row["median"]) == {*steps, "process_ms"}
+    assert report["settings"]["repeat"] == 2 and report["machine"]["processor"]
+    out = memstrata("bench", "cold", "--n", "1000000", "--cache", str(tmp_path / "c2"))
+    assert out.returncode == 2 and "--large" in out.stderr
+
+
+def serve_report(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = memstrata(
+        "bench", "serve", "--scopes", "3", "--memories", "40", "--clients", "2",
+        "--duration", "2", "--probes", "2", "--cache", str(tmp_path / "cache"),
+        "--json", "--quiet", *extra, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    report: dict[str, Any] = json.loads(out.stdout)
+    return report
+
+
+def check_serve_report(report: dict[str, Any], processes: int) -> None:
+    assert report["settings"]["processes"] == processes
+    assert report["search_ms"]["all"]["count"] > 0 and report["searches_per_s"] > 0
+    assert report["errors"] == 0 and report["missing_adds"] == 0
+    assert report["acknowledged_adds"] >= 4  # the probes' adds at least
+    assert report["freshness_ms"]["count"] == 2 and report["freshness_ms"]["not_found"] == 0
+    assert report["interference_ms"]["before"]["count"] == 2
+    assert report["interference_ms"]["after"]["count"] == 2
+    assert report["freshness_ms"]["reader"] == processes - 1
+    assert len(report["server_memory_mb"]) == processes
+    for server in report["server_memory_mb"]:
+        assert server["after_load"]["VmRSS"] > 0 and server["end"]["VmHWM"] > 0
+
+
+def test_bench_serve_drives_two_processes_on_one_sqlite_file(tmp_path: Path) -> None:
+    report = serve_report(tmp_path, "--processes", "2")
+    check_serve_report(report, 2)
+    assert report["settings"]["backend"] == "sqlite" and report["fill"]["memories"] == 120
+
+
+@pytest.mark.postgres
+def test_bench_serve_on_postgres(tmp_path: Path) -> None:
+    pytest.importorskip("pgserver")
+    report = serve_report(tmp_path, "--backend", "postgres")
+    check_serve_report(report, 1)
+    assert report["settings"]["backend"] == "postgres"

@@ -120,8 +120,9 @@ def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ())
     """Every command the parser runs, as (words, its parser), nested commands included."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return [leaf for name, sub in action.choices.items()
-                    for leaf in leaf_commands(sub, (*prefix, name))]  # fmt: skip
+            nested = [leaf for name, sub in action.choices.items()
+                      for leaf in leaf_commands(sub, (*prefix, name))]  # fmt: skip
+            return nested if action.required else [(prefix, parser), *nested]
     return [(prefix, parser)]
 
 
@@ -138,8 +139,11 @@ COMMANDS: dict[str, list[str]] = {
     "import": ["IN"],
     "demo": [],
     "bench": ["--n", "10", "--queries", "1", "--embedder", "hashing"],
+    "bench cold": ["--n", "10", "--repeat", "1", "--embedder", "hashing", "--quiet"],
+    "bench serve": ["--scopes", "1", "--memories", "1", "--duration", "1", "--quiet"],
     "eval locomo": ["IN", "--retriever", "bm25"],
     "eval longmemeval": ["IN", "--retriever", "bm25"],
+    "eval scale": ["IN", "--distractors", "0", "--embedder", "hashing", "--quiet"],
     "reembed": [],
     "serve": ["--port", "0"],
     "mcp": ["--user", "ada"],

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memstrata.evals import report as rep
+from memstrata.evals import scale
 from memstrata.evals.locomo import (
     Conversation,
     LocomoFormatError,
@@ -164,6 +165,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"cut-offs (repeat; default {', '.join(map(str, LME_KS))})",
     )
     lme.add_argument("--limit-questions", type=_positive, metavar="N", help="only the first N")
+    scale.add_parser(datasets)
     return parser
 
 
@@ -405,6 +407,8 @@ def _write_path(retriever: Retriever) -> dict[str, Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``memstrata eval ...``; returns the exit status."""
+    if args.eval_dataset == "scale":
+        return scale.run_command(args)
     if not args.path.is_file():
         print(f"error: no such file: {args.path}", file=sys.stderr)
         return 2
