@@ -59,10 +59,10 @@ def shown_in_docs(page: str, name: str) -> None:
 
 @pytest.fixture
 def two_users(db_path: Path) -> Memory:
-    """A store where Ada and Bob each remember where they moved."""
+    """A store where Ada and Bob each said where they moved."""
     memory = Memory(db_path, embedder="hashing")
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
-    memory.remember("Bob moved to Berlin", user_id="bob")
+    memory.add("Ada moved to Lisbon in May", user_id="ada")
+    memory.add("Bob moved to Berlin", user_id="bob")
     return memory
 
 

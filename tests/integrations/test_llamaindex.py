@@ -95,7 +95,7 @@ def test_turns_that_leave_short_term_memory_are_kept_in_memstrata(mem: Memory) -
 def test_the_block_reads_and_truncates(mem: Memory) -> None:
     block = MemstrataMemoryBlock(memory=mem, user_id="ada", priority=1, limit=None)
     ChatMessage = core_llms.ChatMessage
-    mem.remember("Ada's train to Porto leaves at nine", user_id="ada")
+    mem.add("Ada's train to Porto leaves at nine", user_id="ada")
     content = run_async(block.aget([ChatMessage(role="user", content="Porto Lisbon train")]))
     lines = content.splitlines()
     assert len(lines) == 2 and all(line.startswith("- (") for line in lines)
