@@ -3,6 +3,7 @@ on a ``RemoteMemory`` talking to a real REST server."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from memstrata.server.auth import create_key
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
 
-from .conftest import framework, run_async
+from .conftest import framework
 
 store_base = framework("langgraph.store.base")
 from memstrata.integrations.langgraph import MemstrataStore  # noqa: E402
@@ -278,4 +279,4 @@ def test_the_async_methods(store: MemstrataStore) -> None:
         )
         assert results[0] is None and results[1].value == {"text": "one"}
 
-    run_async(session())
+    asyncio.run(session())

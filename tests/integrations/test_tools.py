@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import subprocess
 import sys
@@ -17,8 +18,6 @@ from memstrata.memory import AsyncMemory
 from memstrata.testing import ScriptedLLMServer, facts_per_message
 from memstrata.types import MemoryKind
 from memstrata.write.pipeline import PipelineConfig
-
-from .conftest import run_async
 
 FRAMEWORKS = ("langgraph", "langchain_core", "agents", "openai", "pydantic_ai", "llama_index")
 
@@ -112,7 +111,7 @@ def test_async_twins_keep_names_signatures_and_docs(mem: Memory) -> None:
         assert (run.__name__, run.__doc__) == (sync.__name__, sync.__doc__)
         assert inspect.signature(run) == inspect.signature(sync)
     remember = tools.async_functions()[1]
-    assert run_async(remember(text="Ada likes tea")).startswith("Remembered")
+    assert asyncio.run(remember(text="Ada likes tea")).startswith("Remembered")
 
 
 def test_tools_need_a_scope(mem: Memory) -> None:
