@@ -339,12 +339,18 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _scoped() -> argparse.ArgumentParser:
-    scoped = argparse.ArgumentParser(add_help=False)
-    group = scoped.add_argument_group("scope (at least one)")
+def scope_flags(parser: argparse.ArgumentParser, title: str) -> None:
+    """Add ``--user``, ``--agent`` and ``--run`` to ``parser``, in a group whose title says
+    whether the command needs them."""
+    group = parser.add_argument_group(title)
     group.add_argument("--user", help="user id")
     group.add_argument("--agent", help="agent id")
     group.add_argument("--run", help="run id")
+
+
+def _scoped() -> argparse.ArgumentParser:
+    scoped = argparse.ArgumentParser(add_help=False)
+    scope_flags(scoped, "scope (at least one)")
     return scoped
 
 

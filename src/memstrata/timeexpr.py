@@ -151,7 +151,10 @@ _NUMBER_WORDS: dict[str, int] = {
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
 }  # fmt: skip
-_FUZZY_NUMBERS: dict[str, tuple[int, int]] = {"couple": (2, 3), "few": (2, 5), "several": (3, 7)}
+#: The counts a vague number stands for, none above five ("a few" reaches five, "several" no
+#: further): a mention that gives no number, such as "several years ago", stays within six
+#: calendar years of when it was said.
+_FUZZY_NUMBERS: dict[str, tuple[int, int]] = {"couple": (2, 3), "few": (2, 5), "several": (3, 5)}
 _SEASON_WORDS: dict[str, int] = {"spring": 0, "summer": 1, "fall": 2, "autumn": 2, "winter": 3}
 
 _MONTH = (

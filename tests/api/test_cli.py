@@ -115,6 +115,22 @@ def test_demo_ingests_the_sample_and_answers(db_path: Path) -> None:
     assert again["added"] == 0 and again["already_stored"] == out["added"]
 
 
+# -- help -----------------------------------------------------------------------------------------
+def test_the_help_says_whether_a_command_needs_a_scope(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    helps = {" ".join(words): sub.format_help() for words, sub in leaf_commands(build_parser())}
+    scoped = {name: text for name, text in helps.items() if "\nscope (" in text}
+    mcp = " ".join(scoped.pop("mcp").split())
+    assert "at least one" not in mcp
+    assert "scope (optional):" in mcp
+    assert "Without them, each tool call names its own scope" in mcp
+    assert len(scoped) > 10
+    assert all("scope (at least one):" in text for text in scoped.values())
+    assert main(["list", "--db", str(db_path), "--embedder", "hashing"]) == 2
+    assert "a scope is required" in capsys.readouterr().err
+
+
 # -- bad paths and files: a one-line error, never a traceback -------------------------------------
 def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[Any]:
     """Every command the parser runs, as (words, its parser), nested commands included."""

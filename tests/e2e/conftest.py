@@ -28,8 +28,11 @@ def server(seeded: Seeded) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium, for the tests of one module. Playwright's sync API keeps an event loop running
+    in the main thread while it is open, so it closes when the module's tests are done: a test
+    of another directory that runs an event loop of its own (``asyncio.run``) finds none."""
     path = chromium()
     if path is None:
         pytest.fail(

@@ -116,6 +116,35 @@ def test_search_with_a_budget_shows_the_packed_context(
     assert shown == excerpts
 
 
+def test_a_budget_decides_how_many_hits_unless_a_limit_is_given(
+    page: Page, seeded: Seeded, acme: Api
+) -> None:
+    log_in(page, seeded.keys["acme"], "acme")
+    question = "Where does Ada live"
+    found = acme.client.post(
+        "/v1/memories/search", json={"user_id": USER, "query": question, "budget": 20_000}
+    ).json()["hits"]
+    assert len(found) > 20  # more than the dashboard shows without a budget
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.post_data_json) if r.url.endswith("/memories/search") else None,
+    )
+    hits = page.get_by_test_id("hit")
+    page.goto(f"/#/search?{SCOPE}&q=Where+does+Ada+live&budget=20000")
+    expect(hits).to_have_count(len(found))
+    assert sent[-1]["budget"] == 20_000 and "limit" not in sent[-1]
+    expect(page.get_by_test_id("filter-limit")).to_have_value("")
+    page.get_by_test_id("filter-limit").fill("5")
+    page.get_by_role("button", name="Search").click()
+    expect(hits).to_have_count(5)
+    assert "limit=5" in page.url and "budget=20000" in page.url
+    assert (sent[-1]["limit"], sent[-1]["budget"]) == (5, 20_000)
+    page.goto(f"/#/search?{SCOPE}&q=Where+does+Ada+live")  # no budget: the dashboard's limit
+    expect(hits).to_have_count(20)
+    assert sent[-1]["limit"] == 20 and "budget" not in sent[-1]
+
+
 # -- a memory's page ------------------------------------------------------------------------------
 def test_a_memory_shows_its_sources_history_links_and_entities(
     page: Page, seeded: Seeded, acme: Api

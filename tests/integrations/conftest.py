@@ -3,16 +3,13 @@ scripted model they talk to."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import os
 import re
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
 
 import pytest
 
@@ -21,14 +18,6 @@ from memstrata.testing import ScriptedLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "integrations"
-T = TypeVar("T")
-
-
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to its end on a thread of its own: the main thread may already run an
-    event loop (the dashboard's browser tests keep one for the whole session)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def framework(name: str) -> ModuleType:
@@ -59,10 +48,10 @@ def shown_in_docs(page: str, name: str) -> None:
 
 @pytest.fixture
 def two_users(db_path: Path) -> Memory:
-    """A store where Ada and Bob each remember where they moved."""
+    """A store where Ada and Bob each said where they moved."""
     memory = Memory(db_path, embedder="hashing")
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
-    memory.remember("Bob moved to Berlin", user_id="bob")
+    memory.add("Ada moved to Lisbon in May", user_id="ada")
+    memory.add("Bob moved to Berlin", user_id="bob")
     return memory
 
 

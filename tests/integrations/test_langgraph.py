@@ -43,7 +43,7 @@ def test_the_docs_example_is_the_file_the_tests_run() -> None:
 def test_the_agent_calls_search_memories_and_reads_the_memory(
     mem: Memory, scripted: ScriptedLLMServer
 ) -> None:
-    mem.remember("Ada prefers trains to planes", user_id="ada")
+    mem.add("I prefer trains to planes", user_id="ada")
     scripted.enqueue(
         Reply.tool_call("search_memories", {"query": "where does Ada live"}),
         Reply.text("You live in Lisbon."),
@@ -72,6 +72,12 @@ def test_the_agent_remembers_through_its_tool(mem: Memory, scripted: ScriptedLLM
 
     (result,) = scripted.chat_requests[1].tool_results
     assert result.startswith("Remembered [id ")
-    hit = mem.search("peanuts allergy", user_id="ada", kinds=["fact"])[0]
-    assert hit.text == "Ada is allergic to peanuts"
+    hit = mem.search("peanuts allergy", user_id="ada")[0]
+    assert (hit.text, hit.record.kind, hit.record.actor) == (
+        "Ada is allergic to peanuts",
+        "episode",
+        "assistant",
+    )
     assert hit.id in result
+    # what the agent stated is a message, so the LangGraph store finds it too
+    assert "Ada is allergic to peanuts" in agent.store.search(("memories", "ada"))[0].value["text"]

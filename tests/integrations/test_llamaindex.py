@@ -3,6 +3,7 @@ on the scripted server) with memstrata's tools and ``MemstrataMemoryBlock`` in i
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from memstrata import Memory
 from memstrata.testing import Reply, ScriptedLLMServer
 
-from .conftest import example, framework, run_async, shown_in_docs
+from .conftest import example, framework, shown_in_docs
 
 framework("llama_index.core")
 llamafile = framework("llama_index.llms.llamafile")
@@ -47,7 +48,7 @@ def test_the_agent_reads_the_block_and_calls_the_search_tool(
     llm = llamafile.Llamafile(base_url=scripted.base_url.removesuffix("/v1"))
     agent = chat_example.build_agent(mem, llm, user_id="ada")
     chat = chat_example.chat_memory(mem, user_id="ada", session_id="monday")
-    answer = run_async(chat_example.ask(agent, chat, "Where do I live now?"))
+    answer = asyncio.run(chat_example.ask(agent, chat, "Where do I live now?"))
 
     assert answer == "You live in Lisbon."
     first, second = scripted.chat_requests
@@ -80,7 +81,7 @@ def test_turns_that_leave_short_term_memory_are_kept_in_memstrata(mem: Memory) -
             await chat.aput(turn)
         return await chat.aget(input="Where does my sister live?")
 
-    messages = run_async(talk())
+    messages = asyncio.run(talk())
     kept = mem.list(user_id="ada", run_id="chat-1", kinds=["episode"]).records
     assert kept, "the flushed turns are memories now"
     assert {r.text for r in kept} <= {t.content for t in turns}
@@ -95,15 +96,15 @@ def test_turns_that_leave_short_term_memory_are_kept_in_memstrata(mem: Memory) -
 def test_the_block_reads_and_truncates(mem: Memory) -> None:
     block = MemstrataMemoryBlock(memory=mem, user_id="ada", priority=1, limit=None)
     ChatMessage = core_llms.ChatMessage
-    mem.remember("Ada's train to Porto leaves at nine", user_id="ada")
-    content = run_async(block.aget([ChatMessage(role="user", content="Porto Lisbon train")]))
+    mem.add("Ada's train to Porto leaves at nine", user_id="ada")
+    content = asyncio.run(block.aget([ChatMessage(role="user", content="Porto Lisbon train")]))
     lines = content.splitlines()
     assert len(lines) == 2 and all(line.startswith("- (") for line in lines)
-    assert run_async(block.aget([ChatMessage(role="assistant", content="  ")])) == ""
-    assert run_async(block.aget(None)) == ""
-    shorter = run_async(block.atruncate(content, 1))
+    assert asyncio.run(block.aget([ChatMessage(role="assistant", content="  ")])) == ""
+    assert asyncio.run(block.aget(None)) == ""
+    shorter = asyncio.run(block.atruncate(content, 1))
     assert shorter == lines[0]
-    assert run_async(block.atruncate(content, 1000)) is None
+    assert asyncio.run(block.atruncate(content, 1000)) is None
 
 
 def test_a_block_needs_a_memory_and_a_scope(mem: Memory) -> None:

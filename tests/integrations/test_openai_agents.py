@@ -3,6 +3,7 @@ server) with a ``MemstrataSession`` and memstrata's function tools, and the sess
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from memstrata import InvalidInputError, Memory
 from memstrata.testing import Reply, ScriptedLLMServer
 
-from .conftest import example, framework, run_async, shown_in_docs
+from .conftest import example, framework, shown_in_docs
 
 agents = framework("agents")
 openai = framework("openai")
@@ -47,7 +48,7 @@ def test_two_conversations_remember_then_recall(mem: Memory, scripted: ScriptedL
             await chat_example.chat(agent, mem, "ada", "monday", "What did I tell you?"),
         ]
 
-    assert run_async(conversations()) == ["Noted.", "In Lisbon.", "That you moved to Lisbon."]
+    assert asyncio.run(conversations()) == ["Noted.", "In Lisbon.", "That you moved to Lisbon."]
     requests = scripted.chat_requests
     assert requests[0].tool_names == ["search_memories", "remember"]
     assert requests[1].tool_results[0].startswith("Remembered [id ")
@@ -68,7 +69,7 @@ def test_two_conversations_remember_then_recall(mem: Memory, scripted: ScriptedL
 
 
 def items(session: MemstrataSession) -> list[Any]:
-    return run_async(session.get_items())
+    return asyncio.run(session.get_items())
 
 
 def test_the_session_keeps_items_in_order_and_exactly(mem: Memory, db_path: Path) -> None:
@@ -86,11 +87,11 @@ def test_the_session_keeps_items_in_order_and_exactly(mem: Memory, db_path: Path
         },
         {"type": "reasoning", "id": "rs_1", "summary": []},
     ]
-    run_async(session.add_items(added[:2]))
-    run_async(session.add_items(added[2:]))
+    asyncio.run(session.add_items(added[:2]))
+    asyncio.run(session.add_items(added[2:]))
     assert items(session) == added
-    assert run_async(session.get_items(limit=2)) == added[3:]
-    assert run_async(session.get_items(limit=0)) == []
+    assert asyncio.run(session.get_items(limit=2)) == added[3:]
+    assert asyncio.run(session.get_items(limit=0)) == []
     limited = MemstrataSession(
         "s1", mem, user_id="ada", session_settings=agents.SessionSettings(limit=1)
     )
@@ -110,13 +111,13 @@ def test_the_session_keeps_items_in_order_and_exactly(mem: Memory, db_path: Path
 def test_pop_and_clear_are_soft(mem: Memory) -> None:
     session = MemstrataSession("s1", mem, user_id="ada")
     other = MemstrataSession("s2", mem, user_id="ada")
-    run_async(session.add_items([{"role": "user", "content": f"message {i}"} for i in range(3)]))
-    run_async(other.add_items([{"role": "user", "content": "elsewhere"}]))
-    assert run_async(session.pop_item()) == {"role": "user", "content": "message 2"}
+    asyncio.run(session.add_items([{"role": "user", "content": f"message {i}"} for i in range(3)]))
+    asyncio.run(other.add_items([{"role": "user", "content": "elsewhere"}]))
+    assert asyncio.run(session.pop_item()) == {"role": "user", "content": "message 2"}
     assert [i["content"] for i in items(session)] == ["message 0", "message 1"]
-    run_async(session.clear_session())
+    asyncio.run(session.clear_session())
     assert items(session) == []
-    assert run_async(session.pop_item()) is None
+    assert asyncio.run(session.pop_item()) is None
     assert [i["content"] for i in items(other)] == ["elsewhere"]
     deleted = mem.list(run_id="s1", states=["deleted"]).records
     assert len(deleted) == 3
@@ -127,12 +128,12 @@ def test_pop_and_clear_are_soft(mem: Memory) -> None:
 
 def test_a_session_without_a_user_and_bad_items(mem: Memory) -> None:
     session = MemstrataSession("s3", mem)
-    run_async(session.add_items([{"role": "user", "content": "hi"}]))
+    asyncio.run(session.add_items([{"role": "user", "content": "hi"}]))
     assert items(session) == [{"role": "user", "content": "hi"}]
     narrower = MemstrataSession("s3", mem, user_id="ada")
-    run_async(narrower.add_items([{"role": "user", "content": "mine"}]))
+    asyncio.run(narrower.add_items([{"role": "user", "content": "mine"}]))
     assert items(session) == [{"role": "user", "content": "hi"}]  # only its exact scope
     bad = [{"role": "user", "content": "fine"}, {"role": "user", "content": object()}]
     with pytest.raises(InvalidInputError, match="must be JSON"):
-        run_async(session.add_items(bad))  # type: ignore[arg-type]
+        asyncio.run(session.add_items(bad))  # type: ignore[arg-type]
     assert items(session) == [{"role": "user", "content": "hi"}]  # nothing of it written

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from memstrata import Memory
 from memstrata.integrations.tools import INSTRUCTIONS
 from memstrata.testing import Reply, ScriptedLLMServer
 
-from .conftest import example, framework, run_async, shown_in_docs
+from .conftest import example, framework, shown_in_docs
 
 framework("pydantic_ai")
 openai_models = framework("pydantic_ai.models.openai")
@@ -39,7 +40,7 @@ def test_the_agent_searches_and_reads_the_memory(mem: Memory, scripted: Scripted
         Reply.text("In Lisbon."),
     )
     agent = example("pydantic_ai_agent").build_agent(mem, model(scripted), user_id="ada")
-    assert run_async(agent.run("Where do I live now?")).output == "In Lisbon."
+    assert asyncio.run(agent.run("Where do I live now?")).output == "In Lisbon."
     first, second = scripted.chat_requests
     assert first.tool_names == ["search_memories", "remember"]
     assert first.messages[0] == {"role": "system", "content": INSTRUCTIONS}
@@ -55,7 +56,7 @@ def test_the_agent_remembers(mem: Memory, scripted: ScriptedLLMServer) -> None:
     )
     toolset = MemstrataToolset(mem, user_id="ada", run_id="chat-1", kind="procedure")
     agent = example("pydantic_ai_agent").Agent(model(scripted), toolsets=[toolset])
-    assert run_async(agent.run("I'm allergic to peanuts.")).output == "Noted."
+    assert asyncio.run(agent.run("I'm allergic to peanuts.")).output == "Noted."
     (hit,) = mem.search("peanuts", user_id="ada", run_id="chat-1")
     assert (hit.text, hit.record.kind) == ("Ada is allergic to peanuts", "procedure")
     assert hit.id in scripted.chat_requests[1].tool_results[0]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 from typing import get_args
 
 import pytest
 
-from memstrata import Memory, ScopeRequiredError
+from memstrata import InvalidInputError, Memory, ScopeRequiredError
 from memstrata.integrations.tools import LONG_TERM, MemoryTools, memory_tools
+from memstrata.llms import OpenAICompatLLM
 from memstrata.memory import AsyncMemory
+from memstrata.testing import ScriptedLLMServer, facts_per_message
 from memstrata.types import MemoryKind
-
-from .conftest import run_async
+from memstrata.write.pipeline import PipelineConfig
 
 FRAMEWORKS = ("langgraph", "langchain_core", "agents", "openai", "pydantic_ai", "llama_index")
 
@@ -42,6 +45,42 @@ def test_search_and_remember_stay_in_their_scope(mem: Memory) -> None:
     )
 
 
+def test_remember_stores_a_message_that_is_its_own_source(mem: Memory) -> None:
+    answer = MemoryTools(mem, user_id="ada", metadata={"via": "tool"}).remember(
+        "Ada is allergic to peanuts"
+    )
+    (record,) = mem.list(user_id="ada").records
+    assert answer == f"Remembered [id {record.id}]: Ada is allergic to peanuts"
+    assert (record.kind, record.actor) == ("episode", "assistant")
+    assert record.metadata == {"via": "tool", "role": "assistant"}
+    (said,) = mem.sources(record.id, user_id="ada")
+    assert (said.text, said.role) == ("Ada is allergic to peanuts", "assistant")
+
+
+def test_with_a_model_facts_are_drawn_from_what_the_tool_remembers(
+    db_path: Path, scripted: ScriptedLLMServer
+) -> None:
+    scripted.on_prompt("extract_facts", facts_per_message())
+    config = PipelineConfig(wait_for_full_batch=False)
+    with (
+        OpenAICompatLLM(scripted.base_url, model="scripted", max_retries=0) as llm,
+        Memory(db_path, embedder="hashing", llm=llm, pipeline=config) as memory,
+    ):
+        MemoryTools(memory, user_id="ada").remember("Ada is allergic to peanuts")
+        (message,) = memory.list(user_id="ada", kinds=["episode"]).records
+        (fact,) = memory.list(user_id="ada", kinds=["fact"]).records
+    assert fact.text == "assistant said: Ada is allergic to peanuts"
+    assert fact.sources == message.sources
+
+
+@pytest.mark.parametrize("kind", ["fact", "summary", "thought"])
+def test_a_derived_kind_is_refused_when_the_tools_are_made(mem: Memory, kind: MemoryKind) -> None:
+    with pytest.raises(InvalidInputError, match=rf"a {kind} is derived .* add\(\)"):
+        MemoryTools(mem, user_id="ada", kind=kind)
+    with pytest.raises(InvalidInputError, match="unknown kind"):
+        MemoryTools(mem, user_id="ada", kind="note")  # type: ignore[arg-type]
+
+
 def test_the_search_tool_leaves_working_memories_out(mem: Memory) -> None:
     assert set(LONG_TERM) == set(get_args(MemoryKind)) - {"working"}
     mem.remember("step: looked up Lisbon trains", kind="working", user_id="ada")
@@ -59,7 +98,9 @@ def test_limit_budget_and_kind(mem: Memory) -> None:
     tools = MemoryTools(mem, user_id="ada", kind="procedure", metadata={"via": "tool"})
     tools.remember("Book trains a week ahead")
     (record,) = mem.list(user_id="ada", kinds=["procedure"]).records
-    assert record.metadata == {"via": "tool"}
+    assert (record.metadata, record.sources) == ({"via": "tool"}, ())
+    MemoryTools(mem, user_id="ada", kind="working").remember("step: compared train times")
+    assert len(mem.list(user_id="ada", kinds=["working"]).records) == 1
 
 
 def test_async_twins_keep_names_signatures_and_docs(mem: Memory) -> None:
@@ -70,7 +111,7 @@ def test_async_twins_keep_names_signatures_and_docs(mem: Memory) -> None:
         assert (run.__name__, run.__doc__) == (sync.__name__, sync.__doc__)
         assert inspect.signature(run) == inspect.signature(sync)
     remember = tools.async_functions()[1]
-    assert run_async(remember(text="Ada likes tea")).startswith("Remembered")
+    assert asyncio.run(remember(text="Ada likes tea")).startswith("Remembered")
 
 
 def test_tools_need_a_scope(mem: Memory) -> None:

@@ -63,7 +63,7 @@ describe("against a server without API keys", () => {
   });
 
   test("bodies go as JSON, with no Origin header", async () => {
-    await mem.remember("Ada drinks green tea", { user_id: "ada" });
+    await mem.remember("Offer Ada green tea", { user_id: "ada", kind: "procedure" });
     const posts = sent.filter((r) => r.method === "POST" || r.method === "PATCH");
     assert.ok(posts.length > 0);
     for (const request of posts) {
@@ -75,8 +75,8 @@ describe("against a server without API keys", () => {
 
   test("a memory's life: remember, get, update, versions, history, delete, restore", async () => {
     const scope = { user_id: "bea" };
-    const memory = await mem.remember("Bea lives in Porto", { ...scope, metadata: { topic: "home" } });
-    assert.equal(memory.kind, "fact");
+    const memory = await mem.remember("Bea lives in Porto", { ...scope, kind: "procedure", metadata: { topic: "home" } });
+    assert.equal(memory.kind, "procedure");
     assert.equal((await mem.get(memory.id, scope)).text, "Bea lives in Porto");
 
     const updated = await mem.update(memory.id, { text: "Bea lives in Braga", reason: "moved" }, scope);
@@ -196,7 +196,7 @@ describe("against a server with API keys", () => {
     const acme = new MemstrataClient({ baseUrl: server.url, apiKey: server.keys.acme });
     const globex = new MemstrataClient({ baseUrl: server.url, apiKey: server.keys.globex });
     assert.deepEqual(await acme.whoami(), { tenant: "acme", authenticated: true });
-    const memory = await acme.remember("Acme's launch is on Friday", { user_id: "ops" });
+    const memory = await acme.remember("Acme's launch is on Friday", { user_id: "ops", kind: "procedure" });
     await assert.rejects(globex.get(memory.id, { user_id: "ops" }), NotFoundError);
     assert.deepEqual((await globex.search("launch", { user_id: "ops" })).hits, []);
     assert.equal(await globex.import(await acme.export({ user_id: "ops" })), 1);

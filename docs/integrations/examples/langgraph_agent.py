@@ -33,7 +33,7 @@ if __name__ == "__main__":
     from langchain_openai import ChatOpenAI
 
     memory = Memory()
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
+    memory.add("I moved to Lisbon in May", user_id="ada")
     agent = build_agent(memory, ChatOpenAI(model="gpt-4o-mini"), user_id="ada")
     reply = agent.invoke({"messages": [{"role": "user", "content": "Where do I live now?"}]})
     print(reply["messages"][-1].text)

@@ -38,7 +38,7 @@ if __name__ == "__main__":
     from llama_index.llms.openai import OpenAI
 
     memory = Memory()
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
+    memory.add("I moved to Lisbon in May", user_id="ada")
     agent = build_agent(memory, OpenAI(model="gpt-4o-mini"), user_id="ada")
     chat = chat_memory(memory, user_id="ada", session_id="monday")
     print(asyncio.run(ask(agent, chat, "Where do I live now?")))

@@ -13,6 +13,6 @@ def build_agent(memory: Memory, model: str | Model, user_id: str) -> Agent[None,
 
 if __name__ == "__main__":
     memory = Memory()
-    memory.remember("Ada moved to Lisbon in May", user_id="ada")
+    memory.add("I moved to Lisbon in May", user_id="ada")
     agent = build_agent(memory, "openai:gpt-4o-mini", user_id="ada")
     print(agent.run_sync("Where do I live now?").output)

@@ -2,10 +2,11 @@
 
 Namespaces map to scopes through a template (see ``memstrata.integrations.namespaces``); an
 item is a memory whose text is the value's text field and whose metadata keeps the rest of the
-value and the item's key. ``put`` writes a new memory or a new version of the item's memory
-(the old one is kept, as every memstrata update); deleting soft-deletes it (restorable);
-``search`` with a query is memstrata's search (its ranking, filters and context budget);
-without one it lists the newest items first. Needs ``pip install 'memstrata[langgraph]'``.
+value and the item's key. ``put`` writes a new message (``Memory.add``) or a new version of
+the item's memory (the old one is kept, as every memstrata update); deleting soft-deletes it
+(restorable); ``search`` with a query is memstrata's search (its ranking, filters and context
+budget); without one it lists the newest items first. Needs
+``pip install 'memstrata[langgraph]'``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from langgraph.store.base.embed import get_text_at_path
 
 from memstrata.errors import NotFoundError
 from memstrata.integrations import namespaces as ns
-from memstrata.integrations.tools import ScopeArgs, backend, same_scope, search_args
+from memstrata.integrations.tools import (
+    ScopeArgs,
+    backend,
+    check_kind,
+    same_scope,
+    search_args,
+    write_statement,
+)
 from memstrata.memory import MAX_LIMIT, AsyncMemory, Memory
 from memstrata.types import MemoryKind, MemoryRecord, utcnow
 
@@ -48,10 +56,13 @@ class MemstrataStore(BaseStore):
 
     ``namespace`` is the template that maps a namespace to a scope, e.g. ``("memories",
     "{user_id}")``. ``fields`` are the value paths whose text becomes the memory's text (as
-    LangGraph's index ``fields``; ``"$"`` is the whole value as JSON). ``kind`` is the kind of
-    memory ``put`` writes. ``kinds`` narrows search and listing to those kinds (default: every
-    memory of the scope, the conversation's episodes included). ``budget`` (characters) makes a
-    query search return what fits in a prompt of that size.
+    LangGraph's index ``fields``; ``"$"`` is the whole value as JSON). ``kind`` is what ``put``
+    writes: a message from the assistant through ``Memory.add`` (``"episode"``, the default: its
+    own provenance, and with a language model the source of extracted facts), or a
+    ``"procedure"`` or ``"working"`` note; a derived kind is refused. ``kinds`` narrows search
+    and listing to those kinds (default: every memory of the scope, the conversation's episodes
+    included). ``budget`` (characters) makes a query search return what fits in a prompt of
+    that size.
     """
 
     def __init__(
@@ -60,14 +71,14 @@ class MemstrataStore(BaseStore):
         *,
         namespace: Sequence[str] = DEFAULT_TEMPLATE,
         fields: Sequence[str] = ("text",),
-        kind: MemoryKind = "fact",
+        kind: MemoryKind = "episode",
         kinds: Sequence[MemoryKind] | None = None,
         budget: int | None = None,
     ) -> None:
         self.memory = backend(memory)
         self.template = ns.parse_template(namespace)
         self.fields = tuple(fields)
-        self.kind: MemoryKind = kind
+        self.kind = check_kind(kind)
         self.kinds = None if kinds is None else tuple(kinds)
         self.budget = budget
 
@@ -176,13 +187,17 @@ class MemstrataStore(BaseStore):
         paths = op.index if isinstance(op.index, list) else self.fields
         text, metadata = ns.to_memory(op.key, op.value, paths, get_text_at_path)
         if current is None:
-            self.memory.remember(
-                text, kind=self.kind, metadata=metadata, valid_from=utcnow(), **scope
-            )
-        elif (current.text, dict(current.metadata)) != (text, metadata):
+            write_statement(
+                self.memory, text, kind=self.kind, scope=scope, metadata=metadata,
+                valid_from=utcnow(),
+            )  # fmt: skip
+            return
+        new = ns.next_version(current, text, metadata)
+        if (new.text, new.metadata) != (current.text, current.metadata):
             self.memory.update(
-                current.id, text, metadata=metadata, reason="put through LangGraph", **scope
-            )
+                current.id, new.text, metadata=new.metadata, reason="put through LangGraph",
+                **scope,
+            )  # fmt: skip
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         scope = self._scope(op.namespace_prefix)

@@ -10,7 +10,9 @@ stop before the template does: a shorter one is a wider scope, which is what a n
 An item's **value** becomes a memory: its text is the value's text field (``fields``, or the
 paths given to ``put(index=...)``), and the rest of the value is kept in the memory's metadata
 with the item's key, so ``get`` gives back exactly what ``put`` stored, and filters on the
-value's fields run inside memstrata's store.
+value's fields run inside memstrata's store. The metadata keys memstrata keeps on a message of
+its own (``OWN``: who spoke, the guard's marks) are not the value's: a value's fields of those
+names are kept apart, under ``SHADOW``.
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from memstrata.errors import InvalidInputError
 from memstrata.integrations.tools import FIELDS, ScopeArgs
 from memstrata.types import MemoryRecord
+from memstrata.write.guard import guard_episode
 
 #: Metadata keys the store keeps beside an item's value.
 KEY = "langgraph_key"
 TEXT_FIELD = "langgraph_text_field"
-RESERVED = (KEY, TEXT_FIELD)
+SHADOW = "langgraph_fields"
+RESERVED = (KEY, TEXT_FIELD, SHADOW)
+#: Metadata keys memstrata keeps on a message itself: its role, and the guard's marks.
+OWN = ("role", "flags", "guard")
 _PLACEHOLDER = re.compile(r"^\{(user_id|agent_id|run_id)\}$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -118,15 +125,26 @@ def to_memory(
     for name in RESERVED:
         if name in value:
             raise InvalidInputError(f"the value field {name!r} is reserved by MemstrataStore")
+    shadowed = {k: v for k, v in value.items() if k in OWN}
+    kept = {KEY: key, **({SHADOW: shadowed} if shadowed else {})}
     if len(paths) == 1 and _PLAIN.match(paths[0]):
         field = paths[0]
         text = value.get(field)
         if isinstance(text, str) and text.strip():
-            rest = {k: v for k, v in value.items() if k != field}
-            return text, {**rest, KEY: key, TEXT_FIELD: field}
+            rest = {k: v for k, v in value.items() if k != field and k not in OWN}
+            return text, {**rest, **kept, TEXT_FIELD: field}
     found = [t for path in paths for t in texts_at(value, path) if t.strip()]
     text = "\n".join(found) or json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
-    return text, {**value, KEY: key}
+    return text, {**{k: v for k, v in value.items() if k not in OWN}, **kept}
+
+
+def next_version(current: MemoryRecord, text: str, metadata: Mapping[str, Any]) -> MemoryRecord:
+    """The item's memory after another ``put``: the new text and metadata, the role it was
+    said in kept, and a message's text guarded as ``Memory.add`` guards it (text that gives
+    orders to an assistant becomes a quotation, flagged)."""
+    role = {"role": current.metadata["role"]} if "role" in current.metadata else {}
+    new = replace(current, text=text, metadata={**metadata, **role})
+    return guard_episode(new) if new.kind == "episode" else new
 
 
 def from_memory(record: MemoryRecord) -> tuple[str, dict[str, Any]]:
@@ -137,6 +155,10 @@ def from_memory(record: MemoryRecord) -> tuple[str, dict[str, Any]]:
     key = metadata.pop(KEY, None)
     if key is None:
         return record.id, {**metadata, "text": record.text, "kind": record.kind}
+    for name in OWN:
+        metadata.pop(name, None)
+    shadowed = metadata.pop(SHADOW, None)
+    metadata.update(shadowed if isinstance(shadowed, Mapping) else {})
     field = metadata.pop(TEXT_FIELD, None)
     if isinstance(field, str):
         metadata[field] = record.text
@@ -148,10 +170,11 @@ def split_filter(
     flt: Mapping[str, Any] | None, text_fields: Iterable[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(pushed, after)``: the equality conditions memstrata's store can apply itself (a plain
-    top-level key, a scalar value, not a text field), and the rest, checked on each item."""
+    top-level key, a scalar value, not a text field nor a field of ``OWN``'s names), and the
+    rest, checked on each item."""
     pushed: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    skip = set(text_fields) | set(RESERVED)
+    skip = set(text_fields) | set(RESERVED) | set(OWN)
     for key, given in (flt or {}).items():
         want = given["$eq"] if isinstance(given, Mapping) and set(given) == {"$eq"} else given
         if isinstance(want, str | int | float | bool) and _PLAIN.match(key) and key not in skip:

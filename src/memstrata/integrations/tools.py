@@ -7,6 +7,12 @@ framework at once: add the method and list it in ``functions``.
 
 The scope is fixed by the application, never chosen by the model: a tool call can only read
 and write the memories of the user (agent, run) the tools were made for.
+
+What a model (or, through a store, an application) states is written the way the library asks
+(``write_statement``): as a message through ``add``, whose source is the message itself and from
+which a configured language model extracts facts; or as a ``procedure`` or ``working`` note,
+which needs no source. A fact, summary or thought is derived from stored messages and cites
+them, so no tool or store writes one directly (``check_kind``).
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar, Unpack
 
-from memstrata.errors import MemstrataError
-from memstrata.memory import AsyncMemory, Memory
-from memstrata.types import MemoryKind, MemoryRecord, Scope, SearchResult
+from memstrata.errors import InvalidInputError, MemstrataError
+from memstrata.memory import AsyncMemory, Memory, TimeInput
+from memstrata.types import KINDS, MemoryKind, MemoryRecord, Scope, SearchResult
+from memstrata.write.episodes import DERIVED_KINDS
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
@@ -40,6 +47,10 @@ INSTRUCTIONS = (
 #: What the search tool looks through by default: every kind but ``working`` (a task's
 #: scratch notes, and the steps of a run that a session keeps).
 LONG_TERM: tuple[MemoryKind, ...] = ("episode", "fact", "summary", "thought", "procedure")
+
+
+#: Who speaks in the messages the tools and stores write: the model, or the application for it.
+ROLE = "assistant"
 
 
 def backend(memory: Memory | AsyncMemory | RemoteMemory) -> Backend:
@@ -86,6 +97,39 @@ def search_args(limit: int | None, budget: int | None) -> SearchArgs:
     return args
 
 
+def check_kind(kind: MemoryKind) -> MemoryKind:
+    """The kind of memory a tool or store writes: ``episode`` (a message, through ``add``), or
+    ``procedure`` or ``working`` (a note, through ``remember``). A derived kind is refused."""
+    if kind not in KINDS:
+        raise InvalidInputError(f"unknown kind {kind!r}; expected one of {KINDS}")
+    if kind in DERIVED_KINDS:
+        raise InvalidInputError(
+            f"kind={kind!r}: a {kind} is derived from stored messages and cites them, so it is "
+            "not written from a statement. Keep kind='episode' (the default) to store what is "
+            "stated as a message through add(), from which a configured language model "
+            "extracts facts, or use 'procedure' or 'working' for a note that needs no source"
+        )
+    return kind
+
+
+def write_statement(
+    memory: Backend,
+    text: str,
+    *,
+    kind: MemoryKind,
+    scope: ScopeArgs,
+    metadata: Mapping[str, Any] | None = None,
+    valid_from: TimeInput = None,
+) -> MemoryRecord:
+    """Store what a model or an application states, as ``kind`` (see ``check_kind``): an
+    ``episode`` is a message from ``ROLE`` (its time is when it was added), any other kind a
+    note valid from ``valid_from``."""
+    if kind == "episode":
+        (record,) = memory.add({"text": text, "role": ROLE}, metadata=metadata, **scope).added
+        return record
+    return memory.remember(text, kind=kind, metadata=metadata, valid_from=valid_from, **scope)
+
+
 def render_hits(result: SearchResult) -> str:
     """Search hits as the text a model reads: one line per memory, best first, each with its
     date, who said it and its id."""
@@ -117,8 +161,9 @@ class MemoryTools:
     """The memory tools an agent gets, for one scope.
 
     ``limit`` and ``budget`` shape every search (``None``: the library's default), which
-    looks through ``kinds``; ``kind`` is the kind of memory ``remember`` writes, with
-    ``metadata``.
+    looks through ``kinds``. ``remember`` writes what the model states, with ``metadata``:
+    as a message from the assistant (``kind="episode"``, the default), or as a ``procedure``
+    or ``working`` note; a derived kind (fact, summary, thought) is refused here.
     """
 
     memory: Memory | RemoteMemory
@@ -128,11 +173,12 @@ class MemoryTools:
     limit: int | None = None
     budget: int | None = None
     kinds: Sequence[MemoryKind] | None = LONG_TERM
-    kind: MemoryKind = "fact"
+    kind: MemoryKind = "episode"
     metadata: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         scope_args(self.user_id, self.agent_id, self.run_id)
+        check_kind(self.kind)
 
     @property
     def scope(self) -> ScopeArgs:
@@ -162,8 +208,8 @@ class MemoryTools:
             text: What to remember, e.g. "Ada is allergic to peanuts".
         """
         try:
-            record = self.memory.remember(
-                text, kind=self.kind, metadata=self.metadata, **self.scope
+            record = write_statement(
+                self.memory, text, kind=self.kind, scope=self.scope, metadata=self.metadata
             )
         except MemstrataError as exc:
             return tool_error(exc)

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from memstrata.cli import scope_flags
 from memstrata.memory import Memory
 from memstrata.server import DEFAULT_MAX_BODY_BYTES
 from memstrata.settings import Settings
@@ -196,12 +197,13 @@ def register(
 
     p = subparsers.add_parser(
         "mcp",
-        parents=[common, scoped],
+        parents=[common],
         help="run the MCP server over stdio (default) or streamable HTTP",
         description="The scope flags (--user, --agent, --run) confine the server: a tool call "
         "runs in that scope, may narrow it with a field left open, and is refused if it names "
-        "another user, agent or run.",
+        "another user, agent or run. Without them, each tool call names its own scope.",
     )
+    scope_flags(p, "scope (optional)")
     p.add_argument(
         "--transport",
         choices=("stdio", "http"),

@@ -1,7 +1,7 @@
 // Search: a question and filters (kind, state, layer, event-time range). Each hit shows its
 // score and the signals that found it, at what rank. With a budget, the hits are what fits in
-// that many characters, and a hit may show only the sentences that answer (its excerpt).
-// Without a question: browse, newest first.
+// that many characters (capped only by a limit the person gives), and a hit may show only the
+// sentences that answer (its excerpt). Without a question: browse, newest first.
 
 import { get, post } from "../api.js";
 import { badge, card, clip, empty, h, link, table, when } from "../dom.js";
@@ -9,6 +9,8 @@ import { badge, card, clip, empty, h, link, table, when } from "../dom.js";
 export const KINDS = ["episode", "fact", "summary", "thought", "procedure", "working"];
 export const STATES = ["active", "archived", "deleted"];
 const LAYERS = ["short", "mid", "long"];
+/** How many hits or memories a view shows when no limit is given (and, for a search, no budget). */
+const LIMIT = 20;
 
 function select(name, label, options, value, anyLabel) {
   const choices = [anyLabel ? h("option", { value: "" }, anyLabel) : null];
@@ -78,7 +80,12 @@ function form(params, scope) {
       select("layer", "Layer", LAYERS, params.get("layer"), "any layer"),
       input("since", "Event time from", "date", params.get("since")),
       input("until", "until", "date", params.get("until")),
-      input("limit", "Limit", "number", params.get("limit") || "20", { min: 1, max: 1000 }),
+      input("limit", "Limit", "number", params.get("limit"), {
+        min: 1,
+        max: 1000,
+        placeholder: params.get("budget") ? "what fits" : String(LIMIT),
+        title: `How many hits at most (default ${LIMIT}; with a budget, as many as fit)`,
+      }),
       input("budget", "Budget (characters)", "number", params.get("budget"), {
         min: 1,
         placeholder: "none",
@@ -113,10 +120,11 @@ function memoryCell(record, scope, excerpt) {
 }
 
 async function searchResults(query, params, scope) {
-  const limit = Number(params.get("limit") || 20);
   const budget = params.get("budget") ? Number(params.get("budget")) : null;
-  const body = { query, limit, ...filters(params), ...scope };
+  const body = { query, ...filters(params), ...scope };
   if (budget) body.budget = budget;
+  // With a budget, the budget decides how many hits fit, unless the person gives a limit too.
+  if (params.get("limit") || !budget) body.limit = Number(params.get("limit") || LIMIT);
   const result = await post("/memories/search", body);
   if (!result.hits.length) return card("No hits", empty("Nothing in this scope answers that."));
   const used = result.hits.reduce((sum, hit) => sum + hit.context.length, 0);
@@ -150,7 +158,7 @@ async function searchResults(query, params, scope) {
 }
 
 async function browse(params, scope) {
-  const limit = Number(params.get("limit") || 20);
+  const limit = Number(params.get("limit") || LIMIT);
   const { kinds, states, layers, since, until } = filters(params);
   const query = { ...scope, limit, kind: kinds, state: states, layer: layers, since, until };
   const page = await get("/memories", query);
