@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memstrata.ports import Entity, EntityIndex, Link, Store, Triple
+from memstrata.ports import Entity, EntityGraph, EntityIndex, Link, Triple
 from memstrata.text import STOPWORDS, tokenize
 from memstrata.types import Filters, MemoryRecord, Scope
 
@@ -99,7 +99,7 @@ def graph_of(
     return _named([*names, *ends]), found
 
 
-def index(store: Store, scope: Scope, record: MemoryRecord) -> int:
+def index(store: EntityGraph, scope: Scope, record: MemoryRecord) -> int:
     """Register what ``record`` names (its ``entities`` and ``metadata["relations"]``);
     return the number of entities. Replaces what was registered for it before."""
     raw = record.metadata.get("relations")

@@ -12,14 +12,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from memstrata.ports import Embedder, Store
+from memstrata.ports import Embedder, Scans, StoredSettings, Transfer, Vectors
 from memstrata.write.episodes import index_text
 
 
+class Reembeddable(Transfer, Scans, Vectors, StoredSettings, Protocol):
+    """What re-embedding uses of a store: every scope, its memories, and their vectors."""
+
+
 def reembed(
-    store: Store,
+    store: Reembeddable,
     embedder: Embedder,
     *,
     batch_size: int = 256,

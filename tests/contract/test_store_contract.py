@@ -149,6 +149,18 @@ def test_update_writes_a_new_version_and_keeps_the_old(store: Store) -> None:
     assert [e.at for e in events] == [T0, LATER]
 
 
+def test_a_memory_without_a_user_changes_like_any_other(store: Store) -> None:
+    agent = Scope(agent_id="helper")
+    add(store, rec("a", "first", scope=agent))
+    assert store.update(agent, rec("a", "second"), expected_version=1, at=LATER).version == 2
+    assert [v.text for v in store.versions(agent, "a")] == ["first", "second"]
+    assert store.set_state(agent, "a", "archived", at=LATER).state == "archived"
+    assert store.get(agent, "a").text == "second"
+    assert [e.op for e in store.history(agent, "a")] == ["ADD", "UPDATE", "ARCHIVE"]
+    store.purge(agent, "a")
+    assert store.get_many(agent, ["a"]) == [] and store.exact_scopes() == []
+
+
 def test_a_stale_version_is_a_conflict_and_changes_nothing(store: Store) -> None:
     add(store, rec("a", "one"))
     store.update(U, rec("a", "two"), expected_version=1, at=LATER)

@@ -14,14 +14,33 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce, should_archive
-from memstrata.ports import Embedder, Store, Vector
+from memstrata.ports import (
+    Embedder,
+    Lifecycle,
+    RecordReads,
+    Records,
+    SearchLog,
+    StoredSettings,
+    Vector,
+)
 from memstrata.read.lessons import Lessons
 from memstrata.read.lexical import query_terms
 from memstrata.read.rerank import Features, LinearReranker, hit_features
 from memstrata.types import Filters, Hit, Scope
+
+
+class FeedbackStore(SearchLog, StoredSettings, RecordReads, Lifecycle, Protocol):
+    """What feedback uses of a store: the kept search, the memories it returned, their
+    strength, and the learned models."""
+
+
+class MaintainedStore(Records, SearchLog, Protocol):
+    """What maintenance uses of a store: memories to archive, searches to prune."""
+
 
 #: Feedback pairs after which a scope's own model counts as much as the global one.
 SCOPE_HALF_WEIGHT_PAIRS = 50
@@ -44,13 +63,13 @@ def setting_keys(scope: Scope) -> tuple[str, str]:
     return _global_key(scope), _scope_key(scope)
 
 
-def _read(store: Store, key: str) -> dict[str, object] | None:
+def _read(store: StoredSettings, key: str) -> dict[str, object] | None:
     raw = store.get_setting(key)
     data = None if raw is None else json.loads(raw)
     return data if isinstance(data, dict) else None
 
 
-def _load(store: Store, key: str, base: LinearReranker) -> LinearReranker:
+def _load(store: StoredSettings, key: str, base: LinearReranker) -> LinearReranker:
     data = _read(store, key)
     if data is None:
         return LinearReranker(weights=dict(base.weights))
@@ -65,7 +84,9 @@ class Learned:
     lessons: Lessons
 
 
-def learned_for(store: Store, scope: Scope, base: LinearReranker, embedder: str | None) -> Learned:
+def learned_for(
+    store: StoredSettings, scope: Scope, base: LinearReranker, embedder: str | None
+) -> Learned:
     """The model a search in ``scope`` uses (global, blended with the scope's own) and the
     scope's lessons, read for vectors of ``embedder`` (its name)."""
     global_model = _load(store, _global_key(scope), base)
@@ -93,7 +114,7 @@ def rerank(
 
 
 def save_search(
-    store: Store,
+    store: SearchLog,
     scope: Scope,
     search_id: str,
     query: str,
@@ -119,7 +140,7 @@ class FeedbackResult:
 
 
 def feedback(
-    store: Store,
+    store: FeedbackStore,
     scope: Scope,
     search_id: str,
     used: Sequence[str],
@@ -178,7 +199,7 @@ def feedback(
 
 
 def maintain(
-    store: Store,
+    store: MaintainedStore,
     scope: Scope,
     now: datetime,
     policy: LifecyclePolicy = DEFAULT_POLICY,

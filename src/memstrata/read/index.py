@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Store, Vector
+from memstrata.ports import Scans, Vector
 from memstrata.read.lexical import BM25, stemmed
 from memstrata.read.pack import provenance
 from memstrata.text import split_sentences
@@ -180,7 +180,7 @@ class ScopeIndex:
     _arrays: Arrays | None = None
 
     @classmethod
-    def build(cls, store: Store, scope: Scope) -> ScopeIndex:
+    def build(cls, store: Scans, scope: Scope) -> ScopeIndex:
         stamp = store.stamp()
         index = cls(stamp=stamp)
         index.append(store.scan(scope))

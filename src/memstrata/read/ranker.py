@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Store, Vector
+from memstrata.ports import Searchable, Vector
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.index import ScopeIndex
 from memstrata.read.pack import pack
@@ -31,7 +31,7 @@ _LOCKS: weakref.WeakKeyDictionary[object, threading.RLock] = weakref.WeakKeyDict
 _LOCKS_LOCK = threading.Lock()
 
 
-def _lock(store: Store) -> threading.RLock:
+def _lock(store: Searchable) -> threading.RLock:
     with _LOCKS_LOCK:
         lock = _LOCKS.get(store)
         if lock is None:
@@ -44,7 +44,7 @@ def _lock(store: Store) -> threading.RLock:
 FULL_SCAN_LIMIT = 50_000
 
 
-def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
+def scope_index(store: Searchable, scope: Scope) -> ScopeIndex | None:
     """The current index of ``scope``: cached, rebuilt when the store has changed; ``None``
     for a scope too large to hold (``FULL_SCAN_LIMIT``)."""
     per_store = _CACHE.setdefault(store, {})
@@ -62,7 +62,7 @@ def scope_index(store: Store, scope: Scope) -> ScopeIndex | None:
 
 @contextmanager
 def adding(
-    store: Store, records: Sequence[MemoryRecord], vectors: Sequence[Vector] | None
+    store: Searchable, records: Sequence[MemoryRecord], vectors: Sequence[Vector] | None
 ) -> Iterator[None]:
     """Wrap the store write that adds ``records``: the cached indexes that were current before
     it are extended in place after it, instead of being rebuilt at the next search. The write
@@ -76,7 +76,7 @@ def adding(
 
 
 def _extend(
-    store: Store,
+    store: Searchable,
     before: Hashable,
     records: Sequence[MemoryRecord],
     vectors: Sequence[Vector] | None,
@@ -124,7 +124,7 @@ def _matches(record: MemoryRecord, filters: Filters) -> bool:
 
 
 def rank(
-    store: Store,
+    store: Searchable,
     vector: Vector | None,
     scope: Scope,
     query: str,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from memstrata.errors import ConfigurationError
 from memstrata.graph import entity_signal
-from memstrata.ports import Embedder, EntityIndex, Store, Vector
+from memstrata.ports import Embedder, EntityIndex, Searchable, Vector
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
 from memstrata.text import content_terms, stem
@@ -68,7 +68,7 @@ def preset(name: str) -> Retrieval:
 
 
 def search(
-    store: Store,
+    store: Searchable,
     embedder: Embedder | None,
     scope: Scope,
     query: str,

@@ -5,7 +5,8 @@ one SHA-256 is enough to store it safely (no salt or slow hash is needed against
 passwords). The key's public id (``key_<hex>``) names it in listings and revocation.
 
 Nothing here knows about HTTP: the REST and MCP servers call ``Keyring.tenant_for(header)``
-and serve the request with ``Tenants.memory(tenant)``.
+and serve the request with ``Tenants.memory(tenant)``. Keys are reached through the store's
+``ApiKeys`` capability (``Tenants.keys``), never by opening a store elsewhere.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from memstrata.errors import ConfigurationError, NotFoundError
 from memstrata.memory import Memory
-from memstrata.ports import LLM, ApiKey, Clock, Embedder, Store, SystemClock
+from memstrata.ports import LLM, ApiKey, ApiKeys, Clock, Embedder, Store, SystemClock
 from memstrata.read.search import Retrieval
 from memstrata.types import DEFAULT_TENANT, check_id
 
@@ -46,7 +47,7 @@ class NewKey:
 
 
 def create_key(
-    store: Store, tenant: str, *, name: str | None = None, clock: Clock | None = None
+    keys: ApiKeys, tenant: str, *, name: str | None = None, clock: Clock | None = None
 ) -> NewKey:
     """Create a key for ``tenant`` and store its hash; return the secret (shown only now)."""
     check_id(tenant, "tenant")
@@ -60,13 +61,13 @@ def create_key(
         created_at=(clock or SystemClock()).now(),
         name=name,
     )
-    store.put_api_key(key)
+    keys.put_api_key(key)
     return NewKey(key=key, secret=secret)
 
 
-def revoke_key(store: Store, key_id: str, *, clock: Clock | None = None) -> None:
+def revoke_key(keys: ApiKeys, key_id: str, *, clock: Clock | None = None) -> None:
     """Revoke a key by its public id; ``NotFoundError`` when no active key has that id."""
-    if not store.revoke_api_key(key_id, (clock or SystemClock()).now()):
+    if not keys.revoke_api_key(key_id, (clock or SystemClock()).now()):
         raise NotFoundError(f"no active API key {key_id!r}; `memstrata keys list` shows them")
 
 
@@ -89,9 +90,9 @@ class Keyring:
     to anyone who can reach it, which is why such a server only binds to loopback.
     """
 
-    def __init__(self, store: Store, *, required: bool | None = None, open_tenant: str) -> None:
-        self.store = store
-        self.required = has_active_keys(store) if required is None else required
+    def __init__(self, keys: ApiKeys, *, required: bool | None = None, open_tenant: str) -> None:
+        self.keys = keys
+        self.required = has_active_keys(keys) if required is None else required
         self.open_tenant = open_tenant
 
     def tenant_for(self, authorization: str | None) -> str | None:
@@ -102,7 +103,7 @@ class Keyring:
         if secret is None:
             return None
         digest = hash_secret(secret)
-        key = self.store.api_key_by_hash(digest)
+        key = self.keys.api_key_by_hash(digest)
         if key is None or not hmac.compare_digest(key.key_hash, digest):
             return None
         return key.tenant
@@ -112,7 +113,8 @@ class Tenants:
     """One ``Memory`` per tenant, all over the same store and embedder (built on first use).
 
     ``store`` and ``embedder`` are objects or specs as ``Memory`` takes them; they are resolved
-    once, and a store opened here from a path is closed by ``close``.
+    once, and a store opened here from a path is closed by ``close`` (or at the end of a
+    ``with`` block).
     """
 
     def __init__(
@@ -152,13 +154,24 @@ class Tenants:
                 self._memories[tenant] = memory
             return memory
 
+    @property
+    def keys(self) -> ApiKeys:
+        """The API keys of the tenants' store (what ``Keyring`` and ``memstrata keys`` use)."""
+        return self.store
+
     def close(self) -> None:
         if self.owns_store:
             self.store.close()
 
+    def __enter__(self) -> Tenants:
+        return self
 
-def has_active_keys(store: Store) -> bool:
-    return any(key.revoked_at is None for key in store.api_keys())
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def has_active_keys(keys: ApiKeys) -> bool:
+    return any(key.revoked_at is None for key in keys.api_keys())
 
 
 def is_loopback(host: str) -> bool:

@@ -14,8 +14,8 @@ from typing import Any
 from memstrata.cli import scope_flags
 from memstrata.memory import Memory
 from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server.auth import Tenants, create_key, revoke_key
 from memstrata.settings import Settings
-from memstrata.stores import open_store
 
 DEFAULT_REST_PORT = 8420
 DEFAULT_MCP_PORT = 8421
@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from memstrata.server.auth import Keyring, Tenants, check_bind
+    from memstrata.server.auth import Keyring, check_bind
     from memstrata.server.mcp import ServerScope, build_server, http_app
 
     settings = _settings(args)
@@ -77,13 +77,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         )
         scope = ServerScope(user_id=args.user, agent_id=args.agent, run_id=args.run)
         if args.transport == "stdio":
-            keyring = Keyring(first.store, required=False, open_tenant=settings.tenant)
+            keyring = Keyring(tenants.keys, required=False, open_tenant=settings.tenant)
             build_server(tenants, keyring, scope=scope).run("stdio")
             return 0
         from memstrata.server.runner import serve
 
         keyring = Keyring(
-            first.store, required=True if args.require_keys else None, open_tenant=settings.tenant
+            tenants.keys, required=True if args.require_keys else None, open_tenant=settings.tenant
         )
         check_bind(args.host, keys_required=keyring.required, insecure=args.insecure)
         server = build_server(tenants, keyring, scope=scope)
@@ -97,15 +97,15 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    from memstrata.server.auth import create_key
+def _tenants(settings: Settings) -> Tenants:
+    """The server's tenants over the store of ``settings``, for its API keys (no embedder)."""
+    return Tenants(settings.db, embedder=None, tenant=settings.tenant)
 
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = open_store(settings.db)
-    try:
-        new = create_key(store, settings.tenant, name=args.name)
-    finally:
-        store.close()
+    with _tenants(settings) as tenants:
+        new = create_key(tenants.keys, settings.tenant, name=args.name)
     key = new.key
     _emit(
         args,
@@ -123,12 +123,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = open_store(settings.db)
-    try:
-        keys = store.api_keys(args.tenant)
-    finally:
-        store.close()
+    with _tenants(_settings(args)) as tenants:
+        keys = tenants.keys.api_keys(args.tenant)
     rows = [
         {
             "id": k.id,
@@ -149,14 +145,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from memstrata.server.auth import revoke_key
-
-    settings = _settings(args)
-    store = open_store(settings.db)
-    try:
-        revoke_key(store, args.key_id)
-    finally:
-        store.close()
+    with _tenants(_settings(args)) as tenants:
+        revoke_key(tenants.keys, args.key_id)
     _emit(args, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
     return 0
 

@@ -1,6 +1,6 @@
 """Copy everything from one store to another (SQLite to PostgreSQL, back, or alike), verified.
 
-The copy goes tenant by tenant and scope by scope through the ``Store`` protocol's own
+The copy goes tenant by tenant and scope by scope through the stores' own
 ``export``/``import_`` (with vectors), so any two stores can exchange data. It is:
 
 - lossless for what the export format holds: messages with the LLM write path's status of each
@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol
 
 from memstrata.errors import ConflictError, EmbedderMismatchError, InvalidInputError
 from memstrata.lifecycle.learning import setting_keys
-from memstrata.ports import Clock, Store, SystemClock
+from memstrata.ports import ApiKeys, Clock, StoredSettings, SystemClock, Transfer
 from memstrata.stores import codec
 from memstrata.types import Scope
 
@@ -43,6 +43,11 @@ _MODULUS = 1 << 256
 _OPTIONAL = ("links", "graph", "status")
 
 Progress = Callable[[str], None]
+
+
+class Copyable(Transfer, ApiKeys, StoredSettings, Protocol):
+    """What a copy reads of its source and writes to its target: scopes, API keys, settings
+    and the embedder record."""
 
 
 @dataclass
@@ -178,7 +183,7 @@ def _matches(scope: Scope, only: Mapping[str, str]) -> bool:
 
 
 def _unique_items(
-    store: Store, scopes: Iterable[Scope], seen: set[tuple[str, ...]] | None = None
+    store: Transfer, scopes: Iterable[Scope], seen: set[tuple[str, ...]] | None = None
 ) -> Iterator[tuple[Scope, dict[str, Any]]]:
     """Every message and memory under ``scopes``, once each (roots may overlap)."""
     own: set[tuple[str, ...]] = set() if seen is None else seen
@@ -194,8 +199,8 @@ def _unique_items(
 
 
 def migrate(
-    source: Store,
-    target: Store,
+    source: Copyable,
+    target: Copyable,
     *,
     tenants: Sequence[str] | None = None,
     only: Mapping[str, str] | None = None,
@@ -263,7 +268,7 @@ def migrate(
 
 
 def _copy_learned(
-    source: Store, target: Store, scopes: Sequence[Scope], *, tenant_wide: bool
+    source: StoredSettings, target: StoredSettings, scopes: Sequence[Scope], *, tenant_wide: bool
 ) -> int:
     """Copy the reranker models feedback trained for the tenant (``tenant_wide``) and for each
     scope that holds some of ``scopes`` (feedback may be given at ``user_id`` alone for memories
@@ -288,8 +293,8 @@ def _copy_learned(
 
 
 def _copy_tenant(
-    source: Store,
-    target: Store,
+    source: Copyable,
+    target: Copyable,
     tenant: str,
     scopes: Sequence[Scope],
     batch_size: int,
@@ -342,7 +347,7 @@ def _copy_tenant(
 
 
 def _verify(
-    target: Store, scopes: Sequence[Scope], wanted: set[tuple[str, ...]], result: TenantReport
+    target: Transfer, scopes: Sequence[Scope], wanted: set[tuple[str, ...]], result: TenantReport
 ) -> None:
     """Tally the target's copies of what the source holds (and count what it holds besides)."""
     for _, item in _unique_items(target, scopes):

@@ -8,6 +8,7 @@ of the same memory, so a clock that steps back is held at that time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -53,3 +54,12 @@ def next_version(
         new = replace(new, expired_at=at)
     check_validity(new)
     return snapshot, new
+
+
+def version_at(versions: Sequence[MemoryRecord], at: datetime) -> MemoryRecord | None:
+    """Of a memory's ``versions`` (oldest first), the one that was current at system time
+    ``at`` and not yet expired then, if any."""
+    for version in reversed(versions):
+        if version.recorded_at <= at:
+            return version if version.expired_at is None or version.expired_at > at else None
+    return None

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -33,7 +33,18 @@ from memstrata.errors import (
     NotFoundError,
 )
 from memstrata.graph import index as index_graph
-from memstrata.ports import LLM, Clock, Embedder, PendingMessage, Store, Vector
+from memstrata.ports import (
+    LLM,
+    Clock,
+    Embedder,
+    EntityGraph,
+    Links,
+    MessageLog,
+    PendingMessage,
+    Records,
+    Searchable,
+    Vector,
+)
 from memstrata.prompts import consolidate as consolidate_prompt
 from memstrata.prompts import extract_facts
 from memstrata.read.search import Retrieval, preset
@@ -202,12 +213,17 @@ def _batches(items: Sequence[PendingMessage], size: int) -> list[list[PendingMes
     return out
 
 
+class WriteStore(Records, MessageLog, Links, EntityGraph, Searchable, Protocol):
+    """What the LLM write path uses of a store: the message queue, memories with their
+    versions, links and the entity graph, and the searches that find similar memories."""
+
+
 class Pipeline:
     """The write path over one store, embedder, model and clock (``Memory`` holds one)."""
 
     def __init__(
         self,
-        store: Store,
+        store: WriteStore,
         embedder: Embedder | None,
         llm: LLM | None,
         clock: Clock,

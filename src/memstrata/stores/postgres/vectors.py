@@ -19,9 +19,10 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from memstrata.stores.postgres.schema import hnsw_index_name, hnsw_index_sql
-from memstrata.stores.postgres.sql import Conn
 
 logger = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[Any]
 
 Status = Literal["valid", "building", "invalid", "missing"]
 

@@ -1,0 +1,441 @@
+"""The storage boundary: small capabilities, and ``Store``, their composition.
+
+A backend (``stores/sqlite``, ``stores/postgres``) is one object that has them all. Each
+consumer names only the capability it uses: the read path ``Searchable``, the server's key
+check ``ApiKeys``, feedback ``SearchLog`` and ``StoredSettings``, ``memstrata migrate``
+``Transfer``. ``EntityIndex`` is optional: the read path checks for it at run time.
+
+Every method that reads or writes memories or messages takes a ``Scope``; the store confines
+each read and write to it inside its own queries (a scope matches the memories whose given
+fields are equal, within its tenant). Every change writes its history row in the same
+transaction. A store never reads the wall clock: every write takes its time (``at``) from the
+caller's ``Clock``, and ``stores.timeline`` keeps each version's ``recorded_at <= expired_at``
+and ``valid_from <= valid_to``. A store that refuses writes (``read_only``) raises
+``ReadOnlyStoreError`` on each; one found damaged raises ``CorruptStoreError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from memstrata.ports.models import Vector
+from memstrata.types import (
+    Filters,
+    HistoryEvent,
+    MemoryRecord,
+    MemoryState,
+    Message,
+    Operation,
+    Page,
+    Scope,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: its public id, its tenant and the hash of its secret."""
+
+    id: str
+    tenant: str
+    key_hash: str
+    created_at: datetime
+    name: str | None = None
+    revoked_at: datetime | None = None
+
+
+#: How the LLM write path went for a stored message (a message with no status is new).
+MessageStatus = Literal["done", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A message the LLM write path has still to do: never tried (``new``) or ``failed``."""
+
+    scope: Scope
+    message: Message
+    status: Literal["new", "failed"] = "new"
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A person, place, thing or organisation named in a scope's memories.
+
+    ``key`` is the normalised name that identifies it (``graph.entity_key``); ``name`` is how
+    it was first written; ``mentions`` counts the active memories that name it.
+    """
+
+    key: str
+    name: str
+    mentions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Triple:
+    """A relation between two entities stated by one memory: ``Ana -lives_in-> Lisbon``."""
+
+    subject_key: str
+    subject: str
+    predicate: str
+    object_key: str
+    object: str
+    memory_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link between two memories (A-MEM): ``kind`` is ``related`` or ``supersedes``."""
+
+    source: str
+    target: str
+    kind: str = "related"
+    score: float = 0.0
+    at: datetime | None = None
+
+
+# -- records with their versions and history ------------------------------------------------------
+class RecordReads(Protocol):
+    """Memories as they are now, their older versions and their history."""
+
+    def get(self, scope: Scope, memory_id: str) -> MemoryRecord: ...
+
+    def get_many(self, scope: Scope, ids: Sequence[str]) -> builtins.list[MemoryRecord]: ...
+
+    def versions(self, scope: Scope, memory_id: str) -> builtins.list[MemoryRecord]: ...
+
+    def history(self, scope: Scope, memory_id: str) -> builtins.list[HistoryEvent]: ...
+
+    def list(
+        self, scope: Scope, filters: Filters, *, limit: int = 50, cursor: str | None = None
+    ) -> Page: ...
+
+    def count(self, scope: Scope, filters: Filters) -> int: ...
+
+    def as_of(self, scope: Scope, at: datetime, filters: Filters) -> builtins.list[MemoryRecord]:
+        """Every memory of ``scope`` as it stood at system time ``at``: the version recorded at
+        or before ``at`` and not yet expired then, in the state it had then, if it matches
+        ``filters``."""
+        ...
+
+    def scopes(self, tenant: str) -> builtins.list[dict[str, Any]]: ...
+
+
+class RecordWrites(Protocol):
+    """Changes to memories: each keeps the old version and writes its history row."""
+
+    def add(
+        self,
+        messages: Sequence[tuple[Scope, Message]],
+        records: Sequence[MemoryRecord],
+        *,
+        at: datetime,
+        vectors: Vector | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> None:
+        """Store messages (received at ``at``) and new memories (and their vectors) in one
+        transaction; each memory's ``ADD`` row is at its own ``recorded_at``."""
+        ...
+
+    def update(
+        self,
+        scope: Scope,
+        record: MemoryRecord,
+        *,
+        at: datetime,
+        expected_version: int,
+        op: Operation = "UPDATE",
+        vector: Vector | None = None,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+    ) -> MemoryRecord:
+        """Write ``record`` as the next version, recorded at ``at``; the previous one is kept,
+        expired at ``at``.
+
+        Raises ``ConflictError`` when the stored version is not ``expected_version``.
+        """
+        ...
+
+    def set_state(
+        self,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> MemoryRecord: ...
+
+    def add_event(
+        self,
+        scope: Scope,
+        memory_id: str,
+        op: Operation,
+        *,
+        at: datetime,
+        reason: str | None = None,
+        prompt_version: str | None = None,
+        text: str | None = None,
+    ) -> HistoryEvent:
+        """Write a history row about a memory without changing it (a ``NOOP``: a fact was
+        restated). The row carries the memory's current version and state."""
+        ...
+
+    def purge(self, scope: Scope, memory_id: str) -> None:
+        """Erase a memory with its versions, history, links and graph, for good."""
+        ...
+
+    def reset(self, scope: Scope) -> int:
+        """Erase every memory and message of ``scope`` for good; return how many memories."""
+        ...
+
+
+class Lifecycle(Protocol):
+    """Bookkeeping of recall and forgetting: no new version, no history row."""
+
+    def touch(self, scope: Scope, ids: Sequence[str], at: datetime) -> None:
+        """Note that memories were recalled (recall count, last recalled); no new version."""
+        ...
+
+    def set_lifecycle(self, scope: Scope, records: Sequence[MemoryRecord]) -> None:
+        """Write strength, recall count, last recalled and layer of these memories as given.
+
+        Bookkeeping, not content: no new version, no history row.
+        """
+        ...
+
+
+class Records(RecordReads, RecordWrites, Lifecycle, Protocol):
+    """Records with their versions and history: reads, changes and lifecycle bookkeeping."""
+
+
+# -- the message log and the LLM write path's queue -----------------------------------------------
+class MessageLog(Protocol):
+    """The raw messages (what a memory's ``sources`` name) and how the LLM write path went for
+    each."""
+
+    def known_messages(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored under exactly ``scope``."""
+        ...
+
+    def get_messages(self, scope: Scope, ids: Sequence[str]) -> builtins.list[Message]: ...
+
+    def mark_messages(
+        self,
+        scope: Scope,
+        ids: Sequence[str],
+        status: MessageStatus,
+        *,
+        at: datetime,
+        prompt_version: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how the LLM write path went for messages stored under exactly ``scope``;
+        each call counts one attempt per message."""
+        ...
+
+    def pending_messages(
+        self,
+        scope: Scope,
+        *,
+        include_failed: bool = False,
+        exact: bool = False,
+        limit: int = 1000,
+    ) -> builtins.list[PendingMessage]:
+        """Messages the LLM write path has not done, oldest first, each with the exact scope it
+        was stored under: those never tried, and with ``include_failed`` those that failed.
+        ``exact`` keeps to messages stored under exactly ``scope`` (not its sub-scopes)."""
+        ...
+
+
+# -- what learning keeps --------------------------------------------------------------------------
+class SearchLog(Protocol):
+    """Searches kept so that ``feedback`` can refer to them."""
+
+    def save_search(
+        self, scope: Scope, search_id: str, at: datetime, payload: Mapping[str, Any]
+    ) -> None:
+        """Keep what a search returned (ids and features) so ``feedback`` can refer to it."""
+        ...
+
+    def load_search(self, scope: Scope, search_id: str) -> dict[str, Any] | None: ...
+
+    def prune_searches(self, before: datetime) -> int: ...
+
+
+class StoredSettings(Protocol):
+    """Named values kept with the store: learned models, and the embedder its vectors came
+    from."""
+
+    def get_setting(self, key: str) -> str | None: ...
+
+    def put_setting(self, key: str, value: str) -> None: ...
+
+    def embedder_info(self) -> tuple[str, int] | None: ...
+
+    def set_embedder_info(self, name: str, dim: int) -> None: ...
+
+
+# -- API keys -------------------------------------------------------------------------------------
+class ApiKeys(Protocol):
+    """API keys, stored as hashes: the server maps a key to its tenant."""
+
+    def put_api_key(self, key: ApiKey) -> None: ...
+
+    def api_keys(self, tenant: str | None = None) -> builtins.list[ApiKey]: ...
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool: ...
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The active (not revoked) key with this hash, if any."""
+        ...
+
+
+# -- links and entities ---------------------------------------------------------------------------
+class Links(Protocol):
+    """Links between memories (A-MEM)."""
+
+    def add_links(self, scope: Scope, links: Sequence[Link], *, at: datetime) -> None:
+        """Store links between memories (a link without a time of its own is made at ``at``);
+        a link already stored, or one whose ends are not both in ``scope``, is skipped."""
+        ...
+
+    def links(self, scope: Scope, memory_id: str) -> builtins.list[Link]:
+        """The links from and to a memory, to memories in ``scope``."""
+        ...
+
+
+@runtime_checkable
+class EntityIndex(Protocol):
+    """The entities memories name and the relations they state, as the read path asks for
+    them. A store that keeps no entity index gives no entity signal, and search works as
+    before."""
+
+    def find_entities(
+        self, scope: Scope, keys: Sequence[str] | None = None, *, limit: int = 100
+    ) -> builtins.list[Entity]:
+        """Entities of ``scope`` named by at least one active memory, with their mention
+        counts: those whose key is in ``keys``, or the most mentioned when ``keys`` is None."""
+        ...
+
+    def relations(
+        self, scope: Scope, keys: Sequence[str], *, limit: int = 200
+    ) -> builtins.list[Triple]:
+        """Relations whose subject or object is one of ``keys``, stated by active memories of
+        ``scope`` that have not expired."""
+        ...
+
+    def entity_search(
+        self, scope: Scope, weights: Mapping[str, float], filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]:
+        """Memories that name the entities keyed in ``weights``, scored by the sum of the
+        weights of the entities each names, best first."""
+        ...
+
+
+class EntityGraph(EntityIndex, Protocol):
+    """The entity index and what writes it."""
+
+    def put_graph(
+        self,
+        scope: Scope,
+        memory_id: str,
+        entities: Sequence[Entity],
+        relations: Sequence[Triple],
+    ) -> None:
+        """Replace the entities a memory names and the relations it states. Entities are
+        registered under the memory's own scope."""
+        ...
+
+
+# -- search indexes -------------------------------------------------------------------------------
+class Keywords(Protocol):
+    def keyword_search(
+        self, scope: Scope, query: str, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]: ...
+
+
+class Vectors(Protocol):
+    def vector_search(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[MemoryRecord, float]]: ...
+
+    def put_vectors(self, tenant: str, vectors: Sequence[tuple[str, Vector]]) -> None:
+        """Replace the vectors of memories (by id, in ``tenant``): bookkeeping for re-embedding,
+        not content, so no new version and no history row."""
+        ...
+
+
+class Scans(Protocol):
+    """What an in-memory index of a scope is built from, and how it knows it is current."""
+
+    def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
+        """Every memory of ``scope`` in any state, oldest first, with its vector."""
+        ...
+
+    def stamp(self) -> Hashable:
+        """A value that changes whenever anyone writes memories to the store (cheap to read):
+        an in-memory index built at one stamp is current while the stamp is the same."""
+        ...
+
+
+class Searchable(RecordReads, Keywords, Vectors, Scans, Protocol):
+    """What the read path uses: the store's own searches, and the scans and counts the
+    in-memory ranker is built from."""
+
+
+# -- whole-scope transfer -------------------------------------------------------------------------
+class Transfer(Protocol):
+    def exact_scopes(self, tenant: str | None = None) -> builtins.list[Scope]:
+        """Every distinct (tenant, user, agent, run) that holds a memory or a message, sorted;
+        only ``tenant``'s when given. ``memstrata migrate`` walks a whole store with it."""
+        ...
+
+    def export(self, scope: Scope, *, vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """The scope as export items (``stores.codec`` describes them): a header, the messages,
+        each with its LLM write path ``status`` when it has one, then the memories, each with
+        its versions, history, ``graph`` (entities named, relations stated) and the ``links``
+        whose source it is. With ``vectors``, each memory item also carries its ``vector`` (a
+        list of floats, or None), which ``import_`` stores as given."""
+        ...
+
+    def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
+        """Write export items into ``tenant`` in one transaction; return the number of memories.
+        ``at`` is when the messages were received, and the time of a link that carries none.
+
+        A memory id already in the tenant is a ``ConflictError`` and nothing is written; a
+        message already stored in its exact scope is kept as it is, and so is a status it has
+        already (one it lacks is written). A memory's links are written with it even when their
+        target is not in the store yet (a later import may bring it); ``links`` shows a link
+        once both its ends are there. Items of format 1 (without status, graph and links)
+        import as before."""
+        ...
+
+
+class Store(
+    Records,
+    MessageLog,
+    SearchLog,
+    StoredSettings,
+    ApiKeys,
+    Links,
+    EntityGraph,
+    Keywords,
+    Vectors,
+    Scans,
+    Transfer,
+    Protocol,
+):
+    """Where memories, their versions, their history and the raw messages live: every
+    capability of this module in one object (see the module's description)."""
+
+    @property
+    def read_only(self) -> bool:
+        """True when every write is refused (the store was opened read-only)."""
+        ...
+
+    def close(self) -> None: ...

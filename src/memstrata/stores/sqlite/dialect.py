@@ -1,0 +1,92 @@
+"""How SQLite writes values and the clauses that differ (``stores.sql.dialect.Dialect``):
+times as integer microseconds, JSON and lists as text, vectors as float32 blobs, scope ids
+compared through ``ifnull(…, '')`` as the unique indexes are built."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from memstrata.ports import Vector
+from memstrata.stores import codec
+from memstrata.stores.codec import from_micros, to_micros
+from memstrata.stores.sql.dialect import Scalar, marks
+from memstrata.stores.sqlite.keywords import query_words
+from memstrata.types import MemoryRecord
+
+#: The unique keys by exact scope, as ``ON CONFLICT`` names them (the indexes' expressions).
+_EXACT_KEYS = {
+    "message_status": "(tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), "
+    "message_id)",
+}
+
+
+class SQLiteDialect:
+    by_user = False
+    lock = ""
+    #: Well below SQLite's 32,766 parameters a statement (999 before SQLite 3.32).
+    max_list = 500
+    collate = ""
+    nulls_first = ""
+    #: The full-text index is the FTS5 table ``memories_fts`` (``SQLiteStore._after_insert``).
+    index_columns = ""
+    index_values = ""
+
+    def sql(self, text: str) -> str:
+        return text
+
+    def time(self, value: datetime | None) -> int | None:
+        return to_micros(value)
+
+    def time_of(self, value: Any) -> datetime | None:
+        return from_micros(value)
+
+    def json(self, value: Any) -> str:
+        return codec.dumps(value)
+
+    def json_of(self, value: Any) -> Any:
+        return {} if value == "{}" else json.loads(value)
+
+    def strings(self, values: Sequence[str]) -> str:
+        return json.dumps(list(values))
+
+    def strings_of(self, value: Any) -> tuple[str, ...]:
+        return () if value == "[]" else tuple(json.loads(value))
+
+    def vector(self, value: Any) -> bytes | None:
+        return None if value is None else np.asarray(value, dtype=np.float32).tobytes()
+
+    def vector_of(self, value: Any) -> Vector | None:
+        return None if value is None else np.frombuffer(value, dtype=np.float32)
+
+    def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:
+        return ()
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({marks(len(values))})", list(values)
+
+    def exact(self, column: str, value: str | None) -> tuple[str, list[Any]]:
+        return f"ifnull({column}, '') = ?", [value or ""]
+
+    def same(self, left: str, right: str) -> str:
+        return f"ifnull({left}, '') = ifnull({right}, '')"
+
+    def metadata_equals(self, column: str, key: str, value: Scalar) -> tuple[str, list[Any]]:
+        path = f"json_extract({column}, '$.\"{key}\"')"  # a key is a plain word (Filters)
+        if value is None:
+            return f"{path} IS NULL", []
+        return f"{path} = ?", [int(value) if isinstance(value, bool) else value]
+
+    def conflict(self, table: str) -> str:
+        return _EXACT_KEYS[table]
+
+    def pairs(self, weights: Mapping[str, float]) -> tuple[str, list[Any]]:
+        values = ", ".join("(?, ?)" for _ in weights)
+        return f"VALUES {values}", [x for kv in weights.items() for x in (kv[0], float(kv[1]))]
+
+    def words(self, text: str) -> list[str]:
+        return query_words(text)
