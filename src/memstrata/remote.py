@@ -75,6 +75,7 @@ def _error_classes() -> dict[str, type[MemstrataError]]:
 _HTTP_CODES: dict[str, type[MemstrataError]] = {
     "unauthorized": ConfigurationError,
     "forbidden": ConfigurationError,
+    "misdirected_request": ConfigurationError,
     "too_large": InvalidInputError,
     "bad_request": InvalidInputError,
     "method_not_allowed": InvalidInputError,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -18,14 +18,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Match, Mount, Route
+from starlette.types import Scope
 
 from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
@@ -35,6 +34,7 @@ from memstrata.read.search import Retrieval
 from memstrata.server import DEFAULT_MAX_BODY_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
+from memstrata.server.gate import NDJSON, BodyLimit, Policy, RequestGate, error_response
 from memstrata.server.metrics import Metrics, MetricsMiddleware
 from memstrata.server.schemas import (
     AGENT,
@@ -97,7 +97,8 @@ CODE_BY_STATUS: dict[int, str] = {
     413: "too_large",
     415: "unsupported_media_type",
 }
-NDJSON = "application/x-ndjson"
+#: The route that reads a JSON Lines body, as a stream under limits of its own.
+IMPORT_PATH = "/v1/import"
 #: The dashboard's files (``index.html`` is served at ``/``, the rest under ``/ui/``).
 WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
 #: The dashboard loads nothing from anywhere but this server.
@@ -126,45 +127,6 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 COMMON = (400, 401, 413, 422)
-
-
-def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: Any = None
-) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """Answer 413 to a body over ``limit`` bytes: at once when Content-Length says so, else as
-    soon as the streamed body passes the limit."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = f"the request body is over the limit of {self.limit:,} bytes"
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await error_response(413, "too_large", too_large)(scope, receive, send)
-                return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, too_large)
-            return message
-
-        await self.app(scope, limited, send)
 
 
 bearer = HTTPBearer(
@@ -565,13 +527,21 @@ def build_router() -> APIRouter:
     return router
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (FastAPI has one route per method)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods - {"HEAD"})
+def route_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods served at a request's path, OPTIONS included; empty when nothing is served
+    there. Where templates overlap (``/v1/memories/search`` also fits
+    ``/v1/memories/{memory_id}``), the one with the fewest parameters names the resource."""
+    routes = [r for r in app.router.routes if isinstance(r, Route | Mount)]
+    found: dict[str, set[str]] = {}
+    for route in [*routes, *app.state.api.routes]:
+        if route.matches(scope)[0] == Match.NONE:
+            continue
+        methods = {"GET"} if isinstance(route, Mount) else (route.methods or set())
+        found.setdefault(route.path, set()).update(methods)
+    if not found:
+        return []
+    resource = min(found, key=lambda template: template.count("{"))
+    return sorted((found[resource] - {"HEAD"}) | {"OPTIONS"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -593,7 +563,8 @@ def install_error_handlers(app: FastAPI) -> None:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         headers = exc.headers
         if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+            allow = ", ".join(route_methods(request.app, request.scope))
+            headers = {**(headers or {}), "Allow": allow}
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -652,6 +623,8 @@ def create_app(
     require_keys: bool | None = None,
     tenant: str = DEFAULT_TENANT,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The REST app over one store.
 
@@ -659,9 +632,17 @@ def create_app(
     them; ``llm`` turns on the LLM write path as in ``Memory``. ``require_keys=None`` requires
     an API key on every request when the store holds any active key at start-up; without keys
     every request acts for ``tenant``.
+
+    ``max_body_bytes`` bounds a request body. The server answers loopback host names and
+    ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
     """
     from memstrata import __version__
 
+    policy = Policy(  # checked before the store opens
+        hosts=tuple(allowed_hosts),
+        origins=tuple(allowed_origins),
+        ndjson_paths=frozenset({IMPORT_PATH}),
+    )
     tenants = Tenants(
         store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm
     )
@@ -685,7 +666,8 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.include_router(build_router())
+    app.state.api = build_router()
+    app.include_router(app.state.api)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> HealthOut:
@@ -701,5 +683,6 @@ def create_app(
     if not app.state.keyring.required:
         _document_without_keys(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(RequestGate, policy=policy, methods=lambda scope: route_methods(app, scope))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
