@@ -295,7 +295,7 @@ def test_serve_documents_its_hosts_and_origins() -> None:
     ).stdout  # fmt: skip
     flat = " ".join(shown.split())
     for words in ("--allowed-host", "--allowed-origin", "MEMSTRATA_ALLOWED_HOSTS",
-                  "MEMSTRATA_ALLOWED_ORIGINS"):  # fmt: skip
+                  "MEMSTRATA_ALLOWED_ORIGINS", "--max-import"):  # fmt: skip
         assert words in flat, words
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from memstrata.cli import scope_flags
 from memstrata.memory import Memory
-from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.settings import Settings
 from memstrata.stores import open_store
 
@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             require_keys=True if args.require_keys else None,
             tenant=settings.tenant,
             max_body_bytes=args.max_body,
+            max_import_bytes=args.max_import or None,
             allowed_hosts=hosts,
             allowed_origins=settings.allowed_origins,
         )
@@ -210,7 +211,15 @@ def register(
         "--max-body",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
-        help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY_BYTES:,})",
+        help="largest request body in bytes, and largest line of an import "
+        f"(default: {DEFAULT_MAX_BODY_BYTES:,})",
+    )
+    p.add_argument(
+        "--max-import",
+        type=int,
+        default=DEFAULT_MAX_IMPORT_BYTES,
+        help="largest JSON Lines body of /v1/import in bytes, read as a stream; 0 for no limit "
+        f"(default: {DEFAULT_MAX_IMPORT_BYTES:,})",
     )
     p.add_argument(
         "--allowed-host",

@@ -8,7 +8,6 @@ A memory of another tenant answers exactly like one that never existed (404 ``no
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter, ValidationError
@@ -31,11 +30,12 @@ from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.search import Retrieval
-from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
 from memstrata.server.gate import NDJSON, BodyLimit, Policy, RequestGate, error_response
 from memstrata.server.metrics import Metrics, MetricsMiddleware
+from memstrata.server.ndjson import spool_lines, stream_writes
 from memstrata.server.schemas import (
     AGENT,
     RUN,
@@ -489,15 +489,15 @@ def build_router() -> APIRouter:
 
     @router.get(
         "/export",
-        response_class=Response,
+        response_class=StreamingResponse,
         responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
         tags=["transfer"],
     )
-    def export(mem: Mem, scope: ScopeArgs) -> Response:
-        """A scope as JSON Lines: messages, memories, versions and history."""
-        out = io.StringIO()
-        mem.export(out, **scope)
-        return Response(out.getvalue(), media_type=NDJSON)
+    async def export(mem: Mem, scope: ScopeArgs) -> StreamingResponse:
+        """A scope as JSON Lines: messages, memories, versions and history, sent as it is
+        read."""
+        chunks = await stream_writes(lambda out: mem.export(out, **scope))
+        return StreamingResponse(chunks, media_type=NDJSON)
 
     @router.post(
         "/import",
@@ -511,12 +511,12 @@ def build_router() -> APIRouter:
         tags=["transfer"],
     )
     async def import_(request: Request, mem: Mem) -> CountOut:
-        """Read a JSON Lines export into your tenant: all of it, or nothing."""
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInputError("the export is not valid UTF-8") from None
-        count = await run_in_threadpool(mem.import_, io.StringIO(text))
+        """Read a JSON Lines export into your tenant: all of it, or nothing. The body is read
+        as a stream: each line within the body limit, the whole within the import limit."""
+        line_limit, total_limit = request.app.state.import_limits
+        body = request.stream()
+        with await spool_lines(body, line_limit=line_limit, total_limit=total_limit) as text:
+            count = await run_in_threadpool(mem.import_, text)
         return CountOut(memories=count)
 
     @router.get("/whoami", tags=["meta"])
@@ -623,6 +623,7 @@ def create_app(
     require_keys: bool | None = None,
     tenant: str = DEFAULT_TENANT,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_import_bytes: int | None = DEFAULT_MAX_IMPORT_BYTES,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
 ) -> FastAPI:
@@ -633,7 +634,8 @@ def create_app(
     an API key on every request when the store holds any active key at start-up; without keys
     every request acts for ``tenant``.
 
-    ``max_body_bytes`` bounds a request body. The server answers loopback host names and
+    ``max_body_bytes`` bounds a request body, and each line of an import, whose whole body
+    ``max_import_bytes`` bounds (None: no bound). The server answers loopback host names and
     ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
     """
     from memstrata import __version__
@@ -682,7 +684,8 @@ def create_app(
     mount_dashboard(app)
     if not app.state.keyring.required:
         _document_without_keys(app)
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.state.import_limits = (max_body_bytes, max_import_bytes)
+    app.add_middleware(BodyLimit, limit=max_body_bytes, exempt={IMPORT_PATH})
     app.add_middleware(RequestGate, policy=policy, methods=lambda scope: route_methods(app, scope))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
