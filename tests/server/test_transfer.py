@@ -242,3 +242,18 @@ def test_a_50000_memory_scope_round_trips_over_rest(
         assert history == [(e.op, e.version, e.reason, e.text, e.at)
                            for e in source.history(memory_id, **ADA)]  # fmt: skip
         assert len(history) > 1
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the store meets the repeated version at its UNIQUE constraint: a 500"
+)
+def test_an_import_repeating_a_version_number_is_refused(small: tuple[httpx.Client, bytes]) -> None:
+    http, export = small
+    lines = export.splitlines(keepends=True)
+    item = json.loads(lines[-1])
+    item["versions"] = [{**item["record"], "version": 1}, {**item["record"], "version": 1}]
+    item["record"]["version"] = 2
+    body = b"".join([*lines[:-1], json.dumps(item).encode() + b"\n"])
+    refused = http.post("/v1/import", content=body, headers=NDJSON)
+    assert refused.status_code == 422, refused.text
+    assert listed(http) == 0

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -36,6 +37,7 @@ from memstrata.server.errors import validation_message
 from memstrata.server.gate import NDJSON, BodyLimit, Policy, RequestGate, error_response
 from memstrata.server.metrics import Metrics, MetricsMiddleware
 from memstrata.server.ndjson import spool_lines, stream_writes
+from memstrata.server.openapi import describe
 from memstrata.server.schemas import (
     AGENT,
     RUN,
@@ -58,10 +60,10 @@ from memstrata.server.schemas import (
     MaintainOut,
     MemoryOut,
     MessageOut,
+    MetadataFilter,
     PageOut,
     Reason,
     RememberIn,
-    Scalar,
     ScopeOut,
     SearchIn,
     SearchOut,
@@ -168,7 +170,9 @@ Mem = Annotated[Memory, Depends(request_memory)]
 ScopeArgs = Annotated[dict[str, Any], Depends(scope_query)]
 MemoryId = Annotated[str, Path(min_length=1, description="The memory's id.")]
 ReasonArg = Annotated[Reason | None, Query(description="Why (kept in history).")]
-_SCALARS: TypeAdapter[dict[str, Scalar]] = TypeAdapter(dict[str, Scalar])
+_FILTER: TypeAdapter[dict[str, Any]] = TypeAdapter(MetadataFilter)
+#: A page's ``next_cursor`` (the stores count pages by row number); empty for the first page.
+CURSOR = r"^([0-9]{1,18})?$"
 
 
 def to_filters(f: FiltersIn) -> Filters:
@@ -183,11 +187,11 @@ def to_filters(f: FiltersIn) -> Filters:
     )
 
 
-def metadata_query(text: str | None) -> dict[str, Scalar] | None:
+def metadata_query(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        return _SCALARS.validate_python(json.loads(text))
+        return _FILTER.validate_python(json.loads(text))
     except (ValueError, ValidationError):
         raise InvalidInputError(
             'metadata must be a JSON object of scalar values, e.g. {"topic": "travel"}'
@@ -254,8 +258,34 @@ def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int
     return GraphOut(nodes=list(nodes.values()), edges=list(edges.values()))
 
 
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route and its dependencies read."""
+    names = {p.alias for p in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= query_names(dependency)
+    return names
+
+
+def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> None:
+    """Refuse a query parameter the route does not read (422), as its schema does: a typo such
+    as ``?user=ada`` would otherwise be dropped without a word. (The API key comes first.)"""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise InvalidInputError(
+            f"unknown query parameter {', '.join(map(repr, unknown))}; this call takes: {takes}"
+        )
+
+
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", responses=_errors(*COMMON))
+    router = APIRouter(
+        prefix="/v1", responses=_errors(*COMMON), dependencies=[Depends(known_query)]
+    )
     one = _errors(404)
 
     @router.post("/memories", status_code=201, tags=["write"])
@@ -340,7 +370,7 @@ def build_router() -> APIRouter:
         scope: ScopeArgs,
         limit: Annotated[Limit, Query()] = 50,
         cursor: Annotated[
-            str | None, Query(max_length=64, description="From `next_cursor`.")
+            str | None, Query(pattern=CURSOR, description="The previous page's `next_cursor`.")
         ] = None,
         kind: Annotated[list[MemoryKind] | None, Query(description="Only these kinds.")] = None,
         state: Annotated[list[MemoryState] | None, Query(description="Default: active.")] = None,
@@ -349,7 +379,7 @@ def build_router() -> APIRouter:
         until: Annotated[Timestamp | None, Query(description="Event time until.")] = None,
         actor: Annotated[str | None, Query(max_length=256)] = None,
         metadata: Annotated[
-            str | None, Query(max_length=4096, description='A JSON object, e.g. {"topic":"x"}')
+            str | None, Query(description='A JSON object of scalars, e.g. {"topic":"x"}')
         ] = None,
     ) -> PageOut:
         """Memories of a scope, newest first, one page at a time."""
@@ -502,12 +532,6 @@ def build_router() -> APIRouter:
     @router.post(
         "/import",
         responses=_errors(409),
-        openapi_extra={
-            "requestBody": {
-                "required": False,
-                "content": {NDJSON: {"schema": {"type": "string"}}},
-            }
-        },
         tags=["transfer"],
     )
     async def import_(request: Request, mem: Mem) -> CountOut:
@@ -596,19 +620,14 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/ui", DashboardFiles(directory=WEB_DIR), name="ui")
 
 
-def _document_without_keys(app: FastAPI) -> None:
-    """Drop the API-key scheme from the OpenAPI schema of a server that does not ask for one."""
+def document_rules(app: FastAPI, *, keys: bool, llm: bool) -> None:
+    """Write the server's own rules into its OpenAPI schema (see ``openapi.describe``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = build()
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    operation.pop("security", None)
-                    operation.get("responses", {}).pop("401", None)
-            schema.get("components", {}).pop("securitySchemes", None)
-        return app.openapi_schema or build()
+            app.openapi_schema = describe(build(), keys=keys, llm=llm)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -682,8 +701,7 @@ def create_app(
         return metrics.render()
 
     mount_dashboard(app)
-    if not app.state.keyring.required:
-        _document_without_keys(app)
+    document_rules(app, keys=app.state.keyring.required, llm=llm is not None)
     app.state.import_limits = (max_body_bytes, max_import_bytes)
     app.add_middleware(BodyLimit, limit=max_body_bytes, exempt={IMPORT_PATH})
     app.add_middleware(RequestGate, policy=policy, methods=lambda scope: route_methods(app, scope))

@@ -1,0 +1,148 @@
+"""The export format as the wire describes it: one JSON object a line (a header, then messages,
+then memories), written by ``GET /v1/export`` and read by ``POST /v1/import``.
+
+These models only describe: the import is checked by ``Memory.import_`` (every line, before
+anything is written), as it is from a file. The schema says what an export holds, so that a
+body valid by it is one the server imports (or refuses with 409 when an id is taken).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from memstrata.server.schemas import (
+    INT64,
+    Id,
+    Integral,
+    Label,
+    Metadata,
+    Name,
+    Prose,
+    Reason,
+    ScopeIn,
+    Text,
+    Timestamp,
+    Wire,
+)
+from memstrata.types import Layer, MemoryKind, MemoryState, Operation
+
+Count = Annotated[int, Field(ge=0, le=2**31), Integral]
+Version = Annotated[int, Field(ge=1, le=2**31), Integral]
+Score = Annotated[float, Field(ge=-1e9, le=1e9)]
+
+
+class ExportHeader(Wire):
+    type: Literal["header"]
+    format: Literal[1, 2] = Field(description="2 is written now; 1 is still read.")
+    scope: dict[str, Name | None] = Field({}, description="The scope exported.")
+
+
+class ExportMessageBody(ScopeIn):
+    id: Id
+    role: Label = "user"
+    speaker: Name | None = None
+    text: Text
+    timestamp: Timestamp | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ExportStatus(Wire):
+    """How the LLM write path went for a message."""
+
+    status: Literal["done", "failed"]
+    attempts: Count = 1
+    at: Timestamp
+    prompt_version: Name | None = None
+    error: Prose | None = None
+
+
+class ExportMessage(Wire):
+    type: Literal["message"]
+    message: ExportMessageBody
+    status: ExportStatus | None = None
+
+
+class ExportRecord(ScopeIn):
+    """A memory in one version, as ``GET /v1/memories/{id}`` shows it."""
+
+    id: Id
+    kind: MemoryKind
+    text: Text
+    sources: list[Id] = Field(default_factory=list)
+    keys: list[Text] = Field(default_factory=list)
+    entities: list[Label] = Field(default_factory=list)
+    actor: Name | None = None
+    subject: Name | None = None
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    recorded_at: Timestamp | None = None
+    expired_at: Timestamp | None = None
+    version: Version = 1
+    supersedes: Id | None = None
+    state: MemoryState = "active"
+    importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    strength: Annotated[float, Field(ge=0.0, le=1e9)] = 1.0
+    recall_count: Count = 0
+    last_recalled: Timestamp | None = None
+    layer: Layer = "short"
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ExportHistory(Wire):
+    id: Annotated[int, Field(ge=1, le=INT64), Integral] | None = None
+    memory_id: Id
+    version: Version
+    op: Operation
+    at: Timestamp
+    reason: Reason | None = None
+    prompt_version: Name | None = None
+    text: Prose | None = None
+    previous_text: Prose | None = None
+    state: MemoryState | None = None
+
+
+class ExportLink(Wire):
+    """A link whose source is the memory of its line."""
+
+    target: Id
+    kind: Name
+    score: Score = 0.0
+    at: Timestamp | None = None
+
+
+class ExportEntity(Wire):
+    key: Name
+    name: Name | None = None
+
+
+class ExportRelation(Wire):
+    subject_key: Name
+    subject: Name
+    predicate: Name
+    object_key: Name
+    object: Name
+
+
+class ExportGraph(Wire):
+    entities: list[ExportEntity] = Field(default_factory=list)
+    relations: list[ExportRelation] = Field(default_factory=list)
+
+
+class ExportMemory(Wire):
+    type: Literal["memory"]
+    record: ExportRecord = Field(description="The current version.")
+    versions: list[ExportRecord] = Field([], description="The earlier versions, oldest first.")
+    history: list[ExportHistory] = Field([], description="Every change, oldest first.")
+    links: list[ExportLink] | None = None
+    graph: ExportGraph | None = None
+
+
+ExportItem = Annotated[ExportHeader | ExportMessage | ExportMemory, Field(discriminator="type")]
+
+
+def export_item_schema(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON Schema of one line of an export, and the definitions it refers to."""
+    schema = TypeAdapter(ExportItem).json_schema(ref_template=ref_template)
+    return schema, schema.pop("$defs", {})
