@@ -66,6 +66,14 @@ def test_a_scope_is_one_required_object_of_at_least_one_id(
         assert required == [["user_id"], ["agent_id"], ["run_id"]], model
 
 
+def test_every_call_documents_the_refusals_of_the_gate(server: tuple[httpx.Client, Any]) -> None:
+    _, schema = server
+    for path, operations in schema["paths"].items():
+        for method, found in operations.items():
+            if path.startswith("/v1/"):
+                assert {"403", "415", "421"} <= set(found["responses"]), (method, path)
+
+
 def test_texts_and_ids_say_they_are_not_blank_and_hold_no_nul() -> None:
     matches = re.compile(NOT_BLANK).match
     for good in ("a", " a ", "Ana\u2028", "\ufeffx"):

@@ -120,15 +120,18 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "A body that is not UTF-8 JSON, a destructive call without confirm=true, or a "
         "feature this server is not configured for",
         401: "Missing or unknown API key",
+        403: "Sent by a web page of another origin than this server's and the allowed ones",
         404: "No such memory in this scope (also for another tenant's ids)",
         409: "The memory changed since expected_version, or the id exists",
         413: "The request body is larger than the server accepts",
+        415: "A body whose Content-Type is not the one the call reads",
+        421: "A Host header naming a host this server does not answer to",
         422: "Invalid input: the message says which field and why",
     }
     return {s: {"model": ErrorOut, "description": text[s]} for s in statuses}
 
 
-COMMON = (400, 401, 413, 422)
+COMMON = (400, 401, 403, 413, 415, 421, 422)
 
 
 bearer = HTTPBearer(
