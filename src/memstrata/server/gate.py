@@ -178,9 +178,9 @@ def refusal(path: str, headers: Mapping[str, str], policy: Policy) -> Refusal | 
         return Refusal(
             421,
             "misdirected_request",
-            f"this server does not answer to the host name {host!r}: it serves loopback names "
-            "and the hosts given with --allowed-host (MEMSTRATA_ALLOWED_HOSTS) only, so that a "
-            "web page cannot point a name of its own at it",
+            f"this server does not answer to the host name {host!r}: it serves loopback names, "
+            "its --host address and the hosts given with --allowed-host (MEMSTRATA_ALLOWED_HOSTS) "
+            "only, so that a web page cannot point a name of its own at it",
         )
     origin = headers.get("origin")
     if not origin_allowed(origin, host, policy.origins):
