@@ -13,11 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from memstrata.llms import OpenAICompatLLM
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
 from memstrata.server.schemas import NOT_BLANK
-from memstrata.testing import ScriptedLLMServer
 
 SCOPED = [
     ("get", "/v1/memories"),
@@ -48,19 +46,14 @@ def component(schema: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-def test_a_scope_is_one_required_object_of_at_least_one_id(
-    server: tuple[httpx.Client, Any],
-) -> None:
+def test_a_scope_is_required_in_every_call(server: tuple[httpx.Client, Any]) -> None:
     _, schema = server
     for method, path in SCOPED:
-        parameters = operation(schema, method, path)["parameters"]
-        names = [p["name"] for p in parameters]
-        assert "user_id" not in names and names.count("scope") == 1, (method, path)
-        (scope,) = [p for p in parameters if p["name"] == "scope"]
-        assert (scope["in"], scope["required"], scope["style"], scope["explode"]) == (
-            "query", True, "form", True)  # fmt: skip
-        assert scope["schema"]["minProperties"] == 1
-        assert set(scope["schema"]["properties"]) == {"user_id", "agent_id", "run_id"}
+        found = operation(schema, method, path)
+        assert found["x-at-least-one-of"] == ["user_id", "agent_id", "run_id"], (method, path)
+        assert "at least one of `user_id`" in found["description"]
+        names = {p["name"] for p in found["parameters"]}
+        assert {"user_id", "agent_id", "run_id"} <= names  # flat, as clients send them
     for model in ("AddIn", "SearchIn", "RememberIn", "FeedbackIn"):
         required = [b["required"] for b in component(schema, model)["anyOf"]]
         assert required == [["user_id"], ["agent_id"], ["run_id"]], model
@@ -105,15 +98,6 @@ def test_the_rules_of_single_operations_are_in_the_schema(
     items = body["application/x-ndjson"]["schema"]["items"]
     assert {"header", "message", "memory"} == set(items["discriminator"]["mapping"])
     assert "ExportRecord" in schema["components"]["schemas"]
-    assert "/v1/reprocess" not in schema["paths"]  # this server has no language model
-
-
-def test_a_server_with_a_language_model_lists_reprocess() -> None:
-    with ScriptedLLMServer() as scripted:
-        llm = OpenAICompatLLM(scripted.base_url, model="scripted")
-        schema = create_app(":memory:", embedder="hashing", llm=llm).openapi()
-        llm.close()
-    assert "/v1/reprocess" in schema["paths"]
 
 
 @pytest.mark.parametrize(

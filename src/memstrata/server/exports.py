@@ -10,24 +10,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
+from memstrata.lifecycle.strength import DEFAULT_POLICY
 from memstrata.server.schemas import (
+    CITING_KINDS,
     INT64,
     Id,
     Integral,
     Label,
     Metadata,
     Name,
+    Person,
     Prose,
     Reason,
     ScopeIn,
     Text,
     Timestamp,
     Wire,
+    cites_sources,
+    some_of,
 )
 from memstrata.types import Layer, MemoryKind, MemoryState, Operation
 
+#: The strength of a memory never recalled (more recalls allow more, which this leaves out).
+STRENGTH = DEFAULT_POLICY.base_strength
 Count = Annotated[int, Field(ge=0, le=2**31), Integral]
 Version = Annotated[int, Field(ge=1, le=2**31), Integral]
 Score = Annotated[float, Field(ge=-1e9, le=1e9)]
@@ -65,7 +72,16 @@ class ExportMessage(Wire):
 
 
 class ExportRecord(ScopeIn):
-    """A memory in one version, as ``GET /v1/memories/{id}`` shows it."""
+    """A memory in one version, as ``GET /v1/memories/{id}`` shows it. An episode, fact,
+    summary or thought cites the messages it comes from (each a message of the file, or one
+    stored in its scope)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **some_of("user_id", "agent_id", "run_id"),
+            **cites_sources(["episode", *CITING_KINDS], None),
+        }
+    )
 
     id: Id
     kind: MemoryKind
@@ -73,8 +89,8 @@ class ExportRecord(ScopeIn):
     sources: list[Id] = Field(default_factory=list)
     keys: list[Text] = Field(default_factory=list)
     entities: list[Label] = Field(default_factory=list)
-    actor: Name | None = None
-    subject: Name | None = None
+    actor: Person | None = None
+    subject: Person | None = None
     valid_from: Timestamp | None = None
     valid_to: Timestamp | None = None
     recorded_at: Timestamp | None = None
@@ -83,7 +99,7 @@ class ExportRecord(ScopeIn):
     supersedes: Id | None = None
     state: MemoryState = "active"
     importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    strength: Annotated[float, Field(ge=0.0, le=1e9)] = 1.0
+    strength: Annotated[float, Field(ge=STRENGTH[0], le=STRENGTH[1])] = STRENGTH[0]
     recall_count: Count = 0
     last_recalled: Timestamp | None = None
     layer: Layer = "short"

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
@@ -173,7 +173,7 @@ Mem = Annotated[Memory, Depends(request_memory)]
 ScopeArgs = Annotated[dict[str, Any], Depends(scope_query)]
 MemoryId = Annotated[str, Path(min_length=1, description="The memory's id.")]
 ReasonArg = Annotated[Reason | None, Query(description="Why (kept in history).")]
-_FILTER: TypeAdapter[dict[str, Any]] = TypeAdapter(MetadataFilter)
+_FILTER: TypeAdapter[dict[str, Any]] = TypeAdapter(MetadataFilter, config=ConfigDict(strict=True))
 #: A page's ``next_cursor`` (the stores count pages by row number); empty for the first page.
 CURSOR = r"^([0-9]{1,18})?$"
 
@@ -623,13 +623,13 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/ui", DashboardFiles(directory=WEB_DIR), name="ui")
 
 
-def document_rules(app: FastAPI, *, keys: bool, llm: bool) -> None:
+def document_rules(app: FastAPI, *, keys: bool) -> None:
     """Write the server's own rules into its OpenAPI schema (see ``openapi.describe``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = describe(build(), keys=keys, llm=llm)
+            app.openapi_schema = describe(build(), keys=keys)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -704,7 +704,7 @@ def create_app(
         return metrics.render()
 
     mount_dashboard(app)
-    document_rules(app, keys=app.state.keyring.required, llm=llm is not None)
+    document_rules(app, keys=app.state.keyring.required)
     app.state.import_limits = (max_body_bytes, max_import_bytes)
     app.add_middleware(BodyLimit, limit=max_body_bytes, exempt={IMPORT_PATH})
     app.add_middleware(RequestGate, policy=policy, methods=lambda scope: route_methods(app, scope))

@@ -43,6 +43,7 @@ from memstrata.types import (
     Signal,
     as_utc,
 )
+from memstrata.write.episodes import DERIVED_KINDS
 
 #: The longest ``reason`` kept in history, in characters.
 MAX_REASON_CHARS = 2000
@@ -52,6 +53,8 @@ INT64 = 2**63 - 1
 SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
 #: A text the library takes (``check_text``, ``check_id``): not blank, no NUL character.
 NOT_BLANK = rf"^[^\u0000]*[^\u0000{SPACE}][^\u0000]*$"
+#: No NUL character (a name the library keeps as given otherwise).
+NO_NUL = r"^[^\u0000]*$"
 #: The same, or empty (a speaker or role left empty takes its default).
 EMPTY_OR_NOT_BLANK = rf"^([^\u0000]*[^\u0000{SPACE}][^\u0000]*)?$"
 #: A metadata filter key (``Filters``): letters, digits, ``_`` and ``-``, one letter or digit
@@ -62,7 +65,10 @@ FILTER_KEY = r"^[\p{L}\p{N}_-]*[\p{L}\p{N}][\p{L}\p{N}_-]*$"
 YEARS = (
     r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
 )
-DERIVED_KINDS: list[JsonValue] = [kind for kind in KINDS if kind != "episode"]
+#: What ``remember`` stores: any kind but an episode.
+REMEMBERED_KINDS: list[JsonValue] = [kind for kind in KINDS if kind != "episode"]
+#: Derived memories cite the messages they come from (``write.episodes.DERIVED_KINDS``).
+CITING_KINDS: list[JsonValue] = [kind for kind in KINDS if kind in DERIVED_KINDS]
 
 
 class Documented:
@@ -146,6 +152,8 @@ Id = Annotated[
 Label = Id
 #: A name kept as given (an actor, a subject, a prompt version).
 Name = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS), Utf8]
+#: Who said or is meant by a memory (``actor``, ``subject``): any name without a NUL.
+Person = Annotated[Name, Documented({"pattern": NO_NUL})]
 #: A speaker or role, which may also be empty (for its default).
 OptionalLabel = Annotated[Name, Documented({"pattern": EMPTY_OR_NOT_BLANK})]
 #: Text as given; ``Text`` is what the library stores: not blank, no NUL.
@@ -279,16 +287,37 @@ class UpdateIn(Wire):
     reason: Reason | None = Field(None, description="Why (kept in history).")
 
 
+def cites_sources(kinds: list[JsonValue], default_kind: str | None) -> dict[str, Any]:
+    """An ``if``/``then``: a memory of one of ``kinds`` names at least one source (its kind left
+    out is ``default_kind``)."""
+    kind: dict[str, Any] = {"properties": {"kind": {"enum": kinds}}}
+    if default_kind not in kinds:
+        kind["required"] = ["kind"]
+    return {
+        "if": kind,
+        "then": {"required": ["sources"], "properties": {"sources": {"minItems": 1}}},
+    }
+
+
 class RememberIn(ScopeIn):
+    """A fact, summary or thought cites at least one stored message in ``sources``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **some_of("user_id", "agent_id", "run_id"),
+            **cites_sources(CITING_KINDS, "fact"),
+        }
+    )
+
     text: Text = Field(description="The derived memory: a fact, summary, thought…")
     kind: MemoryKind = Field(
         "fact",
         description="Any kind but episode (use add for those).",
-        json_schema_extra={"enum": DERIVED_KINDS},
+        json_schema_extra={"enum": REMEMBERED_KINDS},
     )
     sources: list[Id] = Field([], description="Ids of stored messages it was derived from.")
-    actor: Name | None = None
-    subject: Name | None = None
+    actor: Person | None = None
+    subject: Person | None = None
     keys: list[Text] = Field([], description="Extra index text: keywords, paraphrases.")
     entities: list[Label] = []
     valid_from: Timestamp | None = None
