@@ -99,7 +99,9 @@ class ExportRecord(ScopeIn):
     supersedes: Id | None = None
     state: MemoryState = "active"
     importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    strength: Annotated[float, Field(ge=STRENGTH[0], le=STRENGTH[1])] = STRENGTH[0]
+    strength: Annotated[float, Field(ge=STRENGTH[0], le=STRENGTH[1])] = Field(
+        description="Required: an import reads a missing one as 1, below any memory's least."
+    )
     recall_count: Count = 0
     last_recalled: Timestamp | None = None
     layer: Layer = "short"
