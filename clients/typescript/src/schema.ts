@@ -1624,9 +1624,9 @@ export interface components {
             importance?: number;
             /**
              * Strength
-             * @default 15
+             * @description Required: an import reads a missing one as 1, below any memory's least.
              */
-            strength?: number;
+            strength: number;
             /**
              * Recall Count
              * @default 0

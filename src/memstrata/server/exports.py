@@ -49,7 +49,7 @@ class ExportHeader(Wire):
 class ExportMessageBody(ScopeIn):
     id: Id
     role: Label = "user"
-    speaker: Name | None = None
+    speaker: Label | None = None
     text: Text
     timestamp: Timestamp | None = None
     metadata: Metadata = Field(default_factory=dict)
