@@ -2,8 +2,10 @@
 then memories), written by ``GET /v1/export`` and read by ``POST /v1/import``.
 
 These models only describe: the import is checked by ``Memory.import_`` (every line, before
-anything is written), as it is from a file. The schema says what an export holds, so that a
-body valid by it is one the server imports (or refuses with 409 when an id is taken).
+anything is written), as it is from a file. The schema says what each line of an export holds;
+what ties a line to others or to the store (a memory's sources are messages of the file or of
+its scope; more recalls allow more strength) is the importer's to check, with a 4xx naming the
+line.
 """
 
 from __future__ import annotations
