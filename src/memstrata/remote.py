@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime
@@ -59,6 +59,8 @@ from memstrata.types import (
 from memstrata.write.pipeline import PipelineReport
 
 DEFAULT_URL = "http://127.0.0.1:8420"
+#: The size of the pieces an import is sent in, in characters.
+UPLOAD_CHARS = 64 * 1024
 
 
 def _error_classes() -> dict[str, type[MemstrataError]]:
@@ -75,6 +77,7 @@ def _error_classes() -> dict[str, type[MemstrataError]]:
 _HTTP_CODES: dict[str, type[MemstrataError]] = {
     "unauthorized": ConfigurationError,
     "forbidden": ConfigurationError,
+    "misdirected_request": ConfigurationError,
     "too_large": InvalidInputError,
     "bad_request": InvalidInputError,
     "method_not_allowed": InvalidInputError,
@@ -203,7 +206,8 @@ class RemoteMemory:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-        content: str | None = None,
+        content: Iterable[bytes] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         headers = {"Content-Type": "application/x-ndjson"} if content is not None else None
@@ -218,14 +222,31 @@ class RemoteMemory:
                 method,
                 path,
                 params=query,
-                content=payload if content is None else content.encode("utf-8"),
+                content=payload if content is None else content,
                 headers=headers,
+                timeout=self._http.timeout if timeout is None else timeout,
             )
         except httpx.HTTPError as exc:
-            raise StoreError(f"cannot reach the memstrata server at {self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
         if response.is_success:
             return response
         raise self._error(response)
+
+    @contextmanager
+    def _lines(self, path: str, params: Mapping[str, Any]) -> Iterator[Iterator[str]]:
+        """The lines of a JSON Lines answer, read as they arrive."""
+        query = {k: v for k, v in params.items() if v is not None}
+        try:
+            with self._http.stream("GET", path, params=query) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error(response)
+                yield _split_lines(response.iter_bytes())
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: httpx.HTTPError) -> StoreError:
+        return StoreError(f"cannot reach the memstrata server at {self.url}: {exc}")
 
     def _error(self, response: httpx.Response) -> MemstrataError:
         try:
@@ -615,21 +636,24 @@ class RemoteMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
     ) -> int:
-        """Write a scope as JSON Lines; return the number of memories written."""
-        text = self._call("GET", "/v1/export", params=self._scope(user_id, agent_id, run_id)).text
+        """Write a scope as JSON Lines, line by line as the server sends it; return the number
+        of memories written."""
         count = 0
-        with _text(out, "w") as fh:
-            for line in text.splitlines():
+        scope = self._scope(user_id, agent_id, run_id)
+        with self._lines("/v1/export", scope) as lines, _text(out, "w") as fh:
+            for line in lines:
                 if line.strip():
                     count += json.loads(line).get("type") == "memory"
                     fh.write(line + "\n")
         return count
 
     def import_(self, source: str | Path | IO[str]) -> int:
-        """Read a JSON Lines export into this tenant; all of it or nothing."""
+        """Read a JSON Lines export into this tenant; all of it or nothing. The file is sent in
+        pieces as it is read, and the answer is awaited as long as the server takes."""
         with _text(source, "r") as fh:
-            text = fh.read()
-        return int(self._json("POST", "/v1/import", content=text)["memories"])
+            wait = httpx.Timeout(self._http.timeout.connect, read=None)
+            response = self._call("POST", "/v1/import", content=_pieces(fh), timeout=wait)
+        return int(response.json()["memories"])
 
     def close(self) -> None:
         self._http.close()
@@ -639,6 +663,27 @@ class RemoteMemory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a byte stream, split at "\\n" only: JSON text may hold U+2028 or U+0085,
+    which ``str.splitlines`` would take for line ends."""
+    pending: list[bytes] = []
+    for chunk in chunks:
+        *lines, tail = chunk.split(b"\n")
+        for line in lines:
+            yield b"".join([*pending, line]).decode("utf-8")
+            pending = []
+        pending.append(tail)
+    if last := b"".join(pending):
+        yield last.decode("utf-8")
+
+
+def _pieces(fh: IO[str]) -> Iterator[bytes]:
+    """A text stream as UTF-8 bytes, a piece at a time (a lone surrogate passes through, for
+    the server to refuse)."""
+    while piece := fh.read(UPLOAD_CHARS):
+        yield piece.encode("utf-8", "surrogatepass")
 
 
 def _drop_none(body: Mapping[str, Any]) -> dict[str, Any]:

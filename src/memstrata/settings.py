@@ -14,6 +14,8 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_LLM_MODEL``        model name
 ``MEMSTRATA_LLM_API_KEY``      API key
 ``MEMSTRATA_TENANT``           tenant for the library and CLI; default: default
+``MEMSTRATA_ALLOWED_HOSTS``    host names the REST server answers besides loopback, comma-separated
+``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 
@@ -58,6 +61,8 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     tenant: str = DEFAULT_TENANT
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +71,9 @@ class Settings:
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
+
+        def items(name: str) -> tuple[str, ...]:
+            return tuple(x.strip() for x in (get(name) or "").split(",") if x.strip())
 
         return cls(
             db=get("MEMSTRATA_DB") or str(default_db_path()),
@@ -76,9 +84,11 @@ class Settings:
             llm_model=get("MEMSTRATA_LLM_MODEL"),
             llm_api_key=get("MEMSTRATA_LLM_API_KEY"),
             tenant=get("MEMSTRATA_TENANT") or DEFAULT_TENANT,
+            allowed_hosts=items("MEMSTRATA_ALLOWED_HOSTS"),
+            allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),
         )
 
-    def with_overrides(self, **changes: str | None) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over the environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 

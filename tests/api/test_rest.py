@@ -22,6 +22,7 @@ from memstrata.server.rest import create_app
 from memstrata.server.runner import running
 
 JSON: dict[str, Any] = {"headers": {"Content-Type": "application/json"}}
+NDJSON: dict[str, Any] = {"headers": {"Content-Type": "application/x-ndjson"}}
 
 
 @pytest.fixture
@@ -140,8 +141,8 @@ def test_pagination_follows_next_cursor(http: httpx.Client) -> None:
             "confirmation_required",
             "confirm",
         ),
-        ("POST", "/v1/import", {"content": b"\xff\xfe"}, 422, "invalid_input", "UTF-8"),
-        ("POST", "/v1/import", {"content": b'{"type": "x"}\n'}, 422, "invalid_input", "line 1"),
+        ("POST", "/v1/import", {"content": b"\xff\xfe", **NDJSON}, 422, "invalid_input", "UTF-8"),
+        ("POST", "/v1/import", {"content": b'{"type": "x"}\n', **NDJSON}, 422, "", "line 1"),
     ],
 )
 def test_bad_requests_get_a_clear_4xx_json_error(
@@ -206,7 +207,7 @@ def test_export_is_json_lines_and_imports_back(http: httpx.Client) -> None:
         "/v1/import", content=exported.content, headers={"Content-Type": "application/x-ndjson"}
     )
     assert imported.json() == {"memories": 2}
-    again = http.post("/v1/import", content=exported.content)
+    again = http.post("/v1/import", content=exported.content, **NDJSON)
     error(again, 409, "conflict")
 
 

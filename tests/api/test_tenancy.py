@@ -180,7 +180,9 @@ def test_another_tenants_search_ids_and_message_ids_are_unknown(world: World) ->
 
 def test_importing_another_tenants_export_copies_and_leaks_nothing(world: World) -> None:
     exported = world.a.get("/v1/export", params={"user_id": "zed"}).content
-    imported = world.b.post("/v1/import", content=exported)
+    imported = world.b.post(
+        "/v1/import", content=exported, headers={"Content-Type": "application/x-ndjson"}
+    )
     assert imported.json() == {"memories": 1}  # ids are per tenant: no 409 that would leak
     zed = world.b.get("/v1/memories", params={"user_id": "zed"}).json()["memories"]
     world.b.post("/v1/reset", params={"user_id": "zed", "confirm": "true"}).raise_for_status()

@@ -135,7 +135,7 @@ def test_the_dashboard_shadows_no_route_of_the_server(world: World) -> None:
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found", path
     wrong = http.post("/")
-    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, OPTIONS"
 
 
 # -- links and the graph --------------------------------------------------------------------------

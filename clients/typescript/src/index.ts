@@ -17,6 +17,10 @@ export type { components, operations, paths } from "./schema.js";
 
 type Schemas = components["schemas"];
 type Query<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
+/** The body of an import as the schema types it: the export's items, one a line. */
+type ImportItems = NonNullable<
+  operations["import__v1_import_post"]["requestBody"]
+>["content"]["application/x-ndjson"];
 
 export type Memory = Schemas["MemoryOut"];
 export type Hit = Schemas["HitOut"];
@@ -94,7 +98,9 @@ export class MemstrataClient {
     options: AddOptions,
   ): Promise<AddResult> {
     const list = Array.isArray(messages) ? messages : [messages];
-    const body = { ...options, messages: list };
+    // Typed by this method's parameters; the schema's either-or rules on a message (its text or
+    // content, its speaker or name) are more than openapi-fetch's body type can follow.
+    const body = { ...options, messages: list } as never;
     return this.call(this.raw.POST("/v1/memories", { body, headers: JSON_BODY }));
   }
 
@@ -135,7 +141,9 @@ export class MemstrataClient {
 
   /** Erase a memory with its versions and history, for good (`confirm: true` required). */
   async purge(memoryId: string, options: Scope & { confirm: boolean }): Promise<void> {
-    const params = { path: { memory_id: memoryId }, query: options };
+    // `confirm: false` is the server's to refuse (ConfirmationRequiredError), not the compiler's.
+    const query = options as Query<"purge_v1_memories__memory_id__purge_post">;
+    const params = { path: { memory_id: memoryId }, query };
     await this.call(this.raw.POST("/v1/memories/{memory_id}/purge", { params }));
   }
 
@@ -225,8 +233,9 @@ export class MemstrataClient {
   async import(ndjson: string): Promise<number> {
     const answer = await this.call(
       this.raw.POST("/v1/import", {
-        body: ndjson,
-        bodySerializer: (body?: string) => body ?? "",
+        // Sent as the JSON Lines text it is; the schema types the items of those lines.
+        body: ndjson as unknown as ImportItems,
+        bodySerializer: (body: unknown) => String(body ?? ""),
         headers: NDJSON_BODY,
       }),
     );
@@ -235,7 +244,8 @@ export class MemstrataClient {
 
   /** Erase every memory and message of a scope, for good (`confirm: true` required). */
   async reset(options: Scope & { confirm: boolean }): Promise<number> {
-    const answer = await this.call(this.raw.POST("/v1/reset", { params: { query: options } }));
+    const query = options as Query<"reset_v1_reset_post">;
+    const answer = await this.call(this.raw.POST("/v1/reset", { params: { query } }));
     return answer.memories;
   }
 

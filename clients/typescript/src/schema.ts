@@ -14,6 +14,8 @@ export interface paths {
         /**
          * List Memories
          * @description Memories of a scope, newest first, one page at a time.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["list_memories_v1_memories_get"];
         put?: never;
@@ -104,6 +106,8 @@ export interface paths {
         /**
          * Maintain
          * @description Archive the memories of a scope that have faded (restorable).
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["maintain_v1_maintain_post"];
         delete?: never;
@@ -125,6 +129,8 @@ export interface paths {
          * Reprocess
          * @description Run the LLM write path over the messages of a scope it has not done yet (400
          *     `configuration` when the server has no language model).
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["reprocess_v1_reprocess_post"];
         delete?: never;
@@ -143,6 +149,8 @@ export interface paths {
         /**
          * Get
          * @description One memory by id, in any state.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["get_v1_memories__memory_id__get"];
         put?: never;
@@ -150,6 +158,8 @@ export interface paths {
         /**
          * Delete
          * @description Soft-delete: out of search and listings, restorable.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         delete: operations["delete_v1_memories__memory_id__delete"];
         options?: never;
@@ -157,6 +167,8 @@ export interface paths {
         /**
          * Update
          * @description Write a new version (the old one is kept; see `versions`).
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         patch: operations["update_v1_memories__memory_id__patch"];
         trace?: never;
@@ -173,6 +185,8 @@ export interface paths {
         /**
          * Restore
          * @description Bring a deleted or archived memory back to active.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["restore_v1_memories__memory_id__restore_post"];
         delete?: never;
@@ -193,6 +207,8 @@ export interface paths {
         /**
          * Archive
          * @description Archive: out of default search, kept, restorable.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["archive_v1_memories__memory_id__archive_post"];
         delete?: never;
@@ -213,6 +229,8 @@ export interface paths {
         /**
          * Purge
          * @description Erase a memory with its versions and history, for good.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["purge_v1_memories__memory_id__purge_post"];
         delete?: never;
@@ -231,6 +249,8 @@ export interface paths {
         /**
          * Versions
          * @description Every version, oldest first; the last is the current one.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["versions_v1_memories__memory_id__versions_get"];
         put?: never;
@@ -251,6 +271,8 @@ export interface paths {
         /**
          * History
          * @description Every change, oldest first: operation, time, reason, prompt version.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["history_v1_memories__memory_id__history_get"];
         put?: never;
@@ -271,6 +293,8 @@ export interface paths {
         /**
          * Sources
          * @description The original messages the memory came from.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["sources_v1_memories__memory_id__sources_get"];
         put?: never;
@@ -292,6 +316,8 @@ export interface paths {
          * Links
          * @description The memories linked to this one (`related` notes, `supersedes`), oldest link first,
          *     each with the memory at the other end.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["links_v1_memories__memory_id__links_get"];
         put?: never;
@@ -333,6 +359,8 @@ export interface paths {
          * Graph Of Scope
          * @description Linked memories and the entities they name: the scope's newest memories that name
          *     an entity or link to another, with the relations between the entities.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["graph_of_scope_v1_graph_get"];
         put?: never;
@@ -354,7 +382,10 @@ export interface paths {
         put?: never;
         /**
          * Reset
-         * @description Erase every memory and message of a scope, for good.
+         * @description Erase every memory and message of a scope, for good. A scope without `user_id`
+         *     matches every user's memories of that agent or run.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         post: operations["reset_v1_reset_post"];
         delete?: never;
@@ -372,7 +403,10 @@ export interface paths {
         };
         /**
          * Export
-         * @description A scope as JSON Lines: messages, memories, versions and history.
+         * @description A scope as JSON Lines: messages, memories, versions and history, sent as it is
+         *     read.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
         get: operations["export_v1_export_get"];
         put?: never;
@@ -394,7 +428,8 @@ export interface paths {
         put?: never;
         /**
          * Import
-         * @description Read a JSON Lines export into your tenant: all of it, or nothing.
+         * @description Read a JSON Lines export into your tenant: all of it, or nothing. The body is read
+         *     as a stream: each line within the body limit, the whole within the import limit.
          */
         post: operations["import__v1_import_post"];
         delete?: never;
@@ -501,6 +536,12 @@ export interface components {
              * @description Time of messages that carry none.
              */
             timestamp?: string | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
         };
         /** AddOut */
         AddOut: {
@@ -567,6 +608,12 @@ export interface components {
              * @description Default: the other hits of the search.
              */
             unused?: string[] | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
         };
         /** FeedbackOut */
         FeedbackOut: {
@@ -856,7 +903,8 @@ export interface components {
         };
         /**
          * MessageIn
-         * @description One message; ``content`` and ``name`` are accepted as OpenAI-style aliases.
+         * @description One message; ``content`` and ``name`` are accepted as OpenAI-style aliases (``text``
+         *     and a non-empty ``speaker`` win over them).
          */
         MessageIn: {
             /**
@@ -868,7 +916,7 @@ export interface components {
             content?: string | null;
             /**
              * Role
-             * @description user (default), assistant, system, tool…
+             * @description user (default), assistant, system…
              */
             role?: string | null;
             /**
@@ -892,7 +940,16 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
-        };
+        } & (({
+            text: string;
+        } | {
+            text?: null;
+            content: string;
+        }) & ({
+            speaker: string;
+        } | {
+            name?: null | string;
+        }));
         /** MessageOut */
         MessageOut: {
             /** Id */
@@ -926,6 +983,10 @@ export interface components {
          *
          *     ``messages``: messages processed; ``waiting``: left for a fuller batch; ``pending`` and
          *     ``failed``: still to do after the run (``failed`` among them: tried and failed).
+         *     ``batches`` counts every extraction attempt, halves of a cut-off batch included, and
+         *     ``failed_batches`` those that failed. ``facts`` counts what the model extracted;
+         *     ``dropped`` what was not stored: by the guard, too long to store, or ``unsourced``
+         *     (citing no message of its batch).
          *     Calls count every request to the model, re-asks included; tokens are counted when the
          *     client reports them (``OpenAICompatLLM`` does).
          */
@@ -1016,6 +1077,11 @@ export interface components {
              */
             dropped?: number;
             /**
+             * Unsourced
+             * @default 0
+             */
+            unsourced?: number;
+            /**
              * Links
              * @default 0
              */
@@ -1033,7 +1099,10 @@ export interface components {
             /** Errors */
             errors?: string[];
         };
-        /** RememberIn */
+        /**
+         * RememberIn
+         * @description A fact, summary or thought cites at least one stored message in ``sources``.
+         */
         RememberIn: {
             /**
              * User Id
@@ -1061,7 +1130,7 @@ export interface components {
              * @default fact
              * @enum {string}
              */
-            kind?: "episode" | "fact" | "summary" | "thought" | "procedure" | "working";
+            kind?: "fact" | "summary" | "thought" | "procedure" | "working";
             /**
              * Sources
              * @description Ids of stored messages it was derived from.
@@ -1100,6 +1169,12 @@ export interface components {
             reason?: string | null;
             /** Prompt Version */
             prompt_version?: string | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
         };
         /** ScopeOut */
         ScopeOut: {
@@ -1174,9 +1249,9 @@ export interface components {
             query: string;
             /**
              * Limit
-             * @default 10
+             * @description How many hits at most: 10 when not given; with a `budget`, only when given (the budget decides how many fit).
              */
-            limit?: number;
+            limit?: number | null;
             /**
              * As Of
              * @description Search memory as it stood then (system time): versions then current.
@@ -1187,6 +1262,12 @@ export interface components {
              * @description Pack the hits into this many characters of context: their `context` lines fit together, and a hit may carry only the sentences that answer (`excerpt`).
              */
             budget?: number | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
         };
         /** SearchOut */
         SearchOut: {
@@ -1204,7 +1285,10 @@ export interface components {
             /** Score */
             score: number;
         };
-        /** UpdateIn */
+        /**
+         * UpdateIn
+         * @description At least one of ``text``, ``metadata``, ``valid_from`` and ``valid_to`` is required.
+         */
         UpdateIn: {
             /**
              * Text
@@ -1232,6 +1316,14 @@ export interface components {
              * @description Why (kept in history).
              */
             reason?: string | null;
+        } | {
+            text: string;
+        } | {
+            metadata: Record<string, never>;
+        } | {
+            valid_from: string;
+        } | {
+            valid_to: string;
         };
         /** WhoAmIOut */
         WhoAmIOut: {
@@ -1242,6 +1334,369 @@ export interface components {
              * @description False when the server runs without API keys.
              */
             authenticated: boolean;
+        };
+        /** ExportEntity */
+        ExportEntity: {
+            /** Key */
+            key: string;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+        };
+        /** ExportGraph */
+        ExportGraph: {
+            /** Entities */
+            entities?: components["schemas"]["ExportEntity"][];
+            /** Relations */
+            relations?: components["schemas"]["ExportRelation"][];
+        };
+        /** ExportHeader */
+        ExportHeader: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "header";
+            /**
+             * Format
+             * @description 2 is written now; 1 is still read.
+             * @enum {integer}
+             */
+            format: 1 | 2;
+            /**
+             * Scope
+             * @description The scope exported.
+             * @default {}
+             */
+            scope?: {
+                [key: string]: string | null;
+            };
+        };
+        /** ExportHistory */
+        ExportHistory: {
+            /**
+             * Id
+             * @default null
+             */
+            id?: number | null;
+            /** Memory Id */
+            memory_id: string;
+            /** Version */
+            version: number;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "ADD" | "UPDATE" | "DELETE" | "RESTORE" | "ARCHIVE" | "INVALIDATE" | "NOOP" | "PURGE" | "IMPORT";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+            /**
+             * Prompt Version
+             * @default null
+             */
+            prompt_version?: string | null;
+            /**
+             * Text
+             * @default null
+             */
+            text?: string | null;
+            /**
+             * Previous Text
+             * @default null
+             */
+            previous_text?: string | null;
+            /**
+             * State
+             * @default null
+             */
+            state?: ("active" | "archived" | "deleted") | null;
+        };
+        /**
+         * ExportLink
+         * @description A link whose source is the memory of its line.
+         */
+        ExportLink: {
+            /** Target */
+            target: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Score
+             * @default 0
+             */
+            score?: number;
+            /**
+             * At
+             * @default null
+             */
+            at?: string | null;
+        };
+        /** ExportMemory */
+        ExportMemory: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "memory";
+            /** @description The current version. */
+            record: components["schemas"]["ExportRecord"];
+            /**
+             * Versions
+             * @description The earlier versions, oldest first.
+             * @default []
+             */
+            versions?: components["schemas"]["ExportRecord"][];
+            /**
+             * History
+             * @description Every change, oldest first.
+             * @default []
+             */
+            history?: components["schemas"]["ExportHistory"][];
+            /**
+             * Links
+             * @default null
+             */
+            links?: components["schemas"]["ExportLink"][] | null;
+            /** @default null */
+            graph?: components["schemas"]["ExportGraph"] | null;
+        };
+        /** ExportMessage */
+        ExportMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+            message: components["schemas"]["ExportMessageBody"];
+            /** @default null */
+            status?: components["schemas"]["ExportStatus"] | null;
+        };
+        /** ExportMessageBody */
+        ExportMessageBody: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             * @default null
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             * @default null
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             * @default null
+             */
+            run_id?: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Role
+             * @default user
+             */
+            role?: string;
+            /**
+             * Speaker
+             * @default null
+             */
+            speaker?: string | null;
+            /** Text */
+            text: string;
+            /**
+             * Timestamp
+             * @default null
+             */
+            timestamp?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
+        };
+        /**
+         * ExportRecord
+         * @description A memory in one version, as ``GET /v1/memories/{id}`` shows it. An episode, fact,
+         *     summary or thought cites the messages it comes from (each a message of the file, or one
+         *     stored in its scope).
+         */
+        ExportRecord: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             * @default null
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             * @default null
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             * @default null
+             */
+            run_id?: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "episode" | "fact" | "summary" | "thought" | "procedure" | "working";
+            /** Text */
+            text: string;
+            /** Sources */
+            sources?: string[];
+            /** Keys */
+            keys?: string[];
+            /** Entities */
+            entities?: string[];
+            /**
+             * Actor
+             * @default null
+             */
+            actor?: string | null;
+            /**
+             * Subject
+             * @default null
+             */
+            subject?: string | null;
+            /**
+             * Valid From
+             * @default null
+             */
+            valid_from?: string | null;
+            /**
+             * Valid To
+             * @default null
+             */
+            valid_to?: string | null;
+            /**
+             * Recorded At
+             * @default null
+             */
+            recorded_at?: string | null;
+            /**
+             * Expired At
+             * @default null
+             */
+            expired_at?: string | null;
+            /**
+             * Version
+             * @default 1
+             */
+            version?: number;
+            /**
+             * Supersedes
+             * @default null
+             */
+            supersedes?: string | null;
+            /**
+             * State
+             * @default active
+             * @enum {string}
+             */
+            state?: "active" | "archived" | "deleted";
+            /**
+             * Importance
+             * @default 0.5
+             */
+            importance?: number;
+            /**
+             * Strength
+             * @description Required: an import reads a missing one as 1, below any memory's least.
+             */
+            strength: number;
+            /**
+             * Recall Count
+             * @default 0
+             */
+            recall_count?: number;
+            /**
+             * Last Recalled
+             * @default null
+             */
+            last_recalled?: string | null;
+            /**
+             * Layer
+             * @default short
+             * @enum {string}
+             */
+            layer?: "short" | "mid" | "long";
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
+        };
+        /** ExportRelation */
+        ExportRelation: {
+            /** Subject Key */
+            subject_key: string;
+            /** Subject */
+            subject: string;
+            /** Predicate */
+            predicate: string;
+            /** Object Key */
+            object_key: string;
+            /** Object */
+            object: string;
+        };
+        /**
+         * ExportStatus
+         * @description How the LLM write path went for a message.
+         */
+        ExportStatus: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "done" | "failed";
+            /**
+             * Attempts
+             * @default 1
+             */
+            attempts?: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Prompt Version
+             * @default null
+             */
+            prompt_version?: string | null;
+            /**
+             * Error
+             * @default null
+             */
+            error?: string | null;
         };
     };
     responses: never;
@@ -1256,7 +1711,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                /** @description From `next_cursor`. */
+                /** @description The previous page's `next_cursor`. */
                 cursor?: string | null;
                 /** @description Only these kinds. */
                 kind?: ("episode" | "fact" | "summary" | "thought" | "procedure" | "working")[] | null;
@@ -1268,8 +1723,8 @@ export interface operations {
                 /** @description Event time until. */
                 until?: string | null;
                 actor?: string | null;
-                /** @description A JSON object, e.g. {"topic":"x"} */
-                metadata?: string | null;
+                /** @description A JSON object of scalars, e.g. {"topic":"x"} */
+                metadata?: string;
                 /** @description Whose memory: a user id. */
                 user_id?: string | null;
                 /** @description Whose memory: an agent id. */
@@ -1310,8 +1765,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1370,8 +1852,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1430,8 +1939,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1490,8 +2026,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1550,6 +2113,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -1561,6 +2133,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1624,8 +2214,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1689,8 +2306,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1757,6 +2401,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -1768,6 +2421,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1834,6 +2505,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -1845,6 +2525,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1913,6 +2611,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -1933,6 +2640,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1999,6 +2724,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2010,6 +2744,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2076,6 +2828,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2087,6 +2848,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2107,9 +2886,9 @@ export interface operations {
     };
     purge_v1_memories__memory_id__purge_post: {
         parameters: {
-            query?: {
+            query: {
                 /** @description Must be true. */
-                confirm?: boolean;
+                confirm: true;
                 /** @description Whose memory: a user id. */
                 user_id?: string | null;
                 /** @description Whose memory: an agent id. */
@@ -2151,6 +2930,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2162,6 +2950,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2226,6 +3032,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2237,6 +3052,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2301,6 +3134,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2312,6 +3154,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2376,6 +3236,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2387,6 +3256,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2451,6 +3338,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
                 headers: {
@@ -2462,6 +3358,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2516,8 +3430,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2585,8 +3526,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2607,9 +3575,11 @@ export interface operations {
     };
     reset_v1_reset_post: {
         parameters: {
-            query?: {
+            query: {
                 /** @description Must be true. */
-                confirm?: boolean;
+                confirm: true;
+                /** @description Must be true when the scope, without `user_id`, holds the memories of more than one user. */
+                all_users?: boolean;
                 /** @description Whose memory: a user id. */
                 user_id?: string | null;
                 /** @description Whose memory: an agent id. */
@@ -2650,8 +3620,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2713,8 +3710,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2740,9 +3764,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description An export: JSON Lines, one item a line (a header, messages, then memories). Each line may be as long as the body limit, the whole as long as the import limit. */
         requestBody?: {
             content: {
-                "application/x-ndjson": string;
+                "application/x-ndjson": (components["schemas"]["ExportHeader"] | components["schemas"]["ExportMessage"] | components["schemas"]["ExportMemory"])[];
             };
         };
         responses: {
@@ -2773,6 +3798,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The memory changed since expected_version, or the id exists */
             409: {
                 headers: {
@@ -2784,6 +3818,24 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2838,8 +3890,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
                 headers: {
                     [name: string]: unknown;
                 };

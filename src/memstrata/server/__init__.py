@@ -8,3 +8,6 @@ them.
 
 #: The largest request body the REST server accepts by default, in bytes (413 beyond it).
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+#: The largest JSON Lines body ``POST /v1/import`` reads by default, in bytes (413 beyond it); each
+#: of its lines is bounded by the body limit instead.
+DEFAULT_MAX_IMPORT_BYTES = 1024 * 1024 * 1024

@@ -13,12 +13,23 @@ from typing import Any
 
 from memstrata.cli import scope_flags
 from memstrata.memory import Memory
-from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Tenants, create_key, revoke_key
 from memstrata.settings import Settings
 
 DEFAULT_REST_PORT = 8420
 DEFAULT_MCP_PORT = 8421
+#: Bind addresses that name no host of their own (every interface).
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+SERVE_DESCRIPTION = """\
+Serve the REST API, its OpenAPI schema (/docs) and the web dashboard (/).
+
+Whether or not API keys are in use, a request is refused when its Host is neither a loopback
+name (localhost, 127.0.0.1, [::1]), nor the --host address, nor an --allowed-host (421: a web
+page pointing a name of its own at this server); when a web page of another origin than this
+server's own and the --allowed-origin ones sends it (403); and when its body is not
+application/json (application/x-ndjson for /v1/import) (415). Requests without an Origin
+header (curl, SDKs, RemoteMemory) are not from a web page."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -43,7 +54,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from memstrata.server.rest import create_app
     from memstrata.server.runner import serve
 
-    settings = _settings(args)
+    settings = _settings(args).with_overrides(
+        allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
+        allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
+    )
+    hosts = settings.allowed_hosts + (() if args.host in ANY_ADDRESS else (args.host,))
     with Memory.from_settings(settings) as first:
         app = create_app(
             first.store,
@@ -53,6 +68,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             require_keys=True if args.require_keys else None,
             tenant=settings.tenant,
             max_body_bytes=args.max_body,
+            max_import_bytes=args.max_import or None,
+            allowed_hosts=hosts,
+            allowed_origins=settings.allowed_origins,
         )
         required = app.state.keyring.required
         check_bind(args.host, keys_required=required, insecure=args.insecure)
@@ -175,13 +193,37 @@ def register(
         "serve",
         parents=[common],
         help="run the REST server and web dashboard (dashboard at /, OpenAPI at /docs)",
+        description=SERVE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _listen(p, DEFAULT_REST_PORT)
     p.add_argument(
         "--max-body",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
-        help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY_BYTES:,})",
+        help="largest request body in bytes, and largest line of an import "
+        f"(default: {DEFAULT_MAX_BODY_BYTES:,})",
+    )
+    p.add_argument(
+        "--max-import",
+        type=int,
+        default=DEFAULT_MAX_IMPORT_BYTES,
+        help="largest JSON Lines body of /v1/import in bytes, read as a stream; 0 for no limit "
+        f"(default: {DEFAULT_MAX_IMPORT_BYTES:,})",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="HOST",
+        help="also answer requests for this host name: NAME for any port, NAME:PORT, or * for "
+        "any host (repeatable; default: MEMSTRATA_ALLOWED_HOSTS, comma-separated)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let web pages of this origin, e.g. https://app.example.org, call the API, with "
+        "CORS headers (repeatable; default: MEMSTRATA_ALLOWED_ORIGINS, comma-separated)",
     )
     p.set_defaults(handler=cmd_serve)
 

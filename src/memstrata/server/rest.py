@@ -8,34 +8,36 @@ A memory of another tenant answers exactly like one that never existed (404 ``no
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Match, Mount, Route
+from starlette.types import Scope
 
 from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.search import Retrieval
-from memstrata.server import DEFAULT_MAX_BODY_BYTES
+from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
+from memstrata.server.gate import NDJSON, BodyLimit, Policy, RequestGate, error_response
 from memstrata.server.metrics import Metrics, MetricsMiddleware
+from memstrata.server.ndjson import spool_lines, stream_writes
+from memstrata.server.openapi import describe
 from memstrata.server.schemas import (
     AGENT,
     RUN,
@@ -58,10 +60,10 @@ from memstrata.server.schemas import (
     MaintainOut,
     MemoryOut,
     MessageOut,
+    MetadataFilter,
     PageOut,
     Reason,
     RememberIn,
-    Scalar,
     ScopeOut,
     SearchIn,
     SearchOut,
@@ -97,7 +99,8 @@ CODE_BY_STATUS: dict[int, str] = {
     413: "too_large",
     415: "unsupported_media_type",
 }
-NDJSON = "application/x-ndjson"
+#: The route that reads a JSON Lines body, as a stream under limits of its own.
+IMPORT_PATH = "/v1/import"
 #: The dashboard's files (``index.html`` is served at ``/``, the rest under ``/ui/``).
 WEB_DIR = FilePath(__file__).resolve().parent.parent / "web"
 #: The dashboard loads nothing from anywhere but this server.
@@ -117,54 +120,18 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "A body that is not UTF-8 JSON, a destructive call without confirm=true, or a "
         "feature this server is not configured for",
         401: "Missing or unknown API key",
+        403: "Sent by a web page of another origin than this server's and the allowed ones",
         404: "No such memory in this scope (also for another tenant's ids)",
         409: "The memory changed since expected_version, or the id exists",
         413: "The request body is larger than the server accepts",
+        415: "A body whose Content-Type is not the one the call reads",
+        421: "A Host header naming a host this server does not answer to",
         422: "Invalid input: the message says which field and why",
     }
     return {s: {"model": ErrorOut, "description": text[s]} for s in statuses}
 
 
-COMMON = (400, 401, 413, 422)
-
-
-def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: Any = None
-) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """Answer 413 to a body over ``limit`` bytes: at once when Content-Length says so, else as
-    soon as the streamed body passes the limit."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = f"the request body is over the limit of {self.limit:,} bytes"
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await error_response(413, "too_large", too_large)(scope, receive, send)
-                return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, too_large)
-            return message
-
-        await self.app(scope, limited, send)
+COMMON = (400, 401, 403, 413, 415, 421, 422)
 
 
 bearer = HTTPBearer(
@@ -206,7 +173,9 @@ Mem = Annotated[Memory, Depends(request_memory)]
 ScopeArgs = Annotated[dict[str, Any], Depends(scope_query)]
 MemoryId = Annotated[str, Path(min_length=1, description="The memory's id.")]
 ReasonArg = Annotated[Reason | None, Query(description="Why (kept in history).")]
-_SCALARS: TypeAdapter[dict[str, Scalar]] = TypeAdapter(dict[str, Scalar])
+_FILTER: TypeAdapter[dict[str, Any]] = TypeAdapter(MetadataFilter, config=ConfigDict(strict=True))
+#: A page's ``next_cursor`` (the stores count pages by row number); empty for the first page.
+CURSOR = r"^([0-9]{1,18})?$"
 
 
 def to_filters(f: FiltersIn) -> Filters:
@@ -221,11 +190,11 @@ def to_filters(f: FiltersIn) -> Filters:
     )
 
 
-def metadata_query(text: str | None) -> dict[str, Scalar] | None:
+def metadata_query(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        return _SCALARS.validate_python(json.loads(text))
+        return _FILTER.validate_python(json.loads(text))
     except (ValueError, ValidationError):
         raise InvalidInputError(
             'metadata must be a JSON object of scalar values, e.g. {"topic": "travel"}'
@@ -292,8 +261,34 @@ def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int
     return GraphOut(nodes=list(nodes.values()), edges=list(edges.values()))
 
 
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route and its dependencies read."""
+    names = {p.alias for p in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= query_names(dependency)
+    return names
+
+
+def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> None:
+    """Refuse a query parameter the route does not read (422), as its schema does: a typo such
+    as ``?user=ada`` would otherwise be dropped without a word. (The API key comes first.)"""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise InvalidInputError(
+            f"unknown query parameter {', '.join(map(repr, unknown))}; this call takes: {takes}"
+        )
+
+
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", responses=_errors(*COMMON))
+    router = APIRouter(
+        prefix="/v1", responses=_errors(*COMMON), dependencies=[Depends(known_query)]
+    )
     one = _errors(404)
 
     @router.post("/memories", status_code=201, tags=["write"])
@@ -378,7 +373,7 @@ def build_router() -> APIRouter:
         scope: ScopeArgs,
         limit: Annotated[Limit, Query()] = 50,
         cursor: Annotated[
-            str | None, Query(max_length=64, description="From `next_cursor`.")
+            str | None, Query(pattern=CURSOR, description="The previous page's `next_cursor`.")
         ] = None,
         kind: Annotated[list[MemoryKind] | None, Query(description="Only these kinds.")] = None,
         state: Annotated[list[MemoryState] | None, Query(description="Default: active.")] = None,
@@ -387,7 +382,7 @@ def build_router() -> APIRouter:
         until: Annotated[Timestamp | None, Query(description="Event time until.")] = None,
         actor: Annotated[str | None, Query(max_length=256)] = None,
         metadata: Annotated[
-            str | None, Query(max_length=4096, description='A JSON object, e.g. {"topic":"x"}')
+            str | None, Query(description='A JSON object of scalars, e.g. {"topic":"x"}')
         ] = None,
     ) -> PageOut:
         """Memories of a scope, newest first, one page at a time."""
@@ -527,34 +522,28 @@ def build_router() -> APIRouter:
 
     @router.get(
         "/export",
-        response_class=Response,
+        response_class=StreamingResponse,
         responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
         tags=["transfer"],
     )
-    def export(mem: Mem, scope: ScopeArgs) -> Response:
-        """A scope as JSON Lines: messages, memories, versions and history."""
-        out = io.StringIO()
-        mem.export(out, **scope)
-        return Response(out.getvalue(), media_type=NDJSON)
+    async def export(mem: Mem, scope: ScopeArgs) -> StreamingResponse:
+        """A scope as JSON Lines: messages, memories, versions and history, sent as it is
+        read."""
+        chunks = await stream_writes(lambda out: mem.export(out, **scope))
+        return StreamingResponse(chunks, media_type=NDJSON)
 
     @router.post(
         "/import",
         responses=_errors(409),
-        openapi_extra={
-            "requestBody": {
-                "required": False,
-                "content": {NDJSON: {"schema": {"type": "string"}}},
-            }
-        },
         tags=["transfer"],
     )
     async def import_(request: Request, mem: Mem) -> CountOut:
-        """Read a JSON Lines export into your tenant: all of it, or nothing."""
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInputError("the export is not valid UTF-8") from None
-        count = await run_in_threadpool(mem.import_, io.StringIO(text))
+        """Read a JSON Lines export into your tenant: all of it, or nothing. The body is read
+        as a stream: each line within the body limit, the whole within the import limit."""
+        line_limit, total_limit = request.app.state.import_limits
+        body = request.stream()
+        with await spool_lines(body, line_limit=line_limit, total_limit=total_limit) as text:
+            count = await run_in_threadpool(mem.import_, text)
         return CountOut(memories=count)
 
     @router.get("/whoami", tags=["meta"])
@@ -565,13 +554,21 @@ def build_router() -> APIRouter:
     return router
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (FastAPI has one route per method)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods - {"HEAD"})
+def route_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods served at a request's path, OPTIONS included; empty when nothing is served
+    there. Where templates overlap (``/v1/memories/search`` also fits
+    ``/v1/memories/{memory_id}``), the one with the fewest parameters names the resource."""
+    routes = [r for r in app.router.routes if isinstance(r, Route | Mount)]
+    found: dict[str, set[str]] = {}
+    for route in [*routes, *app.state.api.routes]:
+        if route.matches(scope)[0] == Match.NONE:
+            continue
+        methods = {"GET"} if isinstance(route, Mount) else (route.methods or set())
+        found.setdefault(route.path, set()).update(methods)
+    if not found:
+        return []
+    resource = min(found, key=lambda template: template.count("{"))
+    return sorted((found[resource] - {"HEAD"}) | {"OPTIONS"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -593,7 +590,8 @@ def install_error_handlers(app: FastAPI) -> None:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         headers = exc.headers
         if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+            allow = ", ".join(route_methods(request.app, request.scope))
+            headers = {**(headers or {}), "Allow": allow}
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -625,19 +623,14 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/ui", DashboardFiles(directory=WEB_DIR), name="ui")
 
 
-def _document_without_keys(app: FastAPI) -> None:
-    """Drop the API-key scheme from the OpenAPI schema of a server that does not ask for one."""
+def document_rules(app: FastAPI, *, keys: bool) -> None:
+    """Write the server's own rules into its OpenAPI schema (see ``openapi.describe``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = build()
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    operation.pop("security", None)
-                    operation.get("responses", {}).pop("401", None)
-            schema.get("components", {}).pop("securitySchemes", None)
-        return app.openapi_schema or build()
+            app.openapi_schema = describe(build(), keys=keys)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -652,6 +645,9 @@ def create_app(
     require_keys: bool | None = None,
     tenant: str = DEFAULT_TENANT,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_import_bytes: int | None = DEFAULT_MAX_IMPORT_BYTES,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The REST app over one store.
 
@@ -659,9 +655,18 @@ def create_app(
     them; ``llm`` turns on the LLM write path as in ``Memory``. ``require_keys=None`` requires
     an API key on every request when the store holds any active key at start-up; without keys
     every request acts for ``tenant``.
+
+    ``max_body_bytes`` bounds a request body, and each line of an import, whose whole body
+    ``max_import_bytes`` bounds (None: no bound). The server answers loopback host names and
+    ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
     """
     from memstrata import __version__
 
+    policy = Policy(  # checked before the store opens
+        hosts=tuple(allowed_hosts),
+        origins=tuple(allowed_origins),
+        ndjson_paths=frozenset({IMPORT_PATH}),
+    )
     tenants = Tenants(
         store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm
     )
@@ -685,7 +690,8 @@ def create_app(
     metrics = Metrics()
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.include_router(build_router())
+    app.state.api = build_router()
+    app.include_router(app.state.api)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> HealthOut:
@@ -698,8 +704,9 @@ def create_app(
         return metrics.render()
 
     mount_dashboard(app)
-    if not app.state.keyring.required:
-        _document_without_keys(app)
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    document_rules(app, keys=app.state.keyring.required)
+    app.state.import_limits = (max_body_bytes, max_import_bytes)
+    app.add_middleware(BodyLimit, limit=max_body_bytes, exempt={IMPORT_PATH})
+    app.add_middleware(RequestGate, policy=policy, methods=lambda scope: route_methods(app, scope))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

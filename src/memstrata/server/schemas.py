@@ -8,6 +8,8 @@ the two ends cannot drift apart. This module needs pydantic only (no FastAPI).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -18,11 +20,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    JsonValue,
     StringConstraints,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from memstrata.memory import MAX_BUDGET, MAX_LIMIT
 from memstrata.types import (
+    KINDS,
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
     HistoryEvent,
@@ -36,20 +43,74 @@ from memstrata.types import (
     Signal,
     as_utc,
 )
+from memstrata.write.episodes import DERIVED_KINDS
 
 #: The longest ``reason`` kept in history, in characters.
 MAX_REASON_CHARS = 2000
 INT64 = 2**63 - 1
+#: What ``str.strip`` takes for white space, spelled out: ``\s`` means less in JSON Schema's
+#: regular expressions (ECMA 262) than in Python's.
+SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+#: A text the library takes (``check_text``, ``check_id``): not blank, no NUL character.
+NOT_BLANK = rf"^[^\u0000]*[^\u0000{SPACE}][^\u0000]*$"
+#: No NUL character (a name the library keeps as given otherwise).
+NO_NUL = r"^[^\u0000]*$"
+#: The same, or empty (a speaker or role left empty takes its default).
+EMPTY_OR_NOT_BLANK = rf"^([^\u0000]*[^\u0000{SPACE}][^\u0000]*)?$"
+#: A metadata filter key (``Filters``): letters, digits, ``_`` and ``-``, one letter or digit
+#: at least.
+FILTER_KEY = r"^[\p{L}\p{N}_-]*[\p{L}\p{N}][\p{L}\p{N}_-]*$"
+#: The years a timestamp may name: in year 1 or 9999, a time zone's offset can move the moment
+#: out of the calendar, so those years are refused whatever the offset.
+YEARS = (
+    r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+)
+#: What ``remember`` stores: any kind but an episode.
+REMEMBERED_KINDS: list[JsonValue] = [kind for kind in KINDS if kind != "episode"]
+#: Derived memories cite the messages they come from (``write.episodes.DERIVED_KINDS``).
+CITING_KINDS: list[JsonValue] = [kind for kind in KINDS if kind in DERIVED_KINDS]
+
+
+class Documented:
+    """JSON Schema keywords for a rule the library checks itself, with its own message: they
+    go into the type's schema, so that clients (and fuzzers) know the rule too."""
+
+    def __init__(self, keywords: Mapping[str, Any]) -> None:
+        self.keywords = dict(keywords)
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Documented) and other.keywords == self.keywords
+
+    def __hash__(self) -> int:  # types in ``Annotated`` are hashed
+        return hash(json.dumps(self.keywords, sort_keys=True))
+
+
+def some_of(*fields: str, **schemas: dict[str, Any]) -> dict[str, Any]:
+    """An ``anyOf`` that wants at least one of ``fields`` given, as a string unless ``schemas``
+    names another schema for it."""
+    return {
+        "anyOf": [
+            {"required": [f], "properties": {f: schemas.get(f, {"type": "string"})}} for f in fields
+        ]
+    }
 
 
 def _time(value: object) -> datetime:
-    """An ISO 8601 string (or a datetime) as an aware UTC datetime; ValueError when out of range."""
+    """An ISO 8601 string (or a datetime) as an aware UTC datetime; ValueError when out of range
+    (a year from 0002 to 9998, written first)."""
     if not isinstance(value, str | datetime):
         raise ValueError("expected an ISO 8601 date-time string, e.g. 2026-05-03T10:00:00Z")
-    try:
-        parsed = as_utc(value)
-    except (OverflowError, OSError):
-        raise ValueError(f"{value!r} is outside the supported range of dates") from None
+    year_ok = re.match(YEARS, value) if isinstance(value, str) else 2 <= value.year <= 9998
+    if not year_ok:
+        raise ValueError(f"{value!r} is outside the supported range of dates (years 2 to 9998)")
+    parsed = as_utc(value)
     assert parsed is not None
     return parsed
 
@@ -76,16 +137,41 @@ def _utf8_tree(value: Any) -> Any:
     return value
 
 
+def _integral(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Utf8 = AfterValidator(_utf8)
-Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), Utf8]
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_CHARS),
+    Utf8,
+    Documented({"pattern": NOT_BLANK}),
+]
+#: A speaker, role or entity name: as an id, and checked as one by the library.
+Label = Id
+#: A name kept as given (an actor, a subject, a prompt version).
 Name = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS), Utf8]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), Utf8]
+#: Who said or is meant by a memory (``actor``, ``subject``): any name without a NUL.
+Person = Annotated[Name, Documented({"pattern": NO_NUL})]
+#: A speaker or role, which may also be empty (for its default).
+OptionalLabel = Annotated[Name, Documented({"pattern": EMPTY_OR_NOT_BLANK})]
+#: Text as given; ``Text`` is what the library stores: not blank, no NUL.
+Prose = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), Utf8]
+Text = Annotated[Prose, Documented({"pattern": NOT_BLANK})]
 Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_CHARS), Utf8]
 Metadata = Annotated[dict[str, Any], AfterValidator(_utf8_tree)]
-Timestamp = Annotated[datetime, BeforeValidator(_time)]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
-Budget = Annotated[int, Field(ge=1, le=MAX_BUDGET)]
+Timestamp = Annotated[datetime, BeforeValidator(_time), Documented({"pattern": YEARS})]
+#: A whole number may come written as ``3.0`` (a request body takes no string or bool for one);
+#: it goes after the number's range in ``Annotated``, which keeps the range in the schema.
+Integral = BeforeValidator(_integral)
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), Integral]
+Budget = Annotated[int, Field(ge=1, le=MAX_BUDGET), Integral]
 Scalar = Name | Annotated[int, Field(ge=-INT64 - 1, le=INT64)] | float | bool | None
+#: Equality on top-level metadata keys; a key is a plain word (letters, digits, ``_``, ``-``).
+MetadataFilter = Annotated[
+    dict[str, Scalar], Documented({"propertyNames": {"pattern": FILTER_KEY}})
+]
 
 USER = "Whose memory: a user id."
 AGENT = "Whose memory: an agent id."
@@ -93,12 +179,17 @@ RUN = "Whose memory: a run (session) id."
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, and no coercion (``"5"`` is not a number, ``false``
+    not ``0.0``), so that it is valid exactly when its schema says so."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # -- requests -------------------------------------------------------------------------------------
 class ScopeIn(Wire):
     """At least one of ``user_id``, ``agent_id`` and ``run_id`` is required."""
+
+    model_config = ConfigDict(json_schema_extra=some_of("user_id", "agent_id", "run_id"))
 
     user_id: Id | None = Field(None, description=USER)
     agent_id: Id | None = Field(None, description=AGENT)
@@ -109,12 +200,32 @@ class ScopeIn(Wire):
 
 
 class MessageIn(Wire):
-    """One message; ``content`` and ``name`` are accepted as OpenAI-style aliases."""
+    """One message; ``content`` and ``name`` are accepted as OpenAI-style aliases (``text``
+    and a non-empty ``speaker`` win over them)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [
+                    {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                    {"required": ["content"], "properties": {
+                        "text": {"type": "null"},
+                        "content": {"type": "string", "pattern": NOT_BLANK}}},
+                ]},
+                {"anyOf": [
+                    {"required": ["speaker"],
+                     "properties": {"speaker": {"type": "string", "minLength": 1}}},
+                    {"properties": {"name": {"anyOf": [
+                        {"type": "null"}, {"type": "string", "pattern": NOT_BLANK}]}}},
+                ]},
+            ]
+        }
+    )  # fmt: skip
 
     text: Text | None = Field(None, description="What was said (or use `content`).")
-    content: Text | None = None
-    role: Name | None = Field(None, description="user (default), assistant, system, tool…")
-    speaker: Name | None = Field(None, description="Who said it (default: the role).")
+    content: Prose | None = None
+    role: OptionalLabel | None = Field(None, description="user (default), assistant, system…")
+    speaker: OptionalLabel | None = Field(None, description="Who said it (default: the role).")
     name: Name | None = None
     id: Id | None = Field(None, description="Your message id; becomes the memory's `sources`.")
     timestamp: Timestamp | None = Field(None, description="When it was said (default: now).")
@@ -136,7 +247,7 @@ class FiltersIn(Wire):
     layers: list[Layer] | None = None
     since: Timestamp | None = Field(None, description="Event time from (inclusive).")
     until: Timestamp | None = Field(None, description="Event time until (inclusive).")
-    metadata: dict[str, Scalar] | None = Field(None, description="Equality on top-level keys.")
+    metadata: MetadataFilter | None = Field(None, description="Equality on top-level keys.")
     actor: Name | None = Field(None, description="Only memories said by this speaker.")
 
 
@@ -158,24 +269,57 @@ class SearchIn(ScopeIn, FiltersIn):
 
 
 class UpdateIn(Wire):
+    """At least one of ``text``, ``metadata``, ``valid_from`` and ``valid_to`` is required."""
+
+    model_config = ConfigDict(
+        json_schema_extra=some_of(
+            "text", "metadata", "valid_from", "valid_to", metadata={"type": "object"}
+        )
+    )
+
     text: Text | None = Field(None, description="The new text (a new version is written).")
     metadata: Metadata | None = Field(None, description="Replaces the metadata.")
     valid_from: Timestamp | None = None
     valid_to: Timestamp | None = None
-    expected_version: Annotated[int, Field(ge=1, le=2**31)] | None = Field(
+    expected_version: Annotated[int, Field(ge=1, le=2**31), Integral] | None = Field(
         None, description="Fail with 409 if the memory has changed since this version."
     )
     reason: Reason | None = Field(None, description="Why (kept in history).")
 
 
+def cites_sources(kinds: list[JsonValue], default_kind: str | None) -> dict[str, Any]:
+    """An ``if``/``then``: a memory of one of ``kinds`` names at least one source (its kind left
+    out is ``default_kind``)."""
+    kind: dict[str, Any] = {"properties": {"kind": {"enum": kinds}}}
+    if default_kind not in kinds:
+        kind["required"] = ["kind"]
+    return {
+        "if": kind,
+        "then": {"required": ["sources"], "properties": {"sources": {"minItems": 1}}},
+    }
+
+
 class RememberIn(ScopeIn):
+    """A fact, summary or thought cites at least one stored message in ``sources``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **some_of("user_id", "agent_id", "run_id"),
+            **cites_sources(CITING_KINDS, "fact"),
+        }
+    )
+
     text: Text = Field(description="The derived memory: a fact, summary, thought…")
-    kind: MemoryKind = Field("fact", description="Any kind but episode (use add for those).")
+    kind: MemoryKind = Field(
+        "fact",
+        description="Any kind but episode (use add for those).",
+        json_schema_extra={"enum": REMEMBERED_KINDS},
+    )
     sources: list[Id] = Field([], description="Ids of stored messages it was derived from.")
-    actor: Name | None = None
-    subject: Name | None = None
+    actor: Person | None = None
+    subject: Person | None = None
     keys: list[Text] = Field([], description="Extra index text: keywords, paraphrases.")
-    entities: list[Name] = []
+    entities: list[Label] = []
     valid_from: Timestamp | None = None
     valid_to: Timestamp | None = None
     importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
