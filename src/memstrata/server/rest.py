@@ -79,7 +79,8 @@ from memstrata.types import DEFAULT_TENANT, Filters, Layer, MemoryKind, MemoryRe
 from memstrata.types import Scope as MemoryScope
 from memstrata.write.pipeline import PipelineReport
 
-#: HTTP status for each ``MemstrataError.code``; anything else is a 500.
+#: HTTP status for each ``MemstrataError.code``; an error whose own code is not here takes its
+#: parent class's (a read-only store is a store error: 503), so no library error is a 500.
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_input": 422,
     "configuration": 400,
@@ -571,11 +572,19 @@ def route_methods(app: FastAPI, scope: Scope) -> list[str]:
     return sorted((found[resource] - {"HEAD"}) | {"OPTIONS"})
 
 
+def status_of(error: MemstrataError) -> int:
+    """The HTTP status of a library error: its code's, else the nearest parent class's."""
+    for cls in type(error).__mro__:
+        code = getattr(cls, "code", None)
+        if code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return 500
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def memstrata_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, MemstrataError)
-        status = STATUS_BY_CODE.get(exc.code, 500)
-        return error_response(status, exc.code, str(exc))
+        return error_response(status_of(exc), exc.code, str(exc))
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
