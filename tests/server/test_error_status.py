@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 import httpx
 
+import memstrata
 from memstrata import errors
 from memstrata.server.rest import create_app, status_of
 from memstrata.server.runner import running
 
 
 def every_error() -> list[type[errors.MemstrataError]]:
+    """Every error class the package defines, wherever it lives (each module is imported first)."""
+    for module in pkgutil.walk_packages(memstrata.__path__, "memstrata."):
+        if ".integrations." not in module.name:
+            importlib.import_module(module.name)
     found, pending = [], [errors.MemstrataError]
     while pending:
         cls = pending.pop()
@@ -24,7 +31,7 @@ def test_no_library_error_is_a_server_crash() -> None:
     statuses = {cls.code: status_of(cls("x")) for cls in every_error() if cls.code != "error"}
     assert all(400 <= status < 600 and status != 500 for status in statuses.values()), statuses
     assert statuses["read_only"] == statuses["corrupt_store"] == statuses["store_error"] == 503
-    assert statuses["llm_truncated"] == statuses["llm_error"] == 502
+    assert statuses["llm_truncated"] == statuses["llm_error"] == statuses["embedder_error"] == 502
     assert statuses["scope_required"] == 422
 
 

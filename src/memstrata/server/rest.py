@@ -89,6 +89,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
     "llm_error": 502,
+    "embedder_error": 502,
     "store_error": 503,
 }
 CODE_BY_STATUS: dict[int, str] = {
