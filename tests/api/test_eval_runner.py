@@ -176,6 +176,10 @@ def test_cli_json_has_the_promised_shape(capsys: pytest.CaptureFixture[str]) -> 
         assert isinstance(row["mean_context_chars"], float)
     assert data["retrievers"]["bm25"]["budget_recall"]["chars"] == 4000
     assert data["retrievers"]["bm25"]["memories"] == 8
+    for row in data["retrievers"].values():
+        # Adversarial questions (5) have no answer to look for.
+        assert set(row["answer_coverage"]) == {"overall", "1", "2", "3", "4"}
+        assert 0.0 < row["answer_coverage"]["overall"] <= 1.0
     assert data["settings"]["budget_chars"] == 4000
     assert "git_revision" in data["settings"]
 

@@ -12,6 +12,8 @@ from memstrata.evals.baselines import BM25Index, tokenize
 from memstrata.evals.metrics import (
     QuestionOutcome,
     aggregate,
+    aggregate_coverage,
+    answer_coverage,
     answer_f1,
     budget_count,
     budget_recall,
@@ -235,3 +237,47 @@ def test_reference_bm25_keeps_document_order_on_ties() -> None:
     index = BM25Index.build(["apple pie", "apple tart", "pear"])
     assert [i for i, _ in index.search("apple", 2)] == [0, 1]
     assert BM25Index.build([]).search("apple", 5) == []
+
+
+# -- answer coverage ---------------------------------------------------------------------------
+
+
+def _covering(answer: str | None, texts: tuple[str, ...], category: int = 1) -> QuestionOutcome:
+    return QuestionOutcome(
+        category=category,
+        evidence=("D1:1",),
+        sources=tuple(("D1:1",) for _ in texts),
+        lengths=tuple(len(t) for t in texts),
+        answer=answer,
+        texts=texts,
+    )
+
+
+def test_an_answer_is_covered_when_each_content_word_is_in_the_context() -> None:
+    outcome = _covering("Hiking and pottery", ("She went hiking.", "Pottery class on Monday"))
+    assert answer_coverage(outcome, 4000) == 1.0
+    assert answer_coverage(_covering("hiking and chess", ("She went hiking.",)), 4000) == 0.0
+
+
+def test_coverage_reads_only_the_context_the_budget_admits() -> None:
+    outcome = _covering("pottery", ("x" * 30, "pottery class"))
+    assert answer_coverage(outcome, 100) == 1.0
+    assert answer_coverage(outcome, 35) == 0.0
+
+
+def test_coverage_matches_words_by_stem_and_case_and_ignores_stop_words() -> None:
+    assert answer_coverage(_covering("The Paintings", ("she paints; a painting",)), 4000) == 1.0
+
+
+def test_a_question_without_a_usable_answer_is_left_out() -> None:
+    assert answer_coverage(_covering(None, ("anything",)), 4000) is None
+    assert answer_coverage(_covering("the", ("anything",)), 4000) is None
+    outcomes = [
+        _covering("hiking", ("hiking",), category=1),
+        _covering("chess", ("hiking",), category=1),
+        _covering("pottery", ("pottery",), category=2),
+        _covering(None, ("pottery",), category=5),
+    ]
+    shares = aggregate_coverage(outcomes, 4000)
+    assert shares == {"overall": 2 / 3, "1": 0.5, "2": 1.0}
+    assert summarize(outcomes, budget_chars=4000).answer_coverage == shares

@@ -29,7 +29,9 @@ import re
 import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from memstrata.text import content_terms, stem, tokenize
 
 DEFAULT_KS: tuple[int, ...] = (5, 10, 25, 50)
 DEFAULT_BUDGET_CHARS = 4000
@@ -41,6 +43,7 @@ class Context:
 
     sources: tuple[tuple[str, ...], ...]
     lengths: tuple[int, ...]
+    texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,10 @@ class QuestionOutcome:
     lengths: tuple[int, ...]  # text length per hit
     latency_s: float = 0.0
     context: Context | None = None
+    #: The gold answer (``None`` when the question has none, as adversarial ones) and the text
+    #: of each hit, for answer coverage; ``Context.texts`` holds the packed context's.
+    answer: str | None = None
+    texts: tuple[str, ...] = ()
 
 
 # -- per question ----------------------------------------------------------------------------
@@ -104,6 +111,44 @@ def context_chars(outcome: QuestionOutcome, budget_chars: int) -> int:
     """Characters of the context that the budget admits."""
     lengths = (outcome.context or outcome).lengths
     return sum(lengths[: budget_count(lengths, budget_chars)])
+
+
+def answer_terms(answer: str) -> set[str]:
+    """The content words of an answer, stemmed: what a context must hold to support it."""
+    return {stem(t) for t in content_terms(answer)}
+
+
+def answer_coverage(outcome: QuestionOutcome, budget_chars: int) -> float | None:
+    """1 when every content word of the gold answer (stemmed, case folded) appears in the
+    context the budget admits, else 0; ``None`` for a question with no answer or an answer of
+    stop words only (left out of the share). An upper bound on what an answering model could
+    draw from the context, measured without one."""
+    wanted = answer_terms(outcome.answer or "")
+    if not wanted:
+        return None
+    hits = outcome.context or outcome
+    texts = hits.texts[: budget_count(hits.lengths, budget_chars)]
+    present = {stem(t) for text in texts for t in tokenize(text)}
+    return 1.0 if wanted <= present else 0.0
+
+
+def aggregate_coverage(outcomes: Iterable[QuestionOutcome], budget_chars: int) -> dict[str, float]:
+    """The share of questions with a usable answer that the budget context covers, overall and
+    per category (a category with no usable answer is absent)."""
+    sums: dict[str, float] = {}
+    totals: Counter[str] = Counter()
+    for outcome in outcomes:
+        covered = answer_coverage(outcome, budget_chars)
+        if covered is None:
+            continue
+        for key in ("overall", str(outcome.category)):
+            sums[key] = sums.get(key, 0.0) + covered
+            totals[key] += 1
+    return {key: sums[key] / totals[key] for key in sorted(totals, key=_category_order)}
+
+
+def _category_order(key: str) -> tuple[int, str]:
+    return (0, "") if key == "overall" else (1, key)
 
 
 def reciprocal_rank(evidence: Sequence[str], sources: Sequence[Sequence[str]]) -> float | None:
@@ -181,6 +226,9 @@ class RetrievalSummary:
     latency_p50_ms: float
     latency_p95_ms: float
     questions: int
+    #: Share of questions whose gold answer's content words all appear in the budget context
+    #: (``answer_coverage``), overall and per category.
+    answer_coverage: Mapping[str, float] = field(default_factory=dict)
 
 
 def summarize(
@@ -206,6 +254,7 @@ def summarize(
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
         questions=len(outcomes),
+        answer_coverage=aggregate_coverage(outcomes, budget_chars),
     )
 
 

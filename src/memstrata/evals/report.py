@@ -108,6 +108,7 @@ def run_json(run: RunReport) -> dict[str, Any]:
         "recall": {str(k): _rounded(v) for k, v in s.recall.items()},
         "budget_recall": {"chars": s.budget_chars, **_rounded(s.budget_recall)},
         "mrr": round(s.mrr, 6),
+        "answer_coverage": _rounded(s.answer_coverage),
         "mean_context_chars": round(s.mean_context_chars, 1),
         "latency_ms": {"p50": round(s.latency_p50_ms, 3), "p95": round(s.latency_p95_ms, 3)},
         "ingest_s": round(run.ingest_s, 3),
@@ -167,6 +168,7 @@ def locomo_markdown(report: LocomoReport) -> str:
         "retriever",
         f"recall ≤{budget} chars",
         *(f"R@{k}" for k in ks),
+        "answer in context",
         "MRR",
         "context chars",
         "search p50 ms",
@@ -182,6 +184,7 @@ def locomo_markdown(report: LocomoReport) -> str:
                 run.name,
                 _pct(s.budget_recall["overall"]),
                 *(_pct(s.recall[int(k)]["overall"]) for k in ks),
+                _pct(s.answer_coverage.get("overall")),
                 f"{s.mrr:.3f}",
                 f"{s.mean_context_chars:,.0f}",
                 f"{s.latency_p50_ms:.1f}",
@@ -200,6 +203,7 @@ def locomo_markdown(report: LocomoReport) -> str:
             (f"≤{s.budget_chars} chars", s.budget_recall)
         ]
         cuts += [(f"@{k}", values) for k, values in s.recall.items()]
+        cuts += [("answer in context", s.answer_coverage)]
         for label, values in cuts:
             cat_rows.append(
                 [

@@ -312,6 +312,7 @@ def run_locomo(
                 packed = Context(
                     sources=tuple(h.sources for h in context),
                     lengths=tuple(len(h.text) for h in context),
+                    texts=tuple(h.text for h in context),
                 )
             run.outcomes.append(
                 QuestionOutcome(
@@ -321,6 +322,8 @@ def run_locomo(
                     lengths=tuple(len(h.text) for h in hits),
                     latency_s=latency,
                     context=packed,
+                    answer=q.gold.answer,
+                    texts=tuple(h.text for h in hits),
                 )
             )
             if answerer is not None:

@@ -93,6 +93,7 @@ def size_figures(summary: RetrievalSummary) -> dict[str, Any]:
         "budget_recall": _rounded(summary.budget_recall),
         "recall": {str(k): _rounded(v) for k, v in summary.recall.items()},
         "mrr": round(summary.mrr, 4),
+        "answer_coverage": _rounded(summary.answer_coverage),
         "mean_context_chars": round(summary.mean_context_chars, 1),
         "search_ms": {
             "p50": round(summary.latency_p50_ms, 2),
@@ -224,6 +225,7 @@ def markdown(report: Mapping[str, Any]) -> str:
         "dup. texts",
         f"recall ≤{budget}",
         "R@10",
+        "answer in context",
         *(f"≤{budget} cat {c}" for c in cats),
         *(f"R@10 cat {c}" for c in cats),
         "search p50 / p95 ms",
@@ -246,6 +248,7 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"{100 * (d['duplicate_share'] or 0):.1f}%",
             _pct(row["budget_recall"]["overall"]),
             _pct(row["recall"]["10"]["overall"]),
+            _pct(row.get("answer_coverage", {}).get("overall")),
             *(_pct(row["budget_recall"].get(c)) for c in cats),
             *(_pct(row["recall"]["10"].get(c)) for c in cats),
             f"{row['search_ms']['p50']:.1f} / {row['search_ms']['p95']:.1f}",
