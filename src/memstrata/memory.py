@@ -53,6 +53,7 @@ from memstrata.types import (
     new_id,
 )
 from memstrata.write import importing
+from memstrata.write import people as people_
 from memstrata.write.episodes import (
     check_derived_text,
     derived_record,
@@ -260,6 +261,7 @@ class Memory:
         vectors = self._embed_records(records)
         with adding(self.store, records, vectors):
             self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
+        self._learn_people(scope, records)
         if self.llm is not None:
             self.pipeline.after_add(scope, fresh)
         return AddResult(
@@ -462,7 +464,11 @@ class Memory:
                     f"reset of {scope} would erase the memories of {len(users)} users: pass "
                     "all_users=True to erase them all, or name one user_id"
                 )
-        return self.store.reset(scope)
+        covered = {scope, *(s for s in self.store.exact_scopes(self.tenant) if scope.covers(s))}
+        erased = self.store.reset(scope)
+        for exact in covered:  # the names learned there go with the memories
+            self.store.put_setting(_people_key(exact), "")
+        return erased
 
     # -- read -----------------------------------------------------------------------------------
     def search(
@@ -673,6 +679,29 @@ class Memory:
     def scopes(self) -> builtins.list[dict[str, Any]]:
         """The scopes of this tenant with their memory counts."""
         return self.store.scopes(self.tenant)
+
+    def people(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[people_.Person]:
+        """The people who speak in a scope, most talkative first, each with the other names
+        they go by (learned from how the others address them: "hey Kate!" said to the speaker
+        labelled "Emi"), and the messages each name was said in. The scope is read exactly as
+        messages were added to it."""
+        raw = self.store.get_setting(_people_key(self._scope(user_id, agent_id, run_id)))
+        return people_.people(people_.Tally.loads(raw)) if raw else []
+
+    def _learn_people(self, scope: Scope, records: Sequence[MemoryRecord]) -> None:
+        said = [(r.sources[0] if r.sources else r.id, r.actor, r.text) for r in records]
+        if not any(actor for _, actor, _ in said):
+            return
+        key = _people_key(scope)
+        raw = self.store.get_setting(key)
+        tally = people_.observe(people_.Tally.loads(raw) if raw else people_.Tally(), said)
+        self.store.put_setting(key, tally.dumps())
 
     # -- transfer -------------------------------------------------------------------------------
     def export(
@@ -1153,6 +1182,17 @@ class AsyncMemory:
     async def scopes(self) -> builtins.list[dict[str, Any]]:
         return await asyncio.to_thread(self.sync.scopes)
 
+    async def people(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[people_.Person]:
+        return await asyncio.to_thread(
+            self.sync.people, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
     async def export(
         self,
         out: str | Path | IO[str],
@@ -1176,3 +1216,8 @@ class AsyncMemory:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _people_key(scope: Scope) -> str:
+    """Where a scope's people tally is kept among the store's settings."""
+    return "people:" + json.dumps(list(scope.key))

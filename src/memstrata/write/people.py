@@ -1,0 +1,294 @@
+"""The people of a conversation and the names they go by, learned from how they address each
+other ("hey Kate!" said to the speaker labelled "Emi" makes "Kate" one of Emi's names).
+
+A speaker's label is what the application gave (``speaker``/``actor``); people are often asked
+about by other names: a nickname, a real name behind a handle, a spelling variant. The write
+path keeps a ``Tally`` per scope (how often each name was said to whom, and in which messages);
+``people`` decides which names are aliases: a name said to one person at least twice, and mostly
+to that person. ``named_speakers`` tells which speakers a question names, by label, alias or a
+spelling variant of either (``same_name``). Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from memstrata.text import STOPWORDS
+
+#: Words that open a message addressed to someone: "hey Kate", "thanks so much Liza".
+_GREETING = (
+    r"(?:he+y+|hi+|hello+|hiya|heya|yo|morning|good\s+(?:morning|night|evening|afternoon|luck)|"
+    r"gm|gn|night|nite|thanks|thank\s+you|thx|ty|bye+|see\s+you|later|love\s+you|miss\s+you|"
+    r"congrats|congratulations|happy\s+birthday|sorry|welcome|aw+|oh+|omg|wow|ha(?:ha)+|lol|"
+    r"ok|okay|dear|hugs?|cheers|sweet|nice|yay)"
+)
+_NAME = r"([A-Z][^\W\d_]{1,19})"
+_OPENING = re.compile(
+    r"^\W*" + _GREETING + r"(?:\s+(?:so\s+much|again|a\s+lot|lots|too))?[\s,~-]+" + _NAME + r"\b",
+    re.IGNORECASE,
+)
+#: A name after a comma at the end: "That sounds amazing, Kevin!".
+_CLOSING = re.compile(r",\s*" + _NAME + r"[\s!.?~)(:;<3DPp-]*$")
+#: Words that follow a greeting without being anybody's name.
+NOT_NAMES = frozenset(
+    [
+        "there",
+        "guys",
+        "guy",
+        "girl",
+        "girls",
+        "girlie",
+        "babe",
+        "baby",
+        "dude",
+        "man",
+        "bro",
+        "sis",
+        "mate",
+        "buddy",
+        "friend",
+        "friends",
+        "love",
+        "honey",
+        "sweetie",
+        "darling",
+        "dear",
+        "team",
+        "folks",
+        "yall",
+        "everyone",
+        "everybody",
+        "all",
+        "you",
+        "again",
+        "so",
+        "much",
+        "lol",
+        "haha",
+        "omg",
+        "yes",
+        "no",
+        "ok",
+        "okay",
+        "btw",
+        "sure",
+        "yeah",
+        "yep",
+        "wow",
+        "thanks",
+        "well",
+        "good",
+        "great",
+        "bye",
+        "indeed",
+        "glad",
+        "true",
+        "totally",
+        "exactly",
+        "definitely",
+        "absolutely",
+        "agreed",
+        "cool",
+        "awesome",
+        "amazing",
+        "right",
+        "please",
+    ]
+)
+#: How many message ids an alias keeps as its sources.
+MAX_SOURCES = 5
+
+
+def _fold(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _is_name(word: str) -> bool:
+    folded = _fold(word)
+    return word[:1].isupper() and folded not in STOPWORDS and folded not in NOT_NAMES
+
+
+def addressed_names(text: str) -> list[str]:
+    """The names ``text`` addresses its reader by: after an opening greeting or thanks, or
+    after a comma at its very end. Capitalised words only, never a common word."""
+    out: list[str] = []
+    for pattern in (_OPENING, _CLOSING):
+        match = pattern.search(text)
+        if match is not None:
+            word = match.group(1)
+            if _is_name(word) and word not in out:
+                out.append(word)
+    return out
+
+
+def _skeleton(folded: str) -> str:
+    """A name's consonants in order, repeats merged: spelling variants often share it."""
+    out: list[str] = []
+    for ch in folded:
+        if ch in "aeiouy" or not ch.isalpha():
+            continue
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two written names are the same name: equal once case and accents are folded, or,
+    for names of five letters or more, with the same first letter and consonant skeleton
+    ("Muhhamed" and "Muhammad")."""
+    x, y = _fold(a.strip()), _fold(b.strip())
+    if x == y:
+        return bool(x)
+    if min(len(x), len(y)) < 5 or x[0] != y[0]:
+        return False
+    return _skeleton(x) == _skeleton(y)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A name a person goes by: as written, how often they were called by it, and the first
+    messages that did (their ids)."""
+
+    name: str
+    count: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A speaker of a scope: the label the application gave, the other names they go by (most
+    used first) and how many of the scope's messages they said."""
+
+    name: str
+    aliases: tuple[Alias, ...]
+    messages: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *(a.name for a in self.aliases))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What the write path has seen of a scope's people: messages per speaker, the names said
+    to each speaker (``calls[speaker][folded name] = Alias``), and the last speakers in order
+    (the next message is most likely addressed to them)."""
+
+    messages: Mapping[str, int] = field(default_factory=dict)
+    calls: Mapping[str, Mapping[str, Alias]] = field(default_factory=dict)
+    recent: tuple[str, ...] = ()
+
+    def dumps(self) -> str:
+        calls = {
+            speaker: {key: [a.name, a.count, list(a.sources)] for key, a in names.items()}
+            for speaker, names in self.calls.items()
+        }
+        return json.dumps(
+            {"messages": dict(self.messages), "calls": calls, "recent": list(self.recent)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> Tally:
+        data = json.loads(text)
+        calls = {
+            str(speaker): {
+                str(key): Alias(str(v[0]), int(v[1]), tuple(str(s) for s in v[2]))
+                for key, v in names.items()
+            }
+            for speaker, names in data.get("calls", {}).items()
+        }
+        messages = {str(k): int(v) for k, v in data.get("messages", {}).items()}
+        return cls(messages, calls, tuple(str(s) for s in data.get("recent", ())))
+
+
+def _addressee(speaker: str, before: Sequence[str], after: Iterable[str | None]) -> str | None:
+    """Whom a message is most likely addressed to: the last other speaker before it, else the
+    next one after it."""
+    for other in reversed(before):
+        if other != speaker:
+            return other
+    for other in after:
+        if other and other != speaker:
+            return other
+    return None
+
+
+def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Tally:
+    """The tally after ``messages`` (``(id, speaker, text)`` in the order they were said)."""
+    counts = dict(tally.messages)
+    calls = {speaker: dict(names) for speaker, names in tally.calls.items()}
+    recent = list(tally.recent)
+    for i, (message_id, speaker, text) in enumerate(messages):
+        if not speaker:
+            continue
+        counts[speaker] = counts.get(speaker, 0) + 1
+        later = (s for _, s, _ in messages[i + 1 :])
+        addressee = _addressee(speaker, recent, later)
+        for name in addressed_names(text):
+            if addressee is None or same_name(name, speaker) or same_name(name, addressee):
+                continue
+            names = calls.setdefault(addressee, {})
+            key = _fold(name)
+            seen = names.get(key)
+            if seen is None:
+                names[key] = Alias(name, 1, (message_id,))
+            else:
+                sources = seen.sources + ((message_id,) if len(seen.sources) < MAX_SOURCES else ())
+                names[key] = Alias(seen.name, seen.count + 1, sources)
+        if speaker in recent:
+            recent.remove(speaker)
+        recent = [*recent, speaker][-4:]
+    return Tally(counts, calls, tuple(recent))
+
+
+def people(tally: Tally, *, min_count: int = 2, share: float = 0.6) -> list[Person]:
+    """The scope's speakers, most talkative first, each with the names said to them at least
+    ``min_count`` times and in at least ``share`` of the times anybody was called so."""
+    totals: dict[str, int] = {}
+    for names in tally.calls.values():
+        for key, alias in names.items():
+            totals[key] = totals.get(key, 0) + alias.count
+    out = []
+    for speaker, said in tally.messages.items():
+        names = tally.calls.get(speaker, {})
+        aliases = sorted(
+            (
+                a
+                for key, a in names.items()
+                if a.count >= min_count and a.count >= share * totals[key]
+            ),
+            key=lambda a: (-a.count, a.name),
+        )
+        out.append(Person(speaker, tuple(aliases), said))
+    return sorted(out, key=lambda p: (-p.messages, p.name))
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
+    """The speakers (labels) that ``query`` names: by label, by alias, or by a spelling variant
+    of either (``same_name``); a name of several words must appear whole."""
+    words = _WORD.findall(query)
+    folded = " ".join(_fold(w) for w in words)
+    found = set()
+    for person in known:
+        for name in person.names:
+            parts = _WORD.findall(name)
+            if len(parts) > 1:
+                hit = re.search(
+                    r"\b" + re.escape(" ".join(_fold(p) for p in parts)) + r"\b", folded
+                )
+            else:
+                hit = any(same_name(name, w) for w in words)
+            if hit:
+                found.add(person.name)
+                break
+    return found

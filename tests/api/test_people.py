@@ -1,0 +1,48 @@
+"""``Memory.people``: who a scope knows, under which names, with the messages that say so."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from memstrata import AsyncMemory, Memory
+
+CHAT = [
+    {"id": "1", "speaker": "elise", "text": "hey Kate! back from Lisbon?"},
+    {"id": "2", "speaker": "Emi", "text": "yes! it was lovely"},
+    {"id": "3", "speaker": "elise", "text": "so jealous"},
+    {"id": "4", "speaker": "Emi", "text": "next time you come"},
+    {"id": "5", "speaker": "elise", "text": "night Kate"},
+]
+
+
+def test_people_are_learned_from_the_conversation_and_kept_in_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as memory:
+        memory.add(CHAT[:2], user_id="ada")
+        memory.add(CHAT[2:], user_id="ada")
+        memory.add([{"speaker": "Bo", "text": "hey Al"}], user_id="bob")
+        memory.add(CHAT, user_id="cy", agent_id="bot")
+    with Memory(path, embedder="hashing") as memory:
+        found = {p.name: p for p in memory.people(user_id="ada")}
+        assert set(found) == {"elise", "Emi"}
+        (kate,) = found["Emi"].aliases
+        assert (kate.name, kate.count, kate.sources) == ("Kate", 2, ("1", "5"))
+        assert found["elise"].messages == 3
+        assert [p.name for p in memory.people(user_id="bob")] == ["Bo"]
+        assert memory.people(user_id="cy", agent_id="bot")
+        memory.reset(user_id="cy", confirm=True)
+        assert memory.people(user_id="cy", agent_id="bot") == []
+        assert memory.people(user_id="nobody") == []
+        memory.reset(user_id="ada", confirm=True)
+        assert memory.people(user_id="ada") == []  # names go with the memories
+        assert [p.name for p in memory.people(user_id="bob")] == ["Bo"]
+
+
+def test_the_async_twin_answers_the_same(tmp_path: Path) -> None:
+    async def main() -> list[str]:
+        async with AsyncMemory(tmp_path / "m.db", embedder="hashing") as memory:
+            await memory.add(CHAT, user_id="ada")
+            return [a.name for p in await memory.people(user_id="ada") for a in p.aliases]
+
+    assert asyncio.run(main()) == ["Kate"]

@@ -1,0 +1,103 @@
+"""Who a conversation's people are, under which names: learned from how they address each other."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memstrata.write.people import (
+    Tally,
+    addressed_names,
+    named_speakers,
+    observe,
+    people,
+    same_name,
+)
+
+
+def test_names_in_greetings_and_closings_are_found() -> None:
+    assert addressed_names("hey Kate! how was the trip?") == ["Kate"]
+    assert addressed_names("Good morning Emily :)") == ["Emily"]
+    assert addressed_names("That sounds amazing, Kevin!") == ["Kevin"]
+    assert addressed_names("thanks so much Liza") == ["Liza"]
+
+
+def test_words_that_are_not_names_are_not_taken_for_names() -> None:
+    assert addressed_names("hey for real that was fun") == []
+    assert addressed_names("Hi there!") == []
+    assert addressed_names("hey guys, guess what") == []
+    assert addressed_names("I went to Paris with Kate") == []
+    assert addressed_names("Thanks, I will") == []
+
+
+def _chat(*lines: tuple[str, str]) -> list[tuple[str, str, str]]:
+    return [(f"m{i}", speaker, text) for i, (speaker, text) in enumerate(lines)]
+
+
+def test_a_name_said_to_the_other_person_becomes_their_alias() -> None:
+    tally = observe(
+        Tally(),
+        _chat(
+            ("elise", "hey Kate!"),
+            ("Emi", "hi! how are you"),
+            ("elise", "good, you?"),
+            ("Emi", "great"),
+            ("elise", "night Kate"),
+        ),
+    )
+    found = {p.name: p for p in people(tally)}
+    assert set(found) == {"elise", "Emi"}
+    assert [a.name for a in found["Emi"].aliases] == ["Kate"]
+    assert found["Emi"].aliases[0].sources == ("m0", "m4")
+    assert found["elise"].aliases == ()
+    assert found["Emi"].messages == 2 and found["elise"].messages == 3
+
+
+def test_one_mention_is_not_enough_and_a_name_split_between_people_is_nobodys() -> None:
+    once = observe(Tally(), _chat(("A", "hey Sam"), ("B", "hi")))
+    assert all(not p.aliases for p in people(once))
+    split = observe(
+        Tally(),
+        _chat(("A", "x"), ("B", "hey Sam"), ("A", "hey Sam"), ("B", "bye Sam"), ("A", "bye Sam")),
+    )
+    assert all(not p.aliases for p in people(split))
+
+
+def test_the_tally_carries_over_between_batches() -> None:
+    first = observe(Tally(), _chat(("Bo", "morning Al"), ("Al", "hi")))
+    second = observe(first, [("n1", "Bo", "thanks Al")])
+    assert {p.name: p for p in people(second)}["Al"].aliases == ()  # the label itself
+    third = observe(second, [("n2", "Al", "thanks Alfie"), ("n3", "Al", "bye Alfie")])
+    assert [a.name for a in {p.name: p for p in people(third)}["Bo"].aliases] == ["Alfie"]
+
+
+def test_the_tally_round_trips_through_json() -> None:
+    tally = observe(Tally(), _chat(("a", "hey Kate"), ("b", "x"), ("a", "bye Kate")))
+    assert Tally.loads(tally.dumps()) == tally
+
+
+def test_a_question_names_a_speaker_by_label_alias_or_spelling_variant() -> None:
+    tally = observe(
+        Tally(),
+        _chat(("elise", "hey Kate"), ("Emi", "hey"), ("elise", "bye Kate"), ("Muhhamed", "hi")),
+    )
+    known = people(tally)
+    assert named_speakers("What does Kate like to cook?", known) == {"Emi"}
+    assert named_speakers("When did Elise move?", known) == {"elise"}
+    assert named_speakers("Where did Muhammad study?", known) == {"Muhhamed"}
+    assert named_speakers("What do Emi and Elise share?", known) == {"Emi", "elise"}
+    assert named_speakers("What is the weather?", known) == set()
+
+
+def test_spelling_variants_of_one_name_agree_and_different_names_do_not() -> None:
+    assert same_name("Muhhamed", "Muhammad")
+    assert same_name("elise", "Elise")
+    assert not same_name("Kate", "Kevin")
+    assert not same_name("Emi", "Emily")  # a short name is matched exactly
+    assert not same_name("Al", "Ali")
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_read_without_error(text: str) -> None:
+    for name in addressed_names(text):
+        assert name and name[0].isalpha()
