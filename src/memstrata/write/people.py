@@ -34,71 +34,14 @@ _OPENING = re.compile(
 #: A name after a comma at the end: "That sounds amazing, Kevin!".
 _CLOSING = re.compile(r",\s*" + _NAME + r"[\s!.?~)(:;<3DPp-]*$")
 #: Words that follow a greeting without being anybody's name.
-NOT_NAMES = frozenset(
-    [
-        "there",
-        "guys",
-        "guy",
-        "girl",
-        "girls",
-        "girlie",
-        "babe",
-        "baby",
-        "dude",
-        "man",
-        "bro",
-        "sis",
-        "mate",
-        "buddy",
-        "friend",
-        "friends",
-        "love",
-        "honey",
-        "sweetie",
-        "darling",
-        "dear",
-        "team",
-        "folks",
-        "yall",
-        "everyone",
-        "everybody",
-        "all",
-        "you",
-        "again",
-        "so",
-        "much",
-        "lol",
-        "haha",
-        "omg",
-        "yes",
-        "no",
-        "ok",
-        "okay",
-        "btw",
-        "sure",
-        "yeah",
-        "yep",
-        "wow",
-        "thanks",
-        "well",
-        "good",
-        "great",
-        "bye",
-        "indeed",
-        "glad",
-        "true",
-        "totally",
-        "exactly",
-        "definitely",
-        "absolutely",
-        "agreed",
-        "cool",
-        "awesome",
-        "amazing",
-        "right",
-        "please",
-    ]
+_NOT_NAME_TEXT = (
+    "there guys guy girl girls girlie babe baby dude man bro sis mate buddy friend friends "
+    "love honey sweetie darling dear team folks yall everyone everybody all you again so "
+    "much lol haha omg yes no ok okay btw sure yeah yep wow thanks well good great bye "
+    "indeed glad true totally exactly definitely absolutely agreed cool awesome amazing "
+    "right please"
 )
+NOT_NAMES = frozenset(_NOT_NAME_TEXT.split())
 #: How many message ids an alias keeps as its sources.
 MAX_SOURCES = 5
 
@@ -214,9 +157,9 @@ def _addressee(speaker: str, before: Sequence[str], after: Iterable[str | None])
     for other in reversed(before):
         if other != speaker:
             return other
-    for other in after:
-        if other and other != speaker:
-            return other
+    for later in after:
+        if later and later != speaker:
+            return later
     return None
 
 
@@ -283,9 +226,8 @@ def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
         for name in person.names:
             parts = _WORD.findall(name)
             if len(parts) > 1:
-                hit = re.search(
-                    r"\b" + re.escape(" ".join(_fold(p) for p in parts)) + r"\b", folded
-                )
+                phrase = re.escape(" ".join(_fold(p) for p in parts))
+                hit = re.search(r"\b" + phrase + r"\b", folded) is not None
             else:
                 hit = any(same_name(name, w) for w in words)
             if hit:
