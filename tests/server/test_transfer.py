@@ -244,9 +244,6 @@ def test_a_50000_memory_scope_round_trips_over_rest(
         assert len(history) > 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the store meets the repeated version at its UNIQUE constraint: a 500"
-)
 def test_an_import_repeating_a_version_number_is_refused(small: tuple[httpx.Client, bytes]) -> None:
     http, export = small
     lines = export.splitlines(keepends=True)

@@ -27,6 +27,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from memstrata.errors import InvalidInputError
@@ -127,6 +128,12 @@ def _vet(
         raise InvalidInputError(
             f"this {kind} cites messages that are neither in the file nor stored in scope "
             f"{record.scope}: {', '.join(sorted(unknown)[:10])}"
+        )
+    numbers = [v.version for v in versions] + [record.version]
+    if any(a >= b for a, b in pairwise(numbers)):
+        raise InvalidInputError(
+            f"memory {record.id}: its past versions and the current one must have increasing "
+            f"version numbers, not {numbers}"
         )
     for version in [*versions, record]:
         check_derived_text(kind, version.text)

@@ -104,6 +104,9 @@ def encode_cursor(pk: int) -> str:
 def decode_cursor(cursor: str) -> int:
     """The key a listing resumes below; ``InvalidInputError`` for a cursor no page gave."""
     try:
-        return int(cursor)
+        pk = int(cursor)
     except ValueError:
-        raise InvalidInputError(f"cursor {cursor!r} is not valid") from None
+        pk = 0
+    if not 0 < pk < 2**63:  # a row key, as the store's integer column holds it
+        raise InvalidInputError(f"cursor {cursor!r} is not valid")
+    return pk
