@@ -61,7 +61,7 @@ from memstrata.write.episodes import (
     index_text,
     prepare_messages,
 )
-from memstrata.write.guard import guard_episodes
+from memstrata.write.guard import guard_episodes, reguard_episode
 from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
 
 if TYPE_CHECKING:
@@ -372,6 +372,8 @@ class Memory:
         if valid_to is not None:
             changes["valid_to"] = as_utc(valid_to, "valid_to")
         new = replace(current, **changes)
+        if text is not None and new.kind == "episode":
+            new = reguard_episode(new)
         vectors = self._embed_records([new]) if text is not None else None
         return self.store.update(
             scope,

@@ -135,6 +135,16 @@ def guard_episode(record: MemoryRecord) -> MemoryRecord:
     return replace(record, text=text, metadata=metadata)
 
 
+def reguard_episode(record: MemoryRecord) -> MemoryRecord:
+    """An episode given new text, judged anew: the flag and patterns its old text earned are
+    dropped, then ``guard_episode`` reads the new text."""
+    metadata = {k: v for k, v in record.metadata.items() if k != "guard"}
+    flags = [f for f in _as_list(metadata.pop("flags", None)) if f != FLAG]
+    if flags:
+        metadata["flags"] = flags
+    return guard_episode(replace(record, metadata=metadata))
+
+
 def guard_episodes(records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
     """``guard_episode`` over a batch."""
     return [guard_episode(r) for r in records]
