@@ -54,6 +54,7 @@ from memstrata.types import (
 )
 from memstrata.write import importing
 from memstrata.write import people as people_
+from memstrata.write import profile as profile_
 from memstrata.write.episodes import (
     check_derived_text,
     derived_record,
@@ -61,7 +62,7 @@ from memstrata.write.episodes import (
     index_text,
     prepare_messages,
 )
-from memstrata.write.guard import guard_episodes, reguard_episode
+from memstrata.write.guard import flagged, guard_episodes, reguard_episode
 from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
 
 if TYPE_CHECKING:
@@ -468,8 +469,9 @@ class Memory:
                 )
         covered = {scope, *(s for s in self.store.exact_scopes(self.tenant) if scope.covers(s))}
         erased = self.store.reset(scope)
-        for exact in covered:  # the names learned there go with the memories
+        for exact in covered:  # the names and profiles learned there go with the memories
             self.store.put_setting(_people_key(exact), "")
+            self.store.put_setting(_profile_key(exact), "")
         return erased
 
     # -- read -----------------------------------------------------------------------------------
@@ -696,14 +698,53 @@ class Memory:
         raw = self.store.get_setting(_people_key(self._scope(user_id, agent_id, run_id)))
         return people_.people(people_.Tally.loads(raw)) if raw else []
 
+    def profile(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        person: str | None = None,
+        budget: int = 2000,
+    ) -> profile_.ProfileView:
+        """What the people of a scope have said about themselves ("I live in…", "my sister
+        is…", "I'm allergic to…"): for each person, the names they go by (``people``), the
+        traits that hold now, each with its value, since when and the messages that say it,
+        and the superseded ones (a move ends the old home, it does not erase it). ``person``
+        (a name or alias) picks one person; ``text`` is the whole as compact lines within
+        ``budget`` characters, for a prompt."""
+        if budget < 0:
+            raise InvalidInputError("budget must be 0 or more characters")
+        scope = self._scope(user_id, agent_id, run_id)
+        known = self.people(user_id=user_id, agent_id=agent_id, run_id=run_id)
+        raw = self.store.get_setting(_profile_key(scope))
+        ledger = profile_.Ledger.loads(raw) if raw else profile_.Ledger()
+        found = profile_.profiles(ledger, {p.name: p.names for p in known})
+        if person is not None:
+            found = [p for p in found if any(people_.same_name(person, n) for n in p.names)]
+        return profile_.ProfileView(tuple(found), profile_.render(found, budget))
+
     def _learn_people(self, scope: Scope, records: Sequence[MemoryRecord]) -> None:
+        """The write path's share of the people table and the profile: what these messages say
+        about who is who, and about the speakers themselves."""
         said = [(r.sources[0] if r.sources else r.id, r.actor, r.text) for r in records]
-        if not any(actor for _, actor, _ in said):
-            return
-        key = _people_key(scope)
-        raw = self.store.get_setting(key)
-        tally = people_.observe(people_.Tally.loads(raw) if raw else people_.Tally(), said)
-        self.store.put_setting(key, tally.dumps())
+        if any(actor for _, actor, _ in said):
+            key = _people_key(scope)
+            raw = self.store.get_setting(key)
+            tally = people_.observe(people_.Tally.loads(raw) if raw else people_.Tally(), said)
+            self.store.put_setting(key, tally.dumps())
+        stated = [
+            (source, actor or "user", text, record.valid_from or record.recorded_at)
+            for (source, actor, text), record in zip(said, records, strict=True)
+            if not flagged(record.metadata) and profile_.statements(text)
+        ]
+        if stated:
+            key = _profile_key(scope)
+            raw = self.store.get_setting(key)
+            ledger = profile_.observe(
+                profile_.Ledger.loads(raw) if raw else profile_.Ledger(), stated
+            )
+            self.store.put_setting(key, ledger.dumps())
 
     # -- transfer -------------------------------------------------------------------------------
     def export(
@@ -1184,6 +1225,24 @@ class AsyncMemory:
     async def scopes(self) -> builtins.list[dict[str, Any]]:
         return await asyncio.to_thread(self.sync.scopes)
 
+    async def profile(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        person: str | None = None,
+        budget: int = 2000,
+    ) -> profile_.ProfileView:
+        return await asyncio.to_thread(
+            self.sync.profile,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            person=person,
+            budget=budget,
+        )
+
     async def people(
         self,
         *,
@@ -1223,3 +1282,8 @@ class AsyncMemory:
 def _people_key(scope: Scope) -> str:
     """Where a scope's people tally is kept among the store's settings."""
     return "people:" + json.dumps(list(scope.key))
+
+
+def _profile_key(scope: Scope) -> str:
+    """Where a scope's profile ledger is kept among the store's settings."""
+    return "profile:" + json.dumps(list(scope.key))
