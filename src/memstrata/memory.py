@@ -11,7 +11,8 @@ import asyncio
 import builtins
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from memstrata.stores import codec, open_store
 from memstrata.types import (
     DEFAULT_TENANT,
     AddResult,
+    Change,
     Filters,
     HistoryEvent,
     Layer,
@@ -746,6 +748,52 @@ class Memory:
             )
             self.store.put_setting(key, ledger.dumps())
 
+    # -- the change feed ------------------------------------------------------------------------
+    def changes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> builtins.list[Change]:
+        """The changes to this tenant's memories after change ``after``, oldest first: every
+        add, update, invalidation, deletion, restore, archive, purge and import, with the
+        memory's id, version and scope. With a scope, only the changes of memories it covers.
+        Resume from the last ``Change.id`` seen; ``follow`` waits for new ones."""
+        scope = None
+        if user_id or agent_id or run_id:
+            scope = self._scope(user_id, agent_id, run_id)
+        return self.store.changes(self.tenant, scope, after=after, limit=limit)
+
+    def follow(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        after: int = 0,
+        poll: float = 0.5,
+        until: Callable[[], bool] | None = None,
+    ) -> Iterator[Change]:
+        """Every change after ``after``, then each new one as it is written (by any process on
+        the same store), checking every ``poll`` seconds; stops when ``until()`` returns true
+        (checked between polls), else runs for as long as it is iterated."""
+        if poll <= 0:
+            raise InvalidInputError("poll must be a positive number of seconds")
+        while True:
+            found = self.changes(
+                user_id=user_id, agent_id=agent_id, run_id=run_id, after=after, limit=1000
+            )
+            yield from found
+            if found:
+                after = found[-1].id
+            if until is not None and until():
+                return
+            if len(found) < 1000:
+                time.sleep(poll)
+
     # -- transfer -------------------------------------------------------------------------------
     def export(
         self,
@@ -1224,6 +1272,50 @@ class AsyncMemory:
 
     async def scopes(self) -> builtins.list[dict[str, Any]]:
         return await asyncio.to_thread(self.sync.scopes)
+
+    async def changes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> builtins.list[Change]:
+        return await asyncio.to_thread(
+            self.sync.changes,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            after=after,
+            limit=limit,
+        )
+
+    async def follow(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        after: int = 0,
+        poll: float = 0.5,
+        until: Callable[[], bool] | None = None,
+    ) -> AsyncIterator[Change]:
+        """``Memory.follow`` without blocking the event loop."""
+        if poll <= 0:
+            raise InvalidInputError("poll must be a positive number of seconds")
+        while True:
+            found = await self.changes(
+                user_id=user_id, agent_id=agent_id, run_id=run_id, after=after, limit=1000
+            )
+            for change in found:
+                yield change
+            if found:
+                after = found[-1].id
+            if until is not None and until():
+                return
+            if len(found) < 1000:
+                await asyncio.sleep(poll)
 
     async def profile(
         self,

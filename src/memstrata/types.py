@@ -341,6 +341,38 @@ class MemoryRecord:
             raise InvalidInputError(f"memory record is malformed: {exc}") from None
 
 
+#: The operations a change feed reports (a ``NOOP`` changes nothing and is left out).
+CHANGE_OPS: tuple[Operation, ...] = (
+    "ADD", "UPDATE", "INVALIDATE", "DELETE", "RESTORE", "ARCHIVE", "PURGE", "IMPORT"
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a tenant's change feed: which memory changed how, in which scope, when.
+    ``id`` grows with every change; pass the last one seen as ``after`` to resume. The scope
+    is ``None`` for a memory purged since (its row is gone)."""
+
+    id: int
+    op: Operation
+    memory_id: str
+    version: int
+    at: datetime
+    scope: Scope | None
+    state: MemoryState | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "op": self.op,
+            "memory_id": self.memory_id,
+            "version": self.version,
+            "at": self.at.isoformat(),
+            "scope": None if self.scope is None else self.scope.as_dict(),
+            "state": self.state,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEvent:
     """One change to one memory, written in the same transaction as the change."""

@@ -348,6 +348,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * People
+         * @description The people who speak in a scope, most talkative first, with the other names they go
+         *     by (learned from how the others address them) and the messages that say so.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["people_v1_people_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Profile
+         * @description What the people of a scope said about themselves, as sourced and dated traits with
+         *     their history, and as compact text within ``budget`` characters.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["profile_v1_profile_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes
+         * @description The changes to your tenant's memories after ``after``, oldest first (of the
+         *     memories a scope covers, when one is given).
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["changes_v1_changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events
+         * @description The change feed as server-sent events (`id`, `event`: the operation, `data`: the
+         *     change as JSON), from after ``after`` (or the `Last-Event-ID` a reconnecting
+         *     EventSource sends) on, new ones as they are written, for ``timeout`` seconds; an
+         *     EventSource then reconnects where it left off.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["events_v1_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/graph": {
         parameters: {
             query?: never;
@@ -552,6 +646,56 @@ export interface components {
              * @description Message ids already stored (not stored again).
              */
             duplicates: string[];
+        };
+        /** AliasOut */
+        AliasOut: {
+            /** Name */
+            name: string;
+            /**
+             * Count
+             * @description How often the person was called by this name.
+             */
+            count: number;
+            /**
+             * Sources
+             * @description Ids of the first messages that did.
+             */
+            sources: string[];
+        };
+        /**
+         * ChangeOut
+         * @description One entry of the change feed; resume after its ``id``.
+         */
+        ChangeOut: {
+            /** Id */
+            id: number;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "ADD" | "UPDATE" | "DELETE" | "RESTORE" | "ARCHIVE" | "INVALIDATE" | "NOOP" | "PURGE" | "IMPORT";
+            /** Memory Id */
+            memory_id: string;
+            /** Version */
+            version: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** @description None for a memory purged since. */
+            scope: components["schemas"]["ChangeScopeOut"] | null;
+            /** State */
+            state: ("active" | "archived" | "deleted") | null;
+        };
+        /** ChangeScopeOut */
+        ChangeScopeOut: {
+            /** User Id */
+            user_id?: string | null;
+            /** Agent Id */
+            agent_id?: string | null;
+            /** Run Id */
+            run_id?: string | null;
         };
         /** CountOut */
         CountOut: {
@@ -977,6 +1121,18 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** PersonOut */
+        PersonOut: {
+            /**
+             * Name
+             * @description The speaker's label, as the messages gave it.
+             */
+            name: string;
+            /** Aliases */
+            aliases: components["schemas"]["AliasOut"][];
+            /** Messages */
+            messages: number;
+        };
         /**
          * PipelineReport
          * @description What one run of the write path did (``add`` and ``reprocess`` return or log it).
@@ -1098,6 +1254,33 @@ export interface components {
             entities?: number;
             /** Errors */
             errors?: string[];
+        };
+        /** ProfileOut */
+        ProfileOut: {
+            /** Person */
+            person: string;
+            /** Names */
+            names: string[];
+            /**
+             * Traits
+             * @description What holds now.
+             */
+            traits: components["schemas"]["TraitOut"][];
+            /**
+             * History
+             * @description What held before, superseded.
+             */
+            history: components["schemas"]["TraitOut"][];
+        };
+        /** ProfilesOut */
+        ProfilesOut: {
+            /** Profiles */
+            profiles: components["schemas"]["ProfileOut"][];
+            /**
+             * Text
+             * @description The profiles as compact lines within the budget.
+             */
+            text: string;
         };
         /**
          * RememberIn
@@ -1284,6 +1467,28 @@ export interface components {
             rank: number;
             /** Score */
             score: number;
+        };
+        /** TraitOut */
+        TraitOut: {
+            /**
+             * Attribute
+             * @description home, origin, job, employer, family:RELATION, ...
+             */
+            attribute: string;
+            /** Value */
+            value: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Sources */
+            sources: string[];
+            /**
+             * Until
+             * @description When a later message superseded it.
+             */
+            until: string | null;
         };
         /**
          * UpdateIn
@@ -3410,6 +3615,380 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScopeOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    people_v1_people_get: {
+        parameters: {
+            query?: {
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    profile_v1_profile_get: {
+        parameters: {
+            query?: {
+                /** @description A name or alias: one person. */
+                person?: string | null;
+                /** @description Characters of text. */
+                budget?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfilesOut"];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    changes_v1_changes_get: {
+        parameters: {
+            query?: {
+                /** @description The last change id seen. */
+                after?: number;
+                limit?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    events_v1_events_get: {
+        parameters: {
+            query?: {
+                /** @description Resume after. */
+                after?: number | null;
+                /** @description Seconds to stream. */
+                timeout?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: {
+                /** @description Set by EventSource. */
+                "last-event-id"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */

@@ -17,6 +17,7 @@ from memstrata.ports.models import (
 from memstrata.ports.store import (
     ApiKey,
     ApiKeys,
+    ChangeFeed,
     Entity,
     EntityGraph,
     EntityIndex,
@@ -44,6 +45,7 @@ __all__ = [
     "LLM",
     "ApiKey",
     "ApiKeys",
+    "ChangeFeed",
     "Clock",
     "EmbedKind",
     "Embedder",

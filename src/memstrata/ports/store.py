@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstrata.ports.models import Vector
 from memstrata.types import (
+    Change,
     Filters,
     HistoryEvent,
     MemoryRecord,
@@ -416,7 +417,19 @@ class Transfer(Protocol):
         ...
 
 
+# -- the change feed ------------------------------------------------------------------------------
+class ChangeFeed(Protocol):
+    def changes(
+        self, tenant: str, scope: Scope | None, *, after: int = 0, limit: int = 100
+    ) -> builtins.list[Change]:
+        """The changes of ``tenant``'s memories (those of memories ``scope`` covers, when
+        given) with an id above ``after``, oldest first, at most ``limit``: written in the
+        same transaction as the change itself (the history), so none is lost."""
+        ...
+
+
 class Store(
+    ChangeFeed,
     Records,
     MessageLog,
     SearchLog,

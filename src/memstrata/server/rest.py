@@ -8,13 +8,14 @@ A memory of another tenant answers exactly like one that never existed (404 ``no
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -44,6 +45,8 @@ from memstrata.server.schemas import (
     USER,
     AddIn,
     AddOut,
+    AliasOut,
+    ChangeOut,
     CountOut,
     ErrorOut,
     FeedbackIn,
@@ -62,12 +65,16 @@ from memstrata.server.schemas import (
     MessageOut,
     MetadataFilter,
     PageOut,
+    PersonOut,
+    ProfileOut,
+    ProfilesOut,
     Reason,
     RememberIn,
     ScopeOut,
     SearchIn,
     SearchOut,
     Timestamp,
+    TraitOut,
     UpdateIn,
     WhoAmIOut,
     history_out,
@@ -75,7 +82,15 @@ from memstrata.server.schemas import (
     memory_out,
     message_out,
 )
-from memstrata.types import DEFAULT_TENANT, Filters, Layer, MemoryKind, MemoryRecord, MemoryState
+from memstrata.types import (
+    DEFAULT_TENANT,
+    Change,
+    Filters,
+    Layer,
+    MemoryKind,
+    MemoryRecord,
+    MemoryState,
+)
 from memstrata.types import Scope as MemoryScope
 from memstrata.write.pipeline import PipelineReport
 
@@ -490,6 +505,83 @@ def build_router() -> APIRouter:
         """The scopes of your tenant with their memory counts."""
         return [ScopeOut.model_validate(s) for s in mem.scopes()]
 
+    @router.get("/people", tags=["read"])
+    def people(mem: Mem, scope: ScopeArgs) -> list[PersonOut]:
+        """The people who speak in a scope, most talkative first, with the other names they go
+        by (learned from how the others address them) and the messages that say so."""
+        return [
+            PersonOut(
+                name=p.name,
+                aliases=[
+                    AliasOut(name=a.name, count=a.count, sources=list(a.sources)) for a in p.aliases
+                ],
+                messages=p.messages,
+            )
+            for p in mem.people(**scope)
+        ]
+
+    @router.get("/profile", tags=["read"])
+    def profile(
+        mem: Mem,
+        scope: ScopeArgs,
+        person: Annotated[Id | None, Query(description="A name or alias: one person.")] = None,
+        budget: Annotated[int, Query(ge=0, le=1_000_000, description="Characters of text.")] = 2000,
+    ) -> ProfilesOut:
+        """What the people of a scope said about themselves, as sourced and dated traits with
+        their history, and as compact text within ``budget`` characters."""
+        view = mem.profile(person=person, budget=budget, **scope)
+
+        def traits(found: Sequence[Any]) -> list[TraitOut]:
+            return [TraitOut.model_validate(t.to_dict()) for t in found]
+
+        return ProfilesOut(
+            profiles=[
+                ProfileOut(
+                    person=p.person,
+                    names=list(p.names),
+                    traits=traits(p.traits),
+                    history=traits(p.history),
+                )
+                for p in view.profiles
+            ],
+            text=view.text,
+        )
+
+    @router.get("/changes", tags=["read"])
+    def changes(
+        mem: Mem,
+        scope: ScopeArgs,
+        after: Annotated[int, Query(ge=0, le=2**62, description="The last change id seen.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[ChangeOut]:
+        """The changes to your tenant's memories after ``after``, oldest first (of the
+        memories a scope covers, when one is given)."""
+        return [change_out(c) for c in mem.changes(after=after, limit=limit, **scope)]
+
+    @router.get(
+        "/events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}}},
+        tags=["read"],
+    )
+    async def events(
+        request: Request,
+        mem: Mem,
+        scope: ScopeArgs,
+        after: Annotated[int | None, Query(ge=0, le=2**62, description="Resume after.")] = None,
+        timeout: Annotated[float, Query(gt=0, le=3600, description="Seconds to stream.")] = 300,
+        last_event_id: Annotated[str | None, Header(description="Set by EventSource.")] = None,
+    ) -> StreamingResponse:
+        """The change feed as server-sent events (`id`, `event`: the operation, `data`: the
+        change as JSON), from after ``after`` (or the `Last-Event-ID` a reconnecting
+        EventSource sends) on, new ones as they are written, for ``timeout`` seconds; an
+        EventSource then reconnects where it left off."""
+        start = after if after is not None else event_id(last_event_id)
+        feed = sse_changes(request, mem, scope, start, timeout)
+        return StreamingResponse(
+            feed, media_type=EVENT_STREAM, headers={"Cache-Control": "no-cache"}
+        )
+
     @router.get("/graph", tags=["read"])
     def graph_of_scope(
         mem: Mem,
@@ -571,6 +663,52 @@ def route_methods(app: FastAPI, scope: Scope) -> list[str]:
         return []
     resource = min(found, key=lambda template: template.count("{"))
     return sorted((found[resource] - {"HEAD"}) | {"OPTIONS"})
+
+
+EVENT_STREAM = "text/event-stream"
+#: How often the event stream looks for new changes, and sends a comment to keep it open.
+EVENT_POLL_SECONDS = 0.5
+EVENT_KEEPALIVE_SECONDS = 15.0
+
+
+def change_out(change: Change) -> ChangeOut:
+    return ChangeOut.model_validate(change.to_dict())
+
+
+def event_id(header: str | None) -> int:
+    """The change id a reconnecting EventSource resumes after (``Last-Event-ID``)."""
+    if header is None or not header.strip():
+        return 0
+    try:
+        value = int(header)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 2**62:
+        raise InvalidInputError(f"Last-Event-ID {header[:40]!r} is not a change id")
+    return value
+
+
+async def sse_changes(
+    request: Request, mem: Memory, scope: dict[str, Any], after: int, timeout: float
+) -> AsyncIterator[str]:
+    """Changes as server-sent events until the client leaves or ``timeout`` passes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    quiet_since = loop.time()
+    yield "retry: 1000\n\n"
+    while loop.time() < end and not await request.is_disconnected():
+        found = await run_in_threadpool(mem.changes, after=after, limit=1000, **scope)
+        for change in found:
+            data = change_out(change).model_dump_json()
+            yield f"id: {change.id}\nevent: {change.op}\ndata: {data}\n\n"
+            after = change.id
+        if found:
+            quiet_since = loop.time()
+        elif loop.time() - quiet_since >= EVENT_KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            quiet_since = loop.time()
+        if len(found) < 1000:
+            await asyncio.sleep(EVENT_POLL_SECONDS)
 
 
 def status_of(error: MemstrataError) -> int:

@@ -407,6 +407,56 @@ class HistoryEventOut(BaseModel):
     state: MemoryState | None
 
 
+class ChangeScopeOut(BaseModel):
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+
+class ChangeOut(BaseModel):
+    """One entry of the change feed; resume after its ``id``."""
+
+    id: int
+    op: Operation
+    memory_id: str
+    version: int
+    at: datetime
+    scope: ChangeScopeOut | None = Field(description="None for a memory purged since.")
+    state: MemoryState | None
+
+
+class AliasOut(BaseModel):
+    name: str
+    count: int = Field(description="How often the person was called by this name.")
+    sources: list[str] = Field(description="Ids of the first messages that did.")
+
+
+class PersonOut(BaseModel):
+    name: str = Field(description="The speaker's label, as the messages gave it.")
+    aliases: list[AliasOut]
+    messages: int
+
+
+class TraitOut(BaseModel):
+    attribute: str = Field(description="home, origin, job, employer, family:RELATION, ...")
+    value: str
+    since: datetime
+    sources: list[str]
+    until: datetime | None = Field(description="When a later message superseded it.")
+
+
+class ProfileOut(BaseModel):
+    person: str
+    names: list[str]
+    traits: list[TraitOut] = Field(description="What holds now.")
+    history: list[TraitOut] = Field(description="What held before, superseded.")
+
+
+class ProfilesOut(BaseModel):
+    profiles: list[ProfileOut]
+    text: str = Field(description="The profiles as compact lines within the budget.")
+
+
 class MessageOut(BaseModel):
     id: str | None
     role: str

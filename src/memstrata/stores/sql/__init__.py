@@ -6,7 +6,8 @@ written once over a small ``Dialect``.
 - ``rows``: column lists, records and events as parameters and back.
 - ``where``: scope and filter fragments, ``matches``, sort orders, list cursors (pure).
 - ``core``: the hooks a backend implements and the steps the queries are made of.
-- ``records``, ``logs``, ``graph``, ``transfer``: the capabilities of ``ports.store``.
+- ``records``, ``logs``, ``graph``, ``transfer``, ``changes``: the capabilities of
+  ``ports.store``.
 
 A backend subclasses ``SQLStore`` and keeps only what truly differs: connections and
 transactions, schema and migrations, its dialect, full-text ranking, and vector search.
@@ -14,6 +15,7 @@ transactions, schema and migrations, its dialect, full-text ranking, and vector 
 
 from __future__ import annotations
 
+from memstrata.stores.sql.changes import SQLChanges
 from memstrata.stores.sql.core import TxT
 from memstrata.stores.sql.graph import SQLGraph
 from memstrata.stores.sql.logs import SQLLogs
@@ -21,7 +23,7 @@ from memstrata.stores.sql.records import SQLRecords
 from memstrata.stores.sql.transfer import SQLTransfer
 
 
-class SQLStore(SQLRecords[TxT], SQLLogs[TxT], SQLGraph[TxT], SQLTransfer[TxT]):
+class SQLStore(SQLRecords[TxT], SQLLogs[TxT], SQLGraph[TxT], SQLTransfer[TxT], SQLChanges[TxT]):
     """Every capability of ``ports.Store`` but ``vector_search``, ``read_only`` and ``close``,
     over the backend's hooks (``core.SQLBase``)."""
 
