@@ -28,6 +28,7 @@ from memstrata.errors import (
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
+from memstrata.prompts.extract_facts import Custom as Extraction
 from memstrata.read.pack import fit_budget
 from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
@@ -64,6 +65,7 @@ from memstrata.write.episodes import (
     index_text,
     prepare_messages,
 )
+from memstrata.write.extract import as_custom
 from memstrata.write.guard import flagged, guard_episodes, reguard_episode
 from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
 
@@ -237,6 +239,7 @@ class Memory:
         run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         timestamp: TimeInput = None,
+        extraction: Extraction | Mapping[str, Any] | None = None,
     ) -> AddResult:
         """Remember messages: each becomes an ``episode`` memory whose sources is its id.
 
@@ -248,8 +251,11 @@ class Memory:
 
         With an ``llm``, the messages are then distilled into ``fact`` memories, one model call
         per batch of messages; a model that fails never fails ``add`` (see ``reprocess``).
+        ``extraction`` gives the batches this call runs rules of their own (instructions,
+        topics to keep to or leave out, category labels; see ``set_extraction``).
         """
         scope = self._scope(user_id, agent_id, run_id)
+        rules = as_custom(extraction)
         batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
         if not isinstance(batch, Sequence) or not batch:
             raise InvalidInputError("add needs at least one message")
@@ -266,10 +272,36 @@ class Memory:
             self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         self._learn_people(scope, records)
         if self.llm is not None:
-            self.pipeline.after_add(scope, fresh)
+            self.pipeline.after_add(scope, fresh, rules)
         return AddResult(
             added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
         )
+
+    def set_extraction(
+        self,
+        extraction: Extraction | Mapping[str, Any] | None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Give a scope extraction rules of its own, kept in the store: ``instructions`` in
+        the application's words ("only remember the user's health and schedule"), topics to
+        keep to (``include``) or leave out (``exclude``), and ``categories`` (label:
+        description) that facts are labelled with in ``metadata["categories"]``. ``None``
+        returns the scope to the ``Memory``'s rules (``PipelineConfig.extraction``). The rules'
+        ``version`` is recorded with every fact they extract."""
+        self.pipeline.set_rules(self._scope(user_id, agent_id, run_id), as_custom(extraction))
+
+    def extraction(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> Extraction | None:
+        """The extraction rules that apply to a scope: its own, else the ``Memory``'s."""
+        return self.pipeline.rules(self._scope(user_id, agent_id, run_id))
 
     def remember(
         self,
@@ -961,6 +993,7 @@ class AsyncMemory:
         run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         timestamp: TimeInput = None,
+        extraction: Extraction | Mapping[str, Any] | None = None,
     ) -> AddResult:
         return await asyncio.to_thread(
             self.sync.add,
@@ -970,6 +1003,30 @@ class AsyncMemory:
             run_id=run_id,
             metadata=metadata,
             timestamp=timestamp,
+            extraction=extraction,
+        )
+
+    async def set_extraction(
+        self,
+        extraction: Extraction | Mapping[str, Any] | None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        await asyncio.to_thread(
+            self.sync.set_extraction, extraction, user_id=user_id, agent_id=agent_id, run_id=run_id
+        )
+
+    async def extraction(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> Extraction | None:
+        return await asyncio.to_thread(
+            self.sync.extraction, user_id=user_id, agent_id=agent_id, run_id=run_id
         )
 
     async def remember(

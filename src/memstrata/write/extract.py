@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import ValidationError
+
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
 from memstrata.prompts import PromptMessage, extract_facts
@@ -26,10 +28,12 @@ from memstrata.write import guard
 __all__ = [
     "FactDraft",
     "Screened",
+    "as_custom",
     "ask",
     "build_input",
     "drafts",
     "prompt_message",
+    "prompt_version",
     "screen",
 ]
 
@@ -53,6 +57,8 @@ class FactDraft:
     keywords: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     time_from: Literal["model", "message", "none"] = "none"
+    #: The application's category labels the model gave it (``extract_facts.Custom``).
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +84,42 @@ def prompt_message(message: Message) -> PromptMessage:
 
 
 def build_input(
-    messages: Sequence[Message], *, today: date, known_entities: Sequence[str] = ()
+    messages: Sequence[Message],
+    *,
+    today: date,
+    known_entities: Sequence[str] = (),
+    custom: extract_facts.Custom | None = None,
 ) -> extract_facts.Input:
     """The prompt input for one batch."""
     return extract_facts.Input(
         messages=[prompt_message(m) for m in messages],
         today=today,
         known_entities=list(known_entities),
+        custom=custom,
     )
+
+
+def prompt_version(custom: extract_facts.Custom | None) -> str:
+    """The version a batch's facts record: the prompt's, and the application's rules'."""
+    return extract_facts.VERSION if custom is None else f"{extract_facts.VERSION}+{custom.version}"
+
+
+def as_custom(
+    value: extract_facts.Custom | Mapping[str, object] | None,
+) -> extract_facts.Custom | None:
+    """Extraction rules as given by a caller (the model or a mapping of its fields), checked."""
+    if value is None or isinstance(value, extract_facts.Custom):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("extraction rules must be a mapping of instructions, include, "
+                                "exclude and categories")  # fmt: skip
+    try:
+        return extract_facts.Custom.model_validate(dict(value))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'rules'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInputError(f"invalid extraction rules: {problems}") from None
 
 
 def ask(llm: LLM, data: extract_facts.Input) -> extract_facts.Cleaned:
@@ -110,10 +144,16 @@ def _when(value: str | None) -> datetime | None:
         return None
 
 
-def drafts(output: extract_facts.Output, messages: Sequence[Message]) -> list[FactDraft]:
+def drafts(
+    output: extract_facts.Output,
+    messages: Sequence[Message],
+    categories: Sequence[str] = (),
+) -> list[FactDraft]:
     """The answer's facts as drafts: times parsed (falling back to the first source message's
     time), the speaker of the sources as ``actor`` when there is one, relation ends added to
-    the entities, uncertain facts made less important."""
+    the entities, uncertain facts made less important, category labels kept when they are
+    among ``categories``."""
+    allowed = set(categories)
     by_id: Mapping[str, Message] = {m.id: m for m in messages if m.id}
     out: list[FactDraft] = []
     for fact in output.facts:
@@ -151,6 +191,7 @@ def drafts(output: extract_facts.Output, messages: Sequence[Message]) -> list[Fa
                 relations=relations,
                 keywords=tuple(dict.fromkeys(fact.keywords)),
                 flags=tuple(fact.flags),
+                categories=tuple(c for c in dict.fromkeys(fact.categories) if c in allowed),
                 time_from=time_from,
             )
         )

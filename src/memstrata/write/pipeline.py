@@ -16,6 +16,7 @@ messages it concerned stay pending.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,7 @@ from memstrata.ports import (
     PendingMessage,
     Records,
     Searchable,
+    StoredSettings,
     Vector,
 )
 from memstrata.prompts import consolidate as consolidate_prompt
@@ -91,6 +93,9 @@ class PipelineConfig:
     max_links: int = 3
     evolve_links: bool = False
     known_entities: int = 30
+    #: The application's own extraction rules for every scope (a scope's own, set with
+    #: ``Memory.set_extraction``, and a call's, given to ``add``, take precedence).
+    extraction: extract_facts.Custom | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or not 1 <= self.batch_size <= 100:
@@ -213,7 +218,7 @@ def _batches(items: Sequence[PendingMessage], size: int) -> list[list[PendingMes
     return out
 
 
-class WriteStore(Records, MessageLog, Links, EntityGraph, Searchable, Protocol):
+class WriteStore(Records, MessageLog, Links, EntityGraph, Searchable, StoredSettings, Protocol):
     """What the LLM write path uses of a store: the message queue, memories with their
     versions, links and the entity graph, and the searches that find similar memories."""
 
@@ -245,10 +250,15 @@ class Pipeline:
         self._lock = threading.RLock()
 
     # -- entry points ---------------------------------------------------------------------------
-    def after_add(self, scope: Scope, fresh: Sequence[Message]) -> PipelineReport:
+    def after_add(
+        self,
+        scope: Scope,
+        fresh: Sequence[Message],
+        custom: extract_facts.Custom | None = None,
+    ) -> PipelineReport:
         """Run after ``add`` stored ``fresh`` under ``scope``: process the scope's messages
-        never tried, in full batches (at most about as many messages as ``fresh`` brought).
-        Never raises."""
+        never tried, in full batches (at most about as many messages as ``fresh`` brought),
+        with the call's extraction rules ``custom`` when given. Never raises."""
         report = PipelineReport()
         if self.llm is None or not fresh:
             return report
@@ -263,7 +273,7 @@ class Pipeline:
                     todo = pending[: len(pending) // size * size]
                 report.waiting = len(pending) - len(todo)
                 for batch in _batches(todo, size):
-                    if not self._batch(batch, report):
+                    if not self._batch(batch, report, custom):
                         break  # the model is failing; later messages wait for the next call
         except Exception as exc:  # the write path must never lose or refuse an add
             logger.exception("the LLM write path failed after add in %s", scope)
@@ -302,7 +312,25 @@ class Pipeline:
         return self.store.pending_messages(scope, include_failed=True, limit=MAX_REPROCESS)
 
     # -- one batch ------------------------------------------------------------------------------
-    def _batch(self, batch: Sequence[PendingMessage], report: PipelineReport) -> bool:
+    def rules(self, scope: Scope) -> extract_facts.Custom | None:
+        """The extraction rules of ``scope``: its own (``set_rules``), else the pipeline's."""
+        raw = self.store.get_setting(_rules_key(scope))
+        if raw:
+            return extract_facts.Custom.model_validate_json(raw)
+        return self.config.extraction
+
+    def set_rules(self, scope: Scope, custom: extract_facts.Custom | None) -> None:
+        """Give ``scope`` extraction rules of its own (``None``: back to the pipeline's)."""
+        self.store.put_setting(
+            _rules_key(scope), "" if custom is None else custom.model_dump_json()
+        )
+
+    def _batch(
+        self,
+        batch: Sequence[PendingMessage],
+        report: PipelineReport,
+        custom: extract_facts.Custom | None = None,
+    ) -> bool:
         """Extract and consolidate one batch; mark its messages done or failed.
 
         An answer cut off at the model's output limit stores nothing: the batch is marked
@@ -314,13 +342,18 @@ class Pipeline:
         ids = [m.id for m in messages if m.id]
         now = self.clock.now()
         report.batches += 1
+        rules = custom if custom is not None else self.rules(scope)
+        version = extract.prompt_version(rules)
         try:
             known = [
                 e.name for e in self.store.find_entities(scope, limit=self.config.known_entities)
             ]
-            data = extract.build_input(messages, today=now.date(), known_entities=known)
+            data = extract.build_input(
+                messages, today=now.date(), known_entities=known, custom=rules
+            )
             output = extract.ask(_Metered(self.llm, report, "extraction_calls"), data)
-            screened = extract.screen(extract.drafts(output, messages), messages)
+            labels = () if rules is None else tuple(rules.categories)
+            screened = extract.screen(extract.drafts(output, messages, labels), messages)
             unsourced = len(output.unsourced)
             report.facts += len(screened.kept) + len(screened.dropped) + unsourced
             report.dropped += len(screened.dropped) + unsourced
@@ -333,7 +366,7 @@ class Pipeline:
             kept: list[tuple[extract.FactDraft, MemoryRecord]] = []
             for draft in screened.kept:
                 try:
-                    kept.append((draft, self._record(scope, draft, by_id, now)))
+                    kept.append((draft, self._record(scope, draft, by_id, now, version)))
                 except InvalidInputError as exc:  # text too long, a NUL in a name, ...
                     report.dropped += 1
                     logger.info("fact not stored (%s): %s", exc, draft.text[:200])
@@ -349,26 +382,32 @@ class Pipeline:
             report.failed_batches += 1
             report.errors.append(f"{type(exc).__name__}: {exc}")
             self.store.mark_messages(
-                scope, ids, "failed", at=now, prompt_version=extract_facts.VERSION,
-                error=str(exc)[:500],
-            )  # fmt: skip
+                scope, ids, "failed", at=now, prompt_version=version, error=str(exc)[:500]
+            )
             if isinstance(exc, LLMTruncatedError) and len(batch) > 1:
-                return all([self._batch(half, report) for half in _halves(batch)])
+                return all([self._batch(half, report, custom) for half in _halves(batch)])
             return False
-        self.store.mark_messages(scope, ids, "done", at=now, prompt_version=extract_facts.VERSION)
+        self.store.mark_messages(scope, ids, "done", at=now, prompt_version=version)
         report.messages += len(ids)
         return True
 
     def _record(
-        self, scope: Scope, draft: extract.FactDraft, by_id: Mapping[str, Message], now: datetime
+        self,
+        scope: Scope,
+        draft: extract.FactDraft,
+        by_id: Mapping[str, Message],
+        now: datetime,
+        version: str = extract_facts.VERSION,
     ) -> MemoryRecord:
         metadata: dict[str, Any] = {
             "text_hash": consolidate.text_hash(draft.text),
             "tags": link.tags(draft),
             "context": link.context_line(draft, by_id),
             "time_from": draft.time_from,
-            "extracted_by": extract_facts.VERSION,
+            "extracted_by": version,
         }
+        if draft.categories:
+            metadata["categories"] = list(draft.categories)
         if draft.relations:
             metadata["relations"] = [list(r) for r in draft.relations]
         if draft.flags:
@@ -479,7 +518,7 @@ class Pipeline:
         now: datetime,
     ) -> None:
         """Carry out a plan through the store; a target changed meanwhile means ADD instead."""
-        versions = extract_facts.VERSION
+        versions = str(record.metadata.get("extracted_by", extract_facts.VERSION))
         if plan.asked:
             versions += f"+{consolidate_prompt.VERSION}"
         target = plan.target
@@ -561,3 +600,8 @@ class Pipeline:
                 report.evolved += 1
             except ConflictError:
                 continue
+
+
+def _rules_key(scope: Scope) -> str:
+    """Where a scope's own extraction rules are kept among the store's settings."""
+    return "extraction:" + json.dumps(list(scope.key))
