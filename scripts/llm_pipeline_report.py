@@ -106,7 +106,10 @@ def _starts(text: str, at: int) -> bool:
 
 
 def extract(prompt: str) -> list[dict[str, Any]]:
-    """One fact per message shown under NEW MESSAGES (none for three words or fewer)."""
+    """One fact per message shown under NEW MESSAGES (none for three words or fewer); when
+    EXISTING FACTS are shown, each fact comes with a decision about the first of them, drawn
+    as ``decide`` draws a consolidation's."""
+    shown = "\nEXISTING FACTS" in prompt
     lines = prompt.split("NEW MESSAGES\n", 1)[-1].splitlines()
     out: list[dict[str, Any]] = []
     for line in lines:
@@ -137,6 +140,12 @@ def extract(prompt: str) -> list[dict[str, Any]]:
                 "flags": ["instruction"] if scan(text) else [],
             }
         )
+        if shown:
+            fact = out[-1]["text"]
+            choice = decide(f"NEW FACT\n{fact}\nEXISTING MEMORIES")
+            out[-1]["decision"] = choice["decision"]
+            out[-1]["memory"] = None if choice["id"] is None else "E1"
+            out[-1]["new_text"] = choice.get("new_text")
     return out
 
 

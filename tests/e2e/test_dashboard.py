@@ -12,6 +12,8 @@ from dashboard_helpers import SCOPE, Api, log_in
 from dashboard_seed import GLOBEX, USER, Seeded
 from playwright.sync_api import Page, expect
 
+from memstrata.prompts import extract_facts
+
 pytestmark = pytest.mark.slow  # a server process and a browser
 
 
@@ -160,7 +162,7 @@ def test_a_memory_shows_its_sources_history_links_and_entities(
     expect(source.locator("td").nth(3)).to_have_text("s1:4")
     added = page.locator("[data-testid=event][data-op=ADD]")
     expect(added).to_have_count(1)
-    expect(added).to_contain_text("extract_facts/1")  # the prompt version that wrote it
+    expect(added).to_contain_text(extract_facts.VERSION)  # the prompt version that wrote it
     expect(added).to_contain_text("2026-03-02 09:35")
     expect(page.get_by_test_id("entities")).to_have_text(re.compile("Ada.*peanuts"))
     links = acme.get(f"/memories/{memory['id']}/links")

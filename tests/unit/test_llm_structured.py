@@ -77,7 +77,7 @@ def test_extraction_round_trip(server: ScriptedLLMServer, llm: OpenAICompatLLM) 
     assert ana.relations[0].predicate == "works_at"
     assert ben.flags == ["instruction"]
     (request,) = server.requests
-    assert request.prompt == "extract_facts" and request.prompt_version == "1"
+    assert request.prompt == "extract_facts" and request.prompt_version == "2"
     assert request.response_format == "json_schema"
     assert llm.usage.calls == 1
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
-from memstrata.prompts import PromptMessage, extract_facts
-from memstrata.types import Message, as_utc
+from memstrata.prompts import PromptMessage, consolidate, extract_facts
+from memstrata.types import MemoryRecord, Message, as_utc
 from memstrata.write import guard
 
 __all__ = [
@@ -59,6 +59,9 @@ class FactDraft:
     time_from: Literal["model", "message", "none"] = "none"
     #: The application's category labels the model gave it (``extract_facts.Custom``).
     categories: tuple[str, ...] = ()
+    #: What it does to the existing facts the extraction was shown, as the model decided
+    #: (``extract_facts.decided``); ``None`` when none were shown or the answer said nothing.
+    decision: consolidate.Resolution | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +92,22 @@ def build_input(
     today: date,
     known_entities: Sequence[str] = (),
     custom: extract_facts.Custom | None = None,
+    existing: Sequence[MemoryRecord] = (),
 ) -> extract_facts.Input:
-    """The prompt input for one batch."""
+    """The prompt input for one batch, with the stored facts it may touch."""
     return extract_facts.Input(
         messages=[prompt_message(m) for m in messages],
         today=today,
         known_entities=list(known_entities),
         custom=custom,
+        existing=[
+            extract_facts.Existing(
+                id=r.id,
+                text=r.text,
+                valid_from=r.valid_from.date().isoformat() if r.valid_from else None,
+            )
+            for r in existing[: extract_facts.MAX_EXISTING]
+        ],
     )
 
 
@@ -148,6 +160,7 @@ def drafts(
     output: extract_facts.Output,
     messages: Sequence[Message],
     categories: Sequence[str] = (),
+    data: extract_facts.Input | None = None,
 ) -> list[FactDraft]:
     """The answer's facts as drafts: times parsed (falling back to the first source message's
     time), the speaker of the sources as ``actor`` when there is one, relation ends added to
@@ -192,6 +205,7 @@ def drafts(
                 keywords=tuple(dict.fromkeys(fact.keywords)),
                 flags=tuple(fact.flags),
                 categories=tuple(c for c in dict.fromkeys(fact.categories) if c in allowed),
+                decision=None if data is None else extract_facts.decided(fact, data),
                 time_from=time_from,
             )
         )

@@ -63,6 +63,8 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 _FACTS = Filters(kinds=("fact",))
+#: The cosine from which a stored fact is shown to the extraction as one its batch may touch.
+EXISTING_FLOOR = 0.4
 #: The most error messages a report keeps (the latest).
 MAX_ERRORS = 20
 #: The most messages one ``reprocess`` call takes; call it again for more.
@@ -93,6 +95,10 @@ class PipelineConfig:
     max_links: int = 3
     evolve_links: bool = False
     known_entities: int = 30
+    #: One model call per batch: the extraction is shown the stored facts the batch may
+    #: touch and decides ADD / UPDATE / INVALIDATE / NOOP with the facts; a fact whose
+    #: decision is unusable is decided by a consolidation call, as without it.
+    one_call: bool = True
     #: The application's own extraction rules for every scope (a scope's own, set with
     #: ``Memory.set_extraction``, and a call's, given to ``add``, take precedence).
     extraction: extract_facts.Custom | None = None
@@ -348,12 +354,15 @@ class Pipeline:
             known = [
                 e.name for e in self.store.find_entities(scope, limit=self.config.known_entities)
             ]
+            existing = self._existing(scope, messages, now) if self.config.one_call else None
             data = extract.build_input(
-                messages, today=now.date(), known_entities=known, custom=rules
-            )
+                messages, today=now.date(), known_entities=known, custom=rules,
+                existing=existing or (),
+            )  # fmt: skip
             output = extract.ask(_Metered(self.llm, report, "extraction_calls"), data)
             labels = () if rules is None else tuple(rules.categories)
-            screened = extract.screen(extract.drafts(output, messages, labels), messages)
+            found = extract.drafts(output, messages, labels, data)
+            screened = extract.screen(found, messages)
             unsourced = len(output.unsourced)
             report.facts += len(screened.kept) + len(screened.dropped) + unsourced
             report.dropped += len(screened.dropped) + unsourced
@@ -371,9 +380,10 @@ class Pipeline:
                     report.dropped += 1
                     logger.info("fact not stored (%s): %s", exc, draft.text[:200])
             vectors = self._embed([record for _, record in kept])
+            shown = None if existing is None else existing[: extract_facts.MAX_EXISTING]
             for i, (draft, record) in enumerate(kept):
                 vector = None if vectors is None else vectors[i]
-                self._consolidate(scope, draft, record, vector, report, now)
+                self._consolidate(scope, draft, record, vector, report, now, shown)
         except Exception as exc:
             if isinstance(exc, LLMError):
                 logger.warning("no facts for a batch of %d in %s: %s", len(ids), scope, exc)
@@ -452,6 +462,26 @@ class Pipeline:
                 return found, f"near-duplicate (cosine {score:.3f})"
         return None
 
+    def _existing(
+        self, scope: Scope, messages: Sequence[Message], now: datetime
+    ) -> list[MemoryRecord]:
+        """The stored facts a batch may touch, best first: those closest to each message by
+        meaning (cosine at least the review floor), then by keywords."""
+        texts = [m.text for m in messages]
+        scored: dict[str, tuple[float, MemoryRecord]] = {}
+        if self.embedder is not None:
+            for vector in self.embedder.embed(texts, kind="query"):
+                for record, score in self.store.vector_search(scope, vector, _FACTS, limit=3):
+                    if score >= EXISTING_FLOOR and score > scored.get(record.id, (-1.0,))[0]:
+                        scored[record.id] = (score, record)
+        ranked = [r for _, r in sorted(scored.values(), key=lambda x: -x[0])]
+        for text in texts:
+            for record, _ in self.store.keyword_search(scope, text, _FACTS, limit=2):
+                if record.id not in scored:
+                    scored[record.id] = (0.0, record)
+                    ranked.append(record)
+        return self._live(scope, ranked, now)[: extract_facts.MAX_EXISTING]
+
     def _similar(self, scope: Scope, text: str, now: datetime) -> list[Hit]:
         depth = 2 * self.config.max_similar
         hits = run_search(
@@ -469,7 +499,12 @@ class Pipeline:
         vector: Vector | None,
         report: PipelineReport,
         now: datetime,
+        existing: Sequence[MemoryRecord] | None = None,
     ) -> None:
+        """What one new fact does to memory: a duplicate merges without a model; with
+        ``existing`` (the stored facts its extraction was shown), the extraction's own decision
+        holds; without one (none shown, or an unusable answer), a consolidation call decides
+        over the similar facts, when there are any worth showing."""
         duplicate = self._duplicate(scope, record, vector, now)
         if duplicate is not None:
             report.duplicates += 1
@@ -477,6 +512,10 @@ class Pipeline:
             self._apply(scope, plan, draft, record, vector, [], report, now)
             return
         similar = self._similar(scope, draft.text, now)
+        if existing is not None and draft.decision is not None:
+            plan = replace(consolidate.plan(draft.decision, draft, existing), asked=False)
+            self._apply(scope, plan, draft, record, vector, similar, report, now)
+            return
         shown = consolidate.to_review(
             draft, similar, threshold=self.config.review_threshold, limit=self.config.max_similar
         )
