@@ -374,3 +374,19 @@ def test_the_word_diff(page: Page, server: str) -> None:
     }
     for (before, after), expected in cases.items():
         assert page.evaluate(diff, [before, after]) == expected, (before, after)
+
+
+def test_the_people_page_shows_speakers_and_their_sourced_profile(
+    page: Page, seeded: Seeded, acme: Api
+) -> None:
+    log_in(page, seeded.keys["acme"], "acme")
+    page.goto(f"/#/people?{SCOPE}")
+    expect(page.locator("[data-testid=person][data-name=Ada]")).to_have_count(1)
+    allergy = page.locator("[data-testid=trait][data-attribute=allergy]")
+    expect(allergy).to_contain_text("peanuts")
+    expect(allergy).to_contain_text("s1:4")  # the message that says it
+    expect(page.locator("[data-testid=trait][data-attribute='family:sister']")).to_contain_text(
+        "Maria"
+    )
+    profile = acme.client.get("/v1/profile", params={"user_id": USER, "budget": 2000}).json()
+    expect(page.get_by_test_id("profile-text")).to_have_text(profile["text"])

@@ -5,6 +5,7 @@ import { ApiError, api, forgetKey, get, saveKey, savedKey } from "./api.js";
 import { h, link, scopeLabel, scopeOf } from "./dom.js";
 import { graphView } from "./views/graph.js";
 import { memoryView } from "./views/memory.js";
+import { peopleView } from "./views/people.js";
 import { scopesView } from "./views/scopes.js";
 import { searchView } from "./views/search.js";
 import { timelineView } from "./views/timeline.js";
@@ -14,6 +15,7 @@ const VIEWS = {
   search: { title: "Search", render: searchView, scoped: true },
   timeline: { title: "Timeline", render: timelineView, scoped: true },
   graph: { title: "Graph", render: graphView, scoped: true },
+  people: { title: "People", render: peopleView, scoped: true },
   memory: { title: "Memory", render: memoryView, scoped: true, hidden: true },
 };
 

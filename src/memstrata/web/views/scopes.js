@@ -43,6 +43,7 @@ export async function scopesView() {
         h("a", { href: link("search", scope) }, "Search"),
         h("a", { href: link("timeline", scope) }, "Timeline"),
         h("a", { href: link("graph", scope) }, "Graph"),
+        h("a", { href: link("people", scope) }, "People"),
       ),
     );
   });
