@@ -486,7 +486,7 @@ class Pipeline:
         depth = 2 * self.config.max_similar
         hits = run_search(
             self.store, self.embedder, scope, text, _FACTS, limit=depth,
-            retrieval=replace(self.retrieval, candidates=depth),
+            retrieval=replace(self.retrieval, candidates=depth), now=now,
         )  # fmt: skip
         live = {r.id for r in self._live(scope, [h.record for h in hits], now)}
         return [h for h in hits if h.id in live]
