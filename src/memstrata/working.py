@@ -46,6 +46,7 @@ __all__ = [
     "WorkingContext",
     "WorkingMemory",
     "build_tree",
+    "procedure_text",
     "select_context",
     "step_text",
     "summary_text",
@@ -56,7 +57,7 @@ STATUSES: tuple[Status, ...] = ("open", "done", "failed")
 
 #: The metadata key that marks working-memory records, and its values.
 MARK = "working"
-STEP, SUBGOAL, SUMMARY = "step", "subgoal", "summary"
+STEP, SUBGOAL, SUMMARY, PROCEDURE = "step", "subgoal", "summary", "procedure"
 #: Metadata keys a step's own metadata may not use.
 RESERVED = frozenset({MARK, "task", "subgoal", "seq", "action_chars", "role"})
 
@@ -64,6 +65,8 @@ RESERVED = frozenset({MARK, "task", "subgoal", "seq", "action_chars", "role"})
 RECENT_STEPS = 5
 #: The longest summary of one subgoal, in characters.
 SUMMARY_CHARS = 600
+#: The longest procedure a finished task leaves, in characters.
+PROCEDURE_CHARS = 1200
 #: A line is cut to fit the budget only when at least this much room is left.
 MIN_CLIP_CHARS = 80
 #: The most characters of steps an LLM is shown to summarise one subgoal.
@@ -213,6 +216,18 @@ def summary_text(
             head += "."
     text = f"{head} {body.strip()}".strip() if body.strip() else head
     return extractive.clip(text, max_chars)
+
+
+def procedure_text(goal: str, steps: Sequence[str], max_chars: int = PROCEDURE_CHARS) -> str:
+    """A finished task as a procedure: "How to <goal>: 1. <step>; 2. <step>; …", cut to
+    ``max_chars`` at a step's end (a step that does not fit ends the list with "…")."""
+    text = f"How to {goal.rstrip('.')}:"
+    for number, step in enumerate(steps, start=1):
+        item = f" {number}. {' '.join(step.split()).rstrip('.;')};"
+        if len(text) + len(item) > max_chars - 2:
+            return text.rstrip(";") + " …"
+        text += item
+    return text.rstrip(";") + "."
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -679,10 +694,35 @@ class WorkingMemory:
             sources=tuple(sources), closed_seq=seq,
         )  # fmt: skip
         self._mark_closed(closed)
+        if status == "done" and node.parent is None:
+            self._write_procedure(node, steps, sources)
         nodes = {**self._tree.subgoals, node.id: closed}
         kept = tuple(s for s in self._tree.steps if s.subgoal != node.id)
         self._tree = replace(self._tree, subgoals=nodes, steps=kept)
         return summary
+
+    def _write_procedure(
+        self, node: Subgoal, steps: Sequence[Step], sources: Sequence[str]
+    ) -> MemoryRecord | None:
+        """A finished top-level subgoal as a ``procedure`` memory: its finished sub-subgoals and
+        its own steps, in the order they began, citing every step message below it, so that a
+        later "how do I …" finds the way it was done. Steps the guard flagged are left out."""
+        done = [c for c in self._tree.children(node.id) if c.status == "done"]
+        ordered = [(c.seq, c.goal) for c in done]
+        ordered += [
+            (s.seq, s.action) for s in steps if not (s.flagged or guard.is_instruction(s.text))
+        ]
+        lines = [text for _, text in sorted(ordered)]
+        if not lines:
+            return None
+        text = procedure_text(node.goal, lines)
+        if guard.is_instruction(text):
+            return None
+        meta = {MARK: PROCEDURE, "task": self.task_id, SUBGOAL: node.id, "steps": lines}
+        return self.memory.remember(
+            text, kind="procedure", **self._ids(), sources=list(sources), metadata=meta,
+            reason="task finished",
+        )  # fmt: skip
 
     def _closing_step(self, node: Subgoal, status: Status, result: str | None) -> str:
         """Record the closing of a subgoal that has no step as a step of its own (what a

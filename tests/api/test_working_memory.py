@@ -327,3 +327,43 @@ def test_the_long_task_measurement_runs_small(tmp_path: Path) -> None:
     assert report["context_chars"]["unbounded_final"] < report["full_history_chars"]
     assert report["planted_facts"]["total"] == 6
     assert report["ms"]["step"]["mean"] > 0
+
+
+def test_a_finished_task_leaves_a_procedure_that_how_questions_find(mem: Memory) -> None:
+    wm = WorkingMemory(mem, "rel-1", user_id="ada")
+    wm.open_subgoal("ship the release")
+    first = wm.step("run the test suite", "all green")
+    wm.open_subgoal("publish the package")
+    upload = wm.step("upload the wheel with twine", "uploaded")
+    wm.close_subgoal("on PyPI")
+    last = wm.step("announce the release on the forum", "posted")
+    summary = wm.close_subgoal("released")
+
+    (procedure,) = mem.list(user_id="ada", kinds=["procedure"]).records
+    assert procedure.text.startswith("How to ship the release: 1. run the test suite")
+    assert (
+        "2. publish the package" in procedure.text and "3. announce the release" in procedure.text
+    )
+    assert set(procedure.sources) == set(summary.sources)
+    assert {first.sources[0], upload.sources[0], last.sources[0]} <= set(procedure.sources)
+    assert procedure.metadata["task"] == "rel-1" and procedure.metadata["steps"] == [
+        "run the test suite",
+        "publish the package",
+        "announce the release on the forum",
+    ]
+    # Another task of the same user asks how: the procedure answers.
+    hits = mem.search("how do I ship a release?", user_id="ada", kinds=["procedure"])
+    assert hits[0].id == procedure.id
+    found = mem.search("how do I ship a release?", user_id="ada", limit=3)
+    assert procedure.id in [h.id for h in found]
+
+
+def test_a_failed_task_or_a_nested_subgoal_leaves_no_procedure(mem: Memory) -> None:
+    wm = WorkingMemory(mem, "t9", user_id="ada")
+    wm.open_subgoal("migrate the database")
+    wm.open_subgoal("dump the old tables")
+    wm.step("pg_dump", "done")
+    wm.close_subgoal("dumped")  # a nested subgoal: part of a procedure, not one of its own
+    wm.step("restore into the new server", "permission denied")
+    wm.close_subgoal("gave up", status="failed")
+    assert mem.list(user_id="ada", kinds=["procedure"]).records == ()
