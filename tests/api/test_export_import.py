@@ -366,7 +366,7 @@ def test_a_scope_with_everything_goes_through_a_file_unchanged(tmp_path: Path) -
         assert a.export(tmp_path / "ada.jsonl", user_id="ada") >= 12
         before = everything(a)
     kinds = {row[0]["kind"] for key, row in before.items() if key not in ("graph", "status")}
-    assert kinds == {"episode", "fact", "summary", "thought", "working"}
+    assert kinds == {"episode", "fact", "summary", "thought", "working", "procedure"}
     assert before["graph"][0] and before["graph"][1]
     assert any(row[4] for key, row in before.items() if key not in ("graph", "status"))
     with Memory(tmp_path / "b.db", embedder="hashing") as b:
