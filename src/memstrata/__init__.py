@@ -20,7 +20,7 @@ from memstrata.errors import (
     StoreError,
 )
 from memstrata.memory import AsyncMemory, Memory
-from memstrata.read.search import Retrieval
+from memstrata.options import Retrieval
 from memstrata.settings import Settings
 from memstrata.stores import open_store
 from memstrata.types import (

@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar, Unpack
 
+from memstrata.api import TimeInput
 from memstrata.errors import InvalidInputError, MemstrataError
-from memstrata.memory import AsyncMemory, Memory, TimeInput
+from memstrata.memory import AsyncMemory, Memory
 from memstrata.types import KINDS, MemoryKind, MemoryRecord, Scope, SearchResult
 from memstrata.write.episodes import DERIVED_KINDS
 

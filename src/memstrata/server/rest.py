@@ -29,8 +29,8 @@ from starlette.types import Scope
 from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
+from memstrata.options import Retrieval
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
-from memstrata.read.search import Retrieval
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message

@@ -535,7 +535,7 @@ def hit_from_wire(data: Mapping[str, Any], tenant: str) -> Hit:
     )
 
 
-def _when(value: object) -> datetime | None:
+def when_from_wire(value: object) -> datetime | None:
     return as_utc(value) if isinstance(value, str) else None
 
 
@@ -545,7 +545,7 @@ def history_from_wire(data: Mapping[str, Any]) -> HistoryEvent:
         memory_id=data["memory_id"],
         version=int(data["version"]),
         op=data["op"],
-        at=_when(data["at"]) or datetime.now(UTC),
+        at=when_from_wire(data["at"]) or datetime.now(UTC),
         reason=data.get("reason"),
         prompt_version=data.get("prompt_version"),
         text=data.get("text"),
@@ -560,10 +560,10 @@ def message_from_wire(data: Mapping[str, Any]) -> Message:
         role=data["role"],
         speaker=data.get("speaker"),
         text=data["text"],
-        timestamp=_when(data.get("timestamp")),
+        timestamp=when_from_wire(data.get("timestamp")),
         metadata=dict(data.get("metadata") or {}),
     )
 
 
 def scope_from_wire(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {**data, "last_recorded": _when(data.get("last_recorded"))}
+    return {**data, "last_recorded": when_from_wire(data.get("last_recorded"))}

@@ -1,0 +1,75 @@
+"""What a verb returns beyond the records of ``types``: the reports of feedback and of the LLM
+write path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+#: The most error messages a report keeps (the latest).
+MAX_ERRORS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    """What one ``feedback`` call taught: memories marked used and unused, and the pairs
+    (used above unused) the reranker learned from."""
+
+    used: int
+    unused: int
+    pairs: int
+
+
+@dataclass
+class PipelineReport:
+    """What one run of the write path did (``add`` and ``reprocess`` return or log it).
+
+    ``messages``: messages processed; ``waiting``: left for a fuller batch; ``pending`` and
+    ``failed``: still to do after the run (``failed`` among them: tried and failed).
+    ``batches`` counts every extraction attempt, halves of a cut-off batch included, and
+    ``failed_batches`` those that failed. ``facts`` counts what the model extracted;
+    ``dropped`` what was not stored: by the guard, too long to store, or ``unsourced``
+    (citing no message of its batch).
+    Calls count every request to the model, re-asks included; tokens are counted when the
+    client reports them (``OpenAICompatLLM`` does).
+    """
+
+    messages: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    waiting: int = 0
+    pending: int = 0
+    failed: int = 0
+    extraction_calls: int = 0
+    consolidation_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    facts: int = 0
+    added: int = 0
+    updated: int = 0
+    invalidated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    unsourced: int = 0
+    links: int = 0
+    evolved: int = 0
+    entities: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return self.extraction_calls + self.consolidation_calls
+
+    def __iadd__(self, other: PipelineReport) -> PipelineReport:
+        for f in fields(self):
+            if f.name == "errors":
+                self.errors = [*self.errors, *other.errors][-MAX_ERRORS:]
+            elif f.name not in ("pending", "failed"):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["calls"] = self.calls
+        return out
