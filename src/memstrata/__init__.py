@@ -35,13 +35,12 @@ from memstrata.types import (
     SearchResult,
     Signal,
 )
+from memstrata.version import __version__
 from memstrata.working import WorkingMemory
 from memstrata.write.reflect import reflect
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

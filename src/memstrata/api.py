@@ -470,7 +470,9 @@ def documented(cls: type[T]) -> type[T]:
 
 def _like(call: C, verb: Callable[..., Any]) -> C:
     """``call`` named, documented and signed as the declared ``verb``."""
-    functools.update_wrapper(call, verb, assigned=("__module__", "__name__", "__doc__"))
+    functools.update_wrapper(
+        call, verb, assigned=("__module__", "__name__", "__doc__", "__annotations__")
+    )
     call.__qualname__ = verb.__name__
     call.__signature__ = inspect.signature(verb)  # type: ignore[attr-defined]
     return call

@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     parser.add_argument("--version", action="version", version=f"memstrata {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -36,6 +36,7 @@ from memstrata.lifecycle.maintain import maintain
 from memstrata.options import PipelineConfig, Retrieval, preset
 from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
 from memstrata.read import learning
+from memstrata.read.embedding import embed_records
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
 from memstrata.read.ranker import adding
@@ -68,7 +69,6 @@ from memstrata.write.episodes import (
     check_derived_text,
     derived_record,
     episode_records,
-    index_text,
     prepare_messages,
 )
 from memstrata.write.guard import guard_episodes
@@ -199,9 +199,7 @@ class Memory:
         return scope_of(scope, self.tenant)
 
     def _embed_records(self, records: Sequence[MemoryRecord]) -> Any:
-        if self.embedder is None or not records:
-            return None
-        return self.embedder.embed([index_text(r) for r in records], kind="document")
+        return embed_records(self.embedder, records)
 
     # -- write ----------------------------------------------------------------------------------
     def add(

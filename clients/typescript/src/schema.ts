@@ -328,6 +328,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Entities
+         * @description The entities (people, places, things) the scope's memories name, most mentioned
+         *     first.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["entities_v1_entities_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/entities/about": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * About
+         * @description What the scope's memory holds about one entity: its relations and the memories that
+         *     name it; `null` when the scope names no such entity.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["about_v1_entities_about_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scopes": {
         parameters: {
             query?: never;
@@ -557,6 +603,38 @@ export interface components {
         CountOut: {
             /** Memories */
             memories: number;
+        };
+        /** EntityOut */
+        EntityOut: {
+            /**
+             * Key
+             * @description The normalised name that identifies it.
+             */
+            key: string;
+            /**
+             * Name
+             * @description How it was first written.
+             */
+            name: string;
+            /**
+             * Mentions
+             * @description Active memories naming it.
+             */
+            mentions: number;
+        };
+        /** EntityViewOut */
+        EntityViewOut: {
+            entity: components["schemas"]["EntityOut"];
+            /**
+             * Relations
+             * @description The relations it takes part in.
+             */
+            relations: components["schemas"]["TripleOut"][];
+            /**
+             * Memories
+             * @description The memories that name it.
+             */
+            memories: components["schemas"]["MemoryOut"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1284,6 +1362,24 @@ export interface components {
             rank: number;
             /** Score */
             score: number;
+        };
+        /** TripleOut */
+        TripleOut: {
+            /** Subject Key */
+            subject_key: string;
+            /** Subject */
+            subject: string;
+            /** Predicate */
+            predicate: string;
+            /** Object Key */
+            object_key: string;
+            /** Object */
+            object: string;
+            /**
+             * Memory Id
+             * @description The memory that states it.
+             */
+            memory_id: string;
         };
         /**
          * UpdateIn
@@ -3349,6 +3445,192 @@ export interface operations {
             };
             /** @description No such memory in this scope (also for another tenant's ids) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    entities_v1_entities_get: {
+        parameters: {
+            query?: {
+                /** @description The most mentioned this many. */
+                limit?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    about_v1_entities_about_get: {
+        parameters: {
+            query: {
+                /** @description The entity's name, as written anywhere. */
+                name: string;
+                /** @description The newest this many memories. */
+                limit?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityViewOut"] | null;
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

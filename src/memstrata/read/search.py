@@ -10,6 +10,7 @@ from memstrata.options import PRESETS as PRESETS
 from memstrata.options import Retrieval as Retrieval
 from memstrata.options import preset as preset
 from memstrata.ports import Embedder, EntityIndex, Searchable, Vector
+from memstrata.read.embedding import embed_records
 from memstrata.read.entities import entity_signal
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
@@ -85,10 +86,8 @@ def search_records(
         ranked = sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
         rankings["keyword"] = [(records[i].id, scores[i]) for i in ranked[:depth]]
     if retrieval.vector > 0 and embedder is not None and records:
-        from memstrata.write.episodes import index_text
-
-        texts = [index_text(r) for r in records]
-        matrix = embedder.embed(texts, kind="document")
+        matrix = embed_records(embedder, records)
+        assert matrix is not None
         cosines = matrix @ embedder.embed([query], kind="query")[0]
         ranked = sorted(range(len(records)), key=lambda i: -float(cosines[i]))
         rankings["vector"] = [(records[i].id, float(cosines[i])) for i in ranked[:depth]]

@@ -211,7 +211,7 @@ def build_server(
 ) -> MemoryServer:
     """The MCP server over ``tenants``, confined to ``scope``; ``keyring`` maps an HTTP
     request's key to its tenant."""
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     confined = scope or ServerScope()
     server = MemoryServer("memstrata", instructions=INSTRUCTIONS, version=__version__)

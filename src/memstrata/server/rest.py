@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -26,11 +27,11 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
-from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
 from memstrata.options import Retrieval
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
+from memstrata.read.entities import entity_key
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
@@ -45,6 +46,8 @@ from memstrata.server.schemas import (
     AddIn,
     AddOut,
     CountOut,
+    EntityOut,
+    EntityViewOut,
     ErrorOut,
     FeedbackIn,
     FeedbackOut,
@@ -67,7 +70,9 @@ from memstrata.server.schemas import (
     ScopeOut,
     SearchIn,
     SearchOut,
+    Text,
     Timestamp,
+    TripleOut,
     UpdateIn,
     WhoAmIOut,
     history_out,
@@ -238,11 +243,11 @@ def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int
 
     for record in records:
         for name in record.entities:
-            key = graph.entity_key(name)
+            key = entity_key(name)
             if key:
                 names.setdefault(key, name)
                 edge(memory_node(record), f"entity:{key}", "mentions", "mentions", None)
-        for link, other in graph.links(mem, record.id, **scope):
+        for link, other in mem.links(record.id, **scope):
             if other.id in listed:
                 ends = (memory_node(record), memory_node(other))
                 source, target = ends if link.source == record.id else ends[::-1]
@@ -483,7 +488,35 @@ def build_router() -> APIRouter:
     def links(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[LinkOut]:
         """The memories linked to this one (`related` notes, `supersedes`), oldest link first,
         each with the memory at the other end."""
-        return [link_out(memory_id, x, other) for x, other in graph.links(mem, memory_id, **scope)]
+        return [link_out(memory_id, x, other) for x, other in mem.links(memory_id, **scope)]
+
+    @router.get("/entities", tags=["read"])
+    def entities(
+        mem: Mem,
+        scope: ScopeArgs,
+        limit: Annotated[Limit, Query(description="The most mentioned this many.")] = 100,
+    ) -> list[EntityOut]:
+        """The entities (people, places, things) the scope's memories name, most mentioned
+        first."""
+        return [EntityOut.model_validate(asdict(e)) for e in mem.entities(limit=limit, **scope)]
+
+    @router.get("/entities/about", tags=["read"])
+    def about(
+        mem: Mem,
+        scope: ScopeArgs,
+        name: Annotated[Text, Query(description="The entity's name, as written anywhere.")],
+        limit: Annotated[Limit, Query(description="The newest this many memories.")] = 20,
+    ) -> EntityViewOut | None:
+        """What the scope's memory holds about one entity: its relations and the memories that
+        name it; `null` when the scope names no such entity."""
+        view = mem.about(name, limit=limit, **scope)
+        if view is None:
+            return None
+        return EntityViewOut(
+            entity=EntityOut.model_validate(asdict(view.entity)),
+            relations=[TripleOut.model_validate(asdict(t)) for t in view.relations],
+            memories=[memory_out(r) for r in view.memories],
+        )
 
     @router.get("/scopes", tags=["read"])
     def scopes(mem: Mem) -> list[ScopeOut]:
@@ -670,7 +703,7 @@ def create_app(
     ``max_import_bytes`` bounds (None: no bound). The server answers loopback host names and
     ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
     """
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     policy = Policy(  # checked before the store opens
         hosts=tuple(allowed_hosts),

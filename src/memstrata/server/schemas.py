@@ -435,6 +435,27 @@ class LinkOut(BaseModel):
     memory: MemoryOut = Field(description="The memory at the other end.")
 
 
+class EntityOut(BaseModel):
+    key: str = Field(description="The normalised name that identifies it.")
+    name: str = Field(description="How it was first written.")
+    mentions: int = Field(description="Active memories naming it.")
+
+
+class TripleOut(BaseModel):
+    subject_key: str
+    subject: str
+    predicate: str
+    object_key: str
+    object: str
+    memory_id: str = Field(description="The memory that states it.")
+
+
+class EntityViewOut(BaseModel):
+    entity: EntityOut
+    relations: list[TripleOut] = Field(description="The relations it takes part in.")
+    memories: list[MemoryOut] = Field(description="The memories that name it.")
+
+
 class GraphNodeOut(BaseModel):
     id: str = Field(description="`memory:<id>` or `entity:<key>`.")
     type: Literal["memory", "entity"]

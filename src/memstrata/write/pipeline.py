@@ -47,12 +47,13 @@ from memstrata.ports import (
 )
 from memstrata.prompts import consolidate as consolidate_prompt
 from memstrata.prompts import extract_facts
+from memstrata.read.embedding import embed_records
 from memstrata.read.entities import index as index_graph
 from memstrata.read.search import search as run_search
 from memstrata.results import PipelineReport
 from memstrata.types import Filters, Hit, MemoryRecord, Message, Scope
 from memstrata.write import consolidate, extract, link
-from memstrata.write.episodes import derived_record, index_text
+from memstrata.write.episodes import derived_record
 
 __all__ = ["Pipeline", "PipelineConfig", "PipelineReport"]
 
@@ -288,9 +289,7 @@ class Pipeline:
         )  # fmt: skip
 
     def _embed(self, records: Sequence[MemoryRecord]) -> Vector | None:
-        if self.embedder is None or not records:
-            return None
-        return self.embedder.embed([index_text(r) for r in records], kind="document")
+        return embed_records(self.embedder, records)
 
     # -- one fact -------------------------------------------------------------------------------
     def _live(
