@@ -36,10 +36,8 @@ from memstrata.lifecycle.maintain import maintain
 from memstrata.options import PipelineConfig, Retrieval, preset
 from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
 from memstrata.read import learning
-from memstrata.read.embedding import embed_records
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
-from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import search as run_search
 from memstrata.read.search import search_records
@@ -67,11 +65,8 @@ from memstrata.types import (
 from memstrata.write import importing
 from memstrata.write.episodes import (
     check_derived_text,
-    derived_record,
-    episode_records,
-    prepare_messages,
 )
-from memstrata.write.guard import guard_episodes
+from memstrata.write.path import WritePath
 from memstrata.write.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -148,6 +143,7 @@ class Memory:
         self.llm = llm
         self._owned_llm: OpenAICompatLLM | None = None
         self.pipeline = Pipeline(self.store, self.embedder, llm, self.clock, pipeline)
+        self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -198,9 +194,6 @@ class Memory:
     def _scope(self, scope: ScopeArgs) -> Scope:
         return scope_of(scope, self.tenant)
 
-    def _embed_records(self, records: Sequence[MemoryRecord]) -> Any:
-        return embed_records(self.embedder, records)
-
     # -- write ----------------------------------------------------------------------------------
     def add(
         self,
@@ -210,26 +203,7 @@ class Memory:
         timestamp: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> AddResult:
-        where = self._scope(scope)
-        batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
-        if not isinstance(batch, Sequence) or not batch:
-            raise InvalidInputError("add needs at least one message")
-        check_metadata(metadata)
-        now = self.clock.now()
-        prepared = prepare_messages(
-            [Message.coerce(m) for m in batch], now=now, timestamp=as_utc(timestamp)
-        )
-        known = self.store.known_messages(where, [m.id for m in prepared if m.id])
-        fresh = [m for m in prepared if m.id not in known]
-        records = guard_episodes(episode_records(where, fresh, now=now, metadata=metadata))
-        vectors = self._embed_records(records)
-        with adding(self.store, records, vectors):
-            self.store.add([(where, m) for m in fresh], records, at=now, vectors=vectors)
-        if self.llm is not None:
-            self.pipeline.after_add(where, fresh)
-        return AddResult(
-            added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
-        )
+        return self.writer.add(self._scope(scope), messages, metadata=metadata, timestamp=timestamp)
 
     def remember(
         self,
@@ -249,25 +223,12 @@ class Memory:
         prompt_version: str | None = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        where = self._scope(scope)
-        now = self.clock.now()
-        record = derived_record(
-            where, text, kind=kind, now=now, sources=sources, actor=actor,
-            subject=subject, keys=keys, entities=entities,
-            valid_from=as_utc(valid_from, "valid_from"), valid_to=as_utc(valid_to, "valid_to"),
-            importance=importance, metadata=metadata,
+        return self.writer.remember(
+            self._scope(scope), text, kind=kind, sources=sources, actor=actor, subject=subject,
+            keys=keys, entities=entities, valid_from=as_utc(valid_from, "valid_from"),
+            valid_to=as_utc(valid_to, "valid_to"), importance=importance, metadata=metadata,
+            reason=reason, prompt_version=prompt_version,
         )  # fmt: skip
-        found = {m.id for m in self.store.get_messages(where, list(record.sources))}
-        missing = set(record.sources) - found
-        if missing:
-            raise InvalidInputError(
-                f"unknown source message ids in scope {where}: {', '.join(sorted(missing))}"
-            )
-        self.store.add(
-            [], [record], at=now, vectors=self._embed_records([record]), reason=reason,
-            prompt_version=prompt_version,
-        )  # fmt: skip
-        return record
 
     def reprocess(
         self,
@@ -310,7 +271,7 @@ class Memory:
         if valid_to is not None:
             changes["valid_to"] = as_utc(valid_to, "valid_to")
         new = replace(current, **changes)
-        vectors = self._embed_records([new]) if text is not None else None
+        vectors = self.writer.embed([new]) if text is not None else None
         return self.store.update(
             where,
             new,
@@ -596,7 +557,7 @@ class Memory:
         items = importing.vet(lines, found, self.tenant)
         memories = [item for item in items if item["type"] == "memory"]
         records = [MemoryRecord.from_dict(item["record"], self.tenant) for item in memories]
-        vectors = self._embed_records(records)
+        vectors = self.writer.embed(records)
         for i, item in enumerate(memories):
             item["vector"] = None if vectors is None else vectors[i]
         return self.store.import_(self.tenant, items, at=self.clock.now())
