@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_conventions import members
 
 from memstrata import AsyncMemory, Filters, Memory, RemoteMemory
 from memstrata.api import SCOPE_FIELDS, VERBS, Verb
@@ -35,14 +36,6 @@ def declared(verb: Verb) -> set[str]:
     if "filters" in names:
         names = (names - {"filters"}) | FILTER_FIELDS
     return names | (SCOPE if verb.scoped else set())
-
-
-def members(cls: type) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for base in cls.__mro__[:-1]:
-        for name, member in vars(base).items():
-            found.setdefault(name, member)
-    return found
 
 
 # -- Python ---------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Each request is served by the ``Memory`` of its API key's tenant (``Memory(store=shared,
 tenant=t)``), so the tenant is part of every store query; nothing is filtered afterwards. Routes
-hold no logic: they check the wire format, call one ``Memory`` method and shape its answer.
+hold no logic: they check the wire format, call one ``Memory`` verb and shape its answer. A
+request body's fields are the verb's parameters (``tests/conventions/test_faces.py`` checks
+it), so a route passes them on as they are.
 A memory of another tenant answers exactly like one that never existed (404 ``not_found``).
 """
 
@@ -314,22 +316,7 @@ def build_router() -> APIRouter:
     def remember(body: RememberIn, mem: Mem) -> MemoryOut:
         """Store a derived memory (fact, summary, thought, procedure, working note) directly.
         Its `sources` must be ids of messages already stored in the scope."""
-        record = mem.remember(
-            body.text,
-            kind=body.kind,
-            sources=body.sources,
-            actor=body.actor,
-            subject=body.subject,
-            keys=body.keys,
-            entities=body.entities,
-            valid_from=body.valid_from,
-            valid_to=body.valid_to,
-            importance=body.importance,
-            metadata=body.metadata,
-            reason=body.reason,
-            prompt_version=body.prompt_version,
-            **body.scope(),
-        )
+        record = mem.remember(**body.model_dump())  # its fields are the verb's
         return memory_out(record)
 
     @router.post("/memories/search", tags=["read"])
@@ -352,7 +339,7 @@ def build_router() -> APIRouter:
     def feedback(body: FeedbackIn, mem: Mem) -> FeedbackOut:
         """Say which hits of a search the answer used: they grow stronger, and the reranker
         learns that they beat the unused ones."""
-        result = mem.feedback(body.search_id, body.used, body.unused, **body.scope())
+        result = mem.feedback(**body.model_dump())
         return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
 
     @router.post("/maintain", tags=["learn"])
@@ -420,16 +407,7 @@ def build_router() -> APIRouter:
     @router.patch("/memories/{memory_id}", responses=_errors(404, 409), tags=["write"])
     def update(memory_id: MemoryId, body: UpdateIn, mem: Mem, scope: ScopeArgs) -> MemoryOut:
         """Write a new version (the old one is kept; see `versions`)."""
-        record = mem.update(
-            memory_id,
-            body.text,
-            metadata=body.metadata,
-            valid_from=body.valid_from,
-            valid_to=body.valid_to,
-            expected_version=body.expected_version,
-            reason=body.reason,
-            **scope,
-        )
+        record = mem.update(memory_id, **body.model_dump(), **scope)
         return memory_out(record)
 
     def state_change(verb: str, doc: str) -> Callable[..., MemoryOut]:
