@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeVar, Unpack
+from typing import IO, Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, TypeVar, Unpack, cast
 
 from memstrata.ports import Clock, Entity, EntityView, Link
 from memstrata.results import FeedbackResult, PipelineReport
@@ -69,7 +69,7 @@ def scope_args(scope: Mapping[str, Any]) -> ScopeArgs:
     unknown = sorted(set(scope) - set(SCOPE_FIELDS))
     if unknown:
         raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
-    return ScopeArgs(**{f: scope[f] for f in SCOPE_FIELDS if f in scope})  # type: ignore[typeddict-item, no-any-return]
+    return cast(ScopeArgs, {f: scope[f] for f in SCOPE_FIELDS if f in scope})
 
 
 def scope_of(scope: Mapping[str, Any], tenant: str) -> Scope:
