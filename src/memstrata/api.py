@@ -359,12 +359,12 @@ class Verbs(Protocol):
     def links(
         self, memory_id: str, **scope: Unpack[ScopeArgs]
     ) -> builtins.list[tuple[Link, MemoryRecord]]:
-        """The memories linked to ``memory_id`` (A-MEM notes: ``related``, ``supersedes``),
-        oldest link first, each with its link."""
+        """The memories linked to a memory (A-MEM notes: ``related``, ``supersedes``), oldest
+        link first, each with its link."""
         ...
 
     def entities(self, *, limit: int = 100, **scope: Unpack[ScopeArgs]) -> builtins.list[Entity]:
-        """The entities (people, places, things) a scope's memories name, most mentioned
+        """The entities a scope's memories name (people, places, things), most mentioned
         first."""
         ...
 
