@@ -20,7 +20,7 @@ from memstrata.errors import (
     StoreError,
 )
 from memstrata.memory import AsyncMemory, Memory
-from memstrata.read.search import Retrieval
+from memstrata.options import Retrieval
 from memstrata.settings import Settings
 from memstrata.stores import open_store
 from memstrata.types import (
@@ -35,13 +35,12 @@ from memstrata.types import (
     SearchResult,
     Signal,
 )
+from memstrata.version import __version__
 from memstrata.working import WorkingMemory
 from memstrata.write.reflect import reflect
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -7,17 +7,23 @@ stderr and a non-zero exit code (2 bad input, 3 not found, 4 conflict, 1 anythin
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import importlib
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from memstrata.api import VERBS, Verb
 from memstrata.errors import ConflictError, InvalidInputError, MemstrataError, NotFoundError
 from memstrata.memory import Memory
+from memstrata.ports import Entity, EntityView, Link
 from memstrata.settings import Settings
-from memstrata.types import KINDS, STATES, Hit, MemoryRecord
+from memstrata.types import KINDS, STATES, Hit, MemoryRecord, Message
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -329,6 +335,124 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- commands derived from the declaration --------------------------------------------------------
+#: Verbs whose command is derived from their declaration (``api.VERBS``): a parameter without a
+#: default is an argument, the others options (``--dry-run`` for ``dry_run``); the help is the
+#: first line of the verb's documentation, the output the result in the usual two formats.
+DERIVED = ("update", "remember", "versions", "sources", "scopes", "links", "entities", "about",
+           "purge", "reset", "people", "profile", "changes", "set_extraction",
+           "extraction")  # fmt: skip
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _json_rules(text: str) -> dict[str, Any] | None:
+    """Extraction rules as a JSON object, or ``null`` for none."""
+    return None if text.strip() == "null" else _json_object(text)
+
+
+#: How a shell gives a value of each declared type (the annotations as written).
+_OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "str": {},
+    "str | None": {},
+    "TimeInput": {"metavar": "TIME"},
+    "int": {"type": int},
+    "int | None": {"type": int},
+    "float": {"type": float},
+    "bool": {"action": "store_true"},
+    "Sequence[str]": {"action": "append"},
+    "MemoryKind": {"choices": KINDS},
+    "Mapping[str, Any] | None": {"type": _json_object, "metavar": "JSON"},
+    "Extraction | Mapping[str, Any] | None": {"type": _json_rules, "metavar": "JSON"},
+}
+
+
+def verb_parser(sub: Any, verb: Verb, parents: list[argparse.ArgumentParser]) -> None:
+    """The command of ``verb``, its arguments derived from the declaration."""
+    first = verb.doc.split("\n\n")[0].replace("\n", " ").split(". ")[0]
+    summary = re.split(r"[;:]| \(", first)[0].rstrip(".").replace("``", "")
+    command = verb.name.replace("_", "-")
+    p = sub.add_parser(command, parents=parents, help=summary[0].lower() + summary[1:])
+    for param in verb.parameters:
+        options = dict(_OPTION_KINDS[str(param.annotation)])
+        if param.default is param.empty:
+            options.setdefault("metavar", param.name.upper())
+            p.add_argument(param.name, **options)
+        else:
+            flag = "--" + param.name.replace("_", "-")
+            action = options.get("action")
+            if action == "append":  # each value once, the option repeated
+                options.update(default=list(param.default), help="repeat for more")
+            elif action != "store_true":
+                options.setdefault("metavar", param.name.upper())
+                options["default"] = param.default
+            p.add_argument(flag, dest=param.name, **options)
+    p.set_defaults(handler=functools.partial(cmd_verb, verb))
+
+
+def cmd_verb(verb: Verb, args: argparse.Namespace) -> int:
+    arguments = {p.name: getattr(args, p.name) for p in verb.parameters}
+    scope = _scope(args) if verb.scoped else {}
+    with _open(args) as mem:
+        result = getattr(mem, verb.name)(**arguments, **scope)
+    _emit(args, _jsonable(result), lambda: _show(result))
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "model_dump"):  # a pydantic model (extraction rules)
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _show(value: Any) -> None:
+    """A verb's result for a person: one line per memory, message, link or entity."""
+    if value is None:
+        print("nothing")
+    elif isinstance(value, MemoryRecord):
+        print(_line(value))
+    elif isinstance(value, Message):
+        stamp = value.timestamp.strftime("%Y-%m-%d %H:%M") if value.timestamp else "-"
+        print(f"[{value.id}] {stamp} {value.speaker}: {value.text}")
+    elif isinstance(value, Entity):
+        print(f"{value.name} ({value.mentions} memories)")
+    elif isinstance(value, EntityView):
+        _show(value.entity)
+        for t in value.relations:
+            print(f"  {t.subject} -{t.predicate}-> {t.object}")
+        for record in value.memories:
+            _show(record)
+    elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], Link):
+        print(f"{value[0].kind} (score {value[0].score:.2f}): {_line(value[1])}")
+    elif isinstance(value, list):
+        for item in value:
+            _show(item)
+        if not value:
+            print("none")
+    elif isinstance(value, dict):
+        print("  ".join(f"{k}={v}" for k, v in value.items()))
+    else:
+        print(value)
+
+
 # -- parser ---------------------------------------------------------------------------------------
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -361,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     parser.add_argument("--version", action="version", version=f"memstrata {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -447,6 +571,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", parents=[common], help="read a JSON Lines export")
     p.add_argument("file", help="input file, or - for stdin")
     p.set_defaults(handler=cmd_import)
+
+    for name in DERIVED:
+        declared = VERBS[name]
+        verb_parser(sub, declared, both if declared.scoped else [common])
 
     p = sub.add_parser(
         "demo", parents=[common], help="ingest the bundled sample conversation and answer questions"

@@ -1,28 +1,27 @@
-"""Entities and relations (Mem0's graph variant), kept in the store's own tables.
+"""The graph of a scope's memory, for an application: its entities, what it holds about one,
+and the links between memories (A-MEM).
 
-Extraction names the people, places and things in each fact and the relations between them
-("Ana -lives_in-> Lisbon"). The pipeline registers them per memory (``index``); search uses
-them as a retrieval signal (``entity_signal``): the entities a query names are found among the
-scope's known entities by their normalised names, and the memories that name them rank by how
-rare each entity is, with the entities one relation away (their neighbours) counting half.
-
-Pure functions decide the keys and weights; the store only joins. ``entities``, ``about`` and
-``links`` read the graph and the A-MEM links for an application.
+The views are built on the verbs (``Memory.entities``, ``Memory.about``, ``Memory.links``), so
+they work on a ``Memory``, a ``RemoteMemory`` and, blocking, an ``AsyncMemory``. How entities
+are named, registered and searched is ``read.entities``, re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Unpack
 
-from memstrata.ports import Entity, EntityGraph, EntityIndex, Link, Triple
-from memstrata.text import STOPWORDS, tokenize
-from memstrata.types import Filters, MemoryRecord, Scope
-
-if TYPE_CHECKING:
-    from memstrata.memory import Memory
+from memstrata.api import AnyMemory, ScopeArgs, blocking
+from memstrata.ports import Entity, EntityView, Link
+from memstrata.read.entities import (
+    entity_key,
+    entity_signal,
+    entity_weights,
+    graph_of,
+    index,
+    query_keys,
+    triples,
+)
+from memstrata.types import MemoryRecord
 
 __all__ = [
     "EntityView",
@@ -31,174 +30,28 @@ __all__ = [
     "entity_key",
     "entity_signal",
     "entity_weights",
+    "graph_of",
     "index",
     "links",
     "query_keys",
     "triples",
 ]
 
-#: The longest entity name matched in a query, in words.
-MAX_NAME_WORDS = 4
-#: How much an entity one relation away from a query's entity counts, relative to it.
-NEIGHBOUR_FACTOR = 0.5
-#: The most neighbours one search follows.
-MAX_NEIGHBOURS = 20
-_LEADING = frozenset({"the", "a", "an", "my", "our", "his", "her", "their"})
 
-
-def entity_key(name: str) -> str:
-    """The normalised name that identifies an entity: tokens, casefolded, possessives and a
-    leading article dropped ("The Lisbon Zoo" and "lisbon zoo's" agree)."""
-    tokens = tokenize(name)
-    while len(tokens) > 1 and tokens[0] in _LEADING:
-        tokens = tokens[1:]
-    return " ".join(tokens)
-
-
-def query_keys(query: str, max_words: int = MAX_NAME_WORDS) -> list[str]:
-    """Every run of up to ``max_words`` words of ``query`` that could name an entity: runs
-    that neither start nor end with a stop word, in order of first appearance."""
-    tokens = tokenize(query)
-    out: dict[str, None] = {}
-    for size in range(1, max_words + 1):
-        for start in range(len(tokens) - size + 1):
-            run = tokens[start : start + size]
-            if run[0] in STOPWORDS or run[-1] in STOPWORDS:
-                continue
-            out[" ".join(run)] = None
-    return list(out)
-
-
-def _named(names: Iterable[str]) -> list[Entity]:
-    out: dict[str, Entity] = {}
-    for name in names:
-        name = " ".join(name.split())
-        key = entity_key(name)
-        if key and key not in out and not (len(key) < 2 and not key.isdigit()):
-            out[key] = Entity(key=key, name=name)
-    return list(out.values())
-
-
-def triples(relations: Iterable[tuple[str, str, str]]) -> list[Triple]:
-    """Relation triples of names as stored: keyed ends, predicate in snake_case."""
-    out: dict[tuple[str, str, str], Triple] = {}
-    for subject, predicate, obj in relations:
-        s_key, o_key = entity_key(subject), entity_key(obj)
-        verb = "_".join(tokenize(predicate)) or "related_to"
-        if s_key and o_key and (s_key, verb, o_key) not in out:
-            out[(s_key, verb, o_key)] = Triple(s_key, subject.strip(), verb, o_key, obj.strip())
-    return list(out.values())
-
-
-def graph_of(
-    names: Iterable[str], relations: Iterable[tuple[str, str, str]]
-) -> tuple[list[Entity], list[Triple]]:
-    """The entities (named, or ends of a relation) and triples one memory states."""
-    found = triples(relations)
-    ends = [t.subject for t in found] + [t.object for t in found]
-    return _named([*names, *ends]), found
-
-
-def index(store: EntityGraph, scope: Scope, record: MemoryRecord) -> int:
-    """Register what ``record`` names (its ``entities`` and ``metadata["relations"]``);
-    return the number of entities. Replaces what was registered for it before."""
-    raw = record.metadata.get("relations")
-    relations = [
-        (str(r[0]), str(r[1]), str(r[2]))
-        for r in (raw if isinstance(raw, list) else [])
-        if isinstance(r, list | tuple) and len(r) == 3
-    ]
-    names, found = graph_of(record.entities, relations)
-    store.put_graph(scope, record.id, names, found)
-    return len(names)
-
-
-def entity_weights(found: Sequence[Entity], neighbours: Sequence[Triple] = ()) -> dict[str, float]:
-    """Weights for the entity signal: ``1 / log2(1 + mentions)`` for each entity the query
-    names (a name in every memory counts little, a rare one a lot), and ``NEIGHBOUR_FACTOR``
-    of that for the entities one relation away that the query does not name."""
-    weights = {e.key: 1.0 / math.log2(1.0 + max(1, e.mentions)) for e in found}
-    extra: dict[str, float] = {}
-    for t in neighbours[:MAX_NEIGHBOURS]:
-        for near, far in ((t.subject_key, t.object_key), (t.object_key, t.subject_key)):
-            if near in weights and far not in weights:
-                extra[far] = max(extra.get(far, 0.0), NEIGHBOUR_FACTOR * weights[near])
-    return {**weights, **extra}
-
-
-def entity_signal(
-    store: EntityIndex, scope: Scope, query: str, filters: Filters, *, limit: int
-) -> list[tuple[MemoryRecord, float]]:
-    """The memories that name the entities of ``query`` (or their neighbours), best first."""
-    keys = query_keys(query)
-    if not keys:
-        return []
-    found = store.find_entities(scope, keys, limit=len(keys))
-    if not found:
-        return []
-    neighbours = store.relations(scope, [e.key for e in found], limit=MAX_NEIGHBOURS)
-    return store.entity_search(scope, entity_weights(found, neighbours), filters, limit=limit)
-
-
-# -- reading the graph -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EntityView:
-    """One entity with the relations it takes part in and the memories that name it."""
-
-    entity: Entity
-    relations: tuple[Triple, ...]
-    memories: tuple[MemoryRecord, ...]
-
-
-def _scope(memory: Memory, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
-    return Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=memory.tenant)
-
-
-def entities(
-    memory: Memory,
-    *,
-    user_id: str | None = None,
-    agent_id: str | None = None,
-    run_id: str | None = None,
-    limit: int = 100,
-) -> list[Entity]:
+def entities(memory: AnyMemory, *, limit: int = 100, **scope: Unpack[ScopeArgs]) -> list[Entity]:
     """The entities of a scope, most mentioned first."""
-    return memory.store.find_entities(_scope(memory, user_id, agent_id, run_id), limit=limit)
+    return blocking(memory).entities(limit=limit, **scope)
 
 
 def about(
-    memory: Memory,
-    name: str,
-    *,
-    user_id: str | None = None,
-    agent_id: str | None = None,
-    run_id: str | None = None,
-    limit: int = 20,
+    memory: AnyMemory, name: str, *, limit: int = 20, **scope: Unpack[ScopeArgs]
 ) -> EntityView | None:
     """What a scope's memory holds about one entity, or ``None`` when it names none such."""
-    scope = _scope(memory, user_id, agent_id, run_id)
-    key = entity_key(name)
-    found = memory.store.find_entities(scope, [key], limit=1)
-    if not found:
-        return None
-    relations = memory.store.relations(scope, [key], limit=limit * 10)
-    hits = memory.store.entity_search(scope, {key: 1.0}, Filters(), limit=limit)
-    return EntityView(found[0], tuple(relations), tuple(r for r, _ in hits))
+    return blocking(memory).about(name, limit=limit, **scope)
 
 
 def links(
-    memory: Memory,
-    memory_id: str,
-    *,
-    user_id: str | None = None,
-    agent_id: str | None = None,
-    run_id: str | None = None,
+    memory: AnyMemory, memory_id: str, **scope: Unpack[ScopeArgs]
 ) -> list[tuple[Link, MemoryRecord]]:
     """The memories linked to ``memory_id`` (A-MEM notes), each with its link."""
-    scope = _scope(memory, user_id, agent_id, run_id)
-    found = memory.store.links(scope, memory_id)
-    others = [link.target if link.source == memory_id else link.source for link in found]
-    records: Mapping[str, MemoryRecord] = {r.id: r for r in memory.store.get_many(scope, others)}
-    return [(link, records[o]) for link, o in zip(found, others, strict=True) if o in records]
+    return blocking(memory).links(memory_id, **scope)

@@ -7,17 +7,24 @@ input, calls the pure stages in ``write/`` or ``read/`` and hands the result to 
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import io
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
+from memstrata.api import (
+    AsyncVerbs,
+    MessageInput,
+    ScopeArgs,
+    TimeInput,
+    documented,
+    merge_filters,
+    scope_of,
+)
+from memstrata.api import follow as api_follow
 from memstrata.errors import (
     ConfigurationError,
     ConfirmationRequiredError,
@@ -26,14 +33,16 @@ from memstrata.errors import (
     NotFoundError,
     ReadOnlyStoreError,
 )
-from memstrata.lifecycle import learning
-from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
-from memstrata.prompts.extract_facts import Custom as Extraction
+from memstrata.lifecycle.maintain import maintain
+from memstrata.options import Extraction, PipelineConfig, Retrieval, as_extraction, preset
+from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
+from memstrata.read import learning
+from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
-from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
-from memstrata.read.search import Retrieval, preset, search_records
 from memstrata.read.search import search as run_search
+from memstrata.read.search import search_records
+from memstrata.results import FeedbackResult, Person, PipelineReport, ProfileView
 from memstrata.settings import Settings
 from memstrata.stores import codec, open_store
 from memstrata.types import (
@@ -55,28 +64,18 @@ from memstrata.types import (
     check_text,
     new_id,
 )
-from memstrata.write import importing
+from memstrata.write import importing, ledgers
 from memstrata.write import people as people_
 from memstrata.write import profile as profile_
 from memstrata.write.episodes import (
     check_derived_text,
-    derived_record,
-    episode_records,
-    index_text,
-    prepare_messages,
 )
-from memstrata.write.extract import as_custom
-from memstrata.write.guard import flagged, guard_episodes, reguard_episode
-from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
+from memstrata.write.guard import reguard_episode
+from memstrata.write.path import WritePath
+from memstrata.write.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from memstrata.llms import OpenAICompatLLM
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-MessageInput = Message | str | Mapping[str, Any]
-TimeInput = datetime | str | float | None
 
 #: The largest number of hits one search may return.
 MAX_LIMIT = 1000
@@ -102,32 +101,7 @@ def _check_count(value: object, what: str, most: int) -> None:
         raise InvalidInputError(f"{what} must be an integer from 1 to {most}")
 
 
-def _filters(
-    filters: Filters | None,
-    kinds: Sequence[MemoryKind] | None,
-    states: Sequence[MemoryState] | None,
-    layers: Sequence[Layer] | None,
-    since: TimeInput,
-    until: TimeInput,
-    metadata: Mapping[str, Any] | None,
-) -> Filters:
-    base = filters or Filters()
-    changes: dict[str, Any] = {}
-    if kinds is not None:
-        changes["kinds"] = tuple(kinds)
-    if states is not None:
-        changes["states"] = tuple(states)
-    if layers is not None:
-        changes["layers"] = tuple(layers)
-    if since is not None:
-        changes["since"] = as_utc(since, "since")
-    if until is not None:
-        changes["until"] = as_utc(until, "until")
-    if metadata is not None:
-        changes["metadata"] = dict(metadata)
-    return replace(base, **changes) if changes else base
-
-
+@documented
 class Memory:
     """Long-term memory for an agent, in one store.
 
@@ -174,6 +148,7 @@ class Memory:
         self.llm = llm
         self._owned_llm: OpenAICompatLLM | None = None
         self.pipeline = Pipeline(self.store, self.embedder, llm, self.clock, pipeline)
+        self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -221,96 +196,39 @@ class Memory:
                 "`memstrata reembed` to re-embed every memory with the new one"
             )
 
-    def _scope(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
-        return Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=self.tenant)
-
-    def _embed_records(self, records: Sequence[MemoryRecord]) -> Any:
-        if self.embedder is None or not records:
-            return None
-        return self.embedder.embed([index_text(r) for r in records], kind="document")
+    def _scope(self, scope: ScopeArgs) -> Scope:
+        return scope_of(scope, self.tenant)
 
     # -- write ----------------------------------------------------------------------------------
     def add(
         self,
         messages: MessageInput | Sequence[MessageInput],
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         timestamp: TimeInput = None,
         extraction: Extraction | Mapping[str, Any] | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> AddResult:
-        """Remember messages: each becomes an ``episode`` memory whose sources is its id.
-
-        ``messages`` is a string, a message mapping (``text``/``content``, ``role``,
-        ``speaker``, ``id``, ``timestamp``, ``metadata``), a ``Message``, or a list of them. A
-        message id already stored in this scope is reported in ``duplicates``, not stored again.
-        Nothing is written unless every message is valid. A message that gives orders to an
-        assistant is kept as a quotation from its speaker, flagged ``instruction``.
-
-        With an ``llm``, the messages are then distilled into ``fact`` memories, one model call
-        per batch of messages; a model that fails never fails ``add`` (see ``reprocess``).
-        ``extraction`` gives the batches this call runs rules of their own (instructions,
-        topics to keep to or leave out, category labels; see ``set_extraction``).
-        """
-        scope = self._scope(user_id, agent_id, run_id)
-        rules = as_custom(extraction)
-        batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
-        if not isinstance(batch, Sequence) or not batch:
-            raise InvalidInputError("add needs at least one message")
-        check_metadata(metadata)
-        now = self.clock.now()
-        prepared = prepare_messages(
-            [Message.coerce(m) for m in batch], now=now, timestamp=as_utc(timestamp)
-        )
-        known = self.store.known_messages(scope, [m.id for m in prepared if m.id])
-        fresh = [m for m in prepared if m.id not in known]
-        records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
-        vectors = self._embed_records(records)
-        with adding(self.store, records, vectors):
-            self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
-        self._learn_people(scope, records)
-        if self.llm is not None:
-            self.pipeline.after_add(scope, fresh, rules)
-        return AddResult(
-            added=tuple(records), duplicates=tuple(m.id for m in prepared if m.id in known)
-        )
+        return self.writer.add(
+            self._scope(scope), messages, metadata=metadata, timestamp=timestamp,
+            extraction=as_extraction(extraction),
+        )  # fmt: skip
 
     def set_extraction(
         self,
         extraction: Extraction | Mapping[str, Any] | None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> None:
-        """Give a scope extraction rules of its own, kept in the store: ``instructions`` in
-        the application's words ("only remember the user's health and schedule"), topics to
-        keep to (``include``) or leave out (``exclude``), and ``categories`` (label:
-        description) that facts are labelled with in ``metadata["categories"]``. ``None``
-        returns the scope to the ``Memory``'s rules (``PipelineConfig.extraction``). The rules'
-        ``version`` is recorded with every fact they extract."""
-        self.pipeline.set_rules(self._scope(user_id, agent_id, run_id), as_custom(extraction))
+        self.pipeline.set_rules(self._scope(scope), as_extraction(extraction))
 
-    def extraction(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> Extraction | None:
-        """The extraction rules that apply to a scope: its own, else the ``Memory``'s."""
-        return self.pipeline.rules(self._scope(user_id, agent_id, run_id))
+    def extraction(self, **scope: Unpack[ScopeArgs]) -> Extraction | None:
+        return self.pipeline.rules(self._scope(scope))
 
     def remember(
         self,
         text: str,
         *,
         kind: MemoryKind = "fact",
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         sources: Sequence[str] = (),
         actor: str | None = None,
         subject: str | None = None,
@@ -322,80 +240,45 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Store a memory that is not a message: a fact, summary or thought drawn from stored
-        messages, or a procedure or working note of the caller's own.
-
-        ``sources`` are ids of messages already stored in this scope; an unknown id is an
-        error, so provenance always points at something real. A fact, summary or thought is
-        *derived* and must cite at least one message, and its text may not give orders to an
-        assistant (``InvalidInputError``; store such words with ``add``, which keeps them as a
-        quotation flagged ``instruction``). A ``procedure`` or ``working`` note is what the
-        caller states for itself and needs no source (see ``write.episodes.DERIVED_KINDS``).
-        """
-        scope = self._scope(user_id, agent_id, run_id)
-        now = self.clock.now()
-        record = derived_record(
-            scope, text, kind=kind, now=now, sources=sources, actor=actor,
-            subject=subject, keys=keys, entities=entities,
-            valid_from=as_utc(valid_from, "valid_from"), valid_to=as_utc(valid_to, "valid_to"),
-            importance=importance, metadata=metadata,
+        return self.writer.remember(
+            self._scope(scope), text, kind=kind, sources=sources, actor=actor, subject=subject,
+            keys=keys, entities=entities, valid_from=as_utc(valid_from, "valid_from"),
+            valid_to=as_utc(valid_to, "valid_to"), importance=importance, metadata=metadata,
+            reason=reason, prompt_version=prompt_version,
         )  # fmt: skip
-        found = {m.id for m in self.store.get_messages(scope, list(record.sources))}
-        missing = set(record.sources) - found
-        if missing:
-            raise InvalidInputError(
-                f"unknown source message ids in scope {scope}: {', '.join(sorted(missing))}"
-            )
-        self.store.add(
-            [], [record], at=now, vectors=self._embed_records([record]), reason=reason,
-            prompt_version=prompt_version,
-        )  # fmt: skip
-        return record
 
     def reprocess(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         dry_run: bool = False,
+        **scope: Unpack[ScopeArgs],
     ) -> PipelineReport:
-        """Run the LLM write path over the messages of a scope (and its sub-scopes) that it has
-        not done: those added without a model, those whose batch failed, and those waiting for
-        a full batch. Running it again does nothing new. ``dry_run`` only counts them."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         if self.llm is None and not dry_run:
             raise ConfigurationError(
                 "reprocess needs a language model: pass llm= to Memory, or set "
                 "MEMSTRATA_LLM_BASE_URL and MEMSTRATA_LLM_MODEL"
             )
-        return self.pipeline.reprocess(scope, dry_run=dry_run)
+        return self.pipeline.reprocess(where, dry_run=dry_run)
 
     def update(
         self,
         memory_id: str,
         text: str | None = None,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         valid_from: TimeInput = None,
         valid_to: TimeInput = None,
         expected_version: int | None = None,
         reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Write a new version of a memory; the old version is kept (see ``versions``).
-
-        Give ``expected_version`` to fail with ``ConflictError`` instead of overwriting a
-        change made since you read the memory. A fact, summary or thought is not given text that
-        gives orders to an assistant (``InvalidInputError``, as in ``remember``).
-        """
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         if text is None and metadata is None and valid_from is None and valid_to is None:
             raise InvalidInputError("update needs new text, metadata or validity times")
-        current = self.store.get(scope, memory_id)
+        current = self.store.get(where, memory_id)
         changes: dict[str, Any] = {}
         if text is not None:
             changes["text"] = check_text(text)
@@ -409,9 +292,9 @@ class Memory:
         new = replace(current, **changes)
         if text is not None and new.kind == "episode":
             new = reguard_episode(new)
-        vectors = self._embed_records([new]) if text is not None else None
+        vectors = self.writer.embed([new]) if text is not None else None
         return self.store.update(
-            scope,
+            where,
             new,
             at=self.clock.now(),
             expected_version=current.version if expected_version is None else expected_version,
@@ -423,89 +306,69 @@ class Memory:
         self,
         memory_id: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Soft-delete: the memory leaves search and listings but can be restored until purged."""
-        scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "deleted", at=self.clock.now(), reason=reason)
+        where = self._scope(scope)
+        return self.store.set_state(where, memory_id, "deleted", at=self.clock.now(), reason=reason)
 
     def restore(
         self,
         memory_id: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Bring a deleted or archived memory back to active."""
-        scope = self._scope(user_id, agent_id, run_id)
-        return self.store.set_state(scope, memory_id, "active", at=self.clock.now(), reason=reason)
+        where = self._scope(scope)
+        return self.store.set_state(where, memory_id, "active", at=self.clock.now(), reason=reason)
 
     def archive(
         self,
         memory_id: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Archive: out of default search, kept, restorable."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         return self.store.set_state(
-            scope, memory_id, "archived", at=self.clock.now(), reason=reason
+            where, memory_id, "archived", at=self.clock.now(), reason=reason
         )
 
     def purge(
         self,
         memory_id: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         confirm: bool = False,
+        **scope: Unpack[ScopeArgs],
     ) -> None:
-        """Erase a memory with its versions and history, for good. Needs ``confirm=True``."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         if confirm is not True:
             raise ConfirmationRequiredError("purge erases a memory for good: pass confirm=True")
-        self.store.purge(scope, memory_id)
+        self.store.purge(where, memory_id)
 
     def reset(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         confirm: bool = False,
         all_users: bool = False,
+        **scope: Unpack[ScopeArgs],
     ) -> int:
-        """Erase every memory and message of a scope. Needs ``confirm=True``.
-
-        A scope without ``user_id`` matches the memories of every user of that agent or run;
-        when they belong to more than one user, the reset also needs ``all_users=True``."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         if confirm is not True:
             raise ConfirmationRequiredError(
-                f"reset erases every memory of {scope} for good: pass confirm=True"
+                f"reset erases every memory of {where} for good: pass confirm=True"
             )
-        if scope.user_id is None and all_users is not True:
-            users = {s.user_id for s in self.store.exact_scopes(self.tenant) if scope.covers(s)}
+        if where.user_id is None and all_users is not True:
+            users = {s.user_id for s in self.store.exact_scopes(self.tenant) if where.covers(s)}
             users.discard(None)
             if len(users) > 1:
                 raise ConfirmationRequiredError(
-                    f"reset of {scope} would erase the memories of {len(users)} users: pass "
+                    f"reset of {where} would erase the memories of {len(users)} users: pass "
                     "all_users=True to erase them all, or name one user_id"
                 )
-        covered = {scope, *(s for s in self.store.exact_scopes(self.tenant) if scope.covers(s))}
-        erased = self.store.reset(scope)
-        for exact in covered:  # the names and profiles learned there go with the memories
-            self.store.put_setting(_people_key(exact), "")
-            self.store.put_setting(_profile_key(exact), "")
+        covered = {where, *(s for s in self.store.exact_scopes(self.tenant) if where.covers(s))}
+        erased = self.store.reset(where)
+        ledgers.forget(self.store, sorted(covered, key=lambda s: str(s.key)))
         return erased
 
     # -- read -----------------------------------------------------------------------------------
@@ -513,9 +376,6 @@ class Memory:
         self,
         query: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         limit: int | None = None,
         filters: Filters | None = None,
         kinds: Sequence[MemoryKind] | None = None,
@@ -526,23 +386,9 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
         budget: int | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> SearchResult:
-        """The memories that best answer ``query``, best first, each with the signals that
-        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality.
-
-        Facts that a later fact contradicted (``expired_at`` passed) are left out. ``as_of``
-        searches memory as it stood at that moment (system time): the versions then current,
-        the facts then believed.
-
-        ``budget`` (characters) returns what fits in a prompt of that size: the hits' contexts
-        together stay within it, and a hit may carry only the sentences of its memory that
-        answer (``Hit.excerpt``), so the budget holds more of what matters. ``limit`` caps the
-        number of hits: 10 when not given, but with a budget only when given (the budget
-        decides how many fit).
-
-        A read-only store is searched all the same, but keeps no record of the search, so
-        ``feedback`` cannot refer to it."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         query = check_text(query, "query")
         if limit is not None:
             _check_count(limit, "limit", MAX_LIMIT)
@@ -550,14 +396,14 @@ class Memory:
             _check_count(budget, "budget", MAX_BUDGET)
         if limit is None:
             limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
-        flt = _filters(filters, kinds, states, layers, since, until, metadata)
+        flt = merge_filters(filters, kinds, states, layers, since, until, metadata)
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
         depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         at = as_utc(as_of, "as_of")
         embedder = self.embedder
         learned = learning.learned_for(
-            self.store, scope, self._reranker_base, None if embedder is None else embedder.name
+            self.store, where, self._reranker_base, None if embedder is None else embedder.name
         )
         # The query is embedded once: for the ranker, and for what feedback taught (a search
         # of past versions embeds its own).
@@ -567,14 +413,14 @@ class Memory:
         vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
         if at is not None:
             hits = search_records(
-                self.store.as_of(scope, at, flt), self.embedder, query, limit=depth,
+                self.store.as_of(where, at, flt), self.embedder, query, limit=depth,
                 retrieval=self.retrieval,
             )  # fmt: skip
         else:
             hits = run_search(
                 self.store,
                 self.embedder,
-                scope,
+                where,
                 query,
                 flt,
                 limit=depth,
@@ -589,7 +435,7 @@ class Memory:
         ranked, features = learning.rerank(hits, learned, query, vector, now)
         search_id = new_id()
         learning.save_search(
-            self.store, scope, search_id, query, ranked[:limit], features[:limit], now
+            self.store, where, search_id, query, ranked[:limit], features[:limit], now
         )
         return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
 
@@ -598,61 +444,40 @@ class Memory:
         search_id: str,
         used: Sequence[str],
         unused: Sequence[str] | None = None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> learning.FeedbackResult:
-        """Say which memories of a search the answer used (RMM's retrospective reflection).
-
-        Used memories grow stronger (and climb layers with repeated use); the reranker learns
-        that used memories beat the ``unused`` ones (by default, the rest of that search), and
-        the used ones rise for questions like that search's, not for others.
-        A read-only store keeps no searches and learns nothing: ``ReadOnlyStoreError``.
-        """
-        scope = self._scope(user_id, agent_id, run_id)
+        **scope: Unpack[ScopeArgs],
+    ) -> FeedbackResult:
+        where = self._scope(scope)
         if self.store.read_only:
             raise ReadOnlyStoreError(
                 "feedback needs a writable store: this one is open read-only, so it kept no "
                 "record of its searches and can learn nothing from them"
             )
         return learning.feedback(
-            self.store, scope, search_id, list(used), None if unused is None else list(unused),
+            self.store, where, search_id, list(used), None if unused is None else list(unused),
             self.clock.now(), self._reranker_base, embedder=self.embedder,
         )  # fmt: skip
 
     def maintain(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         dry_run: bool = False,
+        **scope: Unpack[ScopeArgs],
     ) -> builtins.list[str]:
-        """Archive the memories of a scope that have faded (retention below the threshold).
-
-        Archived memories leave default search; nothing is deleted and ``restore`` brings them
-        back. Call it on a schedule (or ``memstrata maintain``); returns the ids archived.
-        """
-        scope = self._scope(user_id, agent_id, run_id)
-        return learning.maintain(self.store, scope, self.clock.now(), dry_run=dry_run)
+        where = self._scope(scope)
+        return maintain(self.store, where, self.clock.now(), dry_run=dry_run)
 
     def get(
         self,
         memory_id: str,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         as_of: TimeInput = None,
+        **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """One memory by id, in any state; ``NotFoundError`` when it is not in this scope.
-        ``as_of`` gives the version that was current at that moment (system time)."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         at = as_utc(as_of, "as_of")
         if at is None:
-            return self.store.get(scope, memory_id)
-        for version in reversed(self.store.versions(scope, memory_id)):
+            return self.store.get(where, memory_id)
+        for version in reversed(self.store.versions(where, memory_id)):
             if version.recorded_at <= at:
                 return version
         raise NotFoundError(f"memory {memory_id!r} was not yet recorded at {at.isoformat()}")
@@ -660,9 +485,6 @@ class Memory:
     def list(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
         filters: Filters | None = None,
@@ -672,189 +494,113 @@ class Memory:
         since: TimeInput = None,
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> Page:
-        """Memories of a scope, newest first, one page at a time (pass ``next_cursor`` back)."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         _check_count(limit, "limit", MAX_LIMIT)
-        flt = _filters(filters, kinds, states, layers, since, until, metadata)
-        return self.store.list(scope, flt, limit=limit, cursor=cursor)
+        flt = merge_filters(filters, kinds, states, layers, since, until, metadata)
+        return self.store.list(where, flt, limit=limit, cursor=cursor)
 
     def versions(
         self,
         memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> builtins.list[MemoryRecord]:
-        """Every version of a memory, oldest first; the last is the current one."""
-        return self.store.versions(self._scope(user_id, agent_id, run_id), memory_id)
+        return self.store.versions(self._scope(scope), memory_id)
 
     def history(
         self,
         memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> builtins.list[HistoryEvent]:
-        """Every change to a memory, oldest first: operation, time, reason, prompt version."""
-        return self.store.history(self._scope(user_id, agent_id, run_id), memory_id)
+        return self.store.history(self._scope(scope), memory_id)
 
     def sources(
         self,
         memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> builtins.list[Message]:
-        """The original messages a memory came from, with speaker and time."""
-        scope = self._scope(user_id, agent_id, run_id)
-        record = self.store.get(scope, memory_id)
-        return self.store.get_messages(scope, list(record.sources))
+        where = self._scope(scope)
+        record = self.store.get(where, memory_id)
+        return self.store.get_messages(where, list(record.sources))
 
     def scopes(self) -> builtins.list[dict[str, Any]]:
-        """The scopes of this tenant with their memory counts."""
         return self.store.scopes(self.tenant)
 
-    def people(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[people_.Person]:
-        """The people who speak in a scope, most talkative first, each with the other names
-        they go by (learned from how the others address them: "hey Kate!" said to the speaker
-        labelled "Emi"), and the messages each name was said in. The scope is read exactly as
-        messages were added to it."""
-        raw = self.store.get_setting(_people_key(self._scope(user_id, agent_id, run_id)))
-        return people_.people(people_.Tally.loads(raw)) if raw else []
+    def people(self, **scope: Unpack[ScopeArgs]) -> builtins.list[Person]:
+        return ledgers.people_of(self.store, self._scope(scope))
 
     def profile(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         person: str | None = None,
         budget: int = 2000,
-    ) -> profile_.ProfileView:
-        """What the people of a scope have said about themselves ("I live in…", "my sister
-        is…", "I'm allergic to…"): for each person, the names they go by (``people``), the
-        traits that hold now, each with its value, since when and the messages that say it,
-        and the superseded ones (a move ends the old home, it does not erase it). ``person``
-        (a name or alias) picks one person; ``text`` is the whole as compact lines within
-        ``budget`` characters, for a prompt."""
-        if budget < 0:
+        **scope: Unpack[ScopeArgs],
+    ) -> ProfileView:
+        where = self._scope(scope)
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise InvalidInputError("budget must be 0 or more characters")
-        scope = self._scope(user_id, agent_id, run_id)
-        known = self.people(user_id=user_id, agent_id=agent_id, run_id=run_id)
-        raw = self.store.get_setting(_profile_key(scope))
-        ledger = profile_.Ledger.loads(raw) if raw else profile_.Ledger()
-        found = profile_.profiles(ledger, {p.name: p.names for p in known})
+        known = ledgers.people_of(self.store, where)
+        found = profile_.profiles(
+            ledgers.ledger_of(self.store, where), {p.name: p.names for p in known}
+        )
         if person is not None:
             found = [p for p in found if any(people_.same_name(person, n) for n in p.names)]
-        return profile_.ProfileView(tuple(found), profile_.render(found, budget))
-
-    def _learn_people(self, scope: Scope, records: Sequence[MemoryRecord]) -> None:
-        """The write path's share of the people table and the profile: what these messages say
-        about who is who, and about the speakers themselves."""
-        said = [(r.sources[0] if r.sources else r.id, r.actor, r.text) for r in records]
-        if any(actor for _, actor, _ in said):
-            key = _people_key(scope)
-            raw = self.store.get_setting(key)
-            tally = people_.observe(people_.Tally.loads(raw) if raw else people_.Tally(), said)
-            self.store.put_setting(key, tally.dumps())
-        stated = [
-            (source, actor or "user", text, record.valid_from or record.recorded_at)
-            for (source, actor, text), record in zip(said, records, strict=True)
-            if not flagged(record.metadata) and profile_.statements(text)
-        ]
-        if stated:
-            key = _profile_key(scope)
-            raw = self.store.get_setting(key)
-            ledger = profile_.observe(
-                profile_.Ledger.loads(raw) if raw else profile_.Ledger(), stated
-            )
-            self.store.put_setting(key, ledger.dumps())
+        return ProfileView(tuple(found), profile_.render(found, budget))
 
     # -- the change feed ------------------------------------------------------------------------
     def changes(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
         after: int = 0,
         limit: int = 100,
+        **scope: Unpack[ScopeArgs],
     ) -> builtins.list[Change]:
-        """The changes to this tenant's memories after change ``after``, oldest first: every
-        add, update, invalidation, deletion, restore, archive, purge and import, with the
-        memory's id, version and scope. With a scope, only the changes of memories it covers.
-        Resume from the last ``Change.id`` seen; ``follow`` waits for new ones."""
-        scope = None
-        if user_id or agent_id or run_id:
-            scope = self._scope(user_id, agent_id, run_id)
-        return self.store.changes(self.tenant, scope, after=after, limit=limit)
+        where = self._scope(scope) if any(scope.values()) else None
+        return self.store.changes(self.tenant, where, after=after, limit=limit)
 
-    def follow(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        after: int = 0,
-        poll: float = 0.5,
-        until: Callable[[], bool] | None = None,
-    ) -> Iterator[Change]:
-        """Every change after ``after``, then each new one as it is written (by any process on
-        the same store), checking every ``poll`` seconds; stops when ``until()`` returns true
-        (checked between polls), else runs for as long as it is iterated."""
-        if poll <= 0:
-            raise InvalidInputError("poll must be a positive number of seconds")
-        while True:
-            found = self.changes(
-                user_id=user_id, agent_id=agent_id, run_id=run_id, after=after, limit=1000
-            )
-            yield from found
-            if found:
-                after = found[-1].id
-            if until is not None and until():
-                return
-            if len(found) < 1000:
-                time.sleep(poll)
+    follow = api_follow
+
+    # -- the graph ------------------------------------------------------------------------------
+    def links(
+        self, memory_id: str, **scope: Unpack[ScopeArgs]
+    ) -> builtins.list[tuple[Link, MemoryRecord]]:
+        where = self._scope(scope)
+        found = self.store.links(where, memory_id)
+        others = [link.target if link.source == memory_id else link.source for link in found]
+        records = {r.id: r for r in self.store.get_many(where, others)}
+        return [(link, records[o]) for link, o in zip(found, others, strict=True) if o in records]
+
+    def entities(self, *, limit: int = 100, **scope: Unpack[ScopeArgs]) -> builtins.list[Entity]:
+        _check_count(limit, "limit", MAX_LIMIT)
+        return self.store.find_entities(self._scope(scope), limit=limit)
+
+    def about(self, name: str, *, limit: int = 20, **scope: Unpack[ScopeArgs]) -> EntityView | None:
+        where = self._scope(scope)
+        _check_count(limit, "limit", MAX_LIMIT)
+        key = entity_key(check_text(name, "name"))
+        found = self.store.find_entities(where, [key], limit=1)
+        if not found:
+            return None
+        relations = self.store.relations(where, [key], limit=limit * 10)
+        hits = self.store.entity_search(where, {key: 1.0}, Filters(), limit=limit)
+        return EntityView(found[0], tuple(relations), tuple(r for r, _ in hits))
 
     # -- transfer -------------------------------------------------------------------------------
     def export(
         self,
         out: str | Path | IO[str],
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
+        **scope: Unpack[ScopeArgs],
     ) -> int:
-        """Write a scope as JSON Lines (messages with the LLM write path's status of each,
-        memories, versions, history, links and the entity graph); return the number of memories
-        written."""
-        scope = self._scope(user_id, agent_id, run_id)
+        where = self._scope(scope)
         count = 0
         with _open_text(out, "w") as fh:
-            for item in self.store.export(scope):
+            for item in self.store.export(where):
                 count += item["type"] == "memory"
                 fh.write(codec.dumps(item) + "\n")
         return count
 
     def import_(self, source: str | Path | IO[str]) -> int:
-        """Read a JSON Lines export into this tenant; return the number of memories imported.
-
-        Every line is held to the rules of the verbs that write the same records (limits,
-        ranges, provenance, the poisoning guard: see ``write.importing``) before anything is
-        written; a line that fails, or an id that already exists, writes nothing at all, and
-        the error names the line. An episode is guarded as ``add`` guards it. A file memstrata
-        exported imports unchanged.
-        """
         with _open_text(source, "r") as fh:
             lines = _parse_export(fh)
         found: dict[Scope, set[str]] = {}
@@ -869,7 +615,7 @@ class Memory:
         items = importing.vet(lines, found, self.tenant)
         memories = [item for item in items if item["type"] == "memory"]
         records = [MemoryRecord.from_dict(item["record"], self.tenant) for item in memories]
-        vectors = self._embed_records(records)
+        vectors = self.writer.embed(records)
         for i, item in enumerate(memories):
             item["vector"] = None if vectors is None else vectors[i]
         return self.store.import_(self.tenant, items, at=self.clock.now())
@@ -955,12 +701,14 @@ class _open_text:
             ) from None
 
 
-class AsyncMemory:
-    """The asyncio twin of ``Memory``: the same methods, awaited, run on a worker thread.
+class AsyncMemory(AsyncVerbs):
+    """The asyncio twin of ``Memory``: the same verbs, awaited, run on a worker thread.
 
-    It holds no logic: each method forwards to the ``Memory`` it wraps (a test checks that
-    both expose the same methods with the same signatures).
+    It holds no logic: its verbs are derived from the declaration (``api.AsyncVerbs``) and run
+    the ``Memory`` it wraps, ``sync``.
     """
+
+    sync: Memory
 
     def __init__(
         self,
@@ -983,456 +731,3 @@ class AsyncMemory:
         self = cls.__new__(cls)
         self.sync = Memory.from_settings(settings, **overrides)
         return self
-
-    async def add(
-        self,
-        messages: MessageInput | Sequence[MessageInput],
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        timestamp: TimeInput = None,
-        extraction: Extraction | Mapping[str, Any] | None = None,
-    ) -> AddResult:
-        return await asyncio.to_thread(
-            self.sync.add,
-            messages,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            metadata=metadata,
-            timestamp=timestamp,
-            extraction=extraction,
-        )
-
-    async def set_extraction(
-        self,
-        extraction: Extraction | Mapping[str, Any] | None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> None:
-        await asyncio.to_thread(
-            self.sync.set_extraction, extraction, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def extraction(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> Extraction | None:
-        return await asyncio.to_thread(
-            self.sync.extraction, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def remember(
-        self,
-        text: str,
-        *,
-        kind: MemoryKind = "fact",
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        sources: Sequence[str] = (),
-        actor: str | None = None,
-        subject: str | None = None,
-        keys: Sequence[str] = (),
-        entities: Sequence[str] = (),
-        valid_from: TimeInput = None,
-        valid_to: TimeInput = None,
-        importance: float = 0.5,
-        metadata: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        prompt_version: str | None = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.remember, text, kind=kind, user_id=user_id, agent_id=agent_id,
-            run_id=run_id, sources=sources, actor=actor, subject=subject, keys=keys,
-            entities=entities, valid_from=valid_from, valid_to=valid_to, importance=importance,
-            metadata=metadata, reason=reason, prompt_version=prompt_version,
-        )  # fmt: skip
-
-    async def reprocess(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-    ) -> PipelineReport:
-        return await asyncio.to_thread(
-            self.sync.reprocess, user_id=user_id, agent_id=agent_id, run_id=run_id, dry_run=dry_run
-        )
-
-    async def update(
-        self,
-        memory_id: str,
-        text: str | None = None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        valid_from: TimeInput = None,
-        valid_to: TimeInput = None,
-        expected_version: int | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.update,
-            memory_id,
-            text,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            metadata=metadata,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            expected_version=expected_version,
-            reason=reason,
-        )
-
-    async def delete(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.delete,
-            memory_id,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            reason=reason,
-        )
-
-    async def restore(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.restore,
-            memory_id,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            reason=reason,
-        )
-
-    async def archive(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.archive,
-            memory_id,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            reason=reason,
-        )
-
-    async def purge(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        confirm: bool = False,
-    ) -> None:
-        return await asyncio.to_thread(
-            self.sync.purge,
-            memory_id,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            confirm=confirm,
-        )
-
-    async def reset(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        confirm: bool = False,
-        all_users: bool = False,
-    ) -> int:
-        return await asyncio.to_thread(
-            self.sync.reset, user_id=user_id, agent_id=agent_id, run_id=run_id, confirm=confirm,
-            all_users=all_users,
-        )  # fmt: skip
-
-    async def search(
-        self,
-        query: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int | None = None,
-        filters: Filters | None = None,
-        kinds: Sequence[MemoryKind] | None = None,
-        states: Sequence[MemoryState] | None = None,
-        layers: Sequence[Layer] | None = None,
-        since: TimeInput = None,
-        until: TimeInput = None,
-        metadata: Mapping[str, Any] | None = None,
-        as_of: TimeInput = None,
-        budget: int | None = None,
-    ) -> SearchResult:
-        return await asyncio.to_thread(
-            self.sync.search,
-            query,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            limit=limit,
-            filters=filters,
-            kinds=kinds,
-            states=states,
-            layers=layers,
-            since=since,
-            until=until,
-            metadata=metadata,
-            as_of=as_of,
-            budget=budget,
-        )
-
-    async def feedback(
-        self,
-        search_id: str,
-        used: Sequence[str],
-        unused: Sequence[str] | None = None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> learning.FeedbackResult:
-        return await asyncio.to_thread(
-            self.sync.feedback, search_id, used, unused, user_id=user_id, agent_id=agent_id,
-            run_id=run_id,
-        )  # fmt: skip
-
-    async def maintain(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-    ) -> builtins.list[str]:
-        return await asyncio.to_thread(
-            self.sync.maintain, user_id=user_id, agent_id=agent_id, run_id=run_id, dry_run=dry_run
-        )
-
-    async def get(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        as_of: TimeInput = None,
-    ) -> MemoryRecord:
-        return await asyncio.to_thread(
-            self.sync.get, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id,
-            as_of=as_of,
-        )  # fmt: skip
-
-    async def list(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        filters: Filters | None = None,
-        kinds: Sequence[MemoryKind] | None = None,
-        states: Sequence[MemoryState] | None = None,
-        layers: Sequence[Layer] | None = None,
-        since: TimeInput = None,
-        until: TimeInput = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Page:
-        return await asyncio.to_thread(
-            self.sync.list,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            limit=limit,
-            cursor=cursor,
-            filters=filters,
-            kinds=kinds,
-            states=states,
-            layers=layers,
-            since=since,
-            until=until,
-            metadata=metadata,
-        )
-
-    async def versions(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[MemoryRecord]:
-        return await asyncio.to_thread(
-            self.sync.versions, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def history(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[HistoryEvent]:
-        return await asyncio.to_thread(
-            self.sync.history, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def sources(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[Message]:
-        return await asyncio.to_thread(
-            self.sync.sources, memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def scopes(self) -> builtins.list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.scopes)
-
-    async def changes(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        after: int = 0,
-        limit: int = 100,
-    ) -> builtins.list[Change]:
-        return await asyncio.to_thread(
-            self.sync.changes,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            after=after,
-            limit=limit,
-        )
-
-    async def follow(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        after: int = 0,
-        poll: float = 0.5,
-        until: Callable[[], bool] | None = None,
-    ) -> AsyncIterator[Change]:
-        """``Memory.follow`` without blocking the event loop."""
-        if poll <= 0:
-            raise InvalidInputError("poll must be a positive number of seconds")
-        while True:
-            found = await self.changes(
-                user_id=user_id, agent_id=agent_id, run_id=run_id, after=after, limit=1000
-            )
-            for change in found:
-                yield change
-            if found:
-                after = found[-1].id
-            if until is not None and until():
-                return
-            if len(found) < 1000:
-                await asyncio.sleep(poll)
-
-    async def profile(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        person: str | None = None,
-        budget: int = 2000,
-    ) -> profile_.ProfileView:
-        return await asyncio.to_thread(
-            self.sync.profile,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            person=person,
-            budget=budget,
-        )
-
-    async def people(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[people_.Person]:
-        return await asyncio.to_thread(
-            self.sync.people, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def export(
-        self,
-        out: str | Path | IO[str],
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> int:
-        return await asyncio.to_thread(
-            self.sync.export, out, user_id=user_id, agent_id=agent_id, run_id=run_id
-        )
-
-    async def import_(self, source: str | Path | IO[str]) -> int:
-        return await asyncio.to_thread(self.sync.import_, source)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self.sync.close)
-
-    async def __aenter__(self) -> AsyncMemory:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-def _people_key(scope: Scope) -> str:
-    """Where a scope's people tally is kept among the store's settings."""
-    return "people:" + json.dumps(list(scope.key))
-
-
-def _profile_key(scope: Scope) -> str:
-    """Where a scope's profile ledger is kept among the store's settings."""
-    return "profile:" + json.dumps(list(scope.key))

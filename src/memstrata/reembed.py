@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from memstrata.ports import Embedder, Scans, StoredSettings, Transfer, Vectors
-from memstrata.write.episodes import index_text
+from memstrata.read.embedding import embedding_text
 
 
 class Reembeddable(Transfer, Scans, Vectors, StoredSettings, Protocol):
@@ -37,7 +37,7 @@ def reembed(
         ]
         for start in range(0, len(pending), batch_size):
             chunk = pending[start : start + batch_size]
-            vectors = embedder.embed([index_text(r) for r in chunk], kind="document")
+            vectors = embedder.embed([embedding_text(r) for r in chunk], kind="document")
             store.put_vectors(
                 scope.tenant, [(r.id, v) for r, v in zip(chunk, vectors, strict=True)]
             )

@@ -1,24 +1,26 @@
-"""``RemoteMemory``: the ``Memory`` interface over HTTP, for a ``memstrata serve`` server.
+"""``RemoteMemory``: the verbs of ``Memory`` over HTTP, for a ``memstrata serve`` server.
 
 Switching an application from embedded to remote is one line::
 
     mem = Memory("memories.db")                                   # embedded
     mem = RemoteMemory("http://127.0.0.1:8420", api_key="ms_…")   # remote
 
-The methods, their arguments and their return types are those of ``Memory`` (a test checks the
-signatures); a server error comes back as the same exception type (``NotFoundError``,
-``ConflictError``, ``InvalidInputError``…), chosen by the error's ``code``. A server that cannot
+The verbs, their arguments and their return types are those of ``Memory``: both are derived from
+the declaration in ``api``. ``RemoteMemory`` is a client that hands each call, as an
+``api.Request``, to a transport (``HTTPTransport``: the REST route, its wire format and its
+errors); ``AsyncRemoteMemory`` is its asyncio twin. A server error comes back as the same
+exception type (``NotFoundError``, ``ConflictError``, ``InvalidInputError``…), chosen by the
+error's ``code``. A server that cannot
 be reached raises ``StoreError``, a refused API key ``ConfigurationError``.
 """
 
 from __future__ import annotations
 
-import builtins
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +28,17 @@ from urllib.parse import quote
 
 import httpx
 
+from memstrata.api import (
+    AsyncVerbs,
+    MessageInput,
+    Request,
+    TimeInput,
+    Transport,
+    forwarded,
+    merge_filters,
+)
+from memstrata.api import Verbs as V
+from memstrata.api import follow as api_follow
 from memstrata.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -33,30 +46,38 @@ from memstrata.errors import (
     NotFoundError,
     StoreError,
 )
-from memstrata.lifecycle.learning import FeedbackResult
-from memstrata.memory import MessageInput, TimeInput
+from memstrata.options import Extraction, as_extraction
+from memstrata.ports import Entity, EntityView, Link, SystemClock, Triple
+from memstrata.results import (
+    Alias,
+    FeedbackResult,
+    Person,
+    PipelineReport,
+    Profile,
+    ProfileView,
+    Trait,
+)
 from memstrata.server.schemas import (
+    change_from_wire,
     history_from_wire,
     hit_from_wire,
     message_from_wire,
     record_from_wire,
     scope_from_wire,
+    when_from_wire,
 )
 from memstrata.types import (
+    DEFAULT_TENANT,
     STATES,
     AddResult,
-    Filters,
+    Change,
     HistoryEvent,
-    Layer,
-    MemoryKind,
     MemoryRecord,
-    MemoryState,
     Message,
     Page,
     SearchResult,
     as_utc,
 )
-from memstrata.write.pipeline import PipelineReport
 
 DEFAULT_URL = "http://127.0.0.1:8420"
 #: The size of the pieces an import is sent in, in characters.
@@ -90,7 +111,7 @@ def _iso(value: TimeInput, what: str) -> str | None:
     return None if when is None else when.isoformat()
 
 
-def _message(value: MessageInput) -> str | dict[str, Any]:
+def _message(value: MessageInput | bytes) -> str | dict[str, Any]:
     """A message as the server takes it (the server validates it like the library)."""
     if isinstance(value, bytes):
         try:
@@ -118,31 +139,11 @@ def _message(value: MessageInput) -> str | dict[str, Any]:
     return out
 
 
-def _merge_filters(
-    filters: Filters | None,
-    kinds: Sequence[MemoryKind] | None,
-    states: Sequence[MemoryState] | None,
-    layers: Sequence[Layer] | None,
-    since: TimeInput,
-    until: TimeInput,
-    metadata: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+def _merge_filters(a: Mapping[str, Any]) -> dict[str, Any]:
     """The filter fields to send: ``filters`` overridden by the keyword arguments given."""
-    base = filters or Filters()
-    changes: dict[str, Any] = {}
-    if kinds is not None:
-        changes["kinds"] = tuple(kinds)
-    if states is not None:
-        changes["states"] = tuple(states)
-    if layers is not None:
-        changes["layers"] = tuple(layers)
-    if since is not None:
-        changes["since"] = as_utc(since, "since")
-    if until is not None:
-        changes["until"] = as_utc(until, "until")
-    if metadata is not None:
-        changes["metadata"] = dict(metadata)
-    merged = replace(base, **changes) if changes else base
+    merged = merge_filters(
+        a["filters"], a["kinds"], a["states"], a["layers"], a["since"], a["until"], a["metadata"]
+    )
     return {
         "kinds": list(merged.kinds) or None,
         "states": list(merged.states),
@@ -165,12 +166,9 @@ def _text(target: str | Path | IO[str], mode: str) -> Iterator[IO[str]]:
         raise InvalidInputError("expected a path or a text stream")
 
 
-class RemoteMemory:
-    """Long-term memory on a ``memstrata serve`` server, with the same methods as ``Memory``.
-
-    ``api_key`` is sent as ``Authorization: Bearer …``; the server confines every call to the
-    key's tenant. ``transport`` lets tests and applications hand httpx a custom transport.
-    """
+class HTTPTransport:
+    """Carries a verb's ``Request`` to a ``memstrata serve`` server and its answer back: the
+    route of each verb, its wire format, and the server's errors as library errors."""
 
     def __init__(
         self,
@@ -188,15 +186,20 @@ class RemoteMemory:
         self._errors = {**_HTTP_CODES, **_error_classes()}
         self._tenant: str | None = None
 
-    def __repr__(self) -> str:
-        return f"RemoteMemory({self.url!r})"
-
     @property
     def tenant(self) -> str:
         """The tenant the server serves this client as (asked once)."""
         if self._tenant is None:
             self._tenant = str(self._call("GET", "/v1/whoami").json()["tenant"])
         return self._tenant
+
+    def handle(self, request: Request) -> Any:
+        route = ROUTES[request.verb]
+        scope = {f: request.scope.get(f) for f in ("user_id", "agent_id", "run_id")}
+        return route(self, request.arguments, scope)
+
+    def close(self) -> None:
+        self._http.close()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _call(
@@ -213,16 +216,17 @@ class RemoteMemory:
         headers = {"Content-Type": "application/x-ndjson"} if content is not None else None
         payload = None
         if body is not None:
-            payload = json.dumps(body, ensure_ascii=False, default=_json_default).encode(
-                "utf-8", errors="surrogatepass"
-            )
+            payload = json.dumps(_drop_none(body), ensure_ascii=False, default=_json_default)
+            payload_bytes = payload.encode("utf-8", errors="surrogatepass")
             headers = {"Content-Type": "application/json"}
         try:
             response = self._http.request(
                 method,
                 path,
                 params=query,
-                content=payload if content is None else content,
+                content=(payload_bytes if payload is not None else None)
+                if content is None
+                else content,
                 headers=headers,
                 timeout=self._http.timeout if timeout is None else timeout,
             )
@@ -231,6 +235,9 @@ class RemoteMemory:
         if response.is_success:
             return response
         raise self._error(response)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._call(method, path, **kwargs).json()
 
     @contextmanager
     def _lines(self, path: str, params: Mapping[str, Any]) -> Iterator[Iterator[str]]:
@@ -261,408 +268,389 @@ class RemoteMemory:
             message = f"{message} (check the api_key given to RemoteMemory)"
         return self._errors.get(code, MemstrataError)(message)
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._call(method, path, **kwargs).json()
-
-    @staticmethod
-    def _scope(
-        user_id: str | None, agent_id: str | None, run_id: str | None
-    ) -> dict[str, str | None]:
-        return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-
     def _record(self, data: Mapping[str, Any]) -> MemoryRecord:
         return record_from_wire(data, self.tenant)
 
-    @staticmethod
-    def _path(memory_id: str, tail: str = "") -> str:
-        if not str(memory_id):
-            raise NotFoundError("no memory with an empty id")
-        return f"/v1/memories/{quote(str(memory_id), safe='')}{tail}"
 
-    # -- write ----------------------------------------------------------------------------------
-    def add(
-        self,
-        messages: MessageInput | Sequence[MessageInput],
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        timestamp: TimeInput = None,
-    ) -> AddResult:
-        """Remember messages (see ``Memory.add``)."""
-        batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
-        if not isinstance(batch, Sequence) or not batch:
-            raise InvalidInputError("add needs at least one message")
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise InvalidInputError("metadata must be a mapping")
-        body = {
-            **self._scope(user_id, agent_id, run_id),
-            "messages": [_message(m) for m in batch],
-            "metadata": None if metadata is None else dict(metadata),
-            "timestamp": _iso(timestamp, "timestamp"),
-        }
-        data = self._json("POST", "/v1/memories", body=_drop_none(body))
-        return AddResult(
-            added=tuple(self._record(r) for r in data["added"]),
-            duplicates=tuple(data["duplicates"]),
+def _path(memory_id: str, tail: str = "") -> str:
+    if not str(memory_id):
+        raise NotFoundError("no memory with an empty id")
+    return f"/v1/memories/{quote(str(memory_id), safe='')}{tail}"
+
+
+Args = dict[str, Any]
+
+
+# -- the route of each verb -----------------------------------------------------------------------
+def _add(http: HTTPTransport, a: Args, scope: Args) -> AddResult:
+    messages = a["messages"]
+    batch = [messages] if isinstance(messages, str | bytes | Mapping | Message) else messages
+    if not isinstance(batch, Sequence) or not batch:
+        raise InvalidInputError("add needs at least one message")
+    if a["metadata"] is not None and not isinstance(a["metadata"], Mapping):
+        raise InvalidInputError("metadata must be a mapping")
+    body = {
+        **scope,
+        "messages": [_message(m) for m in batch],  # each is checked by _message
+        "metadata": a["metadata"],
+        "timestamp": _iso(a["timestamp"], "timestamp"),
+        "extraction": _rules(a["extraction"]),
+    }
+    data = http._json("POST", "/v1/memories", body=body)
+    return AddResult(
+        added=tuple(http._record(r) for r in data["added"]), duplicates=tuple(data["duplicates"])
+    )
+
+
+def _remember(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
+    body = {
+        **scope,
+        **a,
+        "sources": list(a["sources"]),
+        "keys": list(a["keys"]),
+        "entities": list(a["entities"]),
+        "valid_from": _iso(a["valid_from"], "valid_from"),
+        "valid_to": _iso(a["valid_to"], "valid_to"),
+    }
+    return http._record(http._json("POST", "/v1/memories/remember", body=body))
+
+
+def _reprocess(http: HTTPTransport, a: Args, scope: Args) -> PipelineReport:
+    params = {**scope, "dry_run": a["dry_run"] is True}
+    data = http._json("POST", "/v1/reprocess", params=params)
+    names = {f.name for f in fields(PipelineReport)}
+    return PipelineReport(**{k: v for k, v in data.items() if k in names})
+
+
+def _update(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
+    body = {
+        "text": a["text"],
+        "metadata": a["metadata"],
+        "valid_from": _iso(a["valid_from"], "valid_from"),
+        "valid_to": _iso(a["valid_to"], "valid_to"),
+        "expected_version": a["expected_version"],
+        "reason": a["reason"],
+    }
+    return http._record(http._json("PATCH", _path(a["memory_id"]), params=scope, body=body))
+
+
+def _state(verb: str) -> Callable[[HTTPTransport, Args, Args], MemoryRecord]:
+    method, tail = ("DELETE", "") if verb == "delete" else ("POST", f"/{verb}")
+
+    def change(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
+        params = {**scope, "reason": a["reason"]}
+        return http._record(http._json(method, _path(a["memory_id"], tail), params=params))
+
+    return change
+
+
+def _purge(http: HTTPTransport, a: Args, scope: Args) -> None:
+    params = {**scope, "confirm": a["confirm"] is True}
+    http._call("POST", _path(a["memory_id"], "/purge"), params=params)
+
+
+def _reset(http: HTTPTransport, a: Args, scope: Args) -> int:
+    params = {**scope, "confirm": a["confirm"] is True, "all_users": a["all_users"] is True}
+    return int(http._json("POST", "/v1/reset", params=params)["memories"])
+
+
+def _search(http: HTTPTransport, a: Args, scope: Args) -> SearchResult:
+    body = {
+        **scope,
+        "query": a["query"],
+        "limit": a["limit"],
+        "as_of": _iso(a["as_of"], "as_of"),
+        "budget": a["budget"],
+        **_merge_filters(a),
+    }
+    data = http._json("POST", "/v1/memories/search", body=body)
+    tenant = http.tenant
+    return SearchResult(
+        hits=tuple(hit_from_wire(h, tenant) for h in data["hits"]),
+        search_id=data["search_id"],
+        query=data["query"],
+    )
+
+
+def _feedback(http: HTTPTransport, a: Args, scope: Args) -> FeedbackResult:
+    body = {
+        **scope,
+        "search_id": a["search_id"],
+        "used": list(a["used"]),
+        "unused": None if a["unused"] is None else list(a["unused"]),
+    }
+    data = http._json("POST", "/v1/feedback", body=body)
+    return FeedbackResult(used=data["used"], unused=data["unused"], pairs=data["pairs"])
+
+
+def _maintain(http: HTTPTransport, a: Args, scope: Args) -> list[str]:
+    params = {**scope, "dry_run": a["dry_run"] is True}
+    return [str(i) for i in http._json("POST", "/v1/maintain", params=params)["archived"]]
+
+
+def _get(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
+    params = {**scope, "as_of": _iso(a["as_of"], "as_of")}
+    return http._record(http._json("GET", _path(a["memory_id"]), params=params))
+
+
+def _list(http: HTTPTransport, a: Args, scope: Args) -> Page:
+    f = _merge_filters(a)
+    params: dict[str, Any] = {
+        **scope,
+        "limit": a["limit"],
+        "cursor": a["cursor"],
+        "kind": f["kinds"],
+        "state": f["states"] or list(STATES),
+        "layer": f["layers"],
+        "since": f["since"],
+        "until": f["until"],
+        "actor": f["actor"],
+        "metadata": json.dumps(f["metadata"]) if f["metadata"] else None,
+    }
+    data = http._json("GET", "/v1/memories", params=params)
+    return Page(
+        records=tuple(http._record(r) for r in data["memories"]), next_cursor=data["next_cursor"]
+    )
+
+
+def _versions(http: HTTPTransport, a: Args, scope: Args) -> list[MemoryRecord]:
+    data = http._json("GET", _path(a["memory_id"], "/versions"), params=scope)
+    return [http._record(r) for r in data]
+
+
+def _history(http: HTTPTransport, a: Args, scope: Args) -> list[HistoryEvent]:
+    data = http._json("GET", _path(a["memory_id"], "/history"), params=scope)
+    return [history_from_wire(e) for e in data]
+
+
+def _sources(http: HTTPTransport, a: Args, scope: Args) -> list[Message]:
+    data = http._json("GET", _path(a["memory_id"], "/sources"), params=scope)
+    return [message_from_wire(m) for m in data]
+
+
+def _scopes(http: HTTPTransport, a: Args, scope: Args) -> list[dict[str, Any]]:
+    return [scope_from_wire(s) for s in http._json("GET", "/v1/scopes")]
+
+
+def _export(http: HTTPTransport, a: Args, scope: Args) -> int:
+    count = 0
+    with http._lines("/v1/export", scope) as lines, _text(a["out"], "w") as fh:
+        for line in lines:
+            if line.strip():
+                count += json.loads(line).get("type") == "memory"
+                fh.write(line + "\n")
+    return count
+
+
+def _import(http: HTTPTransport, a: Args, scope: Args) -> int:
+    with _text(a["source"], "r") as fh:
+        wait = httpx.Timeout(http._http.timeout.connect, read=None)
+        response = http._call("POST", "/v1/import", content=_pieces(fh), timeout=wait)
+    return int(response.json()["memories"])
+
+
+def _links(http: HTTPTransport, a: Args, scope: Args) -> list[tuple[Link, MemoryRecord]]:
+    memory_id = a["memory_id"]
+    out = []
+    for item in http._json("GET", _path(memory_id, "/links"), params=scope):
+        other = http._record(item["memory"])
+        ends = (memory_id, other.id) if item["direction"] == "out" else (other.id, memory_id)
+        source, target = ends
+        link = Link(source, target, item["kind"], item["score"], when_from_wire(item["at"]))
+        out.append((link, other))
+    return out
+
+
+def _entity(data: Mapping[str, Any]) -> Entity:
+    return Entity(key=data["key"], name=data["name"], mentions=int(data["mentions"]))
+
+
+def _entities(http: HTTPTransport, a: Args, scope: Args) -> list[Entity]:
+    params = {**scope, "limit": a["limit"]}
+    return [_entity(e) for e in http._json("GET", "/v1/entities", params=params)]
+
+
+def _about(http: HTTPTransport, a: Args, scope: Args) -> EntityView | None:
+    params = {**scope, "name": a["name"], "limit": a["limit"]}
+    data = http._json("GET", "/v1/entities/about", params=params)
+    if data is None:
+        return None
+    return EntityView(
+        entity=_entity(data["entity"]),
+        relations=tuple(Triple(**t) for t in data["relations"]),
+        memories=tuple(http._record(r) for r in data["memories"]),
+    )
+
+
+def _rules(value: Any) -> dict[str, Any] | None:
+    rules = as_extraction(value)
+    return None if rules is None else rules.model_dump(mode="json")
+
+
+def _set_extraction(http: HTTPTransport, a: Args, scope: Args) -> None:
+    http._call("PUT", "/v1/extraction", body={**scope, "extraction": _rules(a["extraction"])})
+
+
+def _extraction(http: HTTPTransport, a: Args, scope: Args) -> Extraction | None:
+    data = http._json("GET", "/v1/extraction", params=scope)
+    return None if data is None else Extraction.model_validate(data)
+
+
+def _people(http: HTTPTransport, a: Args, scope: Args) -> list[Person]:
+    return [
+        Person(
+            name=p["name"],
+            aliases=tuple(
+                Alias(x["name"], int(x["count"]), tuple(x["sources"])) for x in p["aliases"]
+            ),
+            messages=int(p["messages"]),
         )
+        for p in http._json("GET", "/v1/people", params=scope)
+    ]
 
-    def remember(
-        self,
-        text: str,
-        *,
-        kind: MemoryKind = "fact",
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        sources: Sequence[str] = (),
-        actor: str | None = None,
-        subject: str | None = None,
-        keys: Sequence[str] = (),
-        entities: Sequence[str] = (),
-        valid_from: TimeInput = None,
-        valid_to: TimeInput = None,
-        importance: float = 0.5,
-        metadata: Mapping[str, Any] | None = None,
-        reason: str | None = None,
-        prompt_version: str | None = None,
-    ) -> MemoryRecord:
-        """Store a derived memory directly (see ``Memory.remember``)."""
-        body = {
-            **self._scope(user_id, agent_id, run_id),
-            "text": text,
-            "kind": kind,
-            "sources": list(sources),
-            "actor": actor,
-            "subject": subject,
-            "keys": list(keys),
-            "entities": list(entities),
-            "valid_from": _iso(valid_from, "valid_from"),
-            "valid_to": _iso(valid_to, "valid_to"),
-            "importance": importance,
-            "metadata": None if metadata is None else dict(metadata),
-            "reason": reason,
-            "prompt_version": prompt_version,
-        }
-        return self._record(self._json("POST", "/v1/memories/remember", body=_drop_none(body)))
 
-    def reprocess(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-    ) -> PipelineReport:
-        """Run the server's LLM write path over a scope (see ``Memory.reprocess``)."""
-        params = {**self._scope(user_id, agent_id, run_id), "dry_run": dry_run is True}
-        data = self._json("POST", "/v1/reprocess", params=params)
-        names = {f.name for f in fields(PipelineReport)}
-        return PipelineReport(**{k: v for k, v in data.items() if k in names})
+def _trait(data: Mapping[str, Any]) -> Trait:
+    return Trait.from_dict(data)
 
-    def update(
-        self,
-        memory_id: str,
-        text: str | None = None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        valid_from: TimeInput = None,
-        valid_to: TimeInput = None,
-        expected_version: int | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        """Write a new version of a memory (see ``Memory.update``)."""
-        body = {
-            "text": text,
-            "metadata": None if metadata is None else dict(metadata),
-            "valid_from": _iso(valid_from, "valid_from"),
-            "valid_to": _iso(valid_to, "valid_to"),
-            "expected_version": expected_version,
-            "reason": reason,
-        }
-        data = self._json(
-            "PATCH",
-            self._path(memory_id),
-            params=self._scope(user_id, agent_id, run_id),
-            body=_drop_none(body),
+
+def _profile(http: HTTPTransport, a: Args, scope: Args) -> ProfileView:
+    params = {**scope, "person": a["person"], "budget": a["budget"]}
+    data = http._json("GET", "/v1/profile", params=params)
+    found = tuple(
+        Profile(
+            person=p["person"],
+            names=tuple(p["names"]),
+            traits=tuple(_trait(t) for t in p["traits"]),
+            history=tuple(_trait(t) for t in p["history"]),
         )
-        return self._record(data)
+        for p in data["profiles"]
+    )
+    return ProfileView(found, data["text"])
 
-    def _state(
-        self, verb: str, memory_id: str, scope: dict[str, str | None], reason: str | None
-    ) -> MemoryRecord:
-        method, tail = ("DELETE", "") if verb == "delete" else ("POST", f"/{verb}")
-        params = {**scope, "reason": reason}
-        return self._record(self._json(method, self._path(memory_id, tail), params=params))
 
-    def delete(
+def _changes(http: HTTPTransport, a: Args, scope: Args) -> list[Change]:
+    params = {**scope, "after": a["after"], "limit": a["limit"]}
+    found = http._json("GET", "/v1/changes", params=params)
+    return [change_from_wire(c, http.tenant) for c in found]
+
+
+#: The route of each verb (a test checks that every verb has one).
+ROUTES: dict[str, Callable[[HTTPTransport, Args, Args], Any]] = {
+    "add": _add,
+    "remember": _remember,
+    "reprocess": _reprocess,
+    "update": _update,
+    "delete": _state("delete"),
+    "restore": _state("restore"),
+    "archive": _state("archive"),
+    "purge": _purge,
+    "reset": _reset,
+    "search": _search,
+    "feedback": _feedback,
+    "maintain": _maintain,
+    "get": _get,
+    "list": _list,
+    "versions": _versions,
+    "history": _history,
+    "sources": _sources,
+    "scopes": _scopes,
+    "export": _export,
+    "import_": _import,
+    "links": _links,
+    "entities": _entities,
+    "about": _about,
+    "set_extraction": _set_extraction,
+    "extraction": _extraction,
+    "people": _people,
+    "profile": _profile,
+    "changes": _changes,
+}
+
+
+class RemoteMemory:
+    """Long-term memory on a ``memstrata serve`` server, with the same verbs as ``Memory``.
+
+    ``api_key`` is sent as ``Authorization: Bearer …``; the server confines every call to the
+    key's tenant. ``transport`` is an httpx transport for the HTTP client (tests and
+    applications hand it one), or a memstrata ``api.Transport`` that carries the verbs itself.
+    """
+
+    def __init__(
         self,
-        memory_id: str,
+        url: str = DEFAULT_URL,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        """Soft-delete (see ``Memory.delete``)."""
-        return self._state("delete", memory_id, self._scope(user_id, agent_id, run_id), reason)
-
-    def restore(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        """Bring a deleted or archived memory back to active."""
-        return self._state("restore", memory_id, self._scope(user_id, agent_id, run_id), reason)
-
-    def archive(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        reason: str | None = None,
-    ) -> MemoryRecord:
-        """Archive: out of default search, kept, restorable."""
-        return self._state("archive", memory_id, self._scope(user_id, agent_id, run_id), reason)
-
-    def purge(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        confirm: bool = False,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | Transport | None = None,
     ) -> None:
-        """Erase a memory with its versions and history, for good. Needs ``confirm=True``."""
-        params = {**self._scope(user_id, agent_id, run_id), "confirm": confirm is True}
-        self._call("POST", self._path(memory_id, "/purge"), params=params)
+        self.url = url.rstrip("/")
+        self.clock = SystemClock()
+        if transport is None or isinstance(transport, httpx.BaseTransport):
+            transport = HTTPTransport(url, api_key=api_key, timeout=timeout, transport=transport)
+        self.transport: Transport = transport
 
-    def reset(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        confirm: bool = False,
-        all_users: bool = False,
-    ) -> int:
-        """Erase every memory and message of a scope. Needs ``confirm=True``, and
-        ``all_users=True`` when the scope spans users (see ``Memory.reset``)."""
-        params = {
-            **self._scope(user_id, agent_id, run_id),
-            "confirm": confirm is True,
-            "all_users": all_users is True,
-        }
-        return int(self._json("POST", "/v1/reset", params=params)["memories"])
+    def __repr__(self) -> str:
+        return f"RemoteMemory({self.url!r})"
 
-    # -- read -----------------------------------------------------------------------------------
-    def search(
-        self,
-        query: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int | None = None,
-        filters: Filters | None = None,
-        kinds: Sequence[MemoryKind] | None = None,
-        states: Sequence[MemoryState] | None = None,
-        layers: Sequence[Layer] | None = None,
-        since: TimeInput = None,
-        until: TimeInput = None,
-        metadata: Mapping[str, Any] | None = None,
-        as_of: TimeInput = None,
-        budget: int | None = None,
-    ) -> SearchResult:
-        """The memories that best answer ``query`` (see ``Memory.search``)."""
-        body = {
-            **self._scope(user_id, agent_id, run_id),
-            "query": query,
-            "limit": limit,
-            "as_of": _iso(as_of, "as_of"),
-            "budget": budget,
-            **_merge_filters(filters, kinds, states, layers, since, until, metadata),
-        }
-        data = self._json("POST", "/v1/memories/search", body=_drop_none(body))
-        tenant = self.tenant
-        return SearchResult(
-            hits=tuple(hit_from_wire(h, tenant) for h in data["hits"]),
-            search_id=data["search_id"],
-            query=data["query"],
-        )
+    @property
+    def tenant(self) -> str:
+        """The tenant the server serves this client as."""
+        return str(getattr(self.transport, "tenant", DEFAULT_TENANT))
 
-    def feedback(
-        self,
-        search_id: str,
-        used: Sequence[str],
-        unused: Sequence[str] | None = None,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> FeedbackResult:
-        """Say which memories of a search the answer used (see ``Memory.feedback``)."""
-        body = {
-            **self._scope(user_id, agent_id, run_id),
-            "search_id": search_id,
-            "used": list(used),
-            "unused": None if unused is None else list(unused),
-        }
-        data = self._json("POST", "/v1/feedback", body=_drop_none(body))
-        return FeedbackResult(used=data["used"], unused=data["unused"], pairs=data["pairs"])
-
-    def maintain(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-    ) -> builtins.list[str]:
-        """Archive the memories of a scope that have faded (see ``Memory.maintain``)."""
-        params = {**self._scope(user_id, agent_id, run_id), "dry_run": dry_run is True}
-        return [str(i) for i in self._json("POST", "/v1/maintain", params=params)["archived"]]
-
-    def get(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        as_of: TimeInput = None,
-    ) -> MemoryRecord:
-        """One memory by id, in any state; ``NotFoundError`` when it is not in this scope.
-        ``as_of`` gives the version that was current at that moment (system time)."""
-        params = {**self._scope(user_id, agent_id, run_id), "as_of": _iso(as_of, "as_of")}
-        return self._record(self._json("GET", self._path(memory_id), params=params))
-
-    def list(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        filters: Filters | None = None,
-        kinds: Sequence[MemoryKind] | None = None,
-        states: Sequence[MemoryState] | None = None,
-        layers: Sequence[Layer] | None = None,
-        since: TimeInput = None,
-        until: TimeInput = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Page:
-        """Memories of a scope, newest first, one page at a time (see ``Memory.list``)."""
-        f = _merge_filters(filters, kinds, states, layers, since, until, metadata)
-        params: dict[str, Any] = {
-            **self._scope(user_id, agent_id, run_id),
-            "limit": limit,
-            "cursor": cursor,
-            "kind": f["kinds"],
-            "state": f["states"] or list(STATES),
-            "layer": f["layers"],
-            "since": f["since"],
-            "until": f["until"],
-            "actor": f["actor"],
-            "metadata": json.dumps(f["metadata"]) if f["metadata"] else None,
-        }
-        data = self._json("GET", "/v1/memories", params=params)
-        return Page(
-            records=tuple(self._record(r) for r in data["memories"]),
-            next_cursor=data["next_cursor"],
-        )
-
-    def versions(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[MemoryRecord]:
-        """Every version of a memory, oldest first; the last is the current one."""
-        params = self._scope(user_id, agent_id, run_id)
-        data = self._json("GET", self._path(memory_id, "/versions"), params=params)
-        return [self._record(r) for r in data]
-
-    def history(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[HistoryEvent]:
-        """Every change to a memory, oldest first: operation, time, reason, prompt version."""
-        params = self._scope(user_id, agent_id, run_id)
-        data = self._json("GET", self._path(memory_id, "/history"), params=params)
-        return [history_from_wire(e) for e in data]
-
-    def sources(
-        self,
-        memory_id: str,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> builtins.list[Message]:
-        """The original messages a memory came from, with speaker and time."""
-        params = self._scope(user_id, agent_id, run_id)
-        data = self._json("GET", self._path(memory_id, "/sources"), params=params)
-        return [message_from_wire(m) for m in data]
-
-    def scopes(self) -> builtins.list[dict[str, Any]]:
-        """The scopes of this tenant with their memory counts."""
-        return [scope_from_wire(s) for s in self._json("GET", "/v1/scopes")]
-
-    # -- transfer -------------------------------------------------------------------------------
-    def export(
-        self,
-        out: str | Path | IO[str],
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-    ) -> int:
-        """Write a scope as JSON Lines, line by line as the server sends it; return the number
-        of memories written."""
-        count = 0
-        scope = self._scope(user_id, agent_id, run_id)
-        with self._lines("/v1/export", scope) as lines, _text(out, "w") as fh:
-            for line in lines:
-                if line.strip():
-                    count += json.loads(line).get("type") == "memory"
-                    fh.write(line + "\n")
-        return count
-
-    def import_(self, source: str | Path | IO[str]) -> int:
-        """Read a JSON Lines export into this tenant; all of it or nothing. The file is sent in
-        pieces as it is read, and the answer is awaited as long as the server takes."""
-        with _text(source, "r") as fh:
-            wait = httpx.Timeout(self._http.timeout.connect, read=None)
-            response = self._call("POST", "/v1/import", content=_pieces(fh), timeout=wait)
-        return int(response.json()["memories"])
+    add = forwarded(V.add)
+    remember = forwarded(V.remember)
+    reprocess = forwarded(V.reprocess)
+    update = forwarded(V.update)
+    delete = forwarded(V.delete)
+    restore = forwarded(V.restore)
+    archive = forwarded(V.archive)
+    purge = forwarded(V.purge)
+    reset = forwarded(V.reset)
+    search = forwarded(V.search)
+    feedback = forwarded(V.feedback)
+    maintain = forwarded(V.maintain)
+    get = forwarded(V.get)
+    list = forwarded(V.list)
+    versions = forwarded(V.versions)
+    history = forwarded(V.history)
+    sources = forwarded(V.sources)
+    scopes = forwarded(V.scopes)
+    export = forwarded(V.export)
+    import_ = forwarded(V.import_)
+    links = forwarded(V.links)
+    entities = forwarded(V.entities)
+    about = forwarded(V.about)
+    set_extraction = forwarded(V.set_extraction)
+    extraction = forwarded(V.extraction)
+    people = forwarded(V.people)
+    profile = forwarded(V.profile)
+    changes = forwarded(V.changes)
+    follow = api_follow
 
     def close(self) -> None:
-        self._http.close()
+        self.transport.close()
 
     def __enter__(self) -> RemoteMemory:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class AsyncRemoteMemory(AsyncVerbs):
+    """The asyncio twin of ``RemoteMemory``: the same verbs, awaited (``api.AsyncVerbs``)."""
+
+    sync: RemoteMemory
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | Transport | None = None,
+    ) -> None:
+        self.sync = RemoteMemory(url, api_key=api_key, timeout=timeout, transport=transport)
 
 
 def _split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -686,7 +674,9 @@ def _pieces(fh: IO[str]) -> Iterator[bytes]:
         yield piece.encode("utf-8", "surrogatepass")
 
 
-def _drop_none(body: Mapping[str, Any]) -> dict[str, Any]:
+def _drop_none(body: Any) -> Any:
+    if not isinstance(body, Mapping):
+        return body
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -698,4 +688,4 @@ def _json_default(value: object) -> Any:
     raise InvalidInputError(f"{type(value).__name__} values cannot be sent to the server")
 
 
-__all__ = ["RemoteMemory"]
+__all__ = ["AsyncRemoteMemory", "HTTPTransport", "RemoteMemory"]

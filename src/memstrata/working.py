@@ -27,15 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
+from memstrata.api import AnyMemory, Facade, blocking
 from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ports import LLM
 from memstrata.types import MemoryRecord, Scope, check_text
 from memstrata.write import extractive, guard
-
-if TYPE_CHECKING:
-    from memstrata.memory import Memory
 
 __all__ = [
     "ContextItem",
@@ -432,7 +430,8 @@ class _ScopeArgs(TypedDict):
 
 
 class WorkingMemory:
-    """The working memory of one agent task, kept in a ``Memory``.
+    """The working memory of one agent task, kept in a ``Memory`` or a ``RemoteMemory`` (or an
+    ``AsyncMemory``, whose calls it then makes blocking: see ``api.blocking``).
 
     >>> wm = WorkingMemory(mem, "task-42", user_id="ada")                    # doctest: +SKIP
     >>> wm.open_subgoal("find the failing test")                             # doctest: +SKIP
@@ -448,7 +447,7 @@ class WorkingMemory:
 
     def __init__(
         self,
-        memory: Memory,
+        memory: AnyMemory,
         task_id: str,
         *,
         user_id: str | None = None,
@@ -457,7 +456,7 @@ class WorkingMemory:
         summary_chars: int = SUMMARY_CHARS,
         recent_steps: int = RECENT_STEPS,
     ) -> None:
-        self.memory = memory
+        memory = self.memory = blocking(memory)
         self.scope = Scope(user_id=user_id, agent_id=agent_id, run_id=task_id, tenant=memory.tenant)
         self.task_id = task_id
         self.llm = llm
@@ -477,7 +476,7 @@ class WorkingMemory:
     @classmethod
     def resume(
         cls,
-        memory: Memory,
+        memory: AnyMemory,
         task_id: str,
         *,
         user_id: str | None = None,
@@ -490,6 +489,7 @@ class WorkingMemory:
 
         The user and agent default to those the task was recorded with.
         """
+        memory = blocking(memory)
         probe = Scope(user_id=user_id, agent_id=agent_id, run_id=task_id, tenant=memory.tenant)
         page = memory.list(
             user_id=user_id, agent_id=agent_id, run_id=task_id, limit=1, metadata={"task": task_id}
@@ -775,7 +775,7 @@ def _sentence(step: Step) -> str:
 
 def _llm_summary(
     llm: LLM,
-    memory: Memory,
+    memory: Facade,
     node: Subgoal,
     steps: Sequence[Step],
     children: Sequence[Subgoal],

@@ -153,6 +153,18 @@ COMMANDS: dict[str, list[str]] = {
     "reprocess": ["--user", "ada", "--dry-run"],
     "export": ["--user", "ada", "OUT"],
     "import": ["IN"],
+    "update": ["--user", "ada", "x", "--text", "new"],
+    "remember": ["--user", "ada", "a note", "--kind", "procedure"],
+    **{verb: ["--user", "ada", "x"] for verb in ("versions", "sources", "links", "purge")},
+    "scopes": [],
+    "entities": ["--user", "ada"],
+    "about": ["--user", "ada", "Ada"],
+    "reset": ["--user", "ada"],
+    "people": ["--user", "ada"],
+    "profile": ["--user", "ada"],
+    "changes": ["--user", "ada"],
+    "extraction": ["--user", "ada"],
+    "set-extraction": ["--user", "ada", "null"],
     "demo": [],
     "bench": ["--n", "10", "--queries", "1", "--embedder", "hashing"],
     "bench cold": ["--n", "10", "--repeat", "1", "--embedder", "hashing", "--quiet"],
@@ -235,3 +247,36 @@ def test_the_default_store_directory_is_made_when_missing(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert main(["add", "--user", "ada", "a fact"]) == 0
     assert (tmp_path / "data" / "memstrata" / "memstrata.db").is_file()
+
+
+def test_the_commands_derived_from_the_verbs(db_path: Path) -> None:
+    def ok(*args: str) -> Any:
+        done = run(*args, "--json", db=db_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    [episode] = ok("add", "--user", "ada", "--id", "m1", "I moved to Lisbon in May")["added"]
+    fact = ok("remember", "--user", "ada", "Ada lives in Lisbon", "--sources", "m1",
+              "--entities", "Ada", "--entities", "Lisbon", "--importance", "0.9")  # fmt: skip
+    assert (fact["kind"], fact["sources"], fact["importance"]) == ("fact", ["m1"], 0.9)
+    new = ok("update", "--user", "ada", episode["id"], "--text", "I moved to Lisbon in June",
+             "--metadata", '{"checked": true}', "--expected-version", "1")  # fmt: skip
+    assert (new["version"], new["metadata"]) == (2, {"checked": True})
+    versions = ok("versions", "--user", "ada", episode["id"])
+    assert [v["text"] for v in versions] == [
+        "I moved to Lisbon in May",
+        "I moved to Lisbon in June",
+    ]
+    [message] = ok("sources", "--user", "ada", fact["id"])
+    assert (message["id"], message["timestamp"][10]) == ("m1", "T")
+    assert [(s["user_id"], s["memories"]) for s in ok("scopes")] == [("ada", 2)]
+    assert ok("links", "--user", "ada", fact["id"]) == []
+    assert ok("entities", "--user", "ada") == [] and ok("about", "--user", "ada", "Ada") is None
+    shown = run("versions", "--user", "ada", episode["id"], db=db_path).stdout
+    assert "[episode v1]" in shown and "[episode v2]" in shown
+    refused = run("purge", "--user", "ada", fact["id"], db=db_path)
+    assert refused.returncode == 2 and "confirm" in refused.stderr
+    assert ok("purge", "--user", "ada", fact["id"], "--confirm") is None
+    assert ok("reset", "--user", "ada", "--confirm") == 1
+    bad = run("update", "--user", "ada", episode["id"], "--metadata", "[1]", db=db_path)
+    assert bad.returncode == 2 and "expected a JSON object" in bad.stderr

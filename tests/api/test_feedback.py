@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from memstrata import InvalidInputError, Memory, NotFoundError
-from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import FixedClock
+from memstrata.read.learning import setting_keys
 from memstrata.types import Scope
 
 NOTES = [

@@ -14,8 +14,8 @@ import pytest
 
 from memstrata import ConflictError, EmbedderMismatchError, Memory
 from memstrata.cli import main
-from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import ApiKey, Entity, Link, Store, Triple
+from memstrata.read.learning import setting_keys
 from memstrata.stores import open_store
 from memstrata.stores.migrate import item_digest, migrate, roots
 from memstrata.types import Filters, Scope, utcnow

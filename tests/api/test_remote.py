@@ -368,3 +368,30 @@ def test_export_lines_are_json(db_path: Path) -> None:
         remote.export(stream, user_id="ada")
         kinds = [json.loads(line)["type"] for line in stream.getvalue().splitlines()]
         assert kinds[0] == "header" and kinds.count("memory") == 3
+
+
+class InProcess:
+    """A transport of our own: each request is run by an embedded ``Memory``."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.verbs: list[str] = []
+
+    def handle(self, request: Any) -> Any:
+        self.verbs.append(request.verb)
+        return getattr(self.memory, request.verb)(**request.arguments, **request.scope)
+
+    def close(self) -> None:
+        self.memory.close()
+
+
+def test_the_client_hands_every_call_to_its_transport(db_path: Path) -> None:
+    transport = InProcess(Memory(db_path, embedder="hashing"))
+    with RemoteMemory(transport=transport) as mem:
+        added = mem.add("I moved to Lisbon in May", user_id="ada")
+        (hit,) = mem.search("Lisbon", user_id="ada", limit=1)
+        assert hit.id == added.added[0].id
+        assert mem.get(hit.id, user_id="ada").text == "I moved to Lisbon in May"
+        with pytest.raises(TypeError, match="user"):
+            mem.list(user="ada")  # type: ignore[call-arg]
+    assert transport.verbs == ["add", "search", "get"]

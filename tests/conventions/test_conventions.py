@@ -45,10 +45,19 @@ PUBLIC_API = {
 }
 
 
+def members(cls: type) -> dict[str, object]:
+    """What ``cls`` and its bases (``object`` aside) define, the nearest first."""
+    found: dict[str, object] = {}
+    for base in cls.__mro__[:-1]:
+        for name, member in vars(base).items():
+            found.setdefault(name, member)
+    return found
+
+
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(member)
-        for name, member in vars(cls).items()
+        for name, member in members(cls).items()
         if callable(member) and not name.startswith("_")
     }
 
@@ -68,9 +77,9 @@ def test_async_twin_has_the_same_methods_and_signatures() -> None:
             twin = async_[name].parameters[param]
             assert (twin.kind, twin.default) == (spec.kind, spec.default), (name, param)
         if name == "follow":  # an iterator: the twin is an async one
-            assert inspect.isasyncgenfunction(vars(AsyncMemory)[name]), name
+            assert inspect.isasyncgenfunction(members(AsyncMemory)[name]), name
         elif name not in ("from_settings",):
-            assert inspect.iscoroutinefunction(vars(AsyncMemory)[name]), name
+            assert inspect.iscoroutinefunction(members(AsyncMemory)[name]), name
 
 
 def cli_commands() -> list[str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from memstrata import Memory
+from memstrata import InvalidInputError, Memory, RemoteMemory
+from memstrata.cli import main
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
 
@@ -97,3 +98,45 @@ def test_people_and_profile_over_http(served: tuple[str, Memory]) -> None:
     (emi,) = found["profiles"]
     assert emi["traits"][0]["value"] == "Lisbon" and emi["traits"][0]["sources"] == ["2"]
     assert found["text"].startswith("Emi, Kate: home: Lisbon")
+
+
+def test_the_remote_client_reads_people_profile_changes_and_rules(
+    served: tuple[str, Memory],
+) -> None:
+    url, mem = served
+    remote = RemoteMemory(url)
+    remote.add(
+        [
+            {"id": "1", "speaker": "elise", "text": "hey Kate!"},
+            {"id": "2", "speaker": "Emi", "text": "I live in Lisbon"},
+            {"id": "3", "speaker": "elise", "text": "night Kate"},
+        ],
+        user_id="ada",
+    )
+    assert remote.people(user_id="ada") == mem.people(user_id="ada")
+    assert remote.profile(user_id="ada", person="Kate") == mem.profile(user_id="ada", person="Kate")
+    assert remote.changes(user_id="ada") == mem.changes(user_id="ada")
+    assert [c.op for c in remote.follow(user_id="ada", until=lambda: True)] == ["ADD"] * 3
+    remote.set_extraction({"instructions": "Health only."}, user_id="ada")
+    rules = remote.extraction(user_id="ada")
+    assert rules is not None and rules == mem.extraction(user_id="ada")
+    remote.set_extraction(None, user_id="ada")
+    assert remote.extraction(user_id="ada") is None
+    with pytest.raises(InvalidInputError, match="extraction rules"):
+        remote.set_extraction({"categories": {"Bad Label": ""}}, user_id="ada")
+    remote.close()
+
+
+def test_the_cli_shows_people_and_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "c.db")
+    args = ["--db", db, "--embedder", "hashing", "--user", "ada"]
+    assert main(["add", *args, "hey Kate!"]) == 0
+    capsys.readouterr()
+    assert main(["changes", *args, "--json"]) == 0
+    assert [c["op"] for c in json.loads(capsys.readouterr().out)] == ["ADD"]
+    assert main(["set-extraction", *args, '{"include": ["health"]}', "--json"]) == 0
+    capsys.readouterr()
+    assert main(["extraction", *args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["include"] == ["health"]

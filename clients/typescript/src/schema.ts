@@ -328,6 +328,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Entities
+         * @description The entities (people, places, things) the scope's memories name, most mentioned
+         *     first.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["entities_v1_entities_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/entities/about": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * About
+         * @description What the scope's memory holds about one entity: its relations and the memories that
+         *     name it; `null` when the scope names no such entity.
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["about_v1_entities_about_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scopes": {
         parameters: {
             query?: never;
@@ -341,6 +387,35 @@ export interface paths {
          */
         get: operations["scopes_v1_scopes_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/extraction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Extraction
+         * @description The extraction rules that apply to a scope: its own, else the server's (`null`
+         *     when there are none).
+         *
+         *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
+         */
+        get: operations["extraction_v1_extraction_get"];
+        /**
+         * Set Extraction
+         * @description Give a scope extraction rules of its own (instructions, topics to keep to or leave
+         *     out, category labels), used when the server's language model extracts facts; `null`
+         *     returns the scope to the server's rules. Returns the rules that now apply.
+         */
+        put: operations["set_extraction_v1_extraction_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -630,6 +705,8 @@ export interface components {
              * @description Time of messages that carry none.
              */
             timestamp?: string | null;
+            /** @description Extraction rules for the model batches this call runs. */
+            extraction?: components["schemas"]["Extraction"] | null;
         } | {
             user_id: string;
         } | {
@@ -702,6 +779,38 @@ export interface components {
             /** Memories */
             memories: number;
         };
+        /** EntityOut */
+        EntityOut: {
+            /**
+             * Key
+             * @description The normalised name that identifies it.
+             */
+            key: string;
+            /**
+             * Name
+             * @description How it was first written.
+             */
+            name: string;
+            /**
+             * Mentions
+             * @description Active memories naming it.
+             */
+            mentions: number;
+        };
+        /** EntityViewOut */
+        EntityViewOut: {
+            entity: components["schemas"]["EntityOut"];
+            /**
+             * Relations
+             * @description The relations it takes part in.
+             */
+            relations: components["schemas"]["TripleOut"][];
+            /**
+             * Memories
+             * @description The memories that name it.
+             */
+            memories: components["schemas"]["MemoryOut"][];
+        };
         /** ErrorBody */
         ErrorBody: {
             /**
@@ -719,6 +828,58 @@ export interface components {
         /** ErrorOut */
         ErrorOut: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /**
+         * Extraction
+         * @description An application's own extraction rules: instructions in its words ("only remember the
+         *     user's health and schedule"), topics to keep to (``include``) or leave out (``exclude``),
+         *     and ``categories`` (label: what it covers) that each fact is labelled with. They narrow
+         *     what is extracted; the prompt's own rules (provenance, dates, the guard) still hold.
+         *     ``version`` names the rules in history, beside the prompt's version.
+         */
+        Extraction: {
+            /** Instructions */
+            instructions?: string | null;
+            /**
+             * Include
+             * @default []
+             */
+            include?: string[];
+            /**
+             * Exclude
+             * @default []
+             */
+            exclude?: string[];
+            /** Categories */
+            categories?: {
+                [key: string]: string;
+            };
+        };
+        /** ExtractionIn */
+        ExtractionIn: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             */
+            run_id?: string | null;
+            /** @description The scope's own extraction rules; null returns it to the server's. */
+            extraction?: components["schemas"]["Extraction"] | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
         };
         /** FeedbackIn */
         FeedbackIn: {
@@ -1489,6 +1650,24 @@ export interface components {
              * @description When a later message superseded it.
              */
             until: string | null;
+        };
+        /** TripleOut */
+        TripleOut: {
+            /** Subject Key */
+            subject_key: string;
+            /** Subject */
+            subject: string;
+            /** Predicate */
+            predicate: string;
+            /** Object Key */
+            object_key: string;
+            /** Object */
+            object: string;
+            /**
+             * Memory Id
+             * @description The memory that states it.
+             */
+            memory_id: string;
         };
         /**
          * UpdateIn
@@ -3599,6 +3778,192 @@ export interface operations {
             };
         };
     };
+    entities_v1_entities_get: {
+        parameters: {
+            query?: {
+                /** @description The most mentioned this many. */
+                limit?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    about_v1_entities_about_get: {
+        parameters: {
+            query: {
+                /** @description The entity's name, as written anywhere. */
+                name: string;
+                /** @description The newest this many memories. */
+                limit?: number;
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityViewOut"] | null;
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     scopes_v1_scopes_get: {
         parameters: {
             query?: never;
@@ -3615,6 +3980,183 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScopeOut"][];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    extraction_v1_extraction_get: {
+        parameters: {
+            query?: {
+                /** @description Whose memory: a user id. */
+                user_id?: string | null;
+                /** @description Whose memory: an agent id. */
+                agent_id?: string | null;
+                /** @description Whose memory: a run (session) id. */
+                run_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Extraction"] | null;
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    set_extraction_v1_extraction_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtractionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Extraction"] | null;
                 };
             };
             /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */

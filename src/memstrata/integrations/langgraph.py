@@ -30,11 +30,10 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path
 
+from memstrata.api import ScopeArgs, blocking
 from memstrata.errors import NotFoundError
 from memstrata.integrations import namespaces as ns
 from memstrata.integrations.tools import (
-    ScopeArgs,
-    backend,
     check_kind,
     same_scope,
     search_args,
@@ -75,7 +74,7 @@ class MemstrataStore(BaseStore):
         kinds: Sequence[MemoryKind] | None = None,
         budget: int | None = None,
     ) -> None:
-        self.memory = backend(memory)
+        self.memory = blocking(memory)
         self.template = ns.parse_template(namespace)
         self.fields = tuple(fields)
         self.kind = check_kind(kind)

@@ -18,10 +18,10 @@ from llama_index.core.bridge.pydantic import Field, field_validator
 from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.core.tools import FunctionTool
 
+from memstrata.api import blocking
 from memstrata.integrations.tools import (
     LONG_TERM,
     ToolOptions,
-    backend,
     memory_tools,
     scope_args,
     search_args,
@@ -71,7 +71,7 @@ class MemstrataMemoryBlock(BaseMemoryBlock[str]):
     def _sync(cls, value: Any) -> Any:
         if not hasattr(value, "search") and not isinstance(value, AsyncMemory):
             raise ValueError("memory must be a memstrata Memory, AsyncMemory or RemoteMemory")
-        return backend(value)
+        return blocking(value)
 
     def model_post_init(self, context: Any, /) -> None:
         scope_args(self.user_id, self.agent_id, self.run_id)

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from memstrata.api import SCOPE_FIELDS, ScopeArgs
 from memstrata.errors import InvalidInputError
-from memstrata.integrations.tools import FIELDS, ScopeArgs
 from memstrata.types import MemoryRecord
 from memstrata.write.guard import guard_episode
 
@@ -88,7 +88,7 @@ def namespace_of(template: Template, scope: Mapping[str, object]) -> tuple[str, 
     last given field, with the literal labels that follow it; ``None`` when the scope leaves
     a field of the template empty before a given one (no namespace can say that)."""
     given = [i for i, (kind, name) in enumerate(template) if kind == "field" and scope.get(name)]
-    if not given or any(scope.get(name) and name not in _names(template) for name in FIELDS):
+    if not given or any(scope.get(name) and name not in _names(template) for name in SCOPE_FIELDS):
         return None
     labels: list[str] = []
     for i, (kind, name) in enumerate(template):

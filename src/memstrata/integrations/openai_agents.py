@@ -25,11 +25,10 @@ from agents import FunctionTool, SessionSettings, function_tool
 from agents.items import TResponseInputItem
 from agents.memory.session_settings import resolve_session_limit
 
+from memstrata.api import ScopeArgs, blocking
 from memstrata.errors import InvalidInputError
 from memstrata.integrations.tools import (
-    ScopeArgs,
     ToolOptions,
-    backend,
     memory_tools,
     same_scope,
     scope_args,
@@ -95,7 +94,7 @@ class MemstrataSession:
         session_settings: SessionSettings | None = None,
     ) -> None:
         self.session_id = session_id
-        self.memory = backend(memory)
+        self.memory = blocking(memory)
         self.scope: ScopeArgs = scope_args(user_id, agent_id, session_id)
         self.session_settings = session_settings
 

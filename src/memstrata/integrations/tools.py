@@ -21,18 +21,17 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, Unpack
 
+from memstrata.api import SCOPE_FIELDS, Facade, ScopeArgs, TimeInput, blocking
 from memstrata.errors import InvalidInputError, MemstrataError
-from memstrata.memory import AsyncMemory, Memory, TimeInput
+from memstrata.memory import AsyncMemory, Memory
 from memstrata.types import KINDS, MemoryKind, MemoryRecord, Scope, SearchResult
 from memstrata.write.episodes import DERIVED_KINDS
 
 if TYPE_CHECKING:
     from memstrata.remote import RemoteMemory
 
-    #: What an integration runs on: an embedded ``Memory`` or a ``RemoteMemory`` (same verbs).
-    Backend: TypeAlias = Memory | RemoteMemory
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,22 +52,6 @@ LONG_TERM: tuple[MemoryKind, ...] = ("episode", "fact", "summary", "thought", "p
 ROLE = "assistant"
 
 
-def backend(memory: Memory | AsyncMemory | RemoteMemory) -> Backend:
-    """The synchronous memory behind ``memory`` (an ``AsyncMemory`` wraps one)."""
-    return memory.sync if isinstance(memory, AsyncMemory) else memory
-
-
-FIELDS = ("user_id", "agent_id", "run_id")
-
-
-class ScopeArgs(TypedDict):
-    """The scope keywords every verb takes."""
-
-    user_id: str | None
-    agent_id: str | None
-    run_id: str | None
-
-
 class SearchArgs(TypedDict, total=False):
     limit: int
     budget: int
@@ -83,7 +66,7 @@ def scope_args(user_id: str | None, agent_id: str | None, run_id: str | None) ->
 def same_scope(record: MemoryRecord, scope: Mapping[str, object]) -> bool:
     """Whether ``record`` is stored exactly under ``scope`` (not in a narrower one: a scope
     filter also matches those)."""
-    return all(getattr(record.scope, name) == scope.get(name) for name in FIELDS)
+    return all(getattr(record.scope, name) == scope.get(name) for name in SCOPE_FIELDS)
 
 
 def search_args(limit: int | None, budget: int | None) -> SearchArgs:
@@ -113,7 +96,7 @@ def check_kind(kind: MemoryKind) -> MemoryKind:
 
 
 def write_statement(
-    memory: Backend,
+    memory: Facade,
     text: str,
     *,
     kind: MemoryKind,
@@ -166,7 +149,7 @@ class MemoryTools:
     or ``working`` note; a derived kind (fact, summary, thought) is refused here.
     """
 
-    memory: Memory | RemoteMemory
+    memory: Facade
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
@@ -242,4 +225,4 @@ def memory_tools(
     memory: Memory | AsyncMemory | RemoteMemory, **options: Unpack[ToolOptions]
 ) -> MemoryTools:
     """``MemoryTools`` over any memory (an ``AsyncMemory`` gives its synchronous twin)."""
-    return MemoryTools(backend(memory), **options)
+    return MemoryTools(blocking(memory), **options)

@@ -98,6 +98,15 @@ class Link:
     at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EntityView:
+    """One entity with the relations it takes part in and the memories that name it."""
+
+    entity: Entity
+    relations: tuple[Triple, ...]
+    memories: tuple[MemoryRecord, ...]
+
+
 # -- records with their versions and history ------------------------------------------------------
 class RecordReads(Protocol):
     """Memories as they are now, their older versions and their history."""

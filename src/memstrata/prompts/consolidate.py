@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from memstrata.options import MAX_SIMILAR
 from memstrata.prompts import marker
 
 __all__ = [
@@ -35,7 +36,7 @@ NAME = "consolidate"
 VERSION = "consolidate/1"
 
 #: The most existing memories one decision is asked about.
-MAX_MEMORIES = 10
+MAX_MEMORIES = MAX_SIMILAR
 
 Decision = Literal["ADD", "UPDATE", "INVALIDATE", "NOOP"]
 

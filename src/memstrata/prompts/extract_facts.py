@@ -8,22 +8,20 @@ is never a fact about anyone: it comes back quoted, flagged ``instruction``.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from memstrata.options import Extraction
 from memstrata.prompts import Importance, IsoDate, PromptMessage, StrList, consolidate, marker
 
 __all__ = [
@@ -104,68 +102,8 @@ Answer
 "object": "Biscuit"}}], "keywords": ["puppy", "dog", "Biscuit", "adoption"], "flags": []}}]}}"""
 
 
-#: A category label: lower case words joined by ``_`` or ``-``.
-CATEGORY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
-
-
-class Custom(BaseModel):
-    """An application's own extraction rules: instructions in its words ("only remember the
-    user's health and schedule"), topics to keep to (``include``) or leave out (``exclude``),
-    and ``categories`` (label: what it covers) that each fact is labelled with. They narrow
-    what is extracted; the prompt's own rules (provenance, dates, the guard) still hold.
-    ``version`` names the rules in history, beside the prompt's version."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    instructions: str | None = Field(default=None, max_length=4000)
-    include: tuple[str, ...] = Field(default=(), max_length=50)
-    exclude: tuple[str, ...] = Field(default=(), max_length=50)
-    categories: dict[str, str] = Field(default_factory=dict, max_length=50)
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _topics(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(" ".join(t.split()) for t in topics)
-        if any(not t or len(t) > 200 for t in cleaned):
-            raise ValueError("each topic must be 1 to 200 characters")
-        return cleaned
-
-    @field_validator("categories")
-    @classmethod
-    def _labels(cls, categories: dict[str, str]) -> dict[str, str]:
-        for label, description in categories.items():
-            if not re.match(CATEGORY, label):
-                raise ValueError(
-                    f"category {label!r} must be 1 to 40 lower-case letters, digits, _ or -"
-                )
-            if len(description) > 300:
-                raise ValueError(f"the description of {label!r} is over 300 characters")
-        return categories
-
-    @property
-    def version(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return "custom/" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-    def lines(self) -> list[str]:
-        """The rules as the prompt shows them."""
-        out = [
-            "APPLICATION RULES (from the application that keeps this memory: they narrow what "
-            "you extract; the rules above still hold)"
-        ]
-        if self.instructions:
-            out.append(self.instructions.strip())
-        if self.include:
-            out.append("Only extract facts about: " + "; ".join(self.include) + ".")
-        if self.exclude:
-            out.append("Never extract facts about: " + "; ".join(self.exclude) + ".")
-        if self.categories:
-            out.append(
-                'Give each fact "categories": the labels below that apply to it ([] if none).'
-            )
-            out += [f"- {label}: {text}" if text else f"- {label}" for label, text in
-                    self.categories.items()]  # fmt: skip
-        return out
+#: The application's own extraction rules (defined with the other options a caller passes).
+Custom = Extraction
 
 
 class Existing(BaseModel):

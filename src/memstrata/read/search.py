@@ -3,68 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from memstrata.errors import ConfigurationError
-from memstrata.graph import entity_signal
+# ``Retrieval`` and its presets are defined in ``options`` and re-exported here.
+from memstrata.options import PRESETS as PRESETS
+from memstrata.options import Retrieval as Retrieval
+from memstrata.options import preset as preset
 from memstrata.ports import Embedder, EntityIndex, Searchable, Vector
+from memstrata.read.embedding import embed_records
+from memstrata.read.entities import entity_signal
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
 from memstrata.text import content_terms, stem
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Retrieval:
-    """Which signals a search uses and how much each counts in the fusion."""
-
-    keyword: float = 1.0
-    vector: float = 1.0
-    #: Memories naming the entities the query names (or their neighbours in the graph); only
-    #: stores with an entity index, and only once the LLM write path has registered entities.
-    entity: float = 1.0
-    rrf_k: float = 60.0
-    #: How many candidates each signal contributes, at least (more when ``limit`` is larger).
-    candidates: int = 50
-    #: Weight of retention (MemoryBank's forgetting curve) in the reranker's starting model.
-    retention_weight: float = 0.0
-    #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
-    rerank_depth: int = 50
-    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: score
-    #: every memory of the scope on per-question features (``read.features``), in memory.
-    ranker: str = "rrf"
-    #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
-    weights: tuple[tuple[str, float], ...] = ()
-    #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
-    #: context budget (``search(budget=...)``).
-    alpha: float = 0.0
-
-    @property
-    def uses_vectors(self) -> bool:
-        """Whether ranking reads the query's embedding."""
-        return self.ranker == "features" or self.vector > 0
-
-    @property
-    def signals(self) -> tuple[str, ...]:
-        return tuple(name for name in ("keyword", "vector", "entity") if getattr(self, name) > 0)
-
-
-PRESETS: dict[str, Retrieval] = {
-    "bm25": Retrieval(vector=0.0, entity=0.0),
-    "dense": Retrieval(keyword=0.0, entity=0.0),
-    "hybrid": Retrieval(),
-    "default": Retrieval(ranker="features", alpha=2.0),
-}
-
-
-def preset(name: str) -> Retrieval:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigurationError(
-            f"unknown retriever {name!r}; choose one of {', '.join(sorted(PRESETS))}"
-        ) from None
 
 
 def search(
@@ -135,10 +86,8 @@ def search_records(
         ranked = sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
         rankings["keyword"] = [(records[i].id, scores[i]) for i in ranked[:depth]]
     if retrieval.vector > 0 and embedder is not None and records:
-        from memstrata.write.episodes import index_text
-
-        texts = [index_text(r) for r in records]
-        matrix = embedder.embed(texts, kind="document")
+        matrix = embed_records(embedder, records)
+        assert matrix is not None
         cosines = matrix @ embedder.embed([query], kind="query")[0]
         ranked = sorted(range(len(records)), key=lambda i: -float(cosines[i]))
         rankings["vector"] = [(records[i].id, float(cosines[i])) for i in ranked[:depth]]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from memstrata.errors import ConfigurationError, NotFoundError
 from memstrata.memory import Memory
+from memstrata.options import Retrieval
 from memstrata.ports import LLM, ApiKey, ApiKeys, Clock, Embedder, Store, SystemClock
-from memstrata.read.search import Retrieval
 from memstrata.types import DEFAULT_TENANT, check_id
 
 SECRET_PREFIX = "ms_"

@@ -211,7 +211,7 @@ def build_server(
 ) -> MemoryServer:
     """The MCP server over ``tenants``, confined to ``scope``; ``keyring`` maps an HTTP
     request's key to its tenant."""
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     confined = scope or ServerScope()
     server = MemoryServer("memstrata", instructions=INSTRUCTIONS, version=__version__)
@@ -423,6 +423,25 @@ def build_server(
         deleted, restored, each with its time and reason."""
         events = memory(ctx).history(memory_id, **confined.confine(user_id, agent_id, run_id))
         return HistoryOut(events=[history_out(e) for e in events])
+
+    @server.tool()
+    def get_profile(
+        ctx: Context,
+        person: Annotated[
+            str | None, Field(description="A name or nickname: that person only.")
+        ] = None,
+        budget: Annotated[
+            int, Field(ge=0, le=20_000, description="Characters of text at most.")
+        ] = 2000,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+    ) -> str:
+        """What the people of this scope said about themselves (where they live, work, family,
+        allergies, likes, goals, routines), one line per person with the names they go by, each
+        trait with the date it became true."""
+        where = confined.confine(user_id, agent_id, run_id)
+        return memory(ctx).profile(person=person, budget=budget, **where).text
 
     return server
 

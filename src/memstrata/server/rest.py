@@ -2,7 +2,9 @@
 
 Each request is served by the ``Memory`` of its API key's tenant (``Memory(store=shared,
 tenant=t)``), so the tenant is part of every store query; nothing is filtered afterwards. Routes
-hold no logic: they check the wire format, call one ``Memory`` method and shape its answer.
+hold no logic: they check the wire format, call one ``Memory`` verb and shape its answer. A
+request body's fields are the verb's parameters (``tests/conventions/test_faces.py`` checks
+it), so a route passes them on as they are.
 A memory of another tenant answers exactly like one that never existed (404 ``not_found``).
 """
 
@@ -12,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -27,11 +30,11 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
-from memstrata import graph
 from memstrata.errors import InvalidInputError, MemstrataError
 from memstrata.memory import Memory
+from memstrata.options import Extraction, Retrieval
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
-from memstrata.read.search import Retrieval
+from memstrata.read.entities import entity_key
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
@@ -48,7 +51,10 @@ from memstrata.server.schemas import (
     AliasOut,
     ChangeOut,
     CountOut,
+    EntityOut,
+    EntityViewOut,
     ErrorOut,
+    ExtractionIn,
     FeedbackIn,
     FeedbackOut,
     FiltersIn,
@@ -73,8 +79,10 @@ from memstrata.server.schemas import (
     ScopeOut,
     SearchIn,
     SearchOut,
+    Text,
     Timestamp,
     TraitOut,
+    TripleOut,
     UpdateIn,
     WhoAmIOut,
     history_out,
@@ -253,11 +261,11 @@ def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int
 
     for record in records:
         for name in record.entities:
-            key = graph.entity_key(name)
+            key = entity_key(name)
             if key:
                 names.setdefault(key, name)
                 edge(memory_node(record), f"entity:{key}", "mentions", "mentions", None)
-        for link, other in graph.links(mem, record.id, **scope):
+        for link, other in mem.links(record.id, **scope):
             if other.id in listed:
                 ends = (memory_node(record), memory_node(other))
                 source, target = ends if link.source == record.id else ends[::-1]
@@ -315,7 +323,10 @@ def build_router() -> APIRouter:
         messages = [
             m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in body.messages
         ]
-        result = mem.add(messages, metadata=body.metadata, timestamp=body.timestamp, **body.scope())
+        result = mem.add(
+            messages, metadata=body.metadata, timestamp=body.timestamp,
+            extraction=body.extraction, **body.scope(),
+        )  # fmt: skip
         return AddOut(
             added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
         )
@@ -324,22 +335,7 @@ def build_router() -> APIRouter:
     def remember(body: RememberIn, mem: Mem) -> MemoryOut:
         """Store a derived memory (fact, summary, thought, procedure, working note) directly.
         Its `sources` must be ids of messages already stored in the scope."""
-        record = mem.remember(
-            body.text,
-            kind=body.kind,
-            sources=body.sources,
-            actor=body.actor,
-            subject=body.subject,
-            keys=body.keys,
-            entities=body.entities,
-            valid_from=body.valid_from,
-            valid_to=body.valid_to,
-            importance=body.importance,
-            metadata=body.metadata,
-            reason=body.reason,
-            prompt_version=body.prompt_version,
-            **body.scope(),
-        )
+        record = mem.remember(**body.model_dump())  # its fields are the verb's
         return memory_out(record)
 
     @router.post("/memories/search", tags=["read"])
@@ -362,7 +358,7 @@ def build_router() -> APIRouter:
     def feedback(body: FeedbackIn, mem: Mem) -> FeedbackOut:
         """Say which hits of a search the answer used: they grow stronger, and the reranker
         learns that they beat the unused ones."""
-        result = mem.feedback(body.search_id, body.used, body.unused, **body.scope())
+        result = mem.feedback(**body.model_dump())
         return FeedbackOut(used=result.used, unused=result.unused, pairs=result.pairs)
 
     @router.post("/maintain", tags=["learn"])
@@ -430,16 +426,7 @@ def build_router() -> APIRouter:
     @router.patch("/memories/{memory_id}", responses=_errors(404, 409), tags=["write"])
     def update(memory_id: MemoryId, body: UpdateIn, mem: Mem, scope: ScopeArgs) -> MemoryOut:
         """Write a new version (the old one is kept; see `versions`)."""
-        record = mem.update(
-            memory_id,
-            body.text,
-            metadata=body.metadata,
-            valid_from=body.valid_from,
-            valid_to=body.valid_to,
-            expected_version=body.expected_version,
-            reason=body.reason,
-            **scope,
-        )
+        record = mem.update(memory_id, **body.model_dump(), **scope)
         return memory_out(record)
 
     def state_change(verb: str, doc: str) -> Callable[..., MemoryOut]:
@@ -498,12 +485,54 @@ def build_router() -> APIRouter:
     def links(memory_id: MemoryId, mem: Mem, scope: ScopeArgs) -> list[LinkOut]:
         """The memories linked to this one (`related` notes, `supersedes`), oldest link first,
         each with the memory at the other end."""
-        return [link_out(memory_id, x, other) for x, other in graph.links(mem, memory_id, **scope)]
+        return [link_out(memory_id, x, other) for x, other in mem.links(memory_id, **scope)]
+
+    @router.get("/entities", tags=["read"])
+    def entities(
+        mem: Mem,
+        scope: ScopeArgs,
+        limit: Annotated[Limit, Query(description="The most mentioned this many.")] = 100,
+    ) -> list[EntityOut]:
+        """The entities (people, places, things) the scope's memories name, most mentioned
+        first."""
+        return [EntityOut.model_validate(asdict(e)) for e in mem.entities(limit=limit, **scope)]
+
+    @router.get("/entities/about", tags=["read"])
+    def about(
+        mem: Mem,
+        scope: ScopeArgs,
+        name: Annotated[Text, Query(description="The entity's name, as written anywhere.")],
+        limit: Annotated[Limit, Query(description="The newest this many memories.")] = 20,
+    ) -> EntityViewOut | None:
+        """What the scope's memory holds about one entity: its relations and the memories that
+        name it; `null` when the scope names no such entity."""
+        view = mem.about(name, limit=limit, **scope)
+        if view is None:
+            return None
+        return EntityViewOut(
+            entity=EntityOut.model_validate(asdict(view.entity)),
+            relations=[TripleOut.model_validate(asdict(t)) for t in view.relations],
+            memories=[memory_out(r) for r in view.memories],
+        )
 
     @router.get("/scopes", tags=["read"])
     def scopes(mem: Mem) -> list[ScopeOut]:
         """The scopes of your tenant with their memory counts."""
         return [ScopeOut.model_validate(s) for s in mem.scopes()]
+
+    @router.put("/extraction", tags=["write"])
+    def set_extraction(body: ExtractionIn, mem: Mem) -> Extraction | None:
+        """Give a scope extraction rules of its own (instructions, topics to keep to or leave
+        out, category labels), used when the server's language model extracts facts; `null`
+        returns the scope to the server's rules. Returns the rules that now apply."""
+        mem.set_extraction(body.extraction, **body.scope())
+        return mem.extraction(**body.scope())
+
+    @router.get("/extraction", tags=["read"])
+    def extraction(mem: Mem, scope: ScopeArgs) -> Extraction | None:
+        """The extraction rules that apply to a scope: its own, else the server's (`null`
+        when there are none)."""
+        return mem.extraction(**scope)
 
     @router.get("/people", tags=["read"])
     def people(mem: Mem, scope: ScopeArgs) -> list[PersonOut]:
@@ -808,7 +837,7 @@ def create_app(
     ``max_import_bytes`` bounds (None: no bound). The server answers loopback host names and
     ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
     """
-    from memstrata import __version__
+    from memstrata.version import __version__
 
     policy = Policy(  # checked before the store opens
         hosts=tuple(allowed_hosts),

@@ -28,10 +28,12 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from memstrata.memory import MAX_BUDGET, MAX_LIMIT
+from memstrata.options import Extraction
 from memstrata.types import (
     KINDS,
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
+    Change,
     HistoryEvent,
     Hit,
     Layer,
@@ -43,6 +45,7 @@ from memstrata.types import (
     Signal,
     as_utc,
 )
+from memstrata.types import Scope as MemoryScope
 from memstrata.write.episodes import DERIVED_KINDS
 
 #: The longest ``reason`` kept in history, in characters.
@@ -239,6 +242,15 @@ class AddIn(ScopeIn):
     )
     metadata: Metadata | None = Field(None, description="Kept with every new memory.")
     timestamp: Timestamp | None = Field(None, description="Time of messages that carry none.")
+    extraction: Extraction | None = Field(
+        None, description="Extraction rules for the model batches this call runs."
+    )
+
+
+class ExtractionIn(ScopeIn):
+    extraction: Extraction | None = Field(
+        None, description="The scope's own extraction rules; null returns it to the server's."
+    )
 
 
 class FiltersIn(Wire):
@@ -485,6 +497,27 @@ class LinkOut(BaseModel):
     memory: MemoryOut = Field(description="The memory at the other end.")
 
 
+class EntityOut(BaseModel):
+    key: str = Field(description="The normalised name that identifies it.")
+    name: str = Field(description="How it was first written.")
+    mentions: int = Field(description="Active memories naming it.")
+
+
+class TripleOut(BaseModel):
+    subject_key: str
+    subject: str
+    predicate: str
+    object_key: str
+    object: str
+    memory_id: str = Field(description="The memory that states it.")
+
+
+class EntityViewOut(BaseModel):
+    entity: EntityOut
+    relations: list[TripleOut] = Field(description="The relations it takes part in.")
+    memories: list[MemoryOut] = Field(description="The memories that name it.")
+
+
 class GraphNodeOut(BaseModel):
     id: str = Field(description="`memory:<id>` or `entity:<key>`.")
     type: Literal["memory", "entity"]
@@ -585,7 +618,7 @@ def hit_from_wire(data: Mapping[str, Any], tenant: str) -> Hit:
     )
 
 
-def _when(value: object) -> datetime | None:
+def when_from_wire(value: object) -> datetime | None:
     return as_utc(value) if isinstance(value, str) else None
 
 
@@ -595,7 +628,7 @@ def history_from_wire(data: Mapping[str, Any]) -> HistoryEvent:
         memory_id=data["memory_id"],
         version=int(data["version"]),
         op=data["op"],
-        at=_when(data["at"]) or datetime.now(UTC),
+        at=when_from_wire(data["at"]) or datetime.now(UTC),
         reason=data.get("reason"),
         prompt_version=data.get("prompt_version"),
         text=data.get("text"),
@@ -610,10 +643,23 @@ def message_from_wire(data: Mapping[str, Any]) -> Message:
         role=data["role"],
         speaker=data.get("speaker"),
         text=data["text"],
-        timestamp=_when(data.get("timestamp")),
+        timestamp=when_from_wire(data.get("timestamp")),
         metadata=dict(data.get("metadata") or {}),
     )
 
 
 def scope_from_wire(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {**data, "last_recorded": _when(data.get("last_recorded"))}
+    return {**data, "last_recorded": when_from_wire(data.get("last_recorded"))}
+
+
+def change_from_wire(data: Mapping[str, Any], tenant: str) -> Change:
+    where = data.get("scope")
+    scope = None
+    if isinstance(where, Mapping) and any(where.get(f) for f in ("user_id", "agent_id", "run_id")):
+        ids = {f: where.get(f) for f in ("user_id", "agent_id", "run_id")}
+        scope = MemoryScope(tenant=tenant, **ids)
+    at = when_from_wire(data["at"]) or datetime.now(UTC)
+    return Change(
+        int(data["id"]), data["op"], data["memory_id"], int(data["version"]), at, scope,
+        data.get("state"),
+    )  # fmt: skip

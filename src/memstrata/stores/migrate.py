@@ -32,8 +32,8 @@ from itertools import combinations
 from typing import Any, Protocol
 
 from memstrata.errors import ConflictError, EmbedderMismatchError, InvalidInputError
-from memstrata.lifecycle.learning import setting_keys
 from memstrata.ports import ApiKeys, Clock, StoredSettings, SystemClock, Transfer
+from memstrata.read.learning import setting_keys
 from memstrata.stores import codec
 from memstrata.types import Scope
 

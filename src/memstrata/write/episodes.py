@@ -186,10 +186,3 @@ def derived_record(
         strength=initial_strength(float(importance)),
         metadata=dict(metadata or {}),
     )
-
-
-def index_text(record: MemoryRecord) -> str:
-    """The text an embedder sees for a memory: who said it, then what was said."""
-    if record.actor:
-        return f"{record.actor}: {record.text}"
-    return record.text

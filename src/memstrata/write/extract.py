@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import ValidationError
-
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
 from memstrata.prompts import PromptMessage, consolidate, extract_facts
@@ -28,7 +26,6 @@ from memstrata.write import guard
 __all__ = [
     "FactDraft",
     "Screened",
-    "as_custom",
     "ask",
     "build_input",
     "drafts",
@@ -114,24 +111,6 @@ def build_input(
 def prompt_version(custom: extract_facts.Custom | None) -> str:
     """The version a batch's facts record: the prompt's, and the application's rules'."""
     return extract_facts.VERSION if custom is None else f"{extract_facts.VERSION}+{custom.version}"
-
-
-def as_custom(
-    value: extract_facts.Custom | Mapping[str, object] | None,
-) -> extract_facts.Custom | None:
-    """Extraction rules as given by a caller (the model or a mapping of its fields), checked."""
-    if value is None or isinstance(value, extract_facts.Custom):
-        return value
-    if not isinstance(value, Mapping):
-        raise InvalidInputError("extraction rules must be a mapping of instructions, include, "
-                                "exclude and categories")  # fmt: skip
-    try:
-        return extract_facts.Custom.model_validate(dict(value))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'rules'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InvalidInputError(f"invalid extraction rules: {problems}") from None
 
 
 def ask(llm: LLM, data: extract_facts.Input) -> extract_facts.Cleaned:

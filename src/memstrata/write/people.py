@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from memstrata.results import Alias, Person
 from memstrata.text import STOPWORDS
 
 #: Words that open a message addressed to someone: "hey Kate", "thanks so much Liza".
@@ -90,30 +91,6 @@ def same_name(a: str, b: str) -> bool:
     if min(len(x), len(y)) < 5 or x[0] != y[0]:
         return False
     return _skeleton(x) == _skeleton(y)
-
-
-@dataclass(frozen=True, slots=True)
-class Alias:
-    """A name a person goes by: as written, how often they were called by it, and the first
-    messages that did (their ids)."""
-
-    name: str
-    count: int
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A speaker of a scope: the label the application gave, the other names they go by (most
-    used first) and how many of the scope's messages they said."""
-
-    name: str
-    aliases: tuple[Alias, ...]
-    messages: int
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name, *(a.name for a in self.aliases))
 
 
 @dataclass(frozen=True, slots=True)

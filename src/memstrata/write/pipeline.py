@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -33,7 +33,7 @@ from memstrata.errors import (
     LLMTruncatedError,
     NotFoundError,
 )
-from memstrata.graph import index as index_graph
+from memstrata.options import PipelineConfig, Retrieval, preset
 from memstrata.ports import (
     LLM,
     Clock,
@@ -49,11 +49,13 @@ from memstrata.ports import (
 )
 from memstrata.prompts import consolidate as consolidate_prompt
 from memstrata.prompts import extract_facts
-from memstrata.read.search import Retrieval, preset
+from memstrata.read.embedding import embed_records
+from memstrata.read.entities import index as index_graph
 from memstrata.read.search import search as run_search
+from memstrata.results import PipelineReport
 from memstrata.types import Filters, Hit, MemoryRecord, Message, Scope
 from memstrata.write import consolidate, extract, link
-from memstrata.write.episodes import derived_record, index_text
+from memstrata.write.episodes import derived_record
 
 __all__ = ["Pipeline", "PipelineConfig", "PipelineReport"]
 
@@ -65,109 +67,8 @@ T = TypeVar("T")
 _FACTS = Filters(kinds=("fact",))
 #: The cosine from which a stored fact is shown to the extraction as one its batch may touch.
 EXISTING_FLOOR = 0.4
-#: The most error messages a report keeps (the latest).
-MAX_ERRORS = 20
 #: The most messages one ``reprocess`` call takes; call it again for more.
 MAX_REPROCESS = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineConfig:
-    """How the LLM write path runs.
-
-    ``batch_size``: most messages per extraction call. ``wait_for_full_batch``: ``add`` leaves
-    a part-filled batch for later messages of the scope (``reprocess`` takes it anyway).
-    ``duplicate_threshold``: vector cosine from which a new fact is a near-duplicate of a
-    stored one (no model asked). ``review_threshold``: cosine from which a similar memory is
-    shown to the consolidation prompt even without a shared subject or entity.
-    ``max_similar``: most memories shown per decision. ``link_threshold`` / ``max_links``:
-    which related memories a new note links to. ``evolve_links``: let a new note extend the
-    context line of the notes it links to (as new versions). ``known_entities``: how many of
-    the scope's entity names the extraction prompt is shown, for consistent naming.
-    """
-
-    batch_size: int = 10
-    wait_for_full_batch: bool = True
-    duplicate_threshold: float = 0.95
-    review_threshold: float = 0.75
-    max_similar: int = 5
-    link_threshold: float = 0.5
-    max_links: int = 3
-    evolve_links: bool = False
-    known_entities: int = 30
-    #: One model call per batch: the extraction is shown the stored facts the batch may
-    #: touch and decides ADD / UPDATE / INVALIDATE / NOOP with the facts; a fact whose
-    #: decision is unusable is decided by a consolidation call, as without it.
-    one_call: bool = True
-    #: The application's own extraction rules for every scope (a scope's own, set with
-    #: ``Memory.set_extraction``, and a call's, given to ``add``, take precedence).
-    extraction: extract_facts.Custom | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.batch_size, bool) or not 1 <= self.batch_size <= 100:
-            raise InvalidInputError("batch_size must be an integer from 1 to 100")
-        if not 1 <= self.max_similar <= consolidate_prompt.MAX_MEMORIES:
-            raise InvalidInputError(
-                f"max_similar must be from 1 to {consolidate_prompt.MAX_MEMORIES}"
-            )
-        for name in ("duplicate_threshold", "review_threshold", "link_threshold"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InvalidInputError(f"{name} must be from 0 to 1")
-
-
-@dataclass
-class PipelineReport:
-    """What one run of the write path did (``add`` and ``reprocess`` return or log it).
-
-    ``messages``: messages processed; ``waiting``: left for a fuller batch; ``pending`` and
-    ``failed``: still to do after the run (``failed`` among them: tried and failed).
-    ``batches`` counts every extraction attempt, halves of a cut-off batch included, and
-    ``failed_batches`` those that failed. ``facts`` counts what the model extracted;
-    ``dropped`` what was not stored: by the guard, too long to store, or ``unsourced``
-    (citing no message of its batch).
-    Calls count every request to the model, re-asks included; tokens are counted when the
-    client reports them (``OpenAICompatLLM`` does).
-    """
-
-    messages: int = 0
-    batches: int = 0
-    failed_batches: int = 0
-    waiting: int = 0
-    pending: int = 0
-    failed: int = 0
-    extraction_calls: int = 0
-    consolidation_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    facts: int = 0
-    added: int = 0
-    updated: int = 0
-    invalidated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    dropped: int = 0
-    unsourced: int = 0
-    links: int = 0
-    evolved: int = 0
-    entities: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def calls(self) -> int:
-        return self.extraction_calls + self.consolidation_calls
-
-    def __iadd__(self, other: PipelineReport) -> PipelineReport:
-        for f in fields(self):
-            if f.name == "errors":
-                self.errors = [*self.errors, *other.errors][-MAX_ERRORS:]
-            elif f.name not in ("pending", "failed"):
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["calls"] = self.calls
-        return out
 
 
 class _Metered:
@@ -430,9 +331,7 @@ class Pipeline:
         )  # fmt: skip
 
     def _embed(self, records: Sequence[MemoryRecord]) -> Vector | None:
-        if self.embedder is None or not records:
-            return None
-        return self.embedder.embed([index_text(r) for r in records], kind="document")
+        return embed_records(self.embedder, records)
 
     # -- one fact -------------------------------------------------------------------------------
     def _live(

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from memstrata.results import Profile, Trait
+
 #: A value runs to the end of its clause.
 _VALUE = (
     r"(?P<value>[^.,!?;:()\n]{2,60}?)(?=\s+(?:and|but|because|so|since|which|when|with|though|"
@@ -103,38 +105,6 @@ def statements(text: str) -> list[Statement]:
 
 
 @dataclass(frozen=True, slots=True)
-class Trait:
-    """One thing known about a person: its attribute and value, since when (the first message
-    that said it), the messages that say it, and, for a superseded value, until when."""
-
-    attribute: str
-    value: str
-    since: datetime
-    sources: tuple[str, ...]
-    until: datetime | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "attribute": self.attribute,
-            "value": self.value,
-            "since": self.since.isoformat(),
-            "sources": list(self.sources),
-            "until": None if self.until is None else self.until.isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Trait:
-        until = data.get("until")
-        return cls(
-            str(data["attribute"]),
-            str(data["value"]),
-            datetime.fromisoformat(str(data["since"])),
-            tuple(str(s) for s in data.get("sources") or ()),  # type: ignore[attr-defined]
-            None if until is None else datetime.fromisoformat(str(until)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Ledger:
     """Every trait each person of a scope has stated, current and superseded, in order."""
 
@@ -180,16 +150,6 @@ def observe(ledger: Ledger, messages: Sequence[tuple[str, str, str, datetime]]) 
     return Ledger({p: tuple(ts) for p, ts in out.items() if ts})
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """A person of a scope: the names they go by, what holds of them now, what held before."""
-
-    person: str
-    names: tuple[str, ...]
-    traits: tuple[Trait, ...]
-    history: tuple[Trait, ...]
-
-
 def profiles(ledger: Ledger, names: Mapping[str, Sequence[str]]) -> list[Profile]:
     """Each person's profile; ``names`` are the names each person goes by (the people table),
     and a person known only by name has a profile of names alone."""
@@ -231,11 +191,3 @@ def render(found: Sequence[Profile], budget: int) -> str:
         lines.append(line)
         used += cost
     return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileView:
-    """The profiles of a scope's people, and the same as compact text within a budget."""
-
-    profiles: tuple[Profile, ...]
-    text: str

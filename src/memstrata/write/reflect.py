@@ -23,15 +23,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from memstrata.api import AnyMemory, Facade, blocking
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
-from memstrata.types import MemoryRecord, Message, Scope
+from memstrata.types import MemoryRecord, MemoryState, Message, Scope
 from memstrata.write import extractive, guard
-
-if TYPE_CHECKING:
-    from memstrata.memory import Memory
 
 __all__ = [
     "Draft",
@@ -411,14 +409,17 @@ def _llm_drafts(
 
 
 def _session_messages(
-    memory: Memory,
+    memory: Facade,
     scope: Scope,
     message_ids: Sequence[str] | None,
     session: Mapping[str, Any] | None,
 ) -> list[Message]:
     if message_ids is not None:
         wanted = list(dict.fromkeys(message_ids))
-        found = {m.id: m for m in memory.store.get_messages(scope, wanted)}
+        asked = set(wanted)
+        found = {
+            m.id: m for m in _episode_messages(memory, scope, None, ALL_STATES) if m.id in asked
+        }
         missing = [i for i in wanted if i not in found]
         if missing:
             raise InvalidInputError(
@@ -426,31 +427,7 @@ def _session_messages(
             )
         messages = [found[i] for i in wanted]
     else:
-        messages = []
-        seen: set[str] = set()
-        cursor = None
-        while True:
-            page = memory.list(
-                user_id=scope.user_id, agent_id=scope.agent_id, run_id=scope.run_id,
-                kinds=["episode"], metadata=session, limit=_PAGE, cursor=cursor,
-            )  # fmt: skip
-            for r in page.records:
-                if r.sources and r.sources[0] not in seen:
-                    seen.add(r.sources[0])
-                    role = r.metadata.get("role")
-                    messages.append(
-                        Message(
-                            text=r.text,
-                            role=role if isinstance(role, str) and role else "user",
-                            speaker=r.actor,
-                            id=r.sources[0],
-                            timestamp=r.valid_from,
-                            metadata=r.metadata,
-                        )
-                    )
-            if not page.next_cursor:
-                break
-            cursor = page.next_cursor
+        messages = _episode_messages(memory, scope, session, None)
         messages.reverse()  # listings are newest first
     far = datetime.max.replace(tzinfo=None)
     ranked = sorted(
@@ -460,12 +437,50 @@ def _session_messages(
     return [m for _, m in ranked]
 
 
+ALL_STATES: tuple[MemoryState, ...] = ("active", "archived", "deleted")
+
+
+def _episode_messages(
+    memory: Facade,
+    scope: Scope,
+    session: Mapping[str, Any] | None,
+    states: Sequence[MemoryState] | None,
+) -> list[Message]:
+    """The messages of a scope's episodes whose metadata matches ``session`` (``None``: every
+    one) in ``states`` (``None``: active), newest first, read back from the episodes."""
+    messages: list[Message] = []
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        page = memory.list(
+            user_id=scope.user_id, agent_id=scope.agent_id, run_id=scope.run_id,
+            kinds=["episode"], states=states, metadata=session, limit=_PAGE, cursor=cursor,
+        )  # fmt: skip
+        for r in page.records:
+            if r.sources and r.sources[0] not in seen:
+                seen.add(r.sources[0])
+                role = r.metadata.get("role")
+                messages.append(
+                    Message(
+                        text=r.text,
+                        role=role if isinstance(role, str) and role else "user",
+                        speaker=r.actor,
+                        id=r.sources[0],
+                        timestamp=r.valid_from,
+                        metadata=r.metadata,
+                    )
+                )
+        if not page.next_cursor:
+            return messages
+        cursor = page.next_cursor
+
+
 def _instructs(message: Message) -> bool:
     """Whether a message (or the episode it was read from) gives orders to an assistant."""
     return guard.flagged(message.metadata) or guard.is_instruction(message.text)
 
 
-def _existing(memory: Memory, scope: Scope, key: str, field_: str) -> list[MemoryRecord]:
+def _existing(memory: Facade, scope: Scope, key: str, field_: str) -> list[MemoryRecord]:
     out: list[MemoryRecord] = []
     cursor = None
     while True:
@@ -485,7 +500,7 @@ def _in_order(records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
 
 
 def reflect(
-    memory: Memory,
+    memory: AnyMemory,
     *,
     user_id: str | None = None,
     agent_id: str | None = None,
@@ -505,7 +520,8 @@ def reflect(
     nothing; reflecting on a session selected by ``session`` after it has grown archives the
     older reflection of it. Returns ``[]`` when the session has no messages.
     """
-    scope = Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=memory.tenant)
+    sync = blocking(memory)
+    scope = Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=sync.tenant)
     if message_ids is not None and session is not None:
         raise InvalidInputError("give message_ids or a session filter, not both")
     if isinstance(message_ids, str):
@@ -518,12 +534,12 @@ def reflect(
         raise InvalidInputError("summary_chars must be an integer")
     if summary_chars < 80:
         raise InvalidInputError("summary_chars must be at least 80")
-    messages = _session_messages(memory, scope, message_ids, session)
+    messages = _session_messages(sync, scope, message_ids, session)
     if not messages:
         return []
     ids = [m.id for m in messages if m.id]
     key = reflection_key(ids)
-    done = _existing(memory, scope, key, "reflection_key")
+    done = _existing(sync, scope, key, "reflection_key")
     if any(r.kind == "summary" for r in done):
         return _in_order(done)
     selector = key if message_ids is not None else _selector(scope, session)
@@ -535,7 +551,7 @@ def reflect(
     prompt_version: str | None = None
     if llm is not None:
         answered = _llm_drafts(
-            llm, messages, today=memory.clock.now(), max_thoughts=max_thoughts,
+            llm, messages, today=sync.clock.now(), max_thoughts=max_thoughts,
             summary_chars=summary_chars,
         )  # fmt: skip
         if answered is not None:
@@ -556,7 +572,7 @@ def reflect(
             "reflection_of": selector,
         }
         stored.append(
-            memory.remember(
+            sync.remember(
                 draft.text, kind=draft.kind, user_id=user_id, agent_id=agent_id,
                 run_id=run_id, sources=draft.sources, subject=draft.subject, keys=draft.keys,
                 valid_from=draft.valid_from, importance=draft.importance, metadata=meta,
@@ -564,9 +580,9 @@ def reflect(
             )
         )  # fmt: skip
     if message_ids is None:
-        for old in _existing(memory, scope, selector, "reflection_of"):
+        for old in _existing(sync, scope, selector, "reflection_of"):
             if old.metadata.get("reflection_key") != key and old.state == "active":
-                memory.archive(
+                sync.archive(
                     old.id, user_id=user_id, agent_id=agent_id, run_id=run_id,
                     reason="superseded by a reflection on the whole session",
                 )  # fmt: skip

@@ -1,5 +1,4 @@
-"""Feedback, the learned reranker's persistence, and maintenance: the store-facing side of
-``lifecycle.strength`` and ``read.rerank``.
+"""Feedback and the learned reranker's persistence: the store-facing side of ``read.rerank``.
 
 The reranker is kept per store: one global model per tenant and, for scope adaptation, one per
 scope, blended into the global one in proportion to how much feedback the scope has given. The
@@ -13,16 +12,15 @@ import json
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
-from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce, should_archive
+from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce
 from memstrata.ports import (
     Embedder,
     Lifecycle,
     RecordReads,
-    Records,
     SearchLog,
     StoredSettings,
     Vector,
@@ -30,7 +28,8 @@ from memstrata.ports import (
 from memstrata.read.lessons import Lessons
 from memstrata.read.lexical import query_terms
 from memstrata.read.rerank import Features, LinearReranker, hit_features
-from memstrata.types import Filters, Hit, Scope
+from memstrata.results import FeedbackResult
+from memstrata.types import Hit, Scope
 
 
 class FeedbackStore(SearchLog, StoredSettings, RecordReads, Lifecycle, Protocol):
@@ -38,14 +37,8 @@ class FeedbackStore(SearchLog, StoredSettings, RecordReads, Lifecycle, Protocol)
     strength, and the learned models."""
 
 
-class MaintainedStore(Records, SearchLog, Protocol):
-    """What maintenance uses of a store: memories to archive, searches to prune."""
-
-
 #: Feedback pairs after which a scope's own model counts as much as the global one.
 SCOPE_HALF_WEIGHT_PAIRS = 50
-#: How long searches are kept for feedback.
-SEARCH_RETENTION = timedelta(days=30)
 
 
 def _global_key(scope: Scope) -> str:
@@ -132,13 +125,6 @@ def save_search(
         store.save_search(scope, search_id, now, payload)
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackResult:
-    used: int
-    unused: int
-    pairs: int
-
-
 def feedback(
     store: FeedbackStore,
     scope: Scope,
@@ -196,30 +182,3 @@ def feedback(
         _scope_key(scope), json.dumps({**scope_model.to_dict(), "lessons": lessons.to_dict()})
     )
     return FeedbackResult(used=len(good), unused=len(bad), pairs=pairs)
-
-
-def maintain(
-    store: MaintainedStore,
-    scope: Scope,
-    now: datetime,
-    policy: LifecyclePolicy = DEFAULT_POLICY,
-    *,
-    dry_run: bool = False,
-) -> list[str]:
-    """Archive the active memories of ``scope`` whose retention fell below the threshold; prune
-    old searches. Return the ids archived (or that would be, with ``dry_run``)."""
-    faded: list[str] = []
-    cursor = None
-    while True:
-        page = store.list(scope, Filters(), limit=500, cursor=cursor)
-        faded += [r.id for r in page.records if should_archive(r, now, policy)]
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-    if not dry_run:
-        for memory_id in faded:
-            store.set_state(
-                scope, memory_id, "archived", at=now, reason="retention below threshold"
-            )
-        store.prune_searches(now - SEARCH_RETENTION)
-    return faded

@@ -1,0 +1,44 @@
+"""Maintenance: memories whose retention faded are archived, old searches pruned."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, should_archive
+from memstrata.ports import Records, SearchLog
+from memstrata.types import Filters, Scope
+
+#: How long searches are kept for feedback.
+SEARCH_RETENTION = timedelta(days=30)
+
+
+class MaintainedStore(Records, SearchLog, Protocol):
+    """What maintenance uses of a store: memories to archive, searches to prune."""
+
+
+def maintain(
+    store: MaintainedStore,
+    scope: Scope,
+    now: datetime,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
+    *,
+    dry_run: bool = False,
+) -> list[str]:
+    """Archive the active memories of ``scope`` whose retention fell below the threshold; prune
+    old searches. Return the ids archived (or that would be, with ``dry_run``)."""
+    faded: list[str] = []
+    cursor = None
+    while True:
+        page = store.list(scope, Filters(), limit=500, cursor=cursor)
+        faded += [r.id for r in page.records if should_archive(r, now, policy)]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    if not dry_run:
+        for memory_id in faded:
+            store.set_state(
+                scope, memory_id, "archived", at=now, reason="retention below threshold"
+            )
+        store.prune_searches(now - SEARCH_RETENTION)
+    return faded

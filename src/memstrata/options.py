@@ -1,0 +1,197 @@
+"""How a ``Memory`` retrieves and how its LLM write path runs: the options a caller passes.
+
+``Retrieval`` weighs the read path's signals (``PRESETS`` names the ready-made ones);
+``PipelineConfig`` tunes the LLM write path. Both are plain values, checked when built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from memstrata.errors import ConfigurationError, InvalidInputError
+
+#: The most similar memories one consolidation decision is shown.
+MAX_SIMILAR = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """Which signals a search uses and how much each counts in the fusion."""
+
+    keyword: float = 1.0
+    vector: float = 1.0
+    #: Memories naming the entities the query names (or their neighbours in the graph); only
+    #: stores with an entity index, and only once the LLM write path has registered entities.
+    entity: float = 1.0
+    rrf_k: float = 60.0
+    #: How many candidates each signal contributes, at least (more when ``limit`` is larger).
+    candidates: int = 50
+    #: Weight of retention (MemoryBank's forgetting curve) in the reranker's starting model.
+    retention_weight: float = 0.0
+    #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
+    rerank_depth: int = 50
+    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: score
+    #: every memory of the scope on per-question features (``read.features``), in memory.
+    ranker: str = "rrf"
+    #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
+    weights: tuple[tuple[str, float], ...] = ()
+    #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
+    #: context budget (``search(budget=...)``).
+    alpha: float = 0.0
+
+    @property
+    def uses_vectors(self) -> bool:
+        """Whether ranking reads the query's embedding."""
+        return self.ranker == "features" or self.vector > 0
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return tuple(name for name in ("keyword", "vector", "entity") if getattr(self, name) > 0)
+
+
+PRESETS: dict[str, Retrieval] = {
+    "bm25": Retrieval(vector=0.0, entity=0.0),
+    "dense": Retrieval(keyword=0.0, entity=0.0),
+    "hybrid": Retrieval(),
+    "default": Retrieval(ranker="features", alpha=2.0),
+}
+
+
+def preset(name: str) -> Retrieval:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown retriever {name!r}; choose one of {', '.join(sorted(PRESETS))}"
+        ) from None
+
+
+#: A category label: lower case words joined by ``_`` or ``-``.
+CATEGORY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class Extraction(BaseModel):
+    """An application's own extraction rules: instructions in its words ("only remember the
+    user's health and schedule"), topics to keep to (``include``) or leave out (``exclude``),
+    and ``categories`` (label: what it covers) that each fact is labelled with. They narrow
+    what is extracted; the prompt's own rules (provenance, dates, the guard) still hold.
+    ``version`` names the rules in history, beside the prompt's version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instructions: str | None = Field(default=None, max_length=4000)
+    include: tuple[str, ...] = Field(default=(), max_length=50)
+    exclude: tuple[str, ...] = Field(default=(), max_length=50)
+    categories: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _topics(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(" ".join(t.split()) for t in topics)
+        if any(not t or len(t) > 200 for t in cleaned):
+            raise ValueError("each topic must be 1 to 200 characters")
+        return cleaned
+
+    @field_validator("categories")
+    @classmethod
+    def _labels(cls, categories: dict[str, str]) -> dict[str, str]:
+        for label, description in categories.items():
+            if not re.match(CATEGORY, label):
+                raise ValueError(
+                    f"category {label!r} must be 1 to 40 lower-case letters, digits, _ or -"
+                )
+            if len(description) > 300:
+                raise ValueError(f"the description of {label!r} is over 300 characters")
+        return categories
+
+    @property
+    def version(self) -> str:
+        """``custom/`` and a hash of the rules' content."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return "custom/" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def lines(self) -> list[str]:
+        """The rules as the prompt shows them."""
+        out = [
+            "APPLICATION RULES (from the application that keeps this memory: they narrow what "
+            "you extract; the rules above still hold)"
+        ]
+        if self.instructions:
+            out.append(self.instructions.strip())
+        if self.include:
+            out.append("Only extract facts about: " + "; ".join(self.include) + ".")
+        if self.exclude:
+            out.append("Never extract facts about: " + "; ".join(self.exclude) + ".")
+        if self.categories:
+            out.append(
+                'Give each fact "categories": the labels below that apply to it ([] if none).'
+            )
+            out += [f"- {label}: {text}" if text else f"- {label}" for label, text in
+                    self.categories.items()]  # fmt: skip
+        return out
+
+
+def as_extraction(value: Extraction | Mapping[str, object] | None) -> Extraction | None:
+    """Extraction rules as a caller gives them (the model, or a mapping of its fields),
+    checked: ``InvalidInputError`` says what is wrong."""
+    if value is None or isinstance(value, Extraction):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(
+            "extraction rules must be a mapping of instructions, include, exclude and categories"
+        )
+    try:
+        return Extraction.model_validate(dict(value))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'rules'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInputError(f"invalid extraction rules: {problems}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """How the LLM write path runs.
+
+    ``batch_size``: most messages per extraction call. ``wait_for_full_batch``: ``add`` leaves
+    a part-filled batch for later messages of the scope (``reprocess`` takes it anyway).
+    ``duplicate_threshold``: vector cosine from which a new fact is a near-duplicate of a
+    stored one (no model asked). ``review_threshold``: cosine from which a similar memory is
+    shown to the consolidation prompt even without a shared subject or entity.
+    ``max_similar``: most memories shown per decision. ``link_threshold`` / ``max_links``:
+    which related memories a new note links to. ``evolve_links``: let a new note extend the
+    context line of the notes it links to (as new versions). ``known_entities``: how many of
+    the scope's entity names the extraction prompt is shown, for consistent naming.
+    """
+
+    batch_size: int = 10
+    wait_for_full_batch: bool = True
+    duplicate_threshold: float = 0.95
+    review_threshold: float = 0.75
+    max_similar: int = 5
+    link_threshold: float = 0.5
+    max_links: int = 3
+    evolve_links: bool = False
+    known_entities: int = 30
+    #: One model call per batch: the extraction is shown the stored facts the batch may
+    #: touch and decides ADD / UPDATE / INVALIDATE / NOOP with the facts; a fact whose
+    #: decision is unusable is decided by a consolidation call, as without it.
+    one_call: bool = True
+    #: The application's own extraction rules for every scope (a scope's own, set with
+    #: ``Memory.set_extraction``, and a call's, given to ``add``, take precedence).
+    extraction: Extraction | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_size, bool) or not 1 <= self.batch_size <= 100:
+            raise InvalidInputError("batch_size must be an integer from 1 to 100")
+        if not 1 <= self.max_similar <= MAX_SIMILAR:
+            raise InvalidInputError(f"max_similar must be from 1 to {MAX_SIMILAR}")
+        for name in ("duplicate_threshold", "review_threshold", "link_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvalidInputError(f"{name} must be from 0 to 1")

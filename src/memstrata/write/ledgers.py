@@ -1,0 +1,62 @@
+"""What the write path keeps per scope beside the memories, in the store's settings: the people
+table (``write.people``) and the profile ledger (``write.profile``), updated with every batch of
+episodes and read back by ``Memory.people`` and ``Memory.profile``.
+
+A ledger is read, updated and written back: two processes adding to one scope at the same
+moment can lose each other's counts for that batch (never a memory). ``forget`` erases a scope's
+ledgers with its memories.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from memstrata.ports import StoredSettings
+from memstrata.results import Person
+from memstrata.types import MemoryRecord, Scope
+from memstrata.write import people, profile
+from memstrata.write.guard import flagged
+
+
+def _key(kind: str, scope: Scope) -> str:
+    return f"{kind}:" + json.dumps(list(scope.key))
+
+
+def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) -> None:
+    """Fold a batch of new episodes of ``scope`` into its people table and profile ledger."""
+    said = [(r.sources[0] if r.sources else r.id, r.actor, r.text) for r in records]
+    if any(actor for _, actor, _ in said):
+        key = _key("people", scope)
+        raw = store.get_setting(key)
+        tally = people.observe(people.Tally.loads(raw) if raw else people.Tally(), said)
+        store.put_setting(key, tally.dumps())
+    stated = [
+        (source, actor or "user", text, record.valid_from or record.recorded_at)
+        for (source, actor, text), record in zip(said, records, strict=True)
+        if not flagged(record.metadata) and profile.statements(text)
+    ]
+    if stated:
+        key = _key("profile", scope)
+        raw = store.get_setting(key)
+        ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
+        store.put_setting(key, profile.observe(ledger, stated).dumps())
+
+
+def people_of(store: StoredSettings, scope: Scope) -> list[Person]:
+    """The people of exactly ``scope``, most talkative first."""
+    raw = store.get_setting(_key("people", scope))
+    return people.people(people.Tally.loads(raw)) if raw else []
+
+
+def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
+    """The profile ledger of exactly ``scope``."""
+    raw = store.get_setting(_key("profile", scope))
+    return profile.Ledger.loads(raw) if raw else profile.Ledger()
+
+
+def forget(store: StoredSettings, scopes: Sequence[Scope]) -> None:
+    """Erase the ledgers of ``scopes`` (their memories were reset)."""
+    for scope in scopes:
+        store.put_setting(_key("people", scope), "")
+        store.put_setting(_key("profile", scope), "")
