@@ -61,6 +61,7 @@ from memstrata.write.episodes import (
     prepare_messages,
 )
 from memstrata.write.guard import guard_episodes
+from memstrata.write.images import caption_images, sees_images
 from memstrata.write.pipeline import Pipeline, PipelineConfig, PipelineReport
 
 if TYPE_CHECKING:
@@ -195,7 +196,10 @@ class Memory:
             from memstrata.llms import OpenAICompatLLM
 
             owned = OpenAICompatLLM(
-                settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
+                settings.llm_base_url,
+                model=settings.llm_model,
+                api_key=settings.llm_api_key,
+                vision=settings.llm_vision,
             )
             options["llm"] = owned
         options.update(overrides)
@@ -256,6 +260,8 @@ class Memory:
         )
         known = self.store.known_messages(scope, [m.id for m in prepared if m.id])
         fresh = [m for m in prepared if m.id not in known]
+        if self.llm is not None and sees_images(self.llm):
+            fresh = caption_images(fresh, self.llm)
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
         with adding(self.store, records, vectors):
