@@ -48,7 +48,7 @@ CaptionSource = Literal["caller", "model", "none"]
 _TEXT_TYPES = frozenset({"text", "input_text", "output_text"})
 _IMAGE_TYPES = frozenset({"image_url", "input_image", "image"})
 _AUDIO_TYPES = frozenset({"input_audio", "audio"})
-_CAPTION_FIELDS = ("caption", "alt", "alt_text", "name")
+_CAPTION_FIELDS = ("caption", "alt", "name")
 _DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),", re.I)
 _FILE_NAME = re.compile(r"[^/]+\.(?:png|jpe?g|gif|webp|bmp|tiff?|heic|avif|svg)$", re.I)
 
@@ -119,18 +119,31 @@ def clean_caption(text: str) -> str:
 
 
 def _string(value: object, what: str) -> str:
+    """A string that can be stored: UTF-8 and no NUL character."""
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidInputError(f"{what} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid UTF-8 (it holds a lone surrogate)") from None
     return value
 
 
-def _caption_of(*sources: Mapping[str, Any]) -> str | None:
+def _optional(source: Mapping[str, Any], name: str, at: str) -> str | None:
+    value = source.get(name)
+    return None if value is None else _string(value, f"{at}: {name}")
+
+
+def _caption_of(at: str, *sources: Mapping[str, Any]) -> str | None:
+    found: str | None = None
     for source in sources:
         for name in _CAPTION_FIELDS:
-            value = source.get(name)
-            if isinstance(value, str) and value.strip():
-                return clean_caption(value)
-    return None
+            value = _optional(source, name, at)
+            if found is None and value is not None and value.strip():
+                found = clean_caption(value)
+    return found
 
 
 def _image(part: Mapping[str, Any], at: str) -> ImagePart:
@@ -141,13 +154,14 @@ def _image(part: Mapping[str, Any], at: str) -> ImagePart:
         url = f"file_id:{part['file_id']}"  # a Responses API upload: its id is the reference
     if not isinstance(url, str) or not url.strip():
         raise InvalidInputError(f"{at}: an image part needs image_url (a URL or data: URL)")
-    detail = inner.get("detail", part.get("detail"))
-    caption = _caption_of(part, inner)
+    _string(url, f"{at}: image_url")
+    detail = _optional(inner, "detail", at) or _optional(part, "detail", at)
+    caption = _caption_of(at, part, inner)
     return ImagePart(
         url=url.strip(),
         caption=caption,
         source="caller" if caption else "none",
-        detail=detail if isinstance(detail, str) else None,
+        detail=detail,
         alt=caption,
     )
 
@@ -158,8 +172,8 @@ def _audio(part: Mapping[str, Any], at: str) -> AudioPart:
     transcript = part.get("transcript", inner.get("transcript"))
     if transcript is not None:
         transcript = _string(transcript, f"{at}: transcript").strip() or None
-    fmt = inner.get("format", part.get("format"))
-    return AudioPart(transcript=transcript, format=fmt if isinstance(fmt, str) else None)
+    fmt = _optional(inner, "format", at) or _optional(part, "format", at)
+    return AudioPart(transcript=transcript, format=fmt)
 
 
 def parse_parts(content: Sequence[Any]) -> tuple[Part, ...]:

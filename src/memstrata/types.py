@@ -225,11 +225,12 @@ class Message:
             text = value.get("text")
             content = value.get("content")
             parts: tuple[Part, ...] = ()
-            if text is None and isinstance(content, list | tuple):
-                parts = parse_parts(content)
-                if not parts:
-                    raise InvalidInputError("message content is an empty list")
-                text = render(parts)[0]
+            if isinstance(content, list | tuple):
+                parsed = parse_parts(content)  # checked even when ``text`` wins over it
+                if text is None:
+                    if not parsed:
+                        raise InvalidInputError("message content is an empty list")
+                    parts, text = parsed, render(parsed)[0]
             elif text is None:
                 text = content
             speaker = value.get("speaker") or value.get("name")

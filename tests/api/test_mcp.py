@@ -26,6 +26,7 @@ from memstrata.server.runner import running
 
 TOOLS = {
     "add_memory",
+    "add_messages",
     "search_memories",
     "get_memory",
     "update_memory",

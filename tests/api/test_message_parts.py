@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from mcp_helpers import error_text, run, session, structured
 
 from memstrata import AsyncMemory, InvalidInputError, Memory
 from memstrata.llms import OpenAICompatLLM
+from memstrata.server.rest import create_app
+from memstrata.server.runner import running
 from memstrata.testing import Reply, ScriptedLLMServer
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8).decode()
@@ -183,3 +191,90 @@ def test_async_memory_takes_parts_too(db_path: Path) -> None:
             return [r.text for r in result.added]
 
     assert asyncio.run(run()) == ["New glasses [photo: round frames]"]
+
+
+# -- the other faces ----------------------------------------------------------------------------
+
+PARTS_MESSAGE = {
+    "role": "user",
+    "name": "Ana",
+    "content": [
+        {"type": "text", "text": "Our new flat!"},
+        {"type": "image_url", "image_url": {"url": DATA_URL, "detail": "low"},
+         "alt": "a bright living room"},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"},
+         "transcript": "It has a balcony."},
+    ],
+}  # fmt: skip
+PARTS_TEXT = "Our new flat! [photo: a bright living room] It has a balcony."
+
+
+def test_rest_takes_messages_with_parts(db_path: Path) -> None:
+    app = create_app(db_path, embedder="hashing")
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = http.post("/v1/memories", json={"user_id": "ana", "messages": [PARTS_MESSAGE]})
+        assert response.status_code == 201, response.text
+        (added,) = response.json()["added"]
+        assert added["text"] == PARTS_TEXT
+        assert added["metadata"]["attachments"][0]["ref"].startswith("data:image/png;bytes=")
+        bad = {"content": [{"type": "input_audio", "input_audio": {"data": "UklGRg=="}}]}
+        refused = http.post("/v1/memories", json={"user_id": "ana", "messages": [bad]})
+        assert refused.status_code == 422, refused.text
+        assert "transcript" in refused.json()["error"]["message"]
+        unknown = {"content": [{"type": "video_url", "video_url": {"url": "https://x.test/v"}}]}
+        refused = http.post("/v1/memories", json={"user_id": "ana", "messages": [unknown]})
+        assert 400 <= refused.status_code < 500, refused.text
+        listed = http.get("/v1/memories", params={"user_id": "ana"}).json()
+        assert [m["text"] for m in listed["memories"]] == [PARTS_TEXT]
+
+
+def test_the_rest_schema_describes_content_parts() -> None:
+    schema = create_app(":memory:", embedder="hashing").openapi()
+    parts = schema["components"]["schemas"]["MessageIn"]["properties"]["content"]
+    assert "array" in json.dumps(parts) and "image_url" in json.dumps(schema)
+
+
+def test_mcp_add_messages_takes_parts(db_path: Path) -> None:
+    async def go() -> dict[str, Any]:
+        async with session("http", db_path, {}) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            assert "add_messages" in tools
+            result: dict[str, Any] = structured(
+                await client.call_tool(
+                    "add_messages", {"messages": [PARTS_MESSAGE], "user_id": "ana"}
+                )
+            )
+            bad = await client.call_tool(
+                "add_messages",
+                {"messages": [{"content": [{"type": "text", "text": " "}]}], "user_id": "ana"},
+            )
+            assert "empty" in error_text(bad)
+            return result
+
+    added = run(go)["added"]
+    assert [m["text"] for m in added] == [PARTS_TEXT]
+
+
+def test_cli_add_reads_a_json_messages_file(tmp_path: Path, db_path: Path) -> None:
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([PARTS_MESSAGE, {"role": "assistant", "content": "Lovely!"}]))
+    env = {**os.environ, "MEMSTRATA_DB": str(db_path), "MEMSTRATA_EMBEDDER": "hashing"}
+    command = [sys.executable, "-m", "memstrata.cli", "add", "--user", "ana", "--json"]
+    done = subprocess.run(
+        [*command, "--file", str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert [m["text"] for m in json.loads(done.stdout)["added"]] == [PARTS_TEXT, "Lovely!"]
+    lines = '{"content": [{"type": "input_text", "text": "From stdin"}]}\n'
+    done = subprocess.run(
+        [*command, "--file", "-"], input=lines, capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    path.write_text('[{"content": [{"type": "input_audio", "input_audio": {"data": ""}}]}]')
+    done = subprocess.run(
+        [*command, "--file", str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 2 and "transcript" in done.stderr
+    with Memory(db_path, embedder="hashing") as mem:
+        assert len(mem.list(user_id="ana").records) == 3
