@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from memstrata import Memory
-from memstrata.ports import FixedClock
 
 NOW = datetime(2024, 1, 10, 12, tzinfo=UTC)
 
