@@ -6,8 +6,8 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_DB``               store path or URL (sqlite:///..., sqlite:///...?mode=ro for
                               read-only, postgresql://...); default: memstrata.db in the user
                               data directory
-``MEMSTRATA_EMBEDDER``         embedder spec (minilm, hashing, none, openai:MODEL@URL);
-                              default: minilm
+``MEMSTRATA_EMBEDDER``         embedder spec (minilm, e5, hashing, none, openai:MODEL@URL);
+                              default: minilm; e5 is the multilingual one
 ``MEMSTRATA_EMBEDDER_API_KEY`` API key for an openai: embedder
 ``MEMSTRATA_RETRIEVER``        retrieval preset (default, hybrid, bm25, dense)
 ``MEMSTRATA_LLM_BASE_URL``     OpenAI-compatible base URL; setting it turns the LLM path on

@@ -906,8 +906,8 @@ _WORLD_DAYS: tuple[tuple[str, int], ...] = (
 #: French "hier" (yesterday) is German "hier" (here): it counts only in a text with French
 #: function words and none of German's.
 _FRENCH = re.compile(
-    r"(?<!\w)(?:je|j['’]|nous|vous|elle|ils|c['’]est|était|suis|avons|avez|les|des|une|du"
-    r"|au|aux|qu['’])(?!\w)",
+    r"(?<!\w)(?:(?:je|nous|vous|elle|ils|était|suis|avons|avez|les|des|une|du|au|aux)(?!\w)"
+    r"|(?:j|c|qu|l|d|n|m|s)['’]\w)",
     re.IGNORECASE,
 )
 _GERMAN = re.compile(
