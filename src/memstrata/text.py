@@ -159,14 +159,20 @@ def words(text: str) -> list[str]:
     return tokens
 
 
+#: French elided articles and pronouns before a word ("l'année", "qu'il", "j'ai"): a search
+#: token is the word without them.
+_ELISION = re.compile(r"(?<![\w'’])(?:[ldjcmnst]|qu|jusqu|lorsqu|puisqu)['’](?=[^\W\d_])", re.I)
+
+
 def tokenize(text: str) -> list[str]:
     """The search tokens of ``text``, in order: its ``words`` with the accents of Latin
     letters folded ("Café" -> "cafe"), and each run of Chinese or Japanese characters split
     into ``cjk_grams`` ("我喜欢咖啡" -> "我", "我喜", "喜", "喜欢", "欢", "欢咖", "咖", "咖啡",
-    "啡"). Queries and documents go through the same function, so they meet.
+    "啡"); a French elided article or pronoun is dropped ("l'année" -> "annee"). Queries and
+    documents go through the same function, so they meet.
     """
     tokens: list[str] = []
-    for word in words(text):
+    for word in words(_ELISION.sub("", text) if "'" in text or "’" in text else text):
         if not word.isascii():
             word = fold_accents(word)
             if _CJK_RUN.search(word):

@@ -38,6 +38,7 @@ from memstrata.text import (
         ("カメラを買った", ["カメ", "メラ", "ラを", "を買", "買", "買っ", "った"]),
         ("iPhone写真", ["iphone", "写", "写真", "真"]),
         ("猫", ["猫"]),
+        ("J'ai vu l'année qu'il aimait", ["ai", "vu", "annee", "il", "aimait"]),  # elisions
         ("ガラス", ["ガラ", "ラス"]),  # voicing marks are part of the letter
         ("", []),
         ("  ...!!! ", []),
