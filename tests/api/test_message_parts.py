@@ -18,7 +18,7 @@ import httpx
 import pytest
 from mcp_helpers import error_text, run, session, structured
 
-from memstrata import AsyncMemory, InvalidInputError, Memory
+from memstrata import AsyncMemory, InvalidInputError, Memory, RemoteMemory
 from memstrata.llms import OpenAICompatLLM
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
@@ -278,3 +278,13 @@ def test_cli_add_reads_a_json_messages_file(tmp_path: Path, db_path: Path) -> No
     assert done.returncode == 2 and "transcript" in done.stderr
     with Memory(db_path, embedder="hashing") as mem:
         assert len(mem.list(user_id="ana").records) == 3
+
+
+def test_remote_memory_sends_parts_to_the_server(db_path: Path) -> None:
+    app = create_app(db_path, embedder="hashing")
+    with running(app) as url, RemoteMemory(url) as remote:
+        added = remote.add(PARTS_MESSAGE, user_id="ana").added
+        assert [r.text for r in added] == [PARTS_TEXT]
+        with pytest.raises(InvalidInputError, match="transcript"):
+            remote.add({"content": [{"type": "input_audio", "input_audio": {"data": ""}}]},
+                       user_id="ana")  # fmt: skip
