@@ -288,3 +288,15 @@ def test_remote_memory_sends_parts_to_the_server(db_path: Path) -> None:
         with pytest.raises(InvalidInputError, match="transcript"):
             remote.add({"content": [{"type": "input_audio", "input_audio": {"data": ""}}]},
                        user_id="ana")  # fmt: skip
+
+
+def test_a_model_caption_that_would_overflow_the_text_is_not_taken(
+    db_path: Path, server: ScriptedLLMServer
+) -> None:
+    server.on_prompt("caption_image", Reply.json({"caption": "a very long description " * 12}))
+    llm = OpenAICompatLLM(server.base_url, model="scripted", vision=True, max_retries=0)
+    long = "x" * (32_000 - len(" [photo: dog]"))
+    with Memory(db_path, embedder="hashing", llm=llm) as mem:
+        added = mem.add({"content": [text(long), image(DATA_URL, alt="dog")]}, user_id="a").added
+    assert len(server.chat_requests) == 1
+    assert added[0].text == f"{long} [photo: dog]"

@@ -15,7 +15,7 @@ from memstrata.llms.parsing import ask_structured
 from memstrata.parts import ImagePart, Part, TextPart, with_caption
 from memstrata.ports import LLM
 from memstrata.prompts import caption_image
-from memstrata.types import Message
+from memstrata.types import MAX_TEXT_CHARS, Message
 
 __all__ = ["caption_images", "sees_images"]
 
@@ -42,5 +42,7 @@ def caption_images(messages: Sequence[Message], llm: LLM) -> list[Message]:
                 answer = ask_structured(llm, caption_image.render(prompt), caption_image.Output)
                 part = with_caption(part, answer.caption) if answer is not None else part
             parts.append(part)
-        out.append(message.with_parts(parts))
+        captioned = message.with_parts(parts)
+        # A caption that would take the text past its limit is not worth losing the message.
+        out.append(captioned if len(captioned.text) <= MAX_TEXT_CHARS else message)
     return out
