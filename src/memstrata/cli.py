@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from memstrata.api import VERBS, Verb
@@ -85,12 +86,37 @@ def _open(args: argparse.Namespace) -> Memory:
     return Memory.from_settings(settings)
 
 
+def _messages_file(name: str) -> list[Any]:
+    """The messages of a JSON file (``-``: stdin): an array of messages, one message, or
+    JSON Lines; a message is a string or an object as ``Memory.add`` takes it."""
+    try:
+        raw = sys.stdin.read() if name == "-" else Path(name).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read the messages file {name}: {exc}") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        try:
+            data = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(
+                f"{name} is neither JSON nor JSON Lines (line {exc.lineno}: {exc.msg})"
+            ) from None
+    return data if isinstance(data, list) else [data]
+
+
 def cmd_add(args: argparse.Namespace) -> int:
-    texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    messages = [
-        {"text": t, "role": args.role, "speaker": args.speaker, "id": args.id if i == 0 else None}
-        for i, t in enumerate(texts)
-    ]
+    if args.file is not None:
+        if args.text or args.id:
+            raise InvalidInputError("--file gives the messages: give no text or --id with it")
+        messages: list[Any] = _messages_file(args.file)
+    else:
+        texts = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        messages = [
+            {"text": t, "role": args.role, "speaker": args.speaker,
+             "id": args.id if i == 0 else None}
+            for i, t in enumerate(texts)
+        ]  # fmt: skip
     if args.id and len(messages) > 1:
         raise InvalidInputError("--id names one message; give one text with it")
     with _open(args) as mem:
@@ -498,6 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", help="who said it (default: the role)")
     p.add_argument("--id", help="message id (default: generated)")
     p.add_argument("--timestamp", help="when it was said, ISO 8601 (default: now)")
+    p.add_argument(
+        "--file",
+        metavar="PATH",
+        help="read messages from a JSON file ('-': stdin): an array of OpenAI-style messages "
+        "(content a string or a list of text, image_url and input_audio parts) or JSON Lines",
+    )
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("search", parents=both, help="find the memories that answer a query")

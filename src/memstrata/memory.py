@@ -176,7 +176,10 @@ class Memory:
             from memstrata.llms import OpenAICompatLLM
 
             owned = OpenAICompatLLM(
-                settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
+                settings.llm_base_url,
+                model=settings.llm_model,
+                api_key=settings.llm_api_key,
+                vision=settings.llm_vision,
             )
             options["llm"] = owned
         options.update(overrides)

@@ -6,13 +6,15 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_DB``               store path or URL (sqlite:///..., sqlite:///...?mode=ro for
                               read-only, postgresql://...); default: memstrata.db in the user
                               data directory
-``MEMSTRATA_EMBEDDER``         embedder spec (minilm, hashing, none, openai:MODEL@URL);
-                              default: minilm
+``MEMSTRATA_EMBEDDER``         embedder spec (minilm, e5, hashing, none, openai:MODEL@URL);
+                              default: minilm; e5 is the multilingual one
 ``MEMSTRATA_EMBEDDER_API_KEY`` API key for an openai: embedder
 ``MEMSTRATA_RETRIEVER``        retrieval preset (default, hybrid, bm25, dense)
 ``MEMSTRATA_LLM_BASE_URL``     OpenAI-compatible base URL; setting it turns the LLM path on
 ``MEMSTRATA_LLM_MODEL``        model name
 ``MEMSTRATA_LLM_API_KEY``      API key
+``MEMSTRATA_LLM_VISION``       1 when the model reads images: it then captions the images in
+                              messages (default: 0, images keep the caller's caption)
 ``MEMSTRATA_TENANT``           tenant for the library and CLI; default: default
 ``MEMSTRATA_ALLOWED_HOSTS``    host names the REST server answers besides loopback, comma-separated
 ``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
@@ -60,6 +62,7 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
+    llm_vision: bool = False
     tenant: str = DEFAULT_TENANT
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -72,6 +75,12 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        def flag(name: str) -> bool:
+            value = (get(name) or "0").lower()
+            if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+            return value in ("1", "true", "yes", "on")
+
         def items(name: str) -> tuple[str, ...]:
             return tuple(x.strip() for x in (get(name) or "").split(",") if x.strip())
 
@@ -83,6 +92,7 @@ class Settings:
             llm_base_url=get("MEMSTRATA_LLM_BASE_URL"),
             llm_model=get("MEMSTRATA_LLM_MODEL"),
             llm_api_key=get("MEMSTRATA_LLM_API_KEY"),
+            llm_vision=flag("MEMSTRATA_LLM_VISION"),
             tenant=get("MEMSTRATA_TENANT") or DEFAULT_TENANT,
             allowed_hosts=items("MEMSTRATA_ALLOWED_HOSTS"),
             allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),

@@ -15,12 +15,17 @@ from functools import lru_cache
 __all__ = [
     "STOPWORDS",
     "Folded",
+    "cjk_grams",
     "content_terms",
+    "fold_accents",
     "fold_for_matching",
+    "is_cjk",
+    "keyword_form",
     "normalize_for_hash",
     "split_sentences",
     "stem",
     "tokenize",
+    "words",
 ]
 
 # A word: letters and digits (no underscore), optionally joined by apostrophes ("o'brien",
@@ -66,8 +71,72 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word and number tokens, in order.
+# --- Scripts written without spaces: Chinese and Japanese are searched by character bigrams.
+
+#: Han ideographs (with the iteration mark), hiragana and katakana: the scripts a keyword
+#: search splits into character pairs. Hangul is written with spaces and stays in words.
+_CJK_RANGES = (
+    (0x3005, 0x3007), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x3134F),
+)  # fmt: skip
+_HAN_RANGES = ((0x3005, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+               (0x20000, 0x3134F))  # fmt: skip
+_CJK_RUN = re.compile("([" + "".join(f"{chr(a)}-{chr(b)}" for a, b in _CJK_RANGES) + "]+)")
+
+
+def _in(ranges: tuple[tuple[int, int], ...], ch: str) -> bool:
+    code = ord(ch)
+    return any(a <= code <= b for a, b in ranges)
+
+
+def is_cjk(ch: str) -> bool:
+    """Whether ``ch`` is a Chinese or Japanese character (written without spaces)."""
+    return _in(_CJK_RANGES, ch)
+
+
+def cjk_grams(run: str) -> list[str]:
+    """The search tokens of a run of Chinese or Japanese characters: each pair of neighbours
+    ("东京塔" -> "东京", "京塔"), and each Han character alone too (a one-character word, "猫",
+    is common); a run of one character is itself."""
+    if len(run) == 1:
+        return [run]
+    out: list[str] = []
+    for i, ch in enumerate(run):
+        if _in(_HAN_RANGES, ch):
+            out.append(ch)
+        if i + 1 < len(run):
+            out.append(run[i : i + 2])
+    return out
+
+
+def keyword_form(text: str) -> str:
+    """``text`` as a full-text index that splits words at spaces should receive it: each run of
+    Chinese or Japanese characters replaced by its ``cjk_grams``, space-separated; other text
+    unchanged. The same function prepares stored texts and queries."""
+    if not _CJK_RUN.search(text):
+        return text
+    return _CJK_RUN.sub(lambda m: " " + " ".join(cjk_grams(m.group())) + " ", text)
+
+
+@lru_cache(maxsize=65536)
+def fold_accents(word: str) -> str:
+    """``word`` with the accents of Latin letters taken off ("café" -> "cafe", "São" -> "Sao");
+    letters of other scripts keep theirs (Japanese voicing marks are part of the letter)."""
+    if word.isascii():
+        return word
+    out = []
+    for ch in word:
+        if ord(ch) < 0x250 or 0x1E00 <= ord(ch) <= 0x1EFF:
+            ch = "".join(
+                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+            )
+        out.append(ch)
+    return "".join(out)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and number tokens, in order, as written (accents kept, a run of
+    Chinese or Japanese characters one word): what names are keyed by (``graph.entity_key``).
 
     Unicode-aware (NFKC, casefold); possessives and most contractions lose their tail
     ("Caroline's" -> "caroline", "we're" -> "we"), "n't" stays glued ("don't" -> "dont"), other
@@ -87,6 +156,32 @@ def tokenize(text: str) -> list[str]:
             token = "".join(parts)
         if token:
             tokens.append(token)
+    return tokens
+
+
+#: French elided articles and pronouns before a word ("l'année", "qu'il", "j'ai"): a search
+#: token is the word without them.
+_ELISION = re.compile(r"(?<![\w'’])(?:[ldjcmnst]|qu|jusqu|lorsqu|puisqu)['’](?=[^\W\d_])", re.I)
+
+
+def tokenize(text: str) -> list[str]:
+    """The search tokens of ``text``, in order: its ``words`` with the accents of Latin
+    letters folded ("Café" -> "cafe"), and each run of Chinese or Japanese characters split
+    into ``cjk_grams`` ("我喜欢咖啡" -> "我", "我喜", "喜", "喜欢", "欢", "欢咖", "咖", "咖啡",
+    "啡"); a French elided article or pronoun is dropped ("l'année" -> "annee"). Queries and
+    documents go through the same function, so they meet.
+    """
+    tokens: list[str] = []
+    for word in words(_ELISION.sub("", text) if "'" in text or "’" in text else text):
+        if not word.isascii():
+            word = fold_accents(word)
+            if _CJK_RUN.search(word):
+                for piece in _CJK_RUN.split(word):
+                    if not piece:
+                        continue
+                    tokens.extend(cjk_grams(piece) if is_cjk(piece[0]) else [piece])
+                continue
+        tokens.append(word)
     return tokens
 
 

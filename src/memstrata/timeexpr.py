@@ -772,6 +772,397 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
+# --- other languages: Spanish, French, German, Portuguese, Chinese, Japanese -------------------
+#
+# The same rules, written in each language's words: days next to today, calendar units ("la
+# semaine dernière", "上个月"), counts back or forward ("hace 3 días", "vor 3 Tagen", "三天前",
+# "3日前"), month names in dates ("29 de diciembre de 2023", "im März"), and dates written with
+# dots ("29.12.2023", always day first) or with 年月日 ("2023年12月29日"). Latin-script words
+# are matched whole and accents are optional ("proxima semana" is read too); Chinese and
+# Japanese have no spaces, so their patterns stand alone. Tense words are English only: a bare
+# month ("en marzo") with no English marker is placed by distance alone (see ``_choose``).
+
+
+def _latin(pattern: str) -> str:
+    """A pattern matched as whole words."""
+    return rf"(?<!\w)(?:{pattern})(?!\w)"
+
+
+_WORLD_NUMBERS: dict[str, int] = {
+    # Spanish
+    "un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
+    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "quince": 15, "veinte": 20,
+    # French
+    "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
+    "neuf": 9, "dix": 10, "quinze": 15, "vingt": 20,
+    # German
+    "ein": 1, "eine": 1, "einem": 1, "einer": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4,
+    "fünf": 5, "funf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    "zwanzig": 20,
+    # Portuguese
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "três": 3, "quatro": 4, "sete": 7,
+    "oito": 8, "nove": 9, "dez": 10, "vinte": 20,
+}  # fmt: skip
+#: Vague counts, as in English (``_FUZZY_NUMBERS``).
+_WORLD_FUZZY: dict[str, tuple[int, int]] = {
+    "unos": (2, 5), "unas": (2, 5), "varios": (3, 5), "varias": (3, 5),
+    "quelques": (2, 5), "plusieurs": (3, 5),
+    "ein paar": (2, 5), "paar": (2, 5), "einigen": (2, 5), "einige": (2, 5),
+    "mehreren": (3, 5), "mehrere": (3, 5),
+    "alguns": (2, 5), "algumas": (2, 5), "vários": (3, 5),
+    "几": (2, 5), "幾": (2, 5), "数": (2, 5),
+}  # fmt: skip
+_WORLD_NUMBER = (
+    r"(?P<n>[0-9]{1,4}|[０-９]{1,4}|"
+    + "|".join(sorted((re.escape(w).replace("\\ ", r"\s+") for w in {*_WORLD_NUMBERS, *_WORLD_FUZZY}
+                       if not w[0] >= "\u2e80"), key=len, reverse=True))
+    + ")"
+)  # fmt: skip
+_CJK_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+               "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CJK_NUMBER = r"(?P<n>[0-9０-９]{1,4}|[〇零一二两兩三四五六七八九十]{1,3}|几|幾|数)"
+
+#: The unit a word counts, in every language above (lower case, accents as written or not).
+_WORLD_UNITS: dict[str, str] = {
+    **dict.fromkeys(("día", "días", "dia", "dias", "jour", "jours", "tag", "tage", "tagen",
+                     "天", "日"), "day"),
+    **dict.fromkeys(("semana", "semanas", "semaine", "semaines", "woche", "wochen", "周",
+                     "星期", "个星期", "礼拜", "个礼拜", "週", "週間", "周间"), "week"),
+    **dict.fromkeys(("mes", "meses", "mês", "mois", "monat", "monate", "monaten", "个月",
+                     "ヶ月", "か月", "カ月", "ヵ月", "箇月", "ケ月"), "month"),
+    **dict.fromkeys(("año", "años", "ano", "anos", "an", "ans", "année", "années", "annee",
+                     "annees", "jahr", "jahre", "jahren", "年"), "year"),
+}  # fmt: skip
+_LATIN_UNIT = (
+    r"(?P<unit>d[ií]as?|semanas?|mes(?:es)?|m[eê]s|a[ñn]os?|jours?|semaines?|mois|ann[ée]es?"
+    r"|ans?|tag(?:e|en)?|wochen?|monat(?:e|en)?|jahr(?:e|en)?)"
+)
+_ZH_UNIT = r"(?P<unit>天|日|个星期|星期|个礼拜|礼拜|周|個月|个月|年)"
+_JA_UNIT = r"(?P<unit>日|週間|週|ヶ月|か月|カ月|ヵ月|箇月|ケ月|年)"
+
+
+def _cjk_int(text: str) -> int:
+    """A count written in digits or Chinese numerals up to 99 ("三", "十二", "二十五")."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CJK_DIGITS[tens] if tens else 1) * 10 + (_CJK_DIGITS[ones] if ones else 0)
+    return _CJK_DIGITS[text]
+
+
+def _world_number(m: re.Match[str]) -> tuple[int, int]:
+    word = " ".join(m.group("n").lower().split())
+    if word in _WORLD_FUZZY:
+        return _WORLD_FUZZY[word]
+    value = _WORLD_NUMBERS[word] if word in _WORLD_NUMBERS else _cjk_int(word)
+    return value, value
+
+
+def _world_unit(m: re.Match[str]) -> str:
+    return _WORLD_UNITS[m.group("unit").lower()]
+
+
+def _world_ago(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    lo, hi = _world_number(m)
+    unit = _world_unit(m)
+    if lo == hi:
+        return _unit_range(unit, _shift(ctx.today, unit, -lo))
+    start = _unit_range(unit, _shift(ctx.today, unit, -hi))[0]
+    return start, _unit_range(unit, _shift(ctx.today, unit, -lo))[1], "span"
+
+
+def _world_later(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    lo, hi = _world_number(m)
+    unit = _world_unit(m)
+    if lo == hi:
+        return _unit_range(unit, _shift(ctx.today, unit, lo))
+    start = _unit_range(unit, _shift(ctx.today, unit, lo))[0]
+    return start, _unit_range(unit, _shift(ctx.today, unit, hi))[1], "span"
+
+
+def _unit_step(unit: str, step: int) -> _Handler:
+    def handler(m: re.Match[str], ctx: _Context) -> _Resolved:
+        return _unit_range(unit, _shift(ctx.today, unit, step))
+
+    return handler
+
+
+#: Days next to today: (pattern, days from today). Latin-script patterns are whole words.
+_WORLD_DAYS: tuple[tuple[str, int], ...] = (
+    (_latin(r"anteayer|antes\s+de\s+ayer|avant[-\s]hier|vorgestern|anteontem"), -2),
+    (r"前天|一昨日|おととい", -2),
+    (_latin(r"ayer|gestern|ontem"), -1),
+    (r"昨天|昨日|きのう", -1),
+    (_latin(r"hoy|aujourd['’]hui|heute|hoje"), 0),
+    (r"今天|今日|きょう", 0),
+    (_latin(r"pasado\s+mañana|apr[eè]s[-\s]demain|übermorgen|depois\s+de\s+amanh[aã]"), 2),
+    (r"后天|後天|明後日|あさって", 2),
+    (_latin(r"(?<!la\s)(?<!esta\s)(?<!por\s)mañana|demain|amanh[aã]"), 1),
+    (_latin(r"(?<!heute\s)(?<!gestern\s)(?<!am\s)(?<!jeden\s)(?<!guten\s)morgen(?!s)"), 1),
+    (r"明天|明日|あした", 1),
+)
+#: French "hier" (yesterday) is German "hier" (here): it counts only in a text with French
+#: function words and none of German's.
+_FRENCH = re.compile(
+    r"(?<!\w)(?:(?:je|nous|vous|elle|ils|était|suis|avons|avez|les|des|une|du|au|aux)(?!\w)"
+    r"|(?:j|c|qu|l|d|n|m|s)['’]\w)",
+    re.IGNORECASE,
+)
+_GERMAN = re.compile(
+    r"(?<!\w)(?:ich|bin|ist|sind|wir|und|nicht|der|das|dem|den|ein|eine|war|habe|hat)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _french_hier(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    if _GERMAN.search(ctx.text) or not _FRENCH.search(ctx.text):
+        return None
+    day = ctx.today - timedelta(days=1)
+    return day, day, "day"
+
+
+#: Calendar units next to this one: (pattern, unit, steps from the current one).
+_WORLD_UNIT_STEPS: tuple[tuple[str, str, int], ...] = (
+    # Spanish and Portuguese (which share "semana", "esta semana", "próxima semana")
+    (_latin(r"semana\s+pas+ada|pas+ada\s+semana"), "week", -1),
+    (_latin(r"(?:mes|m[eê]s)\s+pas+ado|pas+ado\s+(?:mes|m[eê]s)"), "month", -1),
+    (_latin(r"a[ñn]o\s+pas+ado|pas+ado\s+a[ñn]o"), "year", -1),
+    (_latin(r"esta\s+semana"), "week", 0),
+    (_latin(r"este\s+(?:mes|m[eê]s)"), "month", 0),
+    (_latin(r"este\s+a[ñn]o"), "year", 0),
+    (_latin(r"pr[oó]xima\s+semana|semana\s+(?:pr[oó]xima|que\s+(?:viene|vem))"), "week", 1),
+    (_latin(r"pr[oó]ximo\s+(?:mes|m[eê]s)|(?:mes|m[eê]s)\s+(?:pr[oó]ximo|que\s+(?:viene|vem))"),
+     "month", 1),
+    (_latin(r"pr[oó]ximo\s+a[ñn]o|a[ñn]o\s+(?:pr[oó]ximo|que\s+(?:viene|vem))"), "year", 1),
+    # French
+    (_latin(r"semaine\s+(?:derni[eè]re|pass[ée]e)"), "week", -1),
+    (_latin(r"mois\s+(?:dernier|pass[ée])"), "month", -1),
+    (_latin(r"(?:l['’])?(?:ann[ée]e\s+(?:derni[eè]re|pass[ée]e)|an\s+(?:dernier|pass[ée]))"),
+     "year", -1),
+    (_latin(r"cette\s+semaine"), "week", 0),
+    (_latin(r"ce\s+mois(?:-ci)?"), "month", 0),
+    (_latin(r"cette\s+ann[ée]e"), "year", 0),
+    (_latin(r"semaine\s+prochaine"), "week", 1),
+    (_latin(r"mois\s+prochain"), "month", 1),
+    (_latin(r"(?:l['’])?(?:ann[ée]e\s+prochaine|an\s+prochain)"), "year", 1),
+    # German
+    (_latin(r"(?:letzte|letzten|vergangene|vergangenen|vorige|vorigen)\s+woche"), "week", -1),
+    (_latin(r"(?:letzten|vergangenen|vorigen)\s+monat"), "month", -1),
+    (_latin(r"(?:letztes|letzten|vergangenes|vergangenen|voriges|vorigen)\s+jahr"), "year", -1),
+    (_latin(r"diese(?:r)?\s+woche"), "week", 0),
+    (_latin(r"(?:diesen|diesem)\s+monat"), "month", 0),
+    (_latin(r"(?:dieses|diesem)\s+jahr"), "year", 0),
+    (_latin(r"(?:n[äa]chste|n[äa]chsten|kommende|kommenden)\s+woche"), "week", 1),
+    (_latin(r"(?:n[äa]chsten|kommenden)\s+monat"), "month", 1),
+    (_latin(r"(?:n[äa]chstes|n[äa]chsten|kommendes|kommenden)\s+jahr"), "year", 1),
+    # Chinese
+    (r"上上(?:个)?(?:周|星期|礼拜)", "week", -2),
+    (r"上(?:个)?(?:周|星期|礼拜)", "week", -1),
+    (r"上上个月", "month", -2),
+    (r"上个?月", "month", -1),
+    (r"前年", "year", -2),
+    (r"去年", "year", -1),
+    (r"(?:这|這|本)(?:个)?(?:周|星期|礼拜)", "week", 0),
+    (r"(?:这|這|本)个?月", "month", 0),
+    (r"下(?:个)?(?:周|星期|礼拜)", "week", 1),
+    (r"下个?月", "month", 1),
+    (r"明年", "year", 1),
+    (r"后年", "year", 2),
+    # Japanese
+    (r"先々週", "week", -2),
+    (r"先週", "week", -1),
+    (r"先々月", "month", -2),
+    (r"先月", "month", -1),
+    (r"一昨年|おととし", "year", -2),
+    (r"昨年", "year", -1),
+    (r"今週", "week", 0),
+    (r"今月", "month", 0),
+    (r"今年", "year", 0),
+    (r"再来週", "week", 2),
+    (r"来週", "week", 1),
+    (r"再来月", "month", 2),
+    (r"来月", "month", 1),
+    (r"再来年", "year", 2),
+    (r"来年", "year", 1),
+)  # fmt: skip
+
+_WORLD_MONTH_NAMES: dict[str, int] = {
+    # Spanish
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
+    "diciembre": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # German
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "marz": 3, "maerz": 3, "april": 4,
+    "juni": 6, "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11,
+    "dezember": 12,
+    # Portuguese
+    "janeiro": 1, "fevereiro": 2, "março": 3, "marco": 3, "maio": 5, "junho": 6, "julho": 7,
+    "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+}  # fmt: skip
+_WORLD_MONTH = "(?P<mon>" + "|".join(sorted(_WORLD_MONTH_NAMES, key=len, reverse=True)) + r")(?!\w)"
+_WORLD_MONTHS_TRIGGER = (
+    r"ene|feb|fév|fev|mar|mär|abr|avr|apr|may|mai|jun|jui|jul|ago|aoû|aou|aug|sep|set|oct"
+    r"|okt|out|nov|dic|déc|dec|dez|jan|jän"
+)
+#: The words before a month name alone that make it a date: "en marzo", "im März".
+_WORLD_MONTH_CONTEXT = (
+    r"(?:en(?:\s+el\s+mes\s+de)?|em|no\s+m[eê]s\s+de|au\s+mois\s+d(?:e\s+|['’])|im|in|durante"
+    r"|pendant|während)\s+"
+)
+_DAY_NUMBER = r"(?P<day>[0-3]?[0-9])"
+_WORLD_YEAR = r"(?P<year>[12][0-9]{3})"
+
+
+def _world_month(m: re.Match[str]) -> int:
+    return _WORLD_MONTH_NAMES[m.group("mon").lower()]
+
+
+def _world_month_day(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month, day = _world_month(m), int(m.group("day"))
+    if m.group("year"):
+        return _full_date(int(m.group("year")), month, day)
+    candidates = [
+        (date(y, month, day), date(y, month, day))
+        for y in range(ctx.today.year - 4, ctx.today.year + 5)
+        if day <= calendar.monthrange(y, month)[1]
+    ]
+    chosen = _choose(candidates, ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "day")
+
+
+def _world_month_year(m: re.Match[str], ctx: _Context) -> _Resolved:
+    return (*_month_range(int(m.group("year")), _world_month(m)), "month")
+
+
+def _world_month_bare(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    month = _world_month(m)
+    years = (ctx.today.year - 1, ctx.today.year, ctx.today.year + 1)
+    chosen = _choose([_month_range(y, month) for y in years], ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "month")
+
+
+def _dotted_date(m: re.Match[str], ctx: _Context) -> _Resolved:
+    return _full_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+
+
+def _kanji_date(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    """2023年12月29日, 2023年12月, 12月29日 (its year by tense), 十二月 (by tense)."""
+    month = _cjk_int(m.group("m"))
+    day = _cjk_int(m.group("d")) if m.group("d") else None
+    if m.group("y"):
+        year = int(m.group("y"))
+        if day is None:
+            return (*_month_range(year, month), "month")
+        return _full_date(year, month, day)
+    if day is None:
+        years = (ctx.today.year - 1, ctx.today.year, ctx.today.year + 1)
+        chosen = _choose([_month_range(y, month) for y in years], ctx.today, ctx.tense(m))
+        return None if chosen is None else (chosen[0], chosen[1], "month")
+    candidates = [
+        (date(y, month, day), date(y, month, day))
+        for y in range(ctx.today.year - 4, ctx.today.year + 5)
+        if day <= calendar.monthrange(y, month)[1]
+    ]
+    chosen = _choose(candidates, ctx.today, ctx.tense(m))
+    return None if chosen is None else (chosen[0], chosen[1], "day")
+
+
+def _kanji_year(m: re.Match[str], ctx: _Context) -> _Resolved:
+    year = int(m.group("year"))
+    return date(year, 1, 1), date(year, 12, 31), "year"
+
+
+_CJK_TRIGGER = _compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_KANJI_MONTH = r"(?P<m>1[0-2]|0?[1-9]|[１-９]|１[０-２]|十[一二]?|[一二三四五六七八九])"
+_KANJI_DAY = (
+    r"(?P<d>3[01]|[12][0-9]|0?[1-9]|[０-３]?[０-９]|三十一?|二?十[一二三四五六七八九]?"
+    r"|[一二三四五六七八九])"
+)
+
+_WORLD_RULES: tuple[_Rule, ...] = (
+    *(_Rule(_compile(p), _day_offset(days)) for p, days in _WORLD_DAYS),
+    _Rule(_compile(_latin("hier")), _french_hier),
+    *(_Rule(_compile(p), _unit_step(unit, step)) for p, unit, step in _WORLD_UNIT_STEPS),
+    _Rule(
+        _compile(_latin(rf"(?:hace|il\s+y\s+a|vor|h[aá])\s+{_WORLD_NUMBER}\s+{_LATIN_UNIT}")),
+        _world_ago,
+        trigger=_compile(r"hace|il\s+y\s+a|vor|h[aá]"),
+    ),
+    _Rule(
+        _compile(_latin(rf"{_WORLD_NUMBER}\s+{_LATIN_UNIT}\s+atr[aá]s")),
+        _world_ago,
+        trigger=_compile(r"atr[aá]s"),
+    ),
+    _Rule(
+        _compile(_latin(rf"(?:dentro\s+de|dans|in|daqui\s+a)\s+{_WORLD_NUMBER}\s+{_LATIN_UNIT}")),
+        _world_later,
+        trigger=_compile(r"dentro|dans|in|daqui"),
+    ),
+    _Rule(
+        _compile(rf"{_CJK_NUMBER}\s*{_ZH_UNIT}\s*(?:之|以)?前"), _world_ago, trigger=_CJK_TRIGGER
+    ),
+    _Rule(_compile(rf"{_CJK_NUMBER}\s*{_JA_UNIT}\s*前"), _world_ago, trigger=_CJK_TRIGGER),
+    _Rule(
+        _compile(rf"{_CJK_NUMBER}\s*{_ZH_UNIT}\s*(?:之|以)?后"), _world_later, trigger=_CJK_TRIGGER
+    ),
+    _Rule(_compile(rf"{_CJK_NUMBER}\s*{_JA_UNIT}\s*後"), _world_later, trigger=_CJK_TRIGGER),
+    _Rule(
+        _compile(
+            r"(?<![0-9.])(?P<d>[0-3]?[0-9])\.\s?(?P<m>[01]?[0-9])\.\s?(?P<y>[12][0-9]{3})(?![0-9])"
+        ),
+        _dotted_date,
+        trigger=_compile(_DIGITS),
+    ),
+    _Rule(
+        _compile(
+            rf"(?:(?P<y>[12][0-9]{{3}})\s*年\s*)?{_KANJI_MONTH}\s*月(?:\s*{_KANJI_DAY}\s*[日号號])?"
+        ),
+        _kanji_date,
+        trigger=_compile("月"),
+    ),
+    _Rule(
+        _compile(rf"{_WORLD_YEAR}\s*年(?!\s*[0-9０-９一二三四五六七八九十]+\s*月)"),
+        _kanji_year,
+        trigger=_compile("年"),
+    ),
+    _Rule(
+        _compile(
+            _latin(
+                rf"{_DAY_NUMBER}\.?\s+(?:de\s+)?{_WORLD_MONTH}(?:\s+(?:de\s+|del\s+)?{_WORLD_YEAR})?"
+            )
+        ),
+        _world_month_day,
+        trigger=_compile(_WORLD_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(_latin(rf"{_WORLD_MONTH}\s+(?:de\s+|del\s+)?{_WORLD_YEAR}")),
+        _world_month_year,
+        trigger=_compile(_WORLD_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(_latin(rf"{_WORLD_MONTH_CONTEXT}{_WORLD_MONTH}")),
+        _world_month_bare,
+        trigger=_compile(_WORLD_MONTHS_TRIGGER),
+    ),
+    _Rule(
+        _compile(
+            _latin(
+                rf"(?:en|em|im\s+jahr|no\s+ano\s+de|en\s+el\s+a[ñn]o|en\s+l['’]an|ann[ée]e)"
+                rf"\s+{_WORLD_YEAR}"
+            )
+        ),
+        _kanji_year,
+        trigger=_compile(_DIGITS),
+    ),
+)
+
+
 def _preceded_by_context(text: str, start: int, context: re.Pattern[str] = _CONTEXT_RE) -> bool:
     return context.search(text[max(0, start - 40) : start]) is not None
 
@@ -803,7 +1194,7 @@ def resolve_dates(text: str, at: date) -> list[DateMention]:
     today = at.date() if isinstance(at, datetime) else at
     ctx = _Context(text, today)
     found: list[tuple[int, int, _Resolved, bool]] = []
-    for rule in _RULES:
+    for rule in (*_RULES, *_WORLD_RULES):
         if rule.trigger is not None and rule.trigger.search(text) is None:
             continue
         for m in rule.pattern.finditer(text):

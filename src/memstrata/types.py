@@ -11,11 +11,12 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from memstrata.errors import InvalidInputError, ScopeRequiredError
+from memstrata.parts import Part, parse_parts, render
 
 MemoryKind = Literal["episode", "fact", "summary", "thought", "procedure", "working"]
 MemoryState = Literal["active", "archived", "deleted"]
@@ -198,6 +199,17 @@ class Message:
     id: str | None = None
     timestamp: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: The content parts the text was rendered from (``memstrata.parts``), for a message whose
+    #: ``content`` was a list; they are not stored (an image's bytes never are).
+    parts: tuple[Part, ...] = field(default=(), repr=False, compare=False)
+
+    def with_parts(self, parts: Sequence[Part]) -> Message:
+        """This message with its text and ``attachments`` rendered again from ``parts``."""
+        text, attachments = render(parts)
+        metadata = {k: v for k, v in self.metadata.items() if k != "attachments"}
+        if attachments:
+            metadata["attachments"] = attachments
+        return replace(self, text=text, metadata=metadata, parts=tuple(parts))
 
     @classmethod
     def coerce(cls, value: Message | str | Mapping[str, Any]) -> Message:
@@ -210,16 +222,33 @@ class Message:
             unknown = set(value) - known
             if unknown:
                 raise InvalidInputError(f"unknown message fields: {', '.join(sorted(unknown))}")
-            text = value.get("text", value.get("content"))
+            text = value.get("text")
+            content = value.get("content")
+            parts: tuple[Part, ...] = ()
+            if isinstance(content, list | tuple):
+                parsed = parse_parts(content)  # checked even when ``text`` wins over it
+                if text is None:
+                    if not parsed:
+                        raise InvalidInputError("message content is an empty list")
+                    parts, text = parsed, render(parsed)[0]
+            elif text is None:
+                text = content
             speaker = value.get("speaker") or value.get("name")
-            return cls(
+            metadata = check_metadata(value.get("metadata"), "message metadata")
+            if parts and "attachments" in metadata:
+                raise InvalidInputError(
+                    "message metadata 'attachments' is written by memstrata for a message with "
+                    "content parts (one entry per image or audio part); use another key"
+                )
+            message = cls(
                 text=check_text(text, "message text"),
                 role=check_id(str(value.get("role") or "user"), "role"),
                 speaker=None if speaker is None else check_id(speaker, "speaker"),
                 id=value.get("id"),
                 timestamp=as_utc(value.get("timestamp")),
-                metadata=check_metadata(value.get("metadata"), "message metadata"),
+                metadata=metadata,
             )
+            return message.with_parts(parts) if parts else message
         raise InvalidInputError(
             f"a message must be a string, a mapping or a Message, not {type(value).__name__}"
         )

@@ -172,6 +172,7 @@ COMMANDS: dict[str, list[str]] = {
     "eval locomo": ["IN", "--retriever", "bm25"],
     "eval longmemeval": ["IN", "--retriever", "bm25"],
     "eval scale": ["IN", "--distractors", "0", "--embedder", "hashing", "--quiet"],
+    "eval multilingual": ["IN", "--embedder", "none"],
     "reembed": [],
     "serve": ["--port", "0"],
     "mcp": ["--user", "ada"],

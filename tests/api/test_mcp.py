@@ -26,12 +26,14 @@ from memstrata.server.runner import running
 
 TOOLS = {
     "add_memory",
+    "add_messages",
     "search_memories",
     "get_memory",
     "update_memory",
     "delete_memory",
     "list_memories",
     "memory_history",
+    "get_profile",
     "restore_memory",
     "memory_feedback",
 }
@@ -60,6 +62,8 @@ async def tour(client: Client) -> str:
     memory_id = record["id"]
     assert record["user_id"] == "ada" and record["sources"] == ["m1"]
     await client.call_tool("add_memory", {"text": "My cat is called Pixel"})
+    profile = await client.call_tool("get_profile", {"budget": 500})
+    assert "Ada: home: Lisbon" in profile.content[0].text  # what Ada said about herself
 
     found = structured(await client.call_tool("search_memories", {"query": "where is Lisbon"}))
     assert found["hits"][0]["id"] == memory_id and found["hits"][0]["signals"]

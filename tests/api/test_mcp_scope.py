@@ -66,6 +66,7 @@ def refused_calls(field: str, seeded: Seeded) -> dict[str, dict[str, Any]]:
     theirs = {field: THEIRS[field]}
     return {
         "add_memory": {"text": "Bob moved to Oslo", **theirs},
+        "add_messages": {"messages": [{"content": "Bob moved to Oslo"}], **theirs},
         "search_memories": {"query": "bank PIN", **theirs},
         "list_memories": theirs,
         "get_memory": {"memory_id": seeded.theirs, **theirs},
@@ -74,6 +75,7 @@ def refused_calls(field: str, seeded: Seeded) -> dict[str, dict[str, Any]]:
         "restore_memory": {"memory_id": seeded.theirs_deleted, **theirs},
         "memory_feedback": {"search_id": seeded.theirs_search, "used": [seeded.theirs], **theirs},
         "memory_history": {"memory_id": seeded.theirs, **theirs},
+        "get_profile": theirs,
     }
 
 

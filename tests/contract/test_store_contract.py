@@ -457,6 +457,22 @@ def test_keyword_search_finds_any_word_and_ranks_the_best_match_first(store: Sto
     assert store.keyword_search(U, 'lisbon" OR (x', Filters(), limit=10) != []  # no syntax
 
 
+def test_keyword_search_finds_chinese_and_japanese_words_and_folds_accents(store: Store) -> None:
+    add(
+        store,
+        rec("zh", "我上个月在杭州买了一台新的咖啡机"),
+        rec("ja", "昨日、新しいカメラを買いました。猫の写真を撮りたい"),
+        rec("fr", "Nous avons pris un café à São Paulo"),
+        rec("other", "我喜欢喝茶"),
+    )
+    assert ids(store.keyword_search(U, "咖啡机在哪里买的", Filters(), limit=5))[0] == "zh"
+    assert ids(store.keyword_search(U, "杭州", Filters(), limit=5)) == ["zh"]
+    assert ids(store.keyword_search(U, "カメラ", Filters(), limit=5)) == ["ja"]
+    assert ids(store.keyword_search(U, "猫", Filters(), limit=5)) == ["ja"]  # one character
+    assert ids(store.keyword_search(U, "sao paulo cafe", Filters(), limit=5)) == ["fr"]
+    assert ids(store.keyword_search(U, "Café", Filters(), limit=5)) == ["fr"]
+
+
 def test_keyword_search_applies_filters(store: Store) -> None:
     add(store, rec("a", "Lisbon trip", kind="episode"), rec("b", "Lisbon flat"),
         rec("c", "Lisbon cafe", state="deleted"))  # fmt: skip

@@ -115,6 +115,10 @@ MCP_TOOLS = {
     "history": "memory_history",
     "profile": "get_profile",
 }
+#: Further tools of a verb, and why: ``add_memory`` takes one plain message, flat, as a model
+#: writes it most reliably; ``add_messages`` takes a list of messages whose content may be parts
+#: (images, audio transcripts).
+MCP_MORE_TOOLS = {"add_messages": "add"}
 #: Verbs that are no tool, and why: a model is given the few calls it needs to remember, recall
 #: and correct, and none that erases for good or runs the store's housekeeping.
 MCP_LEAVES_OUT = {
@@ -160,8 +164,8 @@ def test_every_verb_is_an_mcp_tool_or_left_out_for_a_reason(tmp_path: Path) -> N
         tenants.close()
     assert set(MCP_TOOLS) | set(MCP_LEAVES_OUT) == set(VERBS)
     assert not set(MCP_TOOLS) & set(MCP_LEAVES_OUT)
-    assert set(MCP_TOOLS.values()) == set(tools)
-    for name, tool_name in MCP_TOOLS.items():
+    assert set(MCP_TOOLS.values()) | set(MCP_MORE_TOOLS) == set(tools)
+    for name, tool_name in [*MCP_TOOLS.items(), *((v, k) for k, v in MCP_MORE_TOOLS.items())]:
         verb = VERBS[name]
         taken = {MCP_RENAMES.get((name, p), p) for p in tools[tool_name].input_schema["properties"]}
         want = declared(verb) | ({"sources"} if name == "get" else set())
@@ -207,8 +211,8 @@ def test_every_verb_is_a_command_or_left_out_for_a_reason() -> None:
         options = {a.dest for a in command._actions} - CLI_OWN
         # a repeated option is named in the singular (``--kind``) where the verb takes a list
         taken = {o if o in verb.names else CLI_RENAMES.get(o, o) for o in options}
-        if name == "add":  # one message per text argument, with its role, speaker and id
-            taken = (taken - {"text", "role", "speaker", "memory_id"}) | {"messages"}
+        if name == "add":  # one message per text argument (or a --file of them), role, speaker, id
+            taken = (taken - {"text", "role", "speaker", "memory_id", "out"}) | {"messages"}
         if name == "import_":
             taken = {"source" if t == "out" else t for t in taken}
         assert taken <= declared(verb), (name, taken - declared(verb))

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "memstrata.errors",
             "memstrata.settings",
             "memstrata.text",
+            "memstrata.parts",
             "memstrata.timeexpr",
             "memstrata.ports",
             "memstrata.api",

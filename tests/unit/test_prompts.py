@@ -20,6 +20,7 @@ from memstrata.prompts import (
     as_importance,
     as_iso_date,
     as_str_list,
+    caption_image,
     consolidate,
     extract_facts,
     marker,
@@ -41,6 +42,9 @@ SAMPLES = {
         today=TODAY,
     ),
     "summarize": summarize.Input(messages=MESSAGES, today=TODAY),
+    "caption_image": caption_image.Input(
+        url="https://x.test/a.jpg", said="Look!", caption="my dog"
+    ),
 }
 
 
@@ -74,7 +78,17 @@ def test_versions_lists_every_prompt() -> None:
         "extract_facts": extract_facts.VERSION,
         "consolidate": consolidate.VERSION,
         "summarize": summarize.VERSION,
+        "caption_image": caption_image.VERSION,
     }
+
+
+def test_caption_image_shows_the_image_as_a_content_part() -> None:
+    user = caption_image.render(SAMPLES["caption_image"])[1]["content"]
+    assert user[1] == {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg"}}
+    assert "my dog" in user[0]["text"] and "Look!" in user[0]["text"]
+    assert parse_output('{"description": " A dog. "}', caption_image.Output).value == (
+        caption_image.Output(caption="A dog.")
+    )
 
 
 def test_message_text_is_quoted_data() -> None:

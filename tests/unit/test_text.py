@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memstrata.text import STOPWORDS, content_terms, normalize_for_hash, stem, tokenize
+from memstrata.text import (
+    STOPWORDS,
+    content_terms,
+    keyword_form,
+    normalize_for_hash,
+    stem,
+    tokenize,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,9 +31,15 @@ from memstrata.text import STOPWORDS, content_terms, normalize_for_hash, stem, t
         ("paid 1,000 for 3.5 kg", ["paid", "1000", "for", "3.5", "kg"]),
         ("on 2023-05-07 at 13:56", ["on", "2023", "05", "07", "at", "13", "56"]),
         ("snake_case and kebab-case", ["snake", "case", "and", "kebab", "case"]),
-        ("Café CRÈME Straße", ["café", "crème", "strasse"]),
+        ("Café CRÈME Straße São Tomé", ["cafe", "creme", "strasse", "sao", "tome"]),
         ("ＦＵＬＬ width ５", ["full", "width", "5"]),
-        ("東京 에서 🎉 émoji", ["東京", "에서", "émoji"]),
+        ("東京 에서 🎉 émoji", ["東", "東京", "京", "에서", "emoji"]),
+        ("我喜欢咖啡。", ["我", "我喜", "喜", "喜欢", "欢", "欢咖", "咖", "咖啡", "啡"]),
+        ("カメラを買った", ["カメ", "メラ", "ラを", "を買", "買", "買っ", "った"]),
+        ("iPhone写真", ["iphone", "写", "写真", "真"]),
+        ("猫", ["猫"]),
+        ("J'ai vu l'année qu'il aimait", ["ai", "vu", "annee", "il", "aimait"]),  # elisions
+        ("ガラス", ["ガラ", "ラス"]),  # voicing marks are part of the letter
         ("", []),
         ("  ...!!! ", []),
         ("it's", ["it"]),
@@ -108,7 +122,8 @@ def test_normalize_for_hash() -> None:
 @given(st.text())
 def test_text_functions_never_raise(text: str) -> None:
     tokens = tokenize(text)
-    assert all(tokenize(t) == [t] for t in tokens)  # tokens are already normal
+    assert all(words(w) == [w] for w in words(text))  # words are already normal
+    assert all(t in tokenize(t) for t in tokens)  # so are tokens (a pair gives its halves too)
     assert set(content_terms(text)) <= set(tokens)
     assert not set(content_terms(text)) & STOPWORDS
     normal = normalize_for_hash(text)
@@ -122,3 +137,12 @@ def test_stem_never_grows_much(word: str) -> None:
     result = stem(word)
     assert len(result) <= len(word) + 1
     assert stem(word) == result
+
+
+def test_words_keep_accents_and_cjk_runs_for_names() -> None:
+    assert words("José's Café 東京タワー") == ["josé", "café", "東京タワー"]
+
+
+def test_keyword_form_splits_cjk_runs_for_a_full_text_index() -> None:
+    assert keyword_form("Café in 東京塔!") == "Café in  東 東京 京 京塔 塔 !"
+    assert keyword_form("plain text") == "plain text"

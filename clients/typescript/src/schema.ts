@@ -739,6 +739,35 @@ export interface components {
              */
             sources: string[];
         };
+        /** AudioIn */
+        AudioIn: {
+            /**
+             * Data
+             * @description The audio, base64 (not stored).
+             */
+            data: string;
+            /** Format */
+            format?: string | null;
+            /** Transcript */
+            transcript?: string | null;
+        };
+        /**
+         * AudioPartIn
+         * @description Audio: only its transcript is stored (memstrata does not transcribe).
+         */
+        AudioPartIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_audio";
+            input_audio: components["schemas"]["AudioIn"];
+            /**
+             * Transcript
+             * @description What was said in it.
+             */
+            transcript?: string | null;
+        };
         /**
          * ChangeOut
          * @description One entry of the change feed; resume after its ``id``.
@@ -1108,6 +1137,74 @@ export interface components {
             };
         };
         /**
+         * ImagePartIn
+         * @description An image: stored as ``[photo: CAPTION]`` in the text and its reference in
+         *     ``metadata.attachments``; a model that sees images writes the caption.
+         */
+        ImagePartIn: {
+            /**
+             * Caption
+             * @description What the image shows, in words.
+             */
+            caption?: string | null;
+            /**
+             * Alt
+             * @description Alt text (used when no caption).
+             */
+            alt?: string | null;
+            /**
+             * Name
+             * @description A name for it (used when no alt text).
+             */
+            name?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image_url";
+            image_url: components["schemas"]["ImageUrlIn"];
+        };
+        /** ImageUrlIn */
+        ImageUrlIn: {
+            /**
+             * Url
+             * @description An http(s) URL or a data: URL.
+             */
+            url: string;
+            /** Detail */
+            detail?: string | null;
+        };
+        /**
+         * InputImagePartIn
+         * @description An image, as the Responses API sends it.
+         */
+        InputImagePartIn: {
+            /**
+             * Caption
+             * @description What the image shows, in words.
+             */
+            caption?: string | null;
+            /**
+             * Alt
+             * @description Alt text (used when no caption).
+             */
+            alt?: string | null;
+            /**
+             * Name
+             * @description A name for it (used when no alt text).
+             */
+            name?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_image";
+            /** Image Url */
+            image_url: string;
+            /** Detail */
+            detail?: string | null;
+        };
+        /**
          * LinkOut
          * @description A link between two memories, seen from one of them.
          */
@@ -1217,8 +1314,11 @@ export interface components {
              * @description What was said (or use `content`).
              */
             text?: string | null;
-            /** Content */
-            content?: string | null;
+            /**
+             * Content
+             * @description What was said (OpenAI style): a string, or a list of content parts (text, image_url, input_audio with a transcript; input_text, input_image).
+             */
+            content?: string | (components["schemas"]["TextPartIn"] | components["schemas"]["ImagePartIn"] | components["schemas"]["InputImagePartIn"] | components["schemas"]["AudioPartIn"])[] | null;
             /**
              * Role
              * @description user (default), assistant, system…
@@ -1250,6 +1350,10 @@ export interface components {
         } | {
             text?: null;
             content: string;
+        } | {
+            text?: null;
+            content: unknown[];
+            metadata?: unknown;
         }) & ({
             speaker: string;
         } | {
@@ -1628,6 +1732,19 @@ export interface components {
             rank: number;
             /** Score */
             score: number;
+        };
+        /**
+         * TextPartIn
+         * @description Text (``input_text`` and ``output_text`` are the Responses API's names).
+         */
+        TextPartIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_text" | "output_text" | "text";
+            /** Text */
+            text: string;
         };
         /** TraitOut */
         TraitOut: {

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memstrata.evals import multilingual, scale
 from memstrata.evals import report as rep
-from memstrata.evals import scale
 from memstrata.evals.locomo import (
     Conversation,
     LocomoFormatError,
@@ -166,6 +166,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     lme.add_argument("--limit-questions", type=_positive, metavar="N", help="only the first N")
     scale.add_parser(datasets)
+    multilingual.add_parser(datasets)
     return parser
 
 
@@ -409,6 +410,8 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``memstrata eval ...``; returns the exit status."""
     if args.eval_dataset == "scale":
         return scale.run_command(args)
+    if args.eval_dataset == "multilingual":
+        return multilingual.run_command(args)
     if not args.path.is_file():
         print(f"error: no such file: {args.path}", file=sys.stderr)
         return 2

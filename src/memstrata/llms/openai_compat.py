@@ -112,7 +112,9 @@ class OpenAICompatLLM:
     ``max_backoff``) or what the server's ``Retry-After`` asks. ``json_mode`` picks the
     ``response_format`` sent when a caller passes a JSON schema (see the module docstring).
     ``extra_body`` is merged into every request, for server-specific options (vLLM's
-    ``{"chat_template_kwargs": {"enable_thinking": False}}``, a ``seed``).
+    ``{"chat_template_kwargs": {"enable_thinking": False}}``, a ``seed``). ``vision`` says the
+    model reads images in ``image_url`` content parts: ``add`` then has it caption the images
+    in messages.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class OpenAICompatLLM:
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        vision: bool = False,
     ) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -152,6 +155,7 @@ class OpenAICompatLLM:
         self.configured_json_mode: JsonMode = json_mode
         self._json_mode: JsonMode = "json_schema" if json_mode == "auto" else json_mode
         self.extra_body = dict(extra_body or {})
+        self.vision = bool(vision)
         self._sleep = sleep
         self._lock = threading.Lock()
         self._usage = Usage()

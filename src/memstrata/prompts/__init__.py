@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: The prompt modules of this package.
-PROMPTS: tuple[str, ...] = ("extract_facts", "consolidate", "summarize")
+PROMPTS: tuple[str, ...] = ("extract_facts", "consolidate", "summarize", "caption_image")
 
 _MONTHS = {
     name: i

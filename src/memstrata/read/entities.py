@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from memstrata.ports import Entity, EntityGraph, EntityIndex, Triple
-from memstrata.text import STOPWORDS, tokenize
+from memstrata.text import STOPWORDS, words
 from memstrata.types import Filters, MemoryRecord, Scope
 
 __all__ = [
@@ -41,7 +41,7 @@ _LEADING = frozenset({"the", "a", "an", "my", "our", "his", "her", "their"})
 def entity_key(name: str) -> str:
     """The normalised name that identifies an entity: tokens, casefolded, possessives and a
     leading article dropped ("The Lisbon Zoo" and "lisbon zoo's" agree)."""
-    tokens = tokenize(name)
+    tokens = words(name)
     while len(tokens) > 1 and tokens[0] in _LEADING:
         tokens = tokens[1:]
     return " ".join(tokens)
@@ -50,7 +50,7 @@ def entity_key(name: str) -> str:
 def query_keys(query: str, max_words: int = MAX_NAME_WORDS) -> list[str]:
     """Every run of up to ``max_words`` words of ``query`` that could name an entity: runs
     that neither start nor end with a stop word, in order of first appearance."""
-    tokens = tokenize(query)
+    tokens = words(query)
     out: dict[str, None] = {}
     for size in range(1, max_words + 1):
         for start in range(len(tokens) - size + 1):
@@ -76,7 +76,7 @@ def triples(relations: Iterable[tuple[str, str, str]]) -> list[Triple]:
     out: dict[tuple[str, str, str], Triple] = {}
     for subject, predicate, obj in relations:
         s_key, o_key = entity_key(subject), entity_key(obj)
-        verb = "_".join(tokenize(predicate)) or "related_to"
+        verb = "_".join(words(predicate)) or "related_to"
         if s_key and o_key and (s_key, verb, o_key) not in out:
             out[(s_key, verb, o_key)] = Triple(s_key, subject.strip(), verb, o_key, obj.strip())
     return list(out.values())

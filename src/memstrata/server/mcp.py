@@ -40,6 +40,7 @@ from memstrata.server.schemas import (
     HistoryEventOut,
     Id,
     MemoryOut,
+    MessageIn,
     MessageOut,
     PageOut,
     SearchOut,
@@ -254,6 +255,37 @@ def build_server(
         }
         result = memory(ctx).add(
             {k: v for k, v in message.items() if v is not None},
+            metadata=metadata,
+            **confined.confine(user_id, agent_id, run_id),
+        )
+        return AddOut(
+            added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
+        )
+
+    @server.tool()
+    def add_messages(
+        ctx: Context,
+        messages: Annotated[
+            list[MessageIn],
+            Field(
+                min_length=1,
+                description="Chat messages as OpenAI sends them: role, content (a string or a "
+                "list of parts: text, image_url, input_audio with a transcript), name, id, "
+                "timestamp, metadata.",
+            ),
+        ],
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        metadata: Annotated[
+            dict[str, Any] | None, Field(description="Extra data kept with every memory.")
+        ] = None,
+    ) -> AddOut:
+        """Remember several chat messages at once, including messages whose content is a list
+        of parts: an image is kept as its caption (alt text, or the model's when it sees
+        images) with its URL, audio as its transcript. All are stored, or none."""
+        result = memory(ctx).add(
+            [m.model_dump(exclude_none=True) for m in messages],
             metadata=metadata,
             **confined.confine(user_id, agent_id, run_id),
         )

@@ -202,6 +202,82 @@ class ScopeIn(Wire):
         return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
 
 
+#: A string a content part holds: UTF-8 and no NUL (the request body bounds its length).
+PartText = Annotated[str, Utf8, Documented({"pattern": NO_NUL})]
+#: An image's URL: an http(s) URL or a ``data:`` URL (only a short reference is stored).
+ImageUrl = Annotated[str, Utf8, Documented({"pattern": NOT_BLANK})]
+
+
+class TextPartIn(Wire):
+    """Text (``input_text`` and ``output_text`` are the Responses API's names)."""
+
+    type: Literal["text", "input_text", "output_text"]
+    text: PartText
+
+
+class Captioned(Wire):
+    caption: PartText | None = Field(None, description="What the image shows, in words.")
+    alt: PartText | None = Field(None, description="Alt text (used when no caption).")
+    name: PartText | None = Field(None, description="A name for it (used when no alt text).")
+
+
+class ImageUrlIn(Wire):
+    url: ImageUrl = Field(description="An http(s) URL or a data: URL.")
+    detail: PartText | None = None
+
+
+class ImagePartIn(Captioned):
+    """An image: stored as ``[photo: CAPTION]`` in the text and its reference in
+    ``metadata.attachments``; a model that sees images writes the caption."""
+
+    type: Literal["image_url"]
+    image_url: ImageUrlIn
+
+
+class InputImagePartIn(Captioned):
+    """An image, as the Responses API sends it."""
+
+    type: Literal["input_image"]
+    image_url: ImageUrl
+    detail: PartText | None = None
+
+
+class AudioIn(Wire):
+    data: str = Field(description="The audio, base64 (not stored).")
+    format: PartText | None = None
+    transcript: PartText | None = None
+
+
+class AudioPartIn(Wire):
+    """Audio: only its transcript is stored (memstrata does not transcribe)."""
+
+    type: Literal["input_audio"]
+    input_audio: AudioIn
+    transcript: PartText | None = Field(None, description="What was said in it.")
+
+
+ContentPart = Annotated[
+    TextPartIn | ImagePartIn | InputImagePartIn | AudioPartIn, Field(discriminator="type")
+]
+#: A content list holds something to store: a text or a transcript that is not blank, or an
+#: image (which is stored as its caption).
+_HAS_CONTENT: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"type": {"enum": ["text", "input_text", "output_text"]},
+                        "text": {"type": "string", "pattern": NOT_BLANK}}},
+        {"properties": {"type": {"enum": ["image_url", "input_image"]}}},
+        {"properties": {"type": {"const": "input_audio"}},
+         "anyOf": [
+             {"required": ["transcript"],
+              "properties": {"transcript": {"type": "string", "pattern": NOT_BLANK}}},
+             {"required": ["input_audio"], "properties": {"input_audio": {
+                 "required": ["transcript"],
+                 "properties": {"transcript": {"type": "string", "pattern": NOT_BLANK}}}}},
+         ]},
+    ]
+}  # fmt: skip
+
+
 class MessageIn(Wire):
     """One message; ``content`` and ``name`` are accepted as OpenAI-style aliases (``text``
     and a non-empty ``speaker`` win over them)."""
@@ -214,6 +290,10 @@ class MessageIn(Wire):
                     {"required": ["content"], "properties": {
                         "text": {"type": "null"},
                         "content": {"type": "string", "pattern": NOT_BLANK}}},
+                    {"required": ["content"], "properties": {
+                        "text": {"type": "null"},
+                        "content": {"type": "array", "minItems": 1, "contains": _HAS_CONTENT},
+                        "metadata": {"not": {"type": "object", "required": ["attachments"]}}}},
                 ]},
                 {"anyOf": [
                     {"required": ["speaker"],
@@ -226,7 +306,11 @@ class MessageIn(Wire):
     )  # fmt: skip
 
     text: Text | None = Field(None, description="What was said (or use `content`).")
-    content: Prose | None = None
+    content: Prose | list[ContentPart] | None = Field(
+        None,
+        description="What was said (OpenAI style): a string, or a list of content parts "
+        "(text, image_url, input_audio with a transcript; input_text, input_image).",
+    )
     role: OptionalLabel | None = Field(None, description="user (default), assistant, system…")
     speaker: OptionalLabel | None = Field(None, description="Who said it (default: the role).")
     name: Name | None = None

@@ -215,6 +215,25 @@ class RecordedRequest:
         return None
 
     @property
+    def images(self) -> list[str]:
+        """The URL of every image content part the request's messages carry, in order (an
+        ``image_url`` part, or the Responses API's ``input_image``)."""
+        urls: list[str] = []
+        for message in self.messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            for part in content if isinstance(content, list) else ():
+                if not isinstance(part, dict) or part.get("type") not in (
+                    "image_url",
+                    "input_image",
+                ):
+                    continue
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, dict) else image
+                if isinstance(url, str):
+                    urls.append(url)
+        return urls
+
+    @property
     def tool_names(self) -> list[str]:
         """The names of the function tools the request offered the model."""
         tools = self.body.get("tools") if isinstance(self.body, dict) else None

@@ -32,6 +32,7 @@ from memstrata.types import (
 from memstrata.write import ledgers
 from memstrata.write.episodes import derived_record, episode_records, prepare_messages
 from memstrata.write.guard import guard_episodes
+from memstrata.write.images import caption_images, sees_images
 from memstrata.write.pipeline import Pipeline
 
 
@@ -75,6 +76,8 @@ class WritePath:
         prepared = prepare_messages(batch, now=now, timestamp=as_utc(timestamp))
         known = self.store.known_messages(scope, [m.id for m in prepared if m.id])
         fresh = [m for m in prepared if m.id not in known]
+        if self.pipeline.llm is not None and sees_images(self.pipeline.llm):
+            fresh = caption_images(fresh, self.pipeline.llm)
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self.embed(records)
         with adding(self.store, records, vectors):

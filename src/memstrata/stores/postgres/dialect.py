@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from memstrata.ports import Vector
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
 from memstrata.stores.sql.dialect import Scalar
+from memstrata.text import is_cjk, keyword_form
 from memstrata.types import MemoryRecord
 
 _WORD = re.compile(r"\w+")
@@ -39,7 +40,8 @@ def fold(text: str) -> str:
 def tsquery_words(text: str) -> list[str]:
     """The distinct words of ``text`` a keyword search may ask for (the same words as SQLite's
     ``query_words``, diacritics folded), sorted."""
-    return sorted({w for w in _WORD.findall(fold(text).lower()) if len(w) > 1 or w.isdigit()})
+    found = _WORD.findall(fold(keyword_form(text)).lower())
+    return sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)})
 
 
 def tsquery_text(words: Sequence[str]) -> str | None:
@@ -105,7 +107,7 @@ class PostgresDialect:
         return None if value is None else value.to_numpy().astype(np.float32)
 
     def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:
-        return fold(record.text), fold(" ".join(record.keys))
+        return fold(keyword_form(record.text)), fold(keyword_form(" ".join(record.keys)))
 
     def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]

@@ -21,6 +21,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from memstrata.text import is_cjk, keyword_form
+
 #: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
 SHORTLIST = 3
 #: ``bm25()`` with the text column weighing twice the keys.
@@ -30,8 +32,11 @@ _WORD = re.compile(r"\w+")
 
 
 def query_words(text: str) -> list[str]:
-    """The distinct words of ``text`` that a keyword search may ask for, sorted."""
-    return sorted({w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()})
+    """The distinct words of ``text`` that a keyword search may ask for, sorted: as the index
+    holds them (``text.keyword_form``: Chinese and Japanese as character pairs, and a Han
+    character alone, which is a word), single letters left out."""
+    found = _WORD.findall(keyword_form(text).lower())
+    return sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)})
 
 
 def match_expression(words: Sequence[str]) -> str | None:

@@ -34,6 +34,7 @@ from memstrata.stores.sqlite import ann, files, keywords, schema
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.stores.sqlite.vectors import Row as VectorRow
 from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
+from memstrata.text import keyword_form
 from memstrata.types import Filters, MemoryRecord, Scope
 
 #: The stamp of a SQLite store: this process's writes, and SQLite's count of other connections'.
@@ -205,7 +206,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     def _after_insert(self, tx: SQLiteTx, added: Sequence[Added]) -> None:
         tx.executemany(
             "INSERT INTO memories_fts (rowid, text, keys) VALUES (?, ?, ?)",
-            [(pk, r.text, " ".join(r.keys)) for pk, r, _ in added],
+            [(pk, keyword_form(r.text), keyword_form(" ".join(r.keys))) for pk, r, _ in added],
         )
         tx.added.extend(a for a in added if a[2] is not None)
 
