@@ -28,7 +28,6 @@ from memstrata.errors import (
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
 from memstrata.read.pack import fit_budget
-from memstrata.read.ranker import adding
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import Retrieval, preset, search_records
 from memstrata.read.search import search as run_search
@@ -258,8 +257,7 @@ class Memory:
         fresh = [m for m in prepared if m.id not in known]
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self._embed_records(records)
-        with adding(self.store, records, vectors):
-            self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
+        self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         if self.llm is not None:
             self.pipeline.after_add(scope, fresh)
         return AddResult(

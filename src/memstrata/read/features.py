@@ -1,6 +1,7 @@
-"""Per-question features of every unit (sentence) of a scope's memories, and the linear ranker.
+"""Per-question features of every unit (sentence) of a search's candidates, and the linear
+ranker.
 
-Each feature is a column over the scope's units, normalised per question (z-scores), so one
+Each feature is a column over the candidates' units, normalised per question (z-scores), so one
 set of weights works for short and long conversations alike. The features say how well a memory
 matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
 cosine), through its session (a session that matches as a whole lends weight to its turns) and
@@ -14,14 +15,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.read.index import ScopeIndex
 from memstrata.read.lexical import query_terms
 from memstrata.read.temporal import parse_query_time
+
+if TYPE_CHECKING:
+    from memstrata.read.engine import Candidates as ScopeIndex
 
 Array = npt.NDArray[Any]
 
@@ -90,7 +93,7 @@ def features(
     now: datetime,
     prf: PRF = PRF(),
 ) -> dict[str, Array]:
-    """Every feature of every unit of ``index`` for ``query`` (a dict of columns over units).
+    """Every feature of every unit of the candidates for ``query`` (columns over units).
 
     Unit features read the unit's own words; memory features (``t_bm25``, the vector, the
     speaker, ...) are the same for every unit of a memory; session features for every unit of
@@ -161,7 +164,9 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
     found: dict[str, float] = {}
     lexical = index.unit_lexical
     top = min(prf.docs, len(base))
-    for doc in np.argpartition(-base, top - 1)[:top]:
+    docs = np.argpartition(-base, top - 1)[:top]
+    lexical.known(t for doc in docs for t in lexical.docs[int(doc)])
+    for doc in docs:
         for term in lexical.docs[int(doc)]:
             found[term] = found.get(term, 0.0) + lexical.weight(int(doc), term)
     for term in terms:

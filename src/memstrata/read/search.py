@@ -31,8 +31,9 @@ class Retrieval:
     retention_weight: float = 0.0
     #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
     rerank_depth: int = 50
-    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: score
-    #: every memory of the scope on per-question features (``read.features``), in memory.
+    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: the
+    #: read engine (``read.engine``): candidates from the store's indexes, expanded with their
+    #: neighbours and sessions, scored on per-question features (``read.features``).
     ranker: str = "rrf"
     #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
     weights: tuple[tuple[str, float], ...] = ()
@@ -88,14 +89,12 @@ def search(
     if vector is None and embedder is not None and retrieval.uses_vectors:
         vector = embedder.embed([query], kind="query")[0]
     if retrieval.ranker == "features":
+        from memstrata.read.engine import rank
         from memstrata.read.features import DEFAULT_WEIGHTS
-        from memstrata.read.ranker import rank
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
-        ranked = rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
-                      weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
-        if ranked is not None:
-            return ranked
+        return rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
+                    weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}

@@ -6,7 +6,8 @@ written once over a small ``Dialect``.
 - ``rows``: column lists, records and events as parameters and back.
 - ``where``: scope and filter fragments, ``matches``, sort orders, list cursors (pure).
 - ``core``: the hooks a backend implements and the steps the queries are made of.
-- ``records``, ``logs``, ``graph``, ``transfer``: the capabilities of ``ports.store``.
+- ``records``, ``logs``, ``graph``, ``transfer``: the capabilities of ``ports.store``;
+  ``engine``: the figures the read engine reads (``ScopeFigures``) and their bookkeeping.
 
 A backend subclasses ``SQLStore`` and keeps only what truly differs: connections and
 transactions, schema and migrations, its dialect, full-text ranking, and vector search.
@@ -15,13 +16,14 @@ transactions, schema and migrations, its dialect, full-text ranking, and vector 
 from __future__ import annotations
 
 from memstrata.stores.sql.core import TxT
+from memstrata.stores.sql.engine import SQLEngine
 from memstrata.stores.sql.graph import SQLGraph
 from memstrata.stores.sql.logs import SQLLogs
 from memstrata.stores.sql.records import SQLRecords
 from memstrata.stores.sql.transfer import SQLTransfer
 
 
-class SQLStore(SQLRecords[TxT], SQLLogs[TxT], SQLGraph[TxT], SQLTransfer[TxT]):
+class SQLStore(SQLRecords[TxT], SQLLogs[TxT], SQLGraph[TxT], SQLTransfer[TxT], SQLEngine[TxT]):
     """Every capability of ``ports.Store`` but ``vector_search``, ``read_only`` and ``close``,
     over the backend's hooks (``core.SQLBase``)."""
 

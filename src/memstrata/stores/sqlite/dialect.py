@@ -22,6 +22,7 @@ from memstrata.types import MemoryRecord
 _EXACT_KEYS = {
     "message_status": "(tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), "
     "message_id)",
+    "scope_stats": "(tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''))",
 }
 
 
