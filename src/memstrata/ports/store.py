@@ -449,6 +449,11 @@ class ScopeFigures(Protocol):
         """The memories of ``scope`` that match ``filters`` with these ids or store keys."""
         ...
 
+    def place(self, scope: Scope, records: Sequence[MemoryRecord]) -> builtins.list[Placed]:
+        """``records`` (as a search of ``scope`` returned them) with their place: the records
+        are not read again."""
+        ...
+
     def sessions(
         self,
         scope: Scope,

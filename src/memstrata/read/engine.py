@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from memstrata.ports import Placed, ScopeStats, Searchable, SessionKey, SessionStats, Vector
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
-from memstrata.read.lexical import BM25, query_terms
+from memstrata.read.lexical import query_terms
 from memstrata.read.pack import pack, provenance
 from memstrata.read.temporal import parse_query_time
 from memstrata.terms import Terms, context_prefix, days, moment, terms_of
@@ -44,18 +44,18 @@ EXPLAINED = ("bm25", "t_bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "tmax
 class Depths:
     """How many candidates each source gives, and how far they are expanded."""
 
-    keyword: int = 150
-    vector: int = 150
+    keyword: int = 100
+    vector: int = 100
     #: The vector search within the question's time window, and among each named speaker's.
-    window: int = 60
-    speaker: int = 60
+    window: int = 50
+    speaker: int = 50
     #: The best candidates (by reciprocal rank in keyword and vector search) whose
     #: neighbours join, and how many turns away on each side.
-    expand: int = 60
+    expand: int = 40
     reach: int = 2
     #: The best sessions whose other turns join, and at most how many turns of each.
-    sessions: int = 4
-    session_members: int = 60
+    sessions: int = 3
+    session_members: int = 50
 
 
 DEPTHS = Depths()
@@ -67,20 +67,20 @@ class TermsCache:
 
     def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
-        self._items: OrderedDict[tuple[str, str, int], Terms] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, int], Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, record: MemoryRecord) -> Terms:
+    def get(self, record: MemoryRecord) -> Parsed:
         key = (record.scope.tenant, record.id, record.version)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        made = terms_of(record)
+        made = parse(record)
         with self._lock:
             self._items[key] = made
             while len(self._items) > self.limit:
@@ -97,23 +97,49 @@ def configure(*, terms_entries: int | None = None) -> None:
         TERMS.limit = max(0, terms_entries)
 
 
-class ScopedBM25(BM25):
-    """BM25 over the candidates' documents with the scope's statistics: document frequencies
-    and the document count and average length of the whole scope, as the store keeps them."""
+class ScopedBM25:
+    """Okapi BM25 over the candidates' documents with the scope's statistics: document
+    frequencies, and the document count and average length of the whole scope, as the store
+    keeps them. A document is a term count (shared with the tokens cache, never changed);
+    a term's column of counts is made once per search, when first asked for."""
 
-    def __init__(self, df: dict[str, int], documents: int, average: float,
-                 lookup: Any = None) -> None:  # fmt: skip
-        super().__init__()
+    def __init__(
+        self,
+        df: dict[str, int],
+        documents: int,
+        average: float,
+        lookup: Any = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
+        self.k1, self.b = k1, b
+        self.docs: list[Mapping[str, int]] = []
+        self._lengths: list[int] = []
         self._df, self._n, self._average = df, max(documents, 1), max(average, 1e-9)
         self._lookup = lookup
+        self._columns: dict[str, npt.NDArray[np.float32]] = {}
+        self._norm: npt.NDArray[np.float32] | None = None
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def add(self, counts: Mapping[str, int], length: int) -> int:
+        self.docs.append(counts)
+        self._lengths.append(length)
+        return len(self._lengths) - 1
+
+    def tf(self, term: str) -> npt.NDArray[np.float32]:
+        column = self._columns.get(term)
+        if column is None:
+            column = np.fromiter((d.get(term, 0) for d in self.docs), np.float32, len(self.docs))
+            self._columns[term] = column
+        return column
 
     def idf(self, term: str) -> float:
         # A term the store has not counted (yet) counts as often as the candidates hold it.
-        df = min(max(self._df.get(term, 0), len(self._postings.get(term, ()))), self._n)
+        df = self._df.get(term) or int(np.count_nonzero(self.tf(term)))
+        df = min(df, self._n)
         return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
-
-    def _avg(self) -> float:
-        return self._average
 
     def known(self, terms: Iterable[str]) -> None:
         missing = [t for t in set(terms) if t not in self._df]
@@ -122,11 +148,91 @@ class ScopedBM25(BM25):
             for term in missing:
                 self._df[term] = found.get(term, 0)
 
-    def set_length(self, doc: int, length: int) -> None:
-        """A document's true length (a session of which only some turns are candidates)."""
-        added = length - self.lengths[doc]
-        self.lengths[doc] = length
-        self._total += added
+    def _normaliser(self) -> npt.NDArray[np.float32]:
+        if self._norm is None:
+            lengths = np.asarray(self._lengths, np.float32)
+            self._norm = (self.k1 * (1 - self.b + self.b * lengths / self._average)).astype(
+                np.float32
+            )
+        return self._norm
+
+    def weight(self, doc: int, term: str) -> float:
+        tf = float(self.docs[doc].get(term, 0))
+        if not tf:
+            return 0.0
+        return self.idf(term) * tf * (self.k1 + 1) / (tf + float(self._normaliser()[doc]))
+
+    def score(
+        self, terms: Sequence[str], weights: Mapping[str, float] | None = None
+    ) -> npt.NDArray[np.float32]:
+        out = np.zeros(len(self), dtype=np.float32)
+        if not len(self):
+            return out
+        norm = self._normaliser()
+        query: dict[str, float] = {}
+        if weights is not None:
+            query = dict(weights)
+        else:
+            for term in terms:
+                query[term] = query.get(term, 0.0) + 1.0
+        for term, qweight in query.items():
+            tf = self.tf(term)
+            if not tf.any():
+                continue
+            out += np.float32(qweight * self.idf(term)) * tf * (self.k1 + 1) / (tf + norm)
+        return out
+
+    def coverage(self, terms: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Share of the query's idf mass that each document contains."""
+        out = np.zeros(len(self), dtype=np.float32)
+        unique = [t for t in dict.fromkeys(terms) if self.tf(t).any()]
+        total = sum(self.idf(t) for t in unique)
+        if not unique or total <= 0:
+            return out
+        for term in unique:
+            out += (self.tf(term) > 0).astype(np.float32) * np.float32(self.idf(term) / total)
+        return out
+
+
+class SessionBM25(ScopedBM25):
+    """BM25 of sessions: a session's counts are the sums over its candidate memories, its
+    length the whole session's (from the store)."""
+
+    def __init__(self, members: ScopedBM25, session_of: npt.NDArray[np.int64],
+                 lengths: Sequence[int], df: dict[str, int], documents: int,
+                 average: float) -> None:  # fmt: skip
+        super().__init__(df, documents, average)
+        self._members, self._session_of = members, session_of
+        self._lengths = list(lengths)
+
+    def tf(self, term: str) -> npt.NDArray[np.float32]:
+        column = self._columns.get(term)
+        if column is None:
+            column = np.bincount(self._session_of, weights=self._members.tf(term),
+                                 minlength=len(self._lengths)).astype(np.float32)  # fmt: skip
+            self._columns[term] = column
+        return column
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A memory's terms with their counts, as the features read them (cached)."""
+
+    terms: Terms
+    counts: Counter[str]
+    length: int
+    unit_counts: tuple[Counter[str], ...]
+    unit_lengths: tuple[int, ...]
+
+
+def parse(record: MemoryRecord) -> Parsed:
+    terms = terms_of(record)
+    head = list(terms.head)
+    units = [head + list(words) for _, words in terms.units]
+    tokens = terms.tokens
+    return Parsed(terms=terms, counts=Counter(tokens), length=len(tokens),
+                  unit_counts=tuple(Counter(u) for u in units),
+                  unit_lengths=tuple(len(u) for u in units))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -163,7 +269,7 @@ class Candidates:
     records: list[MemoryRecord]
     lexical: ScopedBM25
     unit_lexical: ScopedBM25
-    sessions: ScopedBM25
+    sessions: SessionBM25
     unit_text: list[str]
     unit_start: list[int]
     actors: list[str]
@@ -212,8 +318,10 @@ def gather(
     if stats.memories == 0:
         return None, stats
     rankings: dict[str, list[str]] = {}
+    records: dict[str, MemoryRecord] = {}
 
     def ids_of(found: list[tuple[MemoryRecord, float]]) -> list[str]:
+        records.update((r.id, r) for r, _ in found)
         return [r.id for r, _ in found]
 
     rankings["keyword"] = ids_of(store.keyword_search(scope, query, filters, limit=depths.keyword))
@@ -244,10 +352,9 @@ def gather(
                 rankings[f"speaker:{name}"] = ids_of(
                     store.vector_search(scope, vector, said, limit=depths.speaker)
                 )
-    ids = list(dict.fromkeys(i for ranking in rankings.values() for i in ranking))
-    if not ids:
+    if not records:
         return None, stats
-    placed = {p.key: p for p in store.placed(scope, filters, ids=ids)}
+    placed = {p.key: p for p in store.place(scope, list(records.values()))}
     fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
     by_id = {p.record.id: p for p in placed.values()}
     best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
@@ -293,7 +400,6 @@ def build(
     memories = max(stats.memories, len(placed))
     lexical = ScopedBM25(df, memories, stats.tokens / max(stats.memories, 1), lookup)
     unit_lexical = ScopedBM25(df, memories, stats.unit_tokens / max(stats.units, 1), lookup)
-    sessions = ScopedBM25(df, memories, stats.tokens / max(stats.sessions, 1), lookup)
     position = {p.key: i for i, p in enumerate(placed)}
     session_index: dict[SessionKey, int] = {}
     session_of, prev, nxt, records = [], [], [], []
@@ -308,15 +414,12 @@ def build(
     for i, p in enumerate(placed):
         record = p.record
         records.append(record)
-        terms = TERMS.get(record)
+        parsed = TERMS.get(record)
+        terms = parsed.terms
         key = p.session if p.session is not None else (-1, -p.key)
-        if key not in session_index:
-            session_index[key] = sessions.add(())
-        s = session_index[key]
+        s = session_index.setdefault(key, len(session_index))
         session_of.append(s)
-        tokens = terms.tokens
-        lexical.add(tokens)
-        sessions.extend(s, tokens)
+        lexical.add(parsed.counts, parsed.length)
         prev.append(position.get(p.prev, -1) if p.prev is not None else -1)
         nxt.append(position.get(p.next, -1) if p.next is not None else -1)
         has_time.append(float(terms.has_time))
@@ -333,10 +436,10 @@ def build(
         # Units follow on from the previous memory's last unit when it is a candidate.
         before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
         unit_start.append(len(unit_text))
-        head = list(terms.head)
-        for text, words in terms.units:
+        for (text, _), counts, length in zip(terms.units, parsed.unit_counts,
+                                             parsed.unit_lengths, strict=True):  # fmt: skip
             unit = len(unit_text)
-            unit_lexical.add(head + list(words))
+            unit_lexical.add(counts, length)
             unit_text.append(text)
             unit_group.append(hash(provenance(record.sources or (record.id,), text)))
             unit_of.append(i)
@@ -347,15 +450,20 @@ def build(
             before = unit
         last_unit[i] = before
     session_vectors = np.zeros((len(session_index), dim), np.float32)
+    session_lengths = [0] * len(session_index)
+    for i, s in enumerate(session_of):
+        session_lengths[s] += lexical._lengths[i]
     for key, s in session_index.items():
         found = session_stats.get(key)
         if found is not None:
-            sessions.set_length(s, found.tokens)
+            session_lengths[s] = max(found.tokens, 1)
             if found.vector is not None and dim and len(found.vector) == dim:
                 session_vectors[s] = found.vector
         elif dim:
             members = [i for i, x in enumerate(session_of) if x == s]
             session_vectors[s] = vectors[members].sum(axis=0)
+    sessions = SessionBM25(lexical, np.asarray(session_of, np.int64), session_lengths, df,
+                           memories, stats.tokens / max(stats.sessions, 1))  # fmt: skip
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     units = np.asarray(unit_of, np.int64)

@@ -144,6 +144,29 @@ class SQLEngine(SQLBase[TxT]):
                     out.extend(self._placed(r) for r in found)
         return out
 
+    def place(self, scope: Scope, records: Sequence[MemoryRecord]) -> builtins.list[Placed]:
+        where, params = scope_sql(scope)
+        by_id = {r.id: r for r in records}
+        out: list[Placed] = []
+        with self._read(search=True) as tx:
+            for chunk in chunks(list(by_id), self.dialect.max_list):
+                clause, cparams = self.dialect.any_of("m.id", chunk)
+                for row in tx.fetchall(
+                    "SELECT m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, m.id "
+                    f"FROM memories m WHERE {where} AND {clause}",
+                    [*params, *cparams],
+                ):
+                    scope_key, session = row[2], row[3]
+                    out.append(Placed(
+                        record=by_id[row[6]], key=int(row[0]),
+                        vector=self.dialect.vector_of(row[1]),
+                        session=None if scope_key is None or session is None
+                        else (int(scope_key), int(session)),
+                        prev=None if row[4] is None else int(row[4]),
+                        next=None if row[5] is None else int(row[5]),
+                    ))  # fmt: skip
+        return out
+
     def _placed(self, row: Row) -> Placed:
         scope, session = row[2], row[3]
         return Placed(
