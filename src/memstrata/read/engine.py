@@ -12,7 +12,7 @@ memories, or a context packed within a budget (``read.pack``).
 Nothing here scans a scope or holds one in memory: each search reads a few indexed queries'
 worth, so a fresh process answers its first search as a warm one does, and another process's
 writes show on the next search. The only cache is each memory's tokens (``terms.terms_of``),
-keyed by memory id and version, which can never be stale, bounded in entries.
+keyed by memory id, version and content, which can never be stale, bounded in entries.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -62,19 +62,21 @@ DEPTHS = Depths()
 
 
 class TermsCache:
-    """Each memory's ``Terms``, keyed by (tenant, id, version): a version never changes, so an
-    entry is never stale. At most ``limit`` entries; the least recently used go first."""
+    """Each memory's ``Terms``, keyed by its id and version together with everything the terms
+    are made of (text, keys, speaker, time), so an entry is never stale, even for an id that
+    was purged and used again. At most ``limit`` entries; the least recently used go first."""
 
     def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
-        self._items: OrderedDict[tuple[str, str, int], Parsed] = OrderedDict()
+        self._items: OrderedDict[Hashable, Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
     def get(self, record: MemoryRecord) -> Parsed:
-        key = (record.scope.tenant, record.id, record.version)
+        key = (record.scope.tenant, record.id, record.version, record.text, record.keys,
+               record.actor, moment(record))  # fmt: skip
         with self._lock:
             found = self._items.get(key)
             if found is not None:
