@@ -352,5 +352,5 @@ class SQLRecords(SQLBase[TxT]):
                 yield rows.record(self.dialect, row[1:]), self.dialect.vector_of(row[0])
 
     def stamp(self) -> Hashable:
-        with self._read(search=True) as tx:
+        with self._read() as tx:
             return self._stamp(tx)
