@@ -27,6 +27,7 @@ from memstrata.errors import (
 )
 from memstrata.lifecycle import learning
 from memstrata.ports import LLM, Clock, Embedder, Store, SystemClock
+from memstrata.read.engine import configure as configure_read_cache
 from memstrata.read.pack import fit_budget
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import Retrieval, preset, search_records
@@ -198,7 +199,9 @@ class Memory:
             )
             options["llm"] = owned
         options.update(overrides)
-        memory = cls(settings.db, **options)
+        configure_read_cache(terms_entries=settings.read_cache_mb * 128)
+        store = open_store(settings.db, cache_bytes=settings.read_cache_mb * 2**20)
+        memory = cls(store, **options)
         memory._owned_llm = owned
         return memory
 

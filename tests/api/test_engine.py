@@ -151,3 +151,20 @@ def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Pat
         )
         hits = mem.search("where is the wifi password?", user_id="u", limit=1).hits
         assert "fridge" in hits[0].record.text
+
+
+def test_the_cache_bound_is_read_from_the_settings(tmp_path: Path) -> None:
+    from memstrata.read import engine
+    from memstrata.settings import Settings
+
+    settings = Settings.from_env({"MEMSTRATA_DB": str(tmp_path / "m.db"),
+                                  "MEMSTRATA_EMBEDDER": "hashing",
+                                  "MEMSTRATA_READ_CACHE_MB": "3"})  # fmt: skip
+    before = engine.TERMS.limit
+    try:
+        with Memory.from_settings(settings) as mem:
+            assert isinstance(mem.store, SQLiteStore)
+            assert mem.store._indexes.limit == 3 * 2**20
+            assert engine.TERMS.limit == 3 * 128
+    finally:
+        engine.configure(terms_entries=before)
