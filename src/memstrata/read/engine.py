@@ -44,13 +44,13 @@ EXPLAINED = ("bm25", "t_bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "tmax
 class Depths:
     """How many candidates each source gives, and how far they are expanded."""
 
-    keyword: int = 100
-    vector: int = 100
+    keyword: int = 150
+    vector: int = 150
     #: The vector search within the question's time window, and among each named speaker's.
     window: int = 50
     speaker: int = 50
-    #: The best candidates (by reciprocal rank in keyword and vector search) whose
-    #: neighbours join, and how many turns away on each side.
+    #: Every candidate's neighbours join (one turn on each side), and those of the best
+    #: ``expand`` (by reciprocal rank in keyword and vector search) ``reach`` turns away.
     expand: int = 40
     reach: int = 2
     #: The best sessions whose other turns join, and at most how many turns of each.
@@ -360,9 +360,12 @@ def gather(
     fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
     by_id = {p.record.id: p for p in placed.values()}
     best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
-    # Neighbouring turns of the best, ``reach`` deep on each side.
-    frontier = best[: depths.expand]
-    for _ in range(depths.reach):
+    # Neighbouring turns: one on each side of every candidate found, ``reach`` of the best.
+    frontier = list(placed.values())
+    for step in range(depths.reach):
+        if step:
+            kept = {p.key for p in best[: depths.expand]}
+            frontier = [p for p in frontier if p.key in kept or p.prev in kept or p.next in kept]
         wanted = {k for p in frontier for k in (p.prev, p.next) if k is not None} - placed.keys()
         if not wanted:
             break
