@@ -183,7 +183,8 @@ CREATE VIRTUAL TABLE memories_fts USING fts5(
 #: ``scope_stats``), session and neighbours in it, and per exact scope its counts, change
 #: counter, term document frequencies, sessions (token count, vector sum) and speakers. Kept by
 #: the write path in the same transaction as each change (``stores.sql.engine``); existing
-#: memories are counted in when the store next opens writable.
+#: memories are counted in when the store next opens writable. ``scope_sessions`` keeps its rowid:
+#: its rows carry a vector, too large for the pages of a table without one.
 V2 = """
 ALTER TABLE memories ADD COLUMN scope INTEGER;
 ALTER TABLE memories ADD COLUMN session INTEGER;
@@ -224,7 +225,7 @@ CREATE TABLE scope_sessions (
     tokens  INTEGER NOT NULL,
     vector  BLOB,
     PRIMARY KEY (scope, session)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE scope_speakers (
     scope    INTEGER NOT NULL,
