@@ -47,7 +47,7 @@ from memstrata.types import Filters, Scope, context_line
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
     """Per conversation, per question: the features of its candidates' units and labels."""
-    target = cache / f"engine-features-{path.stem}-v2.pkl"
+    target = cache / f"engine-features-{path.stem}-v3.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []

@@ -44,13 +44,13 @@ EXPLAINED = ("bm25", "t_bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "tmax
 class Depths:
     """How many candidates each source gives, and how far they are expanded."""
 
-    keyword: int = 150
-    vector: int = 150
+    keyword: int = 100
+    vector: int = 100
     #: The vector search within the question's time window, and among each named speaker's.
     window: int = 50
     speaker: int = 50
-    #: Every candidate's neighbours join (one turn on each side), and those of the best
-    #: ``expand`` (by reciprocal rank in keyword and vector search) ``reach`` turns away.
+    #: The best candidates (by reciprocal rank in keyword and vector search) whose
+    #: neighbours join, and how many turns away on each side.
     expand: int = 40
     reach: int = 2
     #: The best sessions whose other turns join, and at most how many turns of each.
@@ -76,7 +76,7 @@ class TermsCache:
 
     def get(self, record: MemoryRecord) -> Parsed:
         key = (record.scope.tenant, record.id, record.version, record.text, record.keys,
-               record.actor, moment(record))  # fmt: skip
+               record.actor, record.sources, moment(record))  # fmt: skip
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -102,8 +102,8 @@ def configure(*, terms_entries: int | None = None) -> None:
 class ScopedBM25:
     """Okapi BM25 over the candidates' documents with the scope's statistics: document
     frequencies, and the document count and average length of the whole scope, as the store
-    keeps them. A document is a term count (shared with the tokens cache, never changed);
-    a term's column of counts is made once per search, when first asked for."""
+    keeps them. Documents are given as term counts and the hashes of their tokens (both from
+    the tokens cache); a term's column of counts is one vectorised count over the hashes."""
 
     def __init__(
         self,
@@ -117,23 +117,31 @@ class ScopedBM25:
         self.k1, self.b = k1, b
         self.docs: list[Mapping[str, int]] = []
         self._lengths: list[int] = []
+        self._hashes: list[npt.NDArray[np.int64]] = []
         self._df, self._n, self._average = df, max(documents, 1), max(average, 1e-9)
         self._lookup = lookup
         self._columns: dict[str, npt.NDArray[np.float32]] = {}
         self._norm: npt.NDArray[np.float32] | None = None
+        self._flat: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def __len__(self) -> int:
         return len(self._lengths)
 
-    def add(self, counts: Mapping[str, int], length: int) -> int:
+    def add(self, counts: Mapping[str, int], hashes: npt.NDArray[np.int64]) -> int:
         self.docs.append(counts)
-        self._lengths.append(length)
+        self._lengths.append(len(hashes))
+        self._hashes.append(hashes)
         return len(self._lengths) - 1
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
         if column is None:
-            column = np.fromiter((d.get(term, 0) for d in self.docs), np.float32, len(self.docs))
+            if self._flat is None:
+                sizes = np.asarray([len(h) for h in self._hashes], np.int64)
+                flat = np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.int64)
+                self._flat = (flat, np.repeat(np.arange(len(sizes)), sizes))
+            flat, doc = self._flat
+            column = np.bincount(doc[flat == hash(term)], minlength=len(self)).astype(np.float32)
             self._columns[term] = column
         return column
 
@@ -206,6 +214,7 @@ class SessionBM25(ScopedBM25):
         super().__init__(df, documents, average)
         self._members, self._session_of = members, session_of
         self._lengths = list(lengths)
+        self.docs = [{} for _ in self._lengths]
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
@@ -218,13 +227,22 @@ class SessionBM25(ScopedBM25):
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A memory's terms with their counts, as the features read them (cached)."""
+    """A memory as the features read it, made once and cached: its terms, the hashes of its
+    tokens (memory-wide and per unit, for vectorised term counts), its term counts (for
+    pseudo-relevance feedback), its context prefix's length, its days and its units' groups."""
 
     terms: Terms
     counts: Counter[str]
-    length: int
+    hashes: npt.NDArray[np.int64]
     unit_counts: tuple[Counter[str], ...]
-    unit_lengths: tuple[int, ...]
+    unit_hashes: tuple[npt.NDArray[np.int64], ...]
+    prefix: int
+    days: tuple[tuple[int, int], ...]
+    groups: tuple[int, ...]
+
+
+def _hashes(tokens: Sequence[str]) -> npt.NDArray[np.int64]:
+    return np.fromiter((hash(t) for t in tokens), np.int64, len(tokens))
 
 
 def parse(record: MemoryRecord) -> Parsed:
@@ -232,9 +250,13 @@ def parse(record: MemoryRecord) -> Parsed:
     head = list(terms.head)
     units = [head + list(words) for _, words in terms.units]
     tokens = terms.tokens
-    return Parsed(terms=terms, counts=Counter(tokens), length=len(tokens),
+    sources = record.sources or (record.id,)
+    groups = tuple(hash(provenance(sources, text)) for text, _ in terms.units)
+    return Parsed(terms=terms, counts=Counter(tokens), hashes=_hashes(tokens),
                   unit_counts=tuple(Counter(u) for u in units),
-                  unit_lengths=tuple(len(u) for u in units))  # fmt: skip
+                  unit_hashes=tuple(_hashes(u) for u in units),
+                  prefix=len(context_prefix(record)), days=tuple(days(record)),
+                  groups=groups)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -360,18 +382,16 @@ def gather(
     fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
     by_id = {p.record.id: p for p in placed.values()}
     best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
-    # Neighbouring turns: one on each side of every candidate found, ``reach`` of the best.
-    frontier = list(placed.values())
-    for step in range(depths.reach):
-        if step:
-            kept = {p.key for p in best[: depths.expand]}
-            frontier = [p for p in frontier if p.key in kept or p.prev in kept or p.next in kept]
+    # Neighbouring turns of the best, ``reach`` deep on each side.
+    frontier = best[: depths.expand]
+    for _ in range(depths.reach):
         wanted = {k for p in frontier for k in (p.prev, p.next) if k is not None} - placed.keys()
         if not wanted:
             break
         found = store.placed(scope, filters, keys=sorted(wanted))
         placed.update((p.key, p) for p in found)
         frontier = found
+
     # The other turns of the best sessions; then every candidate session's statistics.
     top_sessions: list[SessionKey] = []
     for p in best:
@@ -424,15 +444,15 @@ def build(
         key = p.session if p.session is not None else (-1, -p.key)
         s = session_index.setdefault(key, len(session_index))
         session_of.append(s)
-        lexical.add(parsed.counts, parsed.length)
+        lexical.add(parsed.counts, parsed.hashes)
         prev.append(position.get(p.prev, -1) if p.prev is not None else -1)
         nxt.append(position.get(p.next, -1) if p.next is not None else -1)
         has_time.append(float(terms.has_time))
         is_q.append(float(terms.is_question))
         photo.append(float(terms.photo))
         actor_of.append(actors.setdefault(record.actor, len(actors)) if record.actor else -1)
-        prefix.append(len(context_prefix(record)))
-        for low, high in days(record):
+        prefix.append(parsed.prefix)
+        for low, high in parsed.days:
             span_of.append(i)
             span_low.append(low)
             span_high.append(high)
@@ -441,12 +461,13 @@ def build(
         # Units follow on from the previous memory's last unit when it is a candidate.
         before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
         unit_start.append(len(unit_text))
-        for (text, _), counts, length in zip(terms.units, parsed.unit_counts,
-                                             parsed.unit_lengths, strict=True):  # fmt: skip
+        for (text, _), counts, hashes, group in zip(terms.units, parsed.unit_counts,
+                                                    parsed.unit_hashes, parsed.groups,
+                                                    strict=True):  # fmt: skip
             unit = len(unit_text)
-            unit_lexical.add(counts, length)
+            unit_lexical.add(counts, hashes)
             unit_text.append(text)
-            unit_group.append(hash(provenance(record.sources or (record.id,), text)))
+            unit_group.append(group)
             unit_of.append(i)
             unit_prev.append(before)
             unit_next.append(-1)

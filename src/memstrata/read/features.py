@@ -35,16 +35,17 @@ FEATURES = (
 )  # fmt: skip
 
 #: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
-#: ``scripts/fit_ranker.py --fit-alpha`` on the four LoCoMo conversations of the development
-#: slice. Scored leave-one-conversation-out (each conversation ranked by weights fitted on the
-#: other three), they reach 89.9 recall within 4,000 characters and 80.3 recall@10; see
-#: docs/benchmarks.md.
+#: ``scripts/fit_ranker.py --alpha 2.0`` on the eight conversations of the LoCoMo and REALTALK
+#: development slices, over the candidates the read engine gathers for each question. Scored
+#: leave-one-conversation-out (each conversation ranked by weights fitted on the other seven),
+#: they reach 89.2 recall within 4,000 characters and 78.0 recall@10 on LoCoMo, 75.5 and 63.6
+#: on REALTALK; see docs/benchmarks.md.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.2866, "bm_rel": 0.4196, "cov": 1.6576, "prf": 0.1501, "t_bm25": 0.3734,
-    "dense": 0.1371, "cos": 3.9112, "s_bm25": 0.5253, "s_dense": -0.0657, "win": -0.0124,
-    "tp1": 0.1469, "tmax": 0.1596, "time": 0.4127, "when_time": 1.4971, "spk_named": 0.3405,
-    "other_named": -0.8029, "spec_spk": 1.1858, "list_spk": 1.3852, "loglen": 0.4883,
-    "is_q": -0.9468, "photo": 0.583,
+    "bm25": -0.4467, "bm_rel": 0.547, "cov": 1.3243, "prf": 0.2639, "t_bm25": 0.5105,
+    "dense": 0.3963, "cos": 0.5877, "s_bm25": 0.3572, "s_dense": 0.018, "win": -0.0072,
+    "tp1": 0.1692, "tmax": 0.1509, "time": 0.2281, "when_time": 0.8012, "spk_named": 0.085,
+    "other_named": -1.6208, "spec_spk": 0.1863, "list_spk": 0.9774, "loglen": 0.6444,
+    "is_q": -0.3276, "photo": 0.2767,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
