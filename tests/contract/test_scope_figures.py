@@ -130,3 +130,12 @@ def test_placed_keeps_to_the_filters_and_place_reads_no_record_again(store: Stor
     placed = store.place(U, records[:2])
     assert {p.record.id: p.record for p in placed} == {"a": records[0], "b": records[1]}
     assert store.place(OTHER, records[:2]) == []
+
+
+def test_re_embedding_with_another_dimension_sums_the_new_vectors(store: Store) -> None:
+    conversation(store)
+    store.put_vectors("default", [("a", np.asarray([1, 0], np.float32)),
+                                  ("b", np.asarray([0, 1], np.float32))])  # fmt: skip
+    placed = by_id(store)
+    sessions, _ = store.sessions(U, ALL, [placed["a"].session])
+    assert np.allclose(sessions[placed["a"].session].vector, [1, 1])

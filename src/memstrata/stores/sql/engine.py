@@ -353,22 +353,28 @@ class SQLEngine(SQLBase[TxT]):
                 params,
             )
 
-    def _figures_revector(self, tx: TxT, changed: Sequence[tuple[int, Vector]]) -> None:
-        """Memories' vectors are about to be replaced: their sessions' sums follow."""
-        before = {p.key: p for p in self._placement(tx, [pk for pk, _ in changed])}
-        deltas: dict[int, _Delta] = {}
-        for pk, vector in changed:
-            old = before.get(pk)
-            if old is None or old.session is None:
-                continue
-            sid, number = old.session
-            entry = deltas.setdefault(sid, _Delta()).sessions.setdefault(number, [0, 0, None])
-            change = np.asarray(vector, np.float32)
-            if old.vector is not None:
-                change = change - np.asarray(old.vector, np.float32)
-            entry[2] = change if entry[2] is None else entry[2] + change
-        for sid, delta in deltas.items():
-            self._apply(tx, sid, delta)
+    def _figures_revector(self, tx: TxT, pks: Sequence[int]) -> None:
+        """These memories' vectors were replaced: their sessions' vector sums are summed again
+        from their members (a re-embedding may change the dimension; members whose vector has
+        another dimension than the newest are left out until they are re-embedded too)."""
+        sessions = {p.session for p in self._placement(tx, pks) if p.session is not None}
+        newest = {p.key: p.vector for p in self._placement(tx, pks[-1:])}
+        dim = next((len(v) for v in newest.values() if v is not None), None)
+        for sid, number in sorted(sessions):
+            total = None
+            for (blob,) in tx.fetchall(
+                "SELECT embedding FROM memories WHERE scope = ? AND session = ? "
+                "AND embedding IS NOT NULL",
+                [sid, number],
+            ):
+                vector = self.dialect.vector_of(blob)
+                if vector is None or len(vector) != dim:
+                    continue
+                v = np.asarray(vector, np.float32)
+                total = v if total is None else total + v
+            tx.execute("UPDATE scope_sessions SET vector = ? WHERE scope = ? AND session = ?",
+                       [_blob(total), sid, number])  # fmt: skip
+            tx.execute("UPDATE scope_stats SET changes = changes + 1 WHERE id = ?", [sid])
 
     def _figures_erase(self, tx: TxT, pks: Sequence[int]) -> None:
         """These memories are about to be deleted: count them out and close the gaps they

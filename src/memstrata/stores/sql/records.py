@@ -200,17 +200,16 @@ class SQLRecords(SQLBase[TxT]):
 
     def put_vectors(self, tenant: str, vectors: Sequence[tuple[str, Vector]]) -> None:
         with self._write() as tx:
-            by_id = dict(vectors)
-            for chunk in chunks(list(by_id), self.dialect.max_list):
-                clause, params = self.dialect.any_of("id", chunk)
-                found = tx.fetchall(
-                    f"SELECT pk, id FROM memories WHERE tenant = ? AND {clause}", [tenant, *params]
-                )
-                self._figures_revector(tx, [(int(pk), by_id[i]) for pk, i in found])
             tx.executemany(
                 "UPDATE memories SET embedding = ? WHERE tenant = ? AND id = ?",
                 [(self.dialect.vector(v), tenant, memory_id) for memory_id, v in vectors],
             )
+            for chunk in chunks([memory_id for memory_id, _ in vectors], self.dialect.max_list):
+                clause, params = self.dialect.any_of("id", chunk)
+                found = tx.fetchall(
+                    f"SELECT pk FROM memories WHERE tenant = ? AND {clause}", [tenant, *params]
+                )
+                self._figures_revector(tx, [int(r[0]) for r in found])
 
     # -- reads ------------------------------------------------------------------------------------
     def get(self, scope: Scope, memory_id: str) -> MemoryRecord:
