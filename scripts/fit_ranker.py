@@ -1,18 +1,20 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
-    python scripts/fit_ranker.py PATH/locomo.json [--alpha 2.5 | --fit-alpha] [--l2 1.0]
+    python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
+        --fit-alpha] [--l2 1.0]
 
 Each conversation is ingested through the public API into its own scope. For every question the
-library's own features (``memstrata.read.features``) are computed over the scope's units (the
-sentences of its memories), and a unit is a positive when one of its memory's sources is an
-evidence id of the question. A logistic model (is this unit's memory evidence?) is fitted on all
-conversations but one and scored on the one left out, with the library's own packing
-(``read.pack``, as ``search(question, budget=4000)`` packs: no count caps it, a provenance
-once) for the budget and memories ranked by their best unit for recall@k; the table shows those
-held-out scores only. ``--fit-alpha`` also picks the packing's length preference on
-the training conversations of each fold. The weights printed last are fitted on every
-conversation: paste them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the
-held-out table.
+read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
+store's keyword and vector searches, the time window, named speakers, neighbours and sessions)
+and computes the library's own features over the candidates' units (``read.features``); a unit
+is a positive when one of its memory's sources is an evidence id of the question. A logistic
+model (is this unit's memory evidence?) is fitted on all conversations but one and scored on
+the one left out, with the library's own packing (``read.pack``, as ``search(question,
+budget=4000)`` packs: no count caps it, a provenance once) for the budget and memories ranked
+by their best unit for recall@k; the tables show those held-out scores only, one per file.
+``--fit-alpha`` also picks the packing's length preference on the training conversations of
+each fold. The weights printed last are fitted on every conversation: paste them into
+``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
 """
 
 from __future__ import annotations
@@ -37,51 +39,52 @@ from memstrata.evals.metrics import (
     recall_at_k,
 )
 from memstrata.memory import MAX_LIMIT
+from memstrata.read.engine import gather, labels_of, when_of
 from memstrata.read.features import FEATURES, features
 from memstrata.read.pack import context_length, pack
-from memstrata.read.ranker import scope_index
-from memstrata.types import Scope, context_line
+from memstrata.types import Filters, Scope, context_line
 
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
-    target = cache / f"unit-features-{path.stem}-v2.pkl"  # v2: with each unit's provenance
+    """Per conversation, per question: the features of its candidates' units and labels."""
+    target = cache / f"engine-features-{path.stem}-v3.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for conv in load_locomo(path):
             mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
-            mem.add(conv.messages(), user_id=conv.scope)
-            index = scope_index(mem.store, Scope(user_id=conv.scope))
-            assert index is not None
-            now = max(r.recorded_at for r in index.records)
+            added = mem.add(conv.messages(), user_id=conv.scope)
+            scope = Scope(user_id=conv.scope)
+            now = when_of(added.added)
             questions = [q.question for q in conv.questions]
             vectors = mem.embedder.embed(questions, kind="query") if mem.embedder else None
-            arrays = index.arrays()
-            matrices, labels, golds = [], [], []
+            items = []
             for i, q in enumerate(conv.questions):
                 vector = None if vectors is None else vectors[i]
-                cols = features(index, q.question, vector, now)
-                matrices.append(np.stack([cols[f] for f in FEATURES], axis=1))
-                evidence = set(q.gold.evidence)
-                memory = np.array([bool(evidence & set(r.sources)) for r in index.records])
-                labels.append(memory[arrays.unit_of])
-                golds.append((q.gold.category, q.gold.evidence))
-            out.append({
-                "id": conv.sample_id,
-                "X": matrices,
-                "y": labels,
-                "gold": golds,
-                "sources": [r.sources for r in index.records],
-                "lengths": np.array([len(context_line(r)) for r in index.records]),
-                "unit_of": arrays.unit_of,
-                "cost": arrays.unit_cost,
-                "text_length": arrays.unit_length,
-                "loglen": arrays.unit_log_cost,
-                "group": arrays.unit_group,
-            })  # fmt: skip
+                found, _ = gather(mem.store, vector, scope, q.question,
+                                  Filters(states=("active",)), now)  # fmt: skip
+                gold = (q.gold.category, q.gold.evidence)
+                if found is None:
+                    items.append({"gold": gold, "X": None})
+                    continue
+                cols = features(found, q.question, vector, now)
+                arrays = found.arrays()
+                items.append({
+                    "gold": gold,
+                    "X": np.stack([cols[f] for f in FEATURES], axis=1),
+                    "y": labels_of(found, set(q.gold.evidence)),
+                    "sources": [r.sources for r in found.records],
+                    "lengths": np.array([len(context_line(r)) for r in found.records]),
+                    "unit_of": arrays.unit_of,
+                    "cost": arrays.unit_cost,
+                    "text_length": arrays.unit_length,
+                    "loglen": arrays.unit_log_cost,
+                    "group": arrays.unit_group,
+                })  # fmt: skip
+            out.append({"id": conv.sample_id, "file": path.stem, "items": items})
             mem.close()
-            print(f"features of {conv.sample_id}: {len(index)} memories", file=sys.stderr)
+            print(f"features of {conv.sample_id}: {len(added.added)} memories", file=sys.stderr)
     cache.mkdir(parents=True, exist_ok=True)
     target.write_bytes(pickle.dumps(out))
     return out
@@ -110,8 +113,9 @@ def fit(
     """Pointwise L2-regularised logistic regression (Newton's method): is this memory evidence
     for the question? Returns weights over ``FEATURES`` (zero outside ``FITTED``)."""
     columns = [FEATURES.index(f) for f in FITTED if f not in without]
-    x = np.vstack([m[:, columns] for c in convs for m in c["X"]])  # type: ignore[attr-defined]
-    y = np.concatenate([v for c in convs for v in c["y"]]).astype(float)  # type: ignore[attr-defined]
+    items = [q for c in convs for q in c["items"] if q["X"] is not None]  # type: ignore[attr-defined]
+    x = np.vstack([q["X"][:, columns] for q in items])
+    y = np.concatenate([q["y"] for q in items]).astype(float)
     xb = np.hstack([x, np.ones((len(x), 1))])
     penalty = l2 * np.diag([*([1.0] * len(columns)), 0.0])
     w = np.zeros(xb.shape[1])
@@ -129,29 +133,36 @@ def fit(
 
 def score(conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int) -> list[tuple]:
     rows = []
-    unit_of, sources = conv["unit_of"], conv["sources"]
-    for x, (category, evidence) in zip(conv["X"], conv["gold"], strict=True):
-        unit_score = (x @ w).astype(np.float32)
+    for item in conv["items"]:
+        category, evidence = item["gold"]
+        if item["X"] is None:
+            nothing = Context(sources=(), lengths=())
+            empty = QuestionOutcome(category=category, evidence=tuple(evidence), sources=(),
+                                    lengths=(), context=nothing)  # fmt: skip
+            rows.append((category, bool(evidence), empty, budget, conv["file"]))
+            continue
+        unit_of, sources = item["unit_of"], item["sources"]
+        unit_score = (item["X"] @ w).astype(np.float32)
         best = np.full(len(sources), -np.inf, dtype=np.float32)
         np.maximum.at(best, unit_of, unit_score)
         order = np.argsort(-best, kind="stable")[:50]
-        key = unit_score - np.float32(alpha) * conv["loglen"]
-        packed = pack(key, unit_score, unit_of, conv["cost"], conv["text_length"], budget,
-                      MAX_LIMIT, conv.get("group"))  # fmt: skip
+        key = unit_score - np.float32(alpha) * item["loglen"]
+        packed = pack(key, unit_score, unit_of, item["cost"], item["text_length"], budget,
+                      MAX_LIMIT, item["group"])  # fmt: skip
         context = Context(
             sources=tuple(sources[p.memory] for p in packed),
             lengths=tuple(
-                context_length(p.units, conv["cost"], conv["text_length"]) for p in packed
+                context_length(p.units, item["cost"], item["text_length"]) for p in packed
             ),
         )
         outcome = QuestionOutcome(
             category=category,
             evidence=tuple(evidence),
             sources=tuple(sources[i] for i in order),
-            lengths=tuple(int(conv["lengths"][i]) for i in order),
+            lengths=tuple(int(item["lengths"][i]) for i in order),
             context=context,
         )
-        rows.append((category, bool(evidence), outcome, budget))
+        rows.append((category, bool(evidence), outcome, budget, conv["file"]))
     return rows
 
 
@@ -166,9 +177,10 @@ def pick_alpha(train: list[dict[str, Any]], w: np.ndarray, budget: int) -> float
 
 def table(rows: list[tuple]) -> dict[str, dict[str, float]]:
     out = {}
-    out["budget"] = aggregate((c, e, budget_recall(o, b)) for c, e, o, b in rows)
+    cats = range(1, 6)
+    out["budget"] = aggregate(((r[0], r[1], budget_recall(r[2], r[3])) for r in rows), cats)
     for k in (5, 10):
-        out[f"@{k}"] = aggregate((c, e, recall_at_k(o, k)) for c, e, o, _ in rows)
+        out[f"@{k}"] = aggregate(((r[0], r[1], recall_at_k(r[2], k)) for r in rows), cats)
     return out
 
 
@@ -196,7 +208,7 @@ def held_out(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", type=Path)
+    parser.add_argument("paths", type=Path, nargs="+", metavar="path")
     parser.add_argument("--alpha", type=float, default=2.5)
     parser.add_argument("--fit-alpha", action="store_true", help="pick alpha per training fold")
     parser.add_argument("--l2", type=float, default=1.0)
@@ -204,7 +216,8 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
     args = parser.parse_args()
-    convs = collect(args.path, args.cache)
+    convs = [c for path in args.paths for c in collect(path, args.cache)]
+    files = list(dict.fromkeys(c["file"] for c in convs))
     from memstrata.read.features import HAND_WEIGHTS
 
     hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in FEATURES])
@@ -215,12 +228,16 @@ def main() -> int:
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, rows in (("hand weights", by_hand), ("learned, held out", learned)):
-        _print_row(name, table(rows))
+        for file in files:
+            _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
     if args.ablate:
-        for group, names in GROUPS.items():
-            _print_row(f"without {group}", table(held_out(convs, args, names)[0]))
         no_length = argparse.Namespace(**{**vars(args), "alpha": 0.0, "fit_alpha": False})
-        _print_row("without length preference (alpha 0)", table(held_out(convs, no_length)[0]))
+        variants = [(f"without {g}", held_out(convs, args, names)[0])
+                    for g, names in GROUPS.items()]  # fmt: skip
+        variants.append(("without length preference (alpha 0)", held_out(convs, no_length)[0]))
+        for name, rows in variants:
+            for file in files:
+                _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
     final = fit(convs, args.l2)
     print("weights fitted on every conversation:")
     print({f: round(float(v), 4) for f, v in zip(FEATURES, final, strict=True) if abs(v) > 1e-4})

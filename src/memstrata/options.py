@@ -36,8 +36,9 @@ class Retrieval:
     retention_weight: float = 0.0
     #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
     rerank_depth: int = 50
-    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: score
-    #: every memory of the scope on per-question features (``read.features``), in memory.
+    #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: the
+    #: read engine (``read.engine``): candidates from the store's indexes, expanded with their
+    #: neighbours and sessions, scored on per-question features (``read.features``).
     ranker: str = "rrf"
     #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``).
     weights: tuple[tuple[str, float], ...] = ()

@@ -18,6 +18,9 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_TENANT``           tenant for the library and CLI; default: default
 ``MEMSTRATA_ALLOWED_HOSTS``    host names the REST server answers besides loopback, comma-separated
 ``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
+``MEMSTRATA_READ_CACHE_MB``    memory a process may keep for searches, in MiB (default 512): a
+                              SQLite store's vector matrices, and the tokens of 128 memories a
+                              MiB (``read.engine.TermsCache``)
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class Settings:
     tenant: str = DEFAULT_TENANT
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    read_cache_mb: int = 512
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,11 +100,24 @@ class Settings:
             tenant=get("MEMSTRATA_TENANT") or DEFAULT_TENANT,
             allowed_hosts=items("MEMSTRATA_ALLOWED_HOSTS"),
             allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),
+            read_cache_mb=_count(get("MEMSTRATA_READ_CACHE_MB"), "MEMSTRATA_READ_CACHE_MB", 512),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (CLI flags over the environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _count(text: str | None, name: str, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(f"{name} must be a whole number of at least 0, not {text!r}")
+    return value
 
 
 def quiet_openmp() -> None:

@@ -21,7 +21,8 @@ from memstrata.stores.sqlite import SQLiteStore
 #: Every table a test may write; emptied between tests instead of creating a database each time.
 PG_TABLES = (
     "memories", "messages", "memory_versions", "history", "api_keys", "searches", "meta",
-    "message_status", "links", "entities", "entity_mentions", "relations",
+    "message_status", "links", "entities", "entity_mentions", "relations", "scope_stats",
+    "scope_terms", "scope_sessions", "scope_speakers",
 )  # fmt: skip
 
 

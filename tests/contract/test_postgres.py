@@ -88,11 +88,36 @@ def test_schema_migrations_are_recorded_once_and_a_newer_schema_is_refused(pg_ur
     PostgresStore(pg_url).close()
     PostgresStore(pg_url).close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
+        versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        assert versions == [(1,), (2,), (3,)]
         assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
         conn.execute("INSERT INTO schema_migrations (version) VALUES (99)")
     with pytest.raises(StoreError, match="newer"):
         PostgresStore(pg_url)
+
+
+def test_a_database_of_the_previous_schema_is_migrated_and_counted_in(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    records = [MemoryRecord(id=f"r{i}", scope=U, kind="episode", text=f"note {i} about tea",
+                            recorded_at=AT) for i in range(30)]  # fmt: skip
+    store.add([], records, at=AT)
+    expected = store.scope_stats(U, ["tea", "note"])
+    store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 2
+        for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
+            conn.execute(f"DROP TABLE {table}")
+        for column in ("scope", "session", "prev_pk", "next_pk"):
+            conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+        conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
+    store = PostgresStore(pg_url)
+    try:
+        assert store.scope_stats(U, ["tea", "note"]) == expected
+        placed = store.placed(U, Filters(), ids=["r0", "r1"])
+        assert {p.record.id: p.next for p in placed}["r0"] == {p.record.id: p.key
+                                                               for p in placed}["r1"]  # fmt: skip
+    finally:
+        store.close()
 
 
 def test_a_value_postgresql_cannot_hold_is_invalid_input(pg_url: str) -> None:

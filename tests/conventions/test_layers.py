@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "memstrata.settings",
             "memstrata.text",
             "memstrata.parts",
+            "memstrata.terms",
             "memstrata.timeexpr",
             "memstrata.ports",
             "memstrata.api",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -393,9 +393,93 @@ class Scans(Protocol):
         ...
 
 
-class Searchable(RecordReads, Keywords, Vectors, Scans, Protocol):
-    """What the read path uses: the store's own searches, and the scans and counts the
-    in-memory ranker is built from."""
+@dataclass(frozen=True, slots=True)
+class ScopeStats:
+    """A scope's figures as the write path keeps them (every memory, in any state).
+
+    ``changes`` moves on with every change to the scope's memories (never back), by any
+    process: what was read from the scope at one value is current while it holds. ``df`` is
+    how many memories contain each asked-for term (``terms.terms_of``); ``tokens`` and
+    ``unit_tokens`` are totals over memories and over units (each with its memory's head)."""
+
+    memories: int = 0
+    tokens: int = 0
+    units: int = 0
+    unit_tokens: int = 0
+    sessions: int = 0
+    changes: int = 0
+    df: Mapping[str, int] = field(default_factory=dict)
+    speakers: tuple[str, ...] = ()
+
+
+#: A session: the key of its exact scope in the store, and its number there.
+SessionKey = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A memory with where it sits in its conversation: its vector, its session, and the
+    previous and next memories of that session (store keys, ``None`` at either end)."""
+
+    record: MemoryRecord
+    key: int
+    vector: Vector | None
+    session: SessionKey | None
+    prev: int | None
+    next: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStats:
+    """A session's size in memories and tokens, and the sum of its memories' vectors."""
+
+    size: int
+    tokens: int
+    vector: Vector | None
+
+
+class ScopeFigures(Protocol):
+    """What the read engine reads instead of scanning a scope: statistics the write path keeps
+    in the same transaction as each change, and memories with their place in the
+    conversation. Each call is a few indexed queries, whatever the scope's size."""
+
+    def scope_stats(self, scope: Scope, terms: Sequence[str]) -> ScopeStats:
+        """The scope's counts, change counter and speakers, and the document frequency of
+        each of ``terms`` (absent: 0)."""
+        ...
+
+    def placed(
+        self,
+        scope: Scope,
+        filters: Filters,
+        *,
+        ids: Sequence[str] = (),
+        keys: Sequence[int] = (),
+    ) -> builtins.list[Placed]:
+        """The memories of ``scope`` that match ``filters`` with these ids or store keys."""
+        ...
+
+    def place(self, scope: Scope, records: Sequence[MemoryRecord]) -> builtins.list[Placed]:
+        """``records`` (as a search of ``scope`` returned them) with their place: the records
+        are not read again."""
+        ...
+
+    def sessions(
+        self,
+        scope: Scope,
+        filters: Filters,
+        sessions: Sequence[SessionKey],
+        *,
+        members: int = 0,
+    ) -> tuple[dict[SessionKey, SessionStats], builtins.list[Placed]]:
+        """The statistics of these sessions of ``scope``, and up to ``members`` memories of
+        each that match ``filters`` (in order)."""
+        ...
+
+
+class Searchable(RecordReads, Keywords, Vectors, ScopeFigures, Protocol):
+    """What the read path uses: the store's own searches and the figures the write path keeps
+    for the ranker."""
 
 
 # -- whole-scope transfer -------------------------------------------------------------------------
@@ -449,6 +533,7 @@ class Store(
     Keywords,
     Vectors,
     Scans,
+    ScopeFigures,
     Transfer,
     Protocol,
 ):

@@ -1,6 +1,7 @@
-"""Per-question features of every unit (sentence) of a scope's memories, and the linear ranker.
+"""Per-question features of every unit (sentence) of a search's candidates, and the linear
+ranker.
 
-Each feature is a column over the scope's units, normalised per question (z-scores), so one
+Each feature is a column over the candidates' units, normalised per question (z-scores), so one
 set of weights works for short and long conversations alike. The features say how well a memory
 matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
 cosine), through its session (a session that matches as a whole lends weight to its turns) and
@@ -14,14 +15,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.read.index import ScopeIndex
 from memstrata.read.lexical import query_terms
 from memstrata.read.temporal import parse_query_time
+
+if TYPE_CHECKING:
+    from memstrata.read.candidates import Candidates as ScopeIndex
 
 Array = npt.NDArray[Any]
 
@@ -32,16 +35,17 @@ FEATURES = (
 )  # fmt: skip
 
 #: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
-#: ``scripts/fit_ranker.py --fit-alpha`` on the four LoCoMo conversations of the development
-#: slice. Scored leave-one-conversation-out (each conversation ranked by weights fitted on the
-#: other three), they reach 89.9 recall within 4,000 characters and 80.3 recall@10; see
-#: docs/benchmarks.md.
+#: ``scripts/fit_ranker.py --alpha 2.0`` on the eight conversations of the LoCoMo and REALTALK
+#: development slices, over the candidates the read engine gathers for each question. Scored
+#: leave-one-conversation-out (each conversation ranked by weights fitted on the other seven),
+#: they reach 89.2 recall within 4,000 characters and 78.0 recall@10 on LoCoMo, 75.5 and 63.6
+#: on REALTALK; see docs/benchmarks.md.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.2866, "bm_rel": 0.4196, "cov": 1.6576, "prf": 0.1501, "t_bm25": 0.3734,
-    "dense": 0.1371, "cos": 3.9112, "s_bm25": 0.5253, "s_dense": -0.0657, "win": -0.0124,
-    "tp1": 0.1469, "tmax": 0.1596, "time": 0.4127, "when_time": 1.4971, "spk_named": 0.3405,
-    "other_named": -0.8029, "spec_spk": 1.1858, "list_spk": 1.3852, "loglen": 0.4883,
-    "is_q": -0.9468, "photo": 0.583,
+    "bm25": -0.4467, "bm_rel": 0.547, "cov": 1.3243, "prf": 0.2639, "t_bm25": 0.5105,
+    "dense": 0.3963, "cos": 0.5877, "s_bm25": 0.3572, "s_dense": 0.018, "win": -0.0072,
+    "tp1": 0.1692, "tmax": 0.1509, "time": 0.2281, "when_time": 0.8012, "spk_named": 0.085,
+    "other_named": -1.6208, "spec_spk": 0.1863, "list_spk": 0.9774, "loglen": 0.6444,
+    "is_q": -0.3276, "photo": 0.2767,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -90,7 +94,7 @@ def features(
     now: datetime,
     prf: PRF = PRF(),
 ) -> dict[str, Array]:
-    """Every feature of every unit of ``index`` for ``query`` (a dict of columns over units).
+    """Every feature of every unit of the candidates for ``query`` (columns over units).
 
     Unit features read the unit's own words; memory features (``t_bm25``, the vector, the
     speaker, ...) are the same for every unit of a memory; session features for every unit of
@@ -161,7 +165,9 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
     found: dict[str, float] = {}
     lexical = index.unit_lexical
     top = min(prf.docs, len(base))
-    for doc in np.argpartition(-base, top - 1)[:top]:
+    docs = np.argpartition(-base, top - 1)[:top]
+    lexical.known(t for doc in docs for t in lexical.docs[int(doc)])
+    for doc in docs:
         for term in lexical.docs[int(doc)]:
             found[term] = found.get(term, 0.0) + lexical.weight(int(doc), term)
     for term in terms:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from memstrata.terms import stemmed
 from memstrata.text import STOPWORDS, stem, tokenize
 
 #: Words that carry no topic in a question, beyond ordinary stop words.
@@ -21,19 +22,6 @@ QUESTION_FILLER = frozenset(
     {"did", "does", "do", "kind", "type", "sort", "likely", "would", "might", "could", "ever"}
     | {"also"}
 )
-
-_STEMS: dict[str, str] = {}
-
-
-def stemmed(text: str) -> list[str]:
-    """Lowercase word tokens, Porter-stemmed (memoised: the vocabulary is small)."""
-    out = []
-    for token in tokenize(text):
-        root = _STEMS.get(token)
-        if root is None:
-            root = _STEMS[token] = stem(token)
-        out.append(root)
-    return out
 
 
 def query_terms(text: str) -> list[str]:
@@ -73,6 +61,9 @@ class BM25:
             posting = self._postings.setdefault(term, {})
             posting[doc] = posting.get(doc, 0) + tf
             self._arrays.pop(term, None)
+
+    def known(self, terms: Iterable[str]) -> None:
+        """Make sure the statistics of ``terms`` are at hand (here they always are)."""
 
     def idf(self, term: str) -> float:
         df = len(self._postings.get(term, {}))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from memstrata.lifecycle.strength import retention
-from memstrata.read.ranker import EXPLAINED
+from memstrata.read.engine import EXPLAINED
 from memstrata.types import Hit
 
 Features = dict[str, float]

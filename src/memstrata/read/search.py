@@ -39,14 +39,12 @@ def search(
     if vector is None and embedder is not None and retrieval.uses_vectors:
         vector = embedder.embed([query], kind="query")[0]
     if retrieval.ranker == "features":
+        from memstrata.read.engine import rank
         from memstrata.read.features import DEFAULT_WEIGHTS
-        from memstrata.read.ranker import rank
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
-        ranked = rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
-                      weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
-        if ranked is not None:
-            return ranked
+        return rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
+                    weights=weights, alpha=retrieval.alpha, budget=budget)  # fmt: skip
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}

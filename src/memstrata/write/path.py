@@ -19,7 +19,6 @@ from memstrata.errors import InvalidInputError
 from memstrata.options import Extraction
 from memstrata.ports import Clock, Embedder, Store
 from memstrata.read.embedding import embed_records
-from memstrata.read.ranker import adding
 from memstrata.types import (
     AddResult,
     MemoryKind,
@@ -80,8 +79,7 @@ class WritePath:
             fresh = caption_images(fresh, self.pipeline.llm)
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
         vectors = self.embed(records)
-        with adding(self.store, records, vectors):
-            self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
+        self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         ledgers.learn(self.store, scope, records)
         if self.pipeline.llm is not None:
             self.pipeline.after_add(scope, fresh, extraction)

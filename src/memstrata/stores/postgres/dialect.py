@@ -28,7 +28,10 @@ SEARCH = (
     f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', ?), 'B')"
 )
 #: The unique keys by exact scope, as ``ON CONFLICT`` names them.
-_EXACT_KEYS = {"message_status": "ON CONSTRAINT message_status_scope_id"}
+_EXACT_KEYS = {
+    "message_status": "ON CONSTRAINT message_status_scope_id",
+    "scope_stats": "ON CONSTRAINT scope_stats_scope",
+}
 
 
 def fold(text: str) -> str:

@@ -172,6 +172,12 @@ class PostgresStore(SQLStore[PgTx]):
         self.search_url = None if search_url is None else redact(search_url)
         if search_url is not None:
             self._search_pool = self._open_pool(search_url, pool_size, timeout, "memstrata-search")
+        with self._write() as tx:
+            # One process counts the read engine's figures again when they are missing or
+            # were counted another way; the others wait for it, then find them current.
+            tx.execute("SELECT pg_advisory_xact_lock(?)", [schema.MIGRATION_LOCK])
+            if not self._figures_current(tx):
+                self.rebuild_figures(tx)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"

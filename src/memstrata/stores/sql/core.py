@@ -105,6 +105,29 @@ class SQLBase(ABC, Generic[TxT]):
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> list[tuple[MemoryRecord, float]]: ...
 
+    # -- what the read engine's figures need (``stores.sql.engine``) -------------------------------
+    @abstractmethod
+    def _figures_insert(
+        self,
+        tx: TxT,
+        added: Sequence[tuple[int, MemoryRecord]],
+        vectors: Sequence[Any] | Vector | None,
+    ) -> None: ...
+
+    @abstractmethod
+    def _figures_update(
+        self, tx: TxT, pk: int, new: MemoryRecord, vector: Vector | None
+    ) -> None: ...
+
+    @abstractmethod
+    def _figures_changed(self, tx: TxT, pks: Sequence[int]) -> None: ...
+
+    @abstractmethod
+    def _figures_revector(self, tx: TxT, pks: Sequence[int]) -> None: ...
+
+    @abstractmethod
+    def _figures_erase(self, tx: TxT, pks: Sequence[int]) -> None: ...
+
     def _after_insert(self, tx: TxT, added: Sequence[Added]) -> None:
         """Memories were inserted (in ``tx``, not yet committed)."""
 
@@ -171,6 +194,7 @@ class SQLBase(ABC, Generic[TxT]):
             for r, v in zip(records, encoded, strict=True)
         ]
         pks = tx.insert(self._sql.insert_memory, params, "pk")
+        self._figures_insert(tx, list(zip(pks, records, strict=True)), vectors)
         self._after_insert(tx, list(zip(pks, records, encoded, strict=True)))
 
     def _insert_history(self, tx: TxT, events: Sequence[tuple[Scope, HistoryEvent]]) -> None:
@@ -190,6 +214,7 @@ class SQLBase(ABC, Generic[TxT]):
             user, uparams = user_sql(d, user_id)
             for chunk in chunks(keys, d.max_list):
                 pks = [pk for pk, _ in chunk]
+                self._figures_erase(tx, pks)
                 clause, params = d.any_of("pk", pks)
                 tx.execute(f"DELETE FROM memories WHERE {clause}{user}", [*params, *uparams])
                 self._after_delete(tx, pks)

@@ -16,7 +16,7 @@ from memstrata.ports import Vector
 from memstrata.stores import timeline
 from memstrata.stores.sql import rows
 from memstrata.stores.sql.core import SQLBase, TxT
-from memstrata.stores.sql.dialect import Row
+from memstrata.stores.sql.dialect import Row, chunks
 from memstrata.stores.sql.rows import HISTORY, SELECT
 from memstrata.stores.sql.where import (
     decode_cursor,
@@ -94,6 +94,7 @@ class SQLRecords(SQLBase[TxT]):
             snapshot, new = timeline.next_version(old, record, when)
             tx.execute(self._sql.insert_version, rows.version_params(d, old, snapshot))
             user, uparams = user_sql(d, old.scope.user_id)
+            self._figures_update(tx, pk, new, vector)
             tx.execute(
                 self._sql.update_memory + user,
                 [*rows.record_params(d, new), d.vector(vector), *d.index_params(new), pk, *uparams],
@@ -121,6 +122,7 @@ class SQLRecords(SQLBase[TxT]):
             when = timeline.change_time(at, old.recorded_at, self._last_change(tx, old))
             user, uparams = user_sql(self.dialect, old.scope.user_id)
             tx.execute(f"UPDATE memories SET state = ? WHERE pk = ?{user}", [state, pk, *uparams])
+            self._figures_changed(tx, [pk])
             event = HistoryEvent(memory_id=old.id, version=old.version, op=STATE_OPS[state],
                                  at=when, reason=reason, state=state)  # fmt: skip
             self._insert_history(tx, [(old.scope, event)])
@@ -183,6 +185,12 @@ class SQLRecords(SQLBase[TxT]):
         where, params = scope_sql(scope)
         d = self.dialect
         with self._write() as tx:
+            # A layer is a filter of vector search: the scope's counter moves on.
+            for chunk in chunks([r.id for r in records], d.max_list):
+                chosen, cparams = d.any_of("m.id", chunk)
+                found = tx.fetchall(f"SELECT m.pk FROM memories m WHERE {where} AND {chosen}",
+                                    [*params, *cparams])  # fmt: skip
+                self._figures_changed(tx, [int(r[0]) for r in found])
             tx.executemany(
                 "UPDATE memories AS m SET strength = ?, recall_count = ?, last_recalled = ?, "
                 f"layer = ? WHERE {where} AND m.id = ?",
@@ -196,6 +204,12 @@ class SQLRecords(SQLBase[TxT]):
                 "UPDATE memories SET embedding = ? WHERE tenant = ? AND id = ?",
                 [(self.dialect.vector(v), tenant, memory_id) for memory_id, v in vectors],
             )
+            for chunk in chunks([memory_id for memory_id, _ in vectors], self.dialect.max_list):
+                clause, params = self.dialect.any_of("id", chunk)
+                found = tx.fetchall(
+                    f"SELECT pk FROM memories WHERE tenant = ? AND {clause}", [tenant, *params]
+                )
+                self._figures_revector(tx, [int(r[0]) for r in found])
 
     # -- reads ------------------------------------------------------------------------------------
     def get(self, scope: Scope, memory_id: str) -> MemoryRecord:
@@ -337,5 +351,5 @@ class SQLRecords(SQLBase[TxT]):
                 yield rows.record(self.dialect, row[1:]), self.dialect.vector_of(row[0])
 
     def stamp(self) -> Hashable:
-        with self._read(search=True) as tx:
+        with self._read() as tx:
             return self._stamp(tx)

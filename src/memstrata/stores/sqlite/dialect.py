@@ -4,6 +4,7 @@ compared through ``ifnull(…, '')`` as the unique indexes are built."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,7 +23,23 @@ from memstrata.types import MemoryRecord
 _EXACT_KEYS = {
     "message_status": "(tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''), "
     "message_id)",
+    "scope_stats": "(tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''))",
 }
+
+
+#: Searches read the same rows again and again; their JSON is decoded once (a JSON object comes
+#: back as a fresh dict, a list as a tuple, so no caller can change what is kept).
+_DECODED = 65_536
+
+
+@functools.lru_cache(maxsize=_DECODED)
+def _strings(value: str) -> tuple[str, ...]:
+    return tuple(json.loads(value))
+
+
+@functools.lru_cache(maxsize=_DECODED)
+def _json(value: str) -> Any:
+    return json.loads(value)
 
 
 class SQLiteDialect:
@@ -49,13 +66,16 @@ class SQLiteDialect:
         return codec.dumps(value)
 
     def json_of(self, value: Any) -> Any:
-        return {} if value == "{}" else json.loads(value)
+        if value == "{}":
+            return {}
+        found = _json(value)
+        return dict(found) if isinstance(found, dict) else found
 
     def strings(self, values: Sequence[str]) -> str:
         return json.dumps(list(values))
 
     def strings_of(self, value: Any) -> tuple[str, ...]:
-        return () if value == "[]" else tuple(json.loads(value))
+        return () if value == "[]" else _strings(value)
 
     def vector(self, value: Any) -> bytes | None:
         return None if value is None else np.asarray(value, dtype=np.float32).tobytes()

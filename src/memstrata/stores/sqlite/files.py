@@ -61,6 +61,11 @@ def connect(path: str, *, timeout: float, read_only: bool) -> sqlite3.Connection
     return open_(f"{ro}&immutable=1", uri=True)
 
 
+def reader(path: str, *, timeout: float) -> sqlite3.Connection:
+    """Another connection to a writable store's file, for reads (in autocommit mode)."""
+    return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+
+
 def failure(
     conn: sqlite3.Connection, exc: sqlite3.DatabaseError, path: str, timeout: float
 ) -> tuple[StoreError, str | None]:

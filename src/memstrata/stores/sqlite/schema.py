@@ -179,7 +179,63 @@ CREATE VIRTUAL TABLE memories_fts USING fts5(
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+#: What the read engine reads instead of scanning a scope: each memory's exact scope (a row of
+#: ``scope_stats``), session and neighbours in it, and per exact scope its counts, change
+#: counter, term document frequencies, sessions (token count, vector sum) and speakers. Kept by
+#: the write path in the same transaction as each change (``stores.sql.engine``); existing
+#: memories are counted in when the store next opens writable. ``scope_sessions`` keeps its rowid:
+#: its rows carry a vector, too large for the pages of a table without one.
+V2 = """
+ALTER TABLE memories ADD COLUMN scope INTEGER;
+ALTER TABLE memories ADD COLUMN session INTEGER;
+ALTER TABLE memories ADD COLUMN prev_pk INTEGER;
+ALTER TABLE memories ADD COLUMN next_pk INTEGER;
+CREATE INDEX memories_by_session ON memories (scope, session);
+
+CREATE TABLE scope_stats (
+    id          INTEGER PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    user_id     TEXT,
+    agent_id    TEXT,
+    run_id      TEXT,
+    memories    INTEGER NOT NULL DEFAULT 0,
+    tokens      INTEGER NOT NULL DEFAULT 0,
+    units       INTEGER NOT NULL DEFAULT 0,
+    unit_tokens INTEGER NOT NULL DEFAULT 0,
+    sessions    INTEGER NOT NULL DEFAULT 0,
+    changes     INTEGER NOT NULL DEFAULT 0,
+    last_pk     INTEGER,
+    last_at     REAL,
+    last_key    TEXT
+);
+CREATE UNIQUE INDEX scope_stats_by_scope ON scope_stats
+    (tenant, ifnull(user_id, ''), ifnull(agent_id, ''), ifnull(run_id, ''));
+
+CREATE TABLE scope_terms (
+    scope INTEGER NOT NULL,
+    term  TEXT NOT NULL,
+    df    INTEGER NOT NULL,
+    PRIMARY KEY (scope, term)
+) WITHOUT ROWID;
+
+CREATE TABLE scope_sessions (
+    scope   INTEGER NOT NULL,
+    session INTEGER NOT NULL,
+    size    INTEGER NOT NULL,
+    tokens  INTEGER NOT NULL,
+    vector  BLOB,
+    PRIMARY KEY (scope, session)
+);
+
+CREATE TABLE scope_speakers (
+    scope    INTEGER NOT NULL,
+    actor    TEXT NOT NULL,
+    memories INTEGER NOT NULL,
+    PRIMARY KEY (scope, actor)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 LATEST = len(MIGRATIONS)
 
 

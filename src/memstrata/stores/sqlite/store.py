@@ -4,7 +4,8 @@ The queries are the shared core's (``stores.sql``); this module keeps what is SQ
 Every write runs in one ``BEGIN IMMEDIATE`` transaction that also writes its history rows, so a
 crash leaves either the whole change or none of it. The full-text index is the FTS5 table
 ``memories_fts``, kept in step with each memory's row. Exact vector search keeps a normalised
-float32 matrix per scope in memory, rebuilt when this process or another one has written since.
+float32 matrix per scope in memory (within a byte bound, least recently used out), rebuilt when
+the scope's change counter has moved since (a write to that scope, by any process).
 
 A file that cannot be written (or its directory), or one asked for read-only, is opened
 read-only: reads and searches work, writes raise ``ReadOnlyStoreError``. A query that fails on
@@ -32,8 +33,13 @@ from memstrata.stores.sql.dialect import Row
 from memstrata.stores.sql.where import filters_sql, scope_sql
 from memstrata.stores.sqlite import ann, files, keywords, schema
 from memstrata.stores.sqlite.dialect import SQLiteDialect
+from memstrata.stores.sqlite.vectors import (
+    DEFAULT_CACHE_BYTES,
+    ScopeVectors,
+    VectorCache,
+    needs_sql,
+)
 from memstrata.stores.sqlite.vectors import Row as VectorRow
-from memstrata.stores.sqlite.vectors import ScopeVectors, needs_sql
 from memstrata.text import keyword_form
 from memstrata.types import Filters, MemoryRecord, Scope
 
@@ -88,9 +94,17 @@ class SQLiteTx:
 class SQLiteStore(SQLStore[SQLiteTx]):
     """A ``Store`` in one SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        timeout: float = 30.0,
+        read_only: bool = False,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
         """Open (or create) the store at ``path``; its directory must exist. ``read_only``, or
-        a file or directory that is not writable, opens it read-only (it must exist then)."""
+        a file or directory that is not writable, opens it read-only (it must exist then).
+        ``cache_bytes`` bounds the vector matrices kept in memory for searches."""
         super().__init__(SQLiteDialect())
         self.path = str(path)
         self.timeout = timeout
@@ -119,13 +133,22 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             raise type(exc)(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
-        self._indexes: dict[Scope, ScopeVectors] = {}
+        #: Searches read on connections of their own, one per thread (WAL readers never wait
+        #: for each other or for the writer), so searches of different scopes run in parallel.
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        #: The scopes' vector matrices, least recently used first, within ``cache_bytes``.
+        self._indexes = VectorCache(cache_bytes)
         #: The scopes' HNSW graphs between processes: ``<db>.ann/`` (see ``ann``).
         self._ann_files = (
             None
             if self.path == ":memory:"
             else ann.AnnFiles(Path(f"{self.path}.ann"), writable=not self.read_only)
         )
+        if not self.read_only:
+            with self._write() as tx:
+                if not self._figures_current(tx):
+                    self.rebuild_figures(tx)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -156,10 +179,34 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         with self._lock, self._guarded():
             yield self._conn
 
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's search connection (``None`` for an in-memory database, which only
+        the store's own connection sees)."""
+        if self.path == ":memory:":
+            return None
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = (
+                files.connect(self.path, timeout=self.timeout, read_only=True)
+                if self.read_only
+                else files.reader(self.path, timeout=self.timeout)
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA cache_size = -16384")
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
     @contextmanager
     def _read(self, *, search: bool = False, snapshot: bool = False) -> Iterator[SQLiteTx]:
-        with self._using() as conn:
-            yield SQLiteTx(conn)
+        reader = self._reader() if search else None
+        if reader is None:
+            with self._using() as conn:
+                yield SQLiteTx(conn)
+            return
+        with self._guarded():
+            yield SQLiteTx(reader)
 
     @contextmanager
     def _stream(self, *, search: bool = False) -> Iterator[SQLiteTx]:
@@ -182,7 +229,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 )
             conn.execute("BEGIN IMMEDIATE")
             tx = SQLiteTx(conn)
-            before = self._stamp(tx) if self._indexes else None
             try:
                 yield tx
                 conn.execute("COMMIT")
@@ -194,8 +240,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             finally:
                 if changes_memories:
                     self._generation += 1
-            if before is not None and tx.added:
-                self._extend_indexes(tx, before, tx.added)
+            if tx.added and len(self._indexes):
+                self._extend_indexes(tx, tx.added)
 
     def _stamp(self, tx: SQLiteTx) -> Stamp:
         row = tx.fetchone("PRAGMA data_version")
@@ -208,7 +254,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             "INSERT INTO memories_fts (rowid, text, keys) VALUES (?, ?, ?)",
             [(pk, keyword_form(r.text), keyword_form(" ".join(r.keys))) for pk, r, _ in added],
         )
-        tx.added.extend(a for a in added if a[2] is not None)
+        tx.added.extend(added)
 
     def _after_update(self, tx: SQLiteTx, pk: int, record: MemoryRecord) -> None:
         tx.execute("DELETE FROM memories_fts WHERE rowid = ?", [pk])
@@ -239,7 +285,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> list[tuple[MemoryRecord, float]]:
         where, params = scope_sql(scope)
-        with self._read() as tx:
+        with self._read(search=True) as tx:
             index = self._vectors(tx, scope, where, params)
             if not index.size:
                 return []
@@ -254,9 +300,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return self._records_by_pk(tx, index.search(query, index.mask(filters, allowed), limit))
 
     def _vectors(self, tx: SQLiteTx, scope: Scope, where: str, params: list[Any]) -> ScopeVectors:
-        stamp = self._stamp(tx)
+        """The scope's vector index, current at the scope's change counter: a write to
+        another scope, by any process, leaves it as it is."""
+        changes = self.scope_changes(tx, scope)
         cached = self._indexes.get(scope)
-        if cached is not None and cached.stamp == stamp:
+        if cached is not None and cached.stamp == changes:
             return cached
         found = tx.fetchall(
             f"SELECT m.pk, m.embedding, m.state, m.kind, m.layer, "
@@ -265,25 +313,32 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             params,
         )
         rows = cast(list[VectorRow], found)
-        index = ScopeVectors.build(stamp, rows, self._ann_files, ann.scope_key(scope))
-        self._indexes[scope] = index
+        index = ScopeVectors.build(changes, rows, self._ann_files, ann.scope_key(scope))
+        self._indexes.put(scope, index)
         return index
 
-    def _extend_indexes(self, tx: SQLiteTx, before: Stamp, added: Sequence[Added]) -> None:
-        """After this process added memories, append them to the indexes that were current."""
-        after = self._stamp(tx)
-        for key, index in list(self._indexes.items()):
-            if index.stamp != before:
-                del self._indexes[key]
+    def _extend_indexes(self, tx: SQLiteTx, added: Sequence[Added]) -> None:
+        """After this process added memories, append them to the cached indexes of the scopes
+        they went to, when nothing else changed those scopes meanwhile (each exact scope's
+        counter moved on by one in this transaction); other cached scopes are left alone."""
+        exact = {r.scope for _, r, _ in added}
+        for key, index in self._indexes.items():
+            covered = [s for s in exact if key.covers(s)]
+            if not covered:
+                continue
+            now = self.scope_changes(tx, key)
+            if index.stamp != now - len(covered):
+                self._indexes.drop(key)
                 continue
             index.append(
                 [
                     (pk, blob, r.state, r.kind, r.layer, to_micros(r.valid_from or r.recorded_at))
                     for pk, r, blob in added
-                    if key.covers(r.scope)
+                    if blob is not None and key.covers(r.scope)
                 ]
             )
-            index.stamp = after
+            index.stamp = now
+            self._indexes.resize(key)
 
     # -- size and settings (for `memstrata bench`) ---------------------------------------------
     def disk_bytes(self) -> int | None:
@@ -302,5 +357,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 **ann.settings(), "saved": self._ann_files is not None}  # fmt: skip
 
     def close(self) -> None:
-        with self._lock, suppress(sqlite3.Error):
-            self._conn.close()
+        with self._lock:
+            for conn in [*self._reader_conns, self._conn]:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._reader_conns.clear()

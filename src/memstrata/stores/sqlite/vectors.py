@@ -10,6 +10,8 @@ search is the fallback when filters leave too few of them.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 from memstrata.stores.sqlite import ann as ann_module
 from memstrata.stores.sqlite.ann import AnnFiles
-from memstrata.types import KINDS, LAYERS, STATES, Filters
+from memstrata.types import KINDS, LAYERS, STATES, Filters, Scope
 
 STATE_CODE = {name: i for i, name in enumerate(STATES)}
 KIND_CODE = {name: i for i, name in enumerate(KINDS)}
@@ -33,6 +35,9 @@ ANN_OVERSAMPLE = 4
 ANN_RESAVE_ROWS = 2_000
 
 Row = tuple[int, bytes, str, str, str, int | None]  # pk, embedding, state, kind, layer, when
+
+#: How many bytes of vector indexes a store keeps in memory by default (``VectorCache``).
+DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 
 
 def _among(codes: npt.NDArray[np.uint8], wanted: list[int]) -> npt.NDArray[np.bool_]:
@@ -49,7 +54,7 @@ def needs_sql(filters: Filters) -> bool:
 
 @dataclass
 class ScopeVectors:
-    stamp: tuple[int, int]
+    stamp: int
     dim: int = 0
     size: int = 0
     pks: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -66,7 +71,7 @@ class ScopeVectors:
     @classmethod
     def build(
         cls,
-        stamp: tuple[int, int],
+        stamp: int,
         rows: Sequence[Row],
         ann_files: AnnFiles | None = None,
         ann_key: str = "",
@@ -74,6 +79,13 @@ class ScopeVectors:
         index = cls(stamp=stamp, ann_files=ann_files, ann_key=ann_key)
         index.append(rows)
         return index
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the arrays, and the graph's copy of the vectors with its links."""
+        arrays = self.pks.nbytes + self.matrix.nbytes + self.when.nbytes + 3 * len(self.pks)
+        graph = 0 if self.ann is None else self.size * (self.dim + 2 * ann_module.CONNECTIVITY * 4)
+        return int(arrays + graph)
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.pks)
@@ -184,3 +196,58 @@ class ScopeVectors:
         scores = self.matrix[rows] @ vector
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(self.pks[rows[i]]), float(scores[i])) for i in order]
+
+
+class VectorCache:
+    """The scopes' vector indexes of one store, within a bound in bytes: the least recently
+    used go first (one index larger than the bound is kept alone until the next)."""
+
+    def __init__(self, limit: int = DEFAULT_CACHE_BYTES) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Scope, tuple[ScopeVectors, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def get(self, scope: Scope) -> ScopeVectors | None:
+        with self._lock:
+            found = self._items.get(scope)
+            if found is None:
+                return None
+            self._items.move_to_end(scope)
+            return found[0]
+
+    def items(self) -> list[tuple[Scope, ScopeVectors]]:
+        with self._lock:
+            return [(k, v) for k, (v, _) in self._items.items()]
+
+    def put(self, scope: Scope, index: ScopeVectors) -> None:
+        with self._lock:
+            self._drop(scope)
+            size = index.nbytes
+            self._items[scope] = (index, size)
+            self._bytes += size
+            while self._bytes > self.limit and len(self._items) > 1:
+                oldest = next(iter(self._items))
+                self._drop(oldest)
+
+    def resize(self, scope: Scope) -> None:
+        """Count an index that grew in place again."""
+        found = self.get(scope)
+        if found is not None:
+            self.put(scope, found)
+
+    def drop(self, scope: Scope) -> None:
+        with self._lock:
+            self._drop(scope)
+
+    def _drop(self, scope: Scope) -> None:
+        found = self._items.pop(scope, None)
+        if found is not None:
+            self._bytes -= found[1]

@@ -1,0 +1,449 @@
+"""The default read pipeline, one path for a scope of any size (DESIGN §5).
+
+parse the query (terms, time window, named speakers) → **candidates** from the store's own
+indexes: keywords (full-text search), the vector (ANN / pgvector), the vector within the
+question's time window, the vector among what each named speaker said → **expand** them with
+the neighbouring turns (two before, two after) of the best, and the other turns of the best
+sessions → **features** of every unit (sentence) of the candidates (``read.features``), with
+scope-wide statistics (term document frequencies, lengths, session sizes and vectors) that the
+write path keeps in the store (``ports.ScopeFigures``) → a linear score per unit → the best
+memories, or a context packed within a budget (``read.pack``).
+
+Nothing here scans a scope or holds one in memory: each search reads a few indexed queries'
+worth, so a fresh process answers its first search as a warm one does, and another process's
+writes show on the next search. The only cache is each memory's tokens (``terms.terms_of``),
+keyed by memory id, version and content, which can never be stale, bounded in entries.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memstrata.ports import Placed, ScopeStats, Searchable, SessionKey, SessionStats, Vector
+from memstrata.read.candidates import Arrays, Candidates, ScopedBM25, SessionBM25
+from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
+from memstrata.read.lexical import query_terms
+from memstrata.read.pack import pack, provenance
+from memstrata.read.temporal import parse_query_time
+from memstrata.terms import Terms, context_prefix, days, moment, terms_of
+from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
+
+#: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
+EXPLAINED = ("bm25", "t_bm25", "dense", "prf", "cov", "s_bm25", "s_dense", "tmax", "win")
+
+
+@dataclass(frozen=True, slots=True)
+class Depths:
+    """How many candidates each source gives, and how far they are expanded."""
+
+    keyword: int = 100
+    vector: int = 100
+    #: The vector search within the question's time window, and among each named speaker's.
+    window: int = 50
+    speaker: int = 50
+    #: The best candidates (by reciprocal rank in keyword and vector search) whose
+    #: neighbours join, and how many turns away on each side.
+    expand: int = 40
+    reach: int = 2
+    #: The best sessions whose other turns join, and at most how many turns of each.
+    sessions: int = 3
+    session_members: int = 50
+
+
+DEPTHS = Depths()
+
+
+class TermsCache:
+    """Each memory's ``Terms``, keyed by its id and version together with everything the terms
+    are made of (text, keys, speaker, time), so an entry is never stale, even for an id that
+    was purged and used again. At most ``limit`` entries; the least recently used go first."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Hashable, Parsed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, record: MemoryRecord) -> Parsed:
+        key = (record.scope.tenant, record.id, record.version, record.text, record.keys,
+               record.actor, record.sources, moment(record))  # fmt: skip
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        made = parse(record)
+        with self._lock:
+            self._items[key] = made
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        return made
+
+
+TERMS = TermsCache()
+
+
+def configure(*, terms_entries: int | None = None) -> None:
+    """Set the bound of the process's tokens cache (``settings.Settings.read_cache_entries``)."""
+    if terms_entries is not None:
+        TERMS.limit = max(0, terms_entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A memory as the features read it, made once and cached: its terms, the hashes of its
+    tokens (memory-wide and per unit, for vectorised term counts), its term counts (for
+    pseudo-relevance feedback), its context prefix's length, its days and its units' groups."""
+
+    terms: Terms
+    counts: Counter[str]
+    hashes: npt.NDArray[np.int64]
+    unit_counts: tuple[Counter[str], ...]
+    unit_hashes: tuple[npt.NDArray[np.int64], ...]
+    prefix: int
+    days: tuple[tuple[int, int], ...]
+    groups: tuple[int, ...]
+
+
+def _hashes(tokens: Sequence[str]) -> npt.NDArray[np.int64]:
+    return np.fromiter((hash(t) for t in tokens), np.int64, len(tokens))
+
+
+def parse(record: MemoryRecord) -> Parsed:
+    terms = terms_of(record)
+    head = list(terms.head)
+    units = [head + list(words) for _, words in terms.units]
+    tokens = terms.tokens
+    sources = record.sources or (record.id,)
+    groups = tuple(hash(provenance(sources, text)) for text, _ in terms.units)
+    return Parsed(terms=terms, counts=Counter(tokens), hashes=_hashes(tokens),
+                  unit_counts=tuple(Counter(u) for u in units),
+                  unit_hashes=tuple(_hashes(u) for u in units),
+                  prefix=len(context_prefix(record)), days=tuple(days(record)),
+                  groups=groups)  # fmt: skip
+
+
+def _named(speakers: Sequence[str], query: str) -> list[str]:
+    lowered = query.lower()
+    return [s for s in speakers if re.search(r"\b" + re.escape(s.lower()) + r"\b", lowered)]
+
+
+def _rrf(rankings: Sequence[Sequence[str]], k: float = 60.0) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, memory_id in enumerate(ranking):
+            out[memory_id] = out.get(memory_id, 0.0) + 1.0 / (k + rank + 1)
+    return out
+
+
+def gather(
+    store: Searchable,
+    vector: Vector | None,
+    scope: Scope,
+    query: str,
+    filters: Filters,
+    now: datetime,
+    depths: Depths = DEPTHS,
+) -> tuple[Candidates | None, ScopeStats]:
+    """The candidates of a search and the scope's statistics (``None``: nothing found)."""
+    terms = query_terms(query)
+    stats = store.scope_stats(scope, terms)
+    if stats.memories == 0:
+        return None, stats
+    rankings: dict[str, list[str]] = {}
+    records: dict[str, MemoryRecord] = {}
+
+    def ids_of(found: list[tuple[MemoryRecord, float]]) -> list[str]:
+        records.update((r.id, r) for r, _ in found)
+        return [r.id for r, _ in found]
+
+    rankings["keyword"] = ids_of(store.keyword_search(scope, query, filters, limit=depths.keyword))
+    if vector is not None:
+        rankings["vector"] = ids_of(
+            store.vector_search(scope, vector, filters, limit=depths.vector)
+        )
+        window = parse_query_time(query, now).window
+        if window is not None:
+            since = (
+                window.start
+                if filters.since is None
+                or (window.start is not None and window.start > filters.since)
+                else filters.since
+            )
+            until = (
+                window.end
+                if filters.until is None or (window.end is not None and window.end < filters.until)
+                else filters.until
+            )
+            inside = replace(filters, since=since, until=until)
+            rankings["window"] = ids_of(
+                store.vector_search(scope, vector, inside, limit=depths.window)
+            )
+        if filters.actor is None:
+            for name in _named(stats.speakers, query):
+                said = replace(filters, actor=name)
+                rankings[f"speaker:{name}"] = ids_of(
+                    store.vector_search(scope, vector, said, limit=depths.speaker)
+                )
+    if not records:
+        return None, stats
+    placed = {p.key: p for p in store.place(scope, list(records.values()))}
+    fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
+    by_id = {p.record.id: p for p in placed.values()}
+    best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
+    # Neighbouring turns of the best, ``reach`` deep on each side.
+    frontier = best[: depths.expand]
+    for _ in range(depths.reach):
+        wanted = {k for p in frontier for k in (p.prev, p.next) if k is not None} - placed.keys()
+        if not wanted:
+            break
+        found = store.placed(scope, filters, keys=sorted(wanted))
+        placed.update((p.key, p) for p in found)
+        frontier = found
+
+    # The other turns of the best sessions; then every candidate session's statistics.
+    top_sessions: list[SessionKey] = []
+    for p in best:
+        if p.session is not None and p.session not in top_sessions:
+            top_sessions.append(p.session)
+            if len(top_sessions) >= depths.sessions:
+                break
+    if top_sessions:
+        _, members = store.sessions(scope, filters, top_sessions, members=depths.session_members)
+        placed.update((p.key, p) for p in members if p.key not in placed)
+    keys = sorted({p.session for p in placed.values() if p.session is not None})
+    session_stats, _ = store.sessions(scope, filters, keys)
+    ordered = [placed[k] for k in sorted(placed)]
+    candidates = build(ordered, stats, session_stats,
+                       lambda more: store.scope_stats(scope, more).df)  # fmt: skip
+    candidates.signals = {
+        name: {i: r + 1 for r, i in enumerate(ranking)} for name, ranking in rankings.items()
+    }
+    return candidates, stats
+
+
+def build(
+    placed: Sequence[Placed],
+    stats: ScopeStats,
+    session_stats: Mapping[SessionKey, SessionStats],
+    lookup: Any = None,
+    allowed: Sequence[bool] | None = None,
+) -> Candidates:
+    """The candidates' columns, in the order given (the order memories were stored)."""
+    df = dict(stats.df)
+    memories = max(stats.memories, len(placed))
+    lexical = ScopedBM25(df, memories, stats.tokens / max(stats.memories, 1), lookup)
+    unit_lexical = ScopedBM25(df, memories, stats.unit_tokens / max(stats.units, 1), lookup)
+    position = {p.key: i for i, p in enumerate(placed)}
+    session_index: dict[SessionKey, int] = {}
+    session_of, prev, nxt, records = [], [], [], []
+    has_time, is_q, photo, actor_of, prefix = [], [], [], [], []
+    span_of, span_low, span_high = [], [], []
+    unit_text: list[str] = []
+    unit_of, unit_start, unit_group, unit_prev, unit_next = [], [], [], [], []
+    actors: dict[str, int] = {}
+    last_unit: dict[int, int] = {}
+    dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
+    vectors = np.zeros((len(placed), dim), np.float32)
+    for i, p in enumerate(placed):
+        record = p.record
+        records.append(record)
+        parsed = TERMS.get(record)
+        terms = parsed.terms
+        key = p.session if p.session is not None else (-1, -p.key)
+        s = session_index.setdefault(key, len(session_index))
+        session_of.append(s)
+        lexical.add(parsed.counts, parsed.hashes)
+        prev.append(position.get(p.prev, -1) if p.prev is not None else -1)
+        nxt.append(position.get(p.next, -1) if p.next is not None else -1)
+        has_time.append(float(terms.has_time))
+        is_q.append(float(terms.is_question))
+        photo.append(float(terms.photo))
+        actor_of.append(actors.setdefault(record.actor, len(actors)) if record.actor else -1)
+        prefix.append(parsed.prefix)
+        for low, high in parsed.days:
+            span_of.append(i)
+            span_low.append(low)
+            span_high.append(high)
+        if p.vector is not None and dim:
+            vectors[i] = p.vector
+        # Units follow on from the previous memory's last unit when it is a candidate.
+        before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
+        unit_start.append(len(unit_text))
+        for (text, _), counts, hashes, group in zip(terms.units, parsed.unit_counts,
+                                                    parsed.unit_hashes, parsed.groups,
+                                                    strict=True):  # fmt: skip
+            unit = len(unit_text)
+            unit_lexical.add(counts, hashes)
+            unit_text.append(text)
+            unit_group.append(group)
+            unit_of.append(i)
+            unit_prev.append(before)
+            unit_next.append(-1)
+            if before >= 0:
+                unit_next[before] = unit
+            before = unit
+        last_unit[i] = before
+    session_vectors = np.zeros((len(session_index), dim), np.float32)
+    session_lengths = [0] * len(session_index)
+    for i, s in enumerate(session_of):
+        session_lengths[s] += lexical._lengths[i]
+    for key, s in session_index.items():
+        found = session_stats.get(key)
+        if found is not None:
+            session_lengths[s] = max(found.tokens, 1)
+            if found.vector is not None and dim and len(found.vector) == dim:
+                session_vectors[s] = found.vector
+        elif dim:
+            members = [i for i, x in enumerate(session_of) if x == s]
+            session_vectors[s] = vectors[members].sum(axis=0)
+    sessions = SessionBM25(lexical, np.asarray(session_of, np.int64), session_lengths, df,
+                           memories, stats.tokens / max(stats.sessions, 1))  # fmt: skip
+    norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
+    session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    units = np.asarray(unit_of, np.int64)
+    sizes = np.fromiter((len(t) for t in unit_text), np.int64, len(unit_text))
+    cost = np.asarray(prefix, np.int64)[units] + sizes if len(units) else sizes
+    columns = Arrays(
+        size=len(placed),
+        session_of=np.asarray(session_of, np.int64),
+        prev=np.asarray(prev, np.int64),
+        next=np.asarray(nxt, np.int64),
+        has_time=np.asarray(has_time, np.float32),
+        is_question=np.asarray(is_q, np.float32),
+        actor_of=np.asarray(actor_of, np.int64),
+        span_of=np.asarray(span_of, np.int64),
+        span_low=np.asarray(span_low, np.int64),
+        span_high=np.asarray(span_high, np.int64),
+        photo=np.asarray(photo, np.float32),
+        unit_of=units,
+        unit_prev=np.asarray(unit_prev, np.int64),
+        unit_next=np.asarray(unit_next, np.int64),
+        unit_length=sizes,
+        unit_cost=cost,
+        unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
+        unit_group=np.asarray(unit_group, np.int64),
+        allowed=np.ones(len(placed), bool) if allowed is None else np.asarray(allowed, bool),
+    )
+    return Candidates(records=records, lexical=lexical, unit_lexical=unit_lexical,
+                      sessions=sessions, unit_text=unit_text, unit_start=unit_start,
+                      actors=list(actors), dim=dim, vectors=vectors,
+                      session_vectors=session_vectors, columns=columns)  # fmt: skip
+
+
+def rank(
+    store: Searchable,
+    vector: Vector | None,
+    scope: Scope,
+    query: str,
+    filters: Filters,
+    *,
+    limit: int,
+    now: datetime,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    alpha: float = 0.0,
+    budget: int | None = None,
+    depths: Depths = DEPTHS,
+) -> list[Hit]:
+    """The ``limit`` best memories of ``scope`` for ``query`` (with ``budget``: the memories
+    and sentences that fit in that many characters of context, see ``read.pack``). ``vector``
+    is the query's embedding (``None`` without an embedder)."""
+    candidates, _ = gather(store, vector, scope, query, filters, now, depths)
+    if candidates is None or not len(candidates):
+        return []
+    return score(candidates, query, vector, now, limit=limit, weights=weights, alpha=alpha,
+                 budget=budget)  # fmt: skip
+
+
+def score(
+    candidates: Candidates,
+    query: str,
+    vector: Vector | None,
+    now: datetime,
+    *,
+    limit: int,
+    weights: Mapping[str, float],
+    alpha: float,
+    budget: int | None,
+) -> list[Hit]:
+    columns = features(candidates, query, vector, now)
+    cols = candidates.arrays()
+    unit_of = cols.unit_of
+    unit_score = linear_scores(columns, weights, len(unit_of))
+    unit_score = np.where(cols.allowed[unit_of], unit_score, -np.inf)
+    chosen: list[tuple[int, float, tuple[int, ...] | None]]
+    if budget is not None:
+        key = unit_score - np.float32(alpha) * cols.unit_log_cost
+        packed = pack(key, unit_score, unit_of, cols.unit_cost, cols.unit_length, budget, limit,
+                      cols.unit_group)  # fmt: skip
+        chosen = [(p.memory, p.score, p.units) for p in packed]
+    else:
+        best = np.full(len(candidates), -np.inf, dtype=np.float32)
+        np.maximum.at(best, unit_of, unit_score)
+        count = min(limit, int(np.isfinite(best).sum()))
+        if count <= 0:
+            return []
+        top = np.argpartition(-best, count - 1)[:count]
+        top = top[np.argsort(-best[top], kind="stable")]
+        chosen = [(int(i), float(best[i]), None) for i in top]
+    return _hits(candidates, columns, weights, unit_score, chosen)
+
+
+def _hits(
+    candidates: Candidates,
+    columns: Mapping[str, npt.NDArray[np.float32]],
+    weights: Mapping[str, float],
+    score: npt.NDArray[np.float32],
+    chosen: Sequence[tuple[int, float, tuple[int, ...] | None]],
+) -> list[Hit]:
+    """Hits for the chosen memories, each explained by the signals of its best unit."""
+    mask = np.isfinite(score)
+    spans = [candidates.units_of(memory) for memory, _, _ in chosen]
+    best = np.asarray(
+        [span.start + int(np.argmax(score[span.start : span.stop])) for span in spans], np.int64
+    )
+    explained = [name for name in EXPLAINED if weights.get(name) and name in columns]
+    ranks = {name: _ranks(columns[name][mask], columns[name][best]) for name in explained}
+    hits = []
+    for j, (memory, value, units) in enumerate(chosen):
+        signals = {
+            name: Signal(rank=int(ranks[name][j]), score=float(columns[name][best[j]]))
+            for name in explained
+        }
+        record = candidates.records[memory]
+        excerpt = None
+        if units is not None:
+            joined = " ".join(candidates.unit_text[u] for u in units)
+            excerpt = None if joined == record.text else joined
+        hits.append(Hit(record=record, score=value, signals=signals, excerpt=excerpt))
+    return hits
+
+
+def _ranks(
+    column: npt.NDArray[np.float32], values: npt.NDArray[np.float32]
+) -> npt.NDArray[np.int64]:
+    """The rank (from 1) that each of ``values`` has in ``column``, best (largest) first."""
+    ascending = np.sort(column)
+    return np.asarray(len(column) - np.searchsorted(ascending, values, side="right") + 1)
+
+
+def labels_of(candidates: Candidates, evidence: set[str]) -> npt.NDArray[np.bool_]:
+    """Per unit: whether its memory's sources name one of ``evidence`` (for fitting)."""
+    memory = np.array([bool(evidence & set(r.sources)) for r in candidates.records])
+    return memory[candidates.arrays().unit_of]
+
+
+def when_of(records: Iterable[MemoryRecord]) -> datetime:
+    """The latest moment among ``records`` (a fit's "now")."""
+    return max(moment(r) for r in records)

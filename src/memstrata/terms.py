@@ -1,0 +1,148 @@
+"""What a memory's words are to the ranker (pure): its units, its stemmed terms, its flags, and
+the rule that groups memories into sessions.
+
+The write path keeps scope-wide statistics from these (term document frequencies, lengths,
+sessions, neighbours: ``stores.sql.engine``) and the read engine scores candidates with them
+(``read.engine``), so both sides must cut and stem text the same way: this module is that one
+way. ``TERMS_VERSION`` names it; a store whose statistics were counted under another version
+counts them again when it opens.
+
+A memory is cut into **units**: its sentences, and a photo's caption on its own. Units are
+scored one by one (a long message is often relevant for one sentence) and packed into a context
+budget; they are a read-side view only, never stored as memories of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from memstrata.text import split_sentences, stem, tokenize
+from memstrata.types import MemoryRecord, context_line, human_date
+
+#: Bump when the tokens below change: stores recount their statistics.
+TERMS_VERSION = "1"
+
+#: Messages further apart than this start a new session (when none is named in metadata).
+SESSION_GAP_SECONDS = 3600.0
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TIME_WORDS = re.compile(
+    r"\b(yesterday|today|tonight|tomorrow|ago|last|next|this (?:week|weekend|month|year)|"
+    r"since|until|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
+    r"march|april|june|july|august|september|october|november|december|\d{4})\b",
+    re.IGNORECASE,
+)
+_PHOTO = re.compile(r"\s*(\[photo: [^\]]*\])")
+
+#: Porter stems of tokens seen, memoised up to this many entries (then cleared).
+_STEM_CACHE_SIZE = 200_000
+_STEMS: dict[str, str] = {}
+
+
+def stemmed(text: str) -> list[str]:
+    """Lowercase word tokens, Porter-stemmed."""
+    out = []
+    for token in tokenize(text):
+        root = _STEMS.get(token)
+        if root is None:
+            if len(_STEMS) >= _STEM_CACHE_SIZE:
+                _STEMS.clear()
+            root = _STEMS[token] = stem(token)
+        out.append(root)
+    return out
+
+
+def index_text(record: MemoryRecord, text: str | None = None) -> str:
+    """What the keyword features read: the date, the speaker, the text (or one unit of it) and
+    the derived keys."""
+    moment = record.valid_from or record.recorded_at
+    who = f"{record.actor}: " if record.actor else ""
+    body = record.text if text is None else text
+    return f"{human_date(moment)} {who}{body} {' '.join(record.keys)}"
+
+
+def split_units(text: str) -> list[str]:
+    """A memory's units: its sentences in order, then each ``[photo: …]`` caption on its own."""
+    photos = [m.group(1) for m in _PHOTO.finditer(text)]
+    rest = _PHOTO.sub("", text)
+    units = [*split_sentences(rest), *photos]
+    return units or [text]
+
+
+def context_prefix(record: MemoryRecord) -> str:
+    """What a memory's context line starts with: ``(date) speaker: `` (see ``context_line``)."""
+    return context_line(record, "")
+
+
+def moment(record: MemoryRecord) -> datetime:
+    """When a memory happened: its event time, else when it was recorded."""
+    return record.valid_from or record.recorded_at
+
+
+def days(record: MemoryRecord) -> list[tuple[int, int]]:
+    """The days a memory is about, as ordinal spans: its own, and each ISO date among its keys."""
+    day = moment(record).date().toordinal()
+    spans = [(day, day)]
+    for key in record.keys:
+        match = _ISO_DAY.match(key)
+        if match:
+            named = date(int(match[1]), int(match[2]), int(match[3])).toordinal()
+            spans.append((named, named))
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A memory as the ranker reads it: the tokens every unit shares (date, speaker, keys),
+    each unit's text and tokens, and flags."""
+
+    head: tuple[str, ...]
+    units: tuple[tuple[str, tuple[str, ...]], ...]
+    has_time: bool
+    is_question: bool
+    photo: bool
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token of the memory (what memory-level BM25 and the session read)."""
+        return [*self.head, *(t for _, words in self.units for t in words)]
+
+    @property
+    def unit_tokens(self) -> int:
+        """Tokens over all units, each unit with the shared head."""
+        return sum(len(self.head) + len(words) for _, words in self.units)
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.tokens)
+
+
+def terms_of(record: MemoryRecord) -> Terms:
+    """The ranker's view of ``record`` (pure; the same on the write and the read side)."""
+    head = tuple(stemmed(index_text(record, "")))
+    units = tuple((text, tuple(stemmed(text))) for text in split_units(record.text))
+    text = record.text
+    return Terms(head=head, units=units, has_time=bool(_TIME_WORDS.search(text)),
+                 is_question=text.rstrip().endswith("?"),
+                 photo=bool(_PHOTO.search(text)))  # fmt: skip
+
+
+def session_key(record: MemoryRecord) -> str | None:
+    """The session a memory names in its metadata (``session``), if any."""
+    explicit = record.metadata.get("session")
+    return None if explicit is None else str(explicit)
+
+
+def same_session(
+    previous_key: str | None, previous_at: float | None, key: str | None, at: float
+) -> bool:
+    """Whether a memory (its named session ``key``, its time ``at`` in seconds) goes on the
+    session of the scope's previous memory: the same named session when either names one,
+    else less than ``SESSION_GAP_SECONDS`` apart."""
+    if previous_at is None:
+        return False
+    if key is not None or previous_key is not None:
+        return key == previous_key
+    return abs(at - previous_at) <= SESSION_GAP_SECONDS

@@ -1,0 +1,170 @@
+"""The read engine through the public API: one ranker at every size, nothing rebuilt per
+process, caches per scope and bounded, other processes' writes seen on the next search, and a
+store from the previous schema migrated and counted in."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from memstrata import Memory
+from memstrata.read.engine import TermsCache
+from memstrata.stores.sqlite import SQLiteStore
+from memstrata.stores.sqlite.schema import V2
+from memstrata.types import MemoryRecord, Scope
+
+TOPICS = ("pottery", "sailing", "chess", "baking", "cycling", "gardening", "painting", "jazz")
+
+
+def chat(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [{"id": f"m{i}", "speaker": "Ana" if i % 2 else "Ben",
+             "text": f"Talking about {TOPICS[i % len(TOPICS)]} again, round {i}.",
+             "timestamp": f"2024-01-{1 + (i // 50) % 28:02d}T{10 + (i % 50) // 6:02d}:"
+                          f"{(i % 6) * 9:02d}:00Z"}
+            for i in range(start, start + n)]  # fmt: skip
+
+
+def add_script(db: str, scope: str, text: str) -> None:
+    code = textwrap.dedent("""
+        import sys
+        from memstrata import Memory
+        with Memory(sys.argv[1], embedder="hashing") as mem:
+            mem.add({"text": sys.argv[3]}, user_id=sys.argv[2])
+    """)
+    subprocess.run([sys.executable, "-c", code, db, scope, text], check=True, timeout=120)
+
+
+def test_a_large_scope_is_ranked_by_the_same_features_as_a_small_one(tmp_path: Path) -> None:
+    for size in (20, 3000):
+        with Memory(tmp_path / f"s{size}.db", embedder="hashing") as mem:
+            mem.add(chat(size), user_id="u")
+            mem.add({"text": "My sister Clara adopted a greyhound named Comet.",
+                     "speaker": "Ana"}, user_id="u")  # fmt: skip
+            hits = mem.search("What dog did Clara adopt?", user_id="u", limit=3).hits
+            assert hits[0].record.text.startswith("My sister Clara")
+            # The feature ranker's signals, not fusion's ("keyword", "vector").
+            assert {"cov", "t_bm25", "dense"} <= set(hits[0].signals)
+            budgeted = mem.search("What dog did Clara adopt?", user_id="u", budget=400).hits
+            assert "greyhound" in (budgeted[0].excerpt or budgeted[0].record.text)
+
+
+def test_a_fresh_process_answers_without_scanning_the_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(chat(300), user_id="u")
+        mem.add({"text": "The spare key is under the blue flowerpot."}, user_id="u")
+    with Memory(db, embedder="hashing") as fresh:
+
+        def refuse(scope: Scope) -> object:
+            raise AssertionError("a search scanned the scope")
+
+        monkeypatch.setattr(fresh.store, "scan", refuse)
+        hits = fresh.search("where is the spare key?", user_id="u", limit=1).hits
+        assert "flowerpot" in hits[0].record.text
+
+
+def test_another_process_writes_are_found_on_the_next_search(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(chat(100), user_id="u")
+        assert mem.search("quetzal", user_id="u", limit=5).hits[0].record.text != ""
+        add_script(str(db), "u", "We saw a quetzal in the cloud forest.")
+        hits = mem.search("quetzal", user_id="u", limit=1).hits
+        assert "quetzal" in hits[0].record.text
+
+
+def test_a_write_to_one_scope_leaves_another_scopes_cache(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(chat(50), user_id="x")
+        mem.add(chat(50), user_id="y")
+        store = mem.store
+        assert isinstance(store, SQLiteStore)
+        mem.search("chess", user_id="y")
+        cached = store._indexes.get(Scope(user_id="y"))
+        assert cached is not None
+        add_script(str(db), "x", "A new message in scope x about chess.")  # another process
+        mem.add({"text": "And one more in x, from this process."}, user_id="x")
+        mem.search("chess", user_id="y")
+        assert store._indexes.get(Scope(user_id="y")) is cached
+        mem.search("chess", user_id="x")  # x's own index sees both writes
+        assert (
+            mem.search("from this process", user_id="x", limit=1)
+            .hits[0]
+            .record.text.startswith("And one more")
+        )
+
+
+def test_the_vector_cache_keeps_within_its_bound(tmp_path: Path) -> None:
+    limit = 200_000
+    store = SQLiteStore(tmp_path / "m.db", cache_bytes=limit)
+    with Memory(store=store, embedder="hashing") as mem:
+        for i in range(6):
+            mem.add(chat(60), user_id=f"user{i}")
+            mem.search("jazz", user_id=f"user{i}")
+            assert store._indexes.bytes <= limit or len(store._indexes) == 1
+        assert len(store._indexes) < 6
+
+
+def test_the_tokens_cache_keeps_within_its_bound() -> None:
+    cache = TermsCache(limit=3)
+    records = [MemoryRecord(id=f"r{i}", scope=Scope(user_id="u"), kind="fact", text=f"word {i}")
+               for i in range(5)]  # fmt: skip
+    parsed = [cache.get(r) for r in records]
+    assert len(cache) == 3
+    assert cache.get(records[4]) is parsed[4]  # kept: the most recent
+    assert "4" in parsed[4].counts
+
+
+def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(chat(200), user_id="u")
+        mem.add({"text": "The wifi password is on the fridge."}, user_id="u")
+        expected = mem.store.scope_stats(Scope(user_id="u"), ["wifi", "jazz"])
+    # Take the file back to the previous schema: no figures, schema version 1.
+    conn = sqlite3.connect(db)
+    for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP INDEX memories_by_session")
+    for column in ("scope", "session", "prev_pk", "next_pk"):
+        conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
+    conn.commit()
+    assert "ALTER TABLE memories ADD COLUMN session" in V2
+    conn.close()
+    with Memory(db, embedder="hashing") as mem:
+        stats = mem.store.scope_stats(Scope(user_id="u"), ["wifi", "jazz"])
+        assert (stats.memories, stats.tokens, stats.sessions, dict(stats.df)) == (
+            expected.memories,
+            expected.tokens,
+            expected.sessions,
+            dict(expected.df),
+        )
+        hits = mem.search("where is the wifi password?", user_id="u", limit=1).hits
+        assert "fridge" in hits[0].record.text
+
+
+def test_the_cache_bound_is_read_from_the_settings(tmp_path: Path) -> None:
+    from memstrata.read import engine
+    from memstrata.settings import Settings
+
+    settings = Settings.from_env({"MEMSTRATA_DB": str(tmp_path / "m.db"),
+                                  "MEMSTRATA_EMBEDDER": "hashing",
+                                  "MEMSTRATA_READ_CACHE_MB": "3"})  # fmt: skip
+    before = engine.TERMS.limit
+    try:
+        with Memory.from_settings(settings) as mem:
+            assert isinstance(mem.store, SQLiteStore)
+            assert mem.store._indexes.limit == 3 * 2**20
+            assert engine.TERMS.limit == 3 * 128
+    finally:
+        engine.configure(terms_entries=before)

@@ -1,0 +1,141 @@
+"""What the read engine reads instead of a scan (``ScopeFigures``), on every store: the write
+path keeps it true through adds, updates, state changes, re-embedding and purges."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from memstrata.ports import Store
+from memstrata.terms import terms_of
+from memstrata.types import Filters, MemoryRecord, Scope
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+U = Scope(user_id="u")
+OTHER = Scope(user_id="w")
+ALL = Filters(states=("active", "archived", "deleted"))
+
+
+def rec(memory_id: str, text: str, minutes: float, scope: Scope = U, **fields: Any) -> MemoryRecord:
+    at = T0 + timedelta(minutes=minutes)
+    fields.setdefault("kind", "episode")
+    return MemoryRecord(id=memory_id, scope=scope, text=text, valid_from=at, recorded_at=at,
+                        **fields)  # fmt: skip
+
+
+def vec(*values: float) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32)
+
+
+def conversation(store: Store) -> list[MemoryRecord]:
+    """Two sessions: three turns, then two turns a day later."""
+    records = [
+        rec("a", "I adopted a puppy named Biscuit.", 0, actor="Ana"),
+        rec("b", "What breed is Biscuit?", 1, actor="Ben"),
+        rec("c", "A beagle. She loves the park.", 2, actor="Ana"),
+        rec("d", "I started pottery classes.", 60 * 24, actor="Ben"),
+        rec("e", "Pottery sounds relaxing.", 60 * 24 + 1, actor="Ana"),
+    ]
+    vectors = np.stack([vec(1, 0, 0), vec(0, 1, 0), vec(0, 0, 1), vec(1, 1, 0), vec(0, 1, 1)])
+    store.add([], records, at=T0 + timedelta(days=2), vectors=vectors)
+    return records
+
+
+def by_id(store: Store, scope: Scope = U, filters: Filters = ALL) -> dict[str, Any]:
+    found = store.placed(scope, filters, ids=["a", "b", "c", "d", "e", "x"])
+    return {p.record.id: p for p in found}
+
+
+def test_adds_are_counted_and_placed_in_sessions(store: Store) -> None:
+    records = conversation(store)
+    stats = store.scope_stats(U, ["biscuit", "beagl", "potteri", "nowher"])
+    assert stats.memories == 5 and stats.sessions == 2
+    assert stats.tokens == sum(len(terms_of(r).tokens) for r in records)
+    assert stats.df == {"biscuit": 2, "beagl": 1, "potteri": 2}
+    assert stats.speakers == ("Ana", "Ben")
+    placed = by_id(store)
+    keys = {i: p.key for i, p in placed.items()}
+    assert placed["a"].prev is None and placed["a"].next == keys["b"]
+    assert placed["b"].prev == keys["a"] and placed["c"].next is None
+    assert placed["d"].prev is None and placed["e"].prev == keys["d"]
+    assert placed["a"].session == placed["c"].session != placed["d"].session
+    assert np.allclose(placed["b"].vector, vec(0, 1, 0))
+    sessions, members = store.sessions(U, ALL, [placed["a"].session, placed["d"].session],
+                                       members=2)  # fmt: skip
+    first = sessions[placed["a"].session]
+    assert first.size == 3 and np.allclose(first.vector, vec(1, 1, 1))
+    assert [m.record.id for m in members] == ["a", "b", "d", "e"]
+    assert store.scope_stats(OTHER, ["biscuit"]).memories == 0
+
+
+def test_a_named_session_overrides_the_time_gap(store: Store) -> None:
+    store.add([], [rec("a", "one", 0, metadata={"session": "s1"}),
+                   rec("b", "two", 1, metadata={"session": "s2"}),
+                   rec("c", "three", 600, metadata={"session": "s2"})],
+              at=T0 + timedelta(days=1))  # fmt: skip
+    placed = {p.record.id: p for p in store.placed(U, ALL, ids=["a", "b", "c"])}
+    assert placed["a"].session != placed["b"].session == placed["c"].session
+    assert store.scope_stats(U, []).sessions == 2
+
+
+def test_updates_and_purges_keep_the_figures_true(store: Store) -> None:
+    conversation(store)
+    old = store.get(U, "b")
+    store.update(U, replace(old, text="Which breed is the beagle?"), at=T0 + timedelta(days=3),
+                 expected_version=old.version, vector=vec(0, 0, 2))  # fmt: skip
+    stats = store.scope_stats(U, ["biscuit", "beagl", "breed"])
+    assert stats.df == {"biscuit": 1, "beagl": 2, "breed": 1}
+    placed = by_id(store)
+    sessions, _ = store.sessions(U, ALL, [placed["a"].session])
+    assert np.allclose(sessions[placed["a"].session].vector, vec(1, 0, 3))
+    store.purge(U, "b")
+    stats = store.scope_stats(U, ["beagl", "breed"])
+    assert stats.memories == 4 and stats.df == {"beagl": 1}
+    placed = by_id(store)
+    assert placed["a"].next == placed["c"].key and placed["c"].prev == placed["a"].key
+    sessions, _ = store.sessions(U, ALL, [placed["a"].session])
+    assert sessions[placed["a"].session].size == 2
+
+
+def test_re_embedding_moves_the_session_vectors(store: Store) -> None:
+    conversation(store)
+    store.put_vectors("default", [("a", vec(0, 0, 5))])
+    placed = by_id(store)
+    sessions, _ = store.sessions(U, ALL, [placed["a"].session])
+    assert np.allclose(sessions[placed["a"].session].vector, vec(0, 1, 6))
+
+
+def test_the_change_counter_is_per_scope(store: Store) -> None:
+    conversation(store)
+    store.add([], [rec("x", "elsewhere", 0, scope=OTHER)], at=T0)
+    before_u, before_w = (store.scope_stats(s, []).changes for s in (U, OTHER))
+    store.add([], [rec("y", "more elsewhere", 1, scope=OTHER)], at=T0)
+    assert store.scope_stats(U, []).changes == before_u
+    assert store.scope_stats(OTHER, []).changes > before_w
+    store.set_state(U, "a", "deleted", at=T0 + timedelta(days=3))
+    assert store.scope_stats(U, []).changes > before_u
+    # A wider scope sums the exact scopes it covers.
+    wide = Scope(user_id="u", agent_id=None)
+    assert store.scope_stats(wide, []).memories == 5
+
+
+def test_placed_keeps_to_the_filters_and_place_reads_no_record_again(store: Store) -> None:
+    records = conversation(store)
+    store.set_state(U, "b", "deleted", at=T0 + timedelta(days=3))
+    active = by_id(store, filters=Filters(states=("active",)))
+    assert set(active) == {"a", "c", "d", "e"}
+    placed = store.place(U, records[:2])
+    assert {p.record.id: p.record for p in placed} == {"a": records[0], "b": records[1]}
+    assert store.place(OTHER, records[:2]) == []
+
+
+def test_re_embedding_with_another_dimension_sums_the_new_vectors(store: Store) -> None:
+    conversation(store)
+    store.put_vectors("default", [("a", np.asarray([1, 0], np.float32)),
+                                  ("b", np.asarray([0, 1], np.float32))])  # fmt: skip
+    placed = by_id(store)
+    sessions, _ = store.sessions(U, ALL, [placed["a"].session])
+    assert np.allclose(sessions[placed["a"].session].vector, [1, 1])

@@ -1,0 +1,176 @@
+"""The read engine's candidates and features, on records placed by hand (pure)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from memstrata.ports import Placed, ScopeStats, SessionStats
+from memstrata.read.engine import Candidates, ScopedBM25, build
+from memstrata.read.features import features, linear_scores, zscore
+from memstrata.read.lexical import BM25, query_terms, stemmed
+from memstrata.terms import same_session, split_units, terms_of
+from memstrata.types import MemoryRecord, Scope
+
+T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+U = Scope(user_id="u")
+
+
+def rec(i: int, text: str, actor: str, at: datetime, **extra: object) -> MemoryRecord:
+    return MemoryRecord(id=f"m{i}", scope=U, kind="episode", text=text, actor=actor,
+                        valid_from=at, recorded_at=at, sources=(f"D{i}",), **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def rows() -> list[MemoryRecord]:
+    later = T0 + timedelta(days=30)
+    return [
+        rec(0, "I adopted a puppy named Biscuit!", "Ana", T0),
+        rec(1, "What breed is Biscuit?", "Ben", T0 + timedelta(minutes=1)),
+        rec(2, "A beagle, she loves the park.", "Ana", T0 + timedelta(minutes=2)),
+        rec(3, "I started pottery classes last week.", "Ben", later, keys=("2023-05-31",)),
+        rec(4, "Pottery sounds relaxing.", "Ana", later + timedelta(minutes=1)),
+    ]
+
+
+def place(records: list[MemoryRecord], sessions: list[int]) -> list[Placed]:
+    """Records placed as the write path places them: key i + 1, neighbours within a session."""
+    out = []
+    vectors = np.eye(len(records), 8, dtype=np.float32)
+    for i, (record, session) in enumerate(zip(records, sessions, strict=True)):
+        prev = i if i > 0 and sessions[i - 1] == session else None
+        nxt = i + 2 if i + 1 < len(records) and sessions[i + 1] == session else None
+        out.append(Placed(record=record, key=i + 1, vector=vectors[i], session=(1, session),
+                          prev=prev, next=nxt))  # fmt: skip
+    return out
+
+
+def stats_of(records: list[MemoryRecord], sessions: int) -> ScopeStats:
+    parsed = [terms_of(r) for r in records]
+    df: Counter[str] = Counter()
+    for p in parsed:
+        df.update(set(p.tokens))
+    return ScopeStats(memories=len(records), tokens=sum(len(p.tokens) for p in parsed),
+                      units=sum(len(p.units) for p in parsed),
+                      unit_tokens=sum(p.unit_tokens for p in parsed), sessions=sessions,
+                      df=dict(df), speakers=("Ana", "Ben"))  # fmt: skip
+
+
+def conversation(records: list[MemoryRecord] | None = None) -> Candidates:
+    records = records or rows()
+    sessions = [0, 0, 0, 1, 1, 1, 1][: len(records)]
+    placed = place(records, sessions)
+    vectors = np.eye(len(records), 8, dtype=np.float32)
+    session_stats = {
+        (1, s): SessionStats(size=sessions.count(s),
+                             tokens=sum(len(terms_of(r).tokens) for r, x in zip(records, sessions,
+                                                                                  strict=True)
+                                        if x == s),
+                             vector=vectors[[i for i, x in enumerate(sessions) if x == s]].sum(0))
+        for s in set(sessions)
+    }  # fmt: skip
+    return build(placed, stats_of(records, len(set(sessions))), session_stats)
+
+
+def test_bm25_matches_the_okapi_formula() -> None:
+    bm = BM25(k1=1.2, b=0.75)
+    docs = [["a", "b"], ["a", "a", "c"], ["d"]]
+    for d in docs:
+        bm.add(d)
+    avg = 2.0
+    idf_a = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))
+    expected = idf_a * 2 * 2.2 / (2 + 1.2 * (1 - 0.75 + 0.75 * 3 / avg))
+    assert math.isclose(float(bm.score(["a"])[1]), expected, rel_tol=1e-5)
+    assert bm.score(["zzz"]).tolist() == [0.0, 0.0, 0.0]
+    bm.extend(2, ["a"])
+    assert bm.score(["a"])[2] > 0
+
+
+def test_query_terms_drop_stop_words_and_stem() -> None:
+    assert query_terms("What did Caroline do at the parades?") == ["carolin", "parad"]
+    assert stemmed("running dogs") == ["run", "dog"]
+
+
+def test_sessions_follow_time_gaps_or_named_sessions() -> None:
+    assert same_session(None, 0.0, None, 3599.0) and not same_session(None, 0.0, None, 3601.0)
+    assert not same_session("a", 0.0, "b", 1.0) and same_session("a", 0.0, "a", 99999.0)
+    assert not same_session(None, 0.0, "a", 1.0) and not same_session(None, None, None, 0.0)
+
+
+def test_candidates_keep_neighbours_within_a_session() -> None:
+    index = conversation()
+    cols = index.arrays()
+    assert cols.session_of.tolist() == [0, 0, 0, 1, 1]
+    assert cols.prev.tolist() == [-1, 0, 1, -1, 3] and cols.next.tolist() == [1, 2, -1, 4, -1]
+    assert len(index.sessions) == 2
+
+
+def test_scope_statistics_not_the_candidates_set_the_idf() -> None:
+    bm = ScopedBM25({"a": 1, "b": 90}, documents=100, average=2.0)
+    bm.add(Counter(["a", "b"]), np.asarray([hash("a"), hash("b")], np.int64))
+    bm.add(Counter(["b"]), np.asarray([hash("b")], np.int64))
+    assert bm.tf("b").tolist() == [1.0, 1.0] and bm.tf("a").tolist() == [1.0, 0.0]
+    assert math.isclose(bm.idf("a"), math.log(1 + 99.5 / 1.5), rel_tol=1e-6)
+    assert bm.idf("b") < bm.idf("a")
+    # A term the store has not counted counts as often as the candidates hold it.
+    assert math.isclose(bm.idf("zzz"), math.log(1 + 100.5 / 0.5), rel_tol=1e-6)
+
+
+def test_features_find_the_answer_next_to_the_matching_turn() -> None:
+    index = conversation()
+    query = np.eye(1, 8, 1, dtype=np.float32)[0]  # the question's vector is turn 1's
+    cols = features(index, "What breed is Ana's dog Biscuit?", query, T0)
+    unit_of = index.arrays().unit_of
+    # turn 2's units follow the best-matching turn (turn 1)
+    assert set(unit_of[cols["tp1"] == max(cols["tp1"])].tolist()) == {2}
+    said_by_ana = [index.records[int(m)].actor == "Ana" for m in unit_of]
+    assert cols["spk_named"].tolist() == [float(x) for x in said_by_ana]
+    assert cols["s_bm25"][0] == cols["s_bm25"][-3] > cols["s_bm25"][-1]
+    score = linear_scores(cols, {"bm25": 1.0}, len(unit_of))
+    assert int(unit_of[int(np.argmax(score))]) in (0, 1)
+
+
+def test_units_are_sentences_and_photo_captions() -> None:
+    assert split_units("Hi there! I went to the park. [photo: a dog on grass]") == [
+        "Hi there!", "I went to the park.", "[photo: a dog on grass]"
+    ]  # fmt: skip
+    assert split_units("no punctuation at all") == ["no punctuation at all"]
+    assert split_units("[photo: a cat]") == ["[photo: a cat]"]
+
+
+def test_units_chain_across_turns_of_a_session_only() -> None:
+    records = [*rows(), rec(5, "Wow. It is relaxing.", "Ben", T0 + timedelta(days=30, minutes=3))]
+    index = conversation(records)
+    cols = index.arrays()
+    assert cols.unit_of.tolist() == [0, 1, 2, 3, 4, 5, 5]
+    assert cols.unit_prev.tolist() == [-1, 0, 1, -1, 3, 4, 5]
+    assert cols.unit_next.tolist() == [1, 2, -1, 4, 5, 6, -1]
+    assert index.units_of(5) == range(5, 7)
+    prefix = "(7 June 2023) Ben: "
+    assert cols.unit_cost.tolist()[-2:] == [len(prefix + "Wow."), len(prefix + "It is relaxing.")]
+    assert cols.unit_length.tolist()[-2:] == [len("Wow."), len("It is relaxing.")]
+
+
+def test_time_window_feature_uses_dates_said_in_the_text() -> None:
+    index = conversation()
+    cols = features(index, "What did Ben start in June 2023?", None, T0 + timedelta(days=60))
+    assert cols["time"].tolist() == [0, 0, 0, 1, 1]
+    cols = features(index, "What happened on 31 May 2023?", None, T0 + timedelta(days=60))
+    assert cols["time"][3] == 1 and cols["time"][0] == 0
+
+
+def test_zscore_of_a_constant_is_zero() -> None:
+    assert zscore(np.ones(4, dtype=np.float32)).tolist() == [0.0] * 4
+
+
+def test_units_that_say_the_same_from_the_same_messages_share_a_group() -> None:
+    fact = rec(5, "A beagle, she loves the park", "Ana", T0 + timedelta(days=31))
+    records = [*rows(), replace(fact, kind="fact", sources=("D2",)),
+               rec(6, "A beagle, she loves the park.", "Ben", T0)]  # fmt: skip
+    group = conversation(records).arrays().unit_group.tolist()
+    assert group[2] == group[5]  # turn 2 and the fact restating it (message D2)
+    assert group[6] != group[2]  # the same words from another message
+    assert len(set(group[:5])) == 5
