@@ -296,7 +296,7 @@ class Memory:
         if valid_to is not None:
             changes["valid_to"] = as_utc(valid_to, "valid_to")
         new = replace(current, **changes)
-        if text is not None and new.kind == "episode":
+        if text is not None and new.kind == "episode" and new.text != current.text:
             new = reguard_episode(new)
         vectors = self.writer.embed([new]) if text is not None else None
         return self.store.update(

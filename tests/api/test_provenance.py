@@ -154,3 +154,14 @@ def test_a_merge_that_would_write_an_instruction_keeps_the_old_text(
         now = mem.get(first.id, user_id="ana")
         assert now.text == "Ana lives in Porto." and set(now.sources) == {"m1", "m2"}
         assert now.version == 2  # merged: the sources, not the words
+
+
+def test_an_episode_updated_with_the_same_or_an_already_quoted_text_is_not_quoted_twice(
+    mem: Memory,
+) -> None:
+    (episode,) = mem.add([{"speaker": "Mallory", "text": ADMIN}], user_id="ada").added
+    same = mem.update(episode.id, episode.text, user_id="ada", reason="touched")
+    assert same.text == quote("Mallory", ADMIN) and same.metadata["flags"] == ["instruction"]
+    (other,) = mem.add([{"speaker": "Mallory", "text": "hello"}], user_id="ada").added
+    quoted = mem.update(other.id, quote("Mallory", ADMIN), user_id="ada")
+    assert quoted.text == quote("Mallory", ADMIN) and quoted.metadata["flags"] == ["instruction"]

@@ -135,9 +135,22 @@ def guard_episode(record: MemoryRecord) -> MemoryRecord:
     return replace(record, text=text, metadata=metadata)
 
 
+def is_quotation(record: MemoryRecord) -> bool:
+    """Whether a record's text is already the guard's quotation of an instruction."""
+    who = (record.actor or "someone").strip() or "someone"
+    text = record.text
+    return text.startswith(f'{who} wrote an instruction: "') and text.endswith('"')
+
+
 def reguard_episode(record: MemoryRecord) -> MemoryRecord:
     """An episode given new text, judged anew: the flag and patterns its old text earned are
-    dropped, then ``guard_episode`` reads the new text."""
+    dropped, then ``guard_episode`` reads the new text. Text that is already the guard's
+    quotation of an instruction is kept as it is, flagged (quoting it again would nest it)."""
+    if is_quotation(record):
+        if flagged(record.metadata):
+            return record
+        flags = [FLAG, *(f for f in _as_list(record.metadata.get("flags")) if f != FLAG)]
+        return replace(record, metadata={**record.metadata, "flags": flags})
     metadata = {k: v for k, v in record.metadata.items() if k != "guard"}
     flags = [f for f in _as_list(metadata.pop("flags", None)) if f != FLAG]
     if flags:
