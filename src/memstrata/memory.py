@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Unpack
 
+from memstrata import people as people_
 from memstrata.api import (
     AsyncVerbs,
     MessageInput,
@@ -66,7 +67,6 @@ from memstrata.types import (
     new_id,
 )
 from memstrata.write import importing, ledgers
-from memstrata.write import people as people_
 from memstrata.write import profile as profile_
 from memstrata.write.episodes import (
     check_derived_text,

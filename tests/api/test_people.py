@@ -95,3 +95,20 @@ def test_the_profile_is_sourced_dated_and_keeps_what_changed(tmp_path: Path) -> 
         assert [
             t.value for t in memory.profile(user_id="ada", person="Emi").profiles[0].traits
         ] == ["Lisbon"]
+
+
+def test_a_question_that_names_a_speaker_by_an_alias_finds_what_they_said(
+    tmp_path: Path,
+) -> None:
+    chat = [
+        {"id": "1", "speaker": "elise", "text": "hey Kate! how was the weekend?"},
+        {"id": "2", "speaker": "Emi", "text": "Lovely, I went kayaking on the river."},
+        {"id": "3", "speaker": "elise", "text": "Kate, I went kayaking too! Kayaking on the lake."},
+        {"id": "4", "speaker": "Emi", "text": "nice"},
+        {"id": "5", "speaker": "elise", "text": "night Kate"},
+    ]
+    with Memory(tmp_path / "m.db", embedder="hashing") as memory:
+        memory.add(chat, user_id="ada")
+        hits = memory.search("Where did Kate go kayaking?", user_id="ada", limit=2)
+        # elise's message says "Kate" and "kayaking" twice; Emi, whom she calls Kate, said it.
+        assert hits[0].record.actor == "Emi"

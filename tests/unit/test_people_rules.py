@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memstrata.write.people import (
+from memstrata.people import (
     Tally,
     addressed_names,
     named_speakers,

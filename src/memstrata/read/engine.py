@@ -17,18 +17,26 @@ keyed by memory id, version and content, which can never be stale, bounded in en
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Placed, ScopeStats, Searchable, SessionKey, SessionStats, Vector
+from memstrata import people
+from memstrata.ports import (
+    Placed,
+    ScopeStats,
+    Searchable,
+    SessionKey,
+    SessionStats,
+    StoredSettings,
+    Vector,
+)
 from memstrata.read.candidates import Arrays, Candidates, ScopedBM25, SessionBM25
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
@@ -134,9 +142,11 @@ def parse(record: MemoryRecord) -> Parsed:
                   groups=groups)  # fmt: skip
 
 
-def _named(speakers: Sequence[str], query: str) -> list[str]:
-    lowered = query.lower()
-    return [s for s in speakers if re.search(r"\b" + re.escape(s.lower()) + r"\b", lowered)]
+def aliases_of(store: Any, scope: Scope) -> dict[str, tuple[str, ...]]:
+    """The other names the scope's speakers go by (``people``), when the store keeps them."""
+    if not callable(getattr(store, "get_setting", None)):
+        return {}
+    return people.aliases(people.stored(cast(StoredSettings, store), scope))
 
 
 def _rrf(rankings: Sequence[Sequence[str]], k: float = 60.0) -> dict[str, float]:
@@ -156,11 +166,13 @@ def gather(
     now: datetime,
     depths: Depths = DEPTHS,
 ) -> tuple[Candidates | None, ScopeStats]:
-    """The candidates of a search and the scope's statistics (``None``: nothing found)."""
+    """The candidates of a search and the scope's statistics (``None``: nothing found). A
+    speaker counts as named by the question under any of the names they go by."""
     terms = query_terms(query)
     stats = store.scope_stats(scope, terms)
     if stats.memories == 0:
         return None, stats
+    aliases = aliases_of(store, scope)
     rankings: dict[str, list[str]] = {}
     records: dict[str, MemoryRecord] = {}
 
@@ -191,7 +203,7 @@ def gather(
                 store.vector_search(scope, vector, inside, limit=depths.window)
             )
         if filters.actor is None:
-            for name in _named(stats.speakers, query):
+            for name in people.named(query, stats.speakers, aliases):
                 said = replace(filters, actor=name)
                 rankings[f"speaker:{name}"] = ids_of(
                     store.vector_search(scope, vector, said, limit=depths.speaker)
@@ -230,6 +242,7 @@ def gather(
     candidates.signals = {
         name: {i: r + 1 for r, i in enumerate(ranking)} for name, ranking in rankings.items()
     }
+    candidates.aliases = aliases
     return candidates, stats
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from memstrata import people
 from memstrata.read.lexical import query_terms
 from memstrata.read.temporal import parse_query_time
 
@@ -190,13 +191,10 @@ def _in_window(index: ScopeIndex, start: datetime | None, end: datetime | None) 
 
 
 def _named_speakers(index: ScopeIndex, query: str) -> set[int]:
-    """The speakers (as numbers) whose name the question contains as a word."""
-    lowered = query.lower()
-    return {
-        i
-        for i, name in enumerate(index.actors)
-        if re.search(r"\b" + re.escape(name.lower()) + r"\b", lowered)
-    }
+    """The speakers (as numbers) the question names, by their label or another name they go
+    by (``people.named``)."""
+    named = set(people.named(query, index.actors, index.aliases))
+    return {i for i, name in enumerate(index.actors) if name in named}
 
 
 def linear_scores(columns: Mapping[str, Array], weights: Mapping[str, float], n: int) -> Array:

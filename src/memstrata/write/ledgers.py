@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from memstrata import people
 from memstrata.ports import StoredSettings
 from memstrata.results import Person
 from memstrata.types import MemoryRecord, Scope
-from memstrata.write import people, profile
+from memstrata.write import profile
 from memstrata.write.guard import flagged
 
 
@@ -27,7 +28,7 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
     """Fold a batch of new episodes of ``scope`` into its people table and profile ledger."""
     said = [(r.sources[0] if r.sources else r.id, r.actor, r.text) for r in records]
     if any(actor for _, actor, _ in said):
-        key = _key("people", scope)
+        key = people.key(scope)
         raw = store.get_setting(key)
         tally = people.observe(people.Tally.loads(raw) if raw else people.Tally(), said)
         store.put_setting(key, tally.dumps())
@@ -45,8 +46,7 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
 
 def people_of(store: StoredSettings, scope: Scope) -> list[Person]:
     """The people of exactly ``scope``, most talkative first."""
-    raw = store.get_setting(_key("people", scope))
-    return people.people(people.Tally.loads(raw)) if raw else []
+    return people.stored(store, scope)
 
 
 def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
@@ -58,5 +58,5 @@ def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
 def forget(store: StoredSettings, scopes: Sequence[Scope]) -> None:
     """Erase the ledgers of ``scopes`` (their memories were reset)."""
     for scope in scopes:
-        store.put_setting(_key("people", scope), "")
+        store.put_setting(people.key(scope), "")
         store.put_setting(_key("profile", scope), "")

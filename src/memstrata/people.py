@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from memstrata.ports import StoredSettings
 from memstrata.results import Alias, Person
 from memstrata.text import STOPWORDS
+from memstrata.types import Scope
 
 #: Words that open a message addressed to someone: "hey Kate", "thanks so much Liza".
 _GREETING = (
@@ -211,3 +213,26 @@ def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
                 found.add(person.name)
                 break
     return found
+
+
+def key(scope: Scope) -> str:
+    """Where a scope's tally is kept among the store's settings."""
+    return "people:" + json.dumps(list(scope.key))
+
+
+def stored(store: StoredSettings, scope: Scope) -> list[Person]:
+    """The people of exactly ``scope``, as the write path has tallied them."""
+    raw = store.get_setting(key(scope))
+    return people(Tally.loads(raw)) if raw else []
+
+
+def aliases(known: Sequence[Person]) -> dict[str, tuple[str, ...]]:
+    """Each speaker's other names (for the read path: a question may name them so)."""
+    return {p.name: tuple(a.name for a in p.aliases) for p in known if p.aliases}
+
+
+def named(query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> list[str]:
+    """The speakers ``query`` names, by label or by one of their other names (``same_name``)."""
+    found = named_speakers(query, [Person(s, tuple(Alias(n, 0, ()) for n in others.get(s, ())), 0)
+                                   for s in speakers])  # fmt: skip
+    return [s for s in speakers if s in found]
