@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "memstrata.text",
             "memstrata.parts",
             "memstrata.terms",
+            "memstrata.people",
             "memstrata.timeexpr",
             "memstrata.ports",
             "memstrata.api",
