@@ -21,7 +21,7 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -301,7 +301,6 @@ class Candidates:
     vectors: npt.NDArray[np.float32]
     session_vectors: npt.NDArray[np.float32]
     columns: Arrays
-    signals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -407,9 +406,6 @@ def gather(
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.scope_stats(scope, more).df)  # fmt: skip
-    candidates.signals = {
-        name: {i: r + 1 for r, i in enumerate(ranking)} for name, ranking in rankings.items()
-    }
     return candidates, stats
 
 
