@@ -381,7 +381,8 @@ class Vectors(Protocol):
 
 
 class Scans(Protocol):
-    """What an in-memory index of a scope is built from, and how it knows it is current."""
+    """A whole scope with its vectors (re-embedding walks it; searches never do), and a value
+    that tells whether anything changed."""
 
     def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
         """Every memory of ``scope`` in any state, oldest first, with its vector."""

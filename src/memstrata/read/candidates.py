@@ -182,7 +182,6 @@ class Candidates:
     vectors: npt.NDArray[np.float32]
     session_vectors: npt.NDArray[np.float32]
     columns: Arrays
-    signals: dict[str, dict[str, int]] = field(default_factory=dict)
     #: The other names each speaker goes by (``people``): a question may name them so.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -239,9 +239,6 @@ def gather(
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.scope_stats(scope, more).df)  # fmt: skip
-    candidates.signals = {
-        name: {i: r + 1 for r, i in enumerate(ranking)} for name, ranking in rankings.items()
-    }
     candidates.aliases = aliases
     return candidates, stats
 

@@ -37,16 +37,17 @@ FEATURES = (
 
 #: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
 #: ``scripts/fit_ranker.py --alpha 2.0`` on the eight conversations of the LoCoMo and REALTALK
-#: development slices, over the candidates the read engine gathers for each question. Scored
-#: leave-one-conversation-out (each conversation ranked by weights fitted on the other seven),
-#: they reach 89.2 recall within 4,000 characters and 78.0 recall@10 on LoCoMo, 75.5 and 63.6
-#: on REALTALK; see docs/benchmarks.md.
+#: development slices, over the candidates the read engine gathers for each question, a speaker
+#: named by any of the names the people table knows. Scored leave-one-conversation-out (each
+#: conversation ranked by weights fitted on the other seven), they reach 89.3 recall within
+#: 4,000 characters and 77.4 recall@10 on LoCoMo, 76.4 and 64.7 on REALTALK; see
+#: docs/benchmarks.md.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4467, "bm_rel": 0.547, "cov": 1.3243, "prf": 0.2639, "t_bm25": 0.5105,
-    "dense": 0.3963, "cos": 0.5877, "s_bm25": 0.3572, "s_dense": 0.018, "win": -0.0072,
-    "tp1": 0.1692, "tmax": 0.1509, "time": 0.2281, "when_time": 0.8012, "spk_named": 0.085,
-    "other_named": -1.6208, "spec_spk": 0.1863, "list_spk": 0.9774, "loglen": 0.6444,
-    "is_q": -0.3276, "photo": 0.2767,
+    "bm25": -0.4409, "bm_rel": 0.4344, "cov": 1.3534, "prf": 0.2651, "t_bm25": 0.5143,
+    "dense": 0.4181, "cos": 0.4451, "s_bm25": 0.3469, "s_dense": 0.0212, "win": -0.0085,
+    "tp1": 0.1742, "tmax": 0.1532, "time": 0.4, "when_time": 0.8168, "spk_named": 0.1692,
+    "other_named": -1.7101, "spec_spk": 0.2061, "list_spk": 0.967, "loglen": 0.6353,
+    "is_q": -0.3268, "photo": 0.2786,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
