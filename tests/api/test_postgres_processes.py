@@ -59,7 +59,7 @@ WRITER = """
 @pytest.mark.slow
 def test_four_processes_adding_at_once_lose_nothing(pg_url: str) -> None:
     """Each opens the store on a fresh database (the schema is created once, under a lock)."""
-    names = ["a", "b", "c", "d"]
+    names = ["alpha", "bravo", "charlie", "delta"]
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(WRITER), pg_url, name, "150"],
@@ -88,7 +88,8 @@ def test_four_processes_adding_at_once_lose_nothing(pg_url: str) -> None:
         assert sorted(sources) == sorted(
             [f"{n}-{i}" for n in names for i in range(150)] + ["shared"]
         )
-        assert mem.search("message 149 from c", user_id="u", limit=1)[0].sources == ("c-149",)
+        found = mem.search("message 149 from charlie", user_id="u", limit=1)
+        assert found[0].sources == ("charlie-149",)
         scopes = mem.scopes()
     assert scopes[0]["memories"] == 601
 
