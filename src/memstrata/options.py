@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from memstrata.errors import ConfigurationError, InvalidInputError
 
@@ -77,6 +84,14 @@ def preset(name: str) -> Retrieval:
 CATEGORY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
+#: A topic to keep to or leave out: some words (not only spaces), at most 200 characters.
+Topic = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+#: A category label: lower case words joined by ``_`` or ``-`` (``CATEGORY``).
+Label = Annotated[str, StringConstraints(pattern=CATEGORY)]
+#: What a category covers, in the application's words.
+Description = Annotated[str, StringConstraints(max_length=300)]
+
+
 class Extraction(BaseModel):
     """An application's own extraction rules: instructions in its words ("only remember the
     user's health and schedule"), topics to keep to (``include``) or leave out (``exclude``),
@@ -87,29 +102,16 @@ class Extraction(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     instructions: str | None = Field(default=None, max_length=4000)
-    include: tuple[str, ...] = Field(default=(), max_length=50)
-    exclude: tuple[str, ...] = Field(default=(), max_length=50)
-    categories: dict[str, str] = Field(default_factory=dict, max_length=50)
+    include: tuple[Topic, ...] = Field(default=(), max_length=50)
+    exclude: tuple[Topic, ...] = Field(default=(), max_length=50)
+    categories: dict[Label, Description] = Field(
+        default_factory=dict, max_length=50, json_schema_extra={"additionalProperties": False}
+    )
 
     @field_validator("include", "exclude")
     @classmethod
     def _topics(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(" ".join(t.split()) for t in topics)
-        if any(not t or len(t) > 200 for t in cleaned):
-            raise ValueError("each topic must be 1 to 200 characters")
-        return cleaned
-
-    @field_validator("categories")
-    @classmethod
-    def _labels(cls, categories: dict[str, str]) -> dict[str, str]:
-        for label, description in categories.items():
-            if not re.match(CATEGORY, label):
-                raise ValueError(
-                    f"category {label!r} must be 1 to 40 lower-case letters, digits, _ or -"
-                )
-            if len(description) > 300:
-                raise ValueError(f"the description of {label!r} is over 300 characters")
-        return categories
+        return tuple(" ".join(t.split()) for t in topics)
 
     @property
     def version(self) -> str:

@@ -76,13 +76,15 @@ def inverted(start: object, end: object) -> bool:
 
 def unlikely_import(item: Any) -> bool:
     """Whether an export item is a memory that cites a source (a generated one names no message
-    of the file or the store), or two of whose earlier versions have one number."""
+    of the file or the store), or whose versions do not number up to the current one (an import
+    refuses both, with a message)."""
     if not isinstance(item, dict) or not isinstance(item.get("record"), dict):
         return False
     if item["record"].get("sources"):
         return True
     numbers = [v.get("version", 1) for v in item.get("versions") or () if isinstance(v, dict)]
-    return len(numbers) != len(set(numbers))
+    numbers.append(item["record"].get("version", 1))
+    return any(not isinstance(n, int) for n in numbers) or numbers != sorted(set(numbers))
 
 
 @schema.hook("filter_case")

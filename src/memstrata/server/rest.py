@@ -501,7 +501,9 @@ def build_router() -> APIRouter:
     def about(
         mem: Mem,
         scope: ScopeArgs,
-        name: Annotated[Text, Query(description="The entity's name, as written anywhere.")],
+        name: Annotated[
+            Text, Query(max_length=256, description="The entity's name, as written anywhere.")
+        ],
         limit: Annotated[Limit, Query(description="The newest this many memories.")] = 20,
     ) -> EntityViewOut | None:
         """What the scope's memory holds about one entity: its relations and the memories that

@@ -106,7 +106,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         pk = int(cursor)
     except ValueError:
-        pk = 0
-    if not 0 < pk < 2**63:  # a row key, as the store's integer column holds it
+        pk = -1
+    if not 0 <= pk < 2**63:  # a row key, as the store's integer column holds it
         raise InvalidInputError(f"cursor {cursor!r} is not valid")
     return pk
