@@ -509,10 +509,6 @@ def _people(http: HTTPTransport, a: Args, scope: Args) -> list[Person]:
     ]
 
 
-def _trait(data: Mapping[str, Any]) -> Trait:
-    return Trait.from_dict(data)
-
-
 def _profile(http: HTTPTransport, a: Args, scope: Args) -> ProfileView:
     params = {**scope, "person": a["person"], "budget": a["budget"]}
     data = http._json("GET", "/v1/profile", params=params)
@@ -520,8 +516,8 @@ def _profile(http: HTTPTransport, a: Args, scope: Args) -> ProfileView:
         Profile(
             person=p["person"],
             names=tuple(p["names"]),
-            traits=tuple(_trait(t) for t in p["traits"]),
-            history=tuple(_trait(t) for t in p["history"]),
+            traits=tuple(Trait.from_dict(t) for t in p["traits"]),
+            history=tuple(Trait.from_dict(t) for t in p["history"]),
         )
         for p in data["profiles"]
     )

@@ -33,15 +33,15 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
         tally = people.observe(people.Tally.loads(raw) if raw else people.Tally(), said)
         store.put_setting(key, tally.dumps())
     stated = [
-        (source, actor or "user", text, record.valid_from or record.recorded_at)
+        (source, actor or "user", found, record.valid_from or record.recorded_at)
         for (source, actor, text), record in zip(said, records, strict=True)
-        if not flagged(record.metadata) and profile.statements(text)
+        if not flagged(record.metadata) and (found := profile.statements(text))
     ]
     if stated:
         key = _key("profile", scope)
         raw = store.get_setting(key)
         ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
-        store.put_setting(key, profile.observe(ledger, stated).dumps())
+        store.put_setting(key, profile.fold(ledger, stated).dumps())
 
 
 def people_of(store: StoredSettings, scope: Scope) -> list[Person]:

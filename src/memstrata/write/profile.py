@@ -143,9 +143,16 @@ def _said(traits: list[Trait], found: Statement, at: datetime, source: str) -> N
 
 def observe(ledger: Ledger, messages: Sequence[tuple[str, str, str, datetime]]) -> Ledger:
     """The ledger after ``messages`` (``(id, person, text, when)``, in the order said)."""
+    return fold(ledger, [(i, person, statements(text), at) for i, person, text, at in messages])
+
+
+def fold(
+    ledger: Ledger, stated: Sequence[tuple[str, str, Sequence[Statement], datetime]]
+) -> Ledger:
+    """The ledger after what messages stated (``(id, person, statements, when)``, in order)."""
     out = {person: list(traits) for person, traits in ledger.traits.items()}
-    for message_id, person, text, at in messages:
-        for found in statements(text):
+    for message_id, person, found_in, at in stated:
+        for found in found_in:
             _said(out.setdefault(person, []), found, at, message_id)
     return Ledger({p: tuple(ts) for p, ts in out.items() if ts})
 
