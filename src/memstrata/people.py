@@ -11,6 +11,7 @@ spelling variant of either (``same_name``). Everything here is pure.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -49,6 +50,7 @@ NOT_NAMES = frozenset(_NOT_NAME_TEXT.split())
 MAX_SOURCES = 5
 
 
+@functools.lru_cache(maxsize=65_536)
 def _fold(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -72,6 +74,7 @@ def addressed_names(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65_536)
 def _skeleton(folded: str) -> str:
     """A name's consonants in order, repeats merged: spelling variants often share it."""
     out: list[str] = []
@@ -198,8 +201,11 @@ _WORD = re.compile(r"[^\W\d_]+")
 def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
     """The speakers (labels) that ``query`` names: by label, by alias, or by a spelling variant
     of either (``same_name``); a name of several words must appear whole."""
-    words = _WORD.findall(query)
-    folded = " ".join(_fold(w) for w in words)
+    words = [_fold(w) for w in _WORD.findall(query)]
+    folded = " ".join(words)
+    # ``same_name`` against every word at once: the words themselves, and the first letter
+    # and skeleton of each word of five letters or more.
+    shapes = {(w[0], _skeleton(w)) for w in words if len(w) >= 5}
     found = set()
     for person in known:
         for name in person.names:
@@ -208,7 +214,8 @@ def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
                 phrase = re.escape(" ".join(_fold(p) for p in parts))
                 hit = re.search(r"\b" + phrase + r"\b", folded) is not None
             else:
-                hit = any(same_name(name, w) for w in words)
+                x = _fold(name.strip())
+                hit = bool(x) and (x in words or (len(x) >= 5 and (x[0], _skeleton(x)) in shapes))
             if hit:
                 found.add(person.name)
                 break

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -116,6 +117,14 @@ def keyword_form(text: str) -> str:
     if not _CJK_RUN.search(text):
         return text
     return _CJK_RUN.sub(lambda m: " " + " ".join(cjk_grams(m.group())) + " ", text)
+
+
+def asked_words(words: Iterable[str]) -> list[str]:
+    """The words a keyword search asks for among a query's ``words``: its stop words left out
+    (they match most of a store and rank little), unless they are all it has."""
+    chosen = list(words)
+    content = [w for w in chosen if w not in STOPWORDS]
+    return content or chosen
 
 
 @lru_cache(maxsize=65536)

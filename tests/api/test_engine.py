@@ -1,6 +1,6 @@
 """The read engine through the public API: one ranker at every size, nothing rebuilt per
 process, caches per scope and bounded, other processes' writes seen on the next search, and a
-store from the previous schema migrated and counted in."""
+store from an earlier schema migrated and counted in."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from memstrata import Memory
 from memstrata.read.engine import TermsCache
 from memstrata.stores.sqlite import SQLiteStore
 from memstrata.stores.sqlite.schema import V2
-from memstrata.types import MemoryRecord, Scope
+from memstrata.types import Filters, MemoryRecord, Scope
 
 TOPICS = ("pottery", "sailing", "chess", "baking", "cycling", "gardening", "painting", "jazz")
 
@@ -136,6 +136,14 @@ def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Pat
     conn.execute("DROP INDEX memories_by_session")
     for column in ("scope", "session", "prev_pk", "next_pk"):
         conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
+    # The full-text index as it was: text and keys, no scope column.
+    conn.execute("CREATE VIRTUAL TABLE fts_old USING fts5(text, keys, "
+                 "tokenize = 'porter unicode61 remove_diacritics 2')")  # fmt: skip
+    conn.execute(
+        "INSERT INTO fts_old (rowid, text, keys) SELECT rowid, text, keys FROM memories_fts"
+    )
+    conn.execute("DROP TABLE memories_fts")
+    conn.execute("ALTER TABLE fts_old RENAME TO memories_fts")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
     conn.commit()
@@ -151,6 +159,8 @@ def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Pat
         )
         hits = mem.search("where is the wifi password?", user_id="u", limit=1).hits
         assert "fridge" in hits[0].record.text
+        found = mem.store.keyword_search(Scope(user_id="u"), "wifi", Filters(), limit=5)
+        assert [r.text for r, _ in found] == ["The wifi password is on the fridge."]
 
 
 def test_the_cache_bound_is_read_from_the_settings(tmp_path: Path) -> None:

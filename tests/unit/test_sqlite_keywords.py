@@ -17,9 +17,9 @@ U = Scope(user_id="u")
 
 
 def test_query_words_are_distinct_lowercase_and_quoted_without_syntax() -> None:
-    assert query_words('What breed is my dog? my DOG" OR (x') == [
-        "breed", "dog", "is", "my", "or", "what",
-    ]  # fmt: skip
+    assert query_words('What breed is my dog? my DOG" OR (x') == ["breed", "dog"]
+    # Stop words are asked for only when the query has nothing else.
+    assert query_words("What is it? it IS") == ["is", "it", "what"]
     assert query_words("a ? 7") == ["7"]
     assert match_expression(["dog", "my"]) == '"dog" OR "my"'
     assert match_expression([]) is None
@@ -87,8 +87,21 @@ def test_a_query_of_only_common_words_still_finds_something(tmp_path: Path) -> N
         records([*(f"the usual day {i}" for i in range(40)), "My beagle chewed my shoes"]),
         at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    # "What breed is my dog?": only "my" matches anything; it is kept however common it is.
-    hits = store.keyword_search(U, "What breed is my dog?", Filters(), limit=5)
+    # Every word is a stop word, so each is asked for; only "my" matches anything, and it is
+    # kept however common it is.
+    hits = store.keyword_search(U, "What is it, and is it my?", Filters(), limit=5)
+    assert [r.id for r, _ in hits] == ["m40"]
+    store.close()
+
+
+def test_stop_words_are_not_asked_for_beside_other_words(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.add(
+        [],
+        records([*(f"my day number {i}" for i in range(40)), "the beagle chewed a shoe"]),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    hits = store.keyword_search(U, "Is my beagle ok?", Filters(), limit=50)
     assert [r.id for r, _ in hits] == ["m40"]
     store.close()
 
@@ -100,7 +113,7 @@ def test_a_small_store_asks_for_every_word(tmp_path: Path) -> None:
         records([*(f"my day number {i}" for i in range(40)), "my beagle"]),
         at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    hits = store.keyword_search(U, "my beagle", Filters(), limit=50)
+    hits = store.keyword_search(U, "beagle day", Filters(), limit=50)
     assert hits[0][0].id == "m40" and len(hits) == 41
     store.close()
 
@@ -154,4 +167,21 @@ def test_a_scope_outranked_by_others_is_ranked_on_its_own(tmp_path: Path) -> Non
     assert {r.id for r, _ in store.keyword_search(other, "lisbon", Filters(), limit=3)} <= {
         f"o{i}" for i in range(20)
     }
+    store.close()
+
+
+def test_a_small_scope_in_a_large_store_asks_for_every_word(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10  # "large" past 10 memories in a scope
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    other = Scope(user_id="other")
+    store.add([], [MemoryRecord(id=f"o{i}", scope=other, kind="episode", text=f"a long day {i}",
+                                recorded_at=now) for i in range(60)], at=now)  # fmt: skip
+    store.add([], records(["my beagle barked", "a quiet day", "the cat slept"]), at=now)
+    # "day" matches 61 memories of the store but one of the scope's three: it is asked for.
+    hits = store.keyword_search(U, "beagle day", Filters(), limit=5)
+    assert sorted(r.id for r, _ in hits) == ["m0", "m1"]
+    # The other scope's memories never come back, nor does the other scope see these.
+    found = store.keyword_search(other, "day", Filters(), limit=100)
+    assert found and all(r.id.startswith("o") for r, _ in found)
     store.close()

@@ -3,23 +3,25 @@
 A keyword search reads the postings of every word of its OR-query and scores every memory that
 matches any of them. In a store of 100,000 chat memories the commonest words of a question
 ("my", "for", "plan") match tens of thousands: scoring them all costs tens of milliseconds to
-return fifty. So once a store holds more than ``LARGE_STORE`` memories (by its highest pk), the
-words are asked for rarest first while the memories they match (summed) stay within
-``POSTINGS_BUDGET``; the rarest word that matches anything is always kept, and words that match
-nothing cost nothing and stay. The common words left out are the ones with the smallest weight
-in the ranking (BM25's idf). A smaller store asks for every word, as it always did: its ranking
-does not change (the LoCoMo evaluation's stores hold a few thousand memories).
+return fifty. So once the part of the index a search reads holds more than ``LARGE_STORE``
+memories (SQLite: the searched scope's, whose postings alone it reads; PostgreSQL: the store's,
+by its highest pk), the words are asked for rarest first while the memories they match
+(summed) stay within ``POSTINGS_BUDGET``; the rarest word that matches anything is always
+kept, and words that match nothing cost nothing and stay. The common words left out are the
+ones with the smallest weight in the ranking (BM25's idf). A smaller store or scope asks for
+every word: its ranking does not change (the LoCoMo evaluation's stores hold a few thousand
+memories).
 
 How many memories a word matches comes from the store's own full-text index (so stemming and
 stop words are the search's own), counted up to ten times the budget, kept per process and
-counted again once the store has grown by a tenth.
+part of the index, and counted again once that part has grown by a tenth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
-#: Stores with more memories than this (by the highest pk) bound a keyword search's cost.
+#: Stores (on SQLite: scopes) with more memories than this bound a keyword search's cost.
 LARGE_STORE = 20_000
 #: A keyword search in a large store asks for words matching at most about this many memories
 #: in all (see above).
@@ -46,22 +48,31 @@ def choose_words(postings: Mapping[str, int], budget: int = POSTINGS_BUDGET) -> 
 
 
 class WordCounts:
-    """How many memories each word matches, counted once per process and store size."""
+    """How many memories each word matches, counted once per process, part of the index
+    (a backend's ``space``: the whole store, or a scope's share) and size."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, int]] = {}  # word -> (count, top pk when counted)
+        # (space, word) -> (count, size when counted)
+        self._counts: dict[tuple[Hashable, str], tuple[int, int]] = {}
 
     def choose(
-        self, words: Sequence[str], budget: int, top: int, count: Callable[[str, int], int]
+        self,
+        words: Sequence[str],
+        budget: int,
+        top: int,
+        count: Callable[[str, int], int],
+        *,
+        space: Hashable = None,
     ) -> list[str]:
-        """``choose_words`` for ``words`` in a store whose highest pk is ``top``;
-        ``count(word, cap)`` counts the memories matching ``word``, stopping at ``cap``."""
+        """``choose_words`` for ``words`` in a part of the index (``space``) that holds
+        ``top`` memories; ``count(word, cap)`` counts the memories there matching ``word``,
+        stopping at ``cap``."""
         if len(self._counts) > 100_000:
             self._counts.clear()
         postings: dict[str, int] = {}
         for word in words:
-            cached = self._counts.get(word)
+            cached = self._counts.get((space, word))
             if cached is None or top > cached[1] + cached[1] // 10:
-                cached = self._counts[word] = (int(count(word, 10 * budget)), top)
+                cached = self._counts[space, word] = (int(count(word, 10 * budget)), top)
             postings[word] = cached[0]
         return choose_words(postings, budget)

@@ -16,7 +16,7 @@ replica (``search_url``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -253,7 +253,7 @@ class PostgresStore(SQLStore[PgTx]):
         return None if row is None else (int(row[0]), bool(row[1]))
 
     # -- keywords: the tsvector column, ranked by ts_rank_cd ------------------------------------
-    def _count_word(self, tx: PgTx, word: str, cap: int) -> int:
+    def _count_word(self, tx: PgTx, space: Hashable, word: str, cap: int) -> int:
         row = tx.fetchone(
             f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE m.search @@ {_TSQUERY} "
             "LIMIT ?) c",
@@ -264,6 +264,7 @@ class PostgresStore(SQLStore[PgTx]):
     def _rank_words(
         self,
         tx: PgTx,
+        space: Hashable,
         words: Sequence[str],
         where: str,
         params: Sequence[Any],

@@ -80,15 +80,23 @@ class SQLBase(ABC, Generic[TxT]):
     def _stamp(self, tx: TxT) -> Hashable:
         """A value that changes whenever memories change (``Scans.stamp``)."""
 
+    def _keyword_space(self, tx: TxT, scope: Scope) -> tuple[Hashable, int]:
+        """The part of the full-text index that a keyword search of ``scope`` reads (``None``:
+        all of it, filtered by the scope's clause), and how many memories that part holds (by
+        default the whole store's, by its highest pk)."""
+        row = tx.fetchone("SELECT max(pk) FROM memories")
+        return None, int(row[0] or 0) if row else 0
+
     @abstractmethod
-    def _count_word(self, tx: TxT, word: str, cap: int) -> int:
-        """How many memories the full-text index matches for ``word``, counting at most
-        ``cap``."""
+    def _count_word(self, tx: TxT, space: Hashable, word: str, cap: int) -> int:
+        """How many memories of the index's ``space`` (``_keyword_space``) match ``word``,
+        counting at most ``cap``."""
 
     @abstractmethod
     def _rank_words(
         self,
         tx: TxT,
+        space: Hashable,
         words: Sequence[str],
         where: str,
         params: Sequence[Any],

@@ -45,6 +45,12 @@ class Dialect(Protocol):
         """A statement written with ``?`` placeholders, in this backend's style."""
         ...
 
+    def through(self, index: str) -> str:
+        """Written after a table and its alias: read the table through ``index``. SQLite's
+        planner, without statistics, prefers a scope's index (thousands of rows) to a
+        narrower one; PostgreSQL's has statistics and needs no hint (``""``)."""
+        ...
+
     # -- values in and out ------------------------------------------------------------------------
     def time(self, value: datetime | None) -> Any: ...
 

@@ -153,7 +153,8 @@ class SQLEngine(SQLBase[TxT]):
                 clause, cparams = self.dialect.any_of("m.id", chunk)
                 for row in tx.fetchall(
                     "SELECT m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, m.id "
-                    f"FROM memories m WHERE {where} AND {clause}",
+                    f"FROM memories m{self.dialect.through('memories_by_id')} "
+                    f"WHERE {where} AND {clause}",
                     [*params, *cparams],
                 ):
                     scope_key, session = row[2], row[3]
@@ -189,29 +190,40 @@ class SQLEngine(SQLBase[TxT]):
         wanted = list(dict.fromkeys(sessions))
         if not wanted:
             return {}, []
+        d = self.dialect
+        by_scope: dict[int, list[int]] = {}
+        for sid, number in wanted:
+            by_scope.setdefault(sid, []).append(number)
         where, params = scope_sql(scope)
         fwhere, fparams = self._where(scope, filters)
         stats: dict[SessionKey, SessionStats] = {}
         placed: list[Placed] = []
         with self._read(search=True) as tx:
-            for chunk in chunks(wanted, self.dialect.max_list // 2):
-                pairs = " OR ".join("(s.scope = ? AND s.session = ?)" for _ in chunk)
-                flat = [x for key in chunk for x in key]
-                for sid, number, size, tokens, vector in tx.fetchall(
-                    "SELECT s.scope, s.session, s.size, s.tokens, s.vector FROM scope_sessions s "
-                    f"JOIN scope_stats m ON m.id = s.scope WHERE {where} AND ({pairs})",
-                    [*params, *flat],
-                ):
-                    stats[(int(sid), int(number))] = SessionStats(int(size), int(tokens),
-                                                                  _array(vector))  # fmt: skip
-                if members > 0:
-                    for sid, number in chunk:
-                        found = tx.fetchall(
-                            f"SELECT {PLACED} FROM memories m WHERE {fwhere} AND m.scope = ? "
-                            "AND m.session = ? ORDER BY m.pk LIMIT ?",
-                            [*fparams, sid, number, members],
-                        )
-                        placed.extend(self._placed(r) for r in found)
+            # Only the exact scopes within ``scope``: a session key names its exact scope.
+            clause, cparams = d.any_of("m.id", list(by_scope))
+            inside = {int(r[0]) for r in tx.fetchall(
+                f"SELECT m.id FROM scope_stats m WHERE {where} AND {clause}", [*params, *cparams]
+            )}  # fmt: skip
+            for sid in sorted(inside):
+                for chunk in chunks(by_scope[sid], d.max_list):
+                    clause, cparams = d.any_of("s.session", chunk)
+                    for number, size, tokens, vector in tx.fetchall(
+                        "SELECT s.session, s.size, s.tokens, s.vector FROM scope_sessions s "
+                        f"WHERE s.scope = ? AND {clause}",
+                        [sid, *cparams],
+                    ):
+                        stats[(sid, int(number))] = SessionStats(int(size), int(tokens),
+                                                                 _array(vector))  # fmt: skip
+            if members > 0:
+                for sid, number in wanted:
+                    if sid not in inside:
+                        continue
+                    found = tx.fetchall(
+                        f"SELECT {PLACED} FROM memories m{d.through('memories_by_session')} "
+                        f"WHERE {fwhere} AND m.scope = ? AND m.session = ? ORDER BY m.pk LIMIT ?",
+                        [*fparams, sid, number, members],
+                    )
+                    placed.extend(self._placed(r) for r in found)
         return stats, placed
 
     # -- writes: the hooks the shared queries call in their transactions ---------------------------

@@ -330,14 +330,13 @@ class SQLRecords(SQLBase[TxT]):
         where, params = self._where(scope, filters)
         budget = self.keyword_postings
         with self._read(search=True) as tx:
-            row = tx.fetchone("SELECT max(pk) FROM memories")
-            top = int(row[0] or 0) if row else 0
-            large = top > self.keyword_large
-            if large:  # a large store: the rarer words (stores.keywords)
-                count = functools.partial(self._count_word, tx)
-                words = self._word_counts.choose(words, budget, top, count)
+            space, size = self._keyword_space(tx, scope)
+            large = size > self.keyword_large
+            if large:  # a large store or scope: the rarer words (stores.keywords)
+                count = functools.partial(self._count_word, tx, space)
+                words = self._word_counts.choose(words, budget, size, count, space=space)
             ranked = self._rank_words(
-                tx, words, where, params, limit, window=budget if large else None
+                tx, space, words, where, params, limit, window=budget if large else None
             )
             return self._records_by_pk(tx, ranked)
 

@@ -56,6 +56,9 @@ class SQLiteDialect:
     def sql(self, text: str) -> str:
         return text
 
+    def through(self, index: str) -> str:
+        return f" INDEXED BY {index}"
+
     def time(self, value: datetime | None) -> int | None:
         return to_micros(value)
 

@@ -9,24 +9,33 @@ that common, and the vector search still sees the older ones. A smaller store as
 word and scores every match, as it always did. Word counts come from FTS5 itself (a match of
 the one quoted word, so stemming and diacritics fold exactly as in the search).
 
-Ranking a large store first asks FTS5 alone for its best matches over the whole table (no memory
+Every memory's row in the index also holds its exact scope as one token (``scope_token``), and
+every search asks for its scope's tokens beside its words: FTS5 then reads the postings of that
+scope only, so a search of a small scope costs the same in a store of a million memories as in
+its own. "Large" is the scope's size (``SQLiteStore._keyword_space``), not the store's.
+
+Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
 fewer than ``limit`` of them are, it ranks the scope's own matches with a join.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from memstrata.text import is_cjk, keyword_form
+from memstrata.text import asked_words, is_cjk, keyword_form
 
 #: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
 SHORTLIST = 3
-#: ``bm25()`` with the text column weighing twice the keys.
-_SCORE = "-bm25(memories_fts, 1.0, 0.5)"
+#: ``bm25()`` with the text column weighing twice the keys, and nothing for the scope.
+_SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
+#: A search of a scope made of more exact scopes than this reads the whole index.
+MAX_SCOPES = 64
 
 _WORD = re.compile(r"\w+")
 
@@ -34,23 +43,44 @@ _WORD = re.compile(r"\w+")
 def query_words(text: str) -> list[str]:
     """The distinct words of ``text`` that a keyword search may ask for, sorted: as the index
     holds them (``text.keyword_form``: Chinese and Japanese as character pairs, and a Han
-    character alone, which is a word), single letters left out."""
+    character alone, which is a word), single letters and stop words (``text.asked_words``)
+    left out."""
     found = _WORD.findall(keyword_form(text).lower())
-    return sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)})
+    return asked_words(sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)}))
 
 
-def match_expression(words: Sequence[str]) -> str | None:
-    """An FTS5 OR-query of ``words``, each quoted, so no syntax leaks through."""
+def scope_token(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> str:
+    """The token an exact scope's memories carry in the index's ``scope`` column: "s" and
+    digits (no stemmer touches it, no word of a text looks like it)."""
+    key = json.dumps([tenant, user_id, agent_id, run_id]).encode()
+    return "s" + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
+
+
+def match_expression(words: Sequence[str], scopes: Sequence[str] | None = None) -> str | None:
+    """An FTS5 OR-query of ``words``, each quoted, so no syntax leaks through; with
+    ``scopes`` (tokens), only within those exact scopes."""
     if not words:
         return None
-    return " OR ".join(f'"{w}"' for w in words)
+    query = " OR ".join(f'"{w}"' for w in words)
+    if scopes is None:
+        return query
+    if not scopes:
+        return None
+    within = " OR ".join(f'"{t}"' for t in scopes)
+    return f"scope : ({within}) AND {{text keys}} : ({query})"
 
 
-def count_matches(conn: sqlite3.Connection, word: str, cap: int) -> int:
-    """How many memories FTS5 matches for ``word`` (quoted), counting at most ``cap``."""
+def count_matches(
+    conn: sqlite3.Connection, word: str, cap: int, scopes: Sequence[str] | None = None
+) -> int:
+    """How many memories FTS5 matches for ``word`` (quoted, within ``scopes`` when given),
+    counting at most ``cap``."""
+    match = match_expression([word], scopes)
+    if match is None:
+        return 0
     row = conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
-        (f'"{word}"', cap),
+        (match, cap),
     ).fetchone()
     return int(row[0])
 

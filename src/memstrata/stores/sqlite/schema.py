@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from memstrata.errors import StoreError
+from memstrata.stores.sqlite import keywords
 
 V1 = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -235,7 +236,21 @@ CREATE TABLE scope_speakers (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+#: The full-text index holds each memory's exact scope as a token (``keywords.scope_token``), so
+#: a search reads its own scope's postings only. The texts are copied over as indexed.
+V3 = """
+CREATE VIRTUAL TABLE memories_fts_scoped USING fts5(
+    text, keys, scope, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO memories_fts_scoped (rowid, text, keys, scope)
+    SELECT f.rowid, f.text, f.keys,
+           memstrata_scope_token(m.tenant, m.user_id, m.agent_id, m.run_id)
+    FROM memories_fts f JOIN memories m ON m.pk = f.rowid;
+DROP TABLE memories_fts;
+ALTER TABLE memories_fts_scoped RENAME TO memories_fts;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 LATEST = len(MIGRATIONS)
 
 
@@ -269,6 +284,7 @@ def check_current(conn: sqlite3.Connection) -> None:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to ``LATEST``; return the version it had before."""
+    conn.create_function("memstrata_scope_token", 4, keywords.scope_token, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = schema_version(conn)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, cast
@@ -251,9 +251,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     # -- the full-text index (FTS5) -------------------------------------------------------------
     def _after_insert(self, tx: SQLiteTx, added: Sequence[Added]) -> None:
         tx.executemany(
-            "INSERT INTO memories_fts (rowid, text, keys) VALUES (?, ?, ?)",
-            [(pk, keyword_form(r.text), keyword_form(" ".join(r.keys))) for pk, r, _ in added],
-        )
+            "INSERT INTO memories_fts (rowid, text, keys, scope) VALUES (?, ?, ?, ?)",
+            [(pk, keyword_form(r.text), keyword_form(" ".join(r.keys)),
+              keywords.scope_token(r.scope.tenant, r.scope.user_id, r.scope.agent_id,
+                                   r.scope.run_id)) for pk, r, _ in added],
+        )  # fmt: skip
         tx.added.extend(added)
 
     def _after_update(self, tx: SQLiteTx, pk: int, record: MemoryRecord) -> None:
@@ -264,12 +266,28 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         clause, params = self.dialect.any_of("rowid", pks)
         tx.execute(f"DELETE FROM memories_fts WHERE {clause}", params)
 
-    def _count_word(self, tx: SQLiteTx, word: str, cap: int) -> int:
-        return keywords.count_matches(tx.conn, word, cap)
+    def _keyword_space(self, tx: SQLiteTx, scope: Scope) -> tuple[Hashable, int]:
+        """The tokens of the exact scopes within ``scope`` (``keywords.scope_token``) and how
+        many memories they hold; the whole index when there are more than
+        ``keywords.MAX_SCOPES`` of them."""
+        where, params = scope_sql(scope)
+        found = tx.fetchall(
+            "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.memories FROM scope_stats m "
+            f"WHERE {where} AND m.memories > 0",
+            params,
+        )
+        if len(found) > keywords.MAX_SCOPES:
+            return super()._keyword_space(tx, scope)
+        tokens = tuple(sorted(keywords.scope_token(*row[:4]) for row in found))
+        return tokens, sum(int(row[4]) for row in found)
+
+    def _count_word(self, tx: SQLiteTx, space: Hashable, word: str, cap: int) -> int:
+        return keywords.count_matches(tx.conn, word, cap, cast("tuple[str, ...] | None", space))
 
     def _rank_words(
         self,
         tx: SQLiteTx,
+        space: Hashable,
         words: Sequence[str],
         where: str,
         params: Sequence[Any],
@@ -277,7 +295,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         *,
         window: int | None,
     ) -> list[tuple[int, float]]:
-        match = keywords.match_expression(words)
+        match = keywords.match_expression(words, cast("tuple[str, ...] | None", space))
         return keywords.rank(tx.conn, match, where, params, limit, window=window)
 
     # -- vectors: a matrix per scope in memory, an HNSW graph past 20,000 rows ----------------
