@@ -108,7 +108,6 @@ def medians(repetitions: list[dict[str, Any]]) -> dict[str, float]:
 
 def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from memstrata.embedders import make_embedder
-    from memstrata.stores.sqlite.schema import LATEST
 
     load_before = load_average()
     embedder = make_embedder(args.embedder)
@@ -118,7 +117,6 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "seed": args.seed,
         "embedder": embedder.name,
         "scope": SCOPE,
-        "schema": LATEST,
     }
 
     def build(path: Path) -> dict[str, Any]:

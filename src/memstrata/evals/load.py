@@ -350,7 +350,6 @@ def _prepare(
     if args.backend == "postgres":
         url = stack.enter_context(postgres(workdir))
         return url, build(url)
-    from memstrata.stores.sqlite.schema import LATEST
 
     recipe = {
         "kind": "serve",
@@ -358,7 +357,6 @@ def _prepare(
         "memories": args.memories,
         "seed": args.seed,
         "embedder": embedder.name,
-        "schema": LATEST,
     }
     label = f"serve-{args.scopes}x{args.memories}"
     source, record = cached_store(args.cache, label, recipe, build, rebuild=args.rebuild)

@@ -119,7 +119,6 @@ def _distractor_store(
     embedder: CachingEmbedder,
     args: argparse.Namespace,
 ) -> tuple[Path, dict[str, Any]]:
-    from memstrata.stores.sqlite.schema import LATEST
 
     batches, composition = distractor_batches(n, other, seed=args.seed, names=names)
     recipe = {
@@ -130,7 +129,6 @@ def _distractor_store(
         "names": list(names),
         "embedder": embedder.name,
         "scope": SCOPE,
-        "schema": LATEST,
     }
 
     def build(path: Path) -> dict[str, Any]:

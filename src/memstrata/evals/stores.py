@@ -118,7 +118,8 @@ def cached_store(
 
     Returns its path and its record: the recipe, what ``build`` reported, and ``cached`` (True
     when it was there already). A build runs in a temporary name and is moved into place only
-    when it finished.
+    when it finished. A store kept by an earlier memstrata is upgraded in place first, as a
+    user's store is when opened, so no timing includes its migration.
     """
     folder = cache / "stores"
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,6 +127,7 @@ def cached_store(
     record_path = path.with_suffix(".json")
     if not rebuild and path.exists() and record_path.exists():
         record = json.loads(record_path.read_text(encoding="utf-8"))
+        upgrade(path)
         return path, {**record, "cached": True}
     building = folder / f".{path.name}.{os.getpid()}.building"
     remove_store(building)
@@ -139,6 +141,13 @@ def cached_store(
     record_path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"cached the store at {path}", file=sys.stderr)
     return path, {**record, "cached": False}
+
+
+def upgrade(path: Path) -> None:
+    """Open the SQLite store at ``path`` writable once: its schema and figures become current."""
+    from memstrata.stores.sqlite import SQLiteStore
+
+    SQLiteStore(path).close()
 
 
 def cache_arguments(p: argparse.ArgumentParser) -> None:
