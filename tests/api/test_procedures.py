@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memstrata import AsyncMemory, Memory, Message, RemoteMemory, WorkingMemory, reflect
 from memstrata.llms import OpenAICompatLLM
@@ -79,6 +81,21 @@ def test_a_message_without_ordered_steps_gives_none(text: str) -> None:
     assert methods_in(Message(text=text, speaker="Ana", id="m1")) == []
 
 
+words = st.sampled_from(
+    ["first", "then", "finally", "1.", "2.", "3.", "Step", "\n- ", "I", "to", "how", "run",
+     "the", "tests", ",", ".", ":", "build", "image", "and", "when", "we", " "]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, max_size=40).map(" ".join), st.text(max_size=60))
+def test_whatever_a_message_says_a_method_has_steps_and_cites_it(said: str, noise: str) -> None:
+    for text in (said, noise + said, said + noise):
+        for found in methods_in(Message(text=text, speaker="Ana", id="m1")):
+            assert len(found.steps) >= 2 and all(s.strip() for s in found.steps)
+            assert found.sources == ("m1",) and (found.goal is None or found.goal.strip())
+
+
 def method(goal: str | None, steps: list[str], source: str) -> Method:
     return Method(goal=goal, steps=tuple(steps), sources=(source,), occurrences=(source,))
 
@@ -119,6 +136,27 @@ def test_a_known_procedure_seen_again_is_updated_not_repeated() -> None:
     assert draft.added == ("c",)
     # seen only where it was seen before: nothing to do
     assert draft_procedures([method("deploy the app", DEPLOY, "a")], [known]) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([None, "deploy the app", "make tea"]),
+                  st.lists(st.sampled_from([*DEPLOY, "boil water", "add milk"]), min_size=2,
+                           max_size=4)),
+        max_size=8,
+    )
+)  # fmt: skip
+def test_proposed_procedures_are_seen_often_enough_and_cite_what_was_seen(
+    tellings: list[tuple[str | None, list[str]]],
+) -> None:
+    methods = [method(goal, steps, f"m{i}") for i, (goal, steps) in enumerate(tellings)]
+    drafts = draft_procedures(methods, [])
+    cited = [s for d in drafts for s in d.sources]
+    assert len(cited) == len(set(cited))  # a telling joins one procedure
+    for draft in drafts:
+        assert draft.support >= 2 and set(draft.sources) <= {m.sources[0] for m in methods}
+        assert draft.text.startswith("How to ") and len(draft.steps) >= 2
 
 
 # -- reflect on a real store ----------------------------------------------------------------------

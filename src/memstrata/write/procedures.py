@@ -51,6 +51,8 @@ STEP_OVERLAP = 0.5
 SEQUENCE_MATCH = 0.6
 #: Two goals are one when this share of the shorter one's terms are in the other.
 GOAL_OVERLAP = 0.6
+#: How much of a message is read for steps, in characters.
+TEXT_CHARS = 8000
 #: The most sources and occurrences a procedure's metadata lists.
 MAX_SOURCES = 200
 
@@ -123,8 +125,7 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_SUBJECT = re.compile(
-    r"[\s,]*(?:(?:I|we|you)(?:\s+(?:always|usually|just|will|would|should))*)?[\s,:;—-]*$",
-    re.IGNORECASE,
+    r"(?:^|\s)(?:I|we|you)(?:\s+(?:always|usually|just|will|would|should))*$", re.IGNORECASE
 )
 # (pattern whose group 1 is the goal): the goal stated in the words before the steps
 _GOALS = (
@@ -159,8 +160,9 @@ def _goal(preamble: str) -> tuple[str | None, bool]:
     last = sentences[-1] if sentences else ""
     if not last or (preamble.rstrip() and preamble.rstrip()[-1] in ".!?"):
         return None, True  # the steps begin a sentence of their own
-    introduced = last.rstrip().endswith(":")
-    clause = _TRAILING_SUBJECT.sub("", last).strip()
+    last = " ".join(last.split()).rstrip(" ,:;—-")
+    introduced = preamble.rstrip().endswith(":")
+    clause = _TRAILING_SUBJECT.sub("", last).rstrip(" ,:;—-")
     clause = clause.split(",")[0].strip() if "," in clause else clause
     for pattern in _GOALS:
         found = pattern.search(clause)
@@ -230,7 +232,7 @@ def methods_in(message: Message) -> list[Method]:
     else bullet lines, else a "first …, then …" sequence), each with two steps or more."""
     if message.id is None:
         return []
-    text = message.text
+    text = message.text[:TEXT_CHARS]
     for read in (_numbered, _bulleted, _sequenced):
         found = read(text)
         if found is None:

@@ -547,7 +547,8 @@ def reflect(
     max_thoughts: int = MAX_THOUGHTS,
     summary_chars: int = SUMMARY_CHARS,
 ) -> list[MemoryRecord]:
-    """Store a summary of a session and a few thoughts about it; return them, summary first.
+    """Store a summary of a session and a few thoughts about it, and the procedures found
+    repeated in the user's (or agent's) sessions; return them: summary first, procedures last.
 
     The session is ``message_ids`` (messages stored in this scope), or else the episodes of
     the scope whose metadata matches ``session`` (every episode of the scope when it is
@@ -555,6 +556,9 @@ def reflect(
     from. Reflecting on the same messages again returns the stored reflection and writes
     nothing; reflecting on a session selected by ``session`` after it has grown archives the
     older reflection of it. Returns ``[]`` when the session has no messages.
+
+    A procedure is stored in the scope without ``run_id`` (across the runs of the user or
+    agent); one found again is returned as its new version (see ``write.procedures``).
     """
     sync = blocking(memory)
     scope = Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=sync.tenant)
