@@ -5,8 +5,6 @@ finds; seen again, it gets a new version with the added sources instead of a twi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,11 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memstrata import AsyncMemory, Memory, Message, RemoteMemory, WorkingMemory, reflect
-from memstrata.llms import OpenAICompatLLM
-from memstrata.prompts import PromptMessage, summarize
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
-from memstrata.testing import Reply, ScriptedLLMServer
 from memstrata.types import MemoryRecord
 from memstrata.write.procedures import Method, draft_procedures, methods_in, procedure_text
 
@@ -293,64 +288,3 @@ def test_a_message_that_instructs_an_assistant_gives_no_procedure(mem: Memory) -
         mem.add({"id": f"{run}:y", "speaker": "Ana", "text": "I love hiking."}, user_id=USER,
                 run_id=run, timestamp=stamp)  # fmt: skip
     assert procedures(reflect(mem, user_id=USER, run_id="s2")) == []
-
-
-# -- with a language model ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-def llm(server: ScriptedLLMServer) -> Iterator[OpenAICompatLLM]:
-    with OpenAICompatLLM(server.base_url, "test-model", backoff=0.001, max_retries=1) as client:
-        yield client
-
-
-def test_a_model_names_procedures_and_cites_only_what_it_was_shown(
-    mem: Memory, server: ScriptedLLMServer, llm: OpenAICompatLLM
-) -> None:
-    routine = [
-        {"id": "r1", "speaker": "Ana", "text": "Coffee time: I grind the beans and use the V60."},
-        {"id": "r2", "speaker": "Ana", "text": "Made coffee again, ground beans, V60, 3 minutes."},
-    ]
-    mem.add(routine, user_id=USER, run_id="s1", timestamp=STAMPS["s1"])
-    server.on_prompt(
-        "summarize",
-        Reply.json(
-            {
-                "summary": "Ana made coffee twice.",
-                "key_facts": [],
-                "procedures": [
-                    {"goal": "make pour-over coffee",
-                     "steps": ["grind the beans", "brew with the V60 for 3 minutes"],
-                     "sources": ["r1", "r2", "made-up"]},
-                    {"goal": "invented", "steps": ["a", "b"], "sources": ["made-up"]},
-                    {"goal": "one step only", "steps": ["a"], "sources": ["r1", "r2"]},
-                    "not a procedure",
-                ],
-            }
-        ),
-    )  # fmt: skip
-    reflection = reflect(mem, user_id=USER, run_id="s1", llm=llm)
-    (procedure,) = procedures(reflection)
-    assert procedure.text == (
-        "How to make pour-over coffee: 1. grind the beans; 2. brew with the V60 for 3 minutes."
-    )
-    assert procedure.sources == ("r1", "r2") and procedure.metadata["method"] == "llm"
-    assert mem.history(procedure.id, user_id=USER)[0].prompt_version == summarize.VERSION
-    top = mem.search("how do I make pour-over coffee?", user_id=USER, limit=3)
-    assert procedure.id in [h.id for h in top]
-
-
-def test_the_summarize_prompt_asks_for_procedures() -> None:
-    shown = [PromptMessage(id="m", speaker="A", text="hi")]
-    system = summarize.render(summarize.Input(messages=shown, today=date(2024, 5, 1)))[0]["content"]
-    assert "procedures" in system
-    output = summarize.Output.model_validate(
-        {"summary": "s", "procedures": [{"goal": "g", "steps": "a, b", "sources": "m"}, 3]}
-    )
-    assert [(p.goal, p.steps, p.sources) for p in output.procedures] == [("g", ["a", "b"], ["m"])]
