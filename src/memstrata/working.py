@@ -34,6 +34,7 @@ from memstrata.errors import InvalidInputError, NotFoundError
 from memstrata.ports import LLM
 from memstrata.types import MemoryRecord, Scope, check_text
 from memstrata.write import extractive, guard
+from memstrata.write.procedures import procedure_text
 
 __all__ = [
     "ContextItem",
@@ -63,8 +64,6 @@ RESERVED = frozenset({MARK, "task", "subgoal", "seq", "action_chars", "role"})
 RECENT_STEPS = 5
 #: The longest summary of one subgoal, in characters.
 SUMMARY_CHARS = 600
-#: The longest procedure a finished task leaves, in characters.
-PROCEDURE_CHARS = 1200
 #: A line is cut to fit the budget only when at least this much room is left.
 MIN_CLIP_CHARS = 80
 #: The most characters of steps an LLM is shown to summarise one subgoal.
@@ -214,18 +213,6 @@ def summary_text(
             head += "."
     text = f"{head} {body.strip()}".strip() if body.strip() else head
     return extractive.clip(text, max_chars)
-
-
-def procedure_text(goal: str, steps: Sequence[str], max_chars: int = PROCEDURE_CHARS) -> str:
-    """A finished task as a procedure: "How to <goal>: 1. <step>; 2. <step>; …", cut to
-    ``max_chars`` at a step's end (a step that does not fit ends the list with "…")."""
-    text = f"How to {goal.rstrip('.')}:"
-    for number, step in enumerate(steps, start=1):
-        item = f" {number}. {' '.join(step.split()).rstrip('.;')};"
-        if len(text) + len(item) > max_chars - 2:
-            return text.rstrip(";") + " …"
-        text += item
-    return text.rstrip(";") + "."
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from memstrata import InvalidInputError, Memory, Message
 from memstrata.llms import OpenAICompatLLM
-from memstrata.prompts import summarize
+from memstrata.prompts import PromptMessage, summarize
 from memstrata.testing import Reply, ScriptedLLMServer
 from memstrata.write.extractive import split_sentences
 from memstrata.write.reflect import (
@@ -268,6 +269,52 @@ def test_without_a_usable_answer_reflection_is_extractive(
     add_session(mem)
     summary, *thoughts = reflect(mem, user_id="ana", run_id="s1", llm=llm)
     assert summary.metadata["method"] == "extractive" and thoughts
+
+
+def test_a_model_names_procedures_and_cites_only_what_it_was_shown(
+    mem: Memory, server: ScriptedLLMServer, llm: OpenAICompatLLM
+) -> None:
+    routine = [
+        {"id": "r1", "speaker": "Ana", "text": "Coffee time: I grind the beans and use the V60."},
+        {"id": "r2", "speaker": "Ana", "text": "Made coffee again, ground beans, V60, 3 minutes."},
+    ]
+    mem.add(routine, user_id="ana", run_id="s1", timestamp="2024-05-01T10:00:00Z")
+    server.on_prompt(
+        "summarize",
+        Reply.json(
+            {
+                "summary": "Ana made coffee twice.",
+                "key_facts": [],
+                "procedures": [
+                    {"goal": "make pour-over coffee",
+                     "steps": ["grind the beans", "brew with the V60 for 3 minutes"],
+                     "sources": ["r1", "r2", "made-up"]},
+                    {"goal": "invented", "steps": ["a", "b"], "sources": ["made-up"]},
+                    {"goal": "one step only", "steps": ["a"], "sources": ["r1", "r2"]},
+                    "not a procedure",
+                ],
+            }
+        ),
+    )  # fmt: skip
+    reflection = reflect(mem, user_id="ana", run_id="s1", llm=llm)
+    (procedure,) = [r for r in reflection if r.kind == "procedure"]
+    assert procedure.text == (
+        "How to make pour-over coffee: 1. grind the beans; 2. brew with the V60 for 3 minutes."
+    )
+    assert procedure.sources == ("r1", "r2") and procedure.metadata["method"] == "llm"
+    assert mem.history(procedure.id, user_id="ana")[0].prompt_version == summarize.VERSION
+    top = mem.search("how do I make pour-over coffee?", user_id="ana", limit=3)
+    assert procedure.id in [h.id for h in top]
+
+
+def test_the_summarize_prompt_asks_for_procedures() -> None:
+    shown = [PromptMessage(id="m", speaker="A", text="hi")]
+    system = summarize.render(summarize.Input(messages=shown, today=date(2024, 5, 1)))[0]["content"]
+    assert "procedures" in system
+    output = summarize.Output.model_validate(
+        {"summary": "s", "procedures": [{"goal": "g", "steps": "a, b", "sources": "m"}, 3]}
+    )
+    assert [(p.goal, p.steps, p.sources) for p in output.procedures] == [("g", ["a", "b"], ["m"])]
 
 
 def test_a_message_that_instructs_an_assistant_is_never_restated(mem: Memory) -> None:

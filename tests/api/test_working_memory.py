@@ -307,7 +307,7 @@ def test_the_documented_examples_run_and_print_what_the_page_shows(
     text = DOC.read_text(encoding="utf-8")
     marker = "<!-- tested: tests/api/test_working_memory.py runs this block -->\n```python\n"
     blocks = text.split(marker)[1:]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     for block in blocks:

@@ -1,4 +1,5 @@
-"""Summarise one conversation session: a short summary and its key facts, with sources."""
+"""Summarise one conversation session: a short summary, its key facts and the procedures it
+describes (ways of doing something, as ordered steps), each with its sources."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from memstrata.prompts import PromptMessage, StrList, marker
 
-__all__ = ["NAME", "VERSION", "Input", "KeyFact", "Output", "render"]
+__all__ = ["NAME", "VERSION", "Input", "KeyFact", "Output", "Procedure", "render"]
 
 NAME = "summarize"
-VERSION = "summarize/1"
+VERSION = "summarize/2"
 
 SYSTEM = f"""{marker(VERSION)}
 You summarise one conversation session for an assistant's long-term memory.
@@ -26,9 +27,14 @@ Write:
 - key_facts: up to 8 of the most important facts, each one self-contained sentence with the
   ids of the messages it comes from.
 - keywords: up to 8 words for the session's topics.
+- procedures: up to 3 ways of doing something (a task, a routine, a recipe) that the messages
+  describe or show being done as ordered steps: its goal ("deploy the app"), its steps in
+  order, each a short instruction, and the ids of every message that describes or repeats it.
+  [] when there is none.
 Reply with JSON only:
 {{"summary": "...", "key_facts": [{{"text": "...", "sources": ["<message id>"]}}], \
-"keywords": ["..."]}}"""
+"keywords": ["..."], "procedures": [{{"goal": "...", "steps": ["...", "..."], \
+"sources": ["<message id>"]}}]}}"""
 
 
 class Input(BaseModel):
@@ -54,10 +60,19 @@ class KeyFact(BaseModel):
         return value
 
 
+class Procedure(BaseModel):
+    """A way of doing something: its goal, two steps or more in order, and its sources."""
+
+    goal: str = Field(min_length=1)
+    steps: StrList = Field(min_length=2)
+    sources: StrList = Field(default_factory=list)
+
+
 class Output(BaseModel):
     summary: str = Field(min_length=1)
     key_facts: list[KeyFact] = Field(default_factory=list)
     keywords: StrList = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -72,6 +87,10 @@ class Output(BaseModel):
             value["key_facts"] = [f for f in facts if _has_text(f)]
         elif facts is not None:
             value["key_facts"] = []
+        procedures = value.get("procedures")
+        value["procedures"] = (
+            [p for p in procedures if _is_procedure(p)] if isinstance(procedures, list) else []
+        )
         if isinstance(value.get("summary"), str):
             value["summary"] = value["summary"].strip()
         return value
@@ -84,6 +103,17 @@ def _has_text(item: Any) -> bool:
         text = item.get("text") or item.get("fact")
         return isinstance(text, str) and bool(text.strip())
     return False
+
+
+def _is_procedure(item: Any) -> bool:
+    """Whether an item reads as a procedure; others are left out, not the whole answer."""
+    if not isinstance(item, dict) or not isinstance(item.get("goal"), str):
+        return False
+    try:
+        Procedure.model_validate(item)
+    except ValueError:
+        return False
+    return True
 
 
 def render(data: Input) -> list[dict[str, str]]:

@@ -13,6 +13,15 @@ here: an extractive summary and first-person patterns ("I love…", "I'm plannin
 carries a hash of its session's message ids in its metadata (``reflection_key``). Messages
 that give orders to an assistant (the poisoning guard's) are left out: what they say is kept
 only as a quote, never restated as a summary or a thought.
+
+Reflection also looks for ways of doing something that recur (``write.procedures``): across
+every session of the user (or agent) it reflects for, a way told or done twice or more becomes
+one ``procedure`` memory, "How to <goal>: 1. <step>; 2. <step>.", stored in that wider scope
+and citing every message it was seen in. A way that matches a stored procedure (one written
+by reflection, or by working memory when a task finished) gives that procedure a new version
+instead of a twin: its metadata lists the added sources and occurrences (a memory's own
+``sources`` are fixed when it is stored). With an LLM, the ``summarize`` prompt also names the
+procedures of the session; they cite only messages it was shown.
 """
 
 from __future__ import annotations
@@ -28,8 +37,15 @@ from typing import Any, Literal
 from memstrata.api import AnyMemory, Facade, blocking
 from memstrata.errors import InvalidInputError
 from memstrata.ports import LLM
-from memstrata.types import MemoryRecord, MemoryState, Message, Scope
+from memstrata.types import MemoryKind, MemoryRecord, MemoryState, Message, Scope
 from memstrata.write import extractive, guard
+from memstrata.write.procedures import (
+    Method,
+    ProcedureDraft,
+    draft_procedures,
+    method_of,
+    methods_in,
+)
 
 __all__ = [
     "Draft",
@@ -358,8 +374,10 @@ def _llm_drafts(
     today: datetime,
     max_thoughts: int,
     summary_chars: int,
-) -> tuple[list[Draft], str] | None:
-    """Drafts from the ``summarize`` prompt, or ``None`` when the model gave no usable one."""
+) -> tuple[list[Draft], list[Method], str] | None:
+    """Drafts and procedures from the ``summarize`` prompt, or ``None`` when the model gave no
+    usable answer. A procedure keeps only the sources the model was shown; one left with none,
+    or whose words give orders to an assistant, is dropped."""
     from memstrata.llms.parsing import ask_structured
     from memstrata.prompts import PromptMessage, summarize
 
@@ -402,7 +420,17 @@ def _llm_drafts(
         cited = tuple(s for s in dict.fromkeys(fact.sources) if s in known)
         if cited:  # a conclusion must point at the messages it came from
             drafts.append(Draft(kind="thought", text=fact.text, sources=cited, metadata=meta))
-    return drafts, summarize.VERSION
+    methods: list[Method] = []
+    for procedure in output.procedures:
+        cited = tuple(s for s in dict.fromkeys(procedure.sources) if s in known)
+        goal = " ".join(procedure.goal.split())
+        steps = tuple(" ".join(step.split()) for step in procedure.steps)
+        told = " ".join([goal, *steps])
+        if cited and goal and not guard.is_instruction(told):
+            methods.append(
+                Method(goal=goal, steps=steps, sources=cited, occurrences=cited, by_model=True)
+            )
+    return drafts, methods, summarize.VERSION
 
 
 # -- storing ----------------------------------------------------------------------------------
@@ -480,13 +508,19 @@ def _instructs(message: Message) -> bool:
     return guard.flagged(message.metadata) or guard.is_instruction(message.text)
 
 
-def _existing(memory: Facade, scope: Scope, key: str, field_: str) -> list[MemoryRecord]:
+def _existing(
+    memory: Facade,
+    scope: Scope,
+    key: str,
+    field_: str,
+    kinds: Sequence[MemoryKind] = ("summary", "thought"),
+) -> list[MemoryRecord]:
     out: list[MemoryRecord] = []
     cursor = None
     while True:
         page = memory.list(
             user_id=scope.user_id, agent_id=scope.agent_id, run_id=scope.run_id,
-            kinds=["summary", "thought"], metadata={field_: key}, limit=_PAGE, cursor=cursor,
+            kinds=list(kinds), metadata={field_: key}, limit=_PAGE, cursor=cursor,
         )  # fmt: skip
         out += page.records
         if not page.next_cursor:
@@ -495,8 +529,10 @@ def _existing(memory: Facade, scope: Scope, key: str, field_: str) -> list[Memor
 
 
 def _in_order(records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
-    """The summary first, then the thoughts in the order they were stored."""
-    return sorted(records, key=lambda r: (r.kind != "summary", r.recorded_at, r.id))
+    """The summary first, then the thoughts in the order they were stored, then procedures."""
+    return sorted(
+        records, key=lambda r: (r.kind != "summary", r.kind == "procedure", r.recorded_at, r.id)
+    )
 
 
 def reflect(
@@ -511,7 +547,8 @@ def reflect(
     max_thoughts: int = MAX_THOUGHTS,
     summary_chars: int = SUMMARY_CHARS,
 ) -> list[MemoryRecord]:
-    """Store a summary of a session and a few thoughts about it; return them, summary first.
+    """Store a summary of a session and a few thoughts about it, and the procedures found
+    repeated in the user's (or agent's) sessions; return them: summary first, procedures last.
 
     The session is ``message_ids`` (messages stored in this scope), or else the episodes of
     the scope whose metadata matches ``session`` (every episode of the scope when it is
@@ -519,6 +556,9 @@ def reflect(
     from. Reflecting on the same messages again returns the stored reflection and writes
     nothing; reflecting on a session selected by ``session`` after it has grown archives the
     older reflection of it. Returns ``[]`` when the session has no messages.
+
+    A procedure is stored in the scope without ``run_id`` (across the runs of the user or
+    agent); one found again is returned as its new version (see ``write.procedures``).
     """
     sync = blocking(memory)
     scope = Scope(user_id=user_id, agent_id=agent_id, run_id=run_id, tenant=sync.tenant)
@@ -541,6 +581,8 @@ def reflect(
     key = reflection_key(ids)
     done = _existing(sync, scope, key, "reflection_key")
     if any(r.kind == "summary" for r in done):
+        wider = _procedure_scope(scope)
+        done += _existing(sync, wider, key, "reflection_key", kinds=("procedure",))
         return _in_order(done)
     selector = key if message_ids is not None else _selector(scope, session)
     messages = [m for m in messages if not _instructs(m)]  # kept only as quotes
@@ -548,6 +590,7 @@ def reflect(
         return []
 
     drafts: list[Draft] | None = None
+    told: list[Method] = []
     prompt_version: str | None = None
     if llm is not None:
         answered = _llm_drafts(
@@ -555,7 +598,7 @@ def reflect(
             summary_chars=summary_chars,
         )  # fmt: skip
         if answered is not None:
-            drafts, prompt_version = answered
+            drafts, told, prompt_version = answered
     if drafts is None:
         summary = draft_summary(messages, max_chars=summary_chars)
         drafts = [summary] if summary else []
@@ -579,6 +622,7 @@ def reflect(
                 reason="reflection on a session", prompt_version=prompt_version,
             )
         )  # fmt: skip
+    stored += _write_procedures(sync, scope, key, told, prompt_version)
     if message_ids is None:
         for old in _existing(sync, scope, selector, "reflection_of"):
             if old.metadata.get("reflection_key") != key and old.state == "active":
@@ -587,6 +631,84 @@ def reflect(
                     reason="superseded by a reflection on the whole session",
                 )  # fmt: skip
     return stored
+
+
+def _procedure_scope(scope: Scope) -> Scope:
+    """Where procedures are found and kept: the user's or agent's scope across its runs (a
+    run is one session; a way of doing something recurs across them), else the run's own."""
+    if scope.user_id is None and scope.agent_id is None:
+        return scope
+    return Scope(user_id=scope.user_id, agent_id=scope.agent_id, tenant=scope.tenant)
+
+
+def _stored_procedures(memory: Facade, scope: Scope) -> list[MemoryRecord]:
+    """The active ``procedure`` memories of a scope and its runs, oldest first."""
+    out: list[MemoryRecord] = []
+    cursor = None
+    while True:
+        page = memory.list(
+            user_id=scope.user_id, agent_id=scope.agent_id, run_id=scope.run_id,
+            kinds=["procedure"], limit=_PAGE, cursor=cursor,
+        )  # fmt: skip
+        out += page.records
+        if not page.next_cursor:
+            return sorted(out, key=lambda r: (r.recorded_at, r.id))
+        cursor = page.next_cursor
+
+
+def _write_procedures(
+    memory: Facade,
+    scope: Scope,
+    key: str,
+    told: Sequence[Method],
+    prompt_version: str | None,
+) -> list[MemoryRecord]:
+    """Store the procedures that recur in the scope's messages (and ``told``, what a model
+    read from the session), or a new version of the stored one each matches; return them."""
+    wider = _procedure_scope(scope)
+    messages = [m for m in _session_messages(memory, wider, None, None) if not _instructs(m)]
+    methods = [*told, *(found for m in messages for found in methods_in(m))]
+    records = {r.id: r for r in _stored_procedures(memory, wider)}
+    known = [k for k in (method_of(r) for r in records.values()) if k is not None]
+    out: list[MemoryRecord] = []
+    for draft in draft_procedures(methods, known):
+        if guard.is_instruction(draft.text):
+            continue
+        meta = _procedure_metadata(draft, key)
+        if draft.target is None:
+            out.append(
+                memory.remember(
+                    draft.text, kind="procedure", user_id=wider.user_id,
+                    agent_id=wider.agent_id, run_id=wider.run_id, sources=draft.sources,
+                    importance=min(0.9, 0.5 + 0.1 * (draft.support - 1)), metadata=meta,
+                    reason="reflection found a way of doing something, repeated",
+                    prompt_version=prompt_version if draft.by_model else None,
+                )
+            )  # fmt: skip
+            continue
+        record = records[draft.target]
+        kept = {k: v for k, v in meta.items() if k not in ("reflection", "method", "goal")}
+        out.append(
+            memory.update(
+                record.id, metadata={**record.metadata, **kept}, user_id=record.scope.user_id,
+                agent_id=record.scope.agent_id, run_id=record.scope.run_id,
+                reason="reflection found the procedure again",
+            )
+        )  # fmt: skip
+    return out
+
+
+def _procedure_metadata(draft: ProcedureDraft, key: str) -> dict[str, Any]:
+    return {
+        "reflection": "procedure",
+        "reflection_key": key,
+        "method": "llm" if draft.by_model else "extractive",
+        "goal": draft.goal,
+        "steps": list(draft.steps),
+        "support": draft.support,
+        "sources": list(draft.sources),
+        "occurrences": list(draft.occurrences),
+    }
 
 
 def _selector(scope: Scope, session: Mapping[str, Any] | None) -> str:
