@@ -230,7 +230,13 @@ def key(scope: Scope) -> str:
 def stored(store: StoredSettings, scope: Scope) -> list[Person]:
     """The people of exactly ``scope``, as the write path has tallied them."""
     raw = store.get_setting(key(scope))
-    return people(Tally.loads(raw)) if raw else []
+    return list(_people_of(raw)) if raw else []
+
+
+@functools.lru_cache(maxsize=256)
+def _people_of(raw: str) -> tuple[Person, ...]:
+    """A stored tally's people, read once per process for each version of the tally."""
+    return tuple(people(Tally.loads(raw)))
 
 
 def aliases(known: Sequence[Person]) -> dict[str, tuple[str, ...]]:

@@ -19,9 +19,10 @@ def unit_rows(n: int, dim: int, seed: int, start: int = 1) -> tuple[list[vectors
     matrix = rng.normal(size=(n, dim)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     states = ["active", "active", "deleted"]
+    speakers = ["Ana", "Ben", None]
     rows = [
         (start + i, matrix[i].tobytes(), states[i % 3], "episode" if i % 2 else "fact", "short",
-         i * 1_000_000)
+         i * 1_000_000, speakers[i % 3])
         for i in range(n)
     ]  # fmt: skip
     return rows, matrix
@@ -46,6 +47,18 @@ def test_time_and_sql_filters_narrow_the_mask() -> None:
     since = datetime.fromtimestamp(10, UTC)
     keep = index.mask(Filters(states=(), since=since), allowed_pks={12, 13, 40})
     assert [int(p) for p in index.pks[: index.size][keep]] == [12, 13]
+
+
+def test_the_speaker_filter_is_answered_by_the_index() -> None:
+    rows, _ = unit_rows(30, 8, seed=2)
+    index = ScopeVectors.build((0, 0), rows[:10])
+    index.append(rows[10:])
+    assert not vectors.needs_sql(Filters(actor="Ben"))
+    ben = index.mask(Filters(states=(), actor="Ben"))
+    assert [int(p) for p in index.pks[: index.size][ben]] == [
+        i + 1 for i in range(30) if i % 3 == 1
+    ]
+    assert not index.mask(Filters(states=(), actor="Nobody")).any()
 
 
 def test_ann_recall_against_exact(monkeypatch: object) -> None:

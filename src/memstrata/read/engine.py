@@ -424,11 +424,14 @@ def _hits(
         [span.start + int(np.argmax(score[span.start : span.stop])) for span in spans], np.int64
     )
     explained = [name for name in EXPLAINED if weights.get(name) and name in columns]
-    ranks = {name: _ranks(columns[name][mask], columns[name][best]) for name in explained}
+    # Plain lists: one conversion per signal instead of a numpy scalar per hit and signal.
+    values = {name: columns[name][best] for name in explained}
+    ranks = {name: _ranks(columns[name][mask], values[name]).tolist() for name in explained}
+    scores = {name: values[name].tolist() for name in explained}
     hits = []
     for j, (memory, value, units) in enumerate(chosen):
         signals = {
-            name: Signal(rank=int(ranks[name][j]), score=float(columns[name][best[j]]))
+            name: Signal(rank=int(ranks[name][j]), score=float(scores[name][j]))
             for name in explained
         }
         record = candidates.records[memory]

@@ -326,7 +326,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return cached
         found = tx.fetchall(
             f"SELECT m.pk, m.embedding, m.state, m.kind, m.layer, "
-            f"coalesce(m.valid_from, m.recorded_at) FROM memories m WHERE {where} "
+            f"coalesce(m.valid_from, m.recorded_at), m.actor FROM memories m WHERE {where} "
             "AND m.embedding IS NOT NULL ORDER BY m.pk",
             params,
         )
@@ -350,7 +350,15 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 continue
             index.append(
                 [
-                    (pk, blob, r.state, r.kind, r.layer, to_micros(r.valid_from or r.recorded_at))
+                    (
+                        pk,
+                        blob,
+                        r.state,
+                        r.kind,
+                        r.layer,
+                        to_micros(r.valid_from or r.recorded_at),
+                        r.actor,
+                    )
                     for pk, r, blob in added
                     if blob is not None and key.covers(r.scope)
                 ]

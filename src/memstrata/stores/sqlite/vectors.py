@@ -1,11 +1,12 @@
 """The in-memory vector index of one scope: derived from SQLite, never trusted over it.
 
 It holds the scope's normalised vectors as a float32 matrix together with the columns that
-common filters need (state, kind, layer, event time), so a filtered search is one matrix-vector
-product and a mask. Rows are appended in place (capacity doubles) when this process adds
-memories; any other change rebuilds it from SQLite. Past ``ANN_MIN_ROWS`` rows an HNSW index
-(usearch, see ``ann``) proposes candidates, which are rescored exactly from the matrix; exact
-search is the fallback when filters leave too few of them.
+common filters need (state, kind, layer, event time, speaker), so a filtered search is one
+matrix-vector product and a mask. Rows are appended in place (capacity doubles) when this
+process adds memories; any other change to the scope rebuilds it from SQLite. Past
+``ANN_MIN_ROWS`` rows an HNSW index (usearch, see ``ann``) proposes candidates, which are
+rescored exactly from the matrix; exact search is the fallback when filters leave too few of
+them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ ANN_OVERSAMPLE = 4
 #: A graph loaded from disk is saved again once this many rows (or a tenth) were added to it.
 ANN_RESAVE_ROWS = 2_000
 
-Row = tuple[int, bytes, str, str, str, int | None]  # pk, embedding, state, kind, layer, when
+#: pk, embedding, state, kind, layer, when, actor
+Row = tuple[int, bytes, str, str, str, int | None, str | None]
 
 #: How many bytes of vector indexes a store keeps in memory by default (``VectorCache``).
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
@@ -49,7 +51,7 @@ def _among(codes: npt.NDArray[np.uint8], wanted: list[int]) -> npt.NDArray[np.bo
 
 def needs_sql(filters: Filters) -> bool:
     """Whether a filter can only be answered by SQL (not by the index's own columns)."""
-    return bool(filters.metadata) or filters.actor is not None
+    return bool(filters.metadata)
 
 
 @dataclass
@@ -63,6 +65,9 @@ class ScopeVectors:
     kind: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
     layer: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))
     when: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: Each row's speaker, as a number (0: none) in ``actors``.
+    actor: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    actors: dict[str, int] = field(default_factory=dict)
     ann: Any = None
     #: Where the graph is kept between processes (``None``: in memory only), and its key.
     ann_files: AnnFiles | None = None
@@ -83,7 +88,8 @@ class ScopeVectors:
     @property
     def nbytes(self) -> int:
         """Memory held: the arrays, and the graph's copy of the vectors with its links."""
-        arrays = self.pks.nbytes + self.matrix.nbytes + self.when.nbytes + 3 * len(self.pks)
+        arrays = (self.pks.nbytes + self.matrix.nbytes + self.when.nbytes + self.actor.nbytes
+                  + 3 * len(self.pks))  # fmt: skip
         graph = 0 if self.ann is None else self.size * (self.dim + 2 * ann_module.CONNECTIVITY * 4)
         return int(arrays + graph)
 
@@ -104,6 +110,7 @@ class ScopeVectors:
         self.kind = grown(self.kind, (new,))
         self.layer = grown(self.layer, (new,))
         self.when = grown(self.when, (new,))
+        self.actor = grown(self.actor, (new,))
 
     def append(self, rows: Sequence[Row]) -> None:
         if not rows:
@@ -120,6 +127,10 @@ class ScopeVectors:
         self.kind[start:end] = [KIND_CODE[r[3]] for r in rows]
         self.layer[start:end] = [LAYER_CODE[r[4]] for r in rows]
         self.when[start:end] = [r[5] or 0 for r in rows]
+        codes = self.actors
+        self.actor[start:end] = [
+            0 if r[6] is None else codes.setdefault(r[6], len(codes) + 1) for r in rows
+        ]
         self.size = end
         if self.ann is not None:
             self.ann.add(self.pks[start:end], self.matrix[start:end])
@@ -157,6 +168,8 @@ class ScopeVectors:
             keep &= self.when[:n] >= int(filters.since.timestamp() * 1_000_000)
         if filters.until is not None:
             keep &= self.when[:n] <= int(filters.until.timestamp() * 1_000_000)
+        if filters.actor is not None:
+            keep &= self.actor[:n] == self.actors.get(filters.actor, -1)
         if allowed_pks is not None:
             keep &= np.isin(self.pks[:n], np.fromiter(allowed_pks, np.int64, len(allowed_pks)))
         return keep
