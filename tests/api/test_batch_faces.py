@@ -90,7 +90,7 @@ def test_rest_batch_counts_first_then_changes_and_restores(
         ("/v1/batch/delete", {"ids": ["nope"]}, 404, "no memories 'nope'"),
         ("/v1/batch/delete", {"where": {"colour": "red"}}, 422, "where.colour: unknown field"),
         ("/v1/batch/delete", {}, 422, "ids, or a where filter"),
-        ("/v1/batch/update", {"ids": ["x"]}, 422, "needs metadata or validity times"),
+        ("/v1/batch/update", {"ids": ["x"]}, 422, "needs metadata, validity or expiry times"),
         ("/v1/batch/restore", {"ids": []}, 422, "ids: List should have at least 1 item"),
     ],
 )
@@ -141,13 +141,14 @@ def test_cli_batch_commands(db_path: Path) -> None:
     where = json.dumps(WORK)
     dry = cli(db_path, "delete-many", "--user", "ada", "--where", where, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would delete 2 memories (nothing changed)" in dry.stdout
+    assert "would change 2 memories (nothing changed)" in dry.stdout
     done = cli(db_path, "delete-many", "--user", "ada", "--where", where, "--json")
     assert json.loads(done.stdout)["count"] == 2
     assert active(db_path) == {"Flight to Lisbon in May"}
-    back = cli(db_path, "restore-many", "--user", "ada", *json.loads(done.stdout)["ids"])
-    assert back.returncode == 0 and "restored 2 memories" in back.stdout
-    tagged = cli(db_path, "update-many", "--user", "ada", ids["Flight to Lisbon in May"],
+    chosen = [x for i in json.loads(done.stdout)["ids"] for x in ("--ids", i)]
+    back = cli(db_path, "restore-many", "--user", "ada", *chosen)
+    assert back.returncode == 0 and "changed 2 memories" in back.stdout
+    tagged = cli(db_path, "update-many", "--user", "ada", "--ids", ids["Flight to Lisbon in May"],
                  "--metadata", '{"seen": true}', "--json")  # fmt: skip
     assert json.loads(tagged.stdout)["ids"] == [ids["Flight to Lisbon in May"]]
     bad = cli(db_path, "delete-many", "--user", "ada")
