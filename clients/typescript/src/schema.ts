@@ -2484,7 +2484,7 @@ export interface operations {
                 /** @description A JSON object of scalars, e.g. {"topic":"x"} */
                 metadata?: string;
                 /** @description A filter expression as JSON, e.g. {"importance":{">=":0.5}} (docs/filters.md). */
-                where?: string | null;
+                where?: string;
                 /** @description Also expired memories and facts whose valid_to has passed (as stored). */
                 history?: boolean;
                 /** @description Whose memory: a user id. */
