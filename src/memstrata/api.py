@@ -30,7 +30,7 @@ from typing import IO, Any, Concatenate, ParamSpec, Protocol, Self, TypedDict, T
 from memstrata.errors import InvalidInputError
 from memstrata.options import Extraction
 from memstrata.ports import Clock, Entity, EntityView, Link
-from memstrata.results import FeedbackResult, Person, PipelineReport, ProfileView
+from memstrata.results import BatchResult, FeedbackResult, Person, PipelineReport, ProfileView
 from memstrata.types import (
     AddResult,
     Change,
@@ -46,6 +46,7 @@ from memstrata.types import (
     SearchResult,
     as_utc,
 )
+from memstrata.where import Expr, parse
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,6 +56,9 @@ C = TypeVar("C", bound=Callable[..., Any])
 MessageInput = Message | str | Mapping[str, Any]
 #: A time as a verb takes it: a ``datetime``, an ISO 8601 string or a Unix timestamp.
 TimeInput = datetime | str | float | None
+#: A ``where`` filter as a verb takes it: its JSON form or a parsed ``memstrata.where`` tree
+#: (docs/filters.md).
+WhereInput = Mapping[str, Any] | Expr | None
 #: The fields of a scope, in the order every face names them.
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 
@@ -92,6 +96,7 @@ class Verbs(Protocol):
         metadata: Mapping[str, Any] | None = None,
         timestamp: TimeInput = None,
         extraction: Extraction | Mapping[str, Any] | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> AddResult:
         """Remember messages: each becomes an ``episode`` memory whose sources is its id.
@@ -106,6 +111,10 @@ class Verbs(Protocol):
         per batch of messages; a model that fails never fails ``add`` (see ``reprocess``).
         ``extraction`` gives the batches this call runs rules of their own (see
         ``set_extraction``).
+
+        ``expires_at`` (else the time-to-live of the kind, ``Memory(ttl=…)``) is when the new
+        memories stop being recalled: they then read as archived, never deleted
+        (docs/expiry.md).
         """
         ...
 
@@ -142,6 +151,7 @@ class Verbs(Protocol):
         metadata: Mapping[str, Any] | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         """Store a memory that is not a message: a fact, summary or thought drawn from stored
@@ -153,6 +163,7 @@ class Verbs(Protocol):
         assistant (``InvalidInputError``; store such words with ``add``, which keeps them as a
         quotation flagged ``instruction``). A ``procedure`` or ``working`` note is what the
         caller states for itself and needs no source (see ``write.episodes.DERIVED_KINDS``).
+        ``expires_at`` is as in ``add``.
         """
         ...
 
@@ -177,13 +188,15 @@ class Verbs(Protocol):
         valid_to: TimeInput = None,
         expected_version: int | None = None,
         reason: str | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         """Write a new version of a memory; the old version is kept (see ``versions``).
 
         Give ``expected_version`` to fail with ``ConflictError`` instead of overwriting a
         change made since you read the memory. A fact, summary or thought is not given text that
-        gives orders to an assistant (``InvalidInputError``, as in ``remember``).
+        gives orders to an assistant (``InvalidInputError``, as in ``remember``). ``expires_at``
+        sets when the memory stops being recalled (docs/expiry.md).
         """
         ...
 
@@ -204,7 +217,8 @@ class Verbs(Protocol):
         reason: str | None = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
-        """Bring a deleted or archived memory back to active."""
+        """Bring a deleted or archived memory back to active (an expiry that has passed is
+        cleared, in a new version)."""
         ...
 
     def archive(
@@ -215,6 +229,58 @@ class Verbs(Protocol):
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         """Archive: out of default search, kept, restorable."""
+        ...
+
+    def delete_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        """Soft-delete many memories at once, by ``ids`` or by a ``where`` filter (docs/
+        filters.md) among ``states`` (default active and archived), in one transaction; each
+        stays restorable (``restore_many``) until purged, and each is a change in the feed.
+        ``dry_run`` only counts them (and lists the first ids). A batch changes at most 1,000
+        memories: a filter that matches more is refused (narrow it)."""
+        ...
+
+    def restore_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        """Bring many deleted or archived memories back to active, by ``ids`` or by a ``where``
+        filter among ``states`` (default deleted and archived), chosen as ``delete_many``
+        chooses; an expiry that has passed is cleared, in a new version."""
+        ...
+
+    def update_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        expires_at: TimeInput = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        """Write a new version of many memories at once, by ``ids`` or by a ``where`` filter
+        among ``states`` (default active), in one transaction; every old version is kept.
+        ``metadata`` is merged into each memory's own (a key set to None is removed);
+        ``valid_from``, ``valid_to`` and ``expires_at`` are set. ``dry_run`` only counts them."""
         ...
 
     def purge(
@@ -254,10 +320,15 @@ class Verbs(Protocol):
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
         budget: int | None = None,
+        where: WhereInput = None,
+        history: bool = False,
         **scope: Unpack[ScopeArgs],
     ) -> SearchResult:
         """The memories that best answer ``query``, best first, each with the signals that
-        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality.
+        found it. ``since``/``until`` bound event time; ``metadata`` matches by equality;
+        ``where`` is a filter expression over any field and metadata key (docs/filters.md).
+        Memories that have expired read as archived, and facts whose ``valid_to`` has passed
+        are left out, unless ``history`` is true (docs/expiry.md).
 
         Facts that a later fact contradicted (``expired_at`` passed) are left out. ``as_of``
         searches memory as it stood at that moment (system time): the versions then current,
@@ -295,7 +366,8 @@ class Verbs(Protocol):
         dry_run: bool = False,
         **scope: Unpack[ScopeArgs],
     ) -> builtins.list[str]:
-        """Archive the memories of a scope that have faded (retention below the threshold).
+        """Archive the memories of a scope that have expired (``expires_at`` passed) or faded
+        (retention below the threshold).
 
         Archived memories leave default search; nothing is deleted and ``restore`` brings them
         back. Call it on a schedule (or ``memstrata maintain``); returns the ids archived.
@@ -325,9 +397,14 @@ class Verbs(Protocol):
         since: TimeInput = None,
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
+        where: WhereInput = None,
+        history: bool = False,
         **scope: Unpack[ScopeArgs],
     ) -> Page:
-        """Memories of a scope, newest first, one page at a time (pass ``next_cursor`` back)."""
+        """Memories of a scope, newest first, one page at a time (pass ``next_cursor`` back).
+        ``where`` is a filter expression over any field and metadata key (docs/filters.md).
+        Memories that have expired read as archived, and facts whose ``valid_to`` has passed
+        are left out, unless ``history`` is true (docs/expiry.md)."""
         ...
 
     def versions(
@@ -455,10 +532,16 @@ def merge_filters(
     since: TimeInput,
     until: TimeInput,
     metadata: Mapping[str, Any] | None,
+    where: WhereInput = None,
 ) -> Filters:
-    """``filters`` with the fields the keyword arguments give in its place."""
+    """``filters`` with the fields the keyword arguments give in its place; its ``where``
+    parsed (``InvalidInputError`` saying where and why it is wrong)."""
     base = filters or Filters()
     changes: dict[str, Any] = {}
+    if where is not None:
+        changes["where"] = parse(where)
+    elif base.where is not None:
+        changes["where"] = parse(base.where)
     if kinds is not None:
         changes["kinds"] = tuple(kinds)
     if states is not None:
@@ -600,6 +683,9 @@ class AsyncVerbs:
     delete = threaded(Verbs.delete)
     restore = threaded(Verbs.restore)
     archive = threaded(Verbs.archive)
+    delete_many = threaded(Verbs.delete_many)
+    restore_many = threaded(Verbs.restore_many)
+    update_many = threaded(Verbs.update_many)
     purge = threaded(Verbs.purge)
     reset = threaded(Verbs.reset)
     search = threaded(Verbs.search)
@@ -705,6 +791,7 @@ __all__ = [
     "Transport",
     "Verb",
     "Verbs",
+    "WhereInput",
     "blocking",
     "documented",
     "follow",

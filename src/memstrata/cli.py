@@ -23,6 +23,7 @@ from memstrata.api import VERBS, Verb
 from memstrata.errors import ConflictError, InvalidInputError, MemstrataError, NotFoundError
 from memstrata.memory import Memory
 from memstrata.ports import Entity, EntityView, Link
+from memstrata.results import BatchResult
 from memstrata.settings import Settings
 from memstrata.types import KINDS, STATES, Hit, MemoryRecord, Message
 
@@ -120,7 +121,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.id and len(messages) > 1:
         raise InvalidInputError("--id names one message; give one text with it")
     with _open(args) as mem:
-        result = mem.add(messages, timestamp=args.timestamp, **_scope(args))
+        result = mem.add(
+            messages, timestamp=args.timestamp, expires_at=args.expires_at, **_scope(args)
+        )
 
     def human() -> None:
         for record in result.added:
@@ -145,6 +148,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             budget=args.budget,
+            where=args.where,
+            history=args.history,
             **_scope(args),
         )
 
@@ -173,6 +178,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             cursor=args.cursor,
             kinds=args.kind or None,
             states=args.state or None,
+            where=args.where,
+            history=args.history,
             **_scope(args),
         )
 
@@ -367,7 +374,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 #: first line of the verb's documentation, the output the result in the usual two formats.
 DERIVED = ("update", "remember", "versions", "sources", "scopes", "links", "entities", "about",
            "purge", "reset", "people", "profile", "changes", "set_extraction",
-           "extraction")  # fmt: skip
+           "extraction", "delete_many", "restore_many", "update_many")  # fmt: skip
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -395,7 +402,10 @@ _OPTION_KINDS: dict[str, dict[str, Any]] = {
     "float": {"type": float},
     "bool": {"action": "store_true"},
     "Sequence[str]": {"action": "append"},
+    "Sequence[str] | None": {"action": "append", "metavar": "ID"},
+    "Sequence[MemoryState] | None": {"action": "append", "choices": STATES},
     "MemoryKind": {"choices": KINDS},
+    "WhereInput": {"type": _json_object, "metavar": "JSON"},
     "Mapping[str, Any] | None": {"type": _json_object, "metavar": "JSON"},
     "Extraction | Mapping[str, Any] | None": {"type": _json_rules, "metavar": "JSON"},
 }
@@ -416,7 +426,8 @@ def verb_parser(sub: Any, verb: Verb, parents: list[argparse.ArgumentParser]) ->
             flag = "--" + param.name.replace("_", "-")
             action = options.get("action")
             if action == "append":  # each value once, the option repeated
-                options.update(default=list(param.default), help="repeat for more")
+                default = None if param.default is None else list(param.default)
+                options.update(default=default, help="repeat for more")
             elif action != "store_true":
                 options.setdefault("metavar", param.name.upper())
                 options["default"] = param.default
@@ -473,6 +484,11 @@ def _show(value: Any) -> None:
             _show(item)
         if not value:
             print("none")
+    elif isinstance(value, BatchResult):
+        verb = "would change" if value.dry_run else "changed"
+        print(f"{verb} {value.count} memories" + (" (nothing changed)" if value.dry_run else ""))
+        for memory_id in value.ids:
+            print(f"  {memory_id}")
     elif isinstance(value, dict):
         print("  ".join(f"{k}={v}" for k, v in value.items()))
     else:
@@ -480,6 +496,21 @@ def _show(value: Any) -> None:
 
 
 # -- parser ---------------------------------------------------------------------------------------
+def where_flags(parser: argparse.ArgumentParser) -> None:
+    """``--where`` and ``--history`` of a command that reads memories."""
+    parser.add_argument(
+        "--where",
+        type=_json_object,
+        metavar="JSON",
+        help='a filter expression, e.g. \'{"metadata.topic": {"in": ["work"]}}\' (docs/filters.md)',
+    )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="also memories that have expired and facts whose valid_to has passed",
+    )
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="store path or URL (default: $MEMSTRATA_DB or user data dir)")
@@ -525,6 +556,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", help="message id (default: generated)")
     p.add_argument("--timestamp", help="when it was said, ISO 8601 (default: now)")
     p.add_argument(
+        "--expires-at",
+        metavar="TIME",
+        help="when to stop recalling it, ISO 8601: it then reads as archived, never deleted",
+    )
+    p.add_argument(
         "--file",
         metavar="PATH",
         help="read messages from a JSON file ('-': stdin): an array of OpenAI-style messages "
@@ -548,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHARS",
         help="pack the hits into this many characters of context (sentences that answer)",
     )
+    where_flags(p)
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("list", parents=both, help="list memories, newest first")
@@ -555,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", help="the next_cursor of the previous page")
     p.add_argument("--kind", action="append", choices=KINDS)
     p.add_argument("--state", action="append", choices=STATES, help="default: active")
+    where_flags(p)
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("get", parents=both, help="show one memory with its source messages")
@@ -581,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unused", action="append", metavar="ID", help="default: the other hits")
     p.set_defaults(handler=cmd_feedback)
 
-    p = sub.add_parser("maintain", parents=both, help="archive memories that have faded")
+    p = sub.add_parser("maintain", parents=both, help="archive memories that have expired or faded")
     p.add_argument("--dry-run", action="store_true", help="only list what would be archived")
     p.set_defaults(handler=cmd_maintain)
 

@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Unpack
 
@@ -21,6 +22,7 @@ from memstrata.api import (
     MessageInput,
     ScopeArgs,
     TimeInput,
+    WhereInput,
     documented,
     merge_filters,
     scope_of,
@@ -34,6 +36,7 @@ from memstrata.errors import (
     NotFoundError,
     ReadOnlyStoreError,
 )
+from memstrata.lifecycle import expiry
 from memstrata.lifecycle.maintain import maintain
 from memstrata.options import Extraction, PipelineConfig, Retrieval, as_extraction, preset
 from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
@@ -44,7 +47,7 @@ from memstrata.read.pack import fit_budget
 from memstrata.read.rerank import LinearReranker
 from memstrata.read.search import search as run_search
 from memstrata.read.search import search_records
-from memstrata.results import FeedbackResult, Person, PipelineReport, ProfileView
+from memstrata.results import BatchResult, FeedbackResult, Person, PipelineReport, ProfileView
 from memstrata.settings import Settings
 from memstrata.stores import codec, open_store
 from memstrata.types import (
@@ -66,7 +69,8 @@ from memstrata.types import (
     check_text,
     new_id,
 )
-from memstrata.write import importing, ledgers
+from memstrata.where import parse as parse_where
+from memstrata.write import batch, importing, ledgers
 from memstrata.write import profile as profile_
 from memstrata.write.episodes import (
     check_derived_text,
@@ -117,7 +121,9 @@ class Memory:
     and/or ``run_id``; ``tenant`` is the outer boundary the server uses for API keys.
     ``llm`` (an ``LLM``, such as ``memstrata.llms.OpenAICompatLLM``) turns on the LLM write
     path: ``add`` also extracts facts and consolidates them (see ``docs/llm-pipeline.md``);
-    ``pipeline`` tunes it.
+    ``pipeline`` tunes it. ``ttl`` gives new memories of a kind a time-to-live (a
+    ``timedelta`` or seconds per kind, e.g. ``{"working": timedelta(days=1)}``): they then
+    read as archived (docs/expiry.md).
     """
 
     def __init__(
@@ -130,6 +136,7 @@ class Memory:
         tenant: str = DEFAULT_TENANT,
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
+        ttl: Mapping[str, timedelta | float] | None = None,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -149,7 +156,9 @@ class Memory:
         self.llm = llm
         self._owned_llm: OpenAICompatLLM | None = None
         self.pipeline = Pipeline(self.store, self.embedder, llm, self.clock, pipeline)
-        self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline)
+        #: The default time-to-live of new memories, per kind (``lifecycle.expiry``).
+        self.ttl = expiry.check_ttl(ttl)
+        self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline, self.ttl)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -166,6 +175,7 @@ class Memory:
             "embedder": embedder,
             "retriever": settings.retriever,
             "tenant": settings.tenant,
+            "ttl": dict(settings.ttl) or None,
         }
         owned = None
         if settings.llm_base_url and "llm" not in overrides:
@@ -213,11 +223,12 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         timestamp: TimeInput = None,
         extraction: Extraction | Mapping[str, Any] | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> AddResult:
         return self.writer.add(
             self._scope(scope), messages, metadata=metadata, timestamp=timestamp,
-            extraction=as_extraction(extraction),
+            extraction=as_extraction(extraction), expires_at=as_utc(expires_at, "expires_at"),
         )  # fmt: skip
 
     def set_extraction(
@@ -246,6 +257,7 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         reason: str | None = None,
         prompt_version: str | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         return self.writer.remember(
@@ -253,6 +265,7 @@ class Memory:
             keys=keys, entities=entities, valid_from=as_utc(valid_from, "valid_from"),
             valid_to=as_utc(valid_to, "valid_to"), importance=importance, metadata=metadata,
             reason=reason, prompt_version=prompt_version,
+            expires_at=as_utc(expires_at, "expires_at"),
         )  # fmt: skip
 
     def reprocess(
@@ -279,11 +292,12 @@ class Memory:
         valid_to: TimeInput = None,
         expected_version: int | None = None,
         reason: str | None = None,
+        expires_at: TimeInput = None,
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         where = self._scope(scope)
-        if text is None and metadata is None and valid_from is None and valid_to is None:
-            raise InvalidInputError("update needs new text, metadata or validity times")
+        if all(v is None for v in (text, metadata, valid_from, valid_to, expires_at)):
+            raise InvalidInputError("update needs new text, metadata, validity or expiry times")
         current = self.store.get(where, memory_id)
         changes: dict[str, Any] = {}
         if text is not None:
@@ -295,6 +309,8 @@ class Memory:
             changes["valid_from"] = as_utc(valid_from, "valid_from")
         if valid_to is not None:
             changes["valid_to"] = as_utc(valid_to, "valid_to")
+        if expires_at is not None:
+            changes["expires_at"] = as_utc(expires_at, "expires_at")
         new = replace(current, **changes)
         if text is not None and new.kind == "episode" and new.text != current.text:
             new = reguard_episode(new)
@@ -326,7 +342,9 @@ class Memory:
         **scope: Unpack[ScopeArgs],
     ) -> MemoryRecord:
         where = self._scope(scope)
-        return self.store.set_state(where, memory_id, "active", at=self.clock.now(), reason=reason)
+        now = self.clock.now()
+        expiry.unexpire(self.store, where, [memory_id], now)
+        return self.store.set_state(where, memory_id, "active", at=now, reason=reason)
 
     def archive(
         self,
@@ -339,6 +357,83 @@ class Memory:
         return self.store.set_state(
             where, memory_id, "archived", at=self.clock.now(), reason=reason
         )
+
+    def delete_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        return self._set_states_many("deleted", ids, where, states, dry_run, reason, scope)
+
+    def restore_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        return self._set_states_many("active", ids, where, states, dry_run, reason, scope)
+
+    def _set_states_many(
+        self,
+        state: MemoryState,
+        ids: Sequence[str] | None,
+        where: WhereInput,
+        states: Sequence[MemoryState] | None,
+        dry_run: bool,
+        reason: str | None,
+        scope: ScopeArgs,
+    ) -> BatchResult:
+        confined = self._scope(scope)
+        expr = None if where is None else parse_where(where)
+        now = self.clock.now()
+        chosen = batch.choose(self.store, confined, ids, expr, batch.check_states(states), state,
+                              now)  # fmt: skip
+        if state == "active" and dry_run is not True and chosen[0] <= batch.MAX_BATCH:
+            expiry.unexpire(self.store, confined, [r.id for r in chosen[1]], now)
+        return batch.set_states(self.store, confined, chosen, state, at=now,
+                                dry_run=dry_run is True, reason=reason)  # fmt: skip
+
+    def update_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: WhereInput = None,
+        states: Sequence[MemoryState] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        valid_from: TimeInput = None,
+        valid_to: TimeInput = None,
+        expires_at: TimeInput = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        **scope: Unpack[ScopeArgs],
+    ) -> BatchResult:
+        confined = self._scope(scope)
+        changes: dict[str, Any] = {}
+        if metadata is not None:
+            changes["metadata"] = check_metadata(metadata)
+        if valid_from is not None:
+            changes["valid_from"] = as_utc(valid_from, "valid_from")
+        if valid_to is not None:
+            changes["valid_to"] = as_utc(valid_to, "valid_to")
+        if expires_at is not None:
+            changes["expires_at"] = as_utc(expires_at, "expires_at")
+        if not changes:
+            raise InvalidInputError("update_many needs metadata, validity or expiry times to set")
+        expr = None if where is None else parse_where(where)
+        now = self.clock.now()
+        chosen = batch.choose(self.store, confined, ids, expr, batch.check_states(states), None,
+                              now)  # fmt: skip
+        return batch.update(self.store, confined, chosen, changes, at=now,
+                            dry_run=dry_run is True, reason=reason)  # fmt: skip
 
     def purge(
         self,
@@ -392,9 +487,11 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         as_of: TimeInput = None,
         budget: int | None = None,
+        where: WhereInput = None,
+        history: bool = False,
         **scope: Unpack[ScopeArgs],
     ) -> SearchResult:
-        where = self._scope(scope)
+        confined = self._scope(scope)
         query = check_text(query, "query")
         if limit is not None:
             _check_count(limit, "limit", MAX_LIMIT)
@@ -402,14 +499,16 @@ class Memory:
             _check_count(budget, "budget", MAX_BUDGET)
         if limit is None:
             limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
-        flt = merge_filters(filters, kinds, states, layers, since, until, metadata)
+        flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
         depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         at = as_utc(as_of, "as_of")
+        if history is not True:
+            flt = replace(flt, current_at=at or now)
         embedder = self.embedder
         learned = learning.learned_for(
-            self.store, where, self._reranker_base, None if embedder is None else embedder.name
+            self.store, confined, self._reranker_base, None if embedder is None else embedder.name
         )
         # The query is embedded once: for the ranker, and for what feedback taught (a search
         # of past versions embeds its own).
@@ -419,14 +518,14 @@ class Memory:
         vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
         if at is not None:
             hits = search_records(
-                self.store.as_of(where, at, flt), self.embedder, query, limit=depth,
+                self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
                 retrieval=self.retrieval,
             )  # fmt: skip
         else:
             hits = run_search(
                 self.store,
                 self.embedder,
-                where,
+                confined,
                 query,
                 flt,
                 limit=depth,
@@ -441,7 +540,7 @@ class Memory:
         ranked, features = learning.rerank(hits, learned, query, vector, now)
         search_id = new_id()
         learning.save_search(
-            self.store, where, search_id, query, ranked[:limit], features[:limit], now
+            self.store, confined, search_id, query, ranked[:limit], features[:limit], now
         )
         return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
 
@@ -482,7 +581,7 @@ class Memory:
         where = self._scope(scope)
         at = as_utc(as_of, "as_of")
         if at is None:
-            return self.store.get(where, memory_id)
+            return expiry.view(self.store.get(where, memory_id), self.clock.now())
         for version in reversed(self.store.versions(where, memory_id)):
             if version.recorded_at <= at:
                 return version
@@ -500,12 +599,18 @@ class Memory:
         since: TimeInput = None,
         until: TimeInput = None,
         metadata: Mapping[str, Any] | None = None,
+        where: WhereInput = None,
+        history: bool = False,
         **scope: Unpack[ScopeArgs],
     ) -> Page:
-        where = self._scope(scope)
+        confined = self._scope(scope)
         _check_count(limit, "limit", MAX_LIMIT)
-        flt = merge_filters(filters, kinds, states, layers, since, until, metadata)
-        return self.store.list(where, flt, limit=limit, cursor=cursor)
+        flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
+        if history is True:
+            return self.store.list(confined, flt, limit=limit, cursor=cursor)
+        now = self.clock.now()
+        page = self.store.list(confined, replace(flt, current_at=now), limit=limit, cursor=cursor)
+        return replace(page, records=tuple(expiry.view(r, now) for r in page.records))
 
     def versions(
         self,
@@ -726,10 +831,11 @@ class AsyncMemory(AsyncVerbs):
         tenant: str = DEFAULT_TENANT,
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
+        ttl: Mapping[str, timedelta | float] | None = None,
     ) -> None:
         self.sync = Memory(
             store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,
-            pipeline=pipeline,
+            pipeline=pipeline, ttl=ttl,
         )  # fmt: skip
 
     @classmethod

@@ -50,6 +50,7 @@ from memstrata.options import Extraction, as_extraction
 from memstrata.ports import Entity, EntityView, Link, SystemClock, Triple
 from memstrata.results import (
     Alias,
+    BatchResult,
     FeedbackResult,
     Person,
     PipelineReport,
@@ -78,6 +79,8 @@ from memstrata.types import (
     SearchResult,
     as_utc,
 )
+from memstrata.where import parse as parse_where
+from memstrata.where import to_json as where_json
 
 DEFAULT_URL = "http://127.0.0.1:8420"
 #: The size of the pieces an import is sent in, in characters.
@@ -142,8 +145,9 @@ def _message(value: MessageInput | bytes) -> str | dict[str, Any]:
 def _merge_filters(a: Mapping[str, Any]) -> dict[str, Any]:
     """The filter fields to send: ``filters`` overridden by the keyword arguments given."""
     merged = merge_filters(
-        a["filters"], a["kinds"], a["states"], a["layers"], a["since"], a["until"], a["metadata"]
-    )
+        a["filters"], a["kinds"], a["states"], a["layers"], a["since"], a["until"], a["metadata"],
+        a["where"],
+    )  # fmt: skip
     return {
         "kinds": list(merged.kinds) or None,
         "states": list(merged.states),
@@ -152,6 +156,7 @@ def _merge_filters(a: Mapping[str, Any]) -> dict[str, Any]:
         "until": merged.until.isoformat() if merged.until else None,
         "metadata": dict(merged.metadata) or None,
         "actor": merged.actor,
+        "where": None if merged.where is None else where_json(merged.where),
     }
 
 
@@ -295,6 +300,7 @@ def _add(http: HTTPTransport, a: Args, scope: Args) -> AddResult:
         "metadata": a["metadata"],
         "timestamp": _iso(a["timestamp"], "timestamp"),
         "extraction": _rules(a["extraction"]),
+        "expires_at": _iso(a["expires_at"], "expires_at"),
     }
     data = http._json("POST", "/v1/memories", body=body)
     return AddResult(
@@ -311,6 +317,7 @@ def _remember(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
         "entities": list(a["entities"]),
         "valid_from": _iso(a["valid_from"], "valid_from"),
         "valid_to": _iso(a["valid_to"], "valid_to"),
+        "expires_at": _iso(a["expires_at"], "expires_at"),
     }
     return http._record(http._json("POST", "/v1/memories/remember", body=body))
 
@@ -328,6 +335,7 @@ def _update(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
         "metadata": a["metadata"],
         "valid_from": _iso(a["valid_from"], "valid_from"),
         "valid_to": _iso(a["valid_to"], "valid_to"),
+        "expires_at": _iso(a["expires_at"], "expires_at"),
         "expected_version": a["expected_version"],
         "reason": a["reason"],
     }
@@ -340,6 +348,26 @@ def _state(verb: str) -> Callable[[HTTPTransport, Args, Args], MemoryRecord]:
     def change(http: HTTPTransport, a: Args, scope: Args) -> MemoryRecord:
         params = {**scope, "reason": a["reason"]}
         return http._record(http._json(method, _path(a["memory_id"], tail), params=params))
+
+    return change
+
+
+def _batch(verb: str) -> Callable[[HTTPTransport, Args, Args], BatchResult]:
+    def change(http: HTTPTransport, a: Args, scope: Args) -> BatchResult:
+        ids, where, states = a["ids"], a["where"], a["states"]
+        body = {
+            **scope,
+            **a,
+            "ids": None if ids is None else list(ids),
+            "where": None if where is None else where_json(parse_where(where)),
+            "states": None if states is None else list(states),
+            "dry_run": a["dry_run"] is True,
+        }
+        for name in ("valid_from", "valid_to", "expires_at"):
+            if name in body:
+                body[name] = _iso(body[name], name)
+        data = http._json("POST", f"/v1/batch/{verb}", body=_drop_none(body))
+        return BatchResult(int(data["count"]), tuple(data["ids"]), bool(data["dry_run"]))
 
     return change
 
@@ -361,6 +389,7 @@ def _search(http: HTTPTransport, a: Args, scope: Args) -> SearchResult:
         "limit": a["limit"],
         "as_of": _iso(a["as_of"], "as_of"),
         "budget": a["budget"],
+        "history": a["history"] is True,
         **_merge_filters(a),
     }
     data = http._json("POST", "/v1/memories/search", body=body)
@@ -406,6 +435,8 @@ def _list(http: HTTPTransport, a: Args, scope: Args) -> Page:
         "until": f["until"],
         "actor": f["actor"],
         "metadata": json.dumps(f["metadata"]) if f["metadata"] else None,
+        "where": json.dumps(f["where"]) if f["where"] else None,
+        "history": a["history"] is True,
     }
     data = http._json("GET", "/v1/memories", params=params)
     return Page(
@@ -539,6 +570,9 @@ ROUTES: dict[str, Callable[[HTTPTransport, Args, Args], Any]] = {
     "delete": _state("delete"),
     "restore": _state("restore"),
     "archive": _state("archive"),
+    "delete_many": _batch("delete"),
+    "restore_many": _batch("restore"),
+    "update_many": _batch("update"),
     "purge": _purge,
     "reset": _reset,
     "search": _search,
@@ -600,6 +634,9 @@ class RemoteMemory:
     delete = forwarded(V.delete)
     restore = forwarded(V.restore)
     archive = forwarded(V.archive)
+    delete_many = forwarded(V.delete_many)
+    restore_many = forwarded(V.restore_many)
+    update_many = forwarded(V.update_many)
     purge = forwarded(V.purge)
     reset = forwarded(V.reset)
     search = forwarded(V.search)

@@ -1,5 +1,5 @@
 """What a verb returns beyond the records of ``types``: the reports of feedback and of the LLM
-write path, and the people of a scope with their profiles."""
+write path, what a batch change chose, and the people of a scope with their profiles."""
 
 from __future__ import annotations
 
@@ -149,3 +149,17 @@ class ProfileView:
 
     profiles: tuple[Profile, ...]
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch verb (``delete_many``, ``restore_many``, ``update_many``) chose: ``count``
+    memories and their ids (on a dry run, only the first ``write.batch.SHOWN_IDS``). With
+    ``dry_run`` nothing was changed."""
+
+    count: int
+    ids: tuple[str, ...]
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "ids": list(self.ids), "dry_run": self.dry_run}

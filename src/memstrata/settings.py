@@ -21,20 +21,24 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_READ_CACHE_MB``    memory a process may keep for searches, in MiB (default 512): a
                               SQLite store's vector matrices, and the tokens of 128 memories a
                               MiB (``read.engine.TermsCache``)
+``MEMSTRATA_TTL``              default time-to-live of new memories per kind, e.g.
+                              ``working=1d,episode=90d`` (units s, m, h, d, w); default: none
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
 
 from memstrata.errors import ConfigurationError
-from memstrata.types import DEFAULT_TENANT
+from memstrata.types import DEFAULT_TENANT, KINDS
 
 APP_NAME = "memstrata"
 
@@ -70,6 +74,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     read_cache_mb: int = 512
+    #: Default time-to-live per kind (``Memory(ttl=…)``).
+    ttl: Mapping[str, timedelta] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +107,7 @@ class Settings:
             allowed_hosts=items("MEMSTRATA_ALLOWED_HOSTS"),
             allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),
             read_cache_mb=_count(get("MEMSTRATA_READ_CACHE_MB"), "MEMSTRATA_READ_CACHE_MB", 512),
+            ttl=parse_ttl(get("MEMSTRATA_TTL") or ""),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -118,6 +125,26 @@ def _count(text: str | None, name: str, default: int) -> int:
     if value < 0:
         raise ConfigurationError(f"{name} must be a whole number of at least 0, not {text!r}")
     return value
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_ttl(text: str) -> dict[str, timedelta]:
+    """``working=1d,episode=90d`` as a time-to-live per kind (units s, m, h, d, w)."""
+    out: dict[str, timedelta] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, duration = item.partition("=")
+        kind, duration = kind.strip(), duration.strip()
+        match = _DURATION.match(duration)
+        if kind not in KINDS or match is None:
+            raise ConfigurationError(
+                f"MEMSTRATA_TTL item {item!r} must read KIND=DURATION, e.g. working=1d (kinds: "
+                f"{', '.join(KINDS)}; units s, m, h, d, w)"
+            )
+        out[kind] = timedelta(seconds=float(match[1]) * _UNIT[match[2]])
+    return out
 
 
 def quiet_openmp() -> None:

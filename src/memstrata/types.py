@@ -261,6 +261,8 @@ class MemoryRecord:
     ``id`` is stable across versions; ``version`` counts from 1. Event time (``valid_from``,
     ``valid_to``) says when the thing was true in the world; system time (``recorded_at``,
     ``expired_at``) says when memstrata learnt it and when it stopped believing this version.
+    ``expires_at`` is when the memory itself should stop being recalled: from then on it reads
+    as archived (``lifecycle.expiry``), and ``maintain`` archives it; nothing is deleted.
     """
 
     id: str
@@ -285,6 +287,7 @@ class MemoryRecord:
     last_recalled: datetime | None = None
     layer: Layer = "short"
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
 
     @property
     def event_time(self) -> datetime | None:
@@ -318,6 +321,7 @@ class MemoryRecord:
             "last_recalled": iso(self.last_recalled),
             "layer": self.layer,
             "metadata": dict(self.metadata),
+            "expires_at": iso(self.expires_at),
         }
 
     @classmethod
@@ -361,6 +365,7 @@ class MemoryRecord:
                 last_recalled=as_utc(data.get("last_recalled")),
                 layer=layer,
                 metadata=dict(data.get("metadata") or {}),
+                expires_at=as_utc(data.get("expires_at"), "expires_at"),
             )
         except KeyError as exc:
             raise InvalidInputError(f"memory record is missing the field {exc.args[0]!r}") from None
@@ -515,6 +520,13 @@ class Filters:
 
     ``since``/``until`` bound event time (``valid_from``), falling back to ``recorded_at`` for
     memories without an event time. ``metadata`` matches by equality on top-level keys.
+    ``where`` is a filter expression over any field and metadata key (docs/filters.md): its
+    JSON form, or the tree ``memstrata.where.parse`` makes of it (every store query parses it).
+
+    ``current_at`` reads memory as current at that moment: a memory whose ``expires_at`` has
+    come counts as archived whatever its stored state, and a fact whose ``valid_to`` has passed
+    is left out (``where.current_state``, ``where.ended``). ``None``: as stored, history
+    included. ``Memory`` sets it to its clock's now unless a call asks for ``history``.
     """
 
     kinds: tuple[MemoryKind, ...] = ()
@@ -524,6 +536,8 @@ class Filters:
     until: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     actor: str | None = None
+    where: Any = None
+    current_at: datetime | None = None
 
     def __post_init__(self) -> None:
         for kind in self.kinds:

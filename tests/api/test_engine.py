@@ -129,8 +129,11 @@ def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Pat
         mem.add(chat(200), user_id="u")
         mem.add({"text": "The wifi password is on the fridge."}, user_id="u")
         expected = mem.store.scope_stats(Scope(user_id="u"), ["wifi", "jazz"])
-    # Take the file back to the previous schema: no figures, schema version 1.
+    # Take the file back to schema version 1: no figures, no expiry.
     conn = sqlite3.connect(db)
+    conn.execute("DROP INDEX memories_expiring")
+    conn.execute("DROP INDEX memories_ending")
+    conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
     for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP INDEX memories_by_session")

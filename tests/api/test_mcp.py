@@ -36,6 +36,9 @@ TOOLS = {
     "get_profile",
     "restore_memory",
     "memory_feedback",
+    "delete_memories",
+    "restore_memories",
+    "update_memories",
 }
 
 
@@ -107,6 +110,20 @@ async def tour(client: Client) -> str:
     assert history["events"][-1]["reason"] == "mistake"
     assert history["events"][1]["previous_text"] == "I moved to Lisbon in May"
 
+    counted = structured(
+        await client.call_tool("delete_memories", {"where": {"kind": "episode"}, "dry_run": True})
+    )
+    assert counted["dry_run"] and counted["count"] == 2
+    tagged = structured(
+        await client.call_tool("update_memories", {"ids": [memory_id], "metadata": {"seen": True}})
+    )
+    assert tagged["ids"] == [memory_id]
+    gone = structured(await client.call_tool("delete_memories", {"ids": [memory_id]}))
+    back = structured(await client.call_tool("restore_memories", {"ids": gone["ids"]}))
+    assert back["ids"] == [memory_id]
+    listed = structured(await client.call_tool("list_memories", {"where": {"metadata.seen": True}}))
+    assert [m["id"] for m in listed["memories"]] == [memory_id]
+
     missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
     assert missing.is_error and "not_found" in missing.content[0].text
     other_user = await client.call_tool("get_memory", {"memory_id": memory_id, "user_id": "bob"})
@@ -172,7 +189,8 @@ def test_streamable_http_session_with_the_sdk_client(http_server: str, db_path: 
 
     memory_id = run(session)
     with Memory(db_path, embedder="hashing") as mem:
-        assert len(mem.versions(memory_id, user_id="ada")) == 2
+        # the text corrected, then the metadata tagged
+        assert len(mem.versions(memory_id, user_id="ada")) == 3
 
 
 def test_http_with_api_keys_confines_each_key_to_its_tenant(db_path: Path) -> None:

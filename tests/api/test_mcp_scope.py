@@ -76,6 +76,9 @@ def refused_calls(field: str, seeded: Seeded) -> dict[str, dict[str, Any]]:
         "memory_feedback": {"search_id": seeded.theirs_search, "used": [seeded.theirs], **theirs},
         "memory_history": {"memory_id": seeded.theirs, **theirs},
         "get_profile": theirs,
+        "delete_memories": {"ids": [seeded.theirs], **theirs},
+        "restore_memories": {"ids": [seeded.theirs_deleted], **theirs},
+        "update_memories": {"where": {"kind": "episode"}, "metadata": {"x": 1}, **theirs},
     }
 
 

@@ -4,7 +4,7 @@ driven end to end on it."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -89,7 +89,7 @@ def test_schema_migrations_are_recorded_once_and_a_newer_schema_is_refused(pg_ur
     PostgresStore(pg_url).close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
-        assert versions == [(1,), (2,), (3,)]
+        assert versions == [(1,), (2,), (3,), (4,)]
         assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
         conn.execute("INSERT INTO schema_migrations (version) VALUES (99)")
     with pytest.raises(StoreError, match="newer"):
@@ -106,9 +106,10 @@ def test_a_database_of_the_previous_schema_is_migrated_and_counted_in(pg_url: st
     with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 2
         for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
             conn.execute(f"DROP TABLE {table}")
-        for column in ("scope", "session", "prev_pk", "next_pk"):
+        for column in ("scope", "session", "prev_pk", "next_pk", "expires_at"):
             conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+        conn.execute("DROP INDEX memories_ending")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 3")
         conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
     store = PostgresStore(pg_url)
     try:
@@ -116,6 +117,28 @@ def test_a_database_of_the_previous_schema_is_migrated_and_counted_in(pg_url: st
         placed = store.placed(U, Filters(), ids=["r0", "r1"])
         assert {p.record.id: p.next for p in placed}["r0"] == {p.record.id: p.key
                                                                for p in placed}["r1"]  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_a_database_of_schema_3_gains_expiry_in_place(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    store.add([], [MemoryRecord(id="old", scope=U, kind="episode", text="kept", recorded_at=AT)],
+              at=AT)  # fmt: skip
+    store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 3
+        conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
+        conn.execute("DROP INDEX memories_ending")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+    store = PostgresStore(pg_url)
+    try:
+        assert store.get(U, "old").text == "kept" and store.get(U, "old").expires_at is None
+        soon = MemoryRecord(id="new", scope=U, kind="working", text="t", recorded_at=AT,
+                            expires_at=AT + timedelta(days=1))  # fmt: skip
+        store.add([], [soon], at=AT)
+        assert store.get(U, "new").expires_at == AT + timedelta(days=1)
+        later = Filters(current_at=AT + timedelta(days=2))
+        assert [r.id for r in store.list(U, later).records] == ["old"]
     finally:
         store.close()
 

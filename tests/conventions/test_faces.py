@@ -75,6 +75,11 @@ REST_RENAMES = {"kind": "kinds", "state": "states", "layer": "layers"}
 REST_LEAVES_OUT = {
     ("export", "out"): "the export is the response body, streamed as JSON Lines",
     ("import_", "source"): "the export to import is the request body, streamed as JSON Lines",
+    **{
+        (verb, "current_at"): "the server reads memory as current at its own clock; "
+        "history=true reads it as stored"
+        for verb in ("search", "list")
+    },
 }
 
 
@@ -114,6 +119,9 @@ MCP_TOOLS = {
     "list": "list_memories",
     "history": "memory_history",
     "profile": "get_profile",
+    "delete_many": "delete_memories",
+    "restore_many": "restore_memories",
+    "update_many": "update_memories",
 }
 #: Further tools of a verb, and why: ``add_memory`` takes one plain message, flat, as a model
 #: writes it most reliably; ``add_messages`` takes a list of messages whose content may be parts
@@ -176,7 +184,11 @@ def test_every_verb_is_an_mcp_tool_or_left_out_for_a_reason(tmp_path: Path) -> N
 
 # -- CLI ------------------------------------------------------------------------------------------
 #: The command of each verb, when its name is not the verb's.
-CLI_NAMES = {"import_": "import", "set_extraction": "set-extraction"}
+CLI_NAMES = {
+    "import_": "import",
+    "set_extraction": "set-extraction",
+    **{verb: verb.replace("_", "-") for verb in ("delete_many", "restore_many", "update_many")},
+}
 #: Verbs that are no command, and why (every verb is one).
 CLI_LEAVES_OUT: dict[str, str] = {}
 #: What a command's option stands for, when it is not the parameter's name.

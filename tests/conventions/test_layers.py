@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "memstrata.terms",
             "memstrata.people",
             "memstrata.timeexpr",
+            "memstrata.where",
             "memstrata.ports",
             "memstrata.api",
             "memstrata.options",

@@ -4,8 +4,10 @@ the graph, and one tenant that cannot see another's memories."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dashboard_helpers import SCOPE, Api, log_in
@@ -93,6 +95,36 @@ def test_search_filters_by_event_time_and_state(page: Page, seeded: Seeded) -> N
     expect(page.get_by_test_id("listed").first).to_be_visible()
     kinds = set(page.locator("[data-testid=listed] td:nth-child(2)").all_inner_texts())
     assert kinds == {"episode"}
+
+
+def test_the_filter_builder_lists_what_its_where_expression_matches(
+    page: Page, seeded: Seeded, acme: Api
+) -> None:
+    log_in(page, seeded.keys["acme"], "acme")
+    want = {"and": [{"importance": {"gte": 0.8}}, {"kind": {"in": ["fact", "summary"]}}]}
+    expected = {m["id"] for m in acme.memories(where=json.dumps(want))}
+    assert expected and len(expected) < len(acme.memories())  # the filter narrows the listing
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/memories?" in r.url else None)
+    page.goto(f"/#/search?{SCOPE}&limit=100")
+    expect(page.get_by_test_id("listed").first).to_be_visible()
+    page.get_by_test_id("where-field").fill("importance")
+    page.get_by_test_id("where-op").select_option("gte")
+    page.get_by_test_id("where-value").fill("0.8")
+    page.get_by_test_id("where-add").click()
+    page.get_by_test_id("where-field").nth(1).fill("kind")
+    page.get_by_test_id("where-op").nth(1).select_option("in")
+    page.get_by_test_id("where-value").nth(1).fill("fact, summary")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("listed")).to_have_count(len(expected))
+    assert ids(page, "[data-testid=listed]") == expected
+    query = parse_qs(urlsplit(sent[-1]).query)
+    assert json.loads(query["where"][0]) == want
+    # The page keeps the rows it was given; a filter the server refuses says why.
+    expect(page.get_by_test_id("where-row")).to_have_count(2)
+    page.get_by_test_id("where-field").first.fill("colour")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("unknown field 'colour'")).to_be_visible()
 
 
 def test_search_with_a_budget_shows_the_packed_context(

@@ -86,7 +86,15 @@ def test_the_rules_of_single_operations_are_in_the_schema(
         assert confirm["required"] and confirm["schema"]["enum"] == [True]
     update = component(schema, "UpdateIn")
     assert [b["required"] for b in update["anyOf"]] == [
-        ["text"], ["metadata"], ["valid_from"], ["valid_to"]]  # fmt: skip
+        ["text"], ["metadata"], ["valid_from"], ["valid_to"], ["expires_at"]]  # fmt: skip
+    batch = component(schema, "BatchUpdateIn")["allOf"]
+    assert [[b["required"] for b in rule["anyOf"]] for rule in batch] == [
+        [["user_id"], ["agent_id"], ["run_id"]], [["ids"], ["where"]],
+        [["metadata"], ["valid_from"], ["valid_to"], ["expires_at"]]]  # fmt: skip
+    (where,) = [p for p in operation(schema, "get", "/v1/memories")["parameters"]
+                if p["name"] == "where"]  # fmt: skip
+    assert where["content"]["application/json"]["schema"] == {"type": "object",
+                                                               "minProperties": 1}  # fmt: skip
     remember = component(schema, "RememberIn")["properties"]
     assert "episode" not in remember["kind"]["enum"]
     assert remember["text"]["pattern"] == NOT_BLANK

@@ -105,7 +105,7 @@ export interface paths {
         put?: never;
         /**
          * Maintain
-         * @description Archive the memories of a scope that have faded (restorable).
+         * @description Archive the memories of a scope that have expired or faded (restorable).
          *
          *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */
@@ -627,6 +627,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/batch/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete Many
+         * @description Soft-delete many memories in one transaction; each stays restorable until purged.
+         */
+        post: operations["delete_many_v1_batch_delete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Many
+         * @description Bring many deleted or archived memories back to active, in one transaction.
+         */
+        post: operations["restore_many_v1_batch_restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Update Many
+         * @description Write a new version of many memories in one transaction (old versions are kept):
+         *     metadata merged in, validity and expiry times set.
+         */
+        post: operations["update_many_v1_batch_update_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -707,6 +768,11 @@ export interface components {
             timestamp?: string | null;
             /** @description Extraction rules for the model batches this call runs. */
             extraction?: components["schemas"]["Extraction"] | null;
+            /**
+             * Expires At
+             * @description When the memory stops being recalled: it then reads as archived, never deleted.
+             */
+            expires_at?: string | null;
         } | {
             user_id: string;
         } | {
@@ -768,6 +834,167 @@ export interface components {
              */
             transcript?: string | null;
         };
+        /**
+         * BatchIn
+         * @description At least one of ``ids`` and ``where`` is required.
+         */
+        BatchIn: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             */
+            run_id?: string | null;
+            /**
+             * Ids
+             * @description The memories, by id (at most 1000); or leave out and give `where`.
+             */
+            ids?: string[] | null;
+            /**
+             * Where
+             * @description A filter expression over fields and metadata, e.g. {"and": [{"metadata.topic": {"in": ["work"]}}, {"importance": {">=": 0.5}}]} (docs/filters.md).
+             */
+            where?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * States
+             * @description The states a `where` filter chooses among (default: those the change applies to).
+             */
+            states?: ("active" | "archived" | "deleted")[] | null;
+            /**
+             * Dry Run
+             * @description Only count what would change (and list the first ids); change nothing.
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * Reason
+             * @description Why (kept in each memory's history).
+             */
+            reason?: string | null;
+        } & (({
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
+        }) & ({
+            ids: unknown[];
+        } | {
+            where: Record<string, never>;
+        }));
+        /**
+         * BatchOut
+         * @description What a batch change chose.
+         */
+        BatchOut: {
+            /**
+             * Count
+             * @description How many memories changed (or would, on a dry run).
+             */
+            count: number;
+            /**
+             * Ids
+             * @description Their ids (on a dry run, the first 100).
+             */
+            ids: string[];
+            /** Dry Run */
+            dry_run: boolean;
+        };
+        /**
+         * BatchUpdateIn
+         * @description At least one of ``metadata``, ``valid_from``, ``valid_to`` and ``expires_at`` is
+         *     required too.
+         */
+        BatchUpdateIn: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             */
+            run_id?: string | null;
+            /**
+             * Ids
+             * @description The memories, by id (at most 1000); or leave out and give `where`.
+             */
+            ids?: string[] | null;
+            /**
+             * Where
+             * @description A filter expression over fields and metadata, e.g. {"and": [{"metadata.topic": {"in": ["work"]}}, {"importance": {">=": 0.5}}]} (docs/filters.md).
+             */
+            where?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * States
+             * @description The states a `where` filter chooses among (default: those the change applies to).
+             */
+            states?: ("active" | "archived" | "deleted")[] | null;
+            /**
+             * Dry Run
+             * @description Only count what would change (and list the first ids); change nothing.
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * Reason
+             * @description Why (kept in each memory's history).
+             */
+            reason?: string | null;
+            /**
+             * Metadata
+             * @description Merged into each memory's metadata (a key set to null is removed).
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** Valid From */
+            valid_from?: string | null;
+            /** Valid To */
+            valid_to?: string | null;
+            /**
+             * Expires At
+             * @description When the memories stop being recalled (archived, never deleted).
+             */
+            expires_at?: string | null;
+        } & (({
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
+        }) & ({
+            ids: unknown[];
+        } | {
+            where: Record<string, never>;
+        }) & ({
+            metadata: Record<string, never>;
+        } | {
+            valid_from: string;
+        } | {
+            valid_to: string;
+        } | {
+            expires_at: string;
+        }));
         /**
          * ChangeOut
          * @description One entry of the change feed; resume after its ``id``.
@@ -1116,6 +1343,8 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+            /** Expires At */
+            expires_at?: string | null;
             /** Score */
             score: number;
             /**
@@ -1302,6 +1531,8 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+            /** Expires At */
+            expires_at?: string | null;
         };
         /**
          * MessageIn
@@ -1617,6 +1848,11 @@ export interface components {
             reason?: string | null;
             /** Prompt Version */
             prompt_version?: string | null;
+            /**
+             * Expires At
+             * @description When the memory stops being recalled: it then reads as archived, never deleted.
+             */
+            expires_at?: string | null;
         } | {
             user_id: string;
         } | {
@@ -1676,6 +1912,13 @@ export interface components {
              */
             actor?: string | null;
             /**
+             * Where
+             * @description A filter expression over fields and metadata, e.g. {"and": [{"metadata.topic": {"in": ["work"]}}, {"importance": {">=": 0.5}}]} (docs/filters.md).
+             */
+            where?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * User Id
              * @description Whose memory: a user id.
              */
@@ -1705,6 +1948,12 @@ export interface components {
              * @description Search memory as it stood then (system time): versions then current.
              */
             as_of?: string | null;
+            /**
+             * History
+             * @description Also expired memories and facts whose valid_to has passed (as stored).
+             * @default false
+             */
+            history?: boolean;
             /**
              * Budget
              * @description Pack the hits into this many characters of context: their `context` lines fit together, and a hit may carry only the sentences that answer (`excerpt`).
@@ -1788,7 +2037,8 @@ export interface components {
         };
         /**
          * UpdateIn
-         * @description At least one of ``text``, ``metadata``, ``valid_from`` and ``valid_to`` is required.
+         * @description At least one of ``text``, ``metadata``, ``valid_from``, ``valid_to`` and ``expires_at``
+         *     is required.
          */
         UpdateIn: {
             /**
@@ -1817,6 +2067,11 @@ export interface components {
              * @description Why (kept in history).
              */
             reason?: string | null;
+            /**
+             * Expires At
+             * @description When the memory stops being recalled: it then reads as archived, never deleted.
+             */
+            expires_at?: string | null;
         } | {
             text: string;
         } | {
@@ -1825,6 +2080,8 @@ export interface components {
             valid_from: string;
         } | {
             valid_to: string;
+        } | {
+            expires_at: string;
         };
         /** WhoAmIOut */
         WhoAmIOut: {
@@ -2226,6 +2483,10 @@ export interface operations {
                 actor?: string | null;
                 /** @description A JSON object of scalars, e.g. {"topic":"x"} */
                 metadata?: string;
+                /** @description A filter expression as JSON, e.g. {"importance":{">=":0.5}} (docs/filters.md). */
+                where?: string;
+                /** @description Also expired memories and facts whose valid_to has passed (as stored). */
+                history?: boolean;
                 /** @description Whose memory: a user id. */
                 user_id?: string | null;
                 /** @description Whose memory: an agent id. */
@@ -5130,6 +5391,321 @@ export interface operations {
             };
             /** @description Sent by a web page of another origin than this server's and the allowed ones */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_many_v1_batch_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such memory in this scope (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The memory changed since expected_version, or the id exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    restore_many_v1_batch_restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such memory in this scope (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The memory changed since expected_version, or the id exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A body whose Content-Type is not the one the call reads */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A Host header naming a host this server does not answer to */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: the message says which field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_many_v1_batch_update_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchUpdateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description A body that is not UTF-8 JSON, a destructive call without confirm=true, or a feature this server is not configured for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Sent by a web page of another origin than this server's and the allowed ones */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such memory in this scope (also for another tenant's ids) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The memory changed since expected_version, or the id exists */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

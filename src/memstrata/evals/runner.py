@@ -90,7 +90,13 @@ class MemoryAPI(Protocol):
     def reprocess(self, *, user_id: str) -> PipelineReport: ...
 
     def search(
-        self, query: str, *, user_id: str, limit: int | None, budget: int | None = None
+        self,
+        query: str,
+        *,
+        user_id: str,
+        limit: int | None,
+        budget: int | None = None,
+        history: bool = False,
     ) -> Sequence[Hit]: ...
 
     def close(self) -> None: ...
@@ -137,9 +143,10 @@ class MemoryRetriever:
     def search(
         self, scope: str, query: str, limit: int, budget: int | None = None
     ) -> list[Retrieved]:
-        # A budgeted search is the one the README shows: the budget, no count.
+        # A budgeted search is the one the README shows: the budget, no count. The questions
+        # span the whole conversation, so facts that ended in it are asked about too: history.
         count = None if budget is not None else limit
-        hits = self.memory.search(query, user_id=scope, limit=count, budget=budget)
+        hits = self.memory.search(query, user_id=scope, limit=count, budget=budget, history=True)
         return [
             Retrieved(
                 text=hit.context,

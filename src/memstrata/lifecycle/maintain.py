@@ -1,10 +1,12 @@
-"""Maintenance: memories whose retention faded are archived, old searches pruned."""
+"""Maintenance: memories that expired or whose retention faded are archived, old searches
+pruned."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from memstrata.lifecycle.expiry import archive_due
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, should_archive
 from memstrata.ports import Records, SearchLog
 from memstrata.types import Filters, Scope
@@ -25,13 +27,17 @@ def maintain(
     *,
     dry_run: bool = False,
 ) -> list[str]:
-    """Archive the active memories of ``scope`` whose retention fell below the threshold; prune
-    old searches. Return the ids archived (or that would be, with ``dry_run``)."""
+    """Archive the active memories of ``scope`` that have expired (``expires_at`` passed) or
+    whose retention fell below the threshold; prune old searches. Return the ids archived (or
+    that would be, with ``dry_run``), the expired first."""
+    expired = archive_due(store, scope, now, dry_run=dry_run)
+    gone = set(expired)
     faded: list[str] = []
     cursor = None
     while True:
         page = store.list(scope, Filters(), limit=500, cursor=cursor)
-        faded += [r.id for r in page.records if should_archive(r, now, policy)]
+        faded += [r.id for r in page.records
+                  if r.id not in gone and should_archive(r, now, policy)]  # fmt: skip
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
@@ -41,4 +47,4 @@ def maintain(
                 scope, memory_id, "archived", at=now, reason="retention below threshold"
             )
         store.prune_searches(now - SEARCH_RETENTION)
-    return faded
+    return [*expired, *faded]

@@ -180,6 +180,30 @@ class RecordWrites(Protocol):
         reason: str | None = None,
     ) -> MemoryRecord: ...
 
+    def update_many(
+        self,
+        scope: Scope,
+        records: Sequence[tuple[MemoryRecord, int]],
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        """``update`` of each ``(record, expected_version)`` (no new vectors), all in one
+        transaction: a ``ConflictError`` or a missing memory changes none of them."""
+        ...
+
+    def set_states(
+        self,
+        scope: Scope,
+        ids: Sequence[str],
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        """``set_state`` of each memory, all in one transaction: a missing id changes none."""
+        ...
+
     def add_event(
         self,
         scope: Scope,

@@ -35,6 +35,7 @@ from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
 from memstrata.server.schemas import (
     AddOut,
+    BatchOut,
     Budget,
     FeedbackOut,
     HistoryEventOut,
@@ -89,6 +90,22 @@ Kinds = Annotated[
     list[MemoryKind] | None,
     Field(description="Only these kinds: episode, fact, summary, thought, procedure, working."),
 ]
+Where = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description="A filter over fields and metadata, e.g. "
+        '{"metadata.topic": {"in": ["work", "health"]}, "importance": {">=": 0.5}}; '
+        "operators eq, ne, in, not_in, <, <=, >, >=, contains, exists; and, or, not."
+    ),
+]
+ExpiresAt = Annotated[
+    str | None,
+    Field(description="When to stop recalling it, ISO 8601 (it is archived, never deleted)."),
+]
+BatchIds = Annotated[
+    list[str] | None, Field(description="The memories, by id (or give a where filter).")
+]
+DryRun = Annotated[bool, Field(description="Only count what would change; change nothing.")]
 
 
 class MemoryDetail(MemoryOut):
@@ -243,6 +260,7 @@ def build_server(
         metadata: Annotated[
             dict[str, Any] | None, Field(description="Extra data kept with the memory.")
         ] = None,
+        expires_at: ExpiresAt = None,
     ) -> AddOut:
         """Remember a message. It is stored as said, with its speaker and time; a message id
         already stored in the scope is reported as a duplicate and not stored twice."""
@@ -256,6 +274,7 @@ def build_server(
         result = memory(ctx).add(
             {k: v for k, v in message.items() if v is not None},
             metadata=metadata,
+            expires_at=expires_at,
             **confined.confine(user_id, agent_id, run_id),
         )
         return AddOut(
@@ -307,6 +326,10 @@ def build_server(
         budget: Annotated[
             Budget | None, Field(description="Fit the hits in this many characters.")
         ] = None,
+        where: Where = None,
+        history: Annotated[
+            bool, Field(description="Also expired memories and facts no longer true.")
+        ] = False,
     ) -> SearchOut:
         """Find the memories that best answer a question, best first, each with its text, time
         and source message ids. With ``budget``, the hits' context lines fit in that many
@@ -318,6 +341,8 @@ def build_server(
             since=since,
             until=until,
             budget=budget,
+            where=where,
+            history=history,
             **confined.confine(user_id, agent_id, run_id),
         )
         return SearchOut(
@@ -355,6 +380,7 @@ def build_server(
         expected_version: Annotated[
             int | None, Field(description="Fail if the memory changed since this version.")
         ] = None,
+        expires_at: ExpiresAt = None,
         reason: Reason = None,
     ) -> MemoryOut:
         """Correct a memory. A new version is written; the old one stays in its history."""
@@ -364,6 +390,7 @@ def build_server(
             metadata=metadata,
             expected_version=expected_version,
             reason=reason,
+            expires_at=expires_at,
             **confined.confine(user_id, agent_id, run_id),
         )
         return memory_out(record)
@@ -432,6 +459,7 @@ def build_server(
             list[MemoryState] | None,
             Field(description="active (default), archived, deleted."),
         ] = None,
+        where: Where = None,
     ) -> PageOut:
         """List memories, newest first, one page at a time."""
         page = memory(ctx).list(
@@ -439,9 +467,70 @@ def build_server(
             cursor=cursor,
             kinds=kinds,
             states=states,
+            where=where,
             **confined.confine(user_id, agent_id, run_id),
         )
         return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
+
+    @server.tool()
+    def delete_memories(
+        ctx: Context,
+        ids: BatchIds = None,
+        where: Where = None,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        dry_run: DryRun = False,
+        reason: Reason = None,
+    ) -> BatchOut:
+        """Forget many memories at once, by ids or by a filter (where). The deletes are soft
+        (restore_memories brings them back). With dry_run, only count them first."""
+        result = memory(ctx).delete_many(
+            ids, where=where, dry_run=dry_run, reason=reason,
+            **confined.confine(user_id, agent_id, run_id),
+        )  # fmt: skip
+        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+
+    @server.tool()
+    def restore_memories(
+        ctx: Context,
+        ids: BatchIds = None,
+        where: Where = None,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        dry_run: DryRun = False,
+        reason: Reason = None,
+    ) -> BatchOut:
+        """Bring many deleted or archived memories back, by ids or by a filter (where)."""
+        result = memory(ctx).restore_many(
+            ids, where=where, dry_run=dry_run, reason=reason,
+            **confined.confine(user_id, agent_id, run_id),
+        )  # fmt: skip
+        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+
+    @server.tool()
+    def update_memories(
+        ctx: Context,
+        metadata: Annotated[
+            dict[str, Any],
+            Field(description="Merged into each memory's metadata (a key set to null is removed)."),
+        ],
+        ids: BatchIds = None,
+        where: Where = None,
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        dry_run: DryRun = False,
+        reason: Reason = None,
+    ) -> BatchOut:
+        """Change the metadata of many memories at once, by ids or by a filter (where). Each
+        gets a new version; the old ones stay in its history. With dry_run, only count them."""
+        result = memory(ctx).update_many(
+            ids, where=where, metadata=metadata, dry_run=dry_run, reason=reason,
+            **confined.confine(user_id, agent_id, run_id),
+        )  # fmt: skip
+        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
 
     @server.tool()
     def memory_history(

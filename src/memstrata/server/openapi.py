@@ -5,6 +5,8 @@ FastAPI describes each parameter on its own; some rules bind several or say more
 
 - ``confirm`` of purge and reset is required and must be ``true``;
 - the ``metadata`` filter of a listing is a JSON object (``content: application/json``);
+- the listing's ``where`` filter expression is a JSON object too; its grammar (docs/filters.md)
+  is the library's to check, with a 422 that says where and why;
 - the body of an import is JSON Lines, one export item a line (``exports``);
 - a call whose scope is in its query names ``x-at-least-one-of: [user_id, agent_id, run_id]``
   and says so in words: OpenAPI has no way to require one of several parameters (a ``scope``
@@ -41,7 +43,7 @@ def describe(schema: dict[str, Any], *, keys: bool) -> dict[str, Any]:
             for parameter in parameters:
                 if parameter["in"] == "query" and parameter["name"] == "confirm":
                     must_be_true(parameter)
-                if parameter["in"] == "query" and parameter["name"] == "metadata":
+                if parameter["in"] == "query" and parameter["name"] in ("metadata", "where"):
                     as_json(parameter)
             if not keys:
                 operation.pop("security", None)
@@ -64,8 +66,11 @@ def must_be_true(parameter: dict[str, Any]) -> None:
 
 
 def as_json(parameter: dict[str, Any]) -> None:
-    """The listing's ``metadata`` filter: a JSON object of scalars, sent as one string."""
-    filter_schema = TypeAdapter(MetadataFilter).json_schema()
+    """A listing's JSON filter, sent as one string: ``metadata`` (an object of scalars) or
+    ``where`` (an expression: an object)."""
+    filter_schema: dict[str, Any] = {"type": "object", "minProperties": 1}
+    if parameter["name"] == "metadata":
+        filter_schema = TypeAdapter(MetadataFilter).json_schema()
     parameter.pop("schema", None)
     parameter["content"] = {"application/json": {"schema": filter_schema}}
 

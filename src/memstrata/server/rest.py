@@ -35,6 +35,7 @@ from memstrata.memory import Memory
 from memstrata.options import Extraction, Retrieval
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.entities import entity_key
+from memstrata.results import BatchResult
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
@@ -44,11 +45,15 @@ from memstrata.server.ndjson import spool_lines, stream_writes
 from memstrata.server.openapi import describe
 from memstrata.server.schemas import (
     AGENT,
+    HISTORY,
     RUN,
     USER,
     AddIn,
     AddOut,
     AliasOut,
+    BatchIn,
+    BatchOut,
+    BatchUpdateIn,
     ChangeOut,
     CountOut,
     EntityOut,
@@ -100,6 +105,8 @@ from memstrata.types import (
     MemoryState,
 )
 from memstrata.types import Scope as MemoryScope
+from memstrata.where import from_text as where_from_text
+from memstrata.where import to_json as where_json
 from memstrata.write.pipeline import PipelineReport
 
 #: HTTP status for each ``MemstrataError.code``; an error whose own code is not here takes its
@@ -212,6 +219,7 @@ def to_filters(f: FiltersIn) -> Filters:
         until=f.until,
         metadata=dict(f.metadata or {}),
         actor=f.actor,
+        where=f.where,
     )
 
 
@@ -224,6 +232,13 @@ def metadata_query(text: str | None) -> dict[str, Any] | None:
         raise InvalidInputError(
             'metadata must be a JSON object of scalar values, e.g. {"topic": "travel"}'
         ) from None
+
+
+def where_query(text: str | None) -> dict[str, Any] | None:
+    """A ``where`` query parameter: a filter expression as JSON text (checked by the library:
+    ``InvalidInputError`` saying where and why it is wrong)."""
+    expr = where_from_text(text)
+    return None if expr is None else where_json(expr)
 
 
 def link_out(memory_id: str, link: Link, other: MemoryRecord) -> LinkOut:
@@ -325,7 +340,7 @@ def build_router() -> APIRouter:
         ]
         result = mem.add(
             messages, metadata=body.metadata, timestamp=body.timestamp,
-            extraction=body.extraction, **body.scope(),
+            extraction=body.extraction, expires_at=body.expires_at, **body.scope(),
         )  # fmt: skip
         return AddOut(
             added=[memory_out(r) for r in result.added], duplicates=list(result.duplicates)
@@ -348,6 +363,7 @@ def build_router() -> APIRouter:
             filters=to_filters(body),
             as_of=body.as_of,
             budget=body.budget,
+            history=body.history,
             **body.scope(),
         )
         return SearchOut(
@@ -367,7 +383,7 @@ def build_router() -> APIRouter:
         scope: ScopeArgs,
         dry_run: Annotated[bool, Query(description="Only report what would be archived.")] = False,
     ) -> MaintainOut:
-        """Archive the memories of a scope that have faded (restorable)."""
+        """Archive the memories of a scope that have expired or faded (restorable)."""
         return MaintainOut(archived=mem.maintain(dry_run=dry_run, **scope))
 
     @router.post("/reprocess", responses=_errors(400), tags=["learn"])
@@ -397,6 +413,14 @@ def build_router() -> APIRouter:
         metadata: Annotated[
             str | None, Query(description='A JSON object of scalars, e.g. {"topic":"x"}')
         ] = None,
+        where: Annotated[
+            str | None,
+            Query(
+                description='A filter expression as JSON, e.g. {"importance":{">=":0.5}} '
+                "(docs/filters.md)."
+            ),
+        ] = None,
+        history: Annotated[bool, Query(description=HISTORY)] = False,
     ) -> PageOut:
         """Memories of a scope, newest first, one page at a time."""
         filters = FiltersIn(
@@ -407,8 +431,11 @@ def build_router() -> APIRouter:
             until=until,
             actor=actor,
             metadata=metadata_query(metadata),
+            where=where_query(where),
         )
-        page = mem.list(limit=limit, cursor=cursor, filters=to_filters(filters), **scope)
+        page = mem.list(
+            limit=limit, cursor=cursor, filters=to_filters(filters), history=history, **scope
+        )
         return PageOut(memories=[memory_out(r) for r in page.records], next_cursor=page.next_cursor)
 
     @router.get("/memories/{memory_id}", responses=one, tags=["read"])
@@ -624,8 +651,9 @@ def build_router() -> APIRouter:
         """Linked memories and the entities they name: the scope's newest memories that name
         an entity or link to another, with the relations between the entities."""
         filters = FiltersIn(
-            kinds=kind, states=state, layers=None, since=None, until=None, metadata=None, actor=None
-        )
+            kinds=kind, states=state, layers=None, since=None, until=None, metadata=None,
+            actor=None, where=None,
+        )  # fmt: skip
         return scope_graph(mem, scope, to_filters(filters), limit)
 
     @router.post("/reset", responses=_errors(400), tags=["write"])
@@ -676,7 +704,37 @@ def build_router() -> APIRouter:
         """The tenant your API key acts for."""
         return WhoAmIOut(tenant=tenant, authenticated=request.app.state.keyring.required)
 
+    add_batch_routes(router)
     return router
+
+
+def add_batch_routes(router: APIRouter) -> None:
+    """The batch changes: many memories by ids or by a ``where`` filter, in one transaction,
+    with a dry run that only counts (``write.batch``)."""
+    responses = _errors(404, 409)
+
+    def out(result: BatchResult) -> BatchOut:
+        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+
+    @router.post("/batch/delete", responses=responses, tags=["write"])
+    def delete_many(body: BatchIn, mem: Mem) -> BatchOut:
+        """Soft-delete many memories in one transaction; each stays restorable until purged."""
+        return out(mem.delete_many(body.ids, **body.selection()))
+
+    @router.post("/batch/restore", responses=responses, tags=["write"])
+    def restore_many(body: BatchIn, mem: Mem) -> BatchOut:
+        """Bring many deleted or archived memories back to active, in one transaction."""
+        return out(mem.restore_many(body.ids, **body.selection()))
+
+    @router.post("/batch/update", responses=responses, tags=["write"])
+    def update_many(body: BatchUpdateIn, mem: Mem) -> BatchOut:
+        """Write a new version of many memories in one transaction (old versions are kept):
+        metadata merged in, validity and expiry times set."""
+        result = mem.update_many(
+            body.ids, metadata=body.metadata, valid_from=body.valid_from,
+            valid_to=body.valid_to, expires_at=body.expires_at, **body.selection(),
+        )  # fmt: skip
+        return out(result)
 
 
 def route_methods(app: FastAPI, scope: Scope) -> list[str]:

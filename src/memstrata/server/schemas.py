@@ -46,6 +46,7 @@ from memstrata.types import (
     as_utc,
 )
 from memstrata.types import Scope as MemoryScope
+from memstrata.write.batch import MAX_BATCH, SHOWN_IDS
 from memstrata.write.episodes import DERIVED_KINDS
 
 #: The longest ``reason`` kept in history, in characters.
@@ -179,6 +180,18 @@ MetadataFilter = Annotated[
 USER = "Whose memory: a user id."
 AGENT = "Whose memory: an agent id."
 RUN = "Whose memory: a run (session) id."
+
+
+#: A ``where`` filter expression (``memstrata.where``, docs/filters.md): a JSON object whose
+#: grammar the library checks, a 422 ``invalid_input`` saying where and why it is wrong.
+WhereFilter = Annotated[dict[str, Any], Field(min_length=1)]
+WHERE = (
+    "A filter expression over fields and metadata, e.g. "
+    '{"and": [{"metadata.topic": {"in": ["work"]}}, {"importance": {">=": 0.5}}]} '
+    "(docs/filters.md)."
+)
+EXPIRES = "When the memory stops being recalled: it then reads as archived, never deleted."
+HISTORY = "Also expired memories and facts whose valid_to has passed (as stored)."
 
 
 class Wire(BaseModel):
@@ -329,6 +342,7 @@ class AddIn(ScopeIn):
     extraction: Extraction | None = Field(
         None, description="Extraction rules for the model batches this call runs."
     )
+    expires_at: Timestamp | None = Field(None, description=EXPIRES)
 
 
 class ExtractionIn(ScopeIn):
@@ -345,6 +359,7 @@ class FiltersIn(Wire):
     until: Timestamp | None = Field(None, description="Event time until (inclusive).")
     metadata: MetadataFilter | None = Field(None, description="Equality on top-level keys.")
     actor: Name | None = Field(None, description="Only memories said by this speaker.")
+    where: WhereFilter | None = Field(None, description=WHERE)
 
 
 class SearchIn(ScopeIn, FiltersIn):
@@ -357,6 +372,7 @@ class SearchIn(ScopeIn, FiltersIn):
     as_of: Timestamp | None = Field(
         None, description="Search memory as it stood then (system time): versions then current."
     )
+    history: bool = Field(False, description=HISTORY)
     budget: Budget | None = Field(
         None,
         description="Pack the hits into this many characters of context: their `context` "
@@ -365,11 +381,12 @@ class SearchIn(ScopeIn, FiltersIn):
 
 
 class UpdateIn(Wire):
-    """At least one of ``text``, ``metadata``, ``valid_from`` and ``valid_to`` is required."""
+    """At least one of ``text``, ``metadata``, ``valid_from``, ``valid_to`` and ``expires_at``
+    is required."""
 
     model_config = ConfigDict(
         json_schema_extra=some_of(
-            "text", "metadata", "valid_from", "valid_to", metadata={"type": "object"}
+            "text", "metadata", "valid_from", "valid_to", "expires_at", metadata={"type": "object"}
         )
     )
 
@@ -381,6 +398,7 @@ class UpdateIn(Wire):
         None, description="Fail with 409 if the memory has changed since this version."
     )
     reason: Reason | None = Field(None, description="Why (kept in history).")
+    expires_at: Timestamp | None = Field(None, description=EXPIRES)
 
 
 def cites_sources(kinds: list[JsonValue], default_kind: str | None) -> dict[str, Any]:
@@ -422,12 +440,77 @@ class RememberIn(ScopeIn):
     metadata: Metadata | None = None
     reason: Reason | None = None
     prompt_version: Name | None = None
+    expires_at: Timestamp | None = Field(None, description=EXPIRES)
 
 
 class FeedbackIn(ScopeIn):
     search_id: Id = Field(description="The `search_id` of the search answered.")
     used: list[Id] = Field(description="Ids of the hits the answer used.")
     unused: list[Id] | None = Field(None, description="Default: the other hits of the search.")
+
+
+# -- batch changes (``Memory.delete_many`` and its twins) -----------------------------------------
+IDS = f"The memories, by id (at most {MAX_BATCH}); or leave out and give `where`."
+STATES = "The states a `where` filter chooses among (default: those the change applies to)."
+DRY_RUN = "Only count what would change (and list the first ids); change nothing."
+#: A batch names its memories by ids or by a filter, and its scope.
+_CHOOSES: list[JsonValue] = [
+    some_of("user_id", "agent_id", "run_id"),
+    some_of("ids", "where", ids={"type": "array"}, where={"type": "object"}),
+]
+
+
+class BatchIn(ScopeIn):
+    """At least one of ``ids`` and ``where`` is required."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _CHOOSES})
+
+    ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_BATCH, description=IDS)
+    where: WhereFilter | None = Field(None, description=WHERE)
+    states: list[MemoryState] | None = Field(None, min_length=1, description=STATES)
+    dry_run: bool = Field(False, description=DRY_RUN)
+    reason: Reason | None = Field(None, description="Why (kept in each memory's history).")
+
+    def selection(self) -> dict[str, Any]:
+        return {
+            **self.scope(),
+            "where": self.where,
+            "states": self.states,
+            "dry_run": self.dry_run,
+            "reason": self.reason,
+        }
+
+
+class BatchUpdateIn(BatchIn):
+    """At least one of ``metadata``, ``valid_from``, ``valid_to`` and ``expires_at`` is
+    required too."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                *_CHOOSES,
+                some_of("metadata", "valid_from", "valid_to", "expires_at",
+                        metadata={"type": "object"}),
+            ]
+        }
+    )  # fmt: skip
+
+    metadata: Metadata | None = Field(
+        None, description="Merged into each memory's metadata (a key set to null is removed)."
+    )
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
+    expires_at: Timestamp | None = Field(
+        None, description="When the memories stop being recalled (archived, never deleted)."
+    )
+
+
+class BatchOut(BaseModel):
+    """What a batch change chose."""
+
+    count: int = Field(description="How many memories changed (or would, on a dry run).")
+    ids: list[str] = Field(description=f"Their ids (on a dry run, the first {SHOWN_IDS}).")
+    dry_run: bool
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -458,6 +541,7 @@ class MemoryOut(BaseModel):
     last_recalled: datetime | None
     layer: Layer
     metadata: dict[str, Any]
+    expires_at: datetime | None = None
 
 
 class SignalOut(BaseModel):

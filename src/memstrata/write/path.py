@@ -1,7 +1,8 @@
 """The write path (DESIGN §4), in the order it runs: coerce and check the messages, guard them,
-turn them into episodes with their keys, embed them once, store them, fold them into the
-scope's people table and profile (``write.ledgers``), then run the model stage
-(``write.pipeline``, with a language model only).
+turn them into episodes with their keys, give them their expiry (``lifecycle.expiry``), embed
+them once, store them, fold them into the scope's people table and profile
+(``write.ledgers``), then run the model stage (``write.pipeline``, with a language model
+only).
 
 ``Memory.add`` and ``Memory.remember`` call it; the stages themselves are the pure functions of
 ``write.episodes``, ``write.guard`` and ``write.keys``.
@@ -10,12 +11,13 @@ scope's people table and profile (``write.ledgers``), then run the model stage
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from memstrata.api import MessageInput, TimeInput
 from memstrata.errors import InvalidInputError
+from memstrata.lifecycle import expiry
 from memstrata.options import Extraction
 from memstrata.ports import Clock, Embedder, Store
 from memstrata.read.embedding import embed_records
@@ -52,6 +54,8 @@ class WritePath:
     embedder: Embedder | None
     clock: Clock
     pipeline: Pipeline
+    #: The time-to-live of new memories, per kind (``lifecycle.expiry``).
+    ttl: Mapping[str, timedelta] = field(default_factory=dict)
 
     def embed(self, records: Sequence[MemoryRecord]) -> Any:
         """The records' vectors, in one batch (``None`` without an embedder)."""
@@ -65,6 +69,7 @@ class WritePath:
         metadata: Mapping[str, Any] | None,
         timestamp: TimeInput,
         extraction: Extraction | None = None,
+        expires_at: datetime | None = None,
     ) -> AddResult:
         """Store messages as episodes (those already stored in ``scope`` are reported as
         duplicates), keep the scope's people table and profile up to date, then hand the new
@@ -78,6 +83,7 @@ class WritePath:
         if self.pipeline.llm is not None and sees_images(self.pipeline.llm):
             fresh = caption_images(fresh, self.pipeline.llm)
         records = guard_episodes(episode_records(scope, fresh, now=now, metadata=metadata))
+        records = expiry.stamp(records, expires_at, self.ttl, now)
         vectors = self.embed(records)
         self.store.add([(scope, m) for m in fresh], records, at=now, vectors=vectors)
         ledgers.learn(self.store, scope, records)
@@ -104,6 +110,7 @@ class WritePath:
         metadata: Mapping[str, Any] | None,
         reason: str | None,
         prompt_version: str | None,
+        expires_at: datetime | None = None,
     ) -> MemoryRecord:
         """Store a memory that is not a message; its sources must be messages of ``scope``."""
         now = self.clock.now()
@@ -112,6 +119,7 @@ class WritePath:
             keys=keys, entities=entities, valid_from=valid_from, valid_to=valid_to,
             importance=importance, metadata=metadata,
         )  # fmt: skip
+        (record,) = expiry.stamp([record], expires_at, self.ttl, now)
         found = {m.id for m in self.store.get_messages(scope, list(record.sources))}
         missing = set(record.sources) - found
         if missing:

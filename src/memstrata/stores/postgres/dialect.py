@@ -68,6 +68,18 @@ def metadata_candidates(value: str | int | float | bool) -> list[Jsonb]:
     return out
 
 
+def json_path(path: Sequence[str]) -> str:
+    """A strict SQL/JSON path of object keys (words: ``memstrata.where`` checks them): a key
+    never indexes an array, and a path through a value that is not an object finds nothing."""
+    return "strict $" + "".join(f'."{key}"' for key in path)
+
+
+def _at(column: str) -> str:
+    """The JSON value in ``column`` at the path bound to one ``?`` (``json_path``); NULL when
+    there is none."""
+    return f"jsonb_path_query_first({column}, ?::jsonpath, '{{}}'::jsonb, true)"
+
+
 @functools.lru_cache(maxsize=2048)
 def _placeholders(text: str) -> str:
     return text.replace("%", "%%").replace("?", "%s")
@@ -132,6 +144,45 @@ class PostgresDialect:
             return f"({path} IS NULL OR {path} = 'null'::jsonb)", [key, key]
         candidates = metadata_candidates(value)
         return f"{path} IN ({', '.join('?' * len(candidates))})", [key, *candidates]
+
+    def json_exists(self, column: str, path: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"coalesce(jsonb_typeof({_at(column)}), 'null') <> 'null'", [json_path(path)]
+
+    def json_compare(
+        self, column: str, path: Sequence[str], op: str, value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        at, found = json_path(path), _at(column)
+        if isinstance(value, str):
+            # ``#>> '{}'`` is the text of any JSON value, so the comparison never fails to cast.
+            return (
+                f"(coalesce(jsonb_typeof({found}), 'null') = 'string' AND "
+                f"({found} #>> '{{}}') COLLATE \"C\" {op} ?)"
+            ), [at, at, value]
+        # jsonb compares numbers by value, exactly, and a boolean only to a boolean.
+        kind = "boolean" if isinstance(value, bool) else "number"
+        return (f"(coalesce(jsonb_typeof({found}), 'null') = '{kind}' AND {found} {op} ?)"), [
+            at,
+            at,
+            Jsonb(value),
+        ]
+
+    def json_contains(
+        self, column: str, path: Sequence[str], value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        at, found = json_path(path), _at(column)
+        kind = f"coalesce(jsonb_typeof({found}), 'null')"
+        array = f"({kind} = 'array' AND {found} @> ?)"
+        params = [at, at, Jsonb([value])]
+        if isinstance(value, str):
+            text = f"({kind} = 'string' AND strpos({found} #>> '{{}}', ?) > 0)"
+            return f"({text} OR {array})", [at, at, value, *params]
+        return array, params
+
+    def substring(self, column: str) -> str:
+        return f"strpos({column}, ?) > 0"
+
+    def list_has(self, column: str) -> str:
+        return f"? = ANY({column})"
 
     def conflict(self, table: str) -> str:
         return _EXACT_KEYS[table]

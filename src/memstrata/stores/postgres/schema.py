@@ -252,7 +252,15 @@ CREATE TABLE scope_speakers (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+#: When a memory stops being recalled (as SQLite's V3, see there).
+V4 = """
+ALTER TABLE memories ADD COLUMN expires_at timestamptz;
+CREATE INDEX memories_expiring ON memories (tenant, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX memories_ending ON memories (tenant, valid_to)
+    WHERE kind = 'fact' AND valid_to IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 LATEST = len(MIGRATIONS)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +37,7 @@ from memstrata.stores.sql import SQLStore, rows
 from memstrata.stores.sql.core import conflict
 from memstrata.stores.sql.dialect import Row
 from memstrata.stores.sql.rows import SELECT
+from memstrata.stores.sql.where import stored_states
 from memstrata.types import Filters, MemoryRecord, Scope
 
 #: Options memstrata reads from the URL's query string (libpq would refuse them).
@@ -302,10 +304,13 @@ class PostgresStore(SQLStore[PgTx]):
             tx = PgTx(conn, self.dialect)
             # Counted from the scope's B-tree index alone (the vectors' dimension is not in it,
             # and reading every vector to check it costs more than the search), and kept while
-            # nothing changes.
+            # nothing changes: without the moment memory is read at, which changes every call
+            # and leaves out only the few memories that expired or ended.
+            stored = replace(filters, current_at=None, states=stored_states(filters))
+            counted, cparams = self._where(scope, stored)
             candidates = self._cached_count(
-                tx, f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {where} LIMIT ?) c",
-                [*params, self.exact_limit + 1],
+                tx, f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {counted} LIMIT ?) c",
+                [*cparams, self.exact_limit + 1],
             )  # fmt: skip
             if candidates == 0:
                 return []

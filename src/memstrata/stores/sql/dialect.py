@@ -93,6 +93,35 @@ class Dialect(Protocol):
         null); booleans equal the numbers 1 and 0, and numbers compare by value."""
         ...
 
+    # -- the ``where`` filter (``memstrata.where``) ----------------------------------------------
+    # Each returns a predicate that is never NULL (so ``NOT`` of it is its complement), over the
+    # JSON value at ``path`` (keys, outermost first) of the JSON object in ``column``.
+    def json_exists(self, column: str, path: Sequence[str]) -> tuple[str, list[Any]]:
+        """The value is present and not null."""
+        ...
+
+    def json_compare(
+        self, column: str, path: Sequence[str], op: str, value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        """The value is of ``value``'s JSON type (string, number, boolean) and ``op`` (``=``,
+        ``<``, ``<=``, ``>``, ``>=``; booleans only ``=``) holds; strings compare by code point."""
+        ...
+
+    def json_contains(
+        self, column: str, path: Sequence[str], value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        """The value is a string holding the string ``value``, or an array with an element of
+        ``value``'s type equal to it."""
+        ...
+
+    def substring(self, column: str) -> str:
+        """The text ``column`` (not null) holds the string bound to one ``?`` (case matters)."""
+        ...
+
+    def list_has(self, column: str) -> str:
+        """The list of strings ``column`` has an element equal to the string bound to one ``?``."""
+        ...
+
     def conflict(self, table: str) -> str:
         """The ``ON CONFLICT`` target of ``table``'s unique key by exact scope."""
         ...

@@ -82,28 +82,57 @@ class SQLRecords(SQLBase[TxT]):
         reason: str | None = None,
         prompt_version: str | None = None,
     ) -> MemoryRecord:
-        d = self.dialect
         with self._write() as tx:
-            pk, old = self._current(tx, scope, record.id, lock=True)
-            if old.version != expected_version:
-                raise ConflictError(
-                    f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
-                    "read it again and retry"
-                )
-            when = timeline.change_time(at, old.recorded_at, self._last_change(tx, old))
-            snapshot, new = timeline.next_version(old, record, when)
-            tx.execute(self._sql.insert_version, rows.version_params(d, old, snapshot))
-            user, uparams = user_sql(d, old.scope.user_id)
-            self._figures_update(tx, pk, new, vector)
-            tx.execute(
-                self._sql.update_memory + user,
-                [*rows.record_params(d, new), d.vector(vector), *d.index_params(new), pk, *uparams],
+            return self._update(tx, scope, record, at, expected_version, op, vector, reason,
+                                prompt_version)  # fmt: skip
+
+    def update_many(
+        self,
+        scope: Scope,
+        records: Sequence[tuple[MemoryRecord, int]],
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        with self._write() as tx:
+            return [
+                self._update(tx, scope, record, at, expected, "UPDATE", None, reason, None)
+                for record, expected in records
+            ]
+
+    def _update(
+        self,
+        tx: TxT,
+        scope: Scope,
+        record: MemoryRecord,
+        at: datetime,
+        expected_version: int,
+        op: Operation,
+        vector: Vector | None,
+        reason: str | None,
+        prompt_version: str | None,
+    ) -> MemoryRecord:
+        d = self.dialect
+        pk, old = self._current(tx, scope, record.id, lock=True)
+        if old.version != expected_version:
+            raise ConflictError(
+                f"memory {record.id!r} is at version {old.version}, not {expected_version}; "
+                "read it again and retry"
             )
-            self._after_update(tx, pk, new)
-            event = HistoryEvent(memory_id=old.id, version=new.version, op=op, at=when,
-                                 reason=reason, prompt_version=prompt_version, text=new.text,
-                                 previous_text=old.text, state=new.state)  # fmt: skip
-            self._insert_history(tx, [(old.scope, event)])
+        when = timeline.change_time(at, old.recorded_at, self._last_change(tx, old))
+        snapshot, new = timeline.next_version(old, record, when)
+        tx.execute(self._sql.insert_version, rows.version_params(d, old, snapshot))
+        user, uparams = user_sql(d, old.scope.user_id)
+        self._figures_update(tx, pk, new, vector)
+        tx.execute(
+            self._sql.update_memory + user,
+            [*rows.record_params(d, new), d.vector(vector), *d.index_params(new), pk, *uparams],
+        )
+        self._after_update(tx, pk, new)
+        event = HistoryEvent(memory_id=old.id, version=new.version, op=op, at=when,
+                             reason=reason, prompt_version=prompt_version, text=new.text,
+                             previous_text=old.text, state=new.state)  # fmt: skip
+        self._insert_history(tx, [(old.scope, event)])
         return new
 
     def set_state(
@@ -116,16 +145,39 @@ class SQLRecords(SQLBase[TxT]):
         reason: str | None = None,
     ) -> MemoryRecord:
         with self._write() as tx:
-            pk, old = self._current(tx, scope, memory_id, lock=True)
-            if old.state == state:
-                return old
-            when = timeline.change_time(at, old.recorded_at, self._last_change(tx, old))
-            user, uparams = user_sql(self.dialect, old.scope.user_id)
-            tx.execute(f"UPDATE memories SET state = ? WHERE pk = ?{user}", [state, pk, *uparams])
-            self._figures_changed(tx, [pk])
-            event = HistoryEvent(memory_id=old.id, version=old.version, op=STATE_OPS[state],
-                                 at=when, reason=reason, state=state)  # fmt: skip
-            self._insert_history(tx, [(old.scope, event)])
+            return self._set_state(tx, scope, memory_id, state, at, reason)
+
+    def set_states(
+        self,
+        scope: Scope,
+        ids: Sequence[str],
+        state: MemoryState,
+        *,
+        at: datetime,
+        reason: str | None = None,
+    ) -> builtins.list[MemoryRecord]:
+        with self._write() as tx:
+            return [self._set_state(tx, scope, i, state, at, reason) for i in ids]
+
+    def _set_state(
+        self,
+        tx: TxT,
+        scope: Scope,
+        memory_id: str,
+        state: MemoryState,
+        at: datetime,
+        reason: str | None,
+    ) -> MemoryRecord:
+        pk, old = self._current(tx, scope, memory_id, lock=True)
+        if old.state == state:
+            return old
+        when = timeline.change_time(at, old.recorded_at, self._last_change(tx, old))
+        user, uparams = user_sql(self.dialect, old.scope.user_id)
+        tx.execute(f"UPDATE memories SET state = ? WHERE pk = ?{user}", [state, pk, *uparams])
+        self._figures_changed(tx, [pk])
+        event = HistoryEvent(memory_id=old.id, version=old.version, op=STATE_OPS[state],
+                             at=when, reason=reason, state=state)  # fmt: skip
+        self._insert_history(tx, [(old.scope, event)])
         return replace(old, state=state)
 
     def add_event(

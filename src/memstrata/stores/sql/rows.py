@@ -17,7 +17,7 @@ NAMES = (
     "id", "tenant", "user_id", "agent_id", "run_id", "kind", "text", "sources", "keys",
     "entities", "actor", "subject", "valid_from", "valid_to", "recorded_at", "expired_at",
     "version", "supersedes", "state", "importance", "strength", "recall_count", "last_recalled",
-    "layer", "metadata",
+    "layer", "metadata", "expires_at",
 )  # fmt: skip
 COLUMNS = ", ".join(NAMES)
 #: The columns of ``memories m``, in ``NAMES`` order (``record``).
@@ -45,6 +45,7 @@ def record_params(d: Dialect, record: MemoryRecord) -> tuple[Any, ...]:
         d.time(record.recorded_at), d.time(record.expired_at), record.version, record.supersedes,
         record.state, record.importance, record.strength, record.recall_count,
         d.time(record.last_recalled), record.layer, d.json(dict(record.metadata)),
+        d.time(record.expires_at),
     )  # fmt: skip
 
 
@@ -75,6 +76,7 @@ def record(d: Dialect, row: Row) -> MemoryRecord:
         last_recalled=d.time_of(row[22]),
         layer=row[23],
         metadata=d.json_of(row[24]),
+        expires_at=d.time_of(row[25]),
     )
 
 

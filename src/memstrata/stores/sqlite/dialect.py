@@ -42,6 +42,11 @@ def _json(value: str) -> Any:
     return json.loads(value)
 
 
+def json_path(path: Sequence[str]) -> str:
+    """A JSON path of object keys (words: ``memstrata.where`` checks them), as ``$."a"."b"``."""
+    return "$" + "".join(f'."{key}"' for key in path)
+
+
 class SQLiteDialect:
     by_user = False
     lock = ""
@@ -103,6 +108,47 @@ class SQLiteDialect:
         if value is None:
             return f"{path} IS NULL", []
         return f"{path} = ?", [int(value) if isinstance(value, bool) else value]
+
+    def json_exists(self, column: str, path: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"coalesce(json_type({column}, ?), 'null') <> 'null'", [json_path(path)]
+
+    def json_compare(
+        self, column: str, path: Sequence[str], op: str, value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        at = json_path(path)
+        kind = f"coalesce(json_type({column}, ?), 'null')"
+        if isinstance(value, bool):
+            return f"{kind} = ?", [at, "true" if value else "false"]
+        types = "= 'text'" if isinstance(value, str) else "IN ('integer', 'real')"
+        return f"({kind} {types} AND json_extract({column}, ?) {op} ?)", [at, at, value]
+
+    def json_contains(
+        self, column: str, path: Sequence[str], value: str | int | float | bool
+    ) -> tuple[str, list[Any]]:
+        at = json_path(path)
+        kind = f"coalesce(json_type({column}, ?), 'null')"
+        eparams: list[Any]
+        if isinstance(value, bool):
+            element, eparams = "j.type = ?", ["true" if value else "false"]
+        elif isinstance(value, str):
+            element, eparams = "j.type = 'text' AND j.value = ?", [value]
+        else:
+            element, eparams = "j.type IN ('integer', 'real') AND j.value = ?", [value]
+        array = (
+            f"({kind} = 'array' AND EXISTS (SELECT 1 FROM json_each({column}, ?) j "
+            f"WHERE {element}))"
+        )
+        params = [at, at, *eparams]
+        if isinstance(value, str):
+            text = f"({kind} = 'text' AND instr(json_extract({column}, ?), ?) > 0)"
+            return f"({text} OR {array})", [at, at, value, *params]
+        return array, params
+
+    def substring(self, column: str) -> str:
+        return f"instr({column}, ?) > 0"
+
+    def list_has(self, column: str) -> str:
+        return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = ?)"
 
     def conflict(self, table: str) -> str:
         return _EXACT_KEYS[table]

@@ -250,7 +250,16 @@ DROP TABLE memories_fts;
 ALTER TABLE memories_fts_scoped RENAME TO memories_fts;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+#: When a memory stops being recalled (``MemoryRecord.expires_at``), and the indexes that find
+#: what has expired and the facts whose validity has ended without scanning a scope.
+V4 = """
+ALTER TABLE memories ADD COLUMN expires_at INTEGER;
+CREATE INDEX memories_expiring ON memories (tenant, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX memories_ending ON memories (tenant, valid_to)
+    WHERE kind = 'fact' AND valid_to IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 LATEST = len(MIGRATIONS)
 
 

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,7 +31,7 @@ from memstrata.stores.codec import to_micros
 from memstrata.stores.sql import SQLStore
 from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
-from memstrata.stores.sql.where import filters_sql, scope_sql
+from memstrata.stores.sql.where import filters_sql, scope_sql, stored_states
 from memstrata.stores.sqlite import ann, files, keywords, schema
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.stores.sqlite.vectors import (
@@ -38,6 +39,7 @@ from memstrata.stores.sqlite.vectors import (
     ScopeVectors,
     VectorCache,
     needs_sql,
+    stale_sql,
 )
 from memstrata.stores.sqlite.vectors import Row as VectorRow
 from memstrata.text import keyword_form
@@ -307,15 +309,22 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             index = self._vectors(tx, scope, where, params)
             if not index.size:
                 return []
-            allowed = None
+            allowed = blocked = None
             if needs_sql(filters):
                 fwhere, fparams = filters_sql(self.dialect, filters)
                 found = tx.fetchall(
                     f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere}", [*params, *fparams]
                 )
                 allowed = {r[0] for r in found}
+            elif filters.current_at is not None:
+                at = self.dialect.time(filters.current_at)
+                found = tx.fetchall(stale_sql(where), [*params, at, *params, at])
+                blocked = {r[0] for r in found}
             query = np.asarray(vector, dtype=np.float32)
-            return self._records_by_pk(tx, index.search(query, index.mask(filters, allowed), limit))
+            # The index holds stored states; an expired memory reads as archived (in SQL).
+            stored = replace(filters, states=stored_states(filters))
+            keep = index.mask(stored, allowed, blocked)
+            return self._records_by_pk(tx, index.search(query, keep, limit))
 
     def _vectors(self, tx: SQLiteTx, scope: Scope, where: str, params: list[Any]) -> ScopeVectors:
         """The scope's vector index, current at the scope's change counter: a write to

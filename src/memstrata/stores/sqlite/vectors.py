@@ -50,8 +50,28 @@ def _among(codes: npt.NDArray[np.uint8], wanted: list[int]) -> npt.NDArray[np.bo
 
 
 def needs_sql(filters: Filters) -> bool:
-    """Whether a filter can only be answered by SQL (not by the index's own columns)."""
-    return bool(filters.metadata)
+    """Whether a filter can only be answered by SQL (not by the index's own columns). Reading
+    memory as current (``Filters.current_at``) is not: it leaves out a few memories the index
+    keeps (``stale_sql``), unless it asks for archived memories (or any), which an expiry
+    adds."""
+    return (
+        bool(filters.metadata)
+        or filters.where is not None
+        or (filters.current_at is not None and (not filters.states or "archived" in filters.states))
+    )
+
+
+def stale_sql(where: str) -> str:
+    """The memories of ``where`` (the scope of ``m``) that reading as current at
+    ``Filters.current_at`` leaves out of active ones: facts whose validity has ended, and
+    active memories that have expired. Both are found by partial indexes, so a scope without
+    them costs two index probes. Its parameters: the scope's, then the time twice."""
+    return (
+        f"SELECT m.pk FROM memories m WHERE {where} AND m.kind = 'fact' "
+        "AND m.valid_to IS NOT NULL AND m.valid_to <= ? "
+        f"UNION SELECT m.pk FROM memories m WHERE {where} AND m.state = 'active' "
+        "AND m.expires_at IS NOT NULL AND m.expires_at <= ?"
+    )
 
 
 @dataclass
@@ -155,7 +175,12 @@ class ScopeVectors:
             self.ann_files.save(self.ann_key, index, self.pks, self.matrix, self.size)
         self.ann = index
 
-    def mask(self, filters: Filters, allowed_pks: set[int] | None = None) -> npt.NDArray[np.bool_]:
+    def mask(
+        self,
+        filters: Filters,
+        allowed_pks: set[int] | None = None,
+        blocked_pks: set[int] | None = None,
+    ) -> npt.NDArray[np.bool_]:
         n = self.size
         keep = np.ones(n, dtype=bool)
         if filters.states:
@@ -172,6 +197,8 @@ class ScopeVectors:
             keep &= self.actor[:n] == self.actors.get(filters.actor, -1)
         if allowed_pks is not None:
             keep &= np.isin(self.pks[:n], np.fromiter(allowed_pks, np.int64, len(allowed_pks)))
+        if blocked_pks:
+            keep &= ~np.isin(self.pks[:n], np.fromiter(blocked_pks, np.int64, len(blocked_pks)))
         return keep
 
     def search(

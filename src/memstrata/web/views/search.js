@@ -1,10 +1,12 @@
-// Search: a question and filters (kind, state, layer, event-time range). Each hit shows its
+// Search: a question and filters (kind, state, layer, event-time range, and a `where`
+// expression from the filter builder). Each hit shows its
 // score and the signals that found it, at what rank. With a budget, the hits are what fits in
 // that many characters (capped only by a limit the person gives), and a hit may show only the
 // sentences that answer (its excerpt). Without a question: browse, newest first.
 
 import { get, post } from "../api.js";
 import { badge, card, clip, empty, h, link, table, when } from "../dom.js";
+import { builder, expression } from "./where.js";
 
 export const KINDS = ["episode", "fact", "summary", "thought", "procedure", "working"];
 export const STATES = ["active", "archived", "deleted"];
@@ -43,6 +45,7 @@ function filters(params) {
     layers: params.get("layer") ? [params.get("layer")] : null,
     since: params.get("since") ? `${params.get("since")}T00:00:00Z` : null,
     until: params.get("until") ? `${params.get("until")}T23:59:59Z` : null,
+    where: params.get("where") ? JSON.parse(params.get("where")) : null,
   };
 }
 
@@ -51,7 +54,11 @@ function form(params, scope) {
     event.preventDefault();
     const data = new FormData(event.target);
     const next = { ...scope };
-    for (const [name, value] of data.entries()) if (value) next[name] = value;
+    for (const [name, value] of data.entries()) {
+      if (value && !["wfield", "wop", "wvalue"].includes(name)) next[name] = value;
+    }
+    const where = expression(data);
+    if (where) next.where = JSON.stringify(where);
     if (next.state === "active") delete next.state;
     location.hash = link("search", next);
   };
@@ -91,6 +98,7 @@ function form(params, scope) {
         placeholder: "none",
       }),
     ),
+    builder(params.get("where")),
   );
 }
 
@@ -159,8 +167,9 @@ async function searchResults(query, params, scope) {
 
 async function browse(params, scope) {
   const limit = Number(params.get("limit") || LIMIT);
-  const { kinds, states, layers, since, until } = filters(params);
+  const { kinds, states, layers, since, until, where } = filters(params);
   const query = { ...scope, limit, kind: kinds, state: states, layer: layers, since, until };
+  if (where) query.where = JSON.stringify(where);
   const page = await get("/memories", query);
   if (!page.memories.length) return card("No memories", empty("No memory matches these filters."));
   const row = (record) =>
