@@ -47,7 +47,7 @@ from memstrata.types import Filters, Scope, context_line
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
     """Per conversation, per question: the features of its candidates' units and labels."""
-    target = cache / f"engine-features-{path.stem}-v3.pkl"
+    target = cache / f"engine-features-{path.stem}-v4.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
@@ -60,6 +60,7 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
             questions = [q.question for q in conv.questions]
             vectors = mem.embedder.embed(questions, kind="query") if mem.embedder else None
             items = []
+            vectors_of: dict[str, np.ndarray] = {}
             for i, q in enumerate(conv.questions):
                 vector = None if vectors is None else vectors[i]
                 found, _ = gather(mem.store, vector, scope, q.question,
@@ -81,8 +82,15 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                     "text_length": arrays.unit_length,
                     "loglen": arrays.unit_log_cost,
                     "group": arrays.unit_group,
+                    "session_of": arrays.session_of,
+                    "prev": arrays.prev,
+                    "next": arrays.next,
+                    "ids": [r.id for r in found.records],
                 })  # fmt: skip
-            out.append({"id": conv.sample_id, "file": path.stem, "items": items})
+                for r, v in zip(found.records, found.vectors, strict=True):
+                    vectors_of.setdefault(r.id, v.astype(np.float16))
+            out.append({"id": conv.sample_id, "file": path.stem, "items": items,
+                        "vectors": vectors_of})  # fmt: skip
             mem.close()
             print(f"features of {conv.sample_id}: {len(added.added)} memories", file=sys.stderr)
     cache.mkdir(parents=True, exist_ok=True)
