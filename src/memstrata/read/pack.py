@@ -136,9 +136,12 @@ class _Walk:
         cohesion: float,
     ) -> None:
         units = order.tolist()
-        self._keys, self._owner = key.tolist(), owner
+        self._keys: list[float] = key.tolist()
+        self._owner = owner
         # Sorted by key, then position: already a heap. The last field: raised by cohesion.
-        self._heap = [(-self._keys[u], i, u, False) for i, u in enumerate(units)]
+        self._heap: list[tuple[float, int, int, bool]] = [
+            (-self._keys[u], i, u, False) for i, u in enumerate(units)
+        ]
         self._session = None if session is None else session.tolist()
         self._cohesion = cohesion
         self._members: dict[int, list[tuple[int, int]]] = {}
