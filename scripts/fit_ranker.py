@@ -1,7 +1,7 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
-        --fit-alpha] [--l2 1.0]
+        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
@@ -10,11 +10,14 @@ and computes the library's own features over the candidates' units (``read.featu
 is a positive when one of its memory's sources is an evidence id of the question. A logistic
 model (is this unit's memory evidence?) is fitted on all conversations but one and scored on
 the one left out, with the library's own packing (``read.pack``, as ``search(question,
-budget=4000)`` packs: no count caps it, a provenance once) for the budget and memories ranked
+budget=4000)`` packs: no count caps it, a provenance once, a session's other turns favoured
+once it has a memory in the context) for the budget and memories ranked
 by their best unit for recall@k; the tables show those held-out scores only, one per file.
 ``--fit-alpha`` also picks the packing's length preference on the training conversations of
-each fold. The weights printed last are fitted on every conversation: paste them into
-``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
+each fold, ``--fit-cohesion`` its session cohesion (``read.pack``: once a session has a memory in
+the context, its other units gain that much in the walk). The weights printed last are fitted on
+every conversation: paste them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together
+with the held-out tables.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from memstrata.types import Filters, Scope, context_line
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
     """Per conversation, per question: the features of its candidates' units and labels."""
-    target = cache / f"engine-features-{path.stem}-v3.pkl"
+    target = cache / f"engine-features-{path.stem}-v4.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
@@ -60,6 +63,7 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
             questions = [q.question for q in conv.questions]
             vectors = mem.embedder.embed(questions, kind="query") if mem.embedder else None
             items = []
+            vectors_of: dict[str, np.ndarray] = {}
             for i, q in enumerate(conv.questions):
                 vector = None if vectors is None else vectors[i]
                 found, _ = gather(mem.store, vector, scope, q.question,
@@ -81,8 +85,15 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                     "text_length": arrays.unit_length,
                     "loglen": arrays.unit_log_cost,
                     "group": arrays.unit_group,
+                    "session_of": arrays.session_of,
+                    "prev": arrays.prev,
+                    "next": arrays.next,
+                    "ids": [r.id for r in found.records],
                 })  # fmt: skip
-            out.append({"id": conv.sample_id, "file": path.stem, "items": items})
+                for r, v in zip(found.records, found.vectors, strict=True):
+                    vectors_of.setdefault(r.id, v.astype(np.float16))
+            out.append({"id": conv.sample_id, "file": path.stem, "items": items,
+                        "vectors": vectors_of})  # fmt: skip
             mem.close()
             print(f"features of {conv.sample_id}: {len(added.added)} memories", file=sys.stderr)
     cache.mkdir(parents=True, exist_ok=True)
@@ -131,7 +142,9 @@ def fit(
     return out
 
 
-def score(conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int) -> list[tuple]:
+def score(
+    conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int, cohesion: float = 0.0
+) -> list[tuple]:
     rows = []
     for item in conv["items"]:
         category, evidence = item["gold"]
@@ -148,7 +161,7 @@ def score(conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int) -> lis
         order = np.argsort(-best, kind="stable")[:50]
         key = unit_score - np.float32(alpha) * item["loglen"]
         packed = pack(key, unit_score, unit_of, item["cost"], item["text_length"], budget,
-                      MAX_LIMIT, item["group"])  # fmt: skip
+                      MAX_LIMIT, item["group"], item["session_of"], cohesion)  # fmt: skip
         context = Context(
             sources=tuple(sources[p.memory] for p in packed),
             lengths=tuple(
@@ -167,12 +180,26 @@ def score(conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int) -> lis
 
 
 ALPHAS = (0.0, 1.0, 1.5, 2.0, 2.5, 3.0)
+COHESIONS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
-def pick_alpha(train: list[dict[str, Any]], w: np.ndarray, budget: int) -> float:
-    """The packing's length preference that scores best on the training conversations."""
-    rows = {a: [r for c in train for r in score(c, w, a, budget)] for a in ALPHAS}
-    return max(ALPHAS, key=lambda a: table(rows[a])["budget"]["overall"])
+def pick_packing(
+    train: list[dict[str, Any]], w: np.ndarray, args: argparse.Namespace
+) -> tuple[float, float]:
+    """The packing's length preference and session cohesion that score best (recall within
+    the budget, every training question alike) on the training conversations: each picked
+    from its grid when asked (``--fit-alpha``, ``--fit-cohesion``), else as given."""
+    alphas = ALPHAS if args.fit_alpha else (args.alpha,)
+    cohesions = COHESIONS if args.fit_cohesion else (args.cohesion,)
+    grid = [(a, c) for a in alphas for c in cohesions]
+    if len(grid) == 1:
+        return grid[0]
+
+    def recall(ac: tuple[float, float]) -> float:
+        rows = [r for conv in train for r in score(conv, w, ac[0], args.budget, ac[1])]
+        return table(rows)["budget"]["overall"]
+
+    return max(grid, key=recall)
 
 
 def table(rows: list[tuple]) -> dict[str, dict[str, float]]:
@@ -194,16 +221,17 @@ def _print_row(name: str, t: dict[str, dict[str, float]]) -> None:
 
 def held_out(
     convs: list[dict[str, Any]], args: argparse.Namespace, without: tuple[str, ...] = ()
-) -> tuple[list[tuple], list[float]]:
-    """Rows of every conversation scored by a model fitted on the others, and the alphas."""
-    rows, alphas = [], []
+) -> tuple[list[tuple], list[tuple[float, float]]]:
+    """Rows of every conversation scored by a model fitted on the others, and each fold's
+    (alpha, cohesion)."""
+    rows, picked = [], []
     for i, conv in enumerate(convs):
         train = [c for j, c in enumerate(convs) if j != i]
         w = fit(train, args.l2, without=without)
-        alpha = pick_alpha(train, w, args.budget) if args.fit_alpha else args.alpha
-        alphas.append(alpha)
-        rows += score(conv, w, alpha, args.budget)
-    return rows, alphas
+        alpha, cohesion = pick_packing(train, w, args)
+        picked.append((alpha, cohesion))
+        rows += score(conv, w, alpha, args.budget, cohesion)
+    return rows, picked
 
 
 def main() -> int:
@@ -211,6 +239,14 @@ def main() -> int:
     parser.add_argument("paths", type=Path, nargs="+", metavar="path")
     parser.add_argument("--alpha", type=float, default=2.5)
     parser.add_argument("--fit-alpha", action="store_true", help="pick alpha per training fold")
+    parser.add_argument(
+        "--cohesion",
+        type=float,
+        default=0.0,
+        help="packing's bonus for the turns of a session already in the context",
+    )
+    parser.add_argument("--fit-cohesion", action="store_true",
+                        help="pick cohesion per training fold")  # fmt: skip
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
@@ -221,10 +257,12 @@ def main() -> int:
     from memstrata.read.features import HAND_WEIGHTS
 
     hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in FEATURES])
-    by_hand = [r for conv in convs for r in score(conv, hand, args.alpha, args.budget)]
-    learned, alphas = held_out(convs, args)
+    by_hand = [r for conv in convs
+               for r in score(conv, hand, args.alpha, args.budget, args.cohesion)]  # fmt: skip
+    learned, picked = held_out(convs, args)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
-          f"(per fold: {alphas}) l2={args.l2} budget={args.budget}")  # fmt: skip
+          f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
+          f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, rows in (("hand weights", by_hand), ("learned, held out", learned)):
@@ -232,17 +270,19 @@ def main() -> int:
             _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
     if args.ablate:
         no_length = argparse.Namespace(**{**vars(args), "alpha": 0.0, "fit_alpha": False})
+        no_cohesion = argparse.Namespace(**{**vars(args), "cohesion": 0.0, "fit_cohesion": False})
         variants = [(f"without {g}", held_out(convs, args, names)[0])
                     for g, names in GROUPS.items()]  # fmt: skip
         variants.append(("without length preference (alpha 0)", held_out(convs, no_length)[0]))
+        variants.append(("without session cohesion (0)", held_out(convs, no_cohesion)[0]))
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
     final = fit(convs, args.l2)
     print("weights fitted on every conversation:")
     print({f: round(float(v), 4) for f, v in zip(FEATURES, final, strict=True) if abs(v) > 1e-4})
-    if args.fit_alpha:
-        print(f"alpha picked on every conversation: {pick_alpha(convs, final, args.budget)}")
+    if args.fit_alpha or args.fit_cohesion:
+        print(f"(alpha, cohesion) picked on every conversation: {pick_packing(convs, final, args)}")
     return 0
 
 

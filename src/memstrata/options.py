@@ -52,6 +52,9 @@ class Retrieval:
     #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
     #: context budget (``search(budget=...)``).
     alpha: float = 0.0
+    #: How much the ``"features"`` ranker, packing a context budget, favours the other turns of
+    #: a session once one of its memories is in the context (``read.pack``).
+    cohesion: float = 0.0
 
     @property
     def uses_vectors(self) -> bool:
@@ -67,7 +70,7 @@ PRESETS: dict[str, Retrieval] = {
     "bm25": Retrieval(vector=0.0, entity=0.0),
     "dense": Retrieval(keyword=0.0, entity=0.0),
     "hybrid": Retrieval(),
-    "default": Retrieval(ranker="features", alpha=2.0),
+    "default": Retrieval(ranker="features", alpha=2.0, cohesion=1.5),
 }
 
 

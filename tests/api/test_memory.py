@@ -18,6 +18,7 @@ from memstrata import (
     InvalidInputError,
     Memory,
     NotFoundError,
+    Retrieval,
     ScopeRequiredError,
 )
 from memstrata.types import MAX_TEXT_CHARS
@@ -260,6 +261,27 @@ def test_a_budgeted_search_packs_the_sentences_that_answer(mem: Memory) -> None:
     assert len(mem.search("cat", user_id="ada", limit=1, budget=4000)) == 1
     with pytest.raises(InvalidInputError):
         mem.search("cat", user_id="ada", budget=0)
+
+
+def test_a_budget_favours_the_other_turns_of_a_session_it_already_holds(db_path: Path) -> None:
+    said = ["I finally picked a name for my new puppy.", "Oh nice, how old is she?",
+            "Ten weeks, and very loud.", "Ha, they always are.",
+            "We call her Biscuit, after the colour of her fur."]  # fmt: skip
+    chat = [{"id": f"a{i}", "speaker": "Ada" if i % 2 == 0 else "Bo", "text": text,
+             "timestamp": f"2026-03-01T10:0{i}:00Z"} for i, text in enumerate(said)]  # fmt: skip
+    # Other days, other sessions: each a near miss of the question.
+    chat += [{"id": f"b{i}", "speaker": "Ada",
+              "text": f"Friend {i} says a puppy needs a lot of walks.",
+              "timestamp": f"2026-04-{10 + i:02d}T10:00:00Z"} for i in range(6)]  # fmt: skip
+    query = "What name did Ada pick for her puppy?"
+    packed = {}
+    for name, retriever in (("default", "default"),
+                            ("plain", Retrieval(ranker="features", alpha=2.0))):  # fmt: skip
+        with Memory(db_path.with_name(f"{name}.db"), embedder="hashing", retriever=retriever) as m:
+            m.add(chat, user_id="ada")
+            packed[name] = {h.record.sources[0] for h in m.search(query, user_id="ada", budget=250)}
+    assert {"a0", "a4"} <= packed["plain"] and "b4" in packed["plain"]
+    assert packed["default"] == {"a0", "a1", "a2", "a4"}  # the first session's turns, no near miss
 
 
 def test_a_budget_is_not_spent_twice_on_one_sentence_of_one_message(mem: Memory) -> None:

@@ -91,3 +91,48 @@ def test_fit_budget_takes_whole_hits_in_order_and_each_provenance_once() -> None
             hit("c", "I moved to Lisbon", ("m2",)), hit("d", "x" * 500, ("m3",)),
             hit("e", "Porto", ("m4",))]  # fmt: skip
     assert [h.id for h in fit_budget(hits, 200)] == ["a", "c", "e"]
+
+
+def test_cohesion_favours_the_other_turns_of_a_session_in_the_context() -> None:
+    # Memory 0 is packed first; memory 2 shares its session, memory 1 scores a little better.
+    unit_of, score, cost, text = arrays((0, 3.0, 20), (1, 2.0, 20), (2, 1.5, 20))
+    session_of = np.array([0, 1, 0], np.int64)
+    budget = 60  # two memories fit, not three
+    plain = pack(score, score, unit_of, cost, text, budget, 10, None, session_of, 0.0)
+    assert [p.memory for p in plain] == [0, 1]
+    assert plain == pack(score, score, unit_of, cost, text, budget, 10)
+    together = pack(score, score, unit_of, cost, text, budget, 10, None, session_of, 1.0)
+    assert [p.memory for p in together] == [0, 2]  # 1.5 + 1.0 outbids 2.0
+    # A bonus too small to close the gap changes nothing; the result stays in score order.
+    small = pack(score, score, unit_of, cost, text, budget, 10, None, session_of, 0.4)
+    assert [p.memory for p in small] == [0, 1]
+
+
+def test_cohesion_raises_a_session_once_and_never_admits_an_excluded_unit() -> None:
+    unit_of, score, cost, text = arrays(
+        (0, 3.0, 20), (1, 2.9, 20), (2, 1.0, 20), (3, 0.9, 20), (4, 2.0, 20)
+    )
+    session_of = np.array([0, 0, 0, 0, 1], np.int64)
+    key = score.copy()
+    key[3] = -np.inf  # filtered out: no bonus brings it back
+    packed = pack(key, score, unit_of, cost, text, 1000, 10, None, session_of, 5.0)
+    assert sorted(p.memory for p in packed) == [0, 1, 2, 4]
+    # Room for three: memories 0 and 1 of session 0 raise it once, so memory 2 (1.0 + 0.6)
+    # stays below memory 4 (2.0); a bonus larger than their gap lets it in.
+    packed = pack(key, score, unit_of, cost, text, 90, 10, None, session_of, 0.6)
+    assert [p.memory for p in packed] == [0, 1, 4]
+    packed = pack(key, score, unit_of, cost, text, 90, 10, None, session_of, 1.5)
+    assert [p.memory for p in packed] == [0, 1, 2]
+
+
+def test_cohesion_lifts_other_memories_not_the_packed_memory_s_own_sentences() -> None:
+    # Memory 0 has a second sentence (unit 2); memory 2 shares its session.
+    unit_of, score, cost, text = arrays((0, 3.0, 20), (1, 2.0, 20), (0, 1.5, 20), (2, 1.8, 20))
+    session_of = np.array([0, 1, 0], np.int64)
+    plain = pack(score, score, unit_of, cost, text, 60, 10)
+    assert [(p.memory, p.units) for p in plain] == [(0, (0,)), (1, (1,))]
+    packed = pack(score, score, unit_of, cost, text, 60, 10, None, session_of, 1.0)
+    assert [(p.memory, p.units) for p in packed] == [(0, (0,)), (2, (3,))]
+    # The limit still holds; memory 0's sentence joins at its own key and text's price.
+    packed = pack(score, score, unit_of, cost, text, 1000, 2, None, session_of, 1.0)
+    assert [(p.memory, p.units) for p in packed] == [(0, (0, 2)), (2, (3,))]

@@ -363,6 +363,7 @@ def rank(
     now: datetime,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     alpha: float = 0.0,
+    cohesion: float = 0.0,
     budget: int | None = None,
     depths: Depths = DEPTHS,
 ) -> list[Hit]:
@@ -373,7 +374,7 @@ def rank(
     if candidates is None or not len(candidates):
         return []
     return score(candidates, query, vector, now, limit=limit, weights=weights, alpha=alpha,
-                 budget=budget)  # fmt: skip
+                 cohesion=cohesion, budget=budget)  # fmt: skip
 
 
 def score(
@@ -386,6 +387,7 @@ def score(
     weights: Mapping[str, float],
     alpha: float,
     budget: int | None,
+    cohesion: float = 0.0,
 ) -> list[Hit]:
     columns = features(candidates, query, vector, now)
     cols = candidates.arrays()
@@ -396,7 +398,7 @@ def score(
     if budget is not None:
         key = unit_score - np.float32(alpha) * cols.unit_log_cost
         packed = pack(key, unit_score, unit_of, cols.unit_cost, cols.unit_length, budget, limit,
-                      cols.unit_group)  # fmt: skip
+                      cols.unit_group, cols.session_of, cohesion)  # fmt: skip
         chosen = [(p.memory, p.score, p.units) for p in packed]
     else:
         best = np.full(len(candidates), -np.inf, dtype=np.float32)

@@ -7,11 +7,19 @@ sentence spends the budget on the rest, and the first memory that does not fit e
 that still fits; a unit whose memory is already in the context costs only its own text, since
 the memory's date and speaker are written once. Units with the same provenance (the same
 sources and the same sentence: an episode and a fact restating it, or a sentence said twice)
-spend the budget once: only the better-scored is packed. Pure functions over arrays.
+spend the budget once: only the better-scored is packed.
+
+Evidence clusters: the turns that answer a question tend to sit in the same conversation session
+as one that matched it (the question's answer and its context, a list told over several turns).
+With ``cohesion``, once a memory of a session is in the context the units of the session's other
+memories gain ``cohesion`` in the walk's key, so those turns outbid scattered near-misses
+elsewhere (the packed memory's own further sentences keep their key: they add no new turn).
+Pure functions over arrays.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,12 +75,16 @@ def pack(
     budget: int,
     limit: int,
     group: npt.NDArray[np.int64] | None = None,
+    session_of: npt.NDArray[np.int64] | None = None,
+    cohesion: float = 0.0,
 ) -> list[Packed]:
     """The memories (at most ``limit``) and units that fit in ``budget`` characters, best
     score first. ``key`` orders the walk (``-inf`` excludes a unit); ``cost`` is a unit's
     context line on its own; ``text_length`` its text, which is what it adds (plus a space) to
     a memory already in the context. Units of one ``group`` (the same provenance) are packed
-    once, the best-scored of them."""
+    once, the best-scored of them. ``session_of`` gives each memory's session: once a memory
+    of a session is packed, the keys of the units of the session's other memories rise by
+    ``cohesion``."""
     finite = np.flatnonzero(np.isfinite(key))
     if len(finite) > WALK_LIMIT:
         finite = finite[np.argpartition(-key[finite], WALK_LIMIT - 1)[:WALK_LIMIT]]
@@ -81,9 +93,11 @@ def pack(
         order = best_of_each(order, score, group)
     owner, alone, added = unit_of.tolist(), cost.tolist(), text_length.tolist()
     cheapest = int(text_length[order].min()) + 1 if len(order) else 0
+    sessions = None if session_of is None or not cohesion else session_of[unit_of]
+    walk = _Walk(order, key, owner, sessions, cohesion)
     chosen: dict[int, list[int]] = {}
     left = budget
-    for unit in order.tolist():
+    for unit in walk:
         memory = owner[unit]
         taken = chosen.get(memory)
         if taken is None and len(chosen) >= limit:
@@ -94,6 +108,7 @@ def pack(
         left -= price
         if taken is None:
             chosen[memory] = [unit]
+            walk.packed(unit)
         else:
             taken.append(unit)
         if left < cheapest:
@@ -104,6 +119,59 @@ def pack(
     ]
     packed.sort(key=lambda p: -p.score)
     return packed
+
+
+class _Walk:
+    """The units of ``order`` (sorted by ``key``, best first), each once, best current key
+    first. Once a memory is in the context (``packed``), the units of the other memories of its
+    session (``session``, per unit; ``None``: keys never change) rise by ``cohesion``; the
+    memory's own further units keep their key. Ties keep ``order``."""
+
+    def __init__(
+        self,
+        order: npt.NDArray[np.int64],
+        key: npt.NDArray[Any],
+        owner: list[int],
+        session: npt.NDArray[np.int64] | None,
+        cohesion: float,
+    ) -> None:
+        units = order.tolist()
+        self._keys: list[float] = key.tolist()
+        self._owner = owner
+        # Sorted by key, then position: already a heap. The last field: raised by cohesion.
+        self._heap: list[tuple[float, int, int, bool]] = [
+            (-self._keys[u], i, u, False) for i, u in enumerate(units)
+        ]
+        self._session = None if session is None else session.tolist()
+        self._cohesion = cohesion
+        self._members: dict[int, list[tuple[int, int]]] = {}
+        if self._session is not None:
+            for i, u in enumerate(units):
+                self._members.setdefault(self._session[u], []).append((i, u))
+        self._done: set[int] = set()
+        self._in_context: set[int] = set()
+
+    def __iter__(self) -> _Walk:
+        return self
+
+    def __next__(self) -> int:
+        while self._heap:
+            _, _, unit, raised = heapq.heappop(self._heap)
+            if unit in self._done or (raised and self._owner[unit] in self._in_context):
+                continue
+            self._done.add(unit)
+            return unit
+        raise StopIteration
+
+    def packed(self, unit: int) -> None:
+        """``unit`` is the first of its memory in the context: the other memories of its
+        session rise."""
+        self._in_context.add(self._owner[unit])
+        if self._session is None:
+            return
+        for i, u in self._members.pop(self._session[unit], ()):
+            if u not in self._done and self._owner[u] not in self._in_context:
+                heapq.heappush(self._heap, (-(self._keys[u] + self._cohesion), i, u, True))
 
 
 def context_length(
