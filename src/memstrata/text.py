@@ -120,8 +120,8 @@ def keyword_form(text: str) -> str:
 
 
 def asked_words(words: Iterable[str]) -> list[str]:
-    """The words a keyword search asks for among a query's ``words``: its stop words left out
-    (they match most of a store and rank little), unless they are all it has."""
+    """The words a keyword search asks for first among a query's ``words``: its stop words left
+    out (they match most of a store and rank little), unless they are all it has."""
     chosen = list(words)
     content = [w for w in chosen if w not in STOPWORDS]
     return content or chosen

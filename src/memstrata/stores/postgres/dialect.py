@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from memstrata.ports import Vector
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
 from memstrata.stores.sql.dialect import Scalar
-from memstrata.text import asked_words, is_cjk, keyword_form
+from memstrata.text import is_cjk, keyword_form
 from memstrata.types import MemoryRecord
 
 _WORD = re.compile(r"\w+")
@@ -42,9 +42,9 @@ def fold(text: str) -> str:
 
 def tsquery_words(text: str) -> list[str]:
     """The distinct words of ``text`` a keyword search may ask for (the same words as SQLite's
-    ``query_words``, diacritics folded), sorted, stop words left out (``text.asked_words``)."""
+    ``query_words``, diacritics folded), sorted."""
     found = _WORD.findall(fold(keyword_form(text)).lower())
-    return asked_words(sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)}))
+    return sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)})
 
 
 def tsquery_text(words: Sequence[str]) -> str | None:

@@ -26,6 +26,7 @@ from memstrata.stores.sql.where import (
     scope_sql,
     user_sql,
 )
+from memstrata.text import asked_words
 from memstrata.types import (
     Filters,
     HistoryEvent,
@@ -376,20 +377,25 @@ class SQLRecords(SQLBase[TxT]):
     def keyword_search(
         self, scope: Scope, query: str, filters: Filters, *, limit: int
     ) -> builtins.list[tuple[MemoryRecord, float]]:
-        words = self.dialect.words(query)
-        if not words:
+        every = self.dialect.words(query)
+        if not every:
             return []
         where, params = self._where(scope, filters)
         budget = self.keyword_postings
         with self._read(search=True) as tx:
             space, size = self._keyword_space(tx, scope)
             large = size > self.keyword_large
-            if large:  # a large store or scope: the rarer words (stores.keywords)
-                count = functools.partial(self._count_word, tx, space)
-                words = self._word_counts.choose(words, budget, size, count, space=space)
-            ranked = self._rank_words(
-                tx, space, words, where, params, limit, window=budget if large else None
-            )
+            # A question's content words; its stop words too when those match nothing.
+            content = asked_words(every)
+            for words in (content, every) if content != every else (every,):
+                if large:  # a large store or scope: the rarer words (stores.keywords)
+                    count = functools.partial(self._count_word, tx, space)
+                    words = self._word_counts.choose(words, budget, size, count, space=space)
+                ranked = self._rank_words(
+                    tx, space, words, where, params, limit, window=budget if large else None
+                )
+                if ranked:
+                    break
             return self._records_by_pk(tx, ranked)
 
     def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:

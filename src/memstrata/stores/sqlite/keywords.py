@@ -28,7 +28,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from memstrata.text import asked_words, is_cjk, keyword_form
+from memstrata.text import is_cjk, keyword_form
 
 #: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
 SHORTLIST = 3
@@ -43,10 +43,9 @@ _WORD = re.compile(r"\w+")
 def query_words(text: str) -> list[str]:
     """The distinct words of ``text`` that a keyword search may ask for, sorted: as the index
     holds them (``text.keyword_form``: Chinese and Japanese as character pairs, and a Han
-    character alone, which is a word), single letters and stop words (``text.asked_words``)
-    left out."""
+    character alone, which is a word), single letters left out."""
     found = _WORD.findall(keyword_form(text).lower())
-    return asked_words(sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)}))
+    return sorted({w for w in found if len(w) > 1 or w.isdigit() or is_cjk(w)})
 
 
 def scope_token(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> str:
