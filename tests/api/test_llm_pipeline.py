@@ -579,6 +579,39 @@ def test_related_notes_link_and_optionally_evolve(db_path: Path, server: Scripte
         assert mem.versions(first.id, user_id="ana")[0].metadata["context"].startswith("Ana, ")
 
 
+# -- the profile from a model's facts ----------------------------------------------------------
+
+
+def test_a_model_s_facts_build_the_profile_and_a_move_supersedes(
+    pair: tuple[Memory, ScriptedLLMServer],
+) -> None:
+    mem, server = pair
+    sister = {
+        "text": "Ana's sister is called Marta.", "subject": "Ana", "sources": ["m2"],
+        "relations": [["Ana", "has_sister", "Marta"], ["Marta", "plays", "chess"]],
+    }  # fmt: skip
+    server.on_prompt(
+        "extract_facts",
+        facts(lives_in("Porto", "m1", "2024-01-05"), sister),
+        facts(lives_in("Lisbon", "m3", "2024-06-01")),
+    )
+    server.on_prompt("consolidate", decision("ADD"))
+    # Nothing here says "I live in…" in a way the rules without a model read.
+    mem.add([said("m1", "Porto has been home since January."), said("m2", "Marta says hi!")],
+            user_id="ana", timestamp=WHEN)  # fmt: skip
+    mem.add(said("m3", "Lisbon it is, from June on."), user_id="ana", timestamp=WHEN)
+    (ana,) = [p for p in mem.profile(user_id="ana").profiles if p.person == "Ana"]
+    now = {t.attribute: (t.value, t.sources) for t in ana.traits}
+    assert now["home"] == ("Lisbon", ("m3",))
+    assert now["family:sister"] == ("Marta", ("m2",))
+    (moved,) = ana.history
+    assert (moved.attribute, moved.value, moved.sources) == ("home", "Porto", ("m1",))
+    assert moved.until == datetime(2024, 6, 1, tzinfo=UTC)
+    # A relation the profile keeps nothing of ("plays") adds no trait, to anyone.
+    assert all(p.person != "Marta" for p in mem.profile(user_id="ana").profiles)
+    assert "Lisbon" in mem.profile(user_id="ana", person="Ana").text
+
+
 # -- configuration --------------------------------------------------------------------------------
 
 

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memstrata.write.profile import Ledger, Statement, observe, profiles, render, statements
+from memstrata.write.profile import (
+    Ledger,
+    Statement,
+    observe,
+    profiles,
+    relation_statement,
+    render,
+    statements,
+)
 
 
 def day(n: int) -> datetime:
@@ -93,3 +101,16 @@ def test_the_text_fits_its_budget_and_leads_with_the_names() -> None:
 def test_any_text_within_any_budget(text: str, budget: int) -> None:
     ledger = observe(Ledger(), [("1", "P", text, day(1))])
     assert len(render(profiles(ledger, {"P": ["P"]}), budget)) <= budget
+
+
+def test_a_model_s_relations_state_traits() -> None:
+    assert relation_statement("lives_in", "Lisbon") == Statement("home", "Lisbon", True)
+    assert relation_statement("Moved-To", " Porto ") == Statement("home", "Porto", True)
+    assert relation_statement("has_sister", "Marta") == Statement("family:sister", "Marta", True)
+    assert relation_statement("best_friend_is", "Jo") == Statement("family:best friend", "Jo", True)
+    assert relation_statement("allergic_to", "peanuts") == Statement("allergy", "peanuts", False)
+    assert relation_statement("likes", "green tea") == Statement("likes", "green tea", False)
+    # Relations that say nothing the profile keeps, or nothing at all.
+    assert relation_statement("plays", "chess") is None
+    assert relation_statement("likes", "it") is None
+    assert relation_statement("lives_in", "") is None

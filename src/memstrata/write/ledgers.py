@@ -1,6 +1,7 @@
 """What the write path keeps per scope beside the memories, in the store's settings: the people
 table (``write.people``) and the profile ledger (``write.profile``), updated with every batch of
-episodes and read back by ``Memory.people`` and ``Memory.profile``.
+episodes (and every fact a model adds or updates) and read back by ``Memory.people`` and
+``Memory.profile``.
 
 A ledger is read, updated and written back: two processes adding to one scope at the same
 moment can lose each other's counts for that batch (never a memory). ``forget`` erases a scope's
@@ -42,6 +43,42 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
         raw = store.get_setting(key)
         ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
         store.put_setting(key, profile.fold(ledger, stated).dumps())
+
+
+def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecord]) -> None:
+    """Fold what a model's facts of ``scope`` state through their relations into its profile
+    ledger: each relation's subject is the person (the speaker whose name or alias it is, when
+    one is known), each fact's messages its sources."""
+    known = people.stored(store, scope)
+    stated = []
+    for record in facts:
+        raw = record.metadata.get("relations")
+        for triple in raw if isinstance(raw, list) else []:
+            if not (isinstance(triple, list | tuple) and len(triple) == 3):
+                continue
+            subject, predicate, value = (str(x) for x in triple)
+            found = profile.relation_statement(predicate, value)
+            if found is None or not subject.strip():
+                continue
+            person = _person(subject.strip(), known)
+            at = record.valid_from or record.recorded_at
+            stated += [(source, person, [found], at) for source in record.sources or (record.id,)]
+    if stated:
+        key = _key("profile", scope)
+        raw_ledger = store.get_setting(key)
+        ledger = profile.Ledger.loads(raw_ledger) if raw_ledger else profile.Ledger()
+        store.put_setting(key, profile.fold(ledger, stated).dumps())
+
+
+def _person(subject: str, known: Sequence[Person]) -> str:
+    """The speaker a fact's subject names (by label or alias), else the subject itself; "user"
+    for the user without a name, as the rules call a message without a speaker."""
+    if subject.casefold() == "user":
+        return "user"
+    for person in known:
+        if any(people.same_name(subject, name) for name in person.names):
+            return person.name
+    return subject
 
 
 def people_of(store: StoredSettings, scope: Scope) -> list[Person]:

@@ -54,7 +54,7 @@ from memstrata.read.entities import index as index_graph
 from memstrata.read.search import search as run_search
 from memstrata.results import PipelineReport
 from memstrata.types import Filters, Hit, MemoryRecord, Message, Scope
-from memstrata.write import consolidate, extract, link
+from memstrata.write import consolidate, extract, ledgers, link
 from memstrata.write.episodes import derived_record
 
 __all__ = ["Pipeline", "PipelineConfig", "PipelineReport"]
@@ -477,6 +477,7 @@ class Pipeline:
                     prompt_version=versions,
                 )  # fmt: skip
                 report.entities += index_graph(self.store, scope, stored)
+                ledgers.learn_facts(self.store, scope, [stored])
                 report.updated += 1
                 return
             if plan.op == "INVALIDATE" and target is not None:
@@ -508,6 +509,7 @@ class Pipeline:
         )
         report.added += 1
         report.entities += index_graph(self.store, scope, record)
+        ledgers.learn_facts(self.store, scope, [record])
         links = link.links_for(
             record.id, similar, threshold=self.config.link_threshold,
             limit=self.config.max_links, at=now, supersedes=record.supersedes,

@@ -1,5 +1,7 @@
 """A person's profile from what they plainly say about themselves ("I live in Lisbon", "my sister
-is Ana", "I'm allergic to peanuts"), without a model: MemoryBank's user portrait, kept sourced.
+is Ana", "I'm allergic to peanuts"), without a model, and from the relations of the facts a
+model extracts (``relation_statement``: ``lives_in``, ``has_sister``, ``allergic_to``, …):
+MemoryBank's user portrait, kept sourced.
 
 ``statements`` reads one message by a rule table; ``observe`` folds a batch of messages into a
 per-scope ``Ledger``; ``profiles`` turns the ledger into each person's current traits and their
@@ -102,6 +104,43 @@ def statements(text: str) -> list[Statement]:
             if found not in out:
                 out.append(found)
     return out
+
+
+#: What an extraction model's relations (``[subject, predicate, object]``, the predicate in
+#: snake_case) state about their subject: the trait, and whether it holds one value at a time.
+PREDICATES: Mapping[str, tuple[str, bool]] = {
+    **dict.fromkeys(("lives_in", "resides_in", "moved_to", "home", "home_city"), ("home", True)),
+    **dict.fromkeys(
+        ("is_from", "comes_from", "grew_up_in", "origin", "hometown"), ("origin", True)
+    ),
+    **dict.fromkeys(("works_as", "job", "job_title", "occupation", "profession"), ("job", True)),
+    **dict.fromkeys(("works_at", "works_for", "employed_by", "employer"), ("employer", True)),
+    **dict.fromkeys(("allergic_to", "is_allergic_to", "allergy"), ("allergy", False)),
+    **dict.fromkeys(("diet", "follows_diet"), ("diet", True)),
+    **dict.fromkeys(
+        ("likes", "loves", "enjoys", "prefers", "hobby", "has_hobby"), ("likes", False)
+    ),
+    **dict.fromkeys(("dislikes", "hates"), ("dislikes", False)),
+    **dict.fromkeys(("goal", "wants_to", "plans_to", "aims_to", "dreams_of"), ("goal", False)),
+}
+_RELATIVE_PREDICATE = re.compile(
+    r"(?:has_)?(?P<relation>" + _RELATIVES.replace(" ", "_") + r")(?:_is|_named|_called)?"
+)
+
+
+def relation_statement(predicate: str, value: str) -> Statement | None:
+    """What one relation of a fact states about its subject (``None``: nothing the profile
+    keeps): ``lives_in Lisbon`` is ``home = Lisbon``, ``has_sister Ana`` is
+    ``family:sister = Ana``."""
+    key = "_".join(predicate.casefold().replace("-", " ").split())
+    value = " ".join(value.split()).strip(" '\".")
+    if not value or len(value) > 60 or value.split()[0].lower() in _EMPTY:
+        return None
+    relative = _RELATIVE_PREDICATE.fullmatch(key)
+    if relative is not None:
+        return Statement(f"family:{relative['relation'].replace('_', ' ')}", value, True)
+    found = PREDICATES.get(key)
+    return None if found is None else Statement(found[0], value, found[1])
 
 
 @dataclass(frozen=True, slots=True)
