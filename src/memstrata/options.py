@@ -70,7 +70,7 @@ PRESETS: dict[str, Retrieval] = {
     "bm25": Retrieval(vector=0.0, entity=0.0),
     "dense": Retrieval(keyword=0.0, entity=0.0),
     "hybrid": Retrieval(),
-    "default": Retrieval(ranker="features", alpha=2.0, cohesion=1.5),
+    "default": Retrieval(ranker="features", alpha=2.0, cohesion=0.5),
 }
 
 

@@ -21,6 +21,7 @@ from memstrata import (
     Retrieval,
     ScopeRequiredError,
 )
+from memstrata.options import PRESETS
 from memstrata.types import MAX_TEXT_CHARS
 
 
@@ -275,13 +276,14 @@ def test_a_budget_favours_the_other_turns_of_a_session_it_already_holds(db_path:
               "timestamp": f"2026-04-{10 + i:02d}T10:00:00Z"} for i in range(6)]  # fmt: skip
     query = "What name did Ada pick for her puppy?"
     packed = {}
-    for name, retriever in (("default", "default"),
+    for name, retriever in (("cohesive", Retrieval(ranker="features", alpha=2.0, cohesion=1.5)),
                             ("plain", Retrieval(ranker="features", alpha=2.0))):  # fmt: skip
         with Memory(db_path.with_name(f"{name}.db"), embedder="hashing", retriever=retriever) as m:
             m.add(chat, user_id="ada")
             packed[name] = {h.record.sources[0] for h in m.search(query, user_id="ada", budget=250)}
     assert {"a0", "a4"} <= packed["plain"] and "b4" in packed["plain"]
-    assert packed["default"] == {"a0", "a1", "a2", "a4"}  # the first session's turns, no near miss
+    assert packed["cohesive"] == {"a0", "a1", "a2", "a4"}  # the first session's turns, no miss
+    assert 0 < PRESETS["default"].cohesion < 1.5  # the default retriever leans the same way
 
 
 def test_a_budget_is_not_spent_twice_on_one_sentence_of_one_message(mem: Memory) -> None:
