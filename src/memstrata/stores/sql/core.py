@@ -46,9 +46,13 @@ def conflict(name: str, detail: str) -> ConflictError:
 class SQLBase(ABC, Generic[TxT]):
     """What every part of the shared core builds on: the backend's hooks, and shared steps."""
 
-    #: Past ``keyword_large`` memories (by the highest pk), a keyword search leaves out a query's
-    #: most common words, keeping matches within ``keyword_postings`` (``stores.keywords``).
+    #: Past ``keyword_large`` memories in the part of the index it reads (``_keyword_space``), a
+    #: keyword search leaves out a query's most common words, keeping matches within
+    #: ``keyword_postings`` (``stores.keywords``).
     keyword_large = LARGE_STORE
+    #: Whether settings are read on the searches' connections: SQLite's are each thread's own,
+    #: so a search never waits behind a write for one; PostgreSQL's may be a replica that lags.
+    settings_on_search_connections = False
     keyword_postings = POSTINGS_BUDGET
 
     def __init__(self, dialect: Dialect) -> None:

@@ -135,7 +135,7 @@ class SQLLogs(SQLBase[TxT]):
 
     # -- settings and the embedder record ---------------------------------------------------------
     def get_setting(self, key: str) -> str | None:
-        with self._read() as tx:
+        with self._read(search=self.settings_on_search_connections) as tx:
             row = tx.fetchone("SELECT value FROM meta WHERE key = ?", [f"setting:{key}"])
         return None if row is None else str(row[0])
 

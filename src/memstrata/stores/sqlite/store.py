@@ -96,6 +96,8 @@ class SQLiteTx:
 class SQLiteStore(SQLStore[SQLiteTx]):
     """A ``Store`` in one SQLite file (or ``":memory:"``)."""
 
+    settings_on_search_connections = True
+
     def __init__(
         self,
         path: str | Path,
