@@ -233,9 +233,10 @@ def stored(store: StoredSettings, scope: Scope) -> list[Person]:
     return list(_people_of(raw)) if raw else []
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _people_of(raw: str) -> tuple[Person, ...]:
-    """A stored tally's people, read once per process for each version of the tally."""
+    """A stored tally's people, read once per process for each version of the tally (the 64
+    most recent: a tally is a few kB, a large scope's up to about a MB)."""
     return tuple(people(Tally.loads(raw)))
 
 
