@@ -54,10 +54,10 @@ class Api:
         return found
 
     def find(self, text: str) -> dict[str, Any]:
-        """The one memory of the seeded user with this text, in any state."""
-        (found,) = [
-            m for m in self.memories(state=["active", "archived", "deleted"]) if m["text"] == text
-        ]
+        """The one memory of the seeded user with this text, in any state, current or not (a
+        fact whose validity has ended is history)."""
+        states = ["active", "archived", "deleted"]
+        (found,) = [m for m in self.memories(state=states, history=True) if m["text"] == text]
         return found
 
     def get(self, path: str, **query: Any) -> Any:
