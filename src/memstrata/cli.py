@@ -276,6 +276,16 @@ def cmd_maintain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reflect(args: argparse.Namespace) -> int:
+    from memstrata.write.reflect import reflect
+
+    with _open(args) as mem:
+        stored = reflect(mem, message_ids=args.message_id or None, llm=mem.llm, **_scope(args))
+    lines = "\n".join(_line(r) for r in stored) or "no messages to reflect on"
+    _emit(args, [r.to_dict() for r in stored], lambda: print(lines))
+    return 0
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
     settings = Settings.from_env().with_overrides(
         db=args.db, embedder=args.embedder, tenant=args.tenant, llm_base_url=args.llm_url,
@@ -622,6 +632,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("maintain", parents=both, help="archive memories that have expired or faded")
     p.add_argument("--dry-run", action="store_true", help="only list what would be archived")
     p.set_defaults(handler=cmd_maintain)
+
+    p = sub.add_parser(
+        "reflect",
+        parents=both,
+        help="keep a session's summary and thoughts, and the procedures told more than once",
+    )
+    p.add_argument(
+        "--message-id",
+        action="append",
+        metavar="ID",
+        help="a message of the session (default: every episode of the scope)",
+    )
+    p.set_defaults(handler=cmd_reflect)
 
     p = sub.add_parser(
         "reprocess", parents=both, help="run the LLM write path over messages it has not done"

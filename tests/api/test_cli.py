@@ -132,6 +132,20 @@ def test_the_help_says_whether_a_command_needs_a_scope(
 
 
 # -- bad paths and files: a one-line error, never a traceback -------------------------------------
+def test_reflect_keeps_a_summary_and_a_procedure_told_in_two_sessions(db_path: Path) -> None:
+    told = "To deploy the app, first run the tests, then build the image, and finally restart it."
+    assert run("add", "--user", "ada", "--run", "r1", told, db=db_path).returncode == 0
+    first = run("reflect", "--user", "ada", "--run", "r1", "--json", db=db_path)
+    assert first.returncode == 0, first.stderr
+    assert [r["kind"] for r in json.loads(first.stdout)] == ["summary"]  # told once: no way yet
+    assert run("add", "--user", "ada", "--run", "r2", told, db=db_path).returncode == 0
+    second = json.loads(run("reflect", "--user", "ada", "--run", "r2", "--json", db=db_path).stdout)
+    (procedure,) = [r for r in second if r["kind"] == "procedure"]
+    assert procedure["text"].startswith("How to deploy the app: 1. run the tests;")
+    shown = run("reflect", "--user", "ada", "--run", "r2", db=db_path).stdout
+    assert "[procedure v1]" in shown  # the same reflection, nothing written again
+
+
 def leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[Any]:
     """Every command the parser runs, as (words, its parser), nested commands included."""
     for action in parser._actions:
@@ -154,6 +168,7 @@ COMMANDS: dict[str, list[str]] = {
     "feedback": ["--user", "ada", "some-search", "--used", "x"],
     "maintain": ["--user", "ada"],
     "reprocess": ["--user", "ada", "--dry-run"],
+    "reflect": ["--user", "ada"],
     "export": ["--user", "ada", "OUT"],
     "import": ["IN"],
     "update": ["--user", "ada", "x", "--text", "new"],
