@@ -45,6 +45,7 @@ from memstrata.server.schemas import (
     MessageOut,
     PageOut,
     SearchOut,
+    batch_out,
     history_out,
     hit_out,
     memory_out,
@@ -489,7 +490,7 @@ def build_server(
             ids, where=where, dry_run=dry_run, reason=reason,
             **confined.confine(user_id, agent_id, run_id),
         )  # fmt: skip
-        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+        return batch_out(result)
 
     @server.tool()
     def restore_memories(
@@ -507,7 +508,7 @@ def build_server(
             ids, where=where, dry_run=dry_run, reason=reason,
             **confined.confine(user_id, agent_id, run_id),
         )  # fmt: skip
-        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+        return batch_out(result)
 
     @server.tool()
     def update_memories(
@@ -530,7 +531,7 @@ def build_server(
             ids, where=where, metadata=metadata, dry_run=dry_run, reason=reason,
             **confined.confine(user_id, agent_id, run_id),
         )  # fmt: skip
-        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
+        return batch_out(result)
 
     @server.tool()
     def memory_history(

@@ -35,7 +35,6 @@ from memstrata.memory import Memory
 from memstrata.options import Extraction, Retrieval
 from memstrata.ports import LLM, Clock, Embedder, Link, Store
 from memstrata.read.entities import entity_key
-from memstrata.results import BatchResult
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Keyring, Tenants
 from memstrata.server.errors import validation_message
@@ -90,6 +89,7 @@ from memstrata.server.schemas import (
     TripleOut,
     UpdateIn,
     WhoAmIOut,
+    batch_out,
     history_out,
     hit_out,
     memory_out,
@@ -713,18 +713,15 @@ def add_batch_routes(router: APIRouter) -> None:
     with a dry run that only counts (``write.batch``)."""
     responses = _errors(404, 409)
 
-    def out(result: BatchResult) -> BatchOut:
-        return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
-
     @router.post("/batch/delete", responses=responses, tags=["write"])
     def delete_many(body: BatchIn, mem: Mem) -> BatchOut:
         """Soft-delete many memories in one transaction; each stays restorable until purged."""
-        return out(mem.delete_many(body.ids, **body.selection()))
+        return batch_out(mem.delete_many(body.ids, **body.selection()))
 
     @router.post("/batch/restore", responses=responses, tags=["write"])
     def restore_many(body: BatchIn, mem: Mem) -> BatchOut:
         """Bring many deleted or archived memories back to active, in one transaction."""
-        return out(mem.restore_many(body.ids, **body.selection()))
+        return batch_out(mem.restore_many(body.ids, **body.selection()))
 
     @router.post("/batch/update", responses=responses, tags=["write"])
     def update_many(body: BatchUpdateIn, mem: Mem) -> BatchOut:
@@ -734,7 +731,7 @@ def add_batch_routes(router: APIRouter) -> None:
             body.ids, metadata=body.metadata, valid_from=body.valid_from,
             valid_to=body.valid_to, expires_at=body.expires_at, **body.selection(),
         )  # fmt: skip
-        return out(result)
+        return batch_out(result)
 
 
 def route_methods(app: FastAPI, scope: Scope) -> list[str]:

@@ -29,6 +29,7 @@ from pydantic_core import CoreSchema
 
 from memstrata.memory import MAX_BUDGET, MAX_LIMIT
 from memstrata.options import Extraction
+from memstrata.results import BatchResult
 from memstrata.types import (
     KINDS,
     MAX_ID_CHARS,
@@ -750,6 +751,10 @@ def memory_out(record: MemoryRecord) -> MemoryOut:
 
 def hit_out(hit: Hit) -> HitOut:
     return HitOut.model_validate(hit.to_dict())
+
+
+def batch_out(result: BatchResult) -> BatchOut:
+    return BatchOut(count=result.count, ids=list(result.ids), dry_run=result.dry_run)
 
 
 def history_out(event: HistoryEvent) -> HistoryEventOut:
