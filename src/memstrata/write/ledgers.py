@@ -49,8 +49,7 @@ def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecor
     """Fold what a model's facts of ``scope`` state through their relations into its profile
     ledger: each relation's subject is the person (the speaker whose name or alias it is, when
     one is known), each fact's messages its sources."""
-    known = people.stored(store, scope)
-    stated = []
+    said = []
     for record in facts:
         raw = record.metadata.get("relations")
         for triple in raw if isinstance(raw, list) else []:
@@ -58,12 +57,15 @@ def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecor
                 continue
             subject, predicate, value = (str(x) for x in triple)
             found = profile.relation_statement(predicate, value)
-            if found is None or not subject.strip():
-                continue
-            person = _person(subject.strip(), known)
-            at = record.valid_from or record.recorded_at
-            stated += [(source, person, [found], at) for source in record.sources or (record.id,)]
-    if stated:
+            if found is not None and subject.strip():
+                said.append((record, subject.strip(), found))
+    if said:
+        known = people.stored(store, scope)  # read only when a fact states something
+        stated = [
+            (source, _person(subject, known), [found], record.valid_from or record.recorded_at)
+            for record, subject, found in said
+            for source in record.sources or (record.id,)
+        ]
         key = _key("profile", scope)
         raw_ledger = store.get_setting(key)
         ledger = profile.Ledger.loads(raw_ledger) if raw_ledger else profile.Ledger()
