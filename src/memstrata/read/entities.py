@@ -91,16 +91,21 @@ def graph_of(
     return _named([*names, *ends]), found
 
 
-def index(store: EntityGraph, scope: Scope, record: MemoryRecord) -> int:
-    """Register what ``record`` names (its ``entities`` and ``metadata["relations"]``);
-    return the number of entities. Replaces what was registered for it before."""
+def relations_of(record: MemoryRecord) -> list[tuple[str, str, str]]:
+    """A memory's ``(subject, predicate, object)`` relations, as the write path keeps them in
+    ``metadata["relations"]`` (anything else there is left out)."""
     raw = record.metadata.get("relations")
-    relations = [
+    return [
         (str(r[0]), str(r[1]), str(r[2]))
         for r in (raw if isinstance(raw, list) else [])
         if isinstance(r, list | tuple) and len(r) == 3
     ]
-    names, found = graph_of(record.entities, relations)
+
+
+def index(store: EntityGraph, scope: Scope, record: MemoryRecord) -> int:
+    """Register what ``record`` names (its ``entities`` and ``metadata["relations"]``);
+    return the number of entities. Replaces what was registered for it before."""
+    names, found = graph_of(record.entities, relations_of(record))
     store.put_graph(scope, record.id, names, found)
     return len(names)
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from memstrata import people
 from memstrata.ports import StoredSettings
+from memstrata.read.entities import relations_of
 from memstrata.results import Person
 from memstrata.types import MemoryRecord, Scope
 from memstrata.write import profile
@@ -39,10 +41,19 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
         if not flagged(record.metadata) and (found := profile.statements(text))
     ]
     if stated:
-        key = _key("profile", scope)
-        raw = store.get_setting(key)
-        ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
-        store.put_setting(key, profile.fold(ledger, stated).dumps())
+        _fold_into_ledger(store, scope, stated)
+
+
+def _fold_into_ledger(
+    store: StoredSettings,
+    scope: Scope,
+    stated: Sequence[tuple[str, str, Sequence[profile.Statement], datetime]],
+) -> None:
+    """Read the scope's profile ledger, fold ``stated`` into it (``profile.fold``), write it."""
+    key = _key("profile", scope)
+    raw = store.get_setting(key)
+    ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
+    store.put_setting(key, profile.fold(ledger, stated).dumps())
 
 
 def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecord]) -> None:
@@ -51,11 +62,7 @@ def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecor
     one is known), each fact's messages its sources."""
     said = []
     for record in facts:
-        raw = record.metadata.get("relations")
-        for triple in raw if isinstance(raw, list) else []:
-            if not (isinstance(triple, list | tuple) and len(triple) == 3):
-                continue
-            subject, predicate, value = (str(x) for x in triple)
+        for subject, predicate, value in relations_of(record):
             found = profile.relation_statement(predicate, value)
             if found is not None and subject.strip():
                 said.append((record, subject.strip(), found))
@@ -66,10 +73,7 @@ def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecor
             for record, subject, found in said
             for source in record.sources or (record.id,)
         ]
-        key = _key("profile", scope)
-        raw_ledger = store.get_setting(key)
-        ledger = profile.Ledger.loads(raw_ledger) if raw_ledger else profile.Ledger()
-        store.put_setting(key, profile.fold(ledger, stated).dumps())
+        _fold_into_ledger(store, scope, stated)
 
 
 def _person(subject: str, known: Sequence[Person]) -> str:
