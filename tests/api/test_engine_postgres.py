@@ -3,19 +3,16 @@ write to one scope moves only that scope's change counter."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
 import textwrap
-import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("psycopg")
 pytest.importorskip("pgserver")
+
+from postgres_helpers import fresh_database
 
 from memstrata import Memory
 from memstrata.types import Scope
@@ -23,23 +20,9 @@ from memstrata.types import Scope
 pytestmark = pytest.mark.postgres
 
 
-def postgres_server() -> Any:
-    """The session's server: the same data directory as tests/contract, so it starts once."""
-    pgserver = pytest.importorskip("pgserver")
-    path = Path(tempfile.gettempdir()) / f"memstrata-pg-{os.getpid()}"
-    path.mkdir(exist_ok=True)
-    return pgserver.get_server(path, cleanup_mode="delete")
-
-
 @pytest.fixture
 def pg_url() -> str:
-    import psycopg
-
-    server = postgres_server()
-    name = f"engine_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return str(server.get_uri(name))
+    return fresh_database("engine")
 
 
 ADD = """

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_helpers import fresh_database
 
 from memstrata import ConflictError, EmbedderMismatchError, Memory
 from memstrata.cli import main
@@ -23,24 +21,9 @@ from memstrata.types import Filters, Scope, utcnow
 pytestmark = pytest.mark.postgres
 
 
-def postgres_server() -> Any:
-    """The session's server: the same data directory as tests/contract, so it starts once."""
-    pgserver = pytest.importorskip("pgserver")
-    pytest.importorskip("psycopg")
-    path = Path(tempfile.gettempdir()) / f"memstrata-pg-{os.getpid()}"
-    path.mkdir(exist_ok=True)
-    return pgserver.get_server(path, cleanup_mode="delete")
-
-
 @pytest.fixture
 def pg_url() -> str:
-    import psycopg
-
-    server = postgres_server()
-    name = f"migrate_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return str(server.get_uri(name))
+    return fresh_database("migrate")
 
 
 def fill(path: Path) -> None:
