@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,43 @@ def db_path(tmp_path: Path) -> Path:
 def mem(db_path: Path) -> Iterator[Memory]:
     with Memory(db_path, embedder="hashing") as memory:
         yield memory
+
+
+#: Undoing each SQLite migration, newest first: (the schema it leaves, its statements).
+_UNDO = (
+    (4, ("DROP TRIGGER memories_left", "DROP TRIGGER memories_revectored",
+         "DROP TRIGGER memories_refiltered", "ALTER TABLE scope_stats DROP COLUMN vector_epoch",
+         "ALTER TABLE scope_stats DROP COLUMN column_epoch")),
+    (3, ("DROP INDEX memories_expiring", "DROP INDEX memories_ending",
+         "ALTER TABLE memories DROP COLUMN expires_at")),
+    # The full-text index as it was: text and keys, no scope column.
+    (2, ("CREATE VIRTUAL TABLE fts_old USING fts5(text, keys, "
+         "tokenize = 'porter unicode61 remove_diacritics 2')",
+         "INSERT INTO fts_old (rowid, text, keys) SELECT rowid, text, keys FROM memories_fts",
+         "DROP TABLE memories_fts", "ALTER TABLE fts_old RENAME TO memories_fts")),
+    # No figures.
+    (1, (*(f"DROP TABLE {t}" for t in ("scope_stats", "scope_terms", "scope_sessions",
+                                       "scope_speakers")),
+         "DROP INDEX memories_by_session",
+         *(f"ALTER TABLE memories DROP COLUMN {c}" for c in ("scope", "session", "prev_pk",
+                                                              "next_pk")),
+         "DELETE FROM meta WHERE key = 'engine_terms'")),
+)  # fmt: skip
+
+
+def _back_to(path: Path, version: int) -> None:
+    with sqlite3.connect(path) as conn:
+        for leaves, statements in _UNDO:
+            if leaves < version:
+                break
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    conn.close()
+
+
+@pytest.fixture
+def sqlite_back_to() -> Callable[[Path, int], None]:
+    """Take the (closed) SQLite store at a path back to an older schema version, as a file
+    made by an older memstrata."""
+    return _back_to

@@ -4,10 +4,10 @@ store from an earlier schema migrated and counted in."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ import pytest
 from memstrata import Memory
 from memstrata.read.engine import TermsCache
 from memstrata.stores.sqlite import SQLiteStore
-from memstrata.stores.sqlite.schema import V2
 from memstrata.types import Filters, MemoryRecord, Scope
 
 TOPICS = ("pottery", "sailing", "chess", "baking", "cycling", "gardening", "painting", "jazz")
@@ -123,35 +122,15 @@ def test_the_tokens_cache_keeps_within_its_bound() -> None:
     assert "4" in parsed[4].counts
 
 
-def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(tmp_path: Path) -> None:
+def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(
+    tmp_path: Path, sqlite_back_to: Callable[[Path, int], None]
+) -> None:
     db = tmp_path / "old.db"
     with Memory(db, embedder="hashing") as mem:
         mem.add(chat(200), user_id="u")
         mem.add({"text": "The wifi password is on the fridge."}, user_id="u")
         expected = mem.store.scope_stats(Scope(user_id="u"), ["wifi", "jazz"])
-    # Take the file back to schema version 1: no figures, no expiry.
-    conn = sqlite3.connect(db)
-    conn.execute("DROP INDEX memories_expiring")
-    conn.execute("DROP INDEX memories_ending")
-    conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
-    for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
-        conn.execute(f"DROP TABLE {table}")
-    conn.execute("DROP INDEX memories_by_session")
-    for column in ("scope", "session", "prev_pk", "next_pk"):
-        conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
-    # The full-text index as it was: text and keys, no scope column.
-    conn.execute("CREATE VIRTUAL TABLE fts_old USING fts5(text, keys, "
-                 "tokenize = 'porter unicode61 remove_diacritics 2')")  # fmt: skip
-    conn.execute(
-        "INSERT INTO fts_old (rowid, text, keys) SELECT rowid, text, keys FROM memories_fts"
-    )
-    conn.execute("DROP TABLE memories_fts")
-    conn.execute("ALTER TABLE fts_old RENAME TO memories_fts")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
-    conn.commit()
-    assert "ALTER TABLE memories ADD COLUMN session" in V2
-    conn.close()
+    sqlite_back_to(db, 1)  # no figures, no expiry
     with Memory(db, embedder="hashing") as mem:
         stats = mem.store.scope_stats(Scope(user_id="u"), ["wifi", "jazz"])
         assert (stats.memories, stats.tokens, stats.sessions, dict(stats.df)) == (

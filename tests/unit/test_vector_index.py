@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from memstrata.stores.sqlite import SQLiteStore, ann, vectors
-from memstrata.stores.sqlite.ann import AnnFiles
+from memstrata.stores.sqlite import SQLiteStore, ann, snapshots, vectors
+from memstrata.stores.sqlite.snapshots import Snapshots
 from memstrata.stores.sqlite.vectors import ScopeVectors
 from memstrata.types import Filters, MemoryRecord, Scope
 
@@ -30,7 +32,7 @@ def unit_rows(n: int, dim: int, seed: int, start: int = 1) -> tuple[list[vectors
 
 def test_exact_search_matches_brute_force_with_filters() -> None:
     rows, matrix = unit_rows(500, 16, seed=1)
-    index = ScopeVectors.build((0, 0), rows[:200])
+    index = ScopeVectors.build(0, rows[:200])
     index.append(rows[200:])  # appended in two steps, capacity grows
     query = matrix[6]
     keep = index.mask(Filters(kinds=("fact",)))
@@ -43,7 +45,7 @@ def test_exact_search_matches_brute_force_with_filters() -> None:
 
 def test_time_and_sql_filters_narrow_the_mask() -> None:
     rows, _ = unit_rows(30, 8, seed=2)
-    index = ScopeVectors.build((0, 0), rows)
+    index = ScopeVectors.build(0, rows)
     since = datetime.fromtimestamp(10, UTC)
     keep = index.mask(Filters(states=(), since=since), allowed_pks={12, 13, 40})
     assert [int(p) for p in index.pks[: index.size][keep]] == [12, 13]
@@ -51,7 +53,7 @@ def test_time_and_sql_filters_narrow_the_mask() -> None:
 
 def test_the_speaker_filter_is_answered_by_the_index() -> None:
     rows, _ = unit_rows(30, 8, seed=2)
-    index = ScopeVectors.build((0, 0), rows[:10])
+    index = ScopeVectors.build(0, rows[:10])
     index.append(rows[10:])
     assert not vectors.needs_sql(Filters(actor="Ben"))
     ben = index.mask(Filters(states=(), actor="Ben"))
@@ -63,7 +65,7 @@ def test_the_speaker_filter_is_answered_by_the_index() -> None:
 
 def test_ann_recall_against_exact(monkeypatch: object) -> None:
     rows, matrix = unit_rows(vectors.ANN_MIN_ROWS + 1000, 32, seed=3)
-    index = ScopeVectors.build((0, 0), rows)
+    index = ScopeVectors.build(0, rows)
     assert index.ann is not None
     everything = index.mask(Filters(states=()))
     rng = np.random.default_rng(4)
@@ -93,7 +95,7 @@ def test_a_search_walks_the_graph_as_wide_as_its_size_needs(
     small_ann(monkeypatch)
     monkeypatch.setattr(ann, "expansion_search", lambda rows: 7 * rows)
     rows, matrix = unit_rows(400, 16, seed=6)
-    index = ScopeVectors.build((0, 0), rows[:350])
+    index = ScopeVectors.build(0, rows[:350])
     everything = index.mask(Filters(states=()))
     index.search(matrix[0], everything, 5)
     assert index.ann is not None and index.ann.expansion_search == 7 * 350
@@ -102,14 +104,15 @@ def test_a_search_walks_the_graph_as_wide_as_its_size_needs(
     assert index.ann.expansion_search == 7 * 400
 
 
-# -- the graph saved next to the database ---------------------------------------------------------
+# -- the index saved next to the database ---------------------------------------------------------
 def small_ann(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vectors, "ANN_MIN_ROWS", 300)
-    monkeypatch.setattr(vectors, "ANN_RESAVE_ROWS", 50)
+    monkeypatch.setattr(snapshots, "MIN_ROWS", 200)
+    monkeypatch.setattr(snapshots, "RESAVE_ROWS", 50)
 
 
 def saved(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.glob("*.usearch"))
+    return sorted(p.name for p in directory.glob("*-v2-*"))
 
 
 def no_new_graph(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,75 +122,70 @@ def no_new_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ann, "new_index", refuse)
 
 
-def test_a_built_graph_is_saved_and_loaded_by_the_next_process(
+def no_full_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(stamp: int, rows: object) -> None:
+        raise AssertionError("the index should have been brought up to date, not built")
+
+    monkeypatch.setattr(ScopeVectors, "build", refuse)
+
+
+def test_a_saved_index_is_loaded_whole_and_searches_as_the_one_saved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small_ann(monkeypatch)
     rows, matrix = unit_rows(400, 16, seed=5)
-    files = AnnFiles(tmp_path / "db.ann")
-    first = ScopeVectors.build((0, 0), rows, files, "k")
-    assert first.ann is not None
+    files = Snapshots(tmp_path / "db.ann")
+    first = ScopeVectors.build(3, rows)
+    first.vectors_stamp, first.columns_stamp = ((1, 2),), ((1, 5),)
+    assert snapshots.due(first) and first.ann is not None
+    files.save("k", first)
     [name] = saved(files.directory)
-    assert name.startswith("k-v1-400-")
+    assert name.startswith("k-v2-400-") and not snapshots.due(first)
     with monkeypatch.context() as m:
         no_new_graph(m)
-        second = ScopeVectors.build((0, 0), rows, files, "k")
-    assert second.ann is not None and len(second.ann) == 400
-    keep = second.mask(Filters(states=()))
-    assert second.search(matrix[7], keep, 5) == first.search(matrix[7], keep, 5)
-    assert saved(files.directory) == [name]  # nothing new to save
+        second = files.load("k", 9)
+    assert second is not None and second.ann is not None and len(second.ann) == 400
+    assert (second.stamp, second.vectors_stamp, second.columns_stamp) == (9, ((1, 2),), ((1, 5),))
+    for filters in (Filters(states=()), Filters(actor="Ben"), Filters(kinds=("fact",))):
+        assert second.search(matrix[7], second.mask(filters), 5) == first.search(
+            matrix[7], first.mask(filters), 5
+        )
+    more, _ = unit_rows(20, 16, seed=6, start=401)
+    second.append(more)  # onto the memory-mapped arrays: copied into memory, then grown
+    assert second.size == 420 and len(second.ann) == 420 and second.last_pk == 420
+    assert not snapshots.due(second)  # 20 rows since: not yet worth saving again
 
 
-def test_rows_added_since_are_added_to_the_loaded_graph(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small_ann(monkeypatch)
-    rows, matrix = unit_rows(500, 16, seed=6)
-    files = AnnFiles(tmp_path / "db.ann")
-    ScopeVectors.build((0, 0), rows[:420], files, "k")
-    with monkeypatch.context() as m:
-        no_new_graph(m)
-        grown = ScopeVectors.build((0, 0), rows, files, "k")
-    assert len(grown.ann) == 500
-    assert grown.search(matrix[480], grown.mask(Filters(states=())), 1)[0][0] == 481
-    assert [n.split("-")[2] for n in saved(files.directory)] == ["500"]  # 80 new rows: saved
+def test_columns_are_read_again_only_for_the_rows_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, matrix = unit_rows(30, 8, seed=2)
+    index = ScopeVectors.build(0, rows)
+    archived = [(r[0], "archived", *r[3:]) for r in rows]
+    assert not index.recolumn(archived[1:])  # not the rows held: nothing changes
+    assert index.mask(Filters(states=("active",))).sum() == 20
+    assert index.recolumn(archived)
+    assert not index.mask(Filters(states=("active",))).any()
+    assert index.search(matrix[4], index.mask(Filters(states=("archived",))), 1)[0][0] == 5
 
 
-def test_a_changed_or_missing_row_makes_the_saved_graph_stale(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small_ann(monkeypatch)
-    rows, matrix = unit_rows(400, 16, seed=7)
-    files = AnnFiles(tmp_path / "db.ann")
-    ScopeVectors.build((0, 0), rows, files, "k")
-    [before] = saved(files.directory)
-    changed = list(rows)
-    changed[3] = (*rows[3][:1], matrix[5].tobytes(), *rows[3][2:])  # another vector for pk 4
-    rebuilt = ScopeVectors.build((0, 0), changed, files, "k")
-    [after] = saved(files.directory)
-    assert after != before and rebuilt.ann is not None
-    purged = ScopeVectors.build((0, 0), changed[:100] + changed[101:], files, "k")
-    assert len(purged.ann) == 399 and saved(files.directory) != [after]
-
-
-def test_a_damaged_file_is_ignored_and_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_damaged_snapshot_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small_ann(monkeypatch)
     rows, _ = unit_rows(400, 16, seed=8)
-    files = AnnFiles(tmp_path / "db.ann")
-    ScopeVectors.build((0, 0), rows, files, "k")
+    files = Snapshots(tmp_path / "db.ann")
+    files.save("k", ScopeVectors.build(0, rows))
     [name] = saved(files.directory)
-    (files.directory / name).write_bytes(b"not a graph")
-    index = ScopeVectors.build((0, 0), rows, files, "k")
-    assert len(index.ann) == 400
-    assert (files.directory / name).stat().st_size > 100  # saved again
+    (files.directory / name / "graph.usearch").write_bytes(b"not a graph")
+    assert files.load("k", 0) is None
+    (files.directory / name / "graph.usearch").unlink()
+    (files.directory / name / "meta.json").write_text("{", encoding="utf-8")
+    assert files.load("k", 0) is None
+    read_only = Snapshots(tmp_path / "db.ann", writable=False)
+    assert read_only.save("k", ScopeVectors.build(0, rows)) is None
 
 
 def test_candidates_are_rescored_from_the_exact_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
     small_ann(monkeypatch)
     rows, matrix = unit_rows(400, 16, seed=9)
-    index = ScopeVectors.build((0, 0), rows)
+    index = ScopeVectors.build(0, rows)
     keep = index.mask(Filters(states=()))
     found = index.search(matrix[11], keep, 5)
     assert found[0][0] == 12
@@ -196,34 +194,89 @@ def test_candidates_are_rescored_from_the_exact_vectors(monkeypatch: pytest.Monk
     assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
 
 
-def test_the_store_keeps_its_graphs_next_to_the_file_and_checks_them(
+# -- the store keeps its indexes current, across processes ---------------------------------------
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SCOPE = Scope(user_id="u")
+
+
+def records_for(start: int, n: int) -> list[MemoryRecord]:
+    return [
+        MemoryRecord(
+            id=f"m{i}",
+            scope=SCOPE,
+            kind="episode",
+            text=f"memory {i}",
+            recorded_at=T0,
+            actor="Ana" if i % 2 else "Ben",
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def top(
+    store: SQLiteStore, vector: np.ndarray, filters: Filters | None = None, k: int = 3
+) -> list[str]:
+    return [r.id for r, _ in store.vector_search(SCOPE, vector, filters or Filters(), limit=k)]
+
+
+def test_the_store_keeps_its_index_next_to_the_file_and_checks_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small_ann(monkeypatch)
-    _, matrix = unit_rows(400, 16, seed=10)
-    scope = Scope(user_id="u")
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    records = [
-        MemoryRecord(id=f"m{i}", scope=scope, kind="episode", text=f"memory {i}", recorded_at=t0)
-        for i in range(400)
-    ]
+    _, matrix = unit_rows(420, 16, seed=10)
     path = tmp_path / "s.db"
     store = SQLiteStore(path)
-    store.add([], records, vectors=matrix, at=t0)
-    expected = [r.id for r, _ in store.vector_search(scope, matrix[3], Filters(), limit=5)]
+    store.add([], records_for(0, 400), vectors=matrix[:400], at=T0)
+    expected = top(store, matrix[3], k=5)
     store.close()
     directory = Path(f"{path}.ann")
     [name] = saved(directory)
     with monkeypatch.context() as m:
         no_new_graph(m)
+        no_full_read(m)
         reopened = SQLiteStore(path)
-        found = reopened.vector_search(scope, matrix[3], Filters(), limit=5)
-        assert [r.id for r, _ in found] == expected == ["m3", *expected[1:]]
-    reopened.purge(scope, "m0")  # another version of the scope: the saved graph is stale
-    assert reopened.vector_search(scope, matrix[3], Filters(), limit=1)[0][0].id == "m3"
+        assert top(reopened, matrix[3], k=5) == expected and expected[0] == "m3"
+        # Another process adds rows: the next search reads just those.
+        other = SQLiteStore(path)
+        other.add([], records_for(400, 20), vectors=matrix[400:], at=T0)
+        assert top(reopened, matrix[410], Filters(actor="Ben"), k=1) == ["m410"]
+        # ...and archives one: the filter columns are read again, nothing is rebuilt.
+        other.set_state(SCOPE, "m3", "archived", at=T0)
+        assert "m3" not in top(reopened, matrix[3], k=5)
+        assert top(reopened, matrix[3], Filters(states=("archived",)), k=1) == ["m3"]
+    # A purge changes the rows: the index is built again, and saved again.
+    other.purge(SCOPE, "m0")
+    assert "m0" not in top(reopened, matrix[0], Filters(states=()), k=5)
     assert saved(directory) != [name]
     assert reopened.disk_bytes() > path.stat().st_size
     reopened.close()
+    other.close()
     memory = SQLiteStore(":memory:")
     assert memory.disk_bytes() is None
     memory.close()
+
+
+def test_the_epochs_move_for_what_an_index_holds_and_for_nothing_else(tmp_path: Path) -> None:
+    _, matrix = unit_rows(4, 8, seed=11)
+    store = SQLiteStore(tmp_path / "e.db")
+
+    def epochs() -> tuple[int, int]:
+        conn = sqlite3.connect(tmp_path / "e.db")
+        row = conn.execute(
+            "SELECT sum(vector_epoch), sum(column_epoch) FROM scope_stats WHERE user_id = 'u'"
+        ).fetchone()
+        conn.close()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    store.add([], records_for(0, 3), vectors=matrix[:3], at=T0)
+    assert epochs() == (0, 0)  # rows joining the scope are read past the last pk
+    record = store.get(SCOPE, "m1")
+    assert record is not None
+    store.update(SCOPE, replace(record, importance=0.9), at=T0, expected_version=1)
+    store.touch(SCOPE, ["m1"], at=T0)
+    assert epochs() == (0, 0)  # nothing a filter or a vector reads
+    store.set_state(SCOPE, "m1", "archived", at=T0)
+    assert epochs() == (0, 1)
+    store.purge(SCOPE, "m2")
+    assert epochs() == (1, 1)
+    store.close()

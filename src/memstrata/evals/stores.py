@@ -4,7 +4,7 @@ Filling a store with 100,000 messages costs minutes even with cached vectors, so
 is kept under ``<cache>/stores/<label>-<hash of its recipe>.db`` beside a JSON file that holds
 the recipe and how the fill went. A run works on a copy (``copy_store``), because searching
 writes to a store (kept searches) and a run adds its own messages. A store is SQLite here: one
-file, its write-ahead log, and the saved vector graphs beside it (``<db>.ann/``).
+file, its write-ahead log, and the saved vector indexes beside it (``<db>.ann/``).
 """
 
 from __future__ import annotations

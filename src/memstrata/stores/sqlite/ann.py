@@ -1,28 +1,17 @@
-"""The HNSW index (usearch) of a scope's vectors, and its copy on disk between processes.
+"""The HNSW index (usearch) of a scope's vectors: its parameters, and how to make one.
 
-Building the graph for 100,000 vectors takes tens of seconds on two cores, and every process
-used to pay it on its first search. So the graph is saved next to the database file, in
-``<db>.ann/<scope key>-<rows>-<checksum>.usearch``, and a process that opens the store loads it
-instead. The file is derived data, never trusted over SQLite: the name records how many rows
-(in pk order) it was built from and a CRC-32 of their pks and vectors, and it is used only when
-the scope's vectors read from SQLite start with exactly those rows. Rows added since are added
-to the loaded graph; anything else (a purged memory, a changed vector, another embedder, a file
-from another version) means a rebuild, which replaces the file. The graph only proposes
-candidates: their cosines are computed again from the vectors read from SQLite, so even a
-stale graph could cost recall, never return a wrong score or a row that is not there.
+Building the graph for 100,000 vectors takes tens of seconds on two cores, so it is saved with
+the rest of the scope's index between processes (``snapshots``). The graph only proposes
+candidates: their cosines are computed again from the exact vectors, so even a stale graph
+could cost recall, never return a wrong score or a row that is not there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import zlib
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from memstrata.types import Scope
 
@@ -41,9 +30,6 @@ MAX_EXPANSION_SEARCH = 4000
 #: How the graph stores its copy of the vectors. Candidates are rescored from the exact float32
 #: matrix, so 8-bit copies cost little recall and take a quarter of the memory and disk.
 DTYPE = "i8"
-#: Part of every file name: files from another layout are ignored (and replaced).
-FORMAT = "v1"
-SUFFIX = ".usearch"
 
 
 def new_index(dim: int) -> Any | None:
@@ -73,76 +59,7 @@ def scope_key(scope: Scope) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def checksum(pks: npt.NDArray[np.int64], matrix: npt.NDArray[np.float32], rows: int) -> int:
-    """CRC-32 of the first ``rows`` pks and vectors."""
-    crc = zlib.crc32(np.ascontiguousarray(pks[:rows]).data)
-    return zlib.crc32(np.ascontiguousarray(matrix[:rows]).data, crc)
-
-
-class AnnFiles:
-    """The saved graphs of one database's scopes, in one directory."""
-
-    def __init__(self, directory: Path, *, writable: bool = True) -> None:
-        self.directory = directory
-        #: False for a read-only store: its saved graphs are used, never written.
-        self.writable = writable
-
-    def _files(self, key: str) -> list[Path]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(self.directory.glob(f"{key}-{FORMAT}-*{SUFFIX}"))
-
-    def load(
-        self, key: str, pks: npt.NDArray[np.int64], matrix: npt.NDArray[np.float32], size: int
-    ) -> tuple[Any, int] | None:
-        """The saved graph of ``key`` and how many of the ``size`` rows it holds, if a saved
-        graph was built from a prefix of exactly these rows."""
-        for path in self._files(key):
-            parts = path.name[: -len(SUFFIX)].split("-")
-            try:
-                rows, crc = int(parts[2]), int(parts[3], 16)
-            except (IndexError, ValueError):
-                continue
-            if not 0 < rows <= size or checksum(pks, matrix, rows) != crc:
-                continue
-            index = _restore(path)
-            if index is None or index.ndim != matrix.shape[1] or len(index) != rows:
-                continue
-            if str(index.dtype).split(".")[-1].lower() != DTYPE:
-                continue
-            return index, rows
-        return None
-
-    def save(
-        self,
-        key: str,
-        index: Any,
-        pks: npt.NDArray[np.int64],
-        matrix: npt.NDArray[np.float32],
-        rows: int,
-    ) -> Path | None:
-        """Save ``index`` (built from the first ``rows`` rows) as the graph of ``key``, replacing
-        older ones; a failure is logged, not raised (the file is only a cache)."""
-        if not self.writable:
-            return None
-        name = f"{key}-{FORMAT}-{rows}-{checksum(pks, matrix, rows):08x}{SUFFIX}"
-        target = self.directory / name
-        tmp = self.directory / f".{name}.{os.getpid()}.tmp"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            index.save(str(tmp))
-            os.replace(tmp, target)
-        except OSError as exc:
-            logger.warning("cannot save the vector index to %s: %s", target, exc)
-            tmp.unlink(missing_ok=True)
-            return None
-        for old in self._files(key):
-            if old != target:
-                old.unlink(missing_ok=True)
-        return target
-
-
-def _restore(path: Path) -> Any | None:
+def restore(path: Path) -> Any | None:
     try:
         from usearch.index import Index
 

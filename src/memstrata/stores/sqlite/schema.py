@@ -259,7 +259,58 @@ CREATE INDEX memories_ending ON memories (tenant, valid_to)
     WHERE kind = 'fact' AND valid_to IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+#: What a scope's vector index may keep between searches and processes (``vectors``,
+#: ``snapshots``): rows only ever join a scope with a larger pk, so an index stays exact by
+#: reading the rows past its last pk, unless a row it holds changed. Triggers count those
+#: changes per exact scope, whatever statement made them: ``vector_epoch`` when a row left the
+#: scope or its vector changed, ``column_epoch`` when a column the index filters on changed.
+V5 = """
+ALTER TABLE scope_stats ADD COLUMN vector_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scope_stats ADD COLUMN column_epoch INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER memories_left AFTER DELETE ON memories
+BEGIN
+    INSERT OR IGNORE INTO scope_stats (tenant, user_id, agent_id, run_id)
+        VALUES (old.tenant, old.user_id, old.agent_id, old.run_id);
+    UPDATE scope_stats SET vector_epoch = vector_epoch + 1
+        WHERE tenant = old.tenant AND ifnull(user_id, '') = ifnull(old.user_id, '')
+        AND ifnull(agent_id, '') = ifnull(old.agent_id, '')
+        AND ifnull(run_id, '') = ifnull(old.run_id, '');
+END;
+
+CREATE TRIGGER memories_revectored AFTER UPDATE ON memories
+    WHEN old.embedding IS NOT new.embedding OR old.tenant IS NOT new.tenant
+    OR old.user_id IS NOT new.user_id OR old.agent_id IS NOT new.agent_id
+    OR old.run_id IS NOT new.run_id
+BEGIN
+    INSERT OR IGNORE INTO scope_stats (tenant, user_id, agent_id, run_id)
+        VALUES (old.tenant, old.user_id, old.agent_id, old.run_id);
+    UPDATE scope_stats SET vector_epoch = vector_epoch + 1
+        WHERE tenant = old.tenant AND ifnull(user_id, '') = ifnull(old.user_id, '')
+        AND ifnull(agent_id, '') = ifnull(old.agent_id, '')
+        AND ifnull(run_id, '') = ifnull(old.run_id, '');
+    INSERT OR IGNORE INTO scope_stats (tenant, user_id, agent_id, run_id)
+        VALUES (new.tenant, new.user_id, new.agent_id, new.run_id);
+    UPDATE scope_stats SET vector_epoch = vector_epoch + 1
+        WHERE tenant = new.tenant AND ifnull(user_id, '') = ifnull(new.user_id, '')
+        AND ifnull(agent_id, '') = ifnull(new.agent_id, '')
+        AND ifnull(run_id, '') = ifnull(new.run_id, '');
+END;
+
+CREATE TRIGGER memories_refiltered AFTER UPDATE ON memories
+    WHEN old.state IS NOT new.state OR old.kind IS NOT new.kind OR old.layer IS NOT new.layer
+    OR old.valid_from IS NOT new.valid_from OR old.recorded_at IS NOT new.recorded_at
+    OR old.actor IS NOT new.actor
+BEGIN
+    INSERT OR IGNORE INTO scope_stats (tenant, user_id, agent_id, run_id)
+        VALUES (old.tenant, old.user_id, old.agent_id, old.run_id);
+    UPDATE scope_stats SET column_epoch = column_epoch + 1
+        WHERE tenant = old.tenant AND ifnull(user_id, '') = ifnull(old.user_id, '')
+        AND ifnull(agent_id, '') = ifnull(old.agent_id, '')
+        AND ifnull(run_id, '') = ifnull(old.run_id, '');
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 LATEST = len(MIGRATIONS)
 
 

@@ -3,9 +3,11 @@
 The queries are the shared core's (``stores.sql``); this module keeps what is SQLite's own.
 Every write runs in one ``BEGIN IMMEDIATE`` transaction that also writes its history rows, so a
 crash leaves either the whole change or none of it. The full-text index is the FTS5 table
-``memories_fts``, kept in step with each memory's row. Exact vector search keeps a normalised
-float32 matrix per scope in memory (within a byte bound, least recently used out), rebuilt when
-the scope's change counter has moved since (a write to that scope, by any process).
+``memories_fts``, kept in step with each memory's row. Vector search keeps a normalised float32
+matrix per scope in memory (within a byte bound, least recently used out), brought up to date
+when the scope's change counter has moved (a write to that scope, by any process): by reading
+the rows added since, unless the scope's epochs say a row it holds changed (``vectors``), and
+kept on disk between processes (``snapshots``).
 
 A file that cannot be written (or its directory), or one asked for read-only, is opened
 read-only: reads and searches work, writes raise ``ReadOnlyStoreError``. A query that fails on
@@ -27,12 +29,11 @@ import numpy as np
 
 from memstrata.errors import ConflictError, ReadOnlyStoreError, StoreError
 from memstrata.ports import Vector
-from memstrata.stores.codec import to_micros
 from memstrata.stores.sql import SQLStore
 from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
 from memstrata.stores.sql.where import filters_sql, scope_sql, stored_states
-from memstrata.stores.sqlite import ann, files, keywords, schema
+from memstrata.stores.sqlite import ann, files, keywords, schema, snapshots
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.stores.sqlite.vectors import (
     DEFAULT_CACHE_BYTES,
@@ -41,9 +42,10 @@ from memstrata.stores.sqlite.vectors import (
     needs_sql,
     stale_sql,
 )
+from memstrata.stores.sqlite.vectors import Columns as VectorColumns
 from memstrata.stores.sqlite.vectors import Row as VectorRow
 from memstrata.text import keyword_form
-from memstrata.types import Filters, MemoryRecord, Scope
+from memstrata.types import STATES, Filters, MemoryRecord, Scope
 
 #: The stamp of a SQLite store: this process's writes, and SQLite's count of other connections'.
 Stamp = tuple[int, int]
@@ -60,8 +62,6 @@ class SQLiteTx:
     ) -> None:
         self.conn = conn
         self._hold = hold
-        #: Memories this transaction inserted with a vector, for the in-memory indexes.
-        self.added: list[Added] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with self._hold():
@@ -143,11 +143,13 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._reader_conns: list[sqlite3.Connection] = []
         #: The scopes' vector matrices, least recently used first, within ``cache_bytes``.
         self._indexes = VectorCache(cache_bytes)
-        #: The scopes' HNSW graphs between processes: ``<db>.ann/`` (see ``ann``).
-        self._ann_files = (
+        #: Bringing a scope's index up to date is one thread's work (per stripe of scopes).
+        self._index_locks = [threading.Lock() for _ in range(64)]
+        #: The scopes' indexes between processes: ``<db>.ann/`` (see ``snapshots``).
+        self._snapshots = (
             None
             if self.path == ":memory:"
-            else ann.AnnFiles(Path(f"{self.path}.ann"), writable=not self.read_only)
+            else snapshots.Snapshots(Path(f"{self.path}.ann"), writable=not self.read_only)
         )
         if not self.read_only:
             with self._write() as tx:
@@ -220,8 +222,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     @contextmanager
     def _write(self, *, changes_memories: bool = True) -> Iterator[SQLiteTx]:
-        """One ``BEGIN IMMEDIATE`` transaction. After it commits, the in-memory vector indexes
-        that were current take the memories it added (others are rebuilt when next needed)."""
+        """One ``BEGIN IMMEDIATE`` transaction."""
         with self._using() as conn:
             if self._damage is not None:
                 raise files.damaged(self.path, self._damage)
@@ -244,8 +245,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             finally:
                 if changes_memories:
                     self._generation += 1
-            if tx.added and len(self._indexes):
-                self._extend_indexes(tx, tx.added)
 
     def _stamp(self, tx: SQLiteTx) -> Stamp:
         row = tx.fetchone("PRAGMA data_version")
@@ -260,7 +259,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
               keywords.scope_token(r.scope.tenant, r.scope.user_id, r.scope.agent_id,
                                    r.scope.run_id)) for pk, r, _ in added],
         )  # fmt: skip
-        tx.added.extend(added)
 
     def _after_update(self, tx: SQLiteTx, pk: int, record: MemoryRecord) -> None:
         tx.execute("DELETE FROM memories_fts WHERE rowid = ?", [pk])
@@ -329,53 +327,71 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return self._records_by_pk(tx, index.search(query, keep, limit))
 
     def _vectors(self, tx: SQLiteTx, scope: Scope, where: str, params: list[Any]) -> ScopeVectors:
-        """The scope's vector index, current at the scope's change counter: a write to
-        another scope, by any process, leaves it as it is."""
-        changes = self.scope_changes(tx, scope)
+        """The scope's vector index, current at the scope's change counter. A write to another
+        scope, by any process, leaves it as it is; one that added rows to this scope costs
+        reading those rows (``vectors``)."""
+        stats = tx.fetchall(
+            "SELECT m.id, m.changes, m.vector_epoch, m.column_epoch FROM scope_stats m "
+            f"WHERE {where}",
+            params,
+        )
+        changes = sum(int(r[1]) for r in stats)
         cached = self._indexes.get(scope)
         if cached is not None and cached.stamp == changes:
             return cached
-        found = tx.fetchall(
-            f"SELECT m.pk, m.embedding, m.state, m.kind, m.layer, "
-            f"coalesce(m.valid_from, m.recorded_at), m.actor FROM memories m WHERE {where} "
-            "AND m.embedding IS NOT NULL ORDER BY m.pk",
-            params,
-        )
-        rows = cast(list[VectorRow], found)
-        index = ScopeVectors.build(changes, rows, self._ann_files, ann.scope_key(scope))
-        self._indexes.put(scope, index)
-        return index
+        stamps = (_epochs(stats, 2), _epochs(stats, 3))
+        with self._index_locks[hash(scope) % len(self._index_locks)]:
+            cached = self._indexes.get(scope)
+            if cached is not None and cached.stamp == changes:
+                return cached
+            index = self._refreshed(tx, scope, where, params, cached, changes, stamps)
+            if self._snapshots is not None and snapshots.due(index):
+                self._snapshots.save(ann.scope_key(scope), index)
+            self._indexes.put(scope, index)
+            return index
 
-    def _extend_indexes(self, tx: SQLiteTx, added: Sequence[Added]) -> None:
-        """After this process added memories, append them to the cached indexes of the scopes
-        they went to, when nothing else changed those scopes meanwhile (each exact scope's
-        counter moved on by one in this transaction); other cached scopes are left alone."""
-        exact = {r.scope for _, r, _ in added}
-        for key, index in self._indexes.items():
-            covered = [s for s in exact if key.covers(s)]
-            if not covered:
-                continue
-            now = self.scope_changes(tx, key)
-            if index.stamp != now - len(covered):
-                self._indexes.drop(key)
-                continue
-            index.append(
-                [
-                    (
-                        pk,
-                        blob,
-                        r.state,
-                        r.kind,
-                        r.layer,
-                        to_micros(r.valid_from or r.recorded_at),
-                        r.actor,
-                    )
-                    for pk, r, blob in added
-                    if blob is not None and key.covers(r.scope)
-                ]
+    def _refreshed(
+        self,
+        tx: SQLiteTx,
+        scope: Scope,
+        where: str,
+        params: list[Any],
+        cached: ScopeVectors | None,
+        changes: int,
+        stamps: tuple[Hashable, Hashable],
+    ) -> ScopeVectors:
+        """The index brought up to ``changes``: the cached one or the saved one when their rows
+        and vectors are still the scope's (the filter columns read again if they moved, the
+        rows past the last pk appended), else one built from every row."""
+        vectors_stamp, columns_stamp = stamps
+        index = cached if cached is not None and cached.vectors_stamp == vectors_stamp else None
+        if index is None and self._snapshots is not None:
+            index = self._snapshots.load(ann.scope_key(scope), changes)
+            if index is not None and index.vectors_stamp != vectors_stamp:
+                index = None
+        select = (
+            "SELECT m.pk, {}m.state, m.kind, m.layer, coalesce(m.valid_from, m.recorded_at), "
+            f"m.actor FROM memories m WHERE {where} AND m.embedding IS NOT NULL "
+        )
+        if index is not None and index.columns_stamp != columns_stamp:
+            found = tx.fetchall(select.format("") + "AND m.pk <= ? ORDER BY m.pk",
+                                [*params, index.last_pk])  # fmt: skip
+            if not index.recolumn(cast(list[VectorColumns], found)):
+                index = None
+        if index is None:
+            found = tx.fetchall(select.format("m.embedding, ") + "ORDER BY m.pk", params)
+            index = ScopeVectors.build(changes, cast(list[VectorRow], found))
+        else:
+            # Naming every state lets SQLite seek the scope's index to the pk, state by state.
+            states, sparams = self.dialect.any_of("m.state", list(STATES))
+            found = tx.fetchall(
+                select.format("m.embedding, ") + f"AND {states} AND m.pk > ? ORDER BY m.pk",
+                [*params, *sparams, index.last_pk],
             )
-            index.stamp = now
-            self._indexes.resize(key)
+            index.append(cast(list[VectorRow], found))
+            index.stamp = changes
+        index.vectors_stamp, index.columns_stamp = stamps
+        return index
 
     # -- size and settings (for `memstrata bench`) ---------------------------------------------
     def disk_bytes(self) -> int | None:
@@ -383,15 +399,15 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         if self.path == ":memory:":
             return None
         paths = [Path(self.path), Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
-        if self._ann_files is not None and self._ann_files.directory.is_dir():
-            paths.extend(self._ann_files.directory.iterdir())
+        if self._snapshots is not None and self._snapshots.directory.is_dir():
+            paths.extend(self._snapshots.directory.rglob("*"))
         return sum(f.stat().st_size for f in paths if f.is_file())
 
     def vector_index_settings(self) -> dict[str, Any]:
         from memstrata.stores.sqlite import vectors
 
         return {"exact_below_rows": vectors.ANN_MIN_ROWS, "oversample": vectors.ANN_OVERSAMPLE,
-                **ann.settings(), "saved": self._ann_files is not None}  # fmt: skip
+                **ann.settings(), "saved": self._snapshots is not None}  # fmt: skip
 
     def close(self) -> None:
         with self._lock:
@@ -399,3 +415,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 with suppress(sqlite3.Error):
                     conn.close()
             self._reader_conns.clear()
+
+
+def _epochs(stats: Sequence[Row], column: int) -> Hashable:
+    """The epochs of ``column`` in the rows of the exact scopes, as (scope, epoch) pairs; scopes
+    whose rows never changed (epoch 0) are left out, so a new exact scope changes nothing."""
+    return tuple(sorted((int(r[0]), int(r[column])) for r in stats if r[column]))

@@ -2,18 +2,21 @@
 
 It holds the scope's normalised vectors as a float32 matrix together with the columns that
 common filters need (state, kind, layer, event time, speaker), so a filtered search is one
-matrix-vector product and a mask. Rows are appended in place (capacity doubles) when this
-process adds memories; any other change to the scope rebuilds it from SQLite. Past
-``ANN_MIN_ROWS`` rows an HNSW index (usearch, see ``ann``) proposes candidates, which are
-rescored exactly from the matrix; exact search is the fallback when filters leave too few of
-them.
+matrix-vector product and a mask. Rows are kept in pk order, and rows only ever join a scope
+with a larger pk, so an index is brought up to date by appending the rows past its last pk
+(capacity doubles), by reading its filter columns again when one of its rows changed them, and
+is built again only when a row left the scope or its vector changed (the store tells which by
+the scope's epochs, ``schema.V5``). Past ``ANN_MIN_ROWS`` rows an HNSW index (usearch, see
+``ann``) proposes candidates, which are rescored exactly from the matrix; exact search is the
+fallback when filters leave too few of them. ``snapshots`` keeps an index on disk between
+processes.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 from memstrata.stores.sqlite import ann as ann_module
-from memstrata.stores.sqlite.ann import AnnFiles
 from memstrata.types import KINDS, LAYERS, STATES, Filters, Scope
 
 STATE_CODE = {name: i for i, name in enumerate(STATES)}
@@ -32,11 +34,12 @@ LAYER_CODE = {name: i for i, name in enumerate(LAYERS)}
 ANN_MIN_ROWS = 20_000
 #: How many ANN candidates to fetch per requested hit, before filtering and exact rescoring.
 ANN_OVERSAMPLE = 4
-#: A graph loaded from disk is saved again once this many rows (or a tenth) were added to it.
-ANN_RESAVE_ROWS = 2_000
-
 #: pk, embedding, state, kind, layer, when, actor
 Row = tuple[int, bytes, str, str, str, int | None, str | None]
+#: pk, state, kind, layer, when, actor: what a filter reads of a row
+Columns = tuple[int, str, str, str, int | None, str | None]
+#: The index's arrays of those columns, in that order.
+COLUMNS = ("state", "kind", "layer", "when", "actor")
 
 #: How many bytes of vector indexes a store keeps in memory by default (``VectorCache``).
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
@@ -76,7 +79,11 @@ def stale_sql(where: str) -> str:
 
 @dataclass
 class ScopeVectors:
+    #: The scope's change counter when the index was last brought up to date.
     stamp: int
+    #: The scope's epochs (``schema.V5``) the rows and vectors, and the columns, are current at.
+    vectors_stamp: Hashable = ()
+    columns_stamp: Hashable = ()
     dim: int = 0
     size: int = 0
     pks: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -89,19 +96,13 @@ class ScopeVectors:
     actor: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     actors: dict[str, int] = field(default_factory=dict)
     ann: Any = None
-    #: Where the graph is kept between processes (``None``: in memory only), and its key.
-    ann_files: AnnFiles | None = None
-    ann_key: str = ""
+    #: What the copy on disk holds (``snapshots``): its rows, and its columns' stamp.
+    saved_size: int = 0
+    saved_columns: Hashable = None
 
     @classmethod
-    def build(
-        cls,
-        stamp: int,
-        rows: Sequence[Row],
-        ann_files: AnnFiles | None = None,
-        ann_key: str = "",
-    ) -> ScopeVectors:
-        index = cls(stamp=stamp, ann_files=ann_files, ann_key=ann_key)
+    def build(cls, stamp: int, rows: Sequence[Row]) -> ScopeVectors:
+        index = cls(stamp=stamp)
         index.append(rows)
         return index
 
@@ -112,6 +113,11 @@ class ScopeVectors:
                   + 3 * len(self.pks))  # fmt: skip
         graph = 0 if self.ann is None else self.size * (self.dim + 2 * ann_module.CONNECTIVITY * 4)
         return int(arrays + graph)
+
+    @property
+    def last_pk(self) -> int:
+        """The largest pk held (0: none): rows past it are the scope's new ones."""
+        return int(self.pks[self.size - 1]) if self.size else 0
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.pks)
@@ -133,6 +139,7 @@ class ScopeVectors:
         self.actor = grown(self.actor, (new,))
 
     def append(self, rows: Sequence[Row]) -> None:
+        """Add ``rows`` (in pk order, past ``last_pk``)."""
         if not rows:
             return
         if self.dim == 0:
@@ -143,36 +150,49 @@ class ScopeVectors:
         self.pks[start:end] = [r[0] for r in rows]
         block = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         self.matrix[start:end] = block.reshape(len(rows), self.dim)
-        self.state[start:end] = [STATE_CODE[r[2]] for r in rows]
-        self.kind[start:end] = [KIND_CODE[r[3]] for r in rows]
-        self.layer[start:end] = [LAYER_CODE[r[4]] for r in rows]
-        self.when[start:end] = [r[5] or 0 for r in rows]
-        codes = self.actors
-        self.actor[start:end] = [
-            0 if r[6] is None else codes.setdefault(r[6], len(codes) + 1) for r in rows
-        ]
+        codes = self._codes([(r[0], *r[2:]) for r in rows])
+        for name, values in zip(COLUMNS, codes, strict=True):
+            getattr(self, name)[start:end] = values
         self.size = end
         if self.ann is not None:
             self.ann.add(self.pks[start:end], self.matrix[start:end])
         elif self.size >= ANN_MIN_ROWS:
             self._build_ann()
 
-    def _build_ann(self) -> None:
-        """The graph: loaded from disk when a saved one covers a prefix of these rows (the rest
-        is added), built otherwise; saved when it was built or grew much since saved."""
-        found = None
-        if self.ann_files is not None:
-            found = self.ann_files.load(self.ann_key, self.pks, self.matrix, self.size)
-        index, covered = found if found is not None else (ann_module.new_index(self.dim), 0)
-        if index is None:
-            return
-        if covered < self.size:
-            index.add(self.pks[covered : self.size], self.matrix[covered : self.size])
-        grown = self.size - covered
-        if self.ann_files is not None and (
-            found is None or grown >= max(ANN_RESAVE_ROWS, covered // 10)
+    def _codes(self, rows: Sequence[Columns]) -> list[npt.NDArray[Any]]:
+        """The filter columns of ``rows``, coded as ``COLUMNS`` hold them."""
+        actors = self.actors
+        return [
+            np.fromiter((STATE_CODE[r[1]] for r in rows), np.uint8, len(rows)),
+            np.fromiter((KIND_CODE[r[2]] for r in rows), np.uint8, len(rows)),
+            np.fromiter((LAYER_CODE[r[3]] for r in rows), np.uint8, len(rows)),
+            np.fromiter((r[4] or 0 for r in rows), np.int64, len(rows)),
+            np.fromiter(
+                (0 if r[5] is None else actors.setdefault(r[5], len(actors) + 1) for r in rows),
+                np.int32,
+                len(rows),
+            ),
+        ]
+
+    def recolumn(self, rows: Sequence[Columns]) -> bool:
+        """Take the filter columns of the rows held again (``rows`` in pk order); ``False``,
+        changing nothing, when they are not exactly the rows held. Each column is replaced
+        whole, so a search running meanwhile reads either the old or the new one."""
+        n = self.size
+        if len(rows) != n or not np.array_equal(
+            np.fromiter((r[0] for r in rows), np.int64, n), self.pks[:n]
         ):
-            self.ann_files.save(self.ann_key, index, self.pks, self.matrix, self.size)
+            return False
+        for name, values in zip(COLUMNS, self._codes(rows), strict=True):
+            column = np.zeros(len(self.pks), values.dtype)
+            column[:n] = values
+            setattr(self, name, column)
+        return True
+
+    def _build_ann(self) -> None:
+        index = ann_module.new_index(self.dim)
+        if index is not None:
+            index.add(self.pks[: self.size], self.matrix[: self.size])
         self.ann = index
 
     def mask(
@@ -212,7 +232,7 @@ class ScopeVectors:
             found = self._ann_search(vector, keep, k)
             if found is not None:
                 return found
-        scores = self.matrix[: self.size] @ vector
+        scores = self.matrix[: len(keep)] @ vector
         scores = np.where(keep, scores, -np.inf)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -221,13 +241,14 @@ class ScopeVectors:
     def _ann_search(
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
     ) -> list[tuple[int, float]] | None:
-        width = ann_module.expansion_search(self.size)
+        n = len(keep)  # the rows the mask was made for (rows appended since are not in it)
+        width = ann_module.expansion_search(n)
         if self.ann.expansion_search != width:  # the graph grew (or was just built or loaded)
             self.ann.expansion_search = width
         matches = self.ann.search(vector, k * ANN_OVERSAMPLE)
         keys = np.asarray(matches.keys, dtype=np.int64)
-        rows = np.searchsorted(self.pks[: self.size], keys)
-        inside = rows < self.size
+        rows = np.searchsorted(self.pks[:n], keys)
+        inside = rows < n
         rows, keys = rows[inside], keys[inside]
         rows = rows[self.pks[rows] == keys]  # a key the graph holds but the rows do not: skipped
         rows = rows[keep[rows]]
