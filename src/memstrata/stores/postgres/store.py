@@ -87,10 +87,10 @@ class PgTx:
             cur.executemany(self._sql(sql), rows)
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(self._sql(sql), params).fetchall()
+        return self.conn.execute(self._sql(sql), params, binary=True).fetchall()
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return self.conn.execute(self._sql(sql), params).fetchone()
+        return self.conn.execute(self._sql(sql), params, binary=True).fetchone()
 
     def insert(self, sql: str, rows: Sequence[Sequence[Any]], key: str) -> list[int]:
         keys: list[int] = []
