@@ -38,6 +38,7 @@ def test_a_store_made_before_expiry_is_upgraded_in_place(tmp_path: Path) -> None
         conn.execute("DROP INDEX memories_expiring")
         conn.execute("DROP INDEX memories_ending")
         conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
+        conn.execute("DROP TABLE memory_terms")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     conn.close()
     store = SQLiteStore(path)
@@ -54,7 +55,7 @@ def test_a_store_made_before_expiry_is_upgraded_in_place(tmp_path: Path) -> None
     with sqlite3.connect(path) as check:
         version = check.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     check.close()
-    assert version == (str(schema.LATEST),) and schema.LATEST == 4
+    assert version == (str(schema.LATEST),) and schema.LATEST == 5
 
 
 def test_vector_search_reads_memory_as_current(store: Store) -> None:
