@@ -42,6 +42,7 @@ def mem(db_path: Path) -> Iterator[Memory]:
 
 #: Undoing each SQLite migration, newest first: (the schema it leaves, its statements).
 _UNDO = (
+    (5, ("DROP TABLE memory_terms", "DELETE FROM meta WHERE key = 'engine_terms'")),
     (4, ("DROP TRIGGER memories_left", "DROP TRIGGER memories_revectored",
          "DROP TRIGGER memories_refiltered", "ALTER TABLE scope_stats DROP COLUMN vector_epoch",
          "ALTER TABLE scope_stats DROP COLUMN column_epoch")),

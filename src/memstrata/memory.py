@@ -41,7 +41,6 @@ from memstrata.lifecycle.maintain import maintain
 from memstrata.options import Extraction, PipelineConfig, Retrieval, as_extraction, preset
 from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
 from memstrata.read import learning
-from memstrata.read.engine import configure as configure_read_cache
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
 from memstrata.read.rerank import LinearReranker
@@ -194,7 +193,6 @@ class Memory:
             )
             options["llm"] = owned
         options.update(overrides)
-        configure_read_cache(terms_entries=settings.read_cache_mb * 128)
         store = open_store(settings.db, cache_bytes=settings.read_cache_mb * 2**20)
         memory = cls(store, **options)
         memory._owned_llm = owned

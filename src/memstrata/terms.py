@@ -10,10 +10,14 @@ counts them again when it opens.
 A memory is cut into **units**: its sentences, and a photo's caption on its own. Units are
 scored one by one (a long message is often relevant for one sentence) and packed into a context
 budget; they are a read-side view only, never stored as memories of their own.
+
+The store keeps each memory's terms beside it, written with the memory (``encode``), so a search
+reads them back (``decode``) instead of cutting and stemming its candidates again.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -127,6 +131,43 @@ def terms_of(record: MemoryRecord) -> Terms:
     return Terms(head=head, units=units, has_time=bool(_TIME_WORDS.search(text)),
                  is_question=text.rstrip().endswith("?"),
                  photo=bool(_PHOTO.search(text)))  # fmt: skip
+
+
+#: What parts a stored ``Terms`` (``encode``): a control character that no token holds and that
+#: a unit's text, when written out, holds only escaped.
+_FIELD = "\x1e"
+
+
+def encode(terms: Terms, text: str) -> str:
+    """``terms`` of a memory whose text is ``text``, as one string for the store: its flags (one
+    digit), its head's tokens, then for each unit where it lies in ``text`` (``start end``; a
+    unit that is not a part of ``text`` is written out as a JSON string) and its tokens;
+    tokens apart by spaces, parts by ``_FIELD``. ``decode`` reads it back with ``str.split``."""
+    flags = terms.has_time | terms.is_question << 1 | terms.photo << 2
+    parts = [str(flags), " ".join(terms.head)]
+    for unit, tokens in terms.units:
+        start = text.find(unit)
+        parts.append(f"{start} {start + len(unit)}" if start >= 0 else json.dumps(unit))
+        parts.append(" ".join(tokens))
+    return _FIELD.join(parts)
+
+
+def decode(stored: str, text: str) -> Terms:
+    """The ``Terms`` that ``encode`` wrote for a memory whose text is ``text``."""
+    flags, head, *parts = stored.split(_FIELD)
+    units = []
+    for i in range(0, len(parts), 2):
+        where, tokens = parts[i], parts[i + 1]
+        if where[:1] == '"':
+            unit = json.loads(where)
+        else:
+            start, end = where.split(" ")
+            unit = text[int(start) : int(end)]
+        units.append((unit, tuple(tokens.split(" ")) if tokens else ()))
+    bits = int(flags)
+    return Terms(head=tuple(head.split(" ")) if head else (), units=tuple(units),
+                 has_time=bool(bits & 1), is_question=bool(bits & 2),
+                 photo=bool(bits & 4))  # fmt: skip
 
 
 def session_key(record: MemoryRecord) -> str | None:

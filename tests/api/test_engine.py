@@ -1,9 +1,12 @@
 """The read engine through the public API: one ranker at every size, nothing rebuilt per
-process, caches per scope and bounded, other processes' writes seen on the next search, and a
-store from an earlier schema migrated and counted in."""
+process, caches per scope and bounded, other processes' writes seen on the next search, each
+memory's terms read as stored and ranked exactly as if made from its text, and a store from an
+earlier schema migrated and counted in."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from memstrata import Memory
-from memstrata.read.engine import TermsCache
 from memstrata.stores.sqlite import SQLiteStore
-from memstrata.types import Filters, MemoryRecord, Scope
+from memstrata.terms import encode, terms_of
+from memstrata.types import Filters, Scope
 
 TOPICS = ("pottery", "sailing", "chess", "baking", "cycling", "gardening", "painting", "jazz")
 
@@ -112,16 +115,6 @@ def test_the_vector_cache_keeps_within_its_bound(tmp_path: Path) -> None:
         assert len(store._indexes) < 6
 
 
-def test_the_tokens_cache_keeps_within_its_bound() -> None:
-    cache = TermsCache(limit=3)
-    records = [MemoryRecord(id=f"r{i}", scope=Scope(user_id="u"), kind="fact", text=f"word {i}")
-               for i in range(5)]  # fmt: skip
-    parsed = [cache.get(r) for r in records]
-    assert len(cache) == 3
-    assert cache.get(records[4]) is parsed[4]  # kept: the most recent
-    assert "4" in parsed[4].counts
-
-
 def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(
     tmp_path: Path, sqlite_back_to: Callable[[Path, int], None]
 ) -> None:
@@ -146,17 +139,99 @@ def test_a_store_of_the_previous_schema_is_migrated_and_counted_in(
 
 
 def test_the_cache_bound_is_read_from_the_settings(tmp_path: Path) -> None:
-    from memstrata.read import engine
     from memstrata.settings import Settings
 
     settings = Settings.from_env({"MEMSTRATA_DB": str(tmp_path / "m.db"),
                                   "MEMSTRATA_EMBEDDER": "hashing",
                                   "MEMSTRATA_READ_CACHE_MB": "3"})  # fmt: skip
-    before = engine.TERMS.limit
-    try:
-        with Memory.from_settings(settings) as mem:
-            assert isinstance(mem.store, SQLiteStore)
-            assert mem.store._indexes.limit == 3 * 2**20
-            assert engine.TERMS.limit == 3 * 128
-    finally:
-        engine.configure(terms_entries=before)
+    with Memory.from_settings(settings) as mem:
+        assert isinstance(mem.store, SQLiteStore)
+        assert mem.store._indexes.limit == 3 * 2**20
+
+
+SPEAKERS = ("Ana", "Ben", "Cleo")
+QUESTIONS = (
+    "What dog did Clara adopt?", "When did Ben go sailing?", "What did Cleo say about jazz?",
+    "Which photo showed the lake?", "How many times did they talk about chess?",
+    "Did Ana like the pottery class last week?", "greyhound Comet", "round 17",
+)  # fmt: skip
+
+
+def varied(n: int) -> list[dict[str, object]]:
+    """Turns of a chat with questions, photos, several sentences, dates and keys."""
+    out = chat(n)
+    for i, turn in enumerate(out):
+        turn["speaker"] = SPEAKERS[i % 3]
+        if i % 7 == 0:
+            turn["text"] = f"Look at this [photo: a lake at dusk, number {i}] from the trip."
+        elif i % 5 == 0:
+            turn["text"] = f"Did you try {TOPICS[i % 8]}? Dr. Lee said it helps. I agree!"
+        elif i % 11 == 0:
+            turn["text"] = f"My sister Clara adopted a greyhound named Comet, turn {i}."
+    return out
+
+
+def results(db: Path) -> list[object]:
+    """Every hit of each question, plain and within a budget, with its score and signals."""
+    out: list[object] = []
+    with Memory(db, embedder="hashing") as mem:
+        for question in QUESTIONS:
+            for budget in (None, 600):
+                hits = mem.search(question, user_id="u", limit=8, budget=budget).hits
+                out.append([(h.record.id, h.score, h.excerpt, h.signals) for h in hits])
+    return out
+
+
+def stored_terms(db: Path) -> dict[int, str]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT pk, terms FROM memory_terms").fetchall())
+
+
+def test_stored_terms_rank_exactly_as_terms_made_from_the_text(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(varied(400), user_id="u")
+        store = mem.store
+        assert isinstance(store, SQLiteStore)
+        with store._read() as tx:
+            memories = tx.fetchall("SELECT pk, text FROM memories")
+    assert len(stored_terms(db)) == len(memories) == 400
+    stored = results(db)
+    # The same store without its stored terms: the read path makes them from each text.
+    bare = tmp_path / "bare.db"
+    shutil.copyfile(db, bare)
+    with sqlite3.connect(bare) as conn:
+        conn.execute("DELETE FROM memory_terms")
+    assert stored == results(bare)
+    assert stored_terms(bare) == {}
+
+
+def test_a_store_of_schema_4_stores_each_memorys_terms_and_ranks_as_before(
+    tmp_path: Path, sqlite_back_to: Callable[[Path, int], None]
+) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(varied(300), user_id="u")
+    before = results(db)
+    # Take the file back to schema version 4: no stored terms, figures counted, no epochs.
+    sqlite_back_to(db, 4)
+    assert results(db) == before
+    with Memory(db, embedder="hashing") as mem:
+        records = mem.store.list(Scope(user_id="u"), Filters(), limit=1000).records
+        with mem.store._read() as tx:  # type: ignore[attr-defined]
+            keys = dict(tx.fetchall("SELECT id, pk FROM memories"))
+    terms = stored_terms(db)
+    assert len(records) == len(terms) == 300
+    assert all(terms[keys[r.id]] == encode(terms_of(r), r.text) for r in records)
+
+
+def test_terms_counted_another_way_are_stored_again_when_the_store_opens(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(varied(50), user_id="u")
+    right = stored_terms(db)
+    with sqlite3.connect(db) as conn:  # as under another ``TERMS_VERSION``
+        conn.execute("UPDATE memory_terms SET terms = '0\x1e\x1e0 1\x1ex'")
+        conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
+    SQLiteStore(db).close()
+    assert stored_terms(db) == right

@@ -44,7 +44,10 @@ WRITER = """
     with Memory(db, embedder="hashing") as mem:
         for start in range(0, n, batch):
             ids = [f"{name}-{i}" for i in range(start, min(n, start + batch))]
-            mem.add([{"id": i, "text": f"message {i} from {name}"} for i in ids], user_id="u")
+            # Dated, so that the date each memory's keywords hold is the same on every day the
+            # tests run (a day of the month is a number a search for "w-3" would match).
+            mem.add([{"id": i, "text": f"message {i} from {name}",
+                      "timestamp": "2026-01-01T12:00:00+00:00"} for i in ids], user_id="u")
             print(" ".join(ids), flush=True)
 """
 

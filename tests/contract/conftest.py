@@ -22,7 +22,7 @@ from memstrata.stores.sqlite import SQLiteStore
 PG_TABLES = (
     "memories", "messages", "memory_versions", "history", "api_keys", "searches", "meta",
     "message_status", "links", "entities", "entity_mentions", "relations", "scope_stats",
-    "scope_terms", "scope_sessions", "scope_speakers",
+    "scope_terms", "scope_sessions", "scope_speakers", "memory_terms",
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from memstrata.stores import open_store
 from memstrata.stores.migrate import migrate
 from memstrata.stores.postgres import PostgresStore
 from memstrata.stores.postgres.store import redact, split_url
+from memstrata.terms import terms_of
 from memstrata.types import Filters, MemoryRecord, Scope
 
 #: When the records of these tests are added.
@@ -89,7 +90,7 @@ def test_schema_migrations_are_recorded_once_and_a_newer_schema_is_refused(pg_ur
     PostgresStore(pg_url).close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
-        assert versions == [(1,), (2,), (3,), (4,)]
+        assert versions == [(1,), (2,), (3,), (4,), (5,)]
         assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
         conn.execute("INSERT INTO schema_migrations (version) VALUES (99)")
     with pytest.raises(StoreError, match="newer"):
@@ -104,7 +105,8 @@ def test_a_database_of_the_previous_schema_is_migrated_and_counted_in(pg_url: st
     expected = store.scope_stats(U, ["tea", "note"])
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 2
-        for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers"):
+        for table in ("scope_stats", "scope_terms", "scope_sessions", "scope_speakers",
+                      "memory_terms"):  # fmt: skip
             conn.execute(f"DROP TABLE {table}")
         for column in ("scope", "session", "prev_pk", "next_pk", "expires_at"):
             conn.execute(f"ALTER TABLE memories DROP COLUMN {column}")
@@ -129,7 +131,8 @@ def test_a_database_of_schema_3_gains_expiry_in_place(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 3
         conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
         conn.execute("DROP INDEX memories_ending")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+        conn.execute("DROP TABLE memory_terms")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 4")
     store = PostgresStore(pg_url)
     try:
         assert store.get(U, "old").text == "kept" and store.get(U, "old").expires_at is None
@@ -141,6 +144,22 @@ def test_a_database_of_schema_3_gains_expiry_in_place(pg_url: str) -> None:
         assert [r.id for r in store.list(U, later).records] == ["old"]
     finally:
         store.close()
+
+
+def test_a_database_of_schema_4_stores_each_memorys_terms_and_ranks_as_before(
+    pg_url: str,
+) -> None:
+    texts = [f"Note {i} about {('tea', 'coffee', 'cocoa')[i % 3]}. Was it good?" for i in range(40)]
+    with Memory(store=PostgresStore(pg_url), embedder="hashing") as mem:
+        ids = [r.id for r in mem.add([{"text": t} for t in texts], user_id="u").added]
+        before = [(h.record.id, h.score) for h in mem.search("coffee", user_id="u").hits]
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema version 4
+        conn.execute("DROP TABLE memory_terms")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+    with Memory(store=PostgresStore(pg_url), embedder="hashing") as mem:
+        placed = mem.store.placed(U, Filters(), ids=ids)
+        assert len(placed) == 40 and all(p.terms == terms_of(p.record) for p in placed)
+        assert [(h.record.id, h.score) for h in mem.search("coffee", user_id="u").hits] == before
 
 
 def test_a_value_postgresql_cannot_hold_is_invalid_input(pg_url: str) -> None:

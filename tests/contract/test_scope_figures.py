@@ -1,17 +1,21 @@
 """What the read engine reads instead of a scan (``ScopeFigures``), on every store: the write
-path keeps it true through adds, updates, state changes, re-embedding and purges."""
+path keeps it true through adds, updates, state changes, re-embedding, imports and purges, each
+memory's stored terms with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from memstrata.ports import Store
+from memstrata.ports import Placed, Store
 from memstrata.terms import terms_of
 from memstrata.types import Filters, MemoryRecord, Scope
+
+Opener = Callable[[str], Store]  # the open_backend fixture
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 U = Scope(user_id="u")
@@ -139,3 +143,38 @@ def test_re_embedding_with_another_dimension_sums_the_new_vectors(store: Store) 
     placed = by_id(store)
     sessions, _ = store.sessions(U, ALL, [placed["a"].session])
     assert np.allclose(sessions[placed["a"].session].vector, [1, 1])
+
+
+def assert_terms_stored(placed: list[Placed]) -> None:
+    """Each placed memory carries the terms ``terms_of`` makes of its record, as stored."""
+    assert placed
+    for p in placed:
+        assert p.terms is not None and p.terms == terms_of(p.record), p.record.id
+
+
+def test_each_memory_keeps_its_terms_through_every_write(
+    store: Store, backend: str, open_backend: Opener
+) -> None:
+    records = conversation(store)
+    assert_terms_stored(list(by_id(store).values()))
+    assert_terms_stored(store.place(U, records))
+    placed = by_id(store)
+    _, members = store.sessions(U, ALL, [placed["a"].session], members=5)
+    assert_terms_stored(members)
+    old = store.get(U, "b")
+    changed = replace(old, text="Which breed? [photo: a beagle] Cute.", keys=("2023-05-31",),
+                      actor="Cleo")  # fmt: skip
+    store.update(U, changed, at=T0 + timedelta(days=3), expected_version=old.version)
+    after = by_id(store)
+    assert after["b"].terms == terms_of(store.get(U, "b")) != placed["b"].terms
+    store.set_state(U, "c", "deleted", at=T0 + timedelta(days=3))
+    store.set_state(U, "c", "active", at=T0 + timedelta(days=4))
+    store.put_vectors("default", [("a", vec(0, 0, 5))])
+    assert_terms_stored(list(by_id(store).values()))
+    target = open_backend(backend)
+    target.import_("default", list(store.export(U, vectors=True)), at=T0 + timedelta(days=5))
+    assert_terms_stored(list(by_id(target).values()))
+    assert by_id(target)["b"].terms == after["b"].terms
+    store.purge(U, "b")
+    assert "b" not in by_id(store)
+    assert_terms_stored(list(by_id(store).values()))

@@ -109,10 +109,9 @@ def test_candidates_keep_neighbours_within_a_session() -> None:
 
 
 def test_scope_statistics_not_the_candidates_set_the_idf() -> None:
-    bm = ScopedBM25({"a": 1, "b": 90}, documents=100, average=2.0)
-    bm.add(Counter(["a", "b"]), np.asarray([hash("a"), hash("b")], np.int64))
-    bm.add(Counter(["b"]), np.asarray([hash("b")], np.int64))
+    bm = ScopedBM25(["a", "b", "b"], [2, 1], {"a": 1, "b": 90}, documents=100, average=2.0)
     assert bm.tf("b").tolist() == [1.0, 1.0] and bm.tf("a").tolist() == [1.0, 0.0]
+    assert bm.counts(0) == {"a": 1, "b": 1} and bm.counts(1) == {"b": 1}
     assert math.isclose(bm.idf("a"), math.log(1 + 99.5 / 1.5), rel_tol=1e-6)
     assert bm.idf("b") < bm.idf("a")
     # A term the store has not counted counts as often as the candidates hold it.

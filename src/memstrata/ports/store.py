@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstrata.ports.models import Vector
+from memstrata.terms import Terms
 from memstrata.types import (
     Change,
     Filters,
@@ -444,7 +445,8 @@ SessionKey = tuple[int, int]
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A memory with where it sits in its conversation: its vector, its session, and the
-    previous and next memories of that session (store keys, ``None`` at either end)."""
+    previous and next memories of that session (store keys, ``None`` at either end), and its
+    terms (``terms.terms_of``) as the write path stored them (``None``: not stored)."""
 
     record: MemoryRecord
     key: int
@@ -452,6 +454,7 @@ class Placed:
     session: SessionKey | None
     prev: int | None
     next: int | None
+    terms: Terms | None = None
 
 
 @dataclass(frozen=True, slots=True)

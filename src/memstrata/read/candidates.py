@@ -4,6 +4,7 @@ them with the scope's own statistics, as the store keeps them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,15 +14,21 @@ import numpy.typing as npt
 
 from memstrata.types import MemoryRecord
 
+#: Documents' tokens numbered: each token's number, the numbers in order, each one's document.
+Numbered = tuple[dict[str, int], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
 
 class ScopedBM25:
     """Okapi BM25 over the candidates' documents with the scope's statistics: document
     frequencies, and the document count and average length of the whole scope, as the store
-    keeps them. Documents are given as term counts and the hashes of their tokens (both from
-    the tokens cache); a term's column of counts is one vectorised count over the hashes."""
+    keeps them. Documents are given as their tokens one after another (``tokens``) and their
+    lengths; the tokens are numbered once, and a term's column of counts is one vectorised
+    count over the numbers."""
 
     def __init__(
         self,
+        tokens: Sequence[str],
+        lengths: Sequence[int],
         df: dict[str, int],
         documents: int,
         average: float,
@@ -30,33 +37,42 @@ class ScopedBM25:
         b: float = 0.75,
     ) -> None:
         self.k1, self.b = k1, b
-        self.docs: list[Mapping[str, int]] = []
-        self._lengths: list[int] = []
-        self._hashes: list[npt.NDArray[np.int64]] = []
+        self._tokens = tokens
+        self.lengths = lengths
         self._df, self._n, self._average = df, max(documents, 1), max(average, 1e-9)
         self._lookup = lookup
         self._columns: dict[str, npt.NDArray[np.float32]] = {}
+        self._counts: dict[int, Counter[str]] = {}
         self._norm: npt.NDArray[np.float32] | None = None
-        self._flat: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+        self._starts: list[int] | None = None
+        self._numbered: Numbered | None = None
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return len(self.lengths)
 
-    def add(self, counts: Mapping[str, int], hashes: npt.NDArray[np.int64]) -> int:
-        self.docs.append(counts)
-        self._lengths.append(len(hashes))
-        self._hashes.append(hashes)
-        return len(self._lengths) - 1
+    def counts(self, doc: int) -> Mapping[str, int]:
+        """A document's term counts, its terms in the order they first appear."""
+        found = self._counts.get(doc)
+        if found is None:
+            if self._starts is None:
+                self._starts = np.concatenate(([0], np.cumsum(self.lengths))).tolist()
+            start, end = self._starts[doc], self._starts[doc + 1]
+            found = self._counts[doc] = Counter(self._tokens[start:end])
+        return found
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
         if column is None:
-            if self._flat is None:
-                sizes = np.asarray([len(h) for h in self._hashes], np.int64)
-                flat = np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.int64)
-                self._flat = (flat, np.repeat(np.arange(len(sizes)), sizes))
-            flat, doc = self._flat
-            column = np.bincount(doc[flat == hash(term)], minlength=len(self)).astype(np.float32)
+            if self._numbered is None:
+                numbers = {t: i for i, t in enumerate(dict.fromkeys(self._tokens))}
+                flat = np.fromiter(map(numbers.__getitem__, self._tokens), np.int64,
+                                   len(self._tokens))  # fmt: skip
+                doc = np.repeat(np.arange(len(self.lengths)), self.lengths)
+                self._numbered = (numbers, flat, doc)
+            numbers, flat, doc = self._numbered
+            number = numbers.get(term)
+            found = doc[:0] if number is None else doc[flat == number]
+            column = np.bincount(found, minlength=len(self)).astype(np.float32)
             self._columns[term] = column
         return column
 
@@ -75,14 +91,14 @@ class ScopedBM25:
 
     def _normaliser(self) -> npt.NDArray[np.float32]:
         if self._norm is None:
-            lengths = np.asarray(self._lengths, np.float32)
+            lengths = np.asarray(self.lengths, np.float32)
             self._norm = (self.k1 * (1 - self.b + self.b * lengths / self._average)).astype(
                 np.float32
             )
         return self._norm
 
     def weight(self, doc: int, term: str) -> float:
-        tf = float(self.docs[doc].get(term, 0))
+        tf = float(self.counts(doc).get(term, 0))
         if not tf:
             return 0.0
         return self.idf(term) * tf * (self.k1 + 1) / (tf + float(self._normaliser()[doc]))
@@ -126,16 +142,17 @@ class SessionBM25(ScopedBM25):
     def __init__(self, members: ScopedBM25, session_of: npt.NDArray[np.int64],
                  lengths: Sequence[int], df: dict[str, int], documents: int,
                  average: float) -> None:  # fmt: skip
-        super().__init__(df, documents, average)
+        super().__init__((), lengths, df, documents, average)
         self._members, self._session_of = members, session_of
-        self._lengths = list(lengths)
-        self.docs = [{} for _ in self._lengths]
+
+    def counts(self, doc: int) -> Mapping[str, int]:
+        return {}
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
         if column is None:
             column = np.bincount(self._session_of, weights=self._members.tf(term),
-                                 minlength=len(self._lengths)).astype(np.float32)  # fmt: skip
+                                 minlength=len(self.lengths)).astype(np.float32)  # fmt: skip
             self._columns[term] = column
         return column
 

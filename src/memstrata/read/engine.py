@@ -11,15 +11,14 @@ memories, or a context packed within a budget (``read.pack``).
 
 Nothing here scans a scope or holds one in memory: each search reads a few indexed queries'
 worth, so a fresh process answers its first search as a warm one does, and another process's
-writes show on the next search. The only cache is each memory's tokens (``terms.terms_of``),
-keyed by memory id, version and content, which can never be stale, bounded in entries.
+writes show on the next search. Each candidate's tokens (``terms.terms_of``) come with it from
+the store, which wrote them with the memory (``ports.Placed.terms``): a search cuts and stems
+no candidate's text, and keeps nothing between searches.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
@@ -42,7 +41,7 @@ from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import pack, provenance
 from memstrata.read.temporal import parse_query_time
-from memstrata.terms import Terms, context_prefix, days, moment, terms_of
+from memstrata.terms import context_prefix, days, moment, terms_of
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
 #: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
@@ -68,78 +67,6 @@ class Depths:
 
 
 DEPTHS = Depths()
-
-
-class TermsCache:
-    """Each memory's ``Terms``, keyed by its id and version together with everything the terms
-    are made of (text, keys, speaker, time), so an entry is never stale, even for an id that
-    was purged and used again. At most ``limit`` entries; the least recently used go first."""
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self.limit = limit
-        self._items: OrderedDict[Hashable, Parsed] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, record: MemoryRecord) -> Parsed:
-        key = (record.scope.tenant, record.id, record.version, record.text, record.keys,
-               record.actor, record.sources, moment(record))  # fmt: skip
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        made = parse(record)
-        with self._lock:
-            self._items[key] = made
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)
-        return made
-
-
-TERMS = TermsCache()
-
-
-def configure(*, terms_entries: int | None = None) -> None:
-    """Set the bound of the process's tokens cache (``settings.Settings.read_cache_entries``)."""
-    if terms_entries is not None:
-        TERMS.limit = max(0, terms_entries)
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """A memory as the features read it, made once and cached: its terms, the hashes of its
-    tokens (memory-wide and per unit, for vectorised term counts), its term counts (for
-    pseudo-relevance feedback), its context prefix's length, its days and its units' groups."""
-
-    terms: Terms
-    counts: Counter[str]
-    hashes: npt.NDArray[np.int64]
-    unit_counts: tuple[Counter[str], ...]
-    unit_hashes: tuple[npt.NDArray[np.int64], ...]
-    prefix: int
-    days: tuple[tuple[int, int], ...]
-    groups: tuple[int, ...]
-
-
-def _hashes(tokens: Sequence[str]) -> npt.NDArray[np.int64]:
-    return np.fromiter((hash(t) for t in tokens), np.int64, len(tokens))
-
-
-def parse(record: MemoryRecord) -> Parsed:
-    terms = terms_of(record)
-    head = list(terms.head)
-    units = [head + list(words) for _, words in terms.units]
-    tokens = terms.tokens
-    sources = record.sources or (record.id,)
-    groups = tuple(hash(provenance(sources, text)) for text, _ in terms.units)
-    return Parsed(terms=terms, counts=Counter(tokens), hashes=_hashes(tokens),
-                  unit_counts=tuple(Counter(u) for u in units),
-                  unit_hashes=tuple(_hashes(u) for u in units),
-                  prefix=len(context_prefix(record)), days=tuple(days(record)),
-                  groups=groups)  # fmt: skip
 
 
 def aliases_of(store: Any, scope: Scope) -> dict[str, tuple[str, ...]]:
@@ -253,8 +180,11 @@ def build(
     """The candidates' columns, in the order given (the order memories were stored)."""
     df = dict(stats.df)
     memories = max(stats.memories, len(placed))
-    lexical = ScopedBM25(df, memories, stats.tokens / max(stats.memories, 1), lookup)
-    unit_lexical = ScopedBM25(df, memories, stats.unit_tokens / max(stats.units, 1), lookup)
+    # Every candidate's tokens one after another, and every unit's (the head's, then its own).
+    tokens: list[str] = []
+    lengths: list[int] = []
+    unit_tokens: list[str] = []
+    unit_lengths: list[int] = []
     position = {p.key: i for i, p in enumerate(placed)}
     session_index: dict[SessionKey, int] = {}
     session_of, prev, nxt, records = [], [], [], []
@@ -269,20 +199,21 @@ def build(
     for i, p in enumerate(placed):
         record = p.record
         records.append(record)
-        parsed = TERMS.get(record)
-        terms = parsed.terms
+        terms = terms_of(record) if p.terms is None else p.terms
         key = p.session if p.session is not None else (-1, -p.key)
         s = session_index.setdefault(key, len(session_index))
         session_of.append(s)
-        lexical.add(parsed.counts, parsed.hashes)
+        head = terms.head
+        start = len(tokens)
+        tokens.extend(head)
         prev.append(position.get(p.prev, -1) if p.prev is not None else -1)
         nxt.append(position.get(p.next, -1) if p.next is not None else -1)
         has_time.append(float(terms.has_time))
         is_q.append(float(terms.is_question))
         photo.append(float(terms.photo))
         actor_of.append(actors.setdefault(record.actor, len(actors)) if record.actor else -1)
-        prefix.append(parsed.prefix)
-        for low, high in parsed.days:
+        prefix.append(len(context_prefix(record)))
+        for low, high in days(record):
             span_of.append(i)
             span_low.append(low)
             span_high.append(high)
@@ -291,13 +222,15 @@ def build(
         # Units follow on from the previous memory's last unit when it is a candidate.
         before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
         unit_start.append(len(unit_text))
-        for (text, _), counts, hashes, group in zip(terms.units, parsed.unit_counts,
-                                                    parsed.unit_hashes, parsed.groups,
-                                                    strict=True):  # fmt: skip
+        sources = record.sources or (record.id,)
+        for text, words in terms.units:
             unit = len(unit_text)
-            unit_lexical.add(counts, hashes)
+            tokens.extend(words)
+            unit_tokens.extend(head)
+            unit_tokens.extend(words)
+            unit_lengths.append(len(head) + len(words))
             unit_text.append(text)
-            unit_group.append(group)
+            unit_group.append(hash(provenance(sources, text)))
             unit_of.append(i)
             unit_prev.append(before)
             unit_next.append(-1)
@@ -305,10 +238,15 @@ def build(
                 unit_next[before] = unit
             before = unit
         last_unit[i] = before
+        lengths.append(len(tokens) - start)
+    lexical = ScopedBM25(tokens, lengths, df, memories, stats.tokens / max(stats.memories, 1),
+                         lookup)  # fmt: skip
+    unit_lexical = ScopedBM25(unit_tokens, unit_lengths, df, memories,
+                              stats.unit_tokens / max(stats.units, 1), lookup)  # fmt: skip
     session_vectors = np.zeros((len(session_index), dim), np.float32)
     session_lengths = [0] * len(session_index)
     for i, s in enumerate(session_of):
-        session_lengths[s] += lexical._lengths[i]
+        session_lengths[s] += lengths[i]
     for key, s in session_index.items():
         found = session_stats.get(key)
         if found is not None:

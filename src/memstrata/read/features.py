@@ -168,9 +168,9 @@ def _expanded(index: ScopeIndex, terms: list[str], base: Array, prf: PRF) -> dic
     lexical = index.unit_lexical
     top = min(prf.docs, len(base))
     docs = np.argpartition(-base, top - 1)[:top]
-    lexical.known(t for doc in docs for t in lexical.docs[int(doc)])
+    lexical.known(t for doc in docs for t in lexical.counts(int(doc)))
     for doc in docs:
-        for term in lexical.docs[int(doc)]:
+        for term in lexical.counts(int(doc)):
             found[term] = found.get(term, 0.0) + lexical.weight(int(doc), term)
     for term in terms:
         found.pop(term, None)

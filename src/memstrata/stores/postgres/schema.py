@@ -260,7 +260,16 @@ CREATE INDEX memories_ending ON memories (tenant, valid_to)
     WHERE kind = 'fact' AND valid_to IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+#: Each memory's terms (as SQLite's V5, see there).
+V5 = """
+CREATE TABLE memory_terms (
+    pk    bigint PRIMARY KEY,
+    terms text NOT NULL
+);
+DELETE FROM meta WHERE key = 'engine_terms';
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 LATEST = len(MIGRATIONS)
 
 

@@ -6,12 +6,14 @@ inserts, changes or erases memories the store keeps, per exact scope: counts (me
 tokens, sessions), a change counter, how many memories contain each term (``scope_terms``),
 each session's size, token count and vector sum (``scope_sessions``), and the speakers
 (``scope_speakers``); per memory: its exact scope, its session (``terms.same_session``, in the
-order memories were stored) and the previous and next memory of that session. A search of a
-wider scope (a user across agents) sums the figures of the exact scopes it covers.
+order memories were stored), the previous and next memory of that session, and its terms
+(``terms.encode``, in ``memory_terms``), which a search reads with the memory instead of cutting
+its text again. A search of a wider scope (a user across agents) sums the figures of the exact
+scopes it covers.
 
 Terms are ``terms.terms_of``'s; a store whose figures were counted under another
-``TERMS_VERSION`` (or by a memstrata that kept none) counts them again when it opens writable
-(``rebuild_figures``), one exact scope at a time.
+``TERMS_VERSION`` (or by a memstrata that kept none, or no terms per memory) counts them again
+when it opens writable (``rebuild_figures``), one exact scope at a time.
 """
 
 from __future__ import annotations
@@ -30,13 +32,31 @@ from memstrata.stores.sql.core import SQLBase, TxT
 from memstrata.stores.sql.dialect import Row, chunks
 from memstrata.stores.sql.rows import SELECT
 from memstrata.stores.sql.where import exact_scope_sql, scope_sql
-from memstrata.terms import TERMS_VERSION, Terms, moment, same_session, session_key, terms_of
+from memstrata.terms import (
+    TERMS_VERSION,
+    Terms,
+    decode,
+    encode,
+    moment,
+    same_session,
+    session_key,
+    terms_of,
+)
 from memstrata.types import Filters, MemoryRecord, Scope
 
 #: The ``meta`` key that records which ``TERMS_VERSION`` the figures were counted under.
 META_KEY = "engine_terms"
-#: The columns of ``memories m`` that place a memory, before its record's (``Placed``).
-PLACED = f"m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, {SELECT}"
+#: A memory's stored terms, as a column of a query of ``memories m``. They are kept in a table of
+#: their own: a row of ``memories`` that grew by them would fit fewer to a page.
+TERMS_COLUMN = "(SELECT t.terms FROM memory_terms t WHERE t.pk = m.pk)"
+#: The columns of ``memories m`` that place a memory (``Placed``), and those with its record's.
+PLACE = f"m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, {TERMS_COLUMN}"
+PLACED = f"{PLACE}, {SELECT}"
+#: Storing a memory's terms (``terms.encode``) by its key.
+STORE_TERMS = (
+    "INSERT INTO memory_terms (pk, terms) VALUES (?, ?) "
+    "ON CONFLICT (pk) DO UPDATE SET terms = excluded.terms"
+)
 
 
 def _blob(vector: Any) -> bytes | None:
@@ -78,6 +98,11 @@ class _Delta:
             if vector is not None:
                 v = sign * np.asarray(vector, dtype=np.float32)
                 entry[2] = v if entry[2] is None else entry[2] + v
+
+
+def _terms(placed: Placed) -> Terms:
+    """A placed memory's terms: as stored, else made from its record."""
+    return terms_of(placed.record) if placed.terms is None else placed.terms
 
 
 class SQLEngine(SQLBase[TxT]):
@@ -152,31 +177,25 @@ class SQLEngine(SQLBase[TxT]):
             for chunk in chunks(list(by_id), self.dialect.max_list):
                 clause, cparams = self.dialect.any_of("m.id", chunk)
                 for row in tx.fetchall(
-                    "SELECT m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, m.id "
-                    f"FROM memories m{self.dialect.through('memories_by_id')} "
+                    f"SELECT {PLACE}, m.id FROM memories m{self.dialect.through('memories_by_id')} "
                     f"WHERE {where} AND {clause}",
                     [*params, *cparams],
                 ):
-                    scope_key, session = row[2], row[3]
-                    out.append(Placed(
-                        record=by_id[row[6]], key=int(row[0]),
-                        vector=self.dialect.vector_of(row[1]),
-                        session=None if scope_key is None or session is None
-                        else (int(scope_key), int(session)),
-                        prev=None if row[4] is None else int(row[4]),
-                        next=None if row[5] is None else int(row[5]),
-                    ))  # fmt: skip
+                    out.append(self._placed(row, by_id[row[7]]))
         return out
 
-    def _placed(self, row: Row) -> Placed:
-        scope, session = row[2], row[3]
+    def _placed(self, row: Row, record: MemoryRecord | None = None) -> Placed:
+        """A row of ``PLACED`` (or of ``PLACE`` and the id, with the ``record``)."""
+        record = rows.record(self.dialect, row[7:]) if record is None else record
+        scope, session, stored = row[2], row[3], row[6]
         return Placed(
-            record=rows.record(self.dialect, row[6:]),
+            record=record,
             key=int(row[0]),
             vector=self.dialect.vector_of(row[1]),
             session=None if scope is None or session is None else (int(scope), int(session)),
             prev=None if row[4] is None else int(row[4]),
             next=None if row[5] is None else int(row[5]),
+            terms=None if stored is None else decode(stored, record.text),
         )
 
     def sessions(
@@ -258,7 +277,8 @@ class SQLEngine(SQLBase[TxT]):
         for scope, positions in by_scope.items():
             sid, sessions, last_pk, last_at, last_key = self._scope_row(tx, scope)
             delta = _Delta()
-            placed: list[tuple[int, int, int, int | None]] = []
+            placed: list[tuple[int, int, int | None, int]] = []
+            stored: list[tuple[int, str]] = []
             links: list[tuple[int, int]] = []
             for i in sorted(positions, key=lambda i: added[i][0]):
                 pk, record = added[i]
@@ -269,12 +289,15 @@ class SQLEngine(SQLBase[TxT]):
                 else:
                     session, prev = sessions, None
                     sessions += 1
-                placed.append((sid, session, pk, prev))
+                terms = terms_of(record)
+                placed.append((sid, session, prev, pk))
+                stored.append((pk, encode(terms, record.text)))
                 vector = None if vectors is None else vectors[i]
-                delta.count(terms_of(record), record.actor, session, vector, 1)
+                delta.count(terms, record.actor, session, vector, 1)
                 last_pk, last_at, last_key = pk, at, key
             tx.executemany("UPDATE memories SET scope = ?, session = ?, prev_pk = ? WHERE pk = ?",
-                           [(s, n, p, pk) for s, n, pk, p in placed])  # fmt: skip
+                           placed)  # fmt: skip
+            tx.executemany(STORE_TERMS, stored)
             if links:
                 tx.executemany("UPDATE memories SET next_pk = ? WHERE pk = ?", links)
             self._apply(tx, sid, delta)
@@ -342,16 +365,18 @@ class SQLEngine(SQLBase[TxT]):
         return out
 
     def _figures_update(self, tx: TxT, pk: int, new: MemoryRecord, vector: Vector | None) -> None:
-        """A memory's row is about to hold ``new`` (and ``vector``, when given): count the old
-        version out and the new one in. Call before the row is written."""
+        """A memory's row is about to hold ``new`` (and ``vector``, when given): store its
+        terms, count the old version out and the new one in. Call before the row is written."""
         (old,) = self._placement(tx, [pk])
+        terms = terms_of(new)
+        tx.execute(STORE_TERMS, [pk, encode(terms, new.text)])
         if old.session is None:
             return
         sid, number = old.session
         delta = _Delta()
-        delta.count(terms_of(old.record), old.record.actor, number,
+        delta.count(_terms(old), old.record.actor, number,
                     old.vector if vector is not None else None, -1)  # fmt: skip
-        delta.count(terms_of(new), new.actor, number, vector, 1)
+        delta.count(terms, new.actor, number, vector, 1)
         self._apply(tx, sid, delta)
 
     def _figures_changed(self, tx: TxT, pks: Sequence[int]) -> None:
@@ -389,8 +414,8 @@ class SQLEngine(SQLBase[TxT]):
             tx.execute("UPDATE scope_stats SET changes = changes + 1 WHERE id = ?", [sid])
 
     def _figures_erase(self, tx: TxT, pks: Sequence[int]) -> None:
-        """These memories are about to be deleted: count them out and close the gaps they
-        leave in their sessions."""
+        """These memories are about to be deleted: count them out, drop their terms and close
+        the gaps they leave in their sessions."""
         gone = self._placement(tx, pks)
         erased = {p.key for p in gone}
         deltas: dict[int, _Delta] = {}
@@ -399,8 +424,8 @@ class SQLEngine(SQLBase[TxT]):
             if p.session is None:
                 continue
             sid, number = p.session
-            deltas.setdefault(sid, _Delta()).count(terms_of(p.record), p.record.actor, number,
-                                                   p.vector, -1)  # fmt: skip
+            deltas.setdefault(sid, _Delta()).count(_terms(p), p.record.actor, number, p.vector,
+                                                   -1)  # fmt: skip
         # Each surviving neighbour is linked past the erased run it borders.
         for p in gone:
             prev = p.prev
@@ -423,6 +448,8 @@ class SQLEngine(SQLBase[TxT]):
                 if last is not None and int(last) in erased:
                     tx.execute("UPDATE scope_stats SET last_pk = NULL, last_at = NULL, "
                                "last_key = NULL WHERE id = ?", [sid])  # fmt: skip
+        clause, params = self.dialect.any_of("pk", list(pks))
+        tx.execute(f"DELETE FROM memory_terms WHERE {clause}", params)
         for sid in deltas:
             tx.execute("DELETE FROM scope_terms WHERE scope = ? AND df <= 0", [sid])
             tx.execute("DELETE FROM scope_speakers WHERE scope = ? AND memories <= 0", [sid])
@@ -436,7 +463,7 @@ class SQLEngine(SQLBase[TxT]):
     def rebuild_figures(self, tx: TxT) -> int:
         """Count every memory's figures again (in ``tx``), scope by scope; return how many
         memories. Change counters keep moving on, so caches keyed on them stay safe."""
-        for table in ("scope_terms", "scope_sessions", "scope_speakers"):
+        for table in ("scope_terms", "scope_sessions", "scope_speakers", "memory_terms"):
             tx.execute(f"DELETE FROM {table}")
         tx.execute(
             "UPDATE scope_stats SET memories = 0, tokens = 0, units = 0, unit_tokens = 0, "
@@ -448,7 +475,10 @@ class SQLEngine(SQLBase[TxT]):
         total = 0
         for tenant, user_id, agent_id, run_id in scopes:
             scope = Scope(tenant=tenant, user_id=user_id, agent_id=agent_id, run_id=run_id)
-            where, params = exact_scope_sql(self.dialect, scope)
+            # The scope's plain clause too: it is the one an index serves.
+            inside, params = scope_sql(scope)
+            exact, eparams = exact_scope_sql(self.dialect, scope)
+            where, params = f"{inside} AND {exact}", [*params, *eparams]
             batch: list[tuple[int, MemoryRecord]] = []
             vectors: list[Any] = []
             for row in tx.stream(

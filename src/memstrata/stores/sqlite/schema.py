@@ -310,7 +310,17 @@ BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+#: Each memory's terms as the read engine reads them (``terms.encode``), written with it by key.
+#: The figures are counted again when the store next opens writable, which stores them.
+V6 = """
+CREATE TABLE memory_terms (
+    pk    INTEGER PRIMARY KEY,
+    terms TEXT NOT NULL
+);
+DELETE FROM meta WHERE key = 'engine_terms';
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,56 @@
+"""A memory's terms as the store keeps them (``terms.encode``) read back as ``terms_of`` made
+them (``terms.decode``), whatever the text holds (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memstrata.terms import decode, encode, terms_of
+from memstrata.types import MemoryRecord, Scope
+
+T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+
+
+def rec(text: str, keys: tuple[str, ...] = (), actor: str | None = "Ana") -> MemoryRecord:
+    return MemoryRecord(id="m", scope=Scope(user_id="u"), kind="episode", text=text,
+                        actor=actor, keys=keys, valid_from=T0, recorded_at=T0)  # fmt: skip
+
+
+def round_trip(record: MemoryRecord) -> None:
+    terms = terms_of(record)
+    assert decode(encode(terms, record.text), record.text) == terms
+
+
+def test_units_flags_and_head_come_back() -> None:
+    for text in (
+        "I adopted a puppy named Biscuit! Did you see her yesterday?",
+        "Look at this [photo: a beagle on the grass] in the park. Nice?",
+        "[photo: a cat]",
+        "Dr. Smith said so.\nThen we left.",
+        "!!!",
+        "Café in Kraków, 1,000 zł… 我喜欢咖啡。",
+        'a unit\x1ewith a separator\x1f in it. And "quotes" [photo: \x1e odd]',
+    ):
+        round_trip(rec(text, keys=("2023-05-31", "puppy")))
+    round_trip(rec("no speaker, no keys", actor=None))
+
+
+def test_a_unit_that_is_no_part_of_the_text_is_written_out() -> None:
+    record = rec("We went [photo: a lake] there.")
+    stored = encode(terms_of(record), record.text)
+    assert '"We went there."' in stored
+    round_trip(record)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(min_size=1, max_size=120),
+    photo=st.text(alphabet=st.characters(blacklist_characters="]"), max_size=20),
+    keys=st.lists(st.text(max_size=12), max_size=3),
+)
+def test_any_text_comes_back(text: str, photo: str, keys: list[str]) -> None:
+    round_trip(rec(text, keys=tuple(keys)))
+    round_trip(rec(f"{text} [photo: {photo}] {text}", keys=tuple(keys)))
