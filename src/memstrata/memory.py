@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -136,6 +137,7 @@ class Memory:
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
         ttl: Mapping[str, timedelta | float] | None = None,
+        parallel_searches: int = 2,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -158,6 +160,12 @@ class Memory:
         #: The default time-to-live of new memories, per kind (``lifecycle.expiry``).
         self.ttl = expiry.check_ttl(ttl)
         self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline, self.ttl)
+        #: At most this many searches run at once; others wait their turn. A search is Python
+        #: work under one interpreter lock: threads that run it together slow each other down
+        #: (one process on two cores: 39.6 searches a second one at a time, 17.0 sixteen at a
+        #: time; docs/benchmarks.md), and two keep the store's and the model's waits busy.
+        _check_count(parallel_searches, "parallel_searches", 1024)
+        self._searching = threading.BoundedSemaphore(parallel_searches)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -175,6 +183,7 @@ class Memory:
             "retriever": settings.retriever,
             "tenant": settings.tenant,
             "ttl": dict(settings.ttl) or None,
+            "parallel_searches": settings.parallel_searches,
         }
         owned = None
         if settings.llm_base_url and "llm" not in overrides:
@@ -497,50 +506,54 @@ class Memory:
             _check_count(budget, "budget", MAX_BUDGET)
         if limit is None:
             limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
-        flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
-        now = self.clock.now()
-        # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
-        depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
-        at = as_utc(as_of, "as_of")
-        if history is not True:
-            flt = replace(flt, current_at=at or now)
-        embedder = self.embedder
-        learned = learning.learned_for(
-            self.store, confined, self._reranker_base, None if embedder is None else embedder.name
-        )
-        # The query is embedded once: for the ranker, and for what feedback taught (a search
-        # of past versions embeds its own).
-        wanted = (
-            at is None and self.retrieval.uses_vectors
-        ) or learned.lessons.embedder is not None
-        vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
-        if at is not None:
-            hits = search_records(
-                self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
-                retrieval=self.retrieval,
-            )  # fmt: skip
-        else:
-            hits = run_search(
+        with self._searching:
+            flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
+            now = self.clock.now()
+            # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
+            depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
+            at = as_utc(as_of, "as_of")
+            if history is not True:
+                flt = replace(flt, current_at=at or now)
+            embedder = self.embedder
+            learned = learning.learned_for(
                 self.store,
-                self.embedder,
                 confined,
-                query,
-                flt,
-                limit=depth,
-                retrieval=self.retrieval,
-                now=now,
-                budget=budget,
-                vector=vector,
+                self._reranker_base,
+                None if embedder is None else embedder.name,
             )
-            hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
-        if budget is not None:
-            hits = fit_budget(hits, budget)
-        ranked, features = learning.rerank(hits, learned, query, vector, now)
-        search_id = new_id()
-        learning.save_search(
-            self.store, confined, search_id, query, ranked[:limit], features[:limit], now
-        )
-        return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
+            # The query is embedded once: for the ranker, and for what feedback taught (a search
+            # of past versions embeds its own).
+            wanted = (
+                at is None and self.retrieval.uses_vectors
+            ) or learned.lessons.embedder is not None
+            vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
+            if at is not None:
+                hits = search_records(
+                    self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
+                    retrieval=self.retrieval,
+                )  # fmt: skip
+            else:
+                hits = run_search(
+                    self.store,
+                    self.embedder,
+                    confined,
+                    query,
+                    flt,
+                    limit=depth,
+                    retrieval=self.retrieval,
+                    now=now,
+                    budget=budget,
+                    vector=vector,
+                )
+                hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
+            if budget is not None:
+                hits = fit_budget(hits, budget)
+            ranked, features = learning.rerank(hits, learned, query, vector, now)
+            search_id = new_id()
+            learning.save_search(
+                self.store, confined, search_id, query, ranked[:limit], features[:limit], now
+            )
+            return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
 
     def feedback(
         self,

@@ -20,6 +20,8 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
 ``MEMSTRATA_READ_CACHE_MB``    memory a process may keep for searches, in MiB (default 512): a
                               SQLite store's vector matrices
+``MEMSTRATA_PARALLEL_SEARCHES`` searches one process runs at once (default 2); more wait their
+                              turn
 ``MEMSTRATA_TTL``              default time-to-live of new memories per kind, e.g.
                               ``working=1d,episode=90d`` (units s, m, h, d, w); default: none
 """
@@ -73,6 +75,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     read_cache_mb: int = 512
+    #: Searches run at once (``Memory(parallel_searches=…)``).
+    parallel_searches: int = 2
     #: Default time-to-live per kind (``Memory(ttl=…)``).
     ttl: Mapping[str, timedelta] = field(default_factory=dict)
 
@@ -106,6 +110,9 @@ class Settings:
             allowed_hosts=items("MEMSTRATA_ALLOWED_HOSTS"),
             allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),
             read_cache_mb=_count(get("MEMSTRATA_READ_CACHE_MB"), "MEMSTRATA_READ_CACHE_MB", 512),
+            parallel_searches=_count(
+                get("MEMSTRATA_PARALLEL_SEARCHES"), "MEMSTRATA_PARALLEL_SEARCHES", 2, least=1
+            ),
             ttl=parse_ttl(get("MEMSTRATA_TTL") or ""),
         )
 
@@ -114,15 +121,15 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _count(text: str | None, name: str, default: int) -> int:
+def _count(text: str | None, name: str, default: int, least: int = 0) -> int:
     if text is None:
         return default
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigurationError(f"{name} must be a whole number of at least 0, not {text!r}")
+        value = least - 1
+    if value < least:
+        raise ConfigurationError(f"{name} must be a whole number of at least {least}, not {text!r}")
     return value
 
 

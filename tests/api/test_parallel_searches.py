@@ -1,0 +1,65 @@
+"""A ``Memory`` runs at most ``parallel_searches`` searches at once; the others wait their turn."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from memstrata import Memory
+from memstrata.embedders.hashing import HashingEmbedder
+from memstrata.errors import ConfigurationError, InvalidInputError
+from memstrata.ports import EmbedKind, Vector
+from memstrata.settings import Settings
+
+
+class Crowded:
+    """The hashing embedder, whose query embeddings wait (a moment at most) for a third to be
+    under way together, and which counts how many ever were at once."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder(64)
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.changed = threading.Condition()
+        self.running = self.most = 0
+
+    def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
+        if kind == "query":
+            with self.changed:
+                self.running += 1
+                self.most = max(self.most, self.running)
+                self.changed.notify_all()
+                self.changed.wait_for(lambda: self.running >= 3, timeout=0.3)
+                self.running -= 1
+        return self.inner.embed(texts, kind)
+
+
+def test_no_more_searches_run_at_once_than_allowed(tmp_path: Path) -> None:
+    embedder = Crowded()
+    with Memory(tmp_path / "m.db", embedder=embedder, parallel_searches=2) as mem:
+        mem.add([f"note {i} about tea" for i in range(20)], user_id="u")
+        found: list[int] = []
+
+        def search() -> None:
+            found.append(len(mem.search("tea", user_id="u", limit=3).hits))
+
+        threads = [threading.Thread(target=search) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert found == [3] * 6
+    assert embedder.most == 2  # two at once, never the third they waited for
+
+
+def test_the_bound_is_a_setting_and_must_allow_one(tmp_path: Path) -> None:
+    env = {"MEMSTRATA_DB": str(tmp_path / "m.db"), "MEMSTRATA_EMBEDDER": "hashing"}
+    assert Settings.from_env(env).parallel_searches == 2
+    assert Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": "1"}).parallel_searches == 1
+    for bad in ("0", "two"):
+        with pytest.raises(ConfigurationError, match="MEMSTRATA_PARALLEL_SEARCHES"):
+            Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": bad})
+    with pytest.raises(InvalidInputError, match="parallel_searches"):
+        Memory(tmp_path / "n.db", embedder="hashing", parallel_searches=0)
