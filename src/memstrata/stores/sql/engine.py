@@ -141,13 +141,6 @@ class SQLEngine(SQLBase[TxT]):
                 out[term] = int(df)
         return out
 
-    def scope_changes(self, tx: TxT, scope: Scope) -> int:
-        """The scope's change counter (``ScopeStats.changes``), in ``tx``."""
-        where, params = scope_sql(scope)
-        row = tx.fetchone(f"SELECT coalesce(sum(m.changes), 0) FROM scope_stats m WHERE {where}",
-                          params)  # fmt: skip
-        return int(row[0]) if row else 0
-
     def placed(
         self,
         scope: Scope,

@@ -299,10 +299,6 @@ class VectorCache:
             self._items.move_to_end(scope)
             return found[0]
 
-    def items(self) -> list[tuple[Scope, ScopeVectors]]:
-        with self._lock:
-            return [(k, v) for k, (v, _) in self._items.items()]
-
     def put(self, scope: Scope, index: ScopeVectors) -> None:
         with self._lock:
             self._drop(scope)
@@ -312,16 +308,6 @@ class VectorCache:
             while self._bytes > self.limit and len(self._items) > 1:
                 oldest = next(iter(self._items))
                 self._drop(oldest)
-
-    def resize(self, scope: Scope) -> None:
-        """Count an index that grew in place again."""
-        found = self.get(scope)
-        if found is not None:
-            self.put(scope, found)
-
-    def drop(self, scope: Scope) -> None:
-        with self._lock:
-            self._drop(scope)
 
     def _drop(self, scope: Scope) -> None:
         found = self._items.pop(scope, None)
