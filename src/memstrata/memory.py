@@ -137,7 +137,7 @@ class Memory:
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
         ttl: Mapping[str, timedelta | float] | None = None,
-        parallel_searches: int = 2,
+        parallel_searches: int | threading.Semaphore = 2,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -162,10 +162,14 @@ class Memory:
         self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline, self.ttl)
         #: At most this many searches run at once; others wait their turn. A search is Python
         #: work under one interpreter lock: threads that run it together slow each other down
-        #: (one process on two cores: 39.6 searches a second one at a time, 17.0 sixteen at a
-        #: time; docs/benchmarks.md), and two keep the store's and the model's waits busy.
-        _check_count(parallel_searches, "parallel_searches", 1024)
-        self._searching = threading.BoundedSemaphore(parallel_searches)
+        #: (16 threads in one process on two cores: 44.9 searches a second one at a time, 40.6
+        #: two at a time, 23.3 all at once; docs/benchmarks.md), and two keep the store's and
+        #: the model's waits busy. Memory objects given the same gate share the bound.
+        if isinstance(parallel_searches, threading.Semaphore):
+            self.search_gate = parallel_searches
+        else:
+            _check_count(parallel_searches, "parallel_searches", 1024)
+            self.search_gate = threading.BoundedSemaphore(parallel_searches)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -506,7 +510,7 @@ class Memory:
             _check_count(budget, "budget", MAX_BUDGET)
         if limit is None:
             limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
-        with self._searching:
+        with self.search_gate:
             flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
             now = self.clock.now()
             # A budgeted search packs at most ``limit`` memories; the reranker reorders them.

@@ -12,6 +12,7 @@ from memstrata import Memory
 from memstrata.embedders.hashing import HashingEmbedder
 from memstrata.errors import ConfigurationError, InvalidInputError
 from memstrata.ports import EmbedKind, Vector
+from memstrata.server.rest import create_app
 from memstrata.settings import Settings
 
 
@@ -36,22 +37,48 @@ class Crowded:
         return self.inner.embed(texts, kind)
 
 
+def crowd(*memories: Memory) -> list[int]:
+    """Six threads searching at once, dealt to ``memories`` in turn: their hits' counts."""
+    found: list[int] = []
+
+    def search(mem: Memory) -> None:
+        found.append(len(mem.search("tea", user_id="u", limit=3).hits))
+
+    threads = [threading.Thread(target=search, args=(memories[i % len(memories)],))
+               for i in range(6)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return found
+
+
 def test_no_more_searches_run_at_once_than_allowed(tmp_path: Path) -> None:
     embedder = Crowded()
     with Memory(tmp_path / "m.db", embedder=embedder, parallel_searches=2) as mem:
         mem.add([f"note {i} about tea" for i in range(20)], user_id="u")
-        found: list[int] = []
-
-        def search() -> None:
-            found.append(len(mem.search("tea", user_id="u", limit=3).hits))
-
-        threads = [threading.Thread(target=search) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert found == [3] * 6
+        assert crowd(mem) == [3] * 6
     assert embedder.most == 2  # two at once, never the third they waited for
+
+
+def test_memories_given_one_gate_share_its_bound(tmp_path: Path) -> None:
+    embedder = Crowded()
+    env = {"MEMSTRATA_DB": str(tmp_path / "m.db"), "MEMSTRATA_PARALLEL_SEARCHES": "1"}
+    with Memory.from_settings(Settings.from_env(env), embedder=embedder) as first:
+        first.add([f"note {i} about tea" for i in range(20)], user_id="u")
+        other = Memory(first.store, embedder=embedder, parallel_searches=first.search_gate)
+        assert crowd(first, other) == [3] * 6
+    assert embedder.most == 1
+
+
+def test_every_tenant_of_a_server_shares_one_bound(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "m.db", embedder="hashing", parallel_searches=3)
+    tenants = app.state.tenants
+    try:
+        gate = tenants.memory("default").search_gate
+        assert tenants.memory("acme").search_gate is gate
+    finally:
+        tenants.close()
 
 
 def test_the_bound_is_a_setting_and_must_allow_one(tmp_path: Path) -> None:

@@ -126,10 +126,12 @@ class Tenants:
         clock: Clock | None = None,
         tenant: str = DEFAULT_TENANT,
         llm: LLM | None = None,
+        parallel_searches: int | threading.Semaphore = 2,
     ) -> None:
         first = Memory(
-            store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm
-        )
+            store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,
+            parallel_searches=parallel_searches,
+        )  # fmt: skip
         self.store = first.store
         self.embedder = first.embedder
         self.retrieval = first.retrieval
@@ -137,6 +139,8 @@ class Tenants:
         self.llm = llm
         self.owns_store = isinstance(store, str | Path)
         self._memories: dict[str, Memory] = {tenant: first}
+        #: Every tenant's searches share one bound on searches at once.
+        self.search_gate = first.search_gate
         self._lock = threading.Lock()
 
     def memory(self, tenant: str) -> Memory:
@@ -150,6 +154,7 @@ class Tenants:
                     clock=self.clock,
                     tenant=tenant,
                     llm=self.llm,
+                    parallel_searches=self.search_gate,
                 )
                 self._memories[tenant] = memory
             return memory

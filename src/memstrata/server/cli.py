@@ -71,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_import_bytes=args.max_import or None,
             allowed_hosts=hosts,
             allowed_origins=settings.allowed_origins,
+            parallel_searches=first.search_gate,
         )
         required = app.state.keyring.required
         check_bind(args.host, keys_required=required, insecure=args.insecure)
@@ -92,6 +93,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             retriever=first.retrieval,
             tenant=settings.tenant,
             llm=first.llm,
+            parallel_searches=first.search_gate,
         )
         scope = ServerScope(user_id=args.user, agent_id=args.agent, run_id=args.run)
         if args.transport == "stdio":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -882,6 +883,7 @@ def create_app(
     max_import_bytes: int | None = DEFAULT_MAX_IMPORT_BYTES,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
+    parallel_searches: int | threading.Semaphore = 2,
 ) -> FastAPI:
     """The REST app over one store.
 
@@ -890,9 +892,11 @@ def create_app(
     an API key on every request when the store holds any active key at start-up; without keys
     every request acts for ``tenant``.
 
-    ``max_body_bytes`` bounds a request body, and each line of an import, whose whole body
-    ``max_import_bytes`` bounds (None: no bound). The server answers loopback host names and
-    ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see ``gate``).
+    ``parallel_searches`` bounds the searches run at once, for every tenant together (as in
+    ``Memory``). ``max_body_bytes`` bounds a request body, and each line of an import, whose
+    whole body ``max_import_bytes`` bounds (None: no bound). The server answers loopback host
+    names and ``allowed_hosts``, and web pages of its own origin and ``allowed_origins`` (see
+    ``gate``).
     """
     from memstrata.version import __version__
 
@@ -902,8 +906,9 @@ def create_app(
         ndjson_paths=frozenset({IMPORT_PATH}),
     )
     tenants = Tenants(
-        store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm
-    )
+        store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,
+        parallel_searches=parallel_searches,
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
