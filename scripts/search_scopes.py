@@ -46,7 +46,7 @@ def main() -> None:
     p.add_argument("--embedder", default="hashing:256")
     p.add_argument("--profile", action="store_true", help="profile the first pass")
     p.add_argument("--threads", type=int, default=1, help="threads asking at once")
-    p.add_argument("--parallel", type=int, default=2, help="Memory(parallel_searches=…)")
+    p.add_argument("--parallel", type=int, default=1, help="Memory(parallel_searches=…)")
     args = p.parse_args()
     if (args.store is None) == (not args.postgres):
         p.error("name a STORE, or --postgres")

@@ -137,7 +137,7 @@ class Memory:
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
         ttl: Mapping[str, timedelta | float] | None = None,
-        parallel_searches: int | threading.Semaphore = 2,
+        parallel_searches: int | threading.Semaphore = 1,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -161,10 +161,10 @@ class Memory:
         self.ttl = expiry.check_ttl(ttl)
         self.writer = WritePath(self.store, self.embedder, self.clock, self.pipeline, self.ttl)
         #: At most this many searches run at once; others wait their turn. A search is Python
-        #: work under one interpreter lock: threads that run it together slow each other down
-        #: (16 threads in one process on two cores: 44.9 searches a second one at a time, 40.6
-        #: two at a time, 23.3 all at once; docs/benchmarks.md), and two keep the store's and
-        #: the model's waits busy. Memory objects given the same gate share the bound.
+        #: work under one interpreter lock, and threads that run it together slow each other
+        #: down: one server process on two cores served 38.1 searches a second one at a time,
+        #: 30.7 two at a time and 20.0 sixteen at a time (docs/benchmarks.md). More searches
+        #: come from more processes. Memory objects given the same gate share the bound.
         if isinstance(parallel_searches, threading.Semaphore):
             self.search_gate = parallel_searches
         else:

@@ -20,7 +20,7 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
 ``MEMSTRATA_READ_CACHE_MB``    memory a process may keep for searches, in MiB (default 512): a
                               SQLite store's vector matrices
-``MEMSTRATA_PARALLEL_SEARCHES`` searches one process runs at once (default 2); more wait their
+``MEMSTRATA_PARALLEL_SEARCHES`` searches one process runs at once (default 1); more wait their
                               turn
 ``MEMSTRATA_TTL``              default time-to-live of new memories per kind, e.g.
                               ``working=1d,episode=90d`` (units s, m, h, d, w); default: none
@@ -76,7 +76,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     read_cache_mb: int = 512
     #: Searches run at once (``Memory(parallel_searches=…)``).
-    parallel_searches: int = 2
+    parallel_searches: int = 1
     #: Default time-to-live per kind (``Memory(ttl=…)``).
     ttl: Mapping[str, timedelta] = field(default_factory=dict)
 
@@ -111,7 +111,7 @@ class Settings:
             allowed_origins=items("MEMSTRATA_ALLOWED_ORIGINS"),
             read_cache_mb=_count(get("MEMSTRATA_READ_CACHE_MB"), "MEMSTRATA_READ_CACHE_MB", 512),
             parallel_searches=_count(
-                get("MEMSTRATA_PARALLEL_SEARCHES"), "MEMSTRATA_PARALLEL_SEARCHES", 2, least=1
+                get("MEMSTRATA_PARALLEL_SEARCHES"), "MEMSTRATA_PARALLEL_SEARCHES", 1, least=1
             ),
             ttl=parse_ttl(get("MEMSTRATA_TTL") or ""),
         )

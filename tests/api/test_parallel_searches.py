@@ -83,8 +83,8 @@ def test_every_tenant_of_a_server_shares_one_bound(tmp_path: Path) -> None:
 
 def test_the_bound_is_a_setting_and_must_allow_one(tmp_path: Path) -> None:
     env = {"MEMSTRATA_DB": str(tmp_path / "m.db"), "MEMSTRATA_EMBEDDER": "hashing"}
-    assert Settings.from_env(env).parallel_searches == 2
-    assert Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": "1"}).parallel_searches == 1
+    assert Settings.from_env(env).parallel_searches == 1
+    assert Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": "3"}).parallel_searches == 3
     for bad in ("0", "two"):
         with pytest.raises(ConfigurationError, match="MEMSTRATA_PARALLEL_SEARCHES"):
             Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": bad})

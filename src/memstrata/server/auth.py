@@ -126,7 +126,7 @@ class Tenants:
         clock: Clock | None = None,
         tenant: str = DEFAULT_TENANT,
         llm: LLM | None = None,
-        parallel_searches: int | threading.Semaphore = 2,
+        parallel_searches: int | threading.Semaphore = 1,
     ) -> None:
         first = Memory(
             store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,

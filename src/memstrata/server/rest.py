@@ -883,7 +883,7 @@ def create_app(
     max_import_bytes: int | None = DEFAULT_MAX_IMPORT_BYTES,
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
-    parallel_searches: int | threading.Semaphore = 2,
+    parallel_searches: int | threading.Semaphore = 1,
 ) -> FastAPI:
     """The REST app over one store.
 
