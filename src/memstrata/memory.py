@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Unpack
 
@@ -510,54 +510,64 @@ class Memory:
             _check_count(budget, "budget", MAX_BUDGET)
         if limit is None:
             limit = DEFAULT_LIMIT if budget is None else MAX_LIMIT
+        flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
+        at = as_utc(as_of, "as_of")
         with self.search_gate:
-            flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
-            now = self.clock.now()
-            # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
-            depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
-            at = as_utc(as_of, "as_of")
-            if history is not True:
-                flt = replace(flt, current_at=at or now)
-            embedder = self.embedder
-            learned = learning.learned_for(
+            return self._search(query, confined, flt, at, history, limit, budget)
+
+    def _search(
+        self,
+        query: str,
+        confined: Scope,
+        flt: Filters,
+        at: datetime | None,
+        history: bool,
+        limit: int,
+        budget: int | None,
+    ) -> SearchResult:
+        """``search`` once its arguments are checked (``at``: ``as_of``)."""
+        now = self.clock.now()
+        # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
+        depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
+        if history is not True:
+            flt = replace(flt, current_at=at or now)
+        embedder = self.embedder
+        learned = learning.learned_for(
+            self.store, confined, self._reranker_base, None if embedder is None else embedder.name
+        )
+        # The query is embedded once: for the ranker, and for what feedback taught (a search
+        # of past versions embeds its own).
+        wanted = (
+            at is None and self.retrieval.uses_vectors
+        ) or learned.lessons.embedder is not None
+        vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
+        if at is not None:
+            hits = search_records(
+                self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
+                retrieval=self.retrieval,
+            )  # fmt: skip
+        else:
+            hits = run_search(
                 self.store,
+                self.embedder,
                 confined,
-                self._reranker_base,
-                None if embedder is None else embedder.name,
+                query,
+                flt,
+                limit=depth,
+                retrieval=self.retrieval,
+                now=now,
+                budget=budget,
+                vector=vector,
             )
-            # The query is embedded once: for the ranker, and for what feedback taught (a search
-            # of past versions embeds its own).
-            wanted = (
-                at is None and self.retrieval.uses_vectors
-            ) or learned.lessons.embedder is not None
-            vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
-            if at is not None:
-                hits = search_records(
-                    self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
-                    retrieval=self.retrieval,
-                )  # fmt: skip
-            else:
-                hits = run_search(
-                    self.store,
-                    self.embedder,
-                    confined,
-                    query,
-                    flt,
-                    limit=depth,
-                    retrieval=self.retrieval,
-                    now=now,
-                    budget=budget,
-                    vector=vector,
-                )
-                hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
-            if budget is not None:
-                hits = fit_budget(hits, budget)
-            ranked, features = learning.rerank(hits, learned, query, vector, now)
-            search_id = new_id()
-            learning.save_search(
-                self.store, confined, search_id, query, ranked[:limit], features[:limit], now
-            )
-            return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
+            hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
+        if budget is not None:
+            hits = fit_budget(hits, budget)
+        ranked, features = learning.rerank(hits, learned, query, vector, now)
+        search_id = new_id()
+        learning.save_search(
+            self.store, confined, search_id, query, ranked[:limit], features[:limit], now
+        )
+        return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
 
     def feedback(
         self,
