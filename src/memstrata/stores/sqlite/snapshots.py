@@ -69,11 +69,13 @@ class Snapshots:
         found = [p for p in self.directory.glob(f"{key}-{FORMAT}-*") if p.is_dir()]
         return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
-    def load(self, key: str, stamp: int) -> ScopeVectors | None:
-        """The newest readable snapshot of ``key``, as an index at change counter ``stamp``."""
+    def load(self, key: str, stamp: int, vectors: Hashable) -> ScopeVectors | None:
+        """The newest readable snapshot of ``key`` whose rows and vectors are current at the
+        scope's vector epochs ``vectors``, as an index at change counter ``stamp``. A stale
+        one is passed over on its ``meta.json`` alone."""
         for path in self._saved(key):
             try:
-                index = _read(path, stamp)
+                index = _read(path, stamp, vectors)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 logger.warning("ignoring the vector index snapshot %s: %s", path, exc)
                 continue
@@ -116,9 +118,9 @@ class Snapshots:
         return target
 
 
-def _read(path: Path, stamp: int) -> ScopeVectors | None:
+def _read(path: Path, stamp: int, vectors: Hashable) -> ScopeVectors | None:
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
+    if meta.get("format") != FORMAT or _stamp(meta["vectors"]) != vectors:
         return None
     n, dim = int(meta["size"]), int(meta["dim"])
     arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
@@ -133,7 +135,7 @@ def _read(path: Path, stamp: int) -> ScopeVectors | None:
             return None
     columns = _stamp(meta["columns"])
     return ScopeVectors(
-        stamp=stamp, vectors_stamp=_stamp(meta["vectors"]), columns_stamp=columns, dim=dim,
+        stamp=stamp, vectors_stamp=vectors, columns_stamp=columns, dim=dim,
         size=n, **arrays, actors={str(k): int(v) for k, v in meta["actors"].items()},
         ann=graph, saved_size=n, saved_columns=columns,
     )  # fmt: skip

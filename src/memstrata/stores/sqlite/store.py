@@ -366,9 +366,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         vectors_stamp, columns_stamp = stamps
         index = cached if cached is not None and cached.vectors_stamp == vectors_stamp else None
         if index is None and self._snapshots is not None:
-            index = self._snapshots.load(ann.scope_key(scope), changes)
-            if index is not None and index.vectors_stamp != vectors_stamp:
-                index = None
+            index = self._snapshots.load(ann.scope_key(scope), changes, vectors_stamp)
         select = (
             "SELECT m.pk, {}m.state, m.kind, m.layer, coalesce(m.valid_from, m.recorded_at), "
             f"m.actor FROM memories m WHERE {where} AND m.embedding IS NOT NULL "
