@@ -123,7 +123,8 @@ class Memory:
     path: ``add`` also extracts facts and consolidates them (see ``docs/llm-pipeline.md``);
     ``pipeline`` tunes it. ``ttl`` gives new memories of a kind a time-to-live (a
     ``timedelta`` or seconds per kind, e.g. ``{"working": timedelta(days=1)}``): they then
-    read as archived (docs/expiry.md).
+    read as archived (docs/expiry.md). ``parallel_searches`` is how many searches run at once
+    (others wait their turn), or another Memory's ``search_gate`` to share its bound.
     """
 
     def __init__(
