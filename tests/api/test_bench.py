@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,25 @@ def test_eval_scale_reports_each_size_and_reuses_its_store(tmp_path: Path) -> No
     for before, after in zip(report["sizes"], again["sizes"], strict=True):
         assert before["budget_recall"] == after["budget_recall"]
         assert before["recall"] == after["recall"]
+
+
+def test_eval_scale_keeps_the_stores_it_asked_in(tmp_path: Path) -> None:
+    keep = tmp_path / "kept"
+    out = memstrata(
+        "eval", "scale", str(TINY), "--distractors", "0", "--distractors", "40",
+        "--embedder", "hashing", "--cache", str(tmp_path / "cache"), "--keep", str(keep),
+        "--json", "--quiet",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in keep.glob("*.db")) == [
+        "scale-locomo_tiny-0.db", "scale-locomo_tiny-40.db",
+    ]  # fmt: skip
+    for n, size in ((0, 8), (40, 48)):
+        with sqlite3.connect(keep / f"scale-locomo_tiny-{n}.db") as conn:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM memories WHERE user_id = ?", ("scale",)
+            ).fetchone()
+        assert count == size
 
 
 def test_eval_scale_refuses_what_it_cannot_run(tmp_path: Path) -> None:

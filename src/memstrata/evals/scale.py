@@ -196,6 +196,8 @@ def run_size(
         retriever.close()
         if bar is not None:
             bar.close()
+        if args.keep is not None:
+            copy_store(target, args.keep / f"scale-{args.path.stem}-{n}.db")
         remove_store(target)
     summary = summarize_run(run, DEFAULT_KS, args.budget_chars, cats)
     return {
@@ -405,6 +407,14 @@ def add_parser(datasets: Any) -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="where each run's store copy lives (default: a temporary one)",
+    )
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the store each N's questions were asked in as DIR/scale-STEM-N.db, for "
+        "analysis (scripts/fit_ranker.py --scale, scripts/candidate_recall.py); default: "
+        "removed",
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="also write the report (JSON, Markdown)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
