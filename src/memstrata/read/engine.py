@@ -4,10 +4,11 @@ parse the query (terms, time window, named speakers) → **candidates** from the
 indexes: keywords (full-text search), the vector (ANN / pgvector), the vector within the
 question's time window, the vector among what each named speaker said → **expand** them with
 the neighbouring turns (two before, two after) of the best, and the other turns of the best
-sessions → **features** of every unit (sentence) of the candidates (``read.features``), with
-scope-wide statistics (term document frequencies, lengths, session sizes and vectors) that the
-write path keeps in the store (``ports.ScopeFigures``) → a linear score per unit → the best
-memories, or a context packed within a budget (``read.pack``).
+sessions (every search and expansion goes deeper in a larger scope, ``Depths.at``) →
+**features** of every unit (sentence) of the candidates (``read.features``), with scope-wide
+statistics (term document frequencies, lengths, session sizes and vectors) that the write path
+keeps in the store (``ports.ScopeFigures``) → a linear score per unit → the best memories, or a
+context packed within a budget (``read.pack``).
 
 Nothing here scans a scope or holds one in memory: each search reads a few indexed queries'
 worth, so a fresh process answers its first search as a warm one does, and another process's
@@ -18,6 +19,7 @@ no candidate's text, and keeps nothing between searches.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -64,6 +66,26 @@ class Depths:
     #: The best sessions whose other turns join, and at most how many turns of each.
     sessions: int = 3
     session_members: int = 50
+    #: A scope of up to ``small`` memories is searched this deep; the searches and expansions
+    #: above go twice as deep at ``large`` memories and beyond, log-linearly between: the more
+    #: memories compete, the lower the evidence ranks in each search.
+    small: int = 10_000
+    large: int = 100_000
+
+    def at(self, memories: int) -> Depths:
+        """These depths for a scope of ``memories`` memories."""
+        if memories <= self.small:
+            return self
+        grow = 1.0 + min(1.0, math.log(memories / self.small) / math.log(self.large / self.small))
+        return replace(
+            self,
+            keyword=round(self.keyword * grow),
+            vector=round(self.vector * grow),
+            window=round(self.window * grow),
+            speaker=round(self.speaker * grow),
+            expand=round(self.expand * grow),
+            sessions=round(self.sessions * grow),
+        )
 
 
 DEPTHS = Depths()
@@ -99,6 +121,7 @@ def gather(
     stats = store.scope_stats(scope, terms)
     if stats.memories == 0:
         return None, stats
+    depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
     rankings: dict[str, list[str]] = {}
     records: dict[str, MemoryRecord] = {}
