@@ -1,7 +1,7 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
-        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0]
+        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--scale PATH=STORE ...]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
@@ -15,9 +15,16 @@ once it has a memory in the context) for the budget and memories ranked
 by their best unit for recall@k; the tables show those held-out scores only, one per file.
 ``--fit-alpha`` also picks the packing's length preference on the training conversations of
 each fold, ``--fit-cohesion`` its session cohesion (``read.pack``: once a session has a memory in
-the context, its other units gain that much in the walk). The weights printed last are fitted on
-every conversation: paste them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together
-with the held-out tables.
+the context, its other units gain that much in the walk).
+
+With ``--scale PATH=STORE`` the questions of PATH are also asked where ``memstrata eval scale
+PATH --keep DIR`` asked them, in one scope among distractor memories (STORE is one of DIR's
+stores): each fold fits on its training conversations both alone and there, and is scored on
+the conversation left out in both places. The distractors are the same in every fold; no
+question of the conversation left out is fitted on.
+
+The weights printed last are fitted on every conversation (and every ``--scale`` store): paste
+them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from memstrata.evals.metrics import (
     budget_recall,
     recall_at_k,
 )
+from memstrata.evals.scale import SCOPE, merge
 from memstrata.memory import MAX_LIMIT
 from memstrata.read.engine import gather, labels_of, when_of
 from memstrata.read.features import FEATURES, features
@@ -48,9 +56,44 @@ from memstrata.read.pack import context_length, pack
 from memstrata.types import Filters, Scope, context_line
 
 
+def item_of(found: Any, question: Any, vector: Any, now: datetime) -> dict[str, object]:
+    """One question's features over its candidates' units, its labels, and what scoring reads."""
+    gold = (question.gold.category, question.gold.evidence)
+    if found is None:
+        return {"gold": gold, "X": None}
+    cols = features(found, question.question, vector, now)
+    arrays = found.arrays()
+    return {
+        "gold": gold,
+        "X": np.stack([cols[f] for f in FEATURES], axis=1),
+        "y": labels_of(found, set(question.gold.evidence)),
+        "sources": [r.sources for r in found.records],
+        "lengths": np.array([len(context_line(r)) for r in found.records]),
+        "unit_of": arrays.unit_of,
+        "cost": arrays.unit_cost,
+        "text_length": arrays.unit_length,
+        "loglen": arrays.unit_log_cost,
+        "group": arrays.unit_group,
+        "session_of": arrays.session_of,
+    }
+
+
+def ask(mem: Memory, scope: Scope, questions: Any, now: datetime) -> list[dict[str, object]]:
+    """Every question's item, its candidates gathered exactly as ``search`` gathers them."""
+    texts = [q.question for q in questions]
+    vectors = mem.embedder.embed(texts, kind="query") if mem.embedder and texts else None
+    active = Filters(states=("active",))
+    items = []
+    for i, q in enumerate(questions):
+        vector = None if vectors is None else vectors[i]
+        found, _ = gather(mem.store, vector, scope, q.question, active, now)
+        items.append(item_of(found, q, vector, now))
+    return items
+
+
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
-    """Per conversation, per question: the features of its candidates' units and labels."""
-    target = cache / f"engine-features-{path.stem}-v4.pkl"
+    """Per conversation, in a scope of its own: every question's item."""
+    target = cache / f"engine-features-{path.stem}-v6.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
@@ -58,42 +101,8 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
         for conv in load_locomo(path):
             mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
             added = mem.add(conv.messages(), user_id=conv.scope)
-            scope = Scope(user_id=conv.scope)
-            now = when_of(added.added)
-            questions = [q.question for q in conv.questions]
-            vectors = mem.embedder.embed(questions, kind="query") if mem.embedder else None
-            items = []
-            vectors_of: dict[str, np.ndarray] = {}
-            for i, q in enumerate(conv.questions):
-                vector = None if vectors is None else vectors[i]
-                found, _ = gather(mem.store, vector, scope, q.question,
-                                  Filters(states=("active",)), now)  # fmt: skip
-                gold = (q.gold.category, q.gold.evidence)
-                if found is None:
-                    items.append({"gold": gold, "X": None})
-                    continue
-                cols = features(found, q.question, vector, now)
-                arrays = found.arrays()
-                items.append({
-                    "gold": gold,
-                    "X": np.stack([cols[f] for f in FEATURES], axis=1),
-                    "y": labels_of(found, set(q.gold.evidence)),
-                    "sources": [r.sources for r in found.records],
-                    "lengths": np.array([len(context_line(r)) for r in found.records]),
-                    "unit_of": arrays.unit_of,
-                    "cost": arrays.unit_cost,
-                    "text_length": arrays.unit_length,
-                    "loglen": arrays.unit_log_cost,
-                    "group": arrays.unit_group,
-                    "session_of": arrays.session_of,
-                    "prev": arrays.prev,
-                    "next": arrays.next,
-                    "ids": [r.id for r in found.records],
-                })  # fmt: skip
-                for r, v in zip(found.records, found.vectors, strict=True):
-                    vectors_of.setdefault(r.id, v.astype(np.float16))
-            out.append({"id": conv.sample_id, "file": path.stem, "items": items,
-                        "vectors": vectors_of})  # fmt: skip
+            items = ask(mem, Scope(user_id=conv.scope), conv.questions, when_of(added.added))
+            out.append({"id": conv.sample_id, "file": path.stem, "items": items})
             mem.close()
             print(f"features of {conv.sample_id}: {len(added.added)} memories", file=sys.stderr)
     cache.mkdir(parents=True, exist_ok=True)
@@ -101,9 +110,30 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
     return out
 
 
-#: The features the model may use: the rest are near copies of these (a rank next to a
-#: z-score, a complement) and only make the fit unstable.
-FITTED = FEATURES
+def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, object]]:
+    """Per conversation of ``path``, every question's item asked in ``store``: the one scope
+    where ``memstrata eval scale PATH --keep DIR`` asked them, beside its distractors (ids
+    prefixed as ``evals.scale.merge`` prefixes them; "now" is the moment of asking, as there)."""
+    stat = store.stat()
+    target = cache / f"engine-features-{path.stem}-in-{store.stem}-{stat.st_size}-v6.pkl"
+    if target.exists():
+        return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
+    mem = Memory(store, embedder="minilm")
+    now = datetime.now(UTC)
+    out = []
+    for conv in load_locomo(path):
+        items = ask(mem, Scope(user_id=SCOPE), merge([conv]).questions, now)
+        out.append({"id": conv.sample_id, "file": f"{path.stem} in {store.stem}", "items": items})
+        print(f"features of {conv.sample_id} in {store.name}", file=sys.stderr)
+    mem.close()
+    cache.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(pickle.dumps(out))
+    return out
+
+
+#: The features the model may use: every one but ``how_procedure``, which no development
+#: conversation can weigh (they hold no procedures; ``read.features`` sets it by hand).
+FITTED = tuple(f for f in FEATURES if f != "how_procedure")
 
 
 #: Groups of features switched off together in the ablation (``--ablate``).
@@ -220,17 +250,23 @@ def _print_row(name: str, t: dict[str, dict[str, float]]) -> None:
 
 
 def held_out(
-    convs: list[dict[str, Any]], args: argparse.Namespace, without: tuple[str, ...] = ()
+    convs: list[dict[str, Any]],
+    args: argparse.Namespace,
+    without: tuple[str, ...] = (),
+    scaled: dict[str, list[dict[str, Any]]] | None = None,
 ) -> tuple[list[tuple], list[tuple[float, float]]]:
-    """Rows of every conversation scored by a model fitted on the others, and each fold's
-    (alpha, cohesion)."""
+    """Rows of every conversation scored by a model fitted on the others (alone and, from
+    ``scaled``, among distractors), there too; and each fold's (alpha, cohesion)."""
+    scaled = scaled or {}
     rows, picked = [], []
     for i, conv in enumerate(convs):
-        train = [c for j, c in enumerate(convs) if j != i]
+        others = [c for j, c in enumerate(convs) if j != i]
+        train = others + [s for c in others for s in scaled.get(c["id"], [])]
         w = fit(train, args.l2, without=without)
         alpha, cohesion = pick_packing(train, w, args)
         picked.append((alpha, cohesion))
-        rows += score(conv, w, alpha, args.budget, cohesion)
+        for asked in (conv, *scaled.get(conv["id"], [])):
+            rows += score(asked, w, alpha, args.budget, cohesion)
     return rows, picked
 
 
@@ -251,15 +287,29 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="PATH=STORE",
+        help="also ask PATH's questions in STORE (a store `memstrata eval scale PATH --keep DIR` "
+        "kept), fit on them too and show their held-out table (repeat)",
+    )
     args = parser.parse_args()
     convs = [c for path in args.paths for c in collect(path, args.cache)]
-    files = list(dict.fromkeys(c["file"] for c in convs))
+    scaled: dict[str, list[dict[str, Any]]] = {}
+    for spec in args.scale:
+        path, _, store = spec.partition("=")
+        for conv in collect_at_scale(Path(path), Path(store), args.cache):
+            scaled.setdefault(conv["id"], []).append(conv)
+    every = convs + [s for c in convs for s in scaled.get(c["id"], [])]
+    files = list(dict.fromkeys(c["file"] for c in every))
     from memstrata.read.features import HAND_WEIGHTS
 
     hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in FEATURES])
-    by_hand = [r for conv in convs
+    by_hand = [r for conv in every
                for r in score(conv, hand, args.alpha, args.budget, args.cohesion)]  # fmt: skip
-    learned, picked = held_out(convs, args)
+    learned, picked = held_out(convs, args, scaled=scaled)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
           f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
@@ -271,18 +321,20 @@ def main() -> int:
     if args.ablate:
         no_length = argparse.Namespace(**{**vars(args), "alpha": 0.0, "fit_alpha": False})
         no_cohesion = argparse.Namespace(**{**vars(args), "cohesion": 0.0, "fit_cohesion": False})
-        variants = [(f"without {g}", held_out(convs, args, names)[0])
+        variants = [(f"without {g}", held_out(convs, args, names, scaled)[0])
                     for g, names in GROUPS.items()]  # fmt: skip
-        variants.append(("without length preference (alpha 0)", held_out(convs, no_length)[0]))
-        variants.append(("without session cohesion (0)", held_out(convs, no_cohesion)[0]))
+        variants.append(("without length preference (alpha 0)",
+                         held_out(convs, no_length, scaled=scaled)[0]))  # fmt: skip
+        variants.append(("without session cohesion (0)",
+                         held_out(convs, no_cohesion, scaled=scaled)[0]))  # fmt: skip
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
-    final = fit(convs, args.l2)
+    final = fit(every, args.l2)
     print("weights fitted on every conversation:")
     print({f: round(float(v), 4) for f, v in zip(FEATURES, final, strict=True) if abs(v) > 1e-4})
     if args.fit_alpha or args.fit_cohesion:
-        print(f"(alpha, cohesion) picked on every conversation: {pick_packing(convs, final, args)}")
+        print(f"(alpha, cohesion) picked on every conversation: {pick_packing(every, final, args)}")
     return 0
 
 

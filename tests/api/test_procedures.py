@@ -5,6 +5,7 @@ finds; seen again, it gets a new version with the added sources instead of a twi
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memstrata import AsyncMemory, Memory, Message, RemoteMemory, WorkingMemory, reflect
+from memstrata.read.engine import gather
+from memstrata.read.features import features
 from memstrata.server.rest import create_app
 from memstrata.server.runner import running
-from memstrata.types import MemoryRecord
+from memstrata.types import Filters, MemoryRecord, Scope
 from memstrata.write.procedures import Method, draft_procedures, methods_in, procedure_text
 
 # -- the pure part --------------------------------------------------------------------------------
@@ -217,6 +220,32 @@ def test_reflect_writes_a_procedure_that_how_questions_find(mem: Memory) -> None
     # reflecting again writes nothing and returns the same reflection, procedure included
     assert reflect(mem, user_id=USER, run_id="s2") == reflection
     assert len(mem.list(user_id=USER, kinds=["procedure"]).records) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "lifted"),
+    [
+        ("How do I deploy the app?", True),
+        ("how to deploy the app", True),
+        ("What are the steps to deploy the app?", True),
+        ("How did deploying the app go?", False),
+        ("How many times was the app deployed?", False),
+    ],
+)
+def test_only_a_question_of_how_to_do_something_lifts_a_procedure(
+    mem: Memory, question: str, lifted: bool
+) -> None:
+    add_sessions(mem, "s1", "s2")
+    (procedure,) = procedures(reflect(mem, user_id=USER, run_id="s2"))
+    assert mem.embedder is not None
+    (vector,) = mem.embedder.embed([question], kind="query")
+    now = datetime.now(UTC)
+    found, _ = gather(mem.store, vector, Scope(user_id=USER), question,
+                      Filters(states=("active",)), now)  # fmt: skip
+    assert found is not None and procedure.id in {r.id for r in found.records}
+    column = features(found, question, vector, now)["how_procedure"]
+    units = found.arrays().unit_of[column > 0]
+    assert {found.records[i].id for i in units} == ({procedure.id} if lifted else set())
 
 
 def test_seen_again_the_procedure_gets_a_new_version_with_the_added_source(mem: Memory) -> None:

@@ -172,6 +172,8 @@ class Arrays:
     span_low: npt.NDArray[np.int64]
     span_high: npt.NDArray[np.int64]
     photo: npt.NDArray[np.float32]
+    #: Whether each memory is a procedure (``write.procedures``).
+    procedure: npt.NDArray[np.float32]
     unit_of: npt.NDArray[np.int64]
     unit_prev: npt.NDArray[np.int64]
     unit_next: npt.NDArray[np.int64]

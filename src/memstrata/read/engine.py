@@ -211,7 +211,7 @@ def build(
     position = {p.key: i for i, p in enumerate(placed)}
     session_index: dict[SessionKey, int] = {}
     session_of, prev, nxt, records = [], [], [], []
-    has_time, is_q, photo, actor_of, prefix = [], [], [], [], []
+    has_time, is_q, photo, procedure, actor_of, prefix = [], [], [], [], [], []
     span_of, span_low, span_high = [], [], []
     unit_text: list[str] = []
     unit_of, unit_start, unit_group, unit_prev, unit_next = [], [], [], [], []
@@ -234,6 +234,7 @@ def build(
         has_time.append(float(terms.has_time))
         is_q.append(float(terms.is_question))
         photo.append(float(terms.photo))
+        procedure.append(float(record.kind == "procedure"))
         actor_of.append(actors.setdefault(record.actor, len(actors)) if record.actor else -1)
         prefix.append(len(context_prefix(record)))
         for low, high in days(record):
@@ -298,6 +299,7 @@ def build(
         span_low=np.asarray(span_low, np.int64),
         span_high=np.asarray(span_high, np.int64),
         photo=np.asarray(photo, np.float32),
+        procedure=np.asarray(procedure, np.float32),
         unit_of=units,
         unit_prev=np.asarray(unit_prev, np.int64),
         unit_next=np.asarray(unit_next, np.int64),
