@@ -43,14 +43,14 @@ FEATURES = (
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
 #: weights fitted on the other seven), they reach 91.1 recall within 4,000 characters and 78.5
-#: recall@10 on LoCoMo, 78.7 and 65.3 on REALTALK; among the distractors 81.1 / 68.0 and
+#: recall@10 on LoCoMo, 78.7 and 65.3 on REALTALK; among the distractors 80.9 / 68.0 and
 #: 57.9 / 49.1; see docs/benchmarks.md.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4715, "bm_rel": -1.5605, "cov": 2.4185, "prf": 0.3847, "t_bm25": 0.5356,
-    "dense": 0.6, "cos": -0.9403, "s_bm25": 0.2105, "s_dense": -0.0758, "win": 0.0493,
-    "tp1": 0.1647, "tmax": 0.2086, "time": 0.765, "when_time": 0.9494, "spk_named": 0.038,
-    "other_named": -1.6772, "spec_spk": 0.3848, "list_spk": 1.0077, "loglen": 0.6773,
-    "is_q": -0.2206, "photo": 0.5047, "how_procedure": 1.0,
+    "bm25": -0.4713, "bm_rel": -1.5639, "cov": 2.4194, "prf": 0.3846, "t_bm25": 0.5359,
+    "dense": 0.6006, "cos": -0.9435, "s_bm25": 0.2106, "s_dense": -0.0762, "win": 0.0491,
+    "tp1": 0.1655, "tmax": 0.2086, "time": 0.7659, "when_time": 0.9505, "spk_named": 0.0386,
+    "other_named": -1.6797, "spec_spk": 0.3863, "list_spk": 1.009, "loglen": 0.6768,
+    "is_q": -0.2203, "photo": 0.5041, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: ``how_procedure`` is set by hand: the development conversations hold no procedures, so no fit
