@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
 from memstrata.errors import InvalidInputError, ScopeRequiredError
@@ -437,9 +437,16 @@ class HistoryEvent:
         }
 
 
-def human_date(moment: datetime) -> str:
-    """``8 May 2023``: unambiguous, short, and what people search for."""
-    return f"{moment.day} {moment:%B %Y}"
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
+def human_date(moment: date) -> str:
+    """``8 May 2023``: unambiguous, short, and what people search for (English month names,
+    whatever the locale)."""
+    return f"{moment.day} {MONTH_NAMES[moment.month - 1]} {moment.year}"
 
 
 def context_line(record: MemoryRecord, text: str | None = None) -> str:

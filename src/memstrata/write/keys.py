@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from memstrata.text import STOPWORDS, stem, tokenize
 from memstrata.timeexpr import DateMention, add_months, resolve_dates, season_of, week_start
+from memstrata.types import MONTH_NAMES, human_date
 
 __all__ = [
     "DateMention",
@@ -29,10 +30,6 @@ __all__ = [
     "resolve_dates",
 ]
 
-_MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -53,11 +50,6 @@ class Keys:
 # --- dates --------------------------------------------------------------------------------
 
 
-def human_date(day: date) -> str:
-    """A date as people write it: "7 May 2023"."""
-    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
 def _day_keys(day: date) -> list[str]:
     return [day.isoformat(), human_date(day), _WEEKDAY_NAMES[day.weekday()]]
 
@@ -67,7 +59,7 @@ def _week_keys(monday: date) -> list[str]:
 
 
 def _month_keys(year: int, month: int) -> list[str]:
-    return [f"{_MONTH_NAMES[month - 1].lower()} {year}", f"{year}-{month:02d}"]
+    return [f"{MONTH_NAMES[month - 1].lower()} {year}", f"{year}-{month:02d}"]
 
 
 def _mention_keys(mention: DateMention) -> list[str]:
@@ -133,7 +125,7 @@ _NAME_CONNECTORS = frozenset(
 # Tails that make a contraction ("I'm", "They're"), never a name.
 _CONTRACTION_TAILS = frozenset({"m", "re", "ve", "ll", "d", "t"})
 _CALENDAR_WORDS = frozenset(
-    [m.lower() for m in _MONTH_NAMES]
+    [m.lower() for m in MONTH_NAMES]
     + list(_WEEKDAY_NAMES)
     + ["jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
     + ["mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri"]
