@@ -44,7 +44,10 @@ FEATURES = (
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
 #: weights fitted on the other seven), they reach 91.1 recall within 4,000 characters and 78.5
 #: recall@10 on LoCoMo, 78.7 and 65.3 on REALTALK; among the distractors 80.9 / 68.0 and
-#: 57.9 / 49.1; see docs/benchmarks.md.
+#: 57.9 / 49.1; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
+#: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
+#: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "bm25": -0.4713, "bm_rel": -1.5639, "cov": 2.4194, "prf": 0.3846, "t_bm25": 0.5359,
     "dense": 0.6006, "cos": -0.9435, "s_bm25": 0.2106, "s_dense": -0.0762, "win": 0.0491,
@@ -52,10 +55,6 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "other_named": -1.6797, "spec_spk": 0.3863, "list_spk": 1.009, "loglen": 0.6768,
     "is_q": -0.2203, "photo": 0.5041, "how_procedure": 1.0,
 }  # fmt: skip
-
-#: ``how_procedure`` is set by hand: the development conversations hold no procedures, so no fit
-#: can weigh it (``scripts/fit_ranker.py`` leaves it out). A way of doing something that
-#: reflection wrote (``write.procedures``) answers "how do I ..." by design.
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
 HAND_WEIGHTS: Mapping[str, float] = {
