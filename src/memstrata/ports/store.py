@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstrata.ports.models import Vector
-from memstrata.terms import Terms
+from memstrata.terms import Terms, terms_of
 from memstrata.types import (
     Change,
     Filters,
@@ -455,6 +455,10 @@ class Placed:
     prev: int | None
     next: int | None
     terms: Terms | None = None
+
+    def read_terms(self) -> Terms:
+        """Its terms: as stored, else made from its record."""
+        return terms_of(self.record) if self.terms is None else self.terms
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import pack, provenance
 from memstrata.read.temporal import parse_query_time
-from memstrata.terms import context_prefix, days, moment, terms_of
+from memstrata.terms import context_prefix, days, moment
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
 #: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
@@ -222,7 +222,7 @@ def build(
     for i, p in enumerate(placed):
         record = p.record
         records.append(record)
-        terms = terms_of(record) if p.terms is None else p.terms
+        terms = p.read_terms()
         key = p.session if p.session is not None else (-1, -p.key)
         s = session_index.setdefault(key, len(session_index))
         session_of.append(s)

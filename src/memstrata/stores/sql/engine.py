@@ -100,11 +100,6 @@ class _Delta:
                 entry[2] = v if entry[2] is None else entry[2] + v
 
 
-def _terms(placed: Placed) -> Terms:
-    """A placed memory's terms: as stored, else made from its record."""
-    return terms_of(placed.record) if placed.terms is None else placed.terms
-
-
 class SQLEngine(SQLBase[TxT]):
     # -- reads (``ports.ScopeFigures``) -----------------------------------------------------------
     def scope_stats(self, scope: Scope, terms: Sequence[str]) -> ScopeStats:
@@ -367,7 +362,7 @@ class SQLEngine(SQLBase[TxT]):
             return
         sid, number = old.session
         delta = _Delta()
-        delta.count(_terms(old), old.record.actor, number,
+        delta.count(old.read_terms(), old.record.actor, number,
                     old.vector if vector is not None else None, -1)  # fmt: skip
         delta.count(terms, new.actor, number, vector, 1)
         self._apply(tx, sid, delta)
@@ -417,7 +412,7 @@ class SQLEngine(SQLBase[TxT]):
             if p.session is None:
                 continue
             sid, number = p.session
-            deltas.setdefault(sid, _Delta()).count(_terms(p), p.record.actor, number, p.vector,
+            deltas.setdefault(sid, _Delta()).count(p.read_terms(), p.record.actor, number, p.vector,
                                                    -1)  # fmt: skip
         # Each surviving neighbour is linked past the erased run it borders.
         for p in gone:
