@@ -77,17 +77,11 @@ class Depths:
         if memories <= self.small:
             return self
         grow = 1.0 + min(1.0, math.log(memories / self.small) / math.log(self.large / self.small))
-        return replace(
-            self,
-            keyword=round(self.keyword * grow),
-            vector=round(self.vector * grow),
-            window=round(self.window * grow),
-            speaker=round(self.speaker * grow),
-            expand=round(self.expand * grow),
-            sessions=round(self.sessions * grow),
-        )
+        return replace(self, **{name: round(getattr(self, name) * grow) for name in _GROWN})
 
 
+#: The depths that ``Depths.at`` grows with the scope.
+_GROWN = ("keyword", "vector", "window", "speaker", "expand", "sessions")
 DEPTHS = Depths()
 
 
