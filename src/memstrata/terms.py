@@ -27,7 +27,7 @@ from memstrata.text import split_sentences, stem, tokenize
 from memstrata.types import MemoryRecord, context_line, human_date
 
 #: Bump when the tokens below change: stores recount their statistics.
-TERMS_VERSION = "1"
+TERMS_VERSION = "2"
 
 #: Messages further apart than this start a new session (when none is named in metadata).
 SESSION_GAP_SECONDS = 3600.0
@@ -40,6 +40,12 @@ _TIME_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PHOTO = re.compile(r"\s*(\[photo: [^\]]*\])")
+#: Whether a unit speaks in the first person ("I", "my") or to someone ("you", "your"): when a
+#: question names a person, their own first-person sentences are about them, and another's
+#: sentence that calls them "you" is mostly a question put to them (``read.features``).
+FIRST_PERSON, SECOND_PERSON = 1, 2
+_FIRST = re.compile(r"\b(?:im?|me|my|mine|myself)\b", re.IGNORECASE)
+_SECOND = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
 
 #: Porter stems of tokens seen, memoised up to this many entries (then cleared).
 _STEM_CACHE_SIZE = 200_000
@@ -101,13 +107,19 @@ def days(record: MemoryRecord) -> list[tuple[int, int]]:
 @dataclass(frozen=True, slots=True)
 class Terms:
     """A memory as the ranker reads it: the tokens every unit shares (date, speaker, keys),
-    each unit's text and tokens, and flags."""
+    each unit's text and tokens, and flags; per unit, the persons it speaks in (``person``)."""
 
     head: tuple[str, ...]
     units: tuple[tuple[str, tuple[str, ...]], ...]
     has_time: bool
     is_question: bool
     photo: bool
+    #: ``FIRST_PERSON | SECOND_PERSON`` bits of each unit (empty: terms stored without them).
+    persons: tuple[int, ...] = ()
+
+    def person(self, unit: int) -> int:
+        """The persons the ``unit``-th unit speaks in (0 when the stored terms do not say)."""
+        return self.persons[unit] if unit < len(self.persons) else 0
 
     @property
     def tokens(self) -> list[str]:
@@ -128,9 +140,14 @@ def terms_of(record: MemoryRecord) -> Terms:
     head = tuple(stemmed(index_text(record, "")))
     units = tuple((text, tuple(stemmed(text))) for text in split_units(record.text))
     text = record.text
+    persons = tuple(
+        (FIRST_PERSON if _FIRST.search(unit) else 0)
+        | (SECOND_PERSON if _SECOND.search(unit) else 0)
+        for unit, _ in units
+    )
     return Terms(head=head, units=units, has_time=bool(_TIME_WORDS.search(text)),
                  is_question=text.rstrip().endswith("?"),
-                 photo=bool(_PHOTO.search(text)))  # fmt: skip
+                 photo=bool(_PHOTO.search(text)), persons=persons)  # fmt: skip
 
 
 #: What parts a stored ``Terms`` (``encode``): a control character that no token holds and that
@@ -140,11 +157,13 @@ _FIELD = "\x1e"
 
 def encode(terms: Terms, text: str) -> str:
     """``terms`` of a memory whose text is ``text``, as one string for the store: its flags (one
-    digit), its head's tokens, then for each unit where it lies in ``text`` (``start end``; a
-    unit that is not a part of ``text`` is written out as a JSON string) and its tokens;
-    tokens apart by spaces, parts by ``_FIELD``. ``decode`` reads it back with ``str.split``."""
+    digit) and its units' persons (one digit each), its head's tokens, then for each unit where
+    it lies in ``text`` (``start end``; a unit that is not a part of ``text`` is written out as a
+    JSON string) and its tokens; tokens apart by spaces, parts by ``_FIELD``. ``decode`` reads
+    it back with ``str.split``."""
     flags = terms.has_time | terms.is_question << 1 | terms.photo << 2
-    parts = [str(flags), " ".join(terms.head)]
+    persons = "".join(str(terms.person(i)) for i in range(len(terms.units)))
+    parts = [f"{flags}{persons}", " ".join(terms.head)]
     for unit, tokens in terms.units:
         start = text.find(unit)
         parts.append(f"{start} {start + len(unit)}" if start >= 0 else json.dumps(unit))
@@ -164,10 +183,10 @@ def decode(stored: str, text: str) -> Terms:
             start, end = where.split(" ")
             unit = text[int(start) : int(end)]
         units.append((unit, tuple(tokens.split(" ")) if tokens else ()))
-    bits = int(flags)
+    bits = int(flags[0])
     return Terms(head=tuple(head.split(" ")) if head else (), units=tuple(units),
-                 has_time=bool(bits & 1), is_question=bool(bits & 2),
-                 photo=bool(bits & 4))  # fmt: skip
+                 has_time=bool(bits & 1), is_question=bool(bits & 2), photo=bool(bits & 4),
+                 persons=tuple(int(p) for p in flags[1:]))  # fmt: skip
 
 
 def session_key(record: MemoryRecord) -> str | None:

@@ -173,3 +173,19 @@ def test_units_that_say_the_same_from_the_same_messages_share_a_group() -> None:
     assert group[2] == group[5]  # turn 2 and the fact restating it (message D2)
     assert group[6] != group[2]  # the same words from another message
     assert len(set(group[:5])) == 5
+
+
+def test_a_named_person_speaking_of_themselves_or_spoken_to() -> None:
+    asked = rec(
+        5, "Ana, did you take Biscuit to the vet?", "Ben", T0 + timedelta(days=30, minutes=2)
+    )
+    index = conversation([*rows(), asked])
+    cols = features(index, "What pet does Ana have?", None, T0)
+    # Ana's own "I adopted ...", and Ben's question that calls her "you"
+    assert cols["self_spk"].tolist() == [1, 0, 0, 0, 0, 0]
+    assert cols["addressed"].tolist() == [0, 0, 0, 0, 0, 1]
+    cols = features(index, "What class did Ben start?", None, T0)
+    assert cols["self_spk"].tolist() == [0, 0, 0, 1, 0, 0]
+    assert cols["addressed"].tolist() == [0] * 6  # no one calls Ben "you"
+    cols = features(index, "Who adopted a puppy?", None, T0)
+    assert cols["self_spk"].tolist() == cols["addressed"].tolist() == [0] * 6

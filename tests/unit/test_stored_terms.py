@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memstrata.terms import decode, encode, terms_of
+from memstrata.terms import FIRST_PERSON, SECOND_PERSON, decode, encode, terms_of
 from memstrata.types import MemoryRecord, Scope
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -54,3 +54,20 @@ def test_a_unit_that_is_no_part_of_the_text_is_written_out() -> None:
 def test_any_text_comes_back(text: str, photo: str, keys: list[str]) -> None:
     round_trip(rec(text, keys=tuple(keys)))
     round_trip(rec(f"{text} [photo: {photo}] {text}", keys=tuple(keys)))
+
+
+def test_each_unit_says_whether_it_speaks_in_the_first_or_second_person() -> None:
+    record = rec("I'm home. Did you eat? Mine is cold, is yours? The dog barked. Image, mime.")
+    terms = terms_of(record)
+    assert [t for t, _ in terms.units] == ["I'm home.", "Did you eat?", "Mine is cold, is yours?",
+                                           "The dog barked.", "Image, mime."]  # fmt: skip
+    assert terms.persons == (FIRST_PERSON, SECOND_PERSON, FIRST_PERSON | SECOND_PERSON, 0, 0)
+    round_trip(record)
+
+
+def test_terms_stored_before_persons_were_kept_read_as_neither() -> None:
+    record = rec("I adopted a puppy. Did you see her?")
+    old = encode(terms_of(record), record.text).split("\x1e", 1)
+    terms = decode(f"{old[0][:1]}\x1e{old[1]}", record.text)
+    assert terms.persons == () and terms.person(0) == terms.person(1) == 0
+    assert [t for t, _ in terms.units] == ["I adopted a puppy.", "Did you see her?"]

@@ -181,6 +181,8 @@ class Arrays:
     unit_cost: npt.NDArray[np.int64]
     unit_log_cost: npt.NDArray[np.float32]
     unit_group: npt.NDArray[np.int64]
+    #: The persons each unit speaks in (``terms.FIRST_PERSON | terms.SECOND_PERSON`` bits).
+    unit_person: npt.NDArray[np.int64]
     #: Whether each memory may be returned (it matches the search's filters).
     allowed: npt.NDArray[np.bool_]
 

@@ -209,6 +209,7 @@ def build(
     span_of, span_low, span_high = [], [], []
     unit_text: list[str] = []
     unit_of, unit_start, unit_group, unit_prev, unit_next = [], [], [], [], []
+    unit_person: list[int] = []
     actors: dict[str, int] = {}
     last_unit: dict[int, int] = {}
     dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
@@ -241,8 +242,9 @@ def build(
         before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
         unit_start.append(len(unit_text))
         sources = record.sources or (record.id,)
-        for text, words in terms.units:
+        for u, (text, words) in enumerate(terms.units):
             unit = len(unit_text)
+            unit_person.append(terms.person(u))
             tokens.extend(words)
             unit_tokens.extend(head)
             unit_tokens.extend(words)
@@ -301,6 +303,7 @@ def build(
         unit_cost=cost,
         unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
         unit_group=np.asarray(unit_group, np.int64),
+        unit_person=np.asarray(unit_person, np.int64),
         allowed=np.ones(len(placed), bool) if allowed is None else np.asarray(allowed, bool),
     )
     return Candidates(records=records, lexical=lexical, unit_lexical=unit_lexical,

@@ -6,7 +6,8 @@ set of weights works for short and long conversations alike. The features say ho
 matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
 cosine), through its session (a session that matches as a whole lends weight to its turns) and
 through its neighbours (the answer often follows the turn that matches), whether its dates fall
-in the question's time window, whether it was said by a person the question names, and whether
+in the question's time window, whether it was said by a person the question names (and in the
+first person), or by another who calls them "you", and whether
 it is a procedure when the question asks how to do something.
 """
 
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from memstrata import people
 from memstrata.read.lexical import query_terms
 from memstrata.read.temporal import parse_query_time
+from memstrata.terms import FIRST_PERSON, SECOND_PERSON
 
 if TYPE_CHECKING:
     from memstrata.read.candidates import Candidates as ScopeIndex
@@ -33,7 +35,7 @@ Array = npt.NDArray[Any]
 FEATURES = (
     "bm25", "bm_rel", "cov", "prf", "t_bm25", "dense", "cos", "s_bm25", "s_dense", "win",
     "tp1", "tmax", "time", "when_time", "spk_named", "other_named", "spec_spk", "list_spk",
-    "loglen", "is_q", "photo", "how_procedure",
+    "self_spk", "addressed", "loglen", "is_q", "photo", "how_procedure",
 )  # fmt: skip
 
 #: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
@@ -42,18 +44,19 @@ FEATURES = (
 #: question, each conversation asked both in a scope of its own and among 100,000 distractor
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
-#: weights fitted on the other seven), they reach 91.1 recall within 4,000 characters and 78.5
-#: recall@10 on LoCoMo, 78.7 and 65.3 on REALTALK; among the distractors 80.9 / 68.0 and
-#: 57.9 / 49.1; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: weights fitted on the other seven), they reach 91.0 recall within 4,000 characters and 78.8
+#: recall@10 on LoCoMo, 79.2 and 66.5 on REALTALK; among the distractors 80.6 / 69.1 and
+#: 57.7 / 50.3; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
 #: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4713, "bm_rel": -1.5639, "cov": 2.4194, "prf": 0.3846, "t_bm25": 0.5359,
-    "dense": 0.6006, "cos": -0.9435, "s_bm25": 0.2106, "s_dense": -0.0762, "win": 0.0491,
-    "tp1": 0.1655, "tmax": 0.2086, "time": 0.7659, "when_time": 0.9505, "spk_named": 0.0386,
-    "other_named": -1.6797, "spec_spk": 0.3863, "list_spk": 1.009, "loglen": 0.6768,
-    "is_q": -0.2203, "photo": 0.5041, "how_procedure": 1.0,
+    "bm25": -0.4715, "bm_rel": -1.5403, "cov": 2.3975, "prf": 0.3826, "t_bm25": 0.5388,
+    "dense": 0.6128, "cos": -1.0322, "s_bm25": 0.2119, "s_dense": -0.0766, "win": 0.0464,
+    "tp1": 0.1712, "tmax": 0.209, "time": 0.7674, "when_time": 0.9291, "spk_named": -0.0641,
+    "other_named": -1.5003, "spec_spk": 0.3918, "list_spk": 1.0111, "self_spk": 0.2903,
+    "addressed": -1.1726, "loglen": 0.5914, "is_q": -0.1486, "photo": 0.5317,
+    "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -164,8 +167,12 @@ def features(
         out["spk_named"], out["other_named"] = said, 1 - said
         out["spec_spk"] = said * (1.0 if _SPECULATIVE.search(query) else 0.0)
         out["list_spk"] = said * (1.0 if _LIST.search(query) else 0.0)
+        person = cols.unit_person
+        out["self_spk"] = said * (person & FIRST_PERSON > 0)
+        out["addressed"] = (1 - said) * (person & SECOND_PERSON > 0)
     else:
-        out["spk_named"] = out["other_named"] = out["spec_spk"] = out["list_spk"] = zero
+        for name in ("spk_named", "other_named", "spec_spk", "list_spk", "self_spk", "addressed"):
+            out[name] = zero
     out["loglen"] = cols.unit_log_cost - 5.0
     out["is_q"] = cols.is_question[unit_of]
     out["photo"] = cols.photo[unit_of]
