@@ -93,7 +93,7 @@ def ask(mem: Memory, scope: Scope, questions: Any, now: datetime) -> list[dict[s
 
 def collect(path: Path, cache: Path) -> list[dict[str, object]]:
     """Per conversation, in a scope of its own: every question's item."""
-    target = cache / f"engine-features-{path.stem}-v7.pkl"
+    target = cache / f"engine-features-{path.stem}-v8.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     out = []
@@ -115,7 +115,7 @@ def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, obj
     where ``memstrata eval scale PATH --keep DIR`` asked them, beside its distractors (ids
     prefixed as ``evals.scale.merge`` prefixes them; "now" is the moment of asking, as there)."""
     stat = store.stat()
-    target = cache / f"engine-features-{path.stem}-in-{store.stem}-{stat.st_size}-v7.pkl"
+    target = cache / f"engine-features-{path.stem}-in-{store.stem}-{stat.st_size}-v8.pkl"
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
     mem = Memory(store, embedder="minilm")

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from memstrata import Memory
+from memstrata.read.engine import Depths, gather
 from memstrata.stores.sqlite import SQLiteStore
 from memstrata.terms import encode, terms_of
 from memstrata.types import Filters, Scope
@@ -235,3 +237,29 @@ def test_terms_counted_another_way_are_stored_again_when_the_store_opens(tmp_pat
         conn.execute("DELETE FROM meta WHERE key = 'engine_terms'")
     SQLiteStore(db).close()
     assert stored_terms(db) == right
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker", "at"),
+    [
+        ("What does Cleo think of pottery?", "Cleo", "2024-01-02T09:00:00Z"),
+        ("What was said about pottery in March 2024?", "Ana", "2024-03-05T09:00:00Z"),
+    ],
+)
+def test_a_named_person_and_the_question_time_are_searched_by_keywords_too(
+    tmp_path: Path, question: str, speaker: str, at: str
+) -> None:
+    """Without an embedder too: the keyword search alone, too shallow to reach the answer among
+    many shorter matches, is searched again among what the person said, or within the time."""
+    said = ("After a long week at the office and many errands in town, I find that pottery is "
+            "dull and I would rather read.")  # fmt: skip
+    with Memory(tmp_path / "k.db", embedder=None) as mem:
+        mem.add(chat(200), user_id="u")
+        (answer,) = mem.add({"text": said, "speaker": speaker, "timestamp": at}, user_id="u").added
+        shallow = Depths(keyword=3, speaker=3, window=3, expand=0, sessions=0)
+        found, _ = gather(mem.store, None, Scope(user_id="u"), question,
+                          Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
+        assert found is not None and answer.id in {r.id for r in found.records}
+        plain, _ = gather(mem.store, None, Scope(user_id="u"), "pottery",
+                          Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
+        assert plain is not None and answer.id not in {r.id for r in plain.records}

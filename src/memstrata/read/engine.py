@@ -1,8 +1,8 @@
 """The default read pipeline, one path for a scope of any size (DESIGN §5).
 
 parse the query (terms, time window, named speakers) → **candidates** from the store's own
-indexes: keywords (full-text search), the vector (ANN / pgvector), the vector within the
-question's time window, the vector among what each named speaker said → **expand** them with
+indexes: keywords (full-text search) and the vector (ANN / pgvector), both again within the
+question's time window and among what each named speaker said → **expand** them with
 the neighbouring turns (two before, two after) of the best, and the other turns of the best
 sessions (every search and expansion goes deeper in a larger scope, ``Depths.at``) →
 **features** of every unit (sentence) of the candidates (``read.features``), with scope-wide
@@ -56,7 +56,8 @@ class Depths:
 
     keyword: int = 100
     vector: int = 100
-    #: The vector search within the question's time window, and among each named speaker's.
+    #: The searches (keyword and vector) within the question's time window, and among what
+    #: each named speaker said.
     window: int = 50
     speaker: int = 50
     #: The best candidates (by reciprocal rank in keyword and vector search) whose
@@ -129,29 +130,16 @@ def gather(
         rankings["vector"] = ids_of(
             store.vector_search(scope, vector, filters, limit=depths.vector)
         )
-        window = parse_query_time(query, now).window
-        if window is not None:
-            since = (
-                window.start
-                if filters.since is None
-                or (window.start is not None and window.start > filters.since)
-                else filters.since
+    # Again within the question's time window and among what each person it names said, by
+    # keywords and by meaning: in a large scope the answer ranks deep in the searches of all.
+    for name, narrowed, depth in _narrowed(query, filters, now, stats, aliases, depths):
+        rankings[f"{name}:keyword"] = ids_of(
+            store.keyword_search(scope, query, narrowed, limit=depth)
+        )
+        if vector is not None:
+            rankings[f"{name}:vector"] = ids_of(
+                store.vector_search(scope, vector, narrowed, limit=depth)
             )
-            until = (
-                window.end
-                if filters.until is None or (window.end is not None and window.end < filters.until)
-                else filters.until
-            )
-            inside = replace(filters, since=since, until=until)
-            rankings["window"] = ids_of(
-                store.vector_search(scope, vector, inside, limit=depths.window)
-            )
-        if filters.actor is None:
-            for name in people.named(query, stats.speakers, aliases):
-                said = replace(filters, actor=name)
-                rankings[f"speaker:{name}"] = ids_of(
-                    store.vector_search(scope, vector, said, limit=depths.speaker)
-                )
     if not records:
         return None, stats
     placed = {p.key: p for p in store.place(scope, list(records.values()))}
@@ -185,6 +173,37 @@ def gather(
                        lambda more: store.scope_stats(scope, more).df)  # fmt: skip
     candidates.aliases = aliases
     return candidates, stats
+
+
+def _narrowed(
+    query: str,
+    filters: Filters,
+    now: datetime,
+    stats: ScopeStats,
+    aliases: Mapping[str, tuple[str, ...]],
+    depths: Depths,
+) -> list[tuple[str, Filters, int]]:
+    """The narrower searches of a question (a name, their filters, their depth): within its
+    time window (where the filters allow), and among what each speaker it names said (unless
+    the filters name one already)."""
+    out = []
+    window = parse_query_time(query, now).window
+    if window is not None:
+        since = (
+            window.start
+            if filters.since is None or (window.start is not None and window.start > filters.since)
+            else filters.since
+        )
+        until = (
+            window.end
+            if filters.until is None or (window.end is not None and window.end < filters.until)
+            else filters.until
+        )
+        out.append(("window", replace(filters, since=since, until=until), depths.window))
+    if filters.actor is None:
+        for name in people.named(query, stats.speakers, aliases):
+            out.append((f"speaker:{name}", replace(filters, actor=name), depths.speaker))
+    return out
 
 
 def build(

@@ -44,18 +44,18 @@ FEATURES = (
 #: question, each conversation asked both in a scope of its own and among 100,000 distractor
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
-#: weights fitted on the other seven), they reach 91.0 recall within 4,000 characters and 78.8
-#: recall@10 on LoCoMo, 79.2 and 66.5 on REALTALK; among the distractors 80.6 / 69.1 and
-#: 57.7 / 50.3; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: weights fitted on the other seven), they reach 91.1 recall within 4,000 characters and 78.7
+#: recall@10 on LoCoMo, 79.5 and 66.4 on REALTALK; among the distractors 83.7 / 71.4 and
+#: 63.3 / 53.5; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
 #: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4715, "bm_rel": -1.5403, "cov": 2.3975, "prf": 0.3826, "t_bm25": 0.5388,
-    "dense": 0.6128, "cos": -1.0322, "s_bm25": 0.2119, "s_dense": -0.0766, "win": 0.0464,
-    "tp1": 0.1712, "tmax": 0.209, "time": 0.7674, "when_time": 0.9291, "spk_named": -0.0641,
-    "other_named": -1.5003, "spec_spk": 0.3918, "list_spk": 1.0111, "self_spk": 0.2903,
-    "addressed": -1.1726, "loglen": 0.5914, "is_q": -0.1486, "photo": 0.5317,
+    "bm25": -0.4843, "bm_rel": -1.7516, "cov": 2.7124, "prf": 0.3929, "t_bm25": 0.5353,
+    "dense": 0.5814, "cos": -1.1053, "s_bm25": 0.2424, "s_dense": -0.1127, "win": 0.0599,
+    "tp1": 0.1631, "tmax": 0.1549, "time": 0.7046, "when_time": 0.9402, "spk_named": 0.0026,
+    "other_named": -1.502, "spec_spk": 0.3673, "list_spk": 0.973, "self_spk": 0.2691,
+    "addressed": -1.1601, "loglen": 0.5935, "is_q": -0.0786, "photo": 0.5515,
     "how_procedure": 1.0,
 }  # fmt: skip
 
