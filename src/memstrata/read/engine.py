@@ -92,11 +92,11 @@ def aliases_of(store: Any, scope: Scope) -> dict[str, tuple[str, ...]]:
     return people.aliases(people.stored(cast(StoredSettings, store), scope))
 
 
-def _rrf(rankings: Sequence[Sequence[str]], k: float = 60.0) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _rrf(rankings: Sequence[Sequence[int]], k: float = 60.0) -> dict[int, float]:
+    out: dict[int, float] = {}
     for ranking in rankings:
-        for rank, memory_id in enumerate(ranking):
-            out[memory_id] = out.get(memory_id, 0.0) + 1.0 / (k + rank + 1)
+        for rank, key in enumerate(ranking):
+            out[key] = out.get(key, 0.0) + 1.0 / (k + rank + 1)
     return out
 
 
@@ -117,18 +117,14 @@ def gather(
         return None, stats
     depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
-    rankings: dict[str, list[str]] = {}
-    records: dict[str, MemoryRecord] = {}
+    rankings: dict[str, list[int]] = {}
 
-    def ids_of(found: list[tuple[MemoryRecord, float]]) -> list[str]:
-        records.update((r.id, r) for r, _ in found)
-        return [r.id for r, _ in found]
+    def keys_of(found: list[tuple[int, float]]) -> list[int]:
+        return [key for key, _ in found]
 
-    rankings["keyword"] = ids_of(store.keyword_search(scope, query, filters, limit=depths.keyword))
+    rankings["keyword"] = keys_of(store.keyword_keys(scope, query, filters, limit=depths.keyword))
     if vector is not None:
-        rankings["vector"] = ids_of(
-            store.vector_search(scope, vector, filters, limit=depths.vector)
-        )
+        rankings["vector"] = keys_of(store.vector_keys(scope, vector, filters, limit=depths.vector))
         window = parse_query_time(query, now).window
         if window is not None:
             since = (
@@ -143,21 +139,21 @@ def gather(
                 else filters.until
             )
             inside = replace(filters, since=since, until=until)
-            rankings["window"] = ids_of(
-                store.vector_search(scope, vector, inside, limit=depths.window)
+            rankings["window"] = keys_of(
+                store.vector_keys(scope, vector, inside, limit=depths.window)
             )
         if filters.actor is None:
             for name in people.named(query, stats.speakers, aliases):
                 said = replace(filters, actor=name)
-                rankings[f"speaker:{name}"] = ids_of(
-                    store.vector_search(scope, vector, said, limit=depths.speaker)
+                rankings[f"speaker:{name}"] = keys_of(
+                    store.vector_keys(scope, vector, said, limit=depths.speaker)
                 )
-    if not records:
+    keys = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
+    if not keys:
         return None, stats
-    placed = {p.key: p for p in store.place(scope, list(records.values()))}
+    placed = {p.key: p for p in store.placed(scope, filters, keys=keys)}
     fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
-    by_id = {p.record.id: p for p in placed.values()}
-    best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
+    best = sorted((placed[k] for k in fused if k in placed), key=lambda p: -fused[p.key])
     # Neighbouring turns of the best, ``reach`` deep on each side.
     frontier = best[: depths.expand]
     for _ in range(depths.reach):
@@ -178,8 +174,8 @@ def gather(
     if top_sessions:
         _, members = store.sessions(scope, filters, top_sessions, members=depths.session_members)
         placed.update((p.key, p) for p in members if p.key not in placed)
-    keys = sorted({p.session for p in placed.values() if p.session is not None})
-    session_stats, _ = store.sessions(scope, filters, keys)
+    sessions = sorted({p.session for p in placed.values() if p.session is not None})
+    session_stats, _ = store.sessions(scope, filters, sessions)
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.scope_stats(scope, more).df)  # fmt: skip
