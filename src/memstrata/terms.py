@@ -175,12 +175,11 @@ def decode(stored: str, text: str) -> Terms:
     """The ``Terms`` that ``encode`` wrote for a memory whose text is ``text``."""
     flags, head, *parts = stored.split(_FIELD)
     units = []
-    for i in range(0, len(parts), 2):
-        where, tokens = parts[i], parts[i + 1]
+    for where, tokens in zip(parts[::2], parts[1::2], strict=True):
         if where[:1] == '"':
             unit = json.loads(where)
         else:
-            start, end = where.split(" ")
+            start, _, end = where.partition(" ")
             unit = text[int(start) : int(end)]
         units.append((unit, tuple(tokens.split(" ")) if tokens else ()))
     bits = int(flags[0])

@@ -126,14 +126,34 @@ def test_the_change_counter_is_per_scope(store: Store) -> None:
     assert store.scope_stats(wide, []).memories == 5
 
 
-def test_placed_keeps_to_the_filters_and_place_reads_no_record_again(store: Store) -> None:
+def test_placed_keeps_to_the_filters_by_id_and_by_key(store: Store) -> None:
     records = conversation(store)
     store.set_state(U, "b", "deleted", at=T0 + timedelta(days=3))
     active = by_id(store, filters=Filters(states=("active",)))
     assert set(active) == {"a", "c", "d", "e"}
-    placed = store.place(U, records[:2])
-    assert {p.record.id: p.record for p in placed} == {"a": records[0], "b": records[1]}
-    assert store.place(OTHER, records[:2]) == []
+    keys = [p.key for p in by_id(store).values()]
+    placed = store.placed(U, Filters(states=("active",)), keys=keys)
+    assert {p.record.id: p.record for p in placed} == {r.id: r for r in records if r.id != "b"}
+    assert store.placed(OTHER, ALL, keys=keys) == []
+
+
+def test_the_searches_keys_are_their_results_in_order(store: Store) -> None:
+    conversation(store)
+    keys = {p.record.id: p.key for p in by_id(store).values()}
+    active = Filters(states=("active",))
+    for query in ("Biscuit puppy beagle", "pottery", "nothing matches this"):
+        found = store.keyword_search(U, query, active, limit=3)
+        assert store.keyword_keys(U, query, active, limit=3) == [
+            (keys[r.id], score) for r, score in found
+        ]
+    for filters in (active, replace(active, actor="Ana")):
+        found = store.vector_search(U, vec(1, 1, 0), filters, limit=4)
+        assert len(found) == (4 if filters.actor is None else 3)
+        assert store.vector_keys(U, vec(1, 1, 0), filters, limit=4) == [
+            (keys[r.id], score) for r, score in found
+        ]
+    assert store.keyword_keys(OTHER, "pottery", active, limit=3) == []
+    assert store.vector_keys(OTHER, vec(1, 1, 0), active, limit=3) == []
 
 
 def test_re_embedding_with_another_dimension_sums_the_new_vectors(store: Store) -> None:
@@ -155,10 +175,10 @@ def assert_terms_stored(placed: list[Placed]) -> None:
 def test_each_memory_keeps_its_terms_through_every_write(
     store: Store, backend: str, open_backend: Opener
 ) -> None:
-    records = conversation(store)
+    conversation(store)
     assert_terms_stored(list(by_id(store).values()))
-    assert_terms_stored(store.place(U, records))
     placed = by_id(store)
+    assert_terms_stored(store.placed(U, ALL, keys=[p.key for p in placed.values()]))
     _, members = store.sessions(U, ALL, [placed["a"].session], members=5)
     assert_terms_stored(members)
     old = store.get(U, "b")

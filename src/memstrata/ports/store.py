@@ -491,9 +491,17 @@ class ScopeFigures(Protocol):
         """The memories of ``scope`` that match ``filters`` with these ids or store keys."""
         ...
 
-    def place(self, scope: Scope, records: Sequence[MemoryRecord]) -> builtins.list[Placed]:
-        """``records`` (as a search of ``scope`` returned them) with their place: the records
-        are not read again."""
+    def keyword_keys(
+        self, scope: Scope, query: str, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[int, float]]:
+        """``keyword_search``'s results as (store key, score) pairs, in its order: no record
+        is read (``placed`` reads them by key)."""
+        ...
+
+    def vector_keys(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[int, float]]:
+        """``vector_search``'s results as (store key, score) pairs, in its order."""
         ...
 
     def sessions(

@@ -93,11 +93,11 @@ def aliases_of(store: Any, scope: Scope) -> dict[str, tuple[str, ...]]:
     return people.aliases(people.stored(cast(StoredSettings, store), scope))
 
 
-def _rrf(rankings: Sequence[Sequence[str]], k: float = 60.0) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _rrf(rankings: Sequence[Sequence[int]], k: float = 60.0) -> dict[int, float]:
+    out: dict[int, float] = {}
     for ranking in rankings:
-        for rank, memory_id in enumerate(ranking):
-            out[memory_id] = out.get(memory_id, 0.0) + 1.0 / (k + rank + 1)
+        for rank, key in enumerate(ranking):
+            out[key] = out.get(key, 0.0) + 1.0 / (k + rank + 1)
     return out
 
 
@@ -118,34 +118,30 @@ def gather(
         return None, stats
     depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
-    rankings: dict[str, list[str]] = {}
-    records: dict[str, MemoryRecord] = {}
+    rankings: dict[str, list[int]] = {}
 
-    def ids_of(found: list[tuple[MemoryRecord, float]]) -> list[str]:
-        records.update((r.id, r) for r, _ in found)
-        return [r.id for r, _ in found]
+    def keys_of(found: list[tuple[int, float]]) -> list[int]:
+        return [key for key, _ in found]
 
-    rankings["keyword"] = ids_of(store.keyword_search(scope, query, filters, limit=depths.keyword))
+    rankings["keyword"] = keys_of(store.keyword_keys(scope, query, filters, limit=depths.keyword))
     if vector is not None:
-        rankings["vector"] = ids_of(
-            store.vector_search(scope, vector, filters, limit=depths.vector)
-        )
+        rankings["vector"] = keys_of(store.vector_keys(scope, vector, filters, limit=depths.vector))
     # Again within the question's time window and among what each person it names said, by
     # keywords and by meaning: in a large scope the answer ranks deep in the searches of all.
     for name, narrowed, depth in _narrowed(query, filters, now, stats, aliases, depths):
-        rankings[f"{name}:keyword"] = ids_of(
-            store.keyword_search(scope, query, narrowed, limit=depth)
+        rankings[f"{name}:keyword"] = keys_of(
+            store.keyword_keys(scope, query, narrowed, limit=depth)
         )
         if vector is not None:
-            rankings[f"{name}:vector"] = ids_of(
-                store.vector_search(scope, vector, narrowed, limit=depth)
+            rankings[f"{name}:vector"] = keys_of(
+                store.vector_keys(scope, vector, narrowed, limit=depth)
             )
-    if not records:
+    keys = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
+    if not keys:
         return None, stats
-    placed = {p.key: p for p in store.place(scope, list(records.values()))}
+    placed = {p.key: p for p in store.placed(scope, filters, keys=keys)}
     fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
-    by_id = {p.record.id: p for p in placed.values()}
-    best = sorted((by_id[i] for i in fused if i in by_id), key=lambda p: -fused[p.record.id])
+    best = sorted((placed[k] for k in fused if k in placed), key=lambda p: -fused[p.key])
     # Neighbouring turns of the best, ``reach`` deep on each side.
     frontier = best[: depths.expand]
     for _ in range(depths.reach):
@@ -166,8 +162,8 @@ def gather(
     if top_sessions:
         _, members = store.sessions(scope, filters, top_sessions, members=depths.session_members)
         placed.update((p.key, p) for p in members if p.key not in placed)
-    keys = sorted({p.session for p in placed.values() if p.session is not None})
-    session_stats, _ = store.sessions(scope, filters, keys)
+    sessions = sorted({p.session for p in placed.values() if p.session is not None})
+    session_stats, _ = store.sessions(scope, filters, sessions)
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.scope_stats(scope, more).df)  # fmt: skip
@@ -216,68 +212,76 @@ def build(
     """The candidates' columns, in the order given (the order memories were stored)."""
     df = dict(stats.df)
     memories = max(stats.memories, len(placed))
+    size = len(placed)
+    records = [p.record for p in placed]
+    every = [p.read_terms() for p in placed]
+    position = {p.key: i for i, p in enumerate(placed)}
+    prev = [-1 if p.prev is None else position.get(p.prev, -1) for p in placed]
+    nxt = [-1 if p.next is None else position.get(p.next, -1) for p in placed]
+    session_index: dict[SessionKey, int] = {}
+    session_of = [
+        session_index.setdefault(p.session if p.session is not None else (-1, -p.key),
+                                 len(session_index))
+        for p in placed
+    ]  # fmt: skip
+    actors: dict[str, int] = {}
+    actor_of = [actors.setdefault(r.actor, len(actors)) if r.actor else -1 for r in records]
+    span_of, span_low, span_high = [], [], []
+    for i, record in enumerate(records):
+        for low, high in days(record):
+            span_of.append(i)
+            span_low.append(low)
+            span_high.append(high)
+    dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
+    vectors = np.zeros((size, dim), np.float32)
+    if dim:
+        held = [i for i, p in enumerate(placed) if p.vector is not None]
+        if held:
+            vectors[held] = np.stack([cast(Vector, placed[i].vector) for i in held])
     # Every candidate's tokens one after another, and every unit's (the head's, then its own).
     tokens: list[str] = []
     lengths: list[int] = []
     unit_tokens: list[str] = []
     unit_lengths: list[int] = []
-    position = {p.key: i for i, p in enumerate(placed)}
-    session_index: dict[SessionKey, int] = {}
-    session_of, prev, nxt, records = [], [], [], []
-    has_time, is_q, photo, procedure, actor_of, prefix = [], [], [], [], [], []
-    span_of, span_low, span_high = [], [], []
     unit_text: list[str] = []
-    unit_of, unit_start, unit_group, unit_prev, unit_next = [], [], [], [], []
+    unit_group: list[int] = []
+    unit_start: list[int] = []
     unit_person: list[int] = []
-    actors: dict[str, int] = {}
-    last_unit: dict[int, int] = {}
-    dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
-    vectors = np.zeros((len(placed), dim), np.float32)
-    for i, p in enumerate(placed):
-        record = p.record
-        records.append(record)
-        terms = p.read_terms()
-        key = p.session if p.session is not None else (-1, -p.key)
-        s = session_index.setdefault(key, len(session_index))
-        session_of.append(s)
-        head = terms.head
+    # Units follow on from the previous memory's last unit when it is a candidate (and came
+    # before): each memory's first unit's previous one, its units' count, and its last unit.
+    opening: list[int] = []
+    counts: list[int] = []
+    last_unit = [-1] * size
+    for i, terms in enumerate(every):
+        head, parts = terms.head, terms.units
         start = len(tokens)
-        tokens.extend(head)
-        prev.append(position.get(p.prev, -1) if p.prev is not None else -1)
-        nxt.append(position.get(p.next, -1) if p.next is not None else -1)
-        has_time.append(float(terms.has_time))
-        is_q.append(float(terms.is_question))
-        photo.append(float(terms.photo))
-        procedure.append(float(record.kind == "procedure"))
-        actor_of.append(actors.setdefault(record.actor, len(actors)) if record.actor else -1)
-        prefix.append(len(context_prefix(record)))
-        for low, high in days(record):
-            span_of.append(i)
-            span_low.append(low)
-            span_high.append(high)
-        if p.vector is not None and dim:
-            vectors[i] = p.vector
-        # Units follow on from the previous memory's last unit when it is a candidate.
-        before = last_unit.get(prev[-1], -1) if prev[-1] >= 0 else -1
-        unit_start.append(len(unit_text))
+        tokens += head
+        before = last_unit[prev[i]] if prev[i] >= 0 else -1
+        first = len(unit_text)
+        unit_start.append(first)
+        record = records[i]
         sources = record.sources or (record.id,)
-        for u, (text, words) in enumerate(terms.units):
-            unit = len(unit_text)
-            unit_person.append(terms.person(u))
-            tokens.extend(words)
-            unit_tokens.extend(head)
-            unit_tokens.extend(words)
+        unit_person += [terms.person(u) for u in range(len(parts))]
+        for text, words in parts:
+            tokens += words
+            unit_tokens += head
+            unit_tokens += words
             unit_lengths.append(len(head) + len(words))
             unit_text.append(text)
             unit_group.append(hash(provenance(sources, text)))
-            unit_of.append(i)
-            unit_prev.append(before)
-            unit_next.append(-1)
-            if before >= 0:
-                unit_next[before] = unit
-            before = unit
-        last_unit[i] = before
+        opening.append(before)
+        counts.append(len(parts))
+        last_unit[i] = first + len(parts) - 1 if parts else before
         lengths.append(len(tokens) - start)
+    unit_count = len(unit_text)
+    units = np.repeat(np.arange(size, dtype=np.int64), np.asarray(counts, np.int64))
+    unit_prev = np.arange(unit_count, dtype=np.int64) - 1
+    starts = np.asarray(unit_start, np.int64)
+    opens = np.asarray(counts, np.int64) > 0
+    unit_prev[starts[opens]] = np.asarray(opening, np.int64)[opens]
+    unit_next = np.full(unit_count, -1, np.int64)
+    linked = np.flatnonzero(unit_prev >= 0)
+    unit_next[unit_prev[linked]] = linked
     lexical = ScopedBM25(tokens, lengths, df, memories, stats.tokens / max(stats.memories, 1),
                          lookup)  # fmt: skip
     unit_lexical = ScopedBM25(unit_tokens, unit_lengths, df, memories,
@@ -299,25 +303,25 @@ def build(
                            memories, stats.tokens / max(stats.sessions, 1))  # fmt: skip
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
-    units = np.asarray(unit_of, np.int64)
     sizes = np.fromiter((len(t) for t in unit_text), np.int64, len(unit_text))
-    cost = np.asarray(prefix, np.int64)[units] + sizes if len(units) else sizes
+    prefix = np.fromiter((len(context_prefix(r)) for r in records), np.int64, size)
+    cost = prefix[units] + sizes if len(units) else sizes
     columns = Arrays(
-        size=len(placed),
+        size=size,
         session_of=np.asarray(session_of, np.int64),
         prev=np.asarray(prev, np.int64),
         next=np.asarray(nxt, np.int64),
-        has_time=np.asarray(has_time, np.float32),
-        is_question=np.asarray(is_q, np.float32),
+        has_time=np.fromiter((t.has_time for t in every), np.float32, size),
+        is_question=np.fromiter((t.is_question for t in every), np.float32, size),
         actor_of=np.asarray(actor_of, np.int64),
         span_of=np.asarray(span_of, np.int64),
         span_low=np.asarray(span_low, np.int64),
         span_high=np.asarray(span_high, np.int64),
-        photo=np.asarray(photo, np.float32),
-        procedure=np.asarray(procedure, np.float32),
+        photo=np.fromiter((t.photo for t in every), np.float32, size),
+        procedure=np.fromiter((r.kind == "procedure" for r in records), np.float32, size),
         unit_of=units,
-        unit_prev=np.asarray(unit_prev, np.int64),
-        unit_next=np.asarray(unit_next, np.int64),
+        unit_prev=unit_prev,
+        unit_next=unit_next,
         unit_length=sizes,
         unit_cost=cost,
         unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),

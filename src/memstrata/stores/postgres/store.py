@@ -293,6 +293,20 @@ class PostgresStore(SQLStore[PgTx]):
     def vector_search(
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> list[tuple[MemoryRecord, float]]:
+        found = self._vector_rows(scope, vector, filters, limit, SELECT)
+        return [(rows.record(self.dialect, r[1:]), _similarity(r[0])) for r in found]
+
+    def vector_keys(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> list[tuple[int, float]]:
+        found = self._vector_rows(scope, vector, filters, limit, "m.pk")
+        return [(int(r[1]), _similarity(r[0])) for r in found]
+
+    def _vector_rows(
+        self, scope: Scope, vector: Vector, filters: Filters, limit: int, columns: str
+    ) -> list[Row]:
+        """The best ``limit`` memories by their vector's distance to ``vector``: the distance,
+        then ``columns`` of ``memories m``, nearest first."""
         query = self.dialect.vector(vector)
         assert query is not None
         dim = int(query.shape[0])
@@ -321,21 +335,16 @@ class PostgresStore(SQLStore[PgTx]):
                 conn.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
                 found = tx.fetchall(
                     f"SELECT (m.embedding::vector({dim})) <=> ?::vector({dim}) AS distance, "
-                    f"{SELECT} FROM memories m WHERE {base} ORDER BY distance LIMIT ?",
+                    f"{columns} FROM memories m WHERE {base} ORDER BY distance LIMIT ?",
                     [query, *params, limit],
                 )
             if len(found) < min(limit, candidates):
                 found = tx.fetchall(
-                    f"SELECT m.embedding <=> ? AS distance, {SELECT} FROM memories m "
+                    f"SELECT m.embedding <=> ? AS distance, {columns} FROM memories m "
                     f"WHERE {base} ORDER BY distance, m.pk LIMIT ?",
                     [query, *params, limit],
                 )
-        out = []
-        for r in found:
-            distance = float(r[0])
-            score = 0.0 if distance != distance else 1.0 - distance  # NaN: a zero vector
-            out.append((rows.record(self.dialect, r[1:]), score))
-        return out
+        return found
 
     def build_vector_index(self, dim: int | None = None) -> None:
         """Build the HNSW index for ``dim`` (default: the embedder's) now, and wait for it.
@@ -371,3 +380,9 @@ class PostgresStore(SQLStore[PgTx]):
         if self._search_pool is not self._pool:
             self._search_pool.close()
         self._pool.close()
+
+
+def _similarity(distance: Any) -> float:
+    """A cosine distance as a similarity (a zero vector's NaN distance: 0)."""
+    value = float(distance)
+    return 0.0 if value != value else 1.0 - value

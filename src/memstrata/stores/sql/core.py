@@ -117,6 +117,12 @@ class SQLBase(ABC, Generic[TxT]):
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> list[tuple[MemoryRecord, float]]: ...
 
+    @abstractmethod
+    def vector_keys(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> list[tuple[int, float]]:
+        """``vector_search``'s results as (key, score) pairs, in its order."""
+
     # -- what the read engine's figures need (``stores.sql.engine``) -------------------------------
     @abstractmethod
     def _figures_insert(

@@ -157,24 +157,9 @@ class SQLEngine(SQLBase[TxT]):
                     out.extend(self._placed(r) for r in found)
         return out
 
-    def place(self, scope: Scope, records: Sequence[MemoryRecord]) -> builtins.list[Placed]:
-        where, params = scope_sql(scope)
-        by_id = {r.id: r for r in records}
-        out: list[Placed] = []
-        with self._read(search=True) as tx:
-            for chunk in chunks(list(by_id), self.dialect.max_list):
-                clause, cparams = self.dialect.any_of("m.id", chunk)
-                for row in tx.fetchall(
-                    f"SELECT {PLACE}, m.id FROM memories m{self.dialect.through('memories_by_id')} "
-                    f"WHERE {where} AND {clause}",
-                    [*params, *cparams],
-                ):
-                    out.append(self._placed(row, by_id[row[7]]))
-        return out
-
-    def _placed(self, row: Row, record: MemoryRecord | None = None) -> Placed:
-        """A row of ``PLACED`` (or of ``PLACE`` and the id, with the ``record``)."""
-        record = rows.record(self.dialect, row[7:]) if record is None else record
+    def _placed(self, row: Row) -> Placed:
+        """A row of ``PLACED``."""
+        record = rows.record(self.dialect, row[7:])
         scope, session, stored = row[2], row[3], row[6]
         return Placed(
             record=record,

@@ -377,26 +377,39 @@ class SQLRecords(SQLBase[TxT]):
     def keyword_search(
         self, scope: Scope, query: str, filters: Filters, *, limit: int
     ) -> builtins.list[tuple[MemoryRecord, float]]:
+        with self._read(search=True) as tx:
+            return self._records_by_pk(tx, self._keyword_ranked(tx, scope, query, filters, limit))
+
+    def keyword_keys(
+        self, scope: Scope, query: str, filters: Filters, *, limit: int
+    ) -> builtins.list[tuple[int, float]]:
+        with self._read(search=True) as tx:
+            return self._keyword_ranked(tx, scope, query, filters, limit)
+
+    def _keyword_ranked(
+        self, tx: TxT, scope: Scope, query: str, filters: Filters, limit: int
+    ) -> builtins.list[tuple[int, float]]:
+        """The best ``limit`` (key, score) pairs of a keyword search, best first."""
         every = self.dialect.words(query)
         if not every:
             return []
         where, params = self._where(scope, filters)
         budget = self.keyword_postings
-        with self._read(search=True) as tx:
-            space, size = self._keyword_space(tx, scope)
-            large = size > self.keyword_large
-            # A question's content words; its stop words too when those match nothing.
-            content = asked_words(every)
-            for words in (content, every) if content != every else (every,):
-                if large:  # a large store or scope: the rarer words (stores.keywords)
-                    count = functools.partial(self._count_word, tx, space)
-                    words = self._word_counts.choose(words, budget, size, count, space=space)
-                ranked = self._rank_words(
-                    tx, space, words, where, params, limit, window=budget if large else None
-                )
-                if ranked:
-                    break
-            return self._records_by_pk(tx, ranked)
+        space, size = self._keyword_space(tx, scope)
+        large = size > self.keyword_large
+        ranked: builtins.list[tuple[int, float]] = []
+        # A question's content words; its stop words too when those match nothing.
+        content = asked_words(every)
+        for words in (content, every) if content != every else (every,):
+            if large:  # a large store or scope: the rarer words (stores.keywords)
+                count = functools.partial(self._count_word, tx, space)
+                words = self._word_counts.choose(words, budget, size, count, space=space)
+            ranked = self._rank_words(
+                tx, space, words, where, params, limit, window=budget if large else None
+            )
+            if ranked:
+                break
+        return ranked
 
     def scan(self, scope: Scope) -> Iterator[tuple[MemoryRecord, Vector | None]]:
         where, params = scope_sql(scope)

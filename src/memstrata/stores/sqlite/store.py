@@ -304,27 +304,39 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     def vector_search(
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
     ) -> list[tuple[MemoryRecord, float]]:
-        where, params = scope_sql(scope)
         with self._read(search=True) as tx:
-            index = self._vectors(tx, scope, where, params)
-            if not index.size:
-                return []
-            allowed = blocked = None
-            if needs_sql(filters):
-                fwhere, fparams = filters_sql(self.dialect, filters)
-                found = tx.fetchall(
-                    f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere}", [*params, *fparams]
-                )
-                allowed = {r[0] for r in found}
-            elif filters.current_at is not None:
-                at = self.dialect.time(filters.current_at)
-                found = tx.fetchall(stale_sql(where), [*params, at, *params, at])
-                blocked = {r[0] for r in found}
-            query = np.asarray(vector, dtype=np.float32)
-            # The index holds stored states; an expired memory reads as archived (in SQL).
-            stored = replace(filters, states=stored_states(filters))
-            keep = index.mask(stored, allowed, blocked)
-            return self._records_by_pk(tx, index.search(query, keep, limit))
+            return self._records_by_pk(tx, self._vector_ranked(tx, scope, vector, filters, limit))
+
+    def vector_keys(
+        self, scope: Scope, vector: Vector, filters: Filters, *, limit: int
+    ) -> list[tuple[int, float]]:
+        with self._read(search=True) as tx:
+            return self._vector_ranked(tx, scope, vector, filters, limit)
+
+    def _vector_ranked(
+        self, tx: SQLiteTx, scope: Scope, vector: Vector, filters: Filters, limit: int
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` (key, cosine) pairs of a vector search, best first."""
+        where, params = scope_sql(scope)
+        index = self._vectors(tx, scope, where, params)
+        if not index.size:
+            return []
+        allowed = blocked = None
+        if needs_sql(filters):
+            fwhere, fparams = filters_sql(self.dialect, filters)
+            found = tx.fetchall(
+                f"SELECT m.pk FROM memories m WHERE {where} AND {fwhere}", [*params, *fparams]
+            )
+            allowed = {r[0] for r in found}
+        elif filters.current_at is not None:
+            at = self.dialect.time(filters.current_at)
+            found = tx.fetchall(stale_sql(where), [*params, at, *params, at])
+            blocked = {r[0] for r in found}
+        query = np.asarray(vector, dtype=np.float32)
+        # The index holds stored states; an expired memory reads as archived (in SQL).
+        stored = replace(filters, states=stored_states(filters))
+        keep = index.mask(stored, allowed, blocked)
+        return index.search(query, keep, limit)
 
     def _vectors(self, tx: SQLiteTx, scope: Scope, where: str, params: list[Any]) -> ScopeVectors:
         """The scope's vector index, current at the scope's change counter. A write to another

@@ -251,7 +251,7 @@ class ScopeVectors:
             scores = np.where(keep, self.matrix[:n] @ vector, -np.inf)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(self.pks[rows[i]]), float(scores[i])) for i in top]
+        return _pairs(self.pks[rows[top]], scores[top])
 
     def _ann_search(
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], k: int
@@ -271,7 +271,13 @@ class ScopeVectors:
             return None
         scores = self.matrix[rows] @ vector
         order = np.argsort(-scores, kind="stable")[:k]
-        return [(int(self.pks[rows[i]]), float(scores[i])) for i in order]
+        return _pairs(self.pks[rows[order]], scores[order])
+
+
+def _pairs(pks: npt.NDArray[np.int64], scores: npt.NDArray[Any]) -> list[tuple[int, float]]:
+    """(pk, score) pairs as Python numbers, converted a column at a time (the pks may be a
+    memory map, whose every element read costs a Python call)."""
+    return list(zip(np.asarray(pks).tolist(), np.asarray(scores).tolist(), strict=True))
 
 
 class VectorCache:
