@@ -51,11 +51,11 @@ FEATURES = (
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4843, "bm_rel": -1.7516, "cov": 2.7124, "prf": 0.3929, "t_bm25": 0.5353,
-    "dense": 0.5814, "cos": -1.1053, "s_bm25": 0.2424, "s_dense": -0.1127, "win": 0.0599,
-    "tp1": 0.1631, "tmax": 0.1549, "time": 0.7046, "when_time": 0.9402, "spk_named": 0.0026,
+    "bm25": -0.4843, "bm_rel": -1.7514, "cov": 2.7123, "prf": 0.3929, "t_bm25": 0.5353,
+    "dense": 0.5816, "cos": -1.1057, "s_bm25": 0.2424, "s_dense": -0.1128, "win": 0.0599,
+    "tp1": 0.1632, "tmax": 0.1549, "time": 0.7046, "when_time": 0.9402, "spk_named": 0.0025,
     "other_named": -1.502, "spec_spk": 0.3673, "list_spk": 0.973, "self_spk": 0.2691,
-    "addressed": -1.1601, "loglen": 0.5935, "is_q": -0.0786, "photo": 0.5515,
+    "addressed": -1.1602, "loglen": 0.5935, "is_q": -0.0786, "photo": 0.5515,
     "how_procedure": 1.0,
 }  # fmt: skip
 
