@@ -185,16 +185,9 @@ def _narrowed(
     out = []
     window = parse_query_time(query, now).window
     if window is not None:
-        since = (
-            window.start
-            if filters.since is None or (window.start is not None and window.start > filters.since)
-            else filters.since
-        )
-        until = (
-            window.end
-            if filters.until is None or (window.end is not None and window.end < filters.until)
-            else filters.until
-        )
+        # The window within the filters' own bounds: the later start, the earlier end.
+        since = max((t for t in (window.start, filters.since) if t is not None), default=None)
+        until = min((t for t in (window.end, filters.until) if t is not None), default=None)
         out.append(("window", replace(filters, since=since, until=until), depths.window))
     if filters.actor is None:
         for name in people.named(query, stats.speakers, aliases):

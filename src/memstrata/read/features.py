@@ -7,8 +7,8 @@ matches the question by keywords (BM25, with pseudo-relevance feedback), by mean
 cosine), through its session (a session that matches as a whole lends weight to its turns) and
 through its neighbours (the answer often follows the turn that matches), whether its dates fall
 in the question's time window, whether it was said by a person the question names (and in the
-first person), or by another who calls them "you", and whether
-it is a procedure when the question asks how to do something.
+first person) or by another who calls them "you", and whether it is a procedure when the
+question asks how to do something.
 """
 
 from __future__ import annotations
