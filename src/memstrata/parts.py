@@ -169,9 +169,10 @@ def _image(part: Mapping[str, Any], at: str) -> ImagePart:
 def _audio(part: Mapping[str, Any], at: str) -> AudioPart:
     raw = part.get("input_audio", part.get("audio"))
     inner: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    transcript = part.get("transcript", inner.get("transcript"))
-    if transcript is not None:
-        transcript = _string(transcript, f"{at}: transcript").strip() or None
+    # The part's own transcript wins; a blank one gives way to the audio object's.
+    given = (part.get("transcript"), inner.get("transcript"))
+    said = [_string(t, f"{at}: transcript").strip() for t in given if t is not None]
+    transcript = next((t for t in said if t), None)
     fmt = _optional(inner, "format", at) or _optional(part, "format", at)
     return AudioPart(transcript=transcript, format=fmt)
 

@@ -117,6 +117,16 @@ def test_responses_api_part_names_and_audio_transcripts(mem: Memory) -> None:
     ]
 
 
+def test_a_blank_part_transcript_falls_back_to_the_audio_objects_own(mem: Memory) -> None:
+    part = {
+        "type": "input_audio",
+        "input_audio": {"data": "", "transcript": "We moved to Lyon."},
+        "transcript": " ",
+    }
+    added = mem.add([{"role": "user", "content": [part]}], user_id="ana").added
+    assert [r.text for r in added] == ["We moved to Lyon."]
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
