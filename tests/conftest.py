@@ -42,6 +42,8 @@ def mem(db_path: Path) -> Iterator[Memory]:
 
 #: Undoing each SQLite migration, newest first: (the schema it leaves, its statements).
 _UNDO = (
+    # The full-text index's scope column without the speakers' tokens.
+    (6, ("UPDATE memories_fts SET scope = substr(scope, 1, instr(scope || ' ', ' ') - 1)",)),
     (5, ("DROP TABLE memory_terms", "DELETE FROM meta WHERE key = 'engine_terms'")),
     (4, ("DROP TRIGGER memories_left", "DROP TRIGGER memories_revectored",
          "DROP TRIGGER memories_refiltered", "ALTER TABLE scope_stats DROP COLUMN vector_epoch",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -184,4 +186,46 @@ def test_a_small_scope_in_a_large_store_asks_for_every_word(tmp_path: Path) -> N
     # The other scope's memories never come back, nor does the other scope see these.
     found = store.keyword_search(other, "day", Filters(), limit=100)
     assert found and all(r.id.startswith("o") for r, _ in found)
+    store.close()
+
+
+def test_a_speakers_search_weighs_words_by_what_that_speaker_said(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10  # "large" past 10 memories
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def said(actor: str, texts: list[str]) -> list[MemoryRecord]:
+        return [MemoryRecord(id=f"{actor}{i}", scope=U, kind="episode", text=t, actor=actor,
+                             recorded_at=now) for i, t in enumerate(texts)]  # fmt: skip
+
+    crowd = said("cy", [f"guitar practice day {i}" for i in range(40)])
+    bob = said("bob", [f"a guitar riff, take {i}" for i in range(5)])
+    store.add([], [*crowd, *bob, *said("ana", ["I started guitar lessons", "a walk in the park"])],
+              at=now)  # fmt: skip
+    # In the scope "guitar" (46 matches) is left out for the rarer "lessons" and "park"; a
+    # speaker's search weighs the words by that speaker's memories, where every word fits.
+    found = store.keyword_search(U, "guitar lessons park", Filters(actor="bob"), limit=50)
+    assert sorted(r.id for r, _ in found) == [f"bob{i}" for i in range(5)]
+    hits = store.keyword_search(U, "guitar lessons park", Filters(actor="ana"), limit=5)
+    assert [r.id for r, _ in hits] == ["ana0", "ana1"]
+    store.close()
+
+
+def test_a_store_of_schema_6_indexes_its_speakers(
+    tmp_path: Path, sqlite_back_to: Callable[[Path, int], None]
+) -> None:
+    path = tmp_path / "k.db"
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store = SQLiteStore(path)
+    store.add([], [MemoryRecord(id=f"{who}{i}", scope=U, kind="episode", actor=who,
+                                text=f"{who} rode a bike, day {i}", recorded_at=now)
+                   for who in ("ana", "bob") for i in range(3)], at=now)  # fmt: skip
+    store.close()
+    sqlite_back_to(path, 6)  # the index holds each memory's exact scope alone
+    with sqlite3.connect(path) as conn:
+        assert all(" " not in s for (s,) in conn.execute("SELECT scope FROM memories_fts"))
+    conn.close()
+    store = SQLiteStore(path)
+    found = store.keyword_search(U, "bike", Filters(actor="bob"), limit=10)
+    assert sorted(r.id for r, _ in found) == ["bob0", "bob1", "bob2"]
     store.close()

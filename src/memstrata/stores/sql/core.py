@@ -84,10 +84,10 @@ class SQLBase(ABC, Generic[TxT]):
     def _stamp(self, tx: TxT) -> Hashable:
         """A value that changes whenever memories change (``Scans.stamp``)."""
 
-    def _keyword_space(self, tx: TxT, scope: Scope) -> tuple[Hashable, int]:
-        """The part of the full-text index that a keyword search of ``scope`` reads (``None``:
-        all of it, filtered by the scope's clause), and how many memories that part holds (by
-        default the whole store's, by its highest pk)."""
+    def _keyword_space(self, tx: TxT, scope: Scope, filters: Filters) -> tuple[Hashable, int]:
+        """The part of the full-text index that a keyword search of ``scope`` with ``filters``
+        reads (``None``: all of it, filtered by the scope's clause), and how many memories that
+        part holds (by default the whole store's, by its highest pk)."""
         row = tx.fetchone("SELECT max(pk) FROM memories")
         return None, int(row[0] or 0) if row else 0
 

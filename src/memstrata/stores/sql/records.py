@@ -395,7 +395,7 @@ class SQLRecords(SQLBase[TxT]):
             return []
         where, params = self._where(scope, filters)
         budget = self.keyword_postings
-        space, size = self._keyword_space(tx, scope)
+        space, size = self._keyword_space(tx, scope, filters)
         large = size > self.keyword_large
         ranked: builtins.list[tuple[int, float]] = []
         # A question's content words; its stop words too when those match nothing.

@@ -12,7 +12,10 @@ the one quoted word, so stemming and diacritics fold exactly as in the search).
 Every memory's row in the index also holds its exact scope as one token (``scope_token``), and
 every search asks for its scope's tokens beside its words: FTS5 then reads the postings of that
 scope only, so a search of a small scope costs the same in a store of a million memories as in
-its own. "Large" is the scope's size (``SQLiteStore._keyword_space``), not the store's.
+its own. A memory with a speaker holds that speaker's token within its exact scope too
+(``speaker_token``), so a search among what one person said reads their postings alone.
+"Large" is the size of what the search reads (``SQLiteStore._keyword_space``): the scope's, or
+the speaker's within it, not the store's.
 
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
@@ -55,9 +58,28 @@ def scope_token(tenant: str, user_id: str | None, agent_id: str | None, run_id: 
     return "s" + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
 
 
+def speaker_token(
+    tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None, actor: str
+) -> str:
+    """The token of what ``actor`` said in an exact scope: "a" and digits (as ``scope_token``)."""
+    key = json.dumps([tenant, user_id, agent_id, run_id, actor]).encode()
+    return "a" + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
+
+
+def scope_column(
+    tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None,
+    actor: str | None,
+) -> str:  # fmt: skip
+    """A memory's ``scope`` column in the index: its exact scope's token, and its speaker's."""
+    token = scope_token(tenant, user_id, agent_id, run_id)
+    if actor is None:
+        return token
+    return f"{token} {speaker_token(tenant, user_id, agent_id, run_id, actor)}"
+
+
 def match_expression(words: Sequence[str], scopes: Sequence[str] | None = None) -> str | None:
     """An FTS5 OR-query of ``words``, each quoted, so no syntax leaks through; with
-    ``scopes`` (tokens), only within those exact scopes."""
+    ``scopes`` (tokens), only within those exact scopes (or speakers)."""
     if not words:
         return None
     query = " OR ".join(f'"{w}"' for w in words)

@@ -320,7 +320,22 @@ CREATE TABLE memory_terms (
 DELETE FROM meta WHERE key = 'engine_terms';
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+#: The full-text index's ``scope`` column holds a memory's speaker within its exact scope as a
+#: second token (``keywords.scope_column``), so a search among what one person said reads that
+#: person's postings alone. The texts are copied over as indexed.
+V7 = """
+CREATE VIRTUAL TABLE memories_fts_spoken USING fts5(
+    text, keys, scope, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO memories_fts_spoken (rowid, text, keys, scope)
+    SELECT f.rowid, f.text, f.keys,
+           memstrata_scope_column(m.tenant, m.user_id, m.agent_id, m.run_id, m.actor)
+    FROM memories_fts f JOIN memories m ON m.pk = f.rowid;
+DROP TABLE memories_fts;
+ALTER TABLE memories_fts_spoken RENAME TO memories_fts;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
 LATEST = len(MIGRATIONS)
 
 
@@ -355,6 +370,7 @@ def check_current(conn: sqlite3.Connection) -> None:
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to ``LATEST``; return the version it had before."""
     conn.create_function("memstrata_scope_token", 4, keywords.scope_token, deterministic=True)
+    conn.create_function("memstrata_scope_column", 5, keywords.scope_column, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = schema_version(conn)

@@ -256,8 +256,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         tx.executemany(
             "INSERT INTO memories_fts (rowid, text, keys, scope) VALUES (?, ?, ?, ?)",
             [(pk, keyword_form(r.text), keyword_form(" ".join(r.keys)),
-              keywords.scope_token(r.scope.tenant, r.scope.user_id, r.scope.agent_id,
-                                   r.scope.run_id)) for pk, r, _ in added],
+              keywords.scope_column(r.scope.tenant, r.scope.user_id, r.scope.agent_id,
+                                    r.scope.run_id, r.actor)) for pk, r, _ in added],
         )  # fmt: skip
 
     def _after_update(self, tx: SQLiteTx, pk: int, record: MemoryRecord) -> None:
@@ -268,20 +268,35 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         clause, params = self.dialect.any_of("rowid", pks)
         tx.execute(f"DELETE FROM memories_fts WHERE {clause}", params)
 
-    def _keyword_space(self, tx: SQLiteTx, scope: Scope) -> tuple[Hashable, int]:
+    def _keyword_space(self, tx: SQLiteTx, scope: Scope, filters: Filters) -> tuple[Hashable, int]:
         """The tokens of the exact scopes within ``scope`` (``keywords.scope_token``) and how
-        many memories they hold; the whole index when there are more than
-        ``keywords.MAX_SCOPES`` of them."""
+        many memories they hold; of the speaker's within them when the filters name one
+        (``keywords.speaker_token``); the whole index when there are more than
+        ``keywords.MAX_SCOPES`` exact scopes."""
         where, params = scope_sql(scope)
-        found = tx.fetchall(
-            "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.memories FROM scope_stats m "
-            f"WHERE {where} AND m.memories > 0",
-            params,
-        )
+        if filters.actor is None:
+            found = tx.fetchall(
+                "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.memories FROM scope_stats m "
+                f"WHERE {where} AND m.memories > 0",
+                params,
+            )
+        else:
+            found = tx.fetchall(
+                "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, s.memories FROM scope_stats m "
+                f"JOIN scope_speakers s ON s.scope = m.id WHERE {where} AND s.actor = ? "
+                "AND s.memories > 0",
+                [*params, filters.actor],
+            )
         if len(found) > keywords.MAX_SCOPES:
-            return super()._keyword_space(tx, scope)
-        tokens = tuple(sorted(keywords.scope_token(*row[:4]) for row in found))
-        return tokens, sum(int(row[4]) for row in found)
+            return super()._keyword_space(tx, scope, filters)
+        actor = filters.actor
+        tokens = sorted(
+            keywords.scope_token(t, u, a, r)
+            if actor is None
+            else keywords.speaker_token(t, u, a, r, actor)
+            for t, u, a, r, _ in found
+        )
+        return tuple(tokens), sum(int(row[4]) for row in found)
 
     def _count_word(self, tx: SQLiteTx, space: Hashable, word: str, cap: int) -> int:
         return keywords.count_matches(tx.conn, word, cap, cast("tuple[str, ...] | None", space))
