@@ -173,13 +173,13 @@ class SQLEngine(SQLBase[TxT]):
         key, embedding, scope, session, prev, nxt, stored = row[:7]
         record = rows.record(self.dialect, row[7:])
         return Placed(
-            record,
-            int(key),
-            self.dialect.vector_of(embedding),
-            None if scope is None or session is None else (int(scope), int(session)),
-            None if prev is None else int(prev),
-            None if nxt is None else int(nxt),
-            None if stored is None else decode(stored, record.text),
+            record=record,
+            key=int(key),
+            vector=self.dialect.vector_of(embedding),
+            session=None if scope is None or session is None else (int(scope), int(session)),
+            prev=None if prev is None else int(prev),
+            next=None if nxt is None else int(nxt),
+            terms=None if stored is None else decode(stored, record.text),
         )
 
     def sessions(
