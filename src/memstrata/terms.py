@@ -17,6 +17,7 @@ reads them back (``decode``) instead of cutting and stemming its candidates agai
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -94,7 +95,7 @@ def moment(record: MemoryRecord) -> datetime:
 
 def days(record: MemoryRecord) -> list[tuple[int, int]]:
     """The days a memory is about, as ordinal spans: its own, and each ISO date among its keys."""
-    day = moment(record).date().toordinal()
+    day = moment(record).toordinal()
     spans = [(day, day)]
     for key in record.keys:
         match = _ISO_DAY.match(key)
@@ -174,18 +175,25 @@ def encode(terms: Terms, text: str) -> str:
 def decode(stored: str, text: str) -> Terms:
     """The ``Terms`` that ``encode`` wrote for a memory whose text is ``text``."""
     flags, head, *parts = stored.split(_FIELD)
-    units = []
+    units: list[tuple[str, tuple[str, ...]]] = []
+    append = units.append
     for where, tokens in zip(parts[::2], parts[1::2], strict=True):
         if where[:1] == '"':
             unit = json.loads(where)
         else:
             start, _, end = where.partition(" ")
             unit = text[int(start) : int(end)]
-        units.append((unit, tuple(tokens.split(" ")) if tokens else ()))
+        append((unit, tuple(tokens.split(" ")) if tokens else ()))
+    has_time, is_question, photo, persons = _flags(flags)
+    return Terms(tuple(head.split(" ")) if head else (), tuple(units), has_time, is_question,
+                 photo, persons)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
+def _flags(flags: str) -> tuple[bool, bool, bool, tuple[int, ...]]:
+    """The flags and the units' persons of ``encode``'s first part (few strings recur)."""
     bits = int(flags[0])
-    return Terms(head=tuple(head.split(" ")) if head else (), units=tuple(units),
-                 has_time=bool(bits & 1), is_question=bool(bits & 2), photo=bool(bits & 4),
-                 persons=tuple(int(p) for p in flags[1:]))  # fmt: skip
+    return bool(bits & 1), bool(bits & 2), bool(bits & 4), tuple(map(int, flags[1:]))
 
 
 def session_key(record: MemoryRecord) -> str | None:

@@ -75,6 +75,29 @@ def test_adds_are_counted_and_placed_in_sessions(store: Store) -> None:
     assert store.scope_stats(OTHER, ["biscuit"]).memories == 0
 
 
+def test_session_members_leave_out_those_the_caller_holds(store: Store) -> None:
+    conversation(store)
+    placed = by_id(store)
+    first, second = placed["a"].session, placed["d"].session
+    # "a" still counts towards the two members of its session: "c" does not come.
+    _, members = store.sessions(U, ALL, [second, first], members=2, known={placed["a"].key})
+    assert [m.record.id for m in members] == ["d", "e", "b"]
+    store.set_state(U, "b", "archived", at=T0 + timedelta(days=3))
+    _, members = store.sessions(U, Filters(states=("active",)), [first], members=2)
+    assert [m.record.id for m in members] == ["a", "c"]
+
+
+def test_the_members_of_many_sessions_come_session_by_session(store: Store) -> None:
+    records = [rec(f"m{i}", f"turn {i}", 120 * (i // 2) + i % 2) for i in range(60)]
+    store.add([], records, at=T0 + timedelta(days=30))
+    placed = {p.record.id: p for p in store.placed(U, ALL, ids=[r.id for r in records])}
+    sessions = [placed[f"m{2 * s}"].session for s in reversed(range(30))]
+    assert len(set(sessions)) == 30
+    stats, members = store.sessions(U, ALL, sessions, members=1)
+    assert [m.record.id for m in members] == [f"m{2 * s}" for s in reversed(range(30))]
+    assert {s.size for s in stats.values()} == {2}
+
+
 def test_a_named_session_overrides_the_time_gap(store: Store) -> None:
     store.add([], [rec("a", "one", 0, metadata={"session": "s1"}),
                    rec("b", "two", 1, metadata={"session": "s2"}),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
+from memstrata.read.candidates import number
 from memstrata.read.engine import Candidates, ScopedBM25, build
 from memstrata.read.features import features, linear_scores, zscore
 from memstrata.read.lexical import BM25, query_terms, stemmed
@@ -116,6 +117,25 @@ def test_scope_statistics_not_the_candidates_set_the_idf() -> None:
     assert bm.idf("b") < bm.idf("a")
     # A term the store has not counted counts as often as the candidates hold it.
     assert math.isclose(bm.idf("zzz"), math.log(1 + 100.5 / 0.5), rel_tol=1e-6)
+
+
+def test_documents_made_of_stretches_of_numbered_tokens_score_as_their_own_tokens() -> None:
+    tokens = ["may", "ana", "adopt", "puppi", "biscuit", "may", "ben", "breed", "ana"]
+    whole = number(tokens, [5, 4])
+    # Each unit is its memory's head (two tokens), then its own words.
+    spans = np.asarray([[0, 2, 2, 1], [0, 2, 3, 2], [5, 2, 7, 2]], np.int64).reshape(-1, 2)
+    lengths = np.asarray([3, 4, 4], np.int64)
+    units = [["may", "ana", "adopt"], ["may", "ana", "puppi", "biscuit"],
+             ["may", "ben", "breed", "ana"]]  # fmt: skip
+    df = {"ana": 5, "puppi": 2, "may": 40}
+    made = ScopedBM25([t for u in units for t in u], lengths.tolist(), dict(df), 100, 3.0)
+    numbered = ScopedBM25((), lengths.tolist(), dict(df), 100, 3.0,
+                          numbered=whole.within(spans, lengths))  # fmt: skip
+    for term in ("ana", "puppi", "may", "breed", "nowhere"):
+        assert numbered.tf(term).tolist() == made.tf(term).tolist()
+    assert numbered.score(["ana", "puppi"]).tolist() == made.score(["ana", "puppi"]).tolist()
+    for doc in range(3):
+        assert list(numbered.counts(doc).items()) == list(made.counts(doc).items())
 
 
 def test_features_find_the_answer_next_to_the_matching_turn() -> None:

@@ -55,6 +55,7 @@ def test_provenance_is_the_sources_and_the_words() -> None:
     )
     assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m3"], "I moved to Lisbon.")
     assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m1"], "I moved to Porto.")
+    assert provenance(["m1"], "I moved to Lisbon.") == (("m1",), "i moved to lisbon")
 
 
 def test_best_of_each_keeps_the_better_scored_unit_of_a_group_in_order() -> None:

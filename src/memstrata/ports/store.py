@@ -17,7 +17,7 @@ and ``valid_from <= valid_to``. A store that refuses writes (``read_only``) rais
 from __future__ import annotations
 
 import builtins
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -511,9 +511,11 @@ class ScopeFigures(Protocol):
         sessions: Sequence[SessionKey],
         *,
         members: int = 0,
+        known: Collection[int] = (),
     ) -> tuple[dict[SessionKey, SessionStats], builtins.list[Placed]]:
         """The statistics of these sessions of ``scope``, and up to ``members`` memories of
-        each that match ``filters`` (in order)."""
+        each that match ``filters`` (in order), less those whose store key is among ``known``
+        (the caller holds them already; they still count towards ``members``)."""
         ...
 
 

@@ -14,16 +14,46 @@ import numpy.typing as npt
 
 from memstrata.types import MemoryRecord
 
-#: Documents' tokens numbered: each token's number, the numbers in order, each one's document.
-Numbered = tuple[dict[str, int], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+@dataclass(frozen=True)
+class Numbered:
+    """Documents' tokens numbered: each distinct token's number (in the order they first
+    appear), the tokens' numbers one document after another, and each one's document."""
+
+    numbers: dict[str, int]
+    flat: npt.NDArray[np.int64]
+    doc: npt.NDArray[np.int64]
+
+    def tokens(self, start: int, end: int) -> list[str]:
+        """The tokens from ``start`` to ``end`` of ``flat``."""
+        vocabulary = list(self.numbers)
+        return [vocabulary[n] for n in self.flat[start:end].tolist()]
+
+    def within(self, spans: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Numbered:
+        """Other documents made of stretches of these tokens: ``spans`` holds each stretch's
+        start in ``flat`` and its length, the documents' stretches one after another, and
+        ``lengths`` each document's length (the sum of its stretches')."""
+        starts, widths = spans[:, 0], spans[:, 1]
+        total = int(widths.sum())
+        offsets = np.cumsum(widths) - widths
+        at = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, widths)
+        doc = np.repeat(np.arange(len(lengths)), lengths)
+        return Numbered(self.numbers, self.flat[at], doc)
+
+
+def number(tokens: Sequence[str], lengths: Sequence[int]) -> Numbered:
+    """Documents given as their tokens one after another and their lengths, numbered."""
+    numbers = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    flat = np.fromiter(map(numbers.__getitem__, tokens), np.int64, len(tokens))
+    return Numbered(numbers, flat, np.repeat(np.arange(len(lengths)), lengths))
 
 
 class ScopedBM25:
     """Okapi BM25 over the candidates' documents with the scope's statistics: document
     frequencies, and the document count and average length of the whole scope, as the store
     keeps them. Documents are given as their tokens one after another (``tokens``) and their
-    lengths; the tokens are numbered once, and a term's column of counts is one vectorised
-    count over the numbers."""
+    lengths; the tokens are numbered once (or come numbered: ``numbered``), and a term's column
+    of counts is one vectorised count over the numbers."""
 
     def __init__(
         self,
@@ -35,6 +65,8 @@ class ScopedBM25:
         lookup: Any = None,
         k1: float = 1.2,
         b: float = 0.75,
+        *,
+        numbered: Numbered | None = None,
     ) -> None:
         self.k1, self.b = k1, b
         self._tokens = tokens
@@ -45,7 +77,7 @@ class ScopedBM25:
         self._counts: dict[int, Counter[str]] = {}
         self._norm: npt.NDArray[np.float32] | None = None
         self._starts: list[int] | None = None
-        self._numbered: Numbered | None = None
+        self._numbered = numbered
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -57,21 +89,22 @@ class ScopedBM25:
             if self._starts is None:
                 self._starts = np.concatenate(([0], np.cumsum(self.lengths))).tolist()
             start, end = self._starts[doc], self._starts[doc + 1]
-            found = self._counts[doc] = Counter(self._tokens[start:end])
+            words = self._tokens[start:end] if self._tokens else self._numbers().tokens(start, end)
+            found = self._counts[doc] = Counter(words)
         return found
+
+    def _numbers(self) -> Numbered:
+        if self._numbered is None:
+            self._numbered = number(self._tokens, self.lengths)
+        return self._numbered
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
         if column is None:
-            if self._numbered is None:
-                numbers = {t: i for i, t in enumerate(dict.fromkeys(self._tokens))}
-                flat = np.fromiter(map(numbers.__getitem__, self._tokens), np.int64,
-                                   len(self._tokens))  # fmt: skip
-                doc = np.repeat(np.arange(len(self.lengths)), self.lengths)
-                self._numbered = (numbers, flat, doc)
-            numbers, flat, doc = self._numbered
-            number = numbers.get(term)
-            found = doc[:0] if number is None else doc[flat == number]
+            numbered = self._numbers()
+            at = numbered.numbers.get(term)
+            doc = numbered.doc
+            found = doc[:0] if at is None else doc[numbered.flat == at]
             column = np.bincount(found, minlength=len(self)).astype(np.float32)
             self._columns[term] = column
         return column

@@ -38,10 +38,10 @@ from memstrata.ports import (
     StoredSettings,
     Vector,
 )
-from memstrata.read.candidates import Arrays, Candidates, ScopedBM25, SessionBM25
+from memstrata.read.candidates import Arrays, Candidates, ScopedBM25, SessionBM25, number
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
-from memstrata.read.pack import pack, provenance
+from memstrata.read.pack import origin, pack, wording
 from memstrata.read.temporal import parse_query_time
 from memstrata.terms import context_prefix, days, moment
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
@@ -160,7 +160,8 @@ def gather(
             if len(top_sessions) >= depths.sessions:
                 break
     if top_sessions:
-        _, members = store.sessions(scope, filters, top_sessions, members=depths.session_members)
+        _, members = store.sessions(scope, filters, top_sessions, members=depths.session_members,
+                                    known=placed.keys())  # fmt: skip
         placed.update((p.key, p) for p in members if p.key not in placed)
     sessions = sorted({p.session for p in placed.values() if p.session is not None})
     session_stats, _ = store.sessions(scope, filters, sessions)
@@ -227,15 +228,14 @@ def build(
             span_high.append(high)
     dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
     vectors = np.zeros((size, dim), np.float32)
-    if dim:
-        held = [i for i, p in enumerate(placed) if p.vector is not None]
-        if held:
-            vectors[held] = np.stack([cast(Vector, placed[i].vector) for i in held])
-    # Every candidate's tokens one after another, and every unit's (the head's, then its own).
+    for i, p in enumerate(placed):
+        if p.vector is not None:
+            vectors[i] = p.vector
+    # Every candidate's tokens one after another; each unit's tokens are its memory's head's,
+    # then its own, both a stretch of those (``unit_spans``: start and length of each).
     tokens: list[str] = []
     lengths: list[int] = []
-    unit_tokens: list[str] = []
-    unit_lengths: list[int] = []
+    unit_spans: list[int] = []
     unit_text: list[str] = []
     unit_group: list[int] = []
     unit_start: list[int] = []
@@ -249,19 +249,22 @@ def build(
         head, parts = terms.head, terms.units
         start = len(tokens)
         tokens += head
+        width = len(head)
         before = last_unit[prev[i]] if prev[i] >= 0 else -1
         first = len(unit_text)
         unit_start.append(first)
         record = records[i]
-        sources = record.sources or (record.id,)
-        unit_person += [terms.person(u) for u in range(len(parts))]
+        came_from = origin(record.sources or (record.id,))
+        persons = terms.persons
+        if len(persons) == len(parts):
+            unit_person += persons
+        else:
+            unit_person += [terms.person(u) for u in range(len(parts))]
         for text, words in parts:
+            unit_spans += (start, width, len(tokens), len(words))
             tokens += words
-            unit_tokens += head
-            unit_tokens += words
-            unit_lengths.append(len(head) + len(words))
             unit_text.append(text)
-            unit_group.append(hash(provenance(sources, text)))
+            unit_group.append(hash((came_from, wording(text))))
         opening.append(before)
         counts.append(len(parts))
         last_unit[i] = first + len(parts) - 1 if parts else before
@@ -275,10 +278,21 @@ def build(
     unit_next = np.full(unit_count, -1, np.int64)
     linked = np.flatnonzero(unit_prev >= 0)
     unit_next[unit_prev[linked]] = linked
+    numbered = number(tokens, lengths)
+    spans = np.asarray(unit_spans, np.int64).reshape(-1, 2)
+    unit_lengths = spans[:, 1].reshape(-1, 2).sum(axis=1)
+    unit_numbered = numbered.within(spans, unit_lengths)
     lexical = ScopedBM25(tokens, lengths, df, memories, stats.tokens / max(stats.memories, 1),
-                         lookup)  # fmt: skip
-    unit_lexical = ScopedBM25(unit_tokens, unit_lengths, df, memories,
-                              stats.unit_tokens / max(stats.units, 1), lookup)  # fmt: skip
+                         lookup, numbered=numbered)  # fmt: skip
+    unit_lexical = ScopedBM25(
+        (),
+        unit_lengths.tolist(),
+        df,
+        memories,
+        stats.unit_tokens / max(stats.units, 1),
+        lookup,
+        numbered=unit_numbered,
+    )
     session_vectors = np.zeros((len(session_index), dim), np.float32)
     session_lengths = [0] * len(session_index)
     for i, s in enumerate(session_of):
@@ -296,8 +310,8 @@ def build(
                            memories, stats.tokens / max(stats.sessions, 1))  # fmt: skip
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
-    sizes = np.fromiter((len(t) for t in unit_text), np.int64, len(unit_text))
-    prefix = np.fromiter((len(context_prefix(r)) for r in records), np.int64, size)
+    sizes = np.fromiter(map(len, unit_text), np.int64, len(unit_text))
+    prefix = np.fromiter(map(len, map(context_prefix, records)), np.int64, size)
     cost = prefix[units] + sizes if len(units) else sizes
     columns = Arrays(
         size=size,

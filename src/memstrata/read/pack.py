@@ -46,7 +46,17 @@ class Packed:
 def provenance(sources: Sequence[str], text: str) -> tuple[tuple[str, ...], str]:
     """What makes two texts the same memory for a reader: the messages they came from and
     their words (case, spacing and closing punctuation aside)."""
-    return tuple(sorted(set(sources))), " ".join(text.split()).strip(" .!?").casefold()
+    return origin(sources), wording(text)
+
+
+def origin(sources: Sequence[str]) -> tuple[str, ...]:
+    """The messages a text came from, as ``provenance`` compares them."""
+    return tuple(sources) if len(sources) == 1 else tuple(sorted(set(sources)))
+
+
+def wording(text: str) -> str:
+    """A text's words, as ``provenance`` compares them."""
+    return " ".join(text.split()).strip(" .!?").casefold()
 
 
 def best_of_each(

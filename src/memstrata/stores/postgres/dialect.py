@@ -100,6 +100,9 @@ class PostgresDialect:
     def through(self, index: str) -> str:
         return ""
 
+    def by_key(self) -> str:
+        return ""
+
     def time(self, value: datetime | None) -> datetime | None:
         return value
 

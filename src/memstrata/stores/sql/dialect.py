@@ -51,6 +51,12 @@ class Dialect(Protocol):
         narrower one; PostgreSQL's has statistics and needs no hint (``""``)."""
         ...
 
+    def by_key(self) -> str:
+        """Written after a table and its alias: read the rows a statement names by their
+        integer key straight from the table. SQLite's planner would seek each key in a scope's
+        index first, and then in the table; PostgreSQL's needs no hint (``""``)."""
+        ...
+
     # -- values in and out ------------------------------------------------------------------------
     def time(self, value: datetime | None) -> Any: ...
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,8 @@ TERMS_COLUMN = "(SELECT t.terms FROM memory_terms t WHERE t.pk = m.pk)"
 #: The columns of ``memories m`` that place a memory (``Placed``), and those with its record's.
 PLACE = f"m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, {TERMS_COLUMN}"
 PLACED = f"{PLACE}, {SELECT}"
+#: How many sessions' members one statement reads (``SQLEngine._members``).
+_SESSIONS_A_STATEMENT = 20
 #: Storing a memory's terms (``terms.encode``) by its key.
 STORE_TERMS = (
     "INSERT INTO memory_terms (pk, terms) VALUES (?, ?) "
@@ -145,29 +147,38 @@ class SQLEngine(SQLBase[TxT]):
         keys: Sequence[int] = (),
     ) -> builtins.list[Placed]:
         where, params = self._where(scope, filters)
-        out: list[Placed] = []
         with self._read(search=True) as tx:
-            for column, values in (("m.id", ids), ("m.pk", keys)):
-                for chunk in chunks(list(dict.fromkeys(values)), self.dialect.max_list):
-                    clause, cparams = self.dialect.any_of(column, chunk)
-                    found = tx.fetchall(
-                        f"SELECT {PLACED} FROM memories m WHERE {where} AND {clause}",
-                        [*params, *cparams],
-                    )
-                    out.extend(self._placed(r) for r in found)
+            return [
+                *self._placed_by(tx, where, params, "m.id", ids),
+                *self._placed_by(tx, where, params, "m.pk", keys),
+            ]
+
+    def _placed_by(self, tx: TxT, where: str, params: Sequence[Any], column: str,
+                   values: Sequence[Any]) -> builtins.list[Placed]:  # fmt: skip
+        """The memories ``m`` that match ``where`` whose ``column`` (``m.id`` or ``m.pk``) is
+        one of ``values``."""
+        out: list[Placed] = []
+        hint = self.dialect.by_key() if column == "m.pk" else ""
+        for chunk in chunks(list(dict.fromkeys(values)), self.dialect.max_list):
+            clause, cparams = self.dialect.any_of(column, chunk)
+            found = tx.fetchall(
+                f"SELECT {PLACED} FROM memories m{hint} WHERE {where} AND {clause}",
+                [*params, *cparams],
+            )
+            out.extend(map(self._placed, found))
         return out
 
     def _placed(self, row: Row) -> Placed:
         """A row of ``PLACED``."""
+        key, embedding, scope, session, prev, nxt, stored = row[:7]
         record = rows.record(self.dialect, row[7:])
-        scope, session, stored = row[2], row[3], row[6]
         return Placed(
             record=record,
-            key=int(row[0]),
-            vector=self.dialect.vector_of(row[1]),
+            key=int(key),
+            vector=self.dialect.vector_of(embedding),
             session=None if scope is None or session is None else (int(scope), int(session)),
-            prev=None if row[4] is None else int(row[4]),
-            next=None if row[5] is None else int(row[5]),
+            prev=None if prev is None else int(prev),
+            next=None if nxt is None else int(nxt),
             terms=None if stored is None else decode(stored, record.text),
         )
 
@@ -178,6 +189,7 @@ class SQLEngine(SQLBase[TxT]):
         sessions: Sequence[SessionKey],
         *,
         members: int = 0,
+        known: Collection[int] = (),
     ) -> tuple[dict[SessionKey, SessionStats], builtins.list[Placed]]:
         wanted = list(dict.fromkeys(sessions))
         if not wanted:
@@ -207,16 +219,34 @@ class SQLEngine(SQLBase[TxT]):
                         stats[(sid, int(number))] = SessionStats(int(size), int(tokens),
                                                                  _array(vector))  # fmt: skip
             if members > 0:
-                for sid, number in wanted:
-                    if sid not in inside:
-                        continue
-                    found = tx.fetchall(
-                        f"SELECT {PLACED} FROM memories m{d.through('memories_by_session')} "
-                        f"WHERE {fwhere} AND m.scope = ? AND m.session = ? ORDER BY m.pk LIMIT ?",
-                        [*fparams, sid, number, members],
-                    )
-                    placed.extend(self._placed(r) for r in found)
+                chosen = [key for key in wanted if key[0] in inside]
+                keys = self._members(tx, fwhere, fparams, chosen, members)
+                held = set(known)
+                found = self._placed_by(tx, fwhere, fparams, "m.pk",
+                                        [k for k in keys if k not in held])  # fmt: skip
+                by_key = {p.key: p for p in found}
+                placed = [by_key[k] for k in keys if k in by_key]
         return stats, placed
+
+    def _members(self, tx: TxT, where: str, params: Sequence[Any],
+                 sessions: Sequence[SessionKey], limit: int) -> builtins.list[int]:  # fmt: skip
+        """The keys of the first ``limit`` memories ``m`` of each of ``sessions`` that match
+        ``where``, session by session in the order given, each in the order stored; one
+        statement for a few sessions at a time."""
+        through = self.dialect.through("memories_by_session")
+        each = (
+            f"SELECT s.scope, s.session, s.pk FROM (SELECT m.scope, m.session, m.pk "
+            f"FROM memories m{through} WHERE {where} AND m.scope = ? AND m.session = ? "
+            "ORDER BY m.pk LIMIT ?) s"
+        )
+        found: dict[SessionKey, list[int]] = {key: [] for key in sessions}
+        for chunk in chunks(list(sessions), _SESSIONS_A_STATEMENT):
+            for scope, session, pk in tx.fetchall(
+                " UNION ALL ".join([each] * len(chunk)),
+                [x for key in chunk for x in (*params, *key, limit)],
+            ):
+                found[(int(scope), int(session))].append(int(pk))
+        return [pk for keys in found.values() for pk in sorted(keys)]
 
     # -- writes: the hooks the shared queries call in their transactions ---------------------------
     def _scope_row(self, tx: TxT, scope: Scope) -> Row:

@@ -20,6 +20,7 @@ NAMES = (
     "layer", "metadata", "expires_at",
 )  # fmt: skip
 COLUMNS = ", ".join(NAMES)
+_WIDTH = len(NAMES)
 #: The columns of ``memories m``, in ``NAMES`` order (``record``).
 SELECT = ", ".join(f"m.{c}" for c in NAMES)
 HISTORY = "id, memory_id, version, op, at, reason, prompt_version, text, previous_text, state"
@@ -50,33 +51,38 @@ def record_params(d: Dialect, record: MemoryRecord) -> tuple[Any, ...]:
 
 
 def record(d: Dialect, row: Row) -> MemoryRecord:
-    """A row of ``SELECT`` as a record."""
-    recorded_at = d.time_of(row[14])
-    assert recorded_at is not None
+    """A row that starts with the columns of ``SELECT``, as a record (a search reads hundreds:
+    an unset time, as most are, does not go through the dialect)."""
+    time_of, strings_of = d.time_of, d.strings_of
+    (id_, tenant, user_id, agent_id, run_id, kind, text, sources, keys, entities, actor, subject,
+     valid_from, valid_to, recorded_at, expired_at, version, supersedes, state, importance,
+     strength, recall_count, last_recalled, layer, metadata, expires_at) = row[:_WIDTH]  # fmt: skip
+    recorded = time_of(recorded_at)
+    assert recorded is not None
     return MemoryRecord(
-        id=row[0],
-        scope=scope(row[1], row[2], row[3], row[4]),
-        kind=row[5],
-        text=row[6],
-        sources=d.strings_of(row[7]),
-        keys=d.strings_of(row[8]),
-        entities=d.strings_of(row[9]),
-        actor=row[10],
-        subject=row[11],
-        valid_from=d.time_of(row[12]),
-        valid_to=d.time_of(row[13]),
-        recorded_at=recorded_at,
-        expired_at=d.time_of(row[15]),
-        version=row[16],
-        supersedes=row[17],
-        state=row[18],
-        importance=row[19],
-        strength=row[20],
-        recall_count=row[21],
-        last_recalled=d.time_of(row[22]),
-        layer=row[23],
-        metadata=d.json_of(row[24]),
-        expires_at=d.time_of(row[25]),
+        id=id_,
+        scope=scope(tenant, user_id, agent_id, run_id),
+        kind=kind,
+        text=text,
+        sources=strings_of(sources),
+        keys=strings_of(keys),
+        entities=strings_of(entities),
+        actor=actor,
+        subject=subject,
+        valid_from=None if valid_from is None else time_of(valid_from),
+        valid_to=None if valid_to is None else time_of(valid_to),
+        recorded_at=recorded,
+        expired_at=None if expired_at is None else time_of(expired_at),
+        version=version,
+        supersedes=supersedes,
+        state=state,
+        importance=importance,
+        strength=strength,
+        recall_count=recall_count,
+        last_recalled=None if last_recalled is None else time_of(last_recalled),
+        layer=layer,
+        metadata=d.json_of(metadata),
+        expires_at=None if expires_at is None else time_of(expires_at),
     )
 
 

@@ -64,6 +64,9 @@ class SQLiteDialect:
     def through(self, index: str) -> str:
         return f" INDEXED BY {index}"
 
+    def by_key(self) -> str:
+        return " NOT INDEXED"
+
     def time(self, value: datetime | None) -> int | None:
         return to_micros(value)
 
