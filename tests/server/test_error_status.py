@@ -38,12 +38,14 @@ def test_no_library_error_is_a_server_crash() -> None:
 def test_a_write_to_a_read_only_store_is_503_with_its_code(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     app = create_app(f"sqlite:///{path}", embedder="hashing")
-    with running(app) as base:
-        httpx.post(f"{base}/v1/memories", json={"user_id": "ada", "messages": ["hello"]})
+    # A first write loads what the write path needs: slow on a busy machine, hence the timeout.
+    with running(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        added = http.post("/v1/memories", json={"user_id": "ada", "messages": ["hello"]})
+    assert added.status_code == 201, added.text
     read_only = create_app(f"sqlite:///{path}?mode=ro", embedder="hashing")
-    with running(read_only) as base:
-        answer = httpx.post(f"{base}/v1/memories", json={"user_id": "ada", "messages": ["hi"]})
-        found = httpx.post(f"{base}/v1/memories/search", json={"user_id": "ada", "query": "hello"})
+    with running(read_only) as base, httpx.Client(base_url=base, timeout=30) as http:
+        answer = http.post("/v1/memories", json={"user_id": "ada", "messages": ["hi"]})
+        found = http.post("/v1/memories/search", json={"user_id": "ada", "query": "hello"})
     assert answer.status_code == 503, answer.text
     assert answer.json()["error"]["code"] == "read_only"
     assert found.status_code == 200, found.text
