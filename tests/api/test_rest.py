@@ -313,7 +313,9 @@ def test_memstrata_serve_answers_on_loopback(db_path: Path) -> None:
                 time.sleep(0.1)
         assert health.json()["status"] == "ok"
         added = httpx.post(
-            f"http://127.0.0.1:{port}/v1/memories", json={"user_id": "u", "messages": ["hi"]}
+            f"http://127.0.0.1:{port}/v1/memories",
+            json={"user_id": "u", "messages": ["hi"]},
+            timeout=30,  # a first write loads what the write path needs
         )
         assert added.status_code == 201
     finally:
