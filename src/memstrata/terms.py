@@ -122,6 +122,12 @@ class Terms:
         """The persons the ``unit``-th unit speaks in (0 when the stored terms do not say)."""
         return self.persons[unit] if unit < len(self.persons) else 0
 
+    def unit_persons(self) -> tuple[int, ...]:
+        """Every unit's ``person``, one per unit."""
+        if len(self.persons) == len(self.units):
+            return self.persons
+        return tuple(self.person(u) for u in range(len(self.units)))
+
     @property
     def tokens(self) -> list[str]:
         """Every token of the memory (what memory-level BM25 and the session read)."""
@@ -163,7 +169,7 @@ def encode(terms: Terms, text: str) -> str:
     JSON string) and its tokens; tokens apart by spaces, parts by ``_FIELD``. ``decode`` reads
     it back with ``str.split``."""
     flags = terms.has_time | terms.is_question << 1 | terms.photo << 2
-    persons = "".join(str(terms.person(i)) for i in range(len(terms.units)))
+    persons = "".join(map(str, terms.unit_persons()))
     parts = [f"{flags}{persons}", " ".join(terms.head)]
     for unit, tokens in terms.units:
         start = text.find(unit)

@@ -255,11 +255,7 @@ def build(
         unit_start.append(first)
         record = records[i]
         came_from = origin(record.sources or (record.id,))
-        persons = terms.persons
-        if len(persons) == len(parts):
-            unit_person += persons
-        else:
-            unit_person += [terms.person(u) for u in range(len(parts))]
+        unit_person += terms.unit_persons()
         for text, words in parts:
             unit_spans += (start, width, len(tokens), len(words))
             tokens += words
