@@ -54,16 +54,21 @@ def query_words(text: str) -> list[str]:
 def scope_token(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> str:
     """The token an exact scope's memories carry in the index's ``scope`` column: "s" and
     digits (no stemmer touches it, no word of a text looks like it)."""
-    key = json.dumps([tenant, user_id, agent_id, run_id]).encode()
-    return "s" + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
+    return _token("s", [tenant, user_id, agent_id, run_id])
 
 
 def speaker_token(
     tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None, actor: str
 ) -> str:
     """The token of what ``actor`` said in an exact scope: "a" and digits (as ``scope_token``)."""
-    key = json.dumps([tenant, user_id, agent_id, run_id, actor]).encode()
-    return "a" + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
+    return _token("a", [tenant, user_id, agent_id, run_id, actor])
+
+
+def _token(letter: str, parts: list[str | None]) -> str:
+    """A letter and the digits of a hash of ``parts``: one token to FTS5, which no stemmer
+    touches and no word of a text looks like."""
+    key = json.dumps(parts).encode()
+    return letter + str(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
 
 
 def scope_column(
