@@ -1,14 +1,17 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
-        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--scale PATH=STORE ...]
+        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--l2-products 3.0 |
+        --no-products] [--scale PATH=STORE ...]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
 store's keyword and vector searches, the time window, named speakers, neighbours and sessions)
 and computes the library's own features over the candidates' units (``read.features``); a unit
 is a positive when one of its memory's sources is an evidence id of the question. A logistic
-model (is this unit's memory evidence?) is fitted on all conversations but one and scored on
+model (is this unit's memory evidence?) over the features and the products of pairs of them
+that ``read.features.PRODUCTS`` names (``--l2-products``: their regularisation; ``--no-products``:
+the features alone) is fitted on all conversations but one and scored on
 the one left out, with the library's own packing (``read.pack``, as ``search(question,
 budget=4000)`` packs: no count caps it, a provenance once, a session's other turns favoured
 once it has a memory in the context) for the budget and memories ranked
@@ -51,7 +54,7 @@ from memstrata.evals.metrics import (
 from memstrata.evals.scale import SCOPE, merge
 from memstrata.memory import MAX_LIMIT
 from memstrata.read.engine import gather, labels_of, when_of
-from memstrata.read.features import FEATURES, features
+from memstrata.read.features import FEATURES, PRODUCTS, features
 from memstrata.read.pack import context_length, pack
 from memstrata.types import Filters, Scope, context_line
 
@@ -136,6 +139,18 @@ def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, obj
 FITTED = tuple(f for f in FEATURES if f != "how_procedure")
 
 
+#: What a model weighs (``read.features.linear_scores``): every feature, then the products.
+TERMS = (*FEATURES, *PRODUCTS)
+_FACTORS = [(FEATURES.index(a), FEATURES.index(b))
+            for a, _, b in (name.partition("*") for name in PRODUCTS)]  # fmt: skip
+
+
+def design(x: np.ndarray) -> np.ndarray:
+    """Every term of ``TERMS`` of each unit, from its features ``x`` (columns ``FEATURES``)."""
+    products = [x[:, a] * x[:, b] for a, b in _FACTORS]
+    return np.hstack([x, np.stack(products, axis=1)]) if products else x
+
+
 #: Groups of features switched off together in the ablation (``--ablate``).
 GROUPS = {
     "keywords (BM25, PRF, coverage)": ("bm25", "bm_rel", "cov", "prf", "t_bm25"),
@@ -150,16 +165,28 @@ GROUPS = {
 
 
 def fit(
-    convs: list[dict[str, object]], l2: float, iters: int = 50, without: tuple[str, ...] = ()
+    convs: list[dict[str, object]],
+    l2: float,
+    iters: int = 50,
+    without: tuple[str, ...] = (),
+    l2_products: float | None = None,
 ) -> np.ndarray:
     """Pointwise L2-regularised logistic regression (Newton's method): is this memory evidence
-    for the question? Returns weights over ``FEATURES`` (zero outside ``FITTED``)."""
+    for the question? Returns weights over ``TERMS``: the ``FITTED`` features but ``without``,
+    and with ``l2_products`` (``None``: none) the products of those, regularised that much."""
     columns = [FEATURES.index(f) for f in FITTED if f not in without]
+    penalties = [l2] * len(columns)
+    if l2_products is not None:
+        for i, name in enumerate(PRODUCTS):
+            a, _, b = name.partition("*")
+            if a in FITTED and b in FITTED and not {a, b} & set(without):
+                columns.append(len(FEATURES) + i)
+                penalties.append(l2_products)
     items = [q for c in convs for q in c["items"] if q["X"] is not None]  # type: ignore[attr-defined]
-    x = np.vstack([q["X"][:, columns] for q in items])
+    x = np.vstack([design(q["X"])[:, columns] for q in items]).astype(float)
     y = np.concatenate([q["y"] for q in items]).astype(float)
     xb = np.hstack([x, np.ones((len(x), 1))])
-    penalty = l2 * np.diag([*([1.0] * len(columns)), 0.0])
+    penalty = np.diag([*penalties, 0.0])
     w = np.zeros(xb.shape[1])
     for _ in range(iters):
         p = 1 / (1 + np.exp(-(xb @ w)))
@@ -168,7 +195,7 @@ def fit(
         w -= step
         if np.abs(step).max() < 1e-7:
             break
-    out = np.zeros(len(FEATURES))
+    out = np.zeros(len(TERMS))
     out[columns] = w[:-1]
     return out
 
@@ -186,7 +213,7 @@ def score(
             rows.append((category, bool(evidence), empty, budget, conv["file"]))
             continue
         unit_of, sources = item["unit_of"], item["sources"]
-        unit_score = (item["X"] @ w).astype(np.float32)
+        unit_score = (design(item["X"]) @ w).astype(np.float32)
         best = np.full(len(sources), -np.inf, dtype=np.float32)
         np.maximum.at(best, unit_of, unit_score)
         order = np.argsort(-best, kind="stable")[:50]
@@ -263,7 +290,7 @@ def held_out(
     for i, conv in enumerate(convs):
         others = [c for j, c in enumerate(convs) if j != i]
         train = others + [s for c in others for s in scaled.get(c["id"], [])]
-        w = fit(train, args.l2, without=without)
+        w = fit(train, args.l2, without=without, l2_products=args.l2_products)
         alpha, cohesion = pick_packing(train, w, args)
         picked.append((alpha, cohesion))
         for asked in (conv, *scaled.get(conv["id"], [])):
@@ -285,6 +312,10 @@ def main() -> int:
     parser.add_argument("--fit-cohesion", action="store_true",
                         help="pick cohesion per training fold")  # fmt: skip
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--l2-products", type=float, default=3.0,
+                        help="regularisation of the feature products' weights")  # fmt: skip
+    parser.add_argument("--no-products", dest="l2_products", action="store_const", const=None,
+                        help="fit the features alone, no products")  # fmt: skip
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
@@ -307,12 +338,13 @@ def main() -> int:
     files = list(dict.fromkeys(c["file"] for c in every))
     from memstrata.read.features import HAND_WEIGHTS
 
-    hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in FEATURES])
+    hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in TERMS])
     by_hand = [r for conv in every
                for r in score(conv, hand, args.alpha, args.budget, args.cohesion)]  # fmt: skip
     learned, picked = held_out(convs, args, scaled=scaled)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
+          f"l2_products={args.l2_products} "
           f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -328,12 +360,16 @@ def main() -> int:
                          held_out(convs, no_length, scaled=scaled)[0]))  # fmt: skip
         variants.append(("without session cohesion (0)",
                          held_out(convs, no_cohesion, scaled=scaled)[0]))  # fmt: skip
+        if args.l2_products is not None:
+            no_products = argparse.Namespace(**{**vars(args), "l2_products": None})
+            variants.append(("without feature products",
+                             held_out(convs, no_products, scaled=scaled)[0]))  # fmt: skip
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
-    final = fit(every, args.l2)
+    final = fit(every, args.l2, l2_products=args.l2_products)
     print("weights fitted on every conversation:")
-    print({f: round(float(v), 4) for f, v in zip(FEATURES, final, strict=True) if abs(v) > 1e-4})
+    print({f: round(float(v), 4) for f, v in zip(TERMS, final, strict=True) if abs(v) > 1e-4})
     if args.fit_alpha or args.fit_cohesion:
         print(f"(alpha, cohesion) picked on every conversation: {pick_packing(every, final, args)}")
     return 0

@@ -12,7 +12,14 @@ import numpy as np
 from memstrata.ports import Placed, ScopeStats, SessionStats
 from memstrata.read.candidates import number
 from memstrata.read.engine import Candidates, ScopedBM25, build
-from memstrata.read.features import features, linear_scores, zscore
+from memstrata.read.features import (
+    DEFAULT_WEIGHTS,
+    FEATURES,
+    PRODUCTS,
+    features,
+    linear_scores,
+    zscore,
+)
 from memstrata.read.lexical import BM25, query_terms, stemmed
 from memstrata.terms import same_session, split_units, terms_of
 from memstrata.types import MemoryRecord, Scope
@@ -209,3 +216,22 @@ def test_a_named_person_speaking_of_themselves_or_spoken_to() -> None:
     assert cols["addressed"].tolist() == [0] * 6  # no one calls Ben "you"
     cols = features(index, "Who adopted a puppy?", None, T0)
     assert cols["self_spk"].tolist() == cols["addressed"].tolist() == [0] * 6
+
+
+def test_a_weight_named_a_star_b_weighs_the_product_of_two_features() -> None:
+    cols = {
+        "bm25": np.array([1.0, 2.0, -1.0], np.float32),
+        "dense": np.array([3.0, 0.5, 2.0], np.float32),
+    }
+    score = linear_scores(cols, {"bm25": 1.0, "bm25*dense": 0.5}, 3)
+    assert score.tolist() == [2.5, 2.5, -2.0]
+    # A product of a feature the columns lack weighs nothing, as a plain unknown name does.
+    assert linear_scores(cols, {"bm25*nope": 9.0, "nope": 9.0}, 3).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_the_shipped_products_are_pairs_of_features() -> None:
+    for name in PRODUCTS:
+        a, _, b = name.partition("*")
+        assert a in FEATURES and b in FEATURES and a != b
+    assert len(set(PRODUCTS)) == len(PRODUCTS)
+    assert set(DEFAULT_WEIGHTS) <= set(FEATURES) | set(PRODUCTS)
