@@ -1,17 +1,17 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
-        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--l2-products 3.0 |
-        --no-products] [--scale PATH=STORE ...]
+        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--products 3.0]
+        [--scale PATH=STORE ...]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
 store's keyword and vector searches, the time window, named speakers, neighbours and sessions)
 and computes the library's own features over the candidates' units (``read.features``); a unit
 is a positive when one of its memory's sources is an evidence id of the question. A logistic
-model (is this unit's memory evidence?) over the features and the products of pairs of them
-that ``read.features.PRODUCTS`` names (``--l2-products``: their regularisation; ``--no-products``:
-the features alone) is fitted on all conversations but one and scored on
+model (is this unit's memory evidence?) over the features (with ``--products L2``, the products
+of pairs of them that ``read.features.PRODUCTS`` names too, regularised by L2) is fitted on
+all conversations but one and scored on
 the one left out, with the library's own packing (``read.pack``, as ``search(question,
 budget=4000)`` packs: no count caps it, a provenance once, a session's other turns favoured
 once it has a memory in the context) for the budget and memories ranked
@@ -312,10 +312,9 @@ def main() -> int:
     parser.add_argument("--fit-cohesion", action="store_true",
                         help="pick cohesion per training fold")  # fmt: skip
     parser.add_argument("--l2", type=float, default=1.0)
-    parser.add_argument("--l2-products", type=float, default=3.0,
-                        help="regularisation of the feature products' weights")  # fmt: skip
-    parser.add_argument("--no-products", dest="l2_products", action="store_const", const=None,
-                        help="fit the features alone, no products")  # fmt: skip
+    parser.add_argument("--products", dest="l2_products", type=float, default=None,
+                        metavar="L2", help="also fit the products of pairs of features "
+                        "(read.features.PRODUCTS), their weights regularised by L2")  # fmt: skip
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
@@ -344,7 +343,7 @@ def main() -> int:
     learned, picked = held_out(convs, args, scaled=scaled)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
-          f"l2_products={args.l2_products} "
+          f"products={args.l2_products} "
           f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -48,7 +48,8 @@ class Retrieval:
     #: neighbours and sessions, scored on per-question features (``read.features``).
     ranker: str = "rrf"
     #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``);
-    #: a weight named ``"a*b"`` weighs the product of features ``a`` and ``b``.
+    #: a weight named ``"a*b"`` weighs the product of features ``a`` and ``b``
+    #: (``read.features.PRODUCTS``).
     weights: tuple[tuple[str, float], ...] = ()
     #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
     #: context budget (``search(budget=...)``).

@@ -8,8 +8,8 @@ cosine), through its session (a session that matches as a whole lends weight to 
 through its neighbours (the answer often follows the turn that matches), whether its dates fall
 in the question's time window, whether it was said by a person the question names (and in the
 first person) or by another who calls them "you", and whether it is a procedure when the
-question asks how to do something. A unit's score is a weighted sum of its features and of
-products of pairs of them (``PRODUCTS``).
+question asks how to do something. A unit's score is a weighted sum of its features (and of
+products of pairs of them, ``PRODUCTS``, for weights that name them).
 """
 
 from __future__ import annotations
@@ -47,55 +47,36 @@ MATCH = (
     "tmax",
 )  # fmt: skip
 
-#: Products of two features that the model weighs too (a weight named ``"a*b"`` weighs feature
-#: ``a`` times feature ``b``): each pair of match features, since one kind of match counts for
-#: more or less when another agrees (a keyword match when the meaning matches too), and each
-#: match feature with whether a person the question names said the unit.
+#: Products of two features that a model may weigh too (a weight named ``"a*b"`` weighs feature
+#: ``a`` times feature ``b``): each pair of match features, since one kind of match may count
+#: for more or less when another agrees (a keyword match when the meaning matches too), and each
+#: match feature with whether a person the question names said the unit. ``scripts/fit_ranker.py
+#: --products`` fits them; ``DEFAULT_WEIGHTS`` does not weigh them (see docs/benchmarks.md,
+#: "Seventh pass": a model with them ranked better held out and misranked tiny scopes).
 PRODUCTS = (
     *(f"{a}*{b}" for a, b in itertools.combinations(MATCH, 2)),
     *(f"{a}*spk_named" for a in MATCH),
 )
 
-#: Weights of a logistic model (is this unit's memory evidence for the question?), over the
-#: features and ``PRODUCTS``, fitted with ``scripts/fit_ranker.py --alpha 2.0 --cohesion 0.5``
-#: (products regularised by ``--l2-products 3.0``) on the eight conversations of the LoCoMo
+#: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
+#: ``scripts/fit_ranker.py --alpha 2.0 --cohesion 0.5`` on the eight conversations of the LoCoMo
 #: and REALTALK development slices, over the candidates the read engine gathers for each
 #: question, each conversation asked both in a scope of its own and among 100,000 distractor
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
-#: weights fitted on the other seven), they reach 92.0 recall within 4,000 characters and 80.2
-#: recall@10 on LoCoMo, 79.3 and 67.0 on REALTALK; among the distractors 86.1 / 75.2 and
-#: 66.0 / 55.7; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: weights fitted on the other seven), they reach 91.3 recall within 4,000 characters and 78.9
+#: recall@10 on LoCoMo, 79.2 and 66.9 on REALTALK; among the distractors 84.1 / 71.6 and
+#: 64.9 / 54.3; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
 #: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.9104, "bm_rel": -1.8289, "cov": 3.9919, "prf": 0.433, "t_bm25": 0.8476,
-    "dense": 0.5634, "cos": 0.9029, "s_bm25": 0.2949, "s_dense": 0.4869, "win": 0.0188,
-    "tp1": -0.0814, "tmax": 0.1494, "time": 0.6718, "when_time": 0.7942, "spk_named": 1.0511,
-    "other_named": -2.079, "spec_spk": 0.342, "list_spk": 0.8688, "self_spk": 0.23,
-    "addressed": -1.1844, "loglen": 0.5128, "is_q": -0.1029, "photo": 0.4142, "bm25*bm_rel": 0.3548,
-    "bm25*cov": 0.4485, "bm25*prf": -0.0256, "bm25*t_bm25": 0.0283, "bm25*dense": 0.1518,
-    "bm25*cos": -0.9043, "bm25*s_bm25": -0.0221, "bm25*s_dense": 0.0976, "bm25*win": -0.0095,
-    "bm25*tp1": 0.0276, "bm25*tmax": 0.012, "bm_rel*cov": -3.6073, "bm_rel*prf": 0.5853,
-    "bm_rel*t_bm25": -0.1238, "bm_rel*dense": -0.8484, "bm_rel*cos": -1.194,
-    "bm_rel*s_bm25": 0.4579, "bm_rel*s_dense": -0.5451, "bm_rel*win": 0.183, "bm_rel*tp1": -0.0329,
-    "bm_rel*tmax": 0.1945, "cov*prf": -0.4765, "cov*t_bm25": -0.0173, "cov*dense": 0.3611,
-    "cov*cos": 0.3181, "cov*s_bm25": 0.0918, "cov*s_dense": 0.0967, "cov*win": -0.0363,
-    "cov*tp1": -0.3219, "cov*tmax": -0.1709, "prf*t_bm25": -0.0114, "prf*dense": -0.1219,
-    "prf*cos": 1.0323, "prf*s_bm25": -0.0542, "prf*s_dense": -0.0246, "prf*win": 0.0185,
-    "prf*tp1": -0.007, "prf*tmax": -0.0004, "t_bm25*dense": -0.0677, "t_bm25*cos": -0.1354,
-    "t_bm25*s_bm25": -0.004, "t_bm25*s_dense": 0.0021, "t_bm25*win": -0.0286, "t_bm25*tp1": -0.0406,
-    "t_bm25*tmax": -0.0393, "dense*cos": -0.0762, "dense*s_bm25": 0.0178, "dense*s_dense": 0.0151,
-    "dense*win": 0.0417, "dense*tp1": -0.1426, "dense*tmax": -0.0663, "cos*s_bm25": 0.1715,
-    "cos*s_dense": -0.8217, "cos*win": 0.1796, "cos*tp1": 1.0802, "cos*tmax": 0.4591,
-    "s_bm25*s_dense": -0.0423, "s_bm25*win": -0.0042, "s_bm25*tp1": -0.0055, "s_bm25*tmax": -0.0318,
-    "s_dense*win": 0.0002, "s_dense*tp1": 0.047, "s_dense*tmax": 0.0506, "win*tp1": -0.0035,
-    "win*tmax": -0.0199, "tp1*tmax": 0.0483, "bm25*spk_named": 0.1693, "bm_rel*spk_named": -0.4218,
-    "cov*spk_named": 0.8145, "prf*spk_named": -0.2337, "t_bm25*spk_named": -0.0121,
-    "dense*spk_named": 0.4135, "cos*spk_named": -3.1986, "s_bm25*spk_named": -0.1091,
-    "s_dense*spk_named": -0.1324, "win*spk_named": 0.0021, "tp1*spk_named": -0.1278,
-    "tmax*spk_named": 0.0457, "how_procedure": 1.0,
+    "bm25": -0.4834, "bm_rel": -1.7686, "cov": 2.7391, "prf": 0.3905, "t_bm25": 0.5336,
+    "dense": 0.5745, "cos": -0.9999, "s_bm25": 0.2507, "s_dense": -0.1181, "win": 0.0572,
+    "tp1": 0.1623, "tmax": 0.1665, "time": 0.7207, "when_time": 0.924, "spk_named": -0.0056,
+    "other_named": -1.4977, "spec_spk": 0.3765, "list_spk": 0.9731, "self_spk": 0.2624,
+    "addressed": -1.1733, "loglen": 0.5967, "is_q": -0.0553, "photo": 0.5652,
+    "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
