@@ -229,7 +229,7 @@ def test_a_weight_named_a_star_b_weighs_the_product_of_two_features() -> None:
     assert linear_scores(cols, {"bm25*nope": 9.0, "nope": 9.0}, 3).tolist() == [0.0, 0.0, 0.0]
 
 
-def test_the_shipped_products_are_pairs_of_features() -> None:
+def test_the_products_are_pairs_of_features_and_the_default_weighs_only_known_names() -> None:
     for name in PRODUCTS:
         a, _, b = name.partition("*")
         assert a in FEATURES and b in FEATURES and a != b
