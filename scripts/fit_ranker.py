@@ -145,10 +145,13 @@ _FACTORS = [(FEATURES.index(a), FEATURES.index(b))
             for a, _, b in (name.partition("*") for name in PRODUCTS)]  # fmt: skip
 
 
-def design(x: np.ndarray) -> np.ndarray:
-    """Every term of ``TERMS`` of each unit, from its features ``x`` (columns ``FEATURES``)."""
-    products = [x[:, a] * x[:, b] for a, b in _FACTORS]
-    return np.hstack([x, np.stack(products, axis=1)]) if products else x
+def design(x: np.ndarray, columns: list[int]) -> np.ndarray:
+    """The terms ``columns`` (positions in ``TERMS``) of each unit, from its features ``x``
+    (columns ``FEATURES``): a product is computed only when asked for."""
+    width = len(FEATURES)
+    terms = [x[:, c] if c < width else x[:, _FACTORS[c - width][0]] * x[:, _FACTORS[c - width][1]]
+             for c in columns]  # fmt: skip
+    return np.stack(terms, axis=1) if terms else np.zeros((len(x), 0), x.dtype)
 
 
 #: Groups of features switched off together in the ablation (``--ablate``).
@@ -177,13 +180,13 @@ def fit(
     columns = [FEATURES.index(f) for f in FITTED if f not in without]
     penalties = [l2] * len(columns)
     if l2_products is not None:
-        for i, name in enumerate(PRODUCTS):
-            a, _, b = name.partition("*")
-            if a in FITTED and b in FITTED and not {a, b} & set(without):
+        kept = set(columns)
+        for i, (a, b) in enumerate(_FACTORS):
+            if {a, b} <= kept:
                 columns.append(len(FEATURES) + i)
                 penalties.append(l2_products)
     items = [q for c in convs for q in c["items"] if q["X"] is not None]  # type: ignore[attr-defined]
-    x = np.vstack([design(q["X"])[:, columns] for q in items]).astype(float)
+    x = np.vstack([design(q["X"], columns) for q in items]).astype(float)
     y = np.concatenate([q["y"] for q in items]).astype(float)
     xb = np.hstack([x, np.ones((len(x), 1))])
     penalty = np.diag([*penalties, 0.0])
@@ -213,7 +216,8 @@ def score(
             rows.append((category, bool(evidence), empty, budget, conv["file"]))
             continue
         unit_of, sources = item["unit_of"], item["sources"]
-        unit_score = (design(item["X"]) @ w).astype(np.float32)
+        used = np.flatnonzero(w).tolist()
+        unit_score = (design(item["X"], used) @ w[used]).astype(np.float32)
         best = np.full(len(sources), -np.inf, dtype=np.float32)
         np.maximum.at(best, unit_of, unit_score)
         order = np.argsort(-best, kind="stable")[:50]
