@@ -57,6 +57,21 @@ def test_a_large_scope_is_ranked_by_the_same_features_as_a_small_one(tmp_path: P
             assert "greyhound" in (budgeted[0].excerpt or budgeted[0].record.text)
 
 
+def test_a_question_with_every_word_of_one_memory_finds_it_before_its_near_copies(
+    tmp_path: Path,
+) -> None:
+    # Hundreds of memories that differ in one word or number: a lookup is not a paraphrase,
+    # and a ranker fitted on paraphrased questions must still put the exact match first.
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        for name in ("alpha", "bravo", "charlie", "delta"):
+            mem.add([{"id": f"{name}-{i}", "text": f"message {i} from {name}"}
+                     for i in range(150)], user_id="u")  # fmt: skip
+        for query, wanted in (("message 149 from charlie", "charlie-149"),
+                              ("message 7 from alpha", "alpha-7")):  # fmt: skip
+            [hit] = mem.search(query, user_id="u", limit=1).hits
+            assert hit.record.sources == (wanted,)
+
+
 def test_a_fresh_process_answers_without_scanning_the_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
