@@ -2,7 +2,7 @@
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
         --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--products 3.0]
-        [--scale PATH=STORE ...]
+        [--scale PATH=STORE ...] [--young]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
@@ -26,6 +26,10 @@ stores): each fold fits on its training conversations both alone and there, and 
 the conversation left out in both places. The distractors are the same in every fold; no
 question of the conversation left out is fitted on.
 
+With ``--young`` each conversation is also asked as a young scope, after its first one, two
+and four sessions (the questions whose evidence is all said by then): scored held out, never
+fitted on, so that the table shows how the weights do where a scope holds tens of memories.
+
 The weights printed last are fitted on every conversation (and every ``--scale`` store): paste
 them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
 """
@@ -36,6 +40,7 @@ import argparse
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,44 +99,89 @@ def ask(mem: Memory, scope: Scope, questions: Any, now: datetime) -> list[dict[s
     return items
 
 
-def collect(path: Path, cache: Path) -> list[dict[str, object]]:
-    """Per conversation, in a scope of its own: every question's item."""
-    target = cache / f"engine-features-{path.stem}-v8.pkl"
+def cached(target: Path, build: Callable[[], list[dict[str, object]]]) -> list[dict[str, object]]:
+    """What ``build`` returns, kept in ``target`` and read from there the next time."""
     if target.exists():
         return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
-    out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for conv in load_locomo(path):
-            mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
-            added = mem.add(conv.messages(), user_id=conv.scope)
-            items = ask(mem, Scope(user_id=conv.scope), conv.questions, when_of(added.added))
-            out.append({"id": conv.sample_id, "file": path.stem, "items": items})
-            mem.close()
-            print(f"features of {conv.sample_id}: {len(added.added)} memories", file=sys.stderr)
-    cache.mkdir(parents=True, exist_ok=True)
+    out = build()
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(pickle.dumps(out))
     return out
+
+
+def collect(path: Path, cache: Path) -> list[dict[str, object]]:
+    """Per conversation, in a scope of its own: every question's item."""
+
+    def build() -> list[dict[str, object]]:
+        out = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for conv in load_locomo(path):
+                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
+                added = mem.add(conv.messages(), user_id=conv.scope).added
+                items = ask(mem, Scope(user_id=conv.scope), conv.questions, when_of(added))
+                out.append({"id": conv.sample_id, "file": path.stem, "items": items})
+                mem.close()
+                print(f"features of {conv.sample_id}: {len(added)} memories", file=sys.stderr)
+        return out
+
+    return cached(cache / f"engine-features-{path.stem}-v8.pkl", build)
+
+
+#: The checkpoints of ``collect_young``: a scope's first sessions.
+YOUNG = (1, 2, 4)
+
+
+def collect_young(path: Path, cache: Path) -> list[dict[str, object]]:
+    """Per conversation, the scope as it grows: after each of its first ``YOUNG`` sessions,
+    every question whose evidence all lies in the sessions so far, asked there (a young
+    scope holds tens of memories; the whole conversations, hundreds)."""
+
+    def build() -> list[dict[str, object]]:
+        out = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for conv in load_locomo(path):
+                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
+                order = sorted({t.session for t in conv.turns})
+                items, added = [], []
+                for done, count in zip((0, *YOUNG), YOUNG, strict=False):
+                    turns = [t for t in conv.turns if t.session in order[done:count]]
+                    if not turns:
+                        break
+                    added += mem.add([t.as_message() for t in turns], user_id=conv.scope).added
+                    said = {t.id for t in conv.turns if t.session in order[:count]}
+                    asked = [q for q in conv.questions
+                             if q.gold.evidence and set(q.gold.evidence) <= said]  # fmt: skip
+                    items += ask(mem, Scope(user_id=conv.scope), asked, when_of(added))
+                out.append({"id": conv.sample_id, "file": f"{path.stem}, first sessions",
+                            "items": items})  # fmt: skip
+                mem.close()
+                print(f"young scopes of {conv.sample_id}: {len(items)} questions",
+                      file=sys.stderr)  # fmt: skip
+        return out
+
+    return cached(cache / f"engine-features-{path.stem}-young-{'-'.join(map(str, YOUNG))}-v8.pkl",
+                  build)  # fmt: skip
 
 
 def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, object]]:
     """Per conversation of ``path``, every question's item asked in ``store``: the one scope
     where ``memstrata eval scale PATH --keep DIR`` asked them, beside its distractors (ids
     prefixed as ``evals.scale.merge`` prefixes them; "now" is the moment of asking, as there)."""
-    stat = store.stat()
-    target = cache / f"engine-features-{path.stem}-in-{store.stem}-{stat.st_size}-v8.pkl"
-    if target.exists():
-        return pickle.loads(target.read_bytes())  # type: ignore[no-any-return]
-    mem = Memory(store, embedder="minilm")
-    now = datetime.now(UTC)
-    out = []
-    for conv in load_locomo(path):
-        items = ask(mem, Scope(user_id=SCOPE), merge([conv]).questions, now)
-        out.append({"id": conv.sample_id, "file": f"{path.stem} in {store.stem}", "items": items})
-        print(f"features of {conv.sample_id} in {store.name}", file=sys.stderr)
-    mem.close()
-    cache.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(pickle.dumps(out))
-    return out
+
+    def build() -> list[dict[str, object]]:
+        mem = Memory(store, embedder="minilm")
+        now = datetime.now(UTC)
+        out = []
+        for conv in load_locomo(path):
+            items = ask(mem, Scope(user_id=SCOPE), merge([conv]).questions, now)
+            out.append({"id": conv.sample_id, "file": f"{path.stem} in {store.stem}",
+                        "items": items})  # fmt: skip
+            print(f"features of {conv.sample_id} in {store.name}", file=sys.stderr)
+        mem.close()
+        return out
+
+    size = store.stat().st_size
+    return cached(cache / f"engine-features-{path.stem}-in-{store.stem}-{size}-v8.pkl", build)
 
 
 #: The features the model may use: every one but ``how_procedure``, which no development
@@ -286,10 +336,12 @@ def held_out(
     args: argparse.Namespace,
     without: tuple[str, ...] = (),
     scaled: dict[str, list[dict[str, Any]]] | None = None,
+    young: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[tuple], list[tuple[float, float]]]:
     """Rows of every conversation scored by a model fitted on the others (alone and, from
-    ``scaled``, among distractors), there too; and each fold's (alpha, cohesion)."""
-    scaled = scaled or {}
+    ``scaled``, among distractors), there too, and in its ``young`` scopes (not fitted on);
+    and each fold's (alpha, cohesion)."""
+    scaled, young = scaled or {}, young or {}
     rows, picked = [], []
     for i, conv in enumerate(convs):
         others = [c for j, c in enumerate(convs) if j != i]
@@ -297,7 +349,8 @@ def held_out(
         w = fit(train, args.l2, without=without, l2_products=args.l2_products)
         alpha, cohesion = pick_packing(train, w, args)
         picked.append((alpha, cohesion))
-        for asked in (conv, *scaled.get(conv["id"], [])):
+        grown = [young[conv["id"]]] if conv["id"] in young else []
+        for asked in (conv, *scaled.get(conv["id"], []), *grown):
             rows += score(asked, w, alpha, args.budget, cohesion)
     return rows, picked
 
@@ -319,6 +372,9 @@ def main() -> int:
     parser.add_argument("--products", dest="l2_products", type=float, default=None,
                         metavar="L2", help="also fit the products of pairs of features "
                         "(read.features.PRODUCTS), their weights regularised by L2")  # fmt: skip
+    parser.add_argument("--young", action="store_true",
+                        help="also score each conversation's scope after its first sessions "
+                        "(collect_young), held out, not fitted on")  # fmt: skip
     parser.add_argument("--budget", type=int, default=4000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
@@ -338,13 +394,15 @@ def main() -> int:
         for conv in collect_at_scale(Path(path), Path(store), args.cache):
             scaled.setdefault(conv["id"], []).append(conv)
     every = convs + [s for c in convs for s in scaled.get(c["id"], [])]
-    files = list(dict.fromkeys(c["file"] for c in every))
+    young = {c["id"]: c for path in args.paths for c in collect_young(path, args.cache)
+             } if args.young else {}  # fmt: skip
+    files = list(dict.fromkeys(c["file"] for c in (*every, *young.values())))
     from memstrata.read.features import HAND_WEIGHTS
 
     hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in TERMS])
-    by_hand = [r for conv in every
+    by_hand = [r for conv in (*every, *young.values())
                for r in score(conv, hand, args.alpha, args.budget, args.cohesion)]  # fmt: skip
-    learned, picked = held_out(convs, args, scaled=scaled)
+    learned, picked = held_out(convs, args, scaled=scaled, young=young)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
           f"products={args.l2_products} "
@@ -357,16 +415,16 @@ def main() -> int:
     if args.ablate:
         no_length = argparse.Namespace(**{**vars(args), "alpha": 0.0, "fit_alpha": False})
         no_cohesion = argparse.Namespace(**{**vars(args), "cohesion": 0.0, "fit_cohesion": False})
-        variants = [(f"without {g}", held_out(convs, args, names, scaled)[0])
+        variants = [(f"without {g}", held_out(convs, args, names, scaled, young)[0])
                     for g, names in GROUPS.items()]  # fmt: skip
         variants.append(("without length preference (alpha 0)",
-                         held_out(convs, no_length, scaled=scaled)[0]))  # fmt: skip
+                         held_out(convs, no_length, scaled=scaled, young=young)[0]))  # fmt: skip
         variants.append(("without session cohesion (0)",
-                         held_out(convs, no_cohesion, scaled=scaled)[0]))  # fmt: skip
+                         held_out(convs, no_cohesion, scaled=scaled, young=young)[0]))  # fmt: skip
         if args.l2_products is not None:
             no_products = argparse.Namespace(**{**vars(args), "l2_products": None})
             variants.append(("without feature products",
-                             held_out(convs, no_products, scaled=scaled)[0]))  # fmt: skip
+                             held_out(convs, no_products, scaled, young=young)[0]))  # fmt: skip
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
