@@ -37,6 +37,7 @@ them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the hel
 from __future__ import annotations
 
 import argparse
+import itertools
 import pickle
 import sys
 import tempfile
@@ -143,7 +144,7 @@ def collect_young(path: Path, cache: Path) -> list[dict[str, object]]:
                 mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
                 order = sorted({t.session for t in conv.turns})
                 items, added = [], []
-                for done, count in zip((0, *YOUNG), YOUNG, strict=False):
+                for done, count in itertools.pairwise((0, *YOUNG)):
                     turns = [t for t in conv.turns if t.session in order[done:count]]
                     if not turns:
                         break
@@ -257,6 +258,7 @@ def score(
     conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int, cohesion: float = 0.0
 ) -> list[tuple]:
     rows = []
+    used = np.flatnonzero(w).tolist()
     for item in conv["items"]:
         category, evidence = item["gold"]
         if item["X"] is None:
@@ -266,7 +268,6 @@ def score(
             rows.append((category, bool(evidence), empty, budget, conv["file"]))
             continue
         unit_of, sources = item["unit_of"], item["sources"]
-        used = np.flatnonzero(w).tolist()
         unit_score = (design(item["X"], used) @ w[used]).astype(np.float32)
         best = np.full(len(sources), -np.inf, dtype=np.float32)
         np.maximum.at(best, unit_of, unit_score)
@@ -418,13 +419,13 @@ def main() -> int:
         variants = [(f"without {g}", held_out(convs, args, names, scaled, young)[0])
                     for g, names in GROUPS.items()]  # fmt: skip
         variants.append(("without length preference (alpha 0)",
-                         held_out(convs, no_length, scaled=scaled, young=young)[0]))  # fmt: skip
+                         held_out(convs, no_length, (), scaled, young)[0]))  # fmt: skip
         variants.append(("without session cohesion (0)",
-                         held_out(convs, no_cohesion, scaled=scaled, young=young)[0]))  # fmt: skip
+                         held_out(convs, no_cohesion, (), scaled, young)[0]))  # fmt: skip
         if args.l2_products is not None:
             no_products = argparse.Namespace(**{**vars(args), "l2_products": None})
             variants.append(("without feature products",
-                             held_out(convs, no_products, scaled, young=young)[0]))  # fmt: skip
+                             held_out(convs, no_products, (), scaled, young)[0]))  # fmt: skip
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))

@@ -52,7 +52,8 @@ MATCH = (
 #: for more or less when another agrees (a keyword match when the meaning matches too), and each
 #: match feature with whether a person the question names said the unit. ``scripts/fit_ranker.py
 #: --products`` fits them; ``DEFAULT_WEIGHTS`` does not weigh them (see docs/benchmarks.md,
-#: "Seventh pass": a model with them ranked better held out and misranked tiny scopes).
+#: "Seventh pass" and "Eighth pass": a model with them ranked better held out, and misranked
+#: tiny scopes and exact lookups among near-copies).
 PRODUCTS = (
     *(f"{a}*{b}" for a, b in itertools.combinations(MATCH, 2)),
     *(f"{a}*spk_named" for a in MATCH),
