@@ -53,7 +53,7 @@ def main() -> None:
             started = time.perf_counter()
             found, _ = gather(mem.store, vector, scope, question.question, active, now, depths)
             times.append(time.perf_counter() - started)
-            sources = {s for r in (found.records if found else []) for s in r.sources}
+            sources = {s for b in (found.briefs if found else []) for s in b.sources}
             hits = rank(mem.store, vector, scope, question.question, active, limit=200,
                         now=now, budget=4000, depths=depths)  # fmt: skip
             packed = {s for hit in hits for s in hit.record.sources}

@@ -62,7 +62,8 @@ from memstrata.memory import MAX_LIMIT
 from memstrata.read.engine import gather, labels_of, when_of
 from memstrata.read.features import FEATURES, PRODUCTS, features
 from memstrata.read.pack import context_length, pack
-from memstrata.types import Filters, Scope, context_line
+from memstrata.terms import context_prefix
+from memstrata.types import Filters, Scope
 
 
 def item_of(found: Any, question: Any, vector: Any, now: datetime) -> dict[str, object]:
@@ -76,8 +77,8 @@ def item_of(found: Any, question: Any, vector: Any, now: datetime) -> dict[str, 
         "gold": gold,
         "X": np.stack([cols[f] for f in FEATURES], axis=1),
         "y": labels_of(found, set(question.gold.evidence)),
-        "sources": [r.sources for r in found.records],
-        "lengths": np.array([len(context_line(r)) for r in found.records]),
+        "sources": [b.sources for b in found.briefs],
+        "lengths": np.array([len(context_prefix(b)) + len(b.text) for b in found.briefs]),
         "unit_of": arrays.unit_of,
         "cost": arrays.unit_cost,
         "text_length": arrays.unit_length,

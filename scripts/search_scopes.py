@@ -100,6 +100,9 @@ def ask(memory: Memory, timed: list[tuple[str, str]], threads: int) -> None:
         for scope, question in part:
             memory.search(question, user_id=scope, limit=10)
 
+    if threads == 1:  # in this thread, so that a profile of this thread sees the searches
+        run(timed)
+        return
     workers = [threading.Thread(target=run, args=(timed[i::threads],)) for i in range(threads)]
     for worker in workers:
         worker.start()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from memstrata.text import split_sentences, stem, tokenize
-from memstrata.types import MemoryRecord, context_line, human_date
+from memstrata.types import MemoryRecord, human_date
 
 #: Bump when the tokens below change: stores recount their statistics.
 TERMS_VERSION = "2"
@@ -83,21 +83,48 @@ def split_units(text: str) -> list[str]:
     return units or [text]
 
 
-def context_prefix(record: MemoryRecord) -> str:
-    """What a memory's context line starts with: ``(date) speaker: `` (see ``context_line``)."""
-    return context_line(record, "")
-
-
 def moment(record: MemoryRecord) -> datetime:
     """When a memory happened: its event time, else when it was recorded."""
     return record.valid_from or record.recorded_at
 
 
-def days(record: MemoryRecord) -> list[tuple[int, int]]:
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What the ranker reads of a memory's record: a search reads hundreds of candidates and
+    returns a few, so a store makes the whole record only for those (``ports.Placed``)."""
+
+    id: str
+    text: str
+    kind: str
+    actor: str | None
+    sources: tuple[str, ...]
+    keys: tuple[str, ...]
+    #: ``moment``: its event time, else when it was recorded.
+    moment: datetime
+
+    @classmethod
+    def of(cls, record: MemoryRecord) -> Brief:
+        return cls(record.id, record.text, record.kind, record.actor, record.sources,
+                   record.keys, moment(record))  # fmt: skip
+
+
+def context_prefix(brief: Brief) -> str:
+    """What a memory's context line starts with: ``(date) speaker: `` (as ``context_line``)."""
+    who = f"{brief.actor}: " if brief.actor else ""
+    return f"({_human_day(brief.moment.toordinal())}) {who}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _human_day(day: int) -> str:
+    """``human_date`` of a day (by ordinal): few days recur among a search's candidates."""
+    return human_date(date.fromordinal(day))
+
+
+def days(brief: Brief) -> list[tuple[int, int]]:
     """The days a memory is about, as ordinal spans: its own, and each ISO date among its keys."""
-    day = moment(record).toordinal()
+    day = brief.moment.toordinal()
     spans = [(day, day)]
-    for key in record.keys:
+    for key in brief.keys:
         match = _ISO_DAY.match(key)
         if match:
             named = date(int(match[1]), int(match[2]), int(match[3])).toordinal()

@@ -274,7 +274,7 @@ def test_a_named_person_and_the_question_time_are_searched_by_keywords_too(
         shallow = Depths(keyword=3, speaker=3, window=3, expand=0, sessions=0)
         found, _ = gather(mem.store, None, Scope(user_id="u"), question,
                           Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
-        assert found is not None and answer.id in {r.id for r in found.records}
+        assert found is not None and answer.id in {b.id for b in found.briefs}
         plain, _ = gather(mem.store, None, Scope(user_id="u"), "pottery",
                           Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
-        assert plain is not None and answer.id not in {r.id for r in plain.records}
+        assert plain is not None and answer.id not in {b.id for b in plain.briefs}

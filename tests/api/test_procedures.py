@@ -242,10 +242,10 @@ def test_only_a_question_of_how_to_do_something_lifts_a_procedure(
     now = datetime.now(UTC)
     found, _ = gather(mem.store, vector, Scope(user_id=USER), question,
                       Filters(states=("active",)), now)  # fmt: skip
-    assert found is not None and procedure.id in {r.id for r in found.records}
+    assert found is not None and procedure.id in {b.id for b in found.briefs}
     column = features(found, question, vector, now)["how_procedure"]
     units = found.arrays().unit_of[column > 0]
-    assert {found.records[i].id for i in units} == ({procedure.id} if lifted else set())
+    assert {found.placed[i].brief.id for i in units} == ({procedure.id} if lifted else set())
 
 
 def test_seen_again_the_procedure_gets_a_new_version_with_the_added_source(mem: Memory) -> None:

@@ -51,8 +51,8 @@ def place(records: list[MemoryRecord], sessions: list[int]) -> list[Placed]:
     for i, (record, session) in enumerate(zip(records, sessions, strict=True)):
         prev = i if i > 0 and sessions[i - 1] == session else None
         nxt = i + 2 if i + 1 < len(records) and sessions[i + 1] == session else None
-        out.append(Placed(record=record, key=i + 1, vector=vectors[i], session=(1, session),
-                          prev=prev, next=nxt))  # fmt: skip
+        out.append(Placed.of(record, key=i + 1, vector=vectors[i], session=(1, session),
+                             prev=prev, next=nxt))  # fmt: skip
     return out
 
 
@@ -152,7 +152,7 @@ def test_features_find_the_answer_next_to_the_matching_turn() -> None:
     unit_of = index.arrays().unit_of
     # turn 2's units follow the best-matching turn (turn 1)
     assert set(unit_of[cols["tp1"] == max(cols["tp1"])].tolist()) == {2}
-    said_by_ana = [index.records[int(m)].actor == "Ana" for m in unit_of]
+    said_by_ana = [index.placed[int(m)].brief.actor == "Ana" for m in unit_of]
     assert cols["spk_named"].tolist() == [float(x) for x in said_by_ana]
     assert cols["s_bm25"][0] == cols["s_bm25"][-3] > cols["s_bm25"][-1]
     score = linear_scores(cols, {"bm25": 1.0}, len(unit_of))

@@ -17,13 +17,13 @@ and ``valid_from <= valid_to``. A store that refuses writes (``read_only``) rais
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from memstrata.ports.models import Vector
-from memstrata.terms import Terms, terms_of
+from memstrata.terms import Brief, Terms, decode, encode, terms_of
 from memstrata.types import (
     Change,
     Filters,
@@ -442,23 +442,82 @@ class ScopeStats:
 SessionKey = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
 class Placed:
     """A memory with where it sits in its conversation: its vector, its session, and the
     previous and next memories of that session (store keys, ``None`` at either end), and its
-    terms (``terms.terms_of``) as the write path stored them (``None``: not stored)."""
+    terms (``terms.terms_of``) as the write path stored them (``stored``: ``terms.encode``'s
+    string; ``None``: not stored).
 
-    record: MemoryRecord
-    key: int
-    vector: Vector | None
-    session: SessionKey | None
-    prev: int | None
-    next: int | None
-    terms: Terms | None = None
+    A search reads hundreds of these and returns a few, so what the ranker reads of the record
+    is a ``Brief``, and the record itself (``record``) is made from the store's row only when
+    asked for (``make``); the stored terms are decoded only when asked for too (``terms``).
+    """
+
+    __slots__ = (
+        "_make",
+        "_record",
+        "brief",
+        "key",
+        "next",
+        "prev",
+        "session",
+        "stored",
+        "vector",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        brief: Brief,
+        key: int,
+        vector: Vector | None,
+        session: SessionKey | None,
+        prev: int | None,
+        next: int | None,
+        *,
+        make: Callable[[], MemoryRecord],
+        stored: str | None = None,
+    ) -> None:
+        self.brief, self.key, self.vector, self.session = brief, key, vector, session
+        self.prev, self.next, self.stored = prev, next, stored
+        self._make: Callable[[], MemoryRecord] | None = make
+        self._record: MemoryRecord | None = None
+
+    @classmethod
+    def of(
+        cls,
+        record: MemoryRecord,
+        key: int,
+        vector: Vector | None,
+        session: SessionKey | None,
+        prev: int | None,
+        next: int | None,
+        terms: Terms | None = None,
+    ) -> Placed:
+        """A placed memory whose record is at hand (and its terms, when stored)."""
+        stored = None if terms is None else encode(terms, record.text)
+        return cls(Brief.of(record), key, vector, session, prev, next,
+                   make=lambda: record, stored=stored)  # fmt: skip
+
+    @property
+    def record(self) -> MemoryRecord:
+        """Its record, made on first read."""
+        if self._record is None:
+            assert self._make is not None
+            self._record, self._make = self._make(), None
+        return self._record
+
+    @property
+    def terms(self) -> Terms | None:
+        """Its terms as stored (``None``: not stored)."""
+        return None if self.stored is None else decode(self.stored, self.brief.text)
 
     def read_terms(self) -> Terms:
         """Its terms: as stored, else made from its record."""
-        return terms_of(self.record) if self.terms is None else self.terms
+        found = self.terms
+        return terms_of(self.record) if found is None else found
+
+    def __repr__(self) -> str:
+        return f"Placed(key={self.key}, id={self.brief.id!r}, session={self.session})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from memstrata.ports import Placed
+from memstrata.terms import Brief
 from memstrata.types import MemoryRecord
 
 
@@ -43,7 +45,9 @@ class Numbered:
 
 def number(tokens: Sequence[str], lengths: Sequence[int]) -> Numbered:
     """Documents given as their tokens one after another and their lengths, numbered."""
-    numbers = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    numbers: dict[str, int] = dict.fromkeys(tokens, 0)
+    for i, token in enumerate(numbers):
+        numbers[token] = i
     flat = np.fromiter(map(numbers.__getitem__, tokens), np.int64, len(tokens))
     return Numbered(numbers, flat, np.repeat(np.arange(len(lengths)), lengths))
 
@@ -225,7 +229,8 @@ class Candidates:
     """The candidates of one search as the features read them: memories in the order they
     were stored, their units, their sessions, with the scope's statistics."""
 
-    records: list[MemoryRecord]
+    #: The candidates as the store gave them (their records made only when read).
+    placed: list[Placed]
     lexical: ScopedBM25
     unit_lexical: ScopedBM25
     sessions: SessionBM25
@@ -240,7 +245,16 @@ class Candidates:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.placed)
+
+    @property
+    def briefs(self) -> list[Brief]:
+        """What the ranker reads of each candidate's record."""
+        return [p.brief for p in self.placed]
+
+    def record(self, position: int) -> MemoryRecord:
+        """The record of the candidate at ``position``."""
+        return self.placed[position].record
 
     def arrays(self) -> Arrays:
         return self.columns

@@ -207,7 +207,7 @@ def build(
     df = dict(stats.df)
     memories = max(stats.memories, len(placed))
     size = len(placed)
-    records = [p.record for p in placed]
+    briefs = [p.brief for p in placed]
     every = [p.read_terms() for p in placed]
     position = {p.key: i for i, p in enumerate(placed)}
     prev = [-1 if p.prev is None else position.get(p.prev, -1) for p in placed]
@@ -219,10 +219,10 @@ def build(
         for p in placed
     ]  # fmt: skip
     actors: dict[str, int] = {}
-    actor_of = [actors.setdefault(r.actor, len(actors)) if r.actor else -1 for r in records]
+    actor_of = [actors.setdefault(b.actor, len(actors)) if b.actor else -1 for b in briefs]
     span_of, span_low, span_high = [], [], []
-    for i, record in enumerate(records):
-        for low, high in days(record):
+    for i, brief in enumerate(briefs):
+        for low, high in days(brief):
             span_of.append(i)
             span_low.append(low)
             span_high.append(high)
@@ -253,8 +253,8 @@ def build(
         before = last_unit[prev[i]] if prev[i] >= 0 else -1
         first = len(unit_text)
         unit_start.append(first)
-        record = records[i]
-        came_from = origin(record.sources or (record.id,))
+        brief = briefs[i]
+        came_from = origin(brief.sources or (brief.id,))
         unit_person += terms.unit_persons()
         for text, words in parts:
             unit_spans += (start, width, len(tokens), len(words))
@@ -307,7 +307,7 @@ def build(
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     sizes = np.fromiter(map(len, unit_text), np.int64, len(unit_text))
-    prefix = np.fromiter(map(len, map(context_prefix, records)), np.int64, size)
+    prefix = np.fromiter(map(len, map(context_prefix, briefs)), np.int64, size)
     cost = prefix[units] + sizes if len(units) else sizes
     columns = Arrays(
         size=size,
@@ -321,7 +321,7 @@ def build(
         span_low=np.asarray(span_low, np.int64),
         span_high=np.asarray(span_high, np.int64),
         photo=np.fromiter((t.photo for t in every), np.float32, size),
-        procedure=np.fromiter((r.kind == "procedure" for r in records), np.float32, size),
+        procedure=np.fromiter((b.kind == "procedure" for b in briefs), np.float32, size),
         unit_of=units,
         unit_prev=unit_prev,
         unit_next=unit_next,
@@ -332,7 +332,7 @@ def build(
         unit_person=np.asarray(unit_person, np.int64),
         allowed=np.ones(len(placed), bool) if allowed is None else np.asarray(allowed, bool),
     )
-    return Candidates(records=records, lexical=lexical, unit_lexical=unit_lexical,
+    return Candidates(placed=list(placed), lexical=lexical, unit_lexical=unit_lexical,
                       sessions=sessions, unit_text=unit_text, unit_start=unit_start,
                       actors=list(actors), dim=dim, vectors=vectors,
                       session_vectors=session_vectors, columns=columns)  # fmt: skip
@@ -422,7 +422,7 @@ def _hits(
             name: Signal(rank=int(ranks[name][j]), score=float(scores[name][j]))
             for name in explained
         }
-        record = candidates.records[memory]
+        record = candidates.record(memory)
         excerpt = None
         if units is not None:
             joined = " ".join(candidates.unit_text[u] for u in units)
@@ -441,7 +441,7 @@ def _ranks(
 
 def labels_of(candidates: Candidates, evidence: set[str]) -> npt.NDArray[np.bool_]:
     """Per unit: whether its memory's sources name one of ``evidence`` (for fitting)."""
-    memory = np.array([bool(evidence & set(r.sources)) for r in candidates.records])
+    memory = np.array([bool(evidence & set(p.brief.sources)) for p in candidates.placed])
     return memory[candidates.arrays().unit_of]
 
 

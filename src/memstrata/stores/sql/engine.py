@@ -19,6 +19,7 @@ when it opens writable (``rebuild_figures``), one exact scope at a time.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,6 @@ from memstrata.stores.sql.where import exact_scope_sql, scope_sql
 from memstrata.terms import (
     TERMS_VERSION,
     Terms,
-    decode,
     encode,
     moment,
     same_session,
@@ -169,17 +169,18 @@ class SQLEngine(SQLBase[TxT]):
         return out
 
     def _placed(self, row: Row) -> Placed:
-        """A row of ``PLACED``."""
+        """A row of ``PLACED``: its record made only when read (``Placed``)."""
         key, embedding, scope, session, prev, nxt, stored = row[:7]
-        record = rows.record(self.dialect, row[7:])
+        fields = row[7:]
         return Placed(
-            record=record,
-            key=int(key),
-            vector=self.dialect.vector_of(embedding),
-            session=None if scope is None or session is None else (int(scope), int(session)),
-            prev=None if prev is None else int(prev),
-            next=None if nxt is None else int(nxt),
-            terms=None if stored is None else decode(stored, record.text),
+            rows.brief(self.dialect, fields),
+            int(key),
+            self.dialect.vector_of(embedding),
+            None if scope is None or session is None else (int(scope), int(session)),
+            None if prev is None else int(prev),
+            None if nxt is None else int(nxt),
+            make=functools.partial(rows.record, self.dialect, fields),
+            stored=stored,
         )
 
     def sessions(

@@ -11,6 +11,7 @@ from typing import Any
 
 from memstrata.ports import ApiKey, Link
 from memstrata.stores.sql.dialect import Dialect, Row, marks
+from memstrata.terms import Brief
 from memstrata.types import HistoryEvent, MemoryRecord, Message, Scope
 
 NAMES = (
@@ -84,6 +85,14 @@ def record(d: Dialect, row: Row) -> MemoryRecord:
         metadata=d.json_of(metadata),
         expires_at=None if expires_at is None else time_of(expires_at),
     )
+
+
+def brief(d: Dialect, row: Row) -> Brief:
+    """What the ranker reads of a row that starts with the columns of ``SELECT``."""
+    valid_from = row[12]
+    at = d.time_of(row[14] if valid_from is None else valid_from)
+    assert at is not None
+    return Brief(row[0], row[6], row[5], row[10], d.strings_of(row[7]), d.strings_of(row[8]), at)
 
 
 def snapshot(d: Dialect, value: Any, tenant: str) -> MemoryRecord:
