@@ -21,8 +21,12 @@ import functools
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from memstrata.text import split_sentences, stem, tokenize
 from memstrata.types import MemoryRecord, human_date
@@ -220,6 +224,63 @@ def decode(stored: str, text: str) -> Terms:
     has_time, is_question, photo, persons = _flags(flags)
     return Terms(tuple(head.split(" ")) if head else (), tuple(units), has_time, is_question,
                  photo, persons)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Many memories' stored terms (``encode``) read at once, as columns (``spread``)."""
+
+    #: Every memory's tokens one after another: its head's, then each of its units'.
+    tokens: list[str]
+    #: Per memory: its head's tokens, and its units.
+    heads: npt.NDArray[np.int64]
+    units: npt.NDArray[np.int64]
+    #: Per unit: its text, its tokens (without the head's), and its persons (``Terms.person``).
+    unit_text: list[str]
+    unit_tokens: npt.NDArray[np.int64]
+    unit_person: list[int]
+    #: Per memory: ``Terms.has_time``, ``is_question`` and ``photo``.
+    has_time: list[bool]
+    is_question: list[bool]
+    photo: list[bool]
+
+
+def spread(stored: Sequence[str], texts: Sequence[str]) -> Spread:
+    """The terms ``encode`` wrote for memories whose texts are ``texts``, read at once: the
+    same as ``decode`` of each, without a ``Terms`` for each (a search reads hundreds)."""
+    pieces: list[str] = []  # each memory's head's tokens, then each of its units'
+    units: list[int] = []
+    unit_text: list[str] = []
+    unit_person: list[int] = []
+    has_time: list[bool] = []
+    is_question: list[bool] = []
+    photo: list[bool] = []
+    for value, text in zip(stored, texts, strict=True):
+        flags, *parts = value.split(_FIELD)
+        pieces += parts[::2]  # the head, then each unit's tokens
+        wheres = parts[1::2]
+        for where in wheres:
+            if where[:1] == '"':
+                unit_text.append(json.loads(where))
+            else:
+                start, _, end = where.partition(" ")
+                unit_text.append(text[int(start) : int(end)])
+        time, question, picture, persons = _flags(flags)
+        count = len(wheres)
+        units.append(count)
+        unit_person += persons if len(persons) == count else (persons + (0,) * count)[:count]
+        has_time.append(time)
+        is_question.append(question)
+        photo.append(picture)
+    sizes = np.fromiter((p.count(" ") + 1 if p else 0 for p in pieces), np.int64, len(pieces))
+    said = [p for p in pieces if p]
+    tokens = " ".join(said).split(" ") if said else []
+    per_memory = np.asarray(units, np.int64) + 1
+    first = np.cumsum(per_memory) - per_memory  # each memory's head among the pieces
+    is_head = np.zeros(len(pieces), bool)
+    is_head[first] = True
+    return Spread(tokens, sizes[first], per_memory - 1, unit_text, sizes[~is_head], unit_person,
+                  has_time, is_question, photo)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1024)

@@ -511,6 +511,12 @@ class Placed:
         """Its terms as stored (``None``: not stored)."""
         return None if self.stored is None else decode(self.stored, self.brief.text)
 
+    def encoded(self) -> str:
+        """Its terms as ``terms.encode`` writes them: as stored, else made from its record."""
+        return (
+            encode(terms_of(self.record), self.brief.text) if self.stored is None else self.stored
+        )
+
     def read_terms(self) -> Terms:
         """Its terms: as stored, else made from its record."""
         found = self.terms

@@ -43,7 +43,7 @@ from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import origin, pack, wording
 from memstrata.read.temporal import parse_query_time
-from memstrata.terms import context_prefix, days, moment
+from memstrata.terms import context_prefix, days, moment, spread
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
 #: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
@@ -208,7 +208,7 @@ def build(
     memories = max(stats.memories, len(placed))
     size = len(placed)
     briefs = [p.brief for p in placed]
-    every = [p.read_terms() for p in placed]
+    read = spread([p.encoded() for p in placed], [b.text for b in briefs])
     position = {p.key: i for i, p in enumerate(placed)}
     prev = [-1 if p.prev is None else position.get(p.prev, -1) for p in placed]
     nxt = [-1 if p.next is None else position.get(p.next, -1) for p in placed]
@@ -231,52 +231,44 @@ def build(
     for i, p in enumerate(placed):
         if p.vector is not None:
             vectors[i] = p.vector
-    # Every candidate's tokens one after another; each unit's tokens are its memory's head's,
-    # then its own, both a stretch of those (``unit_spans``: start and length of each).
-    tokens: list[str] = []
-    lengths: list[int] = []
-    unit_spans: list[int] = []
-    unit_text: list[str] = []
-    unit_group: list[int] = []
-    unit_start: list[int] = []
-    unit_person: list[int] = []
+    # Every candidate's tokens one after another (its head's, then each unit's); each unit's
+    # tokens are its memory's head's, then its own, both a stretch of those (``spans``: the
+    # start and length of each, two rows a unit).
+    tokens, heads, counts = read.tokens, read.heads, read.units
+    units = np.repeat(np.arange(size, dtype=np.int64), counts)
+    own = read.unit_tokens
+    lengths_of = heads + np.bincount(units, weights=own, minlength=size).astype(np.int64)
+    lengths = lengths_of.tolist()
+    begins = np.cumsum(lengths_of) - lengths_of
+    first_units = np.cumsum(counts) - counts
+    before_own = np.cumsum(own) - own  # each unit's own tokens after the memory's head
+    spans = np.empty((2 * len(units), 2), np.int64)
+    spans[0::2, 0], spans[0::2, 1] = begins[units], heads[units]
+    spans[1::2, 0] = begins[units] + heads[units] + before_own - before_own[first_units[units]]
+    spans[1::2, 1] = own
+    unit_lengths = heads[units] + own
+    unit_text = read.unit_text
+    origins = [origin(b.sources or (b.id,)) for b in briefs]
+    unit_group = [
+        hash((origins[m], wording(t))) for m, t in zip(units.tolist(), unit_text, strict=True)
+    ]
+    unit_start = first_units.tolist()
     # Units follow on from the previous memory's last unit when it is a candidate (and came
-    # before): each memory's first unit's previous one, its units' count, and its last unit.
+    # before): each memory's first unit's previous one, and its last unit.
     opening: list[int] = []
-    counts: list[int] = []
     last_unit = [-1] * size
-    for i, terms in enumerate(every):
-        head, parts = terms.head, terms.units
-        start = len(tokens)
-        tokens += head
-        width = len(head)
+    for i, (first, count) in enumerate(zip(unit_start, counts.tolist(), strict=True)):
         before = last_unit[prev[i]] if prev[i] >= 0 else -1
-        first = len(unit_text)
-        unit_start.append(first)
-        brief = briefs[i]
-        came_from = origin(brief.sources or (brief.id,))
-        unit_person += terms.unit_persons()
-        for text, words in parts:
-            unit_spans += (start, width, len(tokens), len(words))
-            tokens += words
-            unit_text.append(text)
-            unit_group.append(hash((came_from, wording(text))))
         opening.append(before)
-        counts.append(len(parts))
-        last_unit[i] = first + len(parts) - 1 if parts else before
-        lengths.append(len(tokens) - start)
+        last_unit[i] = first + count - 1 if count else before
     unit_count = len(unit_text)
-    units = np.repeat(np.arange(size, dtype=np.int64), np.asarray(counts, np.int64))
     unit_prev = np.arange(unit_count, dtype=np.int64) - 1
-    starts = np.asarray(unit_start, np.int64)
-    opens = np.asarray(counts, np.int64) > 0
-    unit_prev[starts[opens]] = np.asarray(opening, np.int64)[opens]
+    opens = counts > 0
+    unit_prev[first_units[opens]] = np.asarray(opening, np.int64)[opens]
     unit_next = np.full(unit_count, -1, np.int64)
     linked = np.flatnonzero(unit_prev >= 0)
     unit_next[unit_prev[linked]] = linked
     numbered = number(tokens, lengths)
-    spans = np.asarray(unit_spans, np.int64).reshape(-1, 2)
-    unit_lengths = spans[:, 1].reshape(-1, 2).sum(axis=1)
     unit_numbered = numbered.within(spans, unit_lengths)
     lexical = ScopedBM25(tokens, lengths, df, memories, stats.tokens / max(stats.memories, 1),
                          lookup, numbered=numbered)  # fmt: skip
@@ -314,13 +306,13 @@ def build(
         session_of=np.asarray(session_of, np.int64),
         prev=np.asarray(prev, np.int64),
         next=np.asarray(nxt, np.int64),
-        has_time=np.fromiter((t.has_time for t in every), np.float32, size),
-        is_question=np.fromiter((t.is_question for t in every), np.float32, size),
+        has_time=np.asarray(read.has_time, np.float32),
+        is_question=np.asarray(read.is_question, np.float32),
         actor_of=np.asarray(actor_of, np.int64),
         span_of=np.asarray(span_of, np.int64),
         span_low=np.asarray(span_low, np.int64),
         span_high=np.asarray(span_high, np.int64),
-        photo=np.fromiter((t.photo for t in every), np.float32, size),
+        photo=np.asarray(read.photo, np.float32),
         procedure=np.fromiter((b.kind == "procedure" for b in briefs), np.float32, size),
         unit_of=units,
         unit_prev=unit_prev,
@@ -329,7 +321,7 @@ def build(
         unit_cost=cost,
         unit_log_cost=np.log(np.maximum(cost, 1)).astype(np.float32),
         unit_group=np.asarray(unit_group, np.int64),
-        unit_person=np.asarray(unit_person, np.int64),
+        unit_person=np.asarray(read.unit_person, np.int64),
         allowed=np.ones(len(placed), bool) if allowed is None else np.asarray(allowed, bool),
     )
     return Candidates(placed=list(placed), lexical=lexical, unit_lexical=unit_lexical,
