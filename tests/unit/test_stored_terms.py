@@ -1,5 +1,5 @@
 """A memory's terms as the store keeps them (``terms.encode``) read back as ``terms_of`` made
-them (``terms.decode``), whatever the text holds (pure)."""
+them (``terms.decode``, and ``terms.spread`` for many at once), whatever the text holds (pure)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memstrata.terms import FIRST_PERSON, SECOND_PERSON, decode, encode, terms_of
+from memstrata.terms import FIRST_PERSON, SECOND_PERSON, Terms, decode, encode, spread, terms_of
 from memstrata.types import MemoryRecord, Scope
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -71,3 +71,32 @@ def test_terms_stored_before_persons_were_kept_read_as_neither() -> None:
     terms = decode(f"{old[0][:1]}\x1e{old[1]}", record.text)
     assert terms.persons == () and terms.person(0) == terms.person(1) == 0
     assert [t for t, _ in terms.units] == ["I adopted a puppy.", "Did you see her?"]
+
+
+def spread_as_decoded(stored: list[str], texts: list[str]) -> None:
+    """``spread`` of many memories says what ``decode`` of each says."""
+    read = spread(stored, texts)
+    each: list[Terms] = [decode(s, t) for s, t in zip(stored, texts, strict=True)]
+    assert read.tokens == [token for terms in each for token in terms.tokens]
+    assert read.heads.tolist() == [len(terms.head) for terms in each]
+    assert read.units.tolist() == [len(terms.units) for terms in each]
+    assert read.unit_text == [text for terms in each for text, _ in terms.units]
+    assert read.unit_tokens.tolist() == [len(words) for terms in each for _, words in terms.units]
+    assert read.unit_person == [p for terms in each for p in terms.unit_persons()]
+    assert read.has_time == [terms.has_time for terms in each]
+    assert read.is_question == [terms.is_question for terms in each]
+    assert read.photo == [terms.photo for terms in each]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(max_size=80), max_size=6), actor=st.sampled_from([None, "Ana"]))
+def test_many_memories_read_at_once_as_each_alone(texts: list[str], actor: str | None) -> None:
+    texts = [*texts, "We went [photo: a lake] there.", "Did you eat? I did, yesterday."]
+    records = [rec(text, keys=("2023-05-31",) if i % 2 else (), actor=actor)
+               for i, text in enumerate(texts)]  # fmt: skip
+    stored = [encode(terms_of(r), r.text) for r in records]
+    spread_as_decoded(stored, [r.text for r in records])
+    # Terms stored before units' persons were kept read as neither person.
+    old = [f"{s[:1]}\x1e{s.split(chr(0x1E), 1)[1]}" for s in stored]
+    spread_as_decoded(old, [r.text for r in records])
+    spread_as_decoded([], [])
