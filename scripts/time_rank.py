@@ -7,7 +7,9 @@ its query embedded beforehand (so the figures leave the embedding out, about 7 m
 
 Prints the p50 and p95 of ``read.engine.rank`` with the library's budgeted packing (4,000
 characters), in wall-clock time and in the CPU time of the thread that ranks (which other work
-on a shared machine disturbs less), and the load average before and after.
+on a shared machine disturbs less), and the load average before and after. With ``--parts``,
+also the milliseconds a timed search spends in each of the store's calls and the engine's
+steps (timers wrapped around them; a part called within another counts in both).
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from memstrata import Memory
 from memstrata.evals.locomo import load_locomo
 from memstrata.evals.scale import SCOPE, merge
+from memstrata.read import engine
 from memstrata.read.engine import rank
 from memstrata.types import Filters, Scope
 
@@ -31,6 +37,7 @@ def main() -> int:
     parser.add_argument("store", help="a store that `memstrata eval scale --keep` kept")
     parser.add_argument("dataset", help="the LoCoMo-format file whose questions it was asked")
     parser.add_argument("--every", type=int, default=5, help="time every n-th question")
+    parser.add_argument("--parts", action="store_true", help="time each part of a search too")
     args = parser.parse_args()
     questions = merge(load_locomo(args.dataset)).questions[:: args.every]
     before = os.getloadavg()[0]
@@ -38,8 +45,16 @@ def main() -> int:
         assert mem.embedder is not None
         vectors = mem.embedder.embed([q.question for q in questions], kind="query")
         scope, active, now = Scope(user_id=SCOPE), Filters(states=("active",)), datetime.now(UTC)
+        parts: Counter[str] = Counter()
+        if args.parts:
+            for name in STORE_PARTS:
+                setattr(mem.store, name, timed_part(getattr(mem.store, name), name, parts))
+            for name in ENGINE_PARTS:
+                if hasattr(engine, name):  # an older engine may lack one
+                    setattr(engine, name, timed_part(getattr(engine, name), name, parts))
         times, cpu = [], []
         for timed in (False, True):
+            parts.clear()
             for question, vector in zip(questions, vectors, strict=True):
                 start, start_cpu = time.perf_counter(), time.thread_time()
                 rank(mem.store, vector, scope, question.question, active, limit=50, now=now,
@@ -51,7 +66,27 @@ def main() -> int:
     c50, c95 = np.percentile(cpu, [50, 95])
     print(f"{len(times)} searches: p50 {p50:.1f} ms, p95 {p95:.1f} ms; CPU p50 {c50:.1f} ms, "
           f"p95 {c95:.1f} ms; load {before:.2f} -> {os.getloadavg()[0]:.2f}")  # fmt: skip
+    for name, seconds in parts.most_common():
+        print(f"  {name:14s} {1000 * seconds / len(times):6.1f} ms a search")
     return 0
+
+
+#: The store's calls and the engine's steps that ``--parts`` times.
+STORE_PARTS = ("scope_stats", "keyword_keys", "vector_keys", "placed", "sessions", "get_setting")
+ENGINE_PARTS = ("build", "spread", "number", "features", "pack", "_hits")
+
+
+def timed_part(call: Callable[..., Any], name: str, parts: Counter[str]) -> Callable[..., Any]:
+    """``call``, adding the seconds each call takes to ``parts[name]``."""
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            parts[name] += time.perf_counter() - start
+
+    return timed
 
 
 if __name__ == "__main__":

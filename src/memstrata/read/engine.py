@@ -13,8 +13,10 @@ context packed within a budget (``read.pack``).
 Nothing here scans a scope or holds one in memory: each search reads a few indexed queries'
 worth, so a fresh process answers its first search as a warm one does, and another process's
 writes show on the next search. Each candidate's tokens (``terms.terms_of``) come with it from
-the store, which wrote them with the memory (``ports.Placed.terms``): a search cuts and stems
-no candidate's text, and keeps nothing between searches.
+the store, which wrote them with the memory (``ports.Placed.stored``), and are read for all the
+candidates at once (``terms.spread``): a search cuts and stems no candidate's text, and keeps
+nothing between searches. The ranker reads a ``Brief`` of each candidate's record; the whole
+record is made only for what the search returns.
 """
 
 from __future__ import annotations
