@@ -8,8 +8,18 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memstrata.terms import FIRST_PERSON, SECOND_PERSON, Terms, decode, encode, spread, terms_of
-from memstrata.types import MemoryRecord, Scope
+from memstrata.terms import (
+    FIRST_PERSON,
+    SECOND_PERSON,
+    Brief,
+    Terms,
+    context_prefix,
+    decode,
+    encode,
+    spread,
+    terms_of,
+)
+from memstrata.types import MemoryRecord, Scope, context_line
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 
@@ -100,3 +110,11 @@ def test_many_memories_read_at_once_as_each_alone(texts: list[str], actor: str |
     old = [f"{s[:1]}\x1e{s.split(chr(0x1E), 1)[1]}" for s in stored]
     spread_as_decoded(old, [r.text for r in records])
     spread_as_decoded([], [])
+
+
+def test_a_brief_s_context_prefix_is_how_its_record_s_context_line_starts() -> None:
+    later = datetime(2024, 12, 31, 23, 59, tzinfo=UTC)
+    for record in (rec("hello"), rec("hi", actor=None),
+                   MemoryRecord(id="f", scope=Scope(user_id="u"), kind="fact", text="Ana runs.",
+                                recorded_at=later)):  # fmt: skip
+        assert context_prefix(Brief.of(record)) + record.text == context_line(record)

@@ -479,7 +479,7 @@ class Placed:
     ) -> None:
         self.brief, self.key, self.vector, self.session = brief, key, vector, session
         self.prev, self.next, self.stored = prev, next, stored
-        self._make: Callable[[], MemoryRecord] | None = make
+        self._make = make
         self._record: MemoryRecord | None = None
 
     @classmethod
@@ -500,11 +500,11 @@ class Placed:
 
     @property
     def record(self) -> MemoryRecord:
-        """Its record, made on first read."""
-        if self._record is None:
-            assert self._make is not None
-            self._record, self._make = self._make(), None
-        return self._record
+        """Its record, made on first read (by two threads at once: made twice, the same)."""
+        record = self._record
+        if record is None:
+            record = self._record = self._make()
+        return record
 
     @property
     def terms(self) -> Terms | None:

@@ -4,6 +4,7 @@ statements that write them (built once per dialect)."""
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,12 +88,18 @@ def record(d: Dialect, row: Row) -> MemoryRecord:
     )
 
 
+#: What ``brief`` reads of a row of ``SELECT``.
+_BRIEF = operator.itemgetter(*(NAMES.index(name) for name in (
+    "id", "text", "kind", "actor", "sources", "keys", "valid_from", "recorded_at"
+)))  # fmt: skip
+
+
 def brief(d: Dialect, row: Row) -> Brief:
     """What the ranker reads of a row that starts with the columns of ``SELECT``."""
-    valid_from = row[12]
-    at = d.time_of(row[14] if valid_from is None else valid_from)
+    id_, text, kind, actor, sources, keys, valid_from, recorded_at = _BRIEF(row)
+    at = d.time_of(recorded_at if valid_from is None else valid_from)
     assert at is not None
-    return Brief(row[0], row[6], row[5], row[10], d.strings_of(row[7]), d.strings_of(row[8]), at)
+    return Brief(id_, text, kind, actor, d.strings_of(sources), d.strings_of(keys), at)
 
 
 def snapshot(d: Dialect, value: Any, tenant: str) -> MemoryRecord:
