@@ -230,13 +230,17 @@ def decode(stored: str, text: str) -> Terms:
 class Spread:
     """Many memories' stored terms (``encode``) read at once, as columns (``spread``)."""
 
-    #: Every memory's tokens one after another: its head's, then each of its units'.
-    tokens: list[str]
-    #: Per memory: its head's tokens, and its units.
+    #: Every memory's tokens as stored, in pieces: its head's, then each of its units' (tokens
+    #: apart by single spaces).
+    pieces: list[str]
+    #: Per memory: its head's piece, its head's tokens, and its units.
+    head_piece: npt.NDArray[np.int64]
     heads: npt.NDArray[np.int64]
     units: npt.NDArray[np.int64]
-    #: Per unit: its text, its tokens (without the head's), and its persons (``Terms.person``).
+    #: Per unit: its text, its piece, its tokens (without the head's), and its persons
+    #: (``Terms.person``).
     unit_text: list[str]
+    unit_piece: npt.NDArray[np.int64]
     unit_tokens: npt.NDArray[np.int64]
     unit_person: list[int]
     #: Per memory: ``Terms.has_time``, ``is_question`` and ``photo``.
@@ -273,14 +277,13 @@ def spread(stored: Sequence[str], texts: Sequence[str]) -> Spread:
         is_question.append(question)
         photo.append(picture)
     sizes = np.fromiter((p.count(" ") + 1 if p else 0 for p in pieces), np.int64, len(pieces))
-    said = [p for p in pieces if p]
-    tokens = " ".join(said).split(" ") if said else []
     per_memory = np.asarray(units, np.int64) + 1
     first = np.cumsum(per_memory) - per_memory  # each memory's head among the pieces
     is_head = np.zeros(len(pieces), bool)
     is_head[first] = True
-    return Spread(tokens, sizes[first], per_memory - 1, unit_text, sizes[~is_head], unit_person,
-                  has_time, is_question, photo)  # fmt: skip
+    unit_piece = np.flatnonzero(~is_head)
+    return Spread(pieces, first, sizes[first], per_memory - 1, unit_text, unit_piece,
+                  sizes[unit_piece], unit_person, has_time, is_question, photo)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1024)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
-from memstrata.read.candidates import number
+from memstrata.read.candidates import Docs, Pieces
 from memstrata.read.engine import Candidates, ScopedBM25, build
 from memstrata.read.features import (
     DEFAULT_WEIGHTS,
@@ -116,8 +116,14 @@ def test_candidates_keep_neighbours_within_a_session() -> None:
     assert len(index.sessions) == 2
 
 
+def whole(texts: list[str]) -> Docs:
+    """Documents of one piece each."""
+    at = np.arange(len(texts), dtype=np.int64)
+    return Docs(Pieces(texts), at, at, len(texts))
+
+
 def test_scope_statistics_not_the_candidates_set_the_idf() -> None:
-    bm = ScopedBM25(["a", "b", "b"], [2, 1], {"a": 1, "b": 90}, documents=100, average=2.0)
+    bm = ScopedBM25(whole(["a b", "b"]), [2, 1], {"a": 1, "b": 90}, documents=100, average=2.0)
     assert bm.tf("b").tolist() == [1.0, 1.0] and bm.tf("a").tolist() == [1.0, 0.0]
     assert bm.counts(0) == {"a": 1, "b": 1} and bm.counts(1) == {"b": 1}
     assert math.isclose(bm.idf("a"), math.log(1 + 99.5 / 1.5), rel_tol=1e-6)
@@ -126,23 +132,28 @@ def test_scope_statistics_not_the_candidates_set_the_idf() -> None:
     assert math.isclose(bm.idf("zzz"), math.log(1 + 100.5 / 0.5), rel_tol=1e-6)
 
 
-def test_documents_made_of_stretches_of_numbered_tokens_score_as_their_own_tokens() -> None:
-    tokens = ["may", "ana", "adopt", "puppi", "biscuit", "may", "ben", "breed", "ana"]
-    whole = number(tokens, [5, 4])
-    # Each unit is its memory's head (two tokens), then its own words.
-    spans = np.asarray([[0, 2, 2, 1], [0, 2, 3, 2], [5, 2, 7, 2]], np.int64).reshape(-1, 2)
-    lengths = np.asarray([3, 4, 4], np.int64)
-    units = [["may", "ana", "adopt"], ["may", "ana", "puppi", "biscuit"],
-             ["may", "ben", "breed", "ana"]]  # fmt: skip
+def test_documents_made_of_pieces_score_as_their_own_tokens() -> None:
+    # Two memories: each a head (its date and speaker) and its units' tokens.
+    pieces = Pieces(["may ana", "adopt", "puppi biscuit", "", "may ben", "breed ana ana"])
+    # Each unit is its memory's head, then its own words (the fourth piece is a unit of none).
+    heads, own = np.asarray([0, 0, 4], np.int64), np.asarray([1, 2, 5], np.int64)
+    at = np.arange(3, dtype=np.int64)
+    units = Docs(pieces, np.concatenate([heads, own]), np.concatenate([at, at]), 3)
+    alone = whole(["may ana adopt", "may ana puppi biscuit", "may ben breed ana ana"])
     df = {"ana": 5, "puppi": 2, "may": 40}
-    made = ScopedBM25([t for u in units for t in u], lengths.tolist(), dict(df), 100, 3.0)
-    numbered = ScopedBM25((), lengths.tolist(), dict(df), 100, 3.0,
-                          numbered=whole.within(spans, lengths))  # fmt: skip
-    for term in ("ana", "puppi", "may", "breed", "nowhere"):
-        assert numbered.tf(term).tolist() == made.tf(term).tolist()
-    assert numbered.score(["ana", "puppi"]).tolist() == made.score(["ana", "puppi"]).tolist()
+    made = ScopedBM25(alone, [3, 4, 5], dict(df), 100, 3.0)
+    pieced = ScopedBM25(units, [3, 4, 5], dict(df), 100, 3.0)
+    for term in ("ana", "puppi", "may", "breed", "nowhere", "an", "a", "na", "may ana", ""):
+        assert pieced.tf(term).tolist() == made.tf(term).tolist(), term
+    assert pieced.tf("ana").tolist() == [1.0, 1.0, 2.0] and made.tf("an").tolist() == [0, 0, 0]
+    assert pieced.score(["ana", "puppi"]).tolist() == made.score(["ana", "puppi"]).tolist()
     for doc in range(3):
-        assert list(numbered.counts(doc).items()) == list(made.counts(doc).items())
+        assert list(pieced.counts(doc).items()) == list(made.counts(doc).items())
+    # A memory of all its pieces, the empty one too.
+    memories = Docs(pieces, np.arange(6, dtype=np.int64), np.asarray([0, 0, 0, 0, 1, 1]), 2)
+    assert memories.tf("ana").tolist() == [1.0, 2.0]
+    assert memories.tokens(0) == ["may", "ana", "adopt", "puppi", "biscuit"]
+    assert memories.tokens(1) == ["may", "ben", "breed", "ana", "ana"]
 
 
 def test_features_find_the_answer_next_to_the_matching_turn() -> None:

@@ -87,7 +87,16 @@ def spread_as_decoded(stored: list[str], texts: list[str]) -> None:
     """``spread`` of many memories says what ``decode`` of each says."""
     read = spread(stored, texts)
     each: list[Terms] = [decode(s, t) for s, t in zip(stored, texts, strict=True)]
-    assert read.tokens == [token for terms in each for token in terms.tokens]
+
+    def tokens(piece: int) -> list[str]:
+        text = read.pieces[piece]
+        return text.split(" ") if text else []
+
+    assert [tokens(p) for p in read.head_piece.tolist()] == [list(t.head) for t in each]
+    assert [tokens(p) for p in read.unit_piece.tolist()] == [
+        list(words) for terms in each for _, words in terms.units
+    ]
+    assert len(read.pieces) == len(read.head_piece) + len(read.unit_piece)
     assert read.heads.tolist() == [len(terms.head) for terms in each]
     assert read.units.tolist() == [len(terms.units) for terms in each]
     assert read.unit_text == [text for terms in each for text, _ in terms.units]

@@ -4,6 +4,7 @@ them with the scope's own statistics, as the store keeps them."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,51 +18,65 @@ from memstrata.terms import Brief
 from memstrata.types import MemoryRecord
 
 
-@dataclass(frozen=True)
-class Numbered:
-    """Documents' tokens numbered: each distinct token's number (in the order they first
-    appear), the tokens' numbers one document after another, and each one's document."""
+class Pieces:
+    """Documents' tokens as pieces: strings of tokens apart by single spaces, as the store
+    keeps a memory's head and each of its units (``terms.encode``). A term's count in every
+    piece is one search of all the pieces joined, so no token is hashed or numbered: a search
+    holds tens of thousands of tokens and asks for a few dozen terms."""
 
-    numbers: dict[str, int]
-    flat: npt.NDArray[np.int64]
-    doc: npt.NDArray[np.int64]
+    def __init__(self, pieces: Sequence[str]) -> None:
+        self.pieces = pieces
+        self._joined = f" {' '.join(pieces)} "
+        widths = np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1
+        self._starts = np.cumsum(widths) - widths + 1  # where each piece starts in ``_joined``
+        self._counts: dict[str, npt.NDArray[np.float32]] = {}
 
-    def tokens(self, start: int, end: int) -> list[str]:
-        """The tokens from ``start`` to ``end`` of ``flat``."""
-        vocabulary = list(self.numbers)
-        return [vocabulary[n] for n in self.flat[start:end].tolist()]
+    def __len__(self) -> int:
+        return len(self.pieces)
 
-    def within(self, spans: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Numbered:
-        """Other documents made of stretches of these tokens: ``spans`` holds each stretch's
-        start in ``flat`` and its length, the documents' stretches one after another, and
-        ``lengths`` each document's length (the sum of its stretches')."""
-        starts, widths = spans[:, 0], spans[:, 1]
-        total = int(widths.sum())
-        offsets = np.cumsum(widths) - widths
-        at = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, widths)
-        doc = np.repeat(np.arange(len(lengths)), lengths)
-        return Numbered(self.numbers, self.flat[at], doc)
+    def count(self, term: str) -> npt.NDArray[np.float32]:
+        """How many of each piece's tokens are ``term``."""
+        found = self._counts.get(term)
+        if found is None:
+            at: list[int] = []
+            if term and " " not in term:
+                at = [m.start() for m in re.finditer(f"(?<= ){re.escape(term)}(?= )",
+                                                     self._joined)]  # fmt: skip
+            piece = np.searchsorted(self._starts, np.asarray(at, np.int64), side="right") - 1
+            found = np.bincount(piece, minlength=len(self)).astype(np.float32)
+            self._counts[term] = found
+        return found
 
 
-def number(tokens: Sequence[str], lengths: Sequence[int]) -> Numbered:
-    """Documents given as their tokens one after another and their lengths, numbered."""
-    numbers: dict[str, int] = dict.fromkeys(tokens, 0)
-    for i, token in enumerate(numbers):
-        numbers[token] = i
-    flat = np.fromiter(map(numbers.__getitem__, tokens), np.int64, len(tokens))
-    return Numbered(numbers, flat, np.repeat(np.arange(len(lengths)), lengths))
+class Docs:
+    """Documents made of pieces (``Pieces``): each document's pieces are given as pairs, a
+    piece and its document (``piece``, ``doc``), each document's in order."""
+
+    def __init__(self, pieces: Pieces, piece: npt.NDArray[np.int64], doc: npt.NDArray[np.int64],
+                 documents: int) -> None:  # fmt: skip
+        self.pieces, self._piece, self._doc, self._documents = pieces, piece, doc, documents
+
+    def tf(self, term: str) -> npt.NDArray[np.float32]:
+        """Each document's count of ``term``."""
+        counts = self.pieces.count(term)[self._piece]
+        return np.bincount(self._doc, weights=counts, minlength=self._documents).astype(np.float32)
+
+    def tokens(self, doc: int) -> list[str]:
+        """A document's tokens, in order."""
+        parts = self._piece[np.flatnonzero(self._doc == doc)].tolist()
+        said = [piece for piece in (self.pieces.pieces[p] for p in parts) if piece]
+        return " ".join(said).split(" ") if said else []
 
 
 class ScopedBM25:
     """Okapi BM25 over the candidates' documents with the scope's statistics: document
     frequencies, and the document count and average length of the whole scope, as the store
-    keeps them. Documents are given as their tokens one after another (``tokens``) and their
-    lengths; the tokens are numbered once (or come numbered: ``numbered``), and a term's column
-    of counts is one vectorised count over the numbers."""
+    keeps them. Documents are given as pieces of tokens (``Docs``) and their lengths; a term's
+    column of counts is one search of the pieces."""
 
     def __init__(
         self,
-        tokens: Sequence[str],
+        docs: Docs | SessionDocs,
         lengths: Sequence[int],
         df: dict[str, int],
         documents: int,
@@ -69,19 +84,15 @@ class ScopedBM25:
         lookup: Any = None,
         k1: float = 1.2,
         b: float = 0.75,
-        *,
-        numbered: Numbered | None = None,
     ) -> None:
         self.k1, self.b = k1, b
-        self._tokens = tokens
+        self._docs = docs
         self.lengths = lengths
         self._df, self._n, self._average = df, max(documents, 1), max(average, 1e-9)
         self._lookup = lookup
         self._columns: dict[str, npt.NDArray[np.float32]] = {}
         self._counts: dict[int, Counter[str]] = {}
         self._norm: npt.NDArray[np.float32] | None = None
-        self._starts: list[int] | None = None
-        self._numbered = numbered
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -90,27 +101,13 @@ class ScopedBM25:
         """A document's term counts, its terms in the order they first appear."""
         found = self._counts.get(doc)
         if found is None:
-            if self._starts is None:
-                self._starts = np.concatenate(([0], np.cumsum(self.lengths))).tolist()
-            start, end = self._starts[doc], self._starts[doc + 1]
-            words = self._tokens[start:end] if self._tokens else self._numbers().tokens(start, end)
-            found = self._counts[doc] = Counter(words)
+            found = self._counts[doc] = Counter(self._docs.tokens(doc))
         return found
-
-    def _numbers(self) -> Numbered:
-        if self._numbered is None:
-            self._numbered = number(self._tokens, self.lengths)
-        return self._numbered
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
         column = self._columns.get(term)
         if column is None:
-            numbered = self._numbers()
-            at = numbered.numbers.get(term)
-            doc = numbered.doc
-            found = doc[:0] if at is None else doc[numbered.flat == at]
-            column = np.bincount(found, minlength=len(self)).astype(np.float32)
-            self._columns[term] = column
+            column = self._columns[term] = self._docs.tf(term)
         return column
 
     def idf(self, term: str) -> float:
@@ -172,26 +169,20 @@ class ScopedBM25:
         return out
 
 
-class SessionBM25(ScopedBM25):
-    """BM25 of sessions: a session's counts are the sums over its candidate memories, its
-    length the whole session's (from the store)."""
+class SessionDocs:
+    """Sessions as documents: a session's counts are the sums over its candidate memories
+    (``members``; ``session_of`` each one's session). The features ask no session's tokens."""
 
     def __init__(self, members: ScopedBM25, session_of: npt.NDArray[np.int64],
-                 lengths: Sequence[int], df: dict[str, int], documents: int,
-                 average: float) -> None:  # fmt: skip
-        super().__init__((), lengths, df, documents, average)
-        self._members, self._session_of = members, session_of
-
-    def counts(self, doc: int) -> Mapping[str, int]:
-        return {}
+                 sessions: int) -> None:  # fmt: skip
+        self._members, self._session_of, self._sessions = members, session_of, sessions
 
     def tf(self, term: str) -> npt.NDArray[np.float32]:
-        column = self._columns.get(term)
-        if column is None:
-            column = np.bincount(self._session_of, weights=self._members.tf(term),
-                                 minlength=len(self.lengths)).astype(np.float32)  # fmt: skip
-            self._columns[term] = column
-        return column
+        return np.bincount(self._session_of, weights=self._members.tf(term),
+                           minlength=self._sessions).astype(np.float32)  # fmt: skip
+
+    def tokens(self, doc: int) -> list[str]:
+        return []
 
 
 @dataclass(frozen=True)
@@ -233,7 +224,7 @@ class Candidates:
     placed: list[Placed]
     lexical: ScopedBM25
     unit_lexical: ScopedBM25
-    sessions: SessionBM25
+    sessions: ScopedBM25
     unit_text: list[str]
     unit_start: list[int]
     actors: list[str]

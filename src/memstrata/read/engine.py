@@ -40,7 +40,7 @@ from memstrata.ports import (
     StoredSettings,
     Vector,
 )
-from memstrata.read.candidates import Arrays, Candidates, ScopedBM25, SessionBM25, number
+from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM25, SessionDocs
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import origin, pack, wording
@@ -233,27 +233,23 @@ def build(
     for i, p in enumerate(placed):
         if p.vector is not None:
             vectors[i] = p.vector
-    # Every candidate's tokens one after another (its head's, then each unit's); each unit's
-    # tokens are its memory's head's, then its own, both a stretch of those (``spans``: the
-    # start and length of each, two rows a unit).
-    tokens, heads, counts = read.tokens, read.heads, read.units
+    # Every candidate's tokens in pieces (its head's, then each unit's): a memory is its
+    # pieces, a unit its memory's head's and its own.
+    heads, counts, own = read.heads, read.units, read.unit_tokens
     units = np.repeat(np.arange(size, dtype=np.int64), counts)
-    own = read.unit_tokens
-    lengths_of = heads + np.bincount(units, weights=own, minlength=size).astype(np.int64)
-    lengths = lengths_of.tolist()
-    begins = np.cumsum(lengths_of) - lengths_of
-    first_units = np.cumsum(counts) - counts
-    before_own = np.cumsum(own) - own  # each unit's own tokens after the memory's head
-    spans = np.empty((2 * len(units), 2), np.int64)
-    spans[0::2, 0], spans[0::2, 1] = begins[units], heads[units]
-    spans[1::2, 0] = begins[units] + heads[units] + before_own - before_own[first_units[units]]
-    spans[1::2, 1] = own
+    lengths = (heads + np.bincount(units, weights=own, minlength=size).astype(np.int64)).tolist()
+    pieces = Pieces(read.pieces)
+    memory_docs = Docs(pieces, np.arange(len(pieces), dtype=np.int64),
+                       np.repeat(np.arange(size, dtype=np.int64), counts + 1), size)  # fmt: skip
+    unit_docs = Docs(pieces, np.concatenate([read.head_piece[units], read.unit_piece]),
+                     np.tile(np.arange(len(units), dtype=np.int64), 2), len(units))  # fmt: skip
     unit_lengths = heads[units] + own
     unit_text = read.unit_text
     origins = [origin(b.sources or (b.id,)) for b in briefs]
     unit_group = [
         hash((origins[m], wording(t))) for m, t in zip(units.tolist(), unit_text, strict=True)
     ]
+    first_units = np.cumsum(counts) - counts
     unit_start = first_units.tolist()
     # Units follow on from the previous memory's last unit when it is a candidate (and came
     # before): each memory's first unit's previous one, and its last unit.
@@ -270,19 +266,10 @@ def build(
     unit_next = np.full(unit_count, -1, np.int64)
     linked = np.flatnonzero(unit_prev >= 0)
     unit_next[unit_prev[linked]] = linked
-    numbered = number(tokens, lengths)
-    unit_numbered = numbered.within(spans, unit_lengths)
-    lexical = ScopedBM25(tokens, lengths, df, memories, stats.tokens / max(stats.memories, 1),
-                         lookup, numbered=numbered)  # fmt: skip
-    unit_lexical = ScopedBM25(
-        (),
-        unit_lengths.tolist(),
-        df,
-        memories,
-        stats.unit_tokens / max(stats.units, 1),
-        lookup,
-        numbered=unit_numbered,
-    )
+    lexical = ScopedBM25(memory_docs, lengths, df, memories,
+                         stats.tokens / max(stats.memories, 1), lookup)  # fmt: skip
+    unit_lexical = ScopedBM25(unit_docs, unit_lengths.tolist(), df, memories,
+                              stats.unit_tokens / max(stats.units, 1), lookup)  # fmt: skip
     session_vectors = np.zeros((len(session_index), dim), np.float32)
     session_lengths = [0] * len(session_index)
     for i, s in enumerate(session_of):
@@ -296,8 +283,9 @@ def build(
         elif dim:
             members = [i for i, x in enumerate(session_of) if x == s]
             session_vectors[s] = vectors[members].sum(axis=0)
-    sessions = SessionBM25(lexical, np.asarray(session_of, np.int64), session_lengths, df,
-                           memories, stats.tokens / max(stats.sessions, 1))  # fmt: skip
+    session_docs = SessionDocs(lexical, np.asarray(session_of, np.int64), len(session_index))
+    sessions = ScopedBM25(session_docs, session_lengths, df, memories,
+                          stats.tokens / max(stats.sessions, 1))  # fmt: skip
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     sizes = np.fromiter(map(len, unit_text), np.int64, len(unit_text))
