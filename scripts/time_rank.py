@@ -73,7 +73,7 @@ def main() -> int:
 
 #: The store's calls and the engine's steps that ``--parts`` times.
 STORE_PARTS = ("scope_stats", "keyword_keys", "vector_keys", "placed", "sessions", "get_setting")
-ENGINE_PARTS = ("build", "spread", "number", "features", "pack", "_hits")
+ENGINE_PARTS = ("build", "spread", "features", "pack", "_hits")
 
 
 def timed_part(call: Callable[..., Any], name: str, parts: Counter[str]) -> Callable[..., Any]:

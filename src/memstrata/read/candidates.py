@@ -4,7 +4,6 @@ them with the scope's own statistics, as the store keeps them."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +39,12 @@ class Pieces:
         if found is None:
             at: list[int] = []
             if term and " " not in term:
-                at = [m.start() for m in re.finditer(f"(?<= ){re.escape(term)}(?= )",
-                                                     self._joined)]  # fmt: skip
+                # Each " term " (the spaces apart: two in a row share one).
+                needle, joined = f" {term} ", self._joined
+                i = joined.find(needle)
+                while i >= 0:
+                    at.append(i + 1)
+                    i = joined.find(needle, i + len(needle) - 1)
             piece = np.searchsorted(self._starts, np.asarray(at, np.int64), side="right") - 1
             found = np.bincount(piece, minlength=len(self)).astype(np.float32)
             self._counts[term] = found
