@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -24,14 +24,14 @@ class Pieces:
     holds tens of thousands of tokens and asks for a few dozen terms."""
 
     def __init__(self, pieces: Sequence[str]) -> None:
-        self.pieces = pieces
+        self.texts = pieces
         self._joined = f" {' '.join(pieces)} "
         widths = np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1
         self._starts = np.cumsum(widths) - widths + 1  # where each piece starts in ``_joined``
         self._counts: dict[str, npt.NDArray[np.float32]] = {}
 
     def __len__(self) -> int:
-        return len(self.pieces)
+        return len(self.texts)
 
     def count(self, term: str) -> npt.NDArray[np.float32]:
         """How many of each piece's tokens are ``term``."""
@@ -51,6 +51,14 @@ class Pieces:
         return found
 
 
+class Documents(Protocol):
+    """What BM25 reads of its documents: each one's count of a term, and one's tokens."""
+
+    def tf(self, term: str) -> npt.NDArray[np.float32]: ...
+
+    def tokens(self, doc: int) -> list[str]: ...
+
+
 class Docs:
     """Documents made of pieces (``Pieces``): each document's pieces are given as pairs, a
     piece and its document (``piece``, ``doc``), each document's in order."""
@@ -67,7 +75,7 @@ class Docs:
     def tokens(self, doc: int) -> list[str]:
         """A document's tokens, in order."""
         parts = self._piece[np.flatnonzero(self._doc == doc)].tolist()
-        said = [piece for piece in (self.pieces.pieces[p] for p in parts) if piece]
+        said = [text for text in (self.pieces.texts[p] for p in parts) if text]
         return " ".join(said).split(" ") if said else []
 
 
@@ -79,7 +87,7 @@ class ScopedBM25:
 
     def __init__(
         self,
-        docs: Docs | SessionDocs,
+        docs: Documents,
         lengths: Sequence[int],
         df: dict[str, int],
         documents: int,
