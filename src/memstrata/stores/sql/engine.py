@@ -378,7 +378,7 @@ class SQLEngine(SQLBase[TxT]):
             return
         sid, number = old.session
         delta = _Delta()
-        delta.count(old.read_terms(), old.record.actor, number,
+        delta.count(old.read_terms(), old.brief.actor, number,
                     old.vector if vector is not None else None, -1)  # fmt: skip
         delta.count(terms, new.actor, number, vector, 1)
         self._apply(tx, sid, delta)
@@ -428,7 +428,7 @@ class SQLEngine(SQLBase[TxT]):
             if p.session is None:
                 continue
             sid, number = p.session
-            deltas.setdefault(sid, _Delta()).count(p.read_terms(), p.record.actor, number, p.vector,
+            deltas.setdefault(sid, _Delta()).count(p.read_terms(), p.brief.actor, number, p.vector,
                                                    -1)  # fmt: skip
         # Each surviving neighbour is linked past the erased run it borders.
         for p in gone:
