@@ -215,15 +215,19 @@ def decode(stored: str, text: str) -> Terms:
     units: list[tuple[str, tuple[str, ...]]] = []
     append = units.append
     for where, tokens in zip(parts[::2], parts[1::2], strict=True):
-        if where[:1] == '"':
-            unit = json.loads(where)
-        else:
-            start, _, end = where.partition(" ")
-            unit = text[int(start) : int(end)]
-        append((unit, tuple(tokens.split(" ")) if tokens else ()))
+        append((_unit_text(where, text), tuple(tokens.split(" ")) if tokens else ()))
     has_time, is_question, photo, persons = _flags(flags)
     return Terms(tuple(head.split(" ")) if head else (), tuple(units), has_time, is_question,
                  photo, persons)  # fmt: skip
+
+
+def _unit_text(where: str, text: str) -> str:
+    """A unit's text from where ``encode`` wrote it lies in ``text`` (``start end``), or as it
+    wrote it out (a JSON string)."""
+    if where[:1] == '"':
+        return str(json.loads(where))
+    start, _, end = where.partition(" ")
+    return text[int(start) : int(end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +267,7 @@ def spread(stored: Sequence[str], texts: Sequence[str]) -> Spread:
         flags, *parts = value.split(_FIELD)
         pieces += parts[::2]  # the head, then each unit's tokens
         wheres = parts[1::2]
-        for where in wheres:
-            if where[:1] == '"':
-                unit_text.append(json.loads(where))
-            else:
-                start, _, end = where.partition(" ")
-                unit_text.append(text[int(start) : int(end)])
+        unit_text += (_unit_text(where, text) for where in wheres)
         time, question, picture, persons = _flags(flags)
         count = len(wheres)
         units.append(count)
