@@ -143,6 +143,10 @@ class Tenants:
         self.search_gate = first.search_gate
         self._lock = threading.Lock()
 
+    def known(self, tenant: str) -> Memory | None:
+        """The tenant's ``Memory`` if it was made already (``memory`` makes it)."""
+        return self._memories.get(tenant)
+
     def memory(self, tenant: str) -> Memory:
         with self._lock:
             memory = self._memories.get(tenant)

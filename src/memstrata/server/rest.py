@@ -11,6 +11,8 @@ A memory of another tenant answers exactly like one that never existed (404 ``no
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,6 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import ConfigDict, TypeAdapter, ValidationError
@@ -189,9 +192,14 @@ def request_tenant(
     return tenant
 
 
-def request_memory(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> Memory:
+async def request_memory(
+    request: Request, tenant: Annotated[str, Depends(request_tenant)]
+) -> Memory:
+    """The tenant's ``Memory``: on the event loop when the server has one already (a dict
+    lookup), in the thread pool when it must be made."""
     tenants: Tenants = request.app.state.tenants
-    return tenants.memory(tenant)
+    memory = tenants.known(tenant)
+    return memory if memory is not None else await run_in_threadpool(tenants.memory, tenant)
 
 
 def scope_query(
@@ -310,9 +318,10 @@ def query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> None:
+async def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> None:
     """Refuse a query parameter the route does not read (422), as its schema does: a typo such
-    as ``?user=ada`` would otherwise be dropped without a word. (The API key comes first.)"""
+    as ``?user=ada`` would otherwise be dropped without a word. (The API key comes first.) It
+    only reads the request, so it runs on the event loop."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -326,9 +335,36 @@ def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)
         )
 
 
+class ThreadedRoute(APIRoute):
+    """A route whose plain (``def``) endpoint is called in the thread pool from an ``async``
+    one. FastAPI runs a plain endpoint in the pool and then checks its answer against the
+    response model in the pool again; from an ``async`` endpoint it checks the answer where it
+    is, on the event loop. One trip through the pool a request instead of two: under load each
+    trip waits for a thread and wakes the event loop."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = threaded(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def threaded(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` as a coroutine that calls it in the thread pool (its signature kept, for
+    FastAPI to read its parameters and response model)."""
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return run
+
+
 def build_router() -> APIRouter:
     router = APIRouter(
-        prefix="/v1", responses=_errors(*COMMON), dependencies=[Depends(known_query)]
+        prefix="/v1",
+        responses=_errors(*COMMON),
+        dependencies=[Depends(known_query)],
+        route_class=ThreadedRoute,
     )
     one = _errors(404)
 
