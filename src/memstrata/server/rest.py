@@ -177,12 +177,19 @@ bearer = HTTPBearer(
 )
 
 
-def request_tenant(
+async def request_tenant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> str:
+    """The tenant the request acts for: its API key's, looked up in the store in the thread
+    pool, or, on a server that requires no key, the open tenant, on the event loop."""
     keyring: Keyring = request.app.state.keyring
-    tenant = keyring.tenant_for(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    tenant = (
+        await run_in_threadpool(keyring.tenant_for, authorization)
+        if keyring.required
+        else keyring.open_tenant
+    )
     if tenant is None:
         raise HTTPException(
             401,
