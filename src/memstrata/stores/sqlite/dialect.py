@@ -86,7 +86,16 @@ class SQLiteDialect:
         return json.dumps(list(values))
 
     def strings_of(self, value: Any) -> tuple[str, ...]:
-        return () if value == "[]" else _strings(value)
+        if value == "[]":
+            return ()
+        # Most lists hold one plain string (a memory's source message): read it without the
+        # JSON decoder. ``strings`` escapes every quote, backslash and non-ASCII character, so
+        # a string between '["' and '"]' with neither a quote nor a backslash is as it was.
+        if len(value) >= 4 and value.startswith('["') and value.endswith('"]'):
+            inner = value[2:-2]
+            if '"' not in inner and "\\" not in inner:
+                return (inner,)
+        return _strings(value)
 
     def vector(self, value: Any) -> bytes | None:
         return None if value is None else np.asarray(value, dtype=np.float32).tobytes()
