@@ -3,6 +3,7 @@ fills and caches, on a copy (the store given is never opened)::
 
     python scripts/search_scopes.py ~/.cache/memstrata/bench/stores/serve-200x500-<hash>.db
     python scripts/search_scopes.py STORE --profile      # where a search's time goes
+    python scripts/search_scopes.py STORE --profile --sort cumulative --rows 80
     python scripts/search_scopes.py STORE --threads 16 --parallel 2   # as a busy server
     python scripts/search_scopes.py --postgres --scopes 20               # PostgreSQL (pgserver)
 
@@ -45,6 +46,9 @@ def main() -> None:
     p.add_argument("--searches", type=int, default=200)
     p.add_argument("--embedder", default="hashing:256")
     p.add_argument("--profile", action="store_true", help="profile the first pass")
+    p.add_argument("--sort", choices=("tottime", "cumulative"), default="tottime",
+                   help="the profile's order: own time, or with what it calls")  # fmt: skip
+    p.add_argument("--rows", type=int, default=25, help="the profile's rows")
     p.add_argument("--threads", type=int, default=1, help="threads asking at once")
     p.add_argument("--parallel", type=int, default=1, help="Memory(parallel_searches=…)")
     args = p.parse_args()
@@ -81,7 +85,7 @@ def main() -> None:
                 print(f"{label}: {elapsed / len(timed) * 1000:.1f} ms a search, "
                       f"{len(timed) / elapsed:.1f} searches a second")  # fmt: skip
             if profiler is not None:
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.rows)
 
 
 def print_size(path: Path) -> None:
