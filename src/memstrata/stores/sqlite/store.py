@@ -137,10 +137,13 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             raise type(exc)(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._generation = 0
-        #: Searches read on connections of their own, one per thread (WAL readers never wait
-        #: for each other or for the writer), so searches of different scopes run in parallel.
-        self._readers = threading.local()
+        #: Searches read on connections of their own (WAL readers never wait for each other or
+        #: for the writer), so searches of different scopes run in parallel. A read takes an
+        #: idle one and gives it back: the store holds as many as it ran reads at once, not
+        #: one for every thread that ever searched (each with up to 16 MiB of page cache).
+        self._idle_readers: list[sqlite3.Connection] = []
         self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         #: The scopes' vector matrices, least recently used first, within ``cache_bytes``.
         self._indexes = VectorCache(cache_bytes)
         #: Bringing a scope's index up to date is one thread's work (per stripe of scopes).
@@ -185,34 +188,48 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         with self._lock, self._guarded():
             yield self._conn
 
-    def _reader(self) -> sqlite3.Connection | None:
-        """This thread's search connection (``None`` for an in-memory database, which only
-        the store's own connection sees)."""
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection | None]:
+        """A search connection for one read, the one given back last when one is idle
+        (``None`` for an in-memory database, which only the store's own connection sees)."""
         if self.path == ":memory:":
-            return None
-        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+            yield None
+            return
+        with self._readers_lock:
+            conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
-            conn = (
-                files.connect(self.path, timeout=self.timeout, read_only=True)
-                if self.read_only
-                else files.reader(self.path, timeout=self.timeout)
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA cache_size = -16384")
-            self._readers.conn = conn
-            with self._lock:
-                self._reader_conns.append(conn)
+            conn = self._new_reader()
+        try:
+            yield conn
+        finally:
+            with self._readers_lock:
+                self._idle_readers.append(conn)
+
+    def _new_reader(self) -> sqlite3.Connection:
+        conn = (
+            files.connect(self.path, timeout=self.timeout, read_only=True)
+            if self.read_only
+            else files.reader(self.path, timeout=self.timeout)
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        conn.execute("PRAGMA cache_size = -16384")
+        with self._readers_lock:
+            self._reader_conns.append(conn)
         return conn
 
     @contextmanager
     def _read(self, *, search: bool = False, snapshot: bool = False) -> Iterator[SQLiteTx]:
-        reader = self._reader() if search else None
-        if reader is None:
+        if not search:
             with self._using() as conn:
                 yield SQLiteTx(conn)
             return
-        with self._guarded():
-            yield SQLiteTx(reader)
+        with self._reader() as reader:
+            if reader is None:
+                with self._using() as conn:
+                    yield SQLiteTx(conn)
+                return
+            with self._guarded():
+                yield SQLiteTx(reader)
 
     @contextmanager
     def _stream(self, *, search: bool = False) -> Iterator[SQLiteTx]:
@@ -435,11 +452,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 **ann.settings(), "saved": self._snapshots is not None}  # fmt: skip
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
             for conn in [*self._reader_conns, self._conn]:
                 with suppress(sqlite3.Error):
                     conn.close()
             self._reader_conns.clear()
+            self._idle_readers.clear()
 
 
 def _epochs(stats: Sequence[Row], column: int) -> Hashable:
