@@ -15,7 +15,7 @@ from memstrata.cli import scope_flags
 from memstrata.memory import Memory
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Tenants, create_key, revoke_key
-from memstrata.settings import Settings
+from memstrata.settings import Settings, few_malloc_arenas
 
 DEFAULT_REST_PORT = 8420
 DEFAULT_MCP_PORT = 8421
@@ -54,6 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from memstrata.server.rest import create_app
     from memstrata.server.runner import serve
 
+    few_malloc_arenas()
     settings = _settings(args).with_overrides(
         allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
         allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
@@ -85,6 +86,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from memstrata.server.auth import Keyring, check_bind
     from memstrata.server.mcp import ServerScope, build_server, http_app
 
+    few_malloc_arenas()
     settings = _settings(args)
     with Memory.from_settings(settings) as first:
         tenants = Tenants(
