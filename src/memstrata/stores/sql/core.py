@@ -50,8 +50,9 @@ class SQLBase(ABC, Generic[TxT]):
     #: keyword search leaves out a query's most common words, keeping matches within
     #: ``keyword_postings`` (``stores.keywords``).
     keyword_large = LARGE_STORE
-    #: Whether settings are read on the searches' connections: SQLite's are each thread's own,
-    #: so a search never waits behind a write for one; PostgreSQL's may be a replica that lags.
+    #: Whether settings are read on the searches' connections: SQLite's are apart from the
+    #: writer's, so a search never waits behind a write for one; PostgreSQL's may be a replica
+    #: that lags.
     settings_on_search_connections = False
     keyword_postings = POSTINGS_BUDGET
 

@@ -206,6 +206,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 self._idle_readers.append(conn)
 
     def _new_reader(self) -> sqlite3.Connection:
+        """Another search connection, kept until the store closes."""
         conn = (
             files.connect(self.path, timeout=self.timeout, read_only=True)
             if self.read_only
