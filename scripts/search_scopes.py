@@ -12,9 +12,11 @@ migrated then, timed as ``open``), and prints its bytes per memory (the file, an
 use). Then ``--searches`` synthetic questions, each in a scope ``load-<i>`` drawn at random: the
 first ``--warmup`` of them untimed, then all of them timed, twice (the second pass asks the same
 questions of the same scopes again). With ``--threads T`` each pass is asked by T threads
-at once, of a ``Memory`` that runs at most ``--parallel`` searches at a time. With
-``--postgres`` there is no STORE: a throwaway PostgreSQL (the ``pgserver`` wheel) is filled
-with ``--scopes`` scopes of 500 synthetic messages (``memstrata bench serve``'s), then asked.
+at once, of a ``Memory`` that runs at most ``--parallel`` searches at a time. Last, the
+process's resident memory (run it with ``MALLOC_ARENA_MAX=2`` to see it as ``memstrata serve``
+holds it). With ``--postgres`` there is no STORE: a throwaway PostgreSQL (the ``pgserver``
+wheel) is filled with ``--scopes`` scopes of 500 synthetic messages (``memstrata bench
+serve``'s), then asked.
 """
 
 from __future__ import annotations
@@ -84,8 +86,18 @@ def main() -> None:
                     profiler.disable()
                 print(f"{label}: {elapsed / len(timed) * 1000:.1f} ms a search, "
                       f"{len(timed) / elapsed:.1f} searches a second")  # fmt: skip
+            print(f"resident: {resident_mb():.0f} MB")
             if profiler is not None:
                 pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.rows)
+
+
+def resident_mb() -> float:
+    """This process's resident memory (Linux; 0 elsewhere)."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return 0.0
+    line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 def print_size(path: Path) -> None:

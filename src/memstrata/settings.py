@@ -176,9 +176,9 @@ def few_malloc_arenas(arenas: int = 2) -> bool:
 
     glibc gives threads that allocate at the same time arenas of their own (up to eight a
     core) and hands little of their memory back: searching 2,000 scopes from 16 threads, one
-    process held 1,149 MB where two arenas held 775 (docs/benchmarks.md). glibc reads the
-    variable when the process starts, so a server asks for it directly, before it starts its
-    threads. Elsewhere (another C library, macOS, Windows) this does nothing.
+    process held 820 to 877 MB where two arenas held 684 to 689 (docs/benchmarks.md). glibc
+    reads the variable when the process starts, so a server asks for it directly, before it
+    starts its threads. Elsewhere (another C library, macOS, Windows) this does nothing.
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
