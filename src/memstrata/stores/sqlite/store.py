@@ -189,12 +189,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             yield self._conn
 
     @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection | None]:
-        """A search connection for one read, the one given back last when one is idle
-        (``None`` for an in-memory database, which only the store's own connection sees)."""
-        if self.path == ":memory:":
-            yield None
-            return
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A search connection for one read, the one given back last when one is idle."""
         with self._readers_lock:
             conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
@@ -220,17 +216,13 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     @contextmanager
     def _read(self, *, search: bool = False, snapshot: bool = False) -> Iterator[SQLiteTx]:
-        if not search:
+        # An in-memory database is seen by the store's own connection only.
+        if not search or self.path == ":memory:":
             with self._using() as conn:
                 yield SQLiteTx(conn)
             return
-        with self._reader() as reader:
-            if reader is None:
-                with self._using() as conn:
-                    yield SQLiteTx(conn)
-                return
-            with self._guarded():
-                yield SQLiteTx(reader)
+        with self._reader() as reader, self._guarded():
+            yield SQLiteTx(reader)
 
     @contextmanager
     def _stream(self, *, search: bool = False) -> Iterator[SQLiteTx]:
