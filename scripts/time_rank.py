@@ -9,7 +9,9 @@ Prints the p50 and p95 of ``read.engine.rank`` with the library's budgeted packi
 characters), in wall-clock time and in the CPU time of the thread that ranks (which other work
 on a shared machine disturbs less), and the load average before and after. With ``--parts``,
 also the milliseconds a timed search spends in each of the store's calls and the engine's
-steps (timers wrapped around them; a part called within another counts in both).
+steps (timers wrapped around them; a part called within another counts in both). The garbage
+collector is tuned as ``memstrata eval`` and the servers tune it (``settings.quiet_collector``)
+unless ``--default-gc``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from memstrata.evals.locomo import load_locomo
 from memstrata.evals.scale import SCOPE, merge
 from memstrata.read import engine
 from memstrata.read.engine import rank
+from memstrata.settings import quiet_collector
 from memstrata.types import Filters, Scope
 
 
@@ -38,7 +41,10 @@ def main() -> int:
     parser.add_argument("dataset", help="the LoCoMo-format file whose questions it was asked")
     parser.add_argument("--every", type=int, default=5, help="time every n-th question")
     parser.add_argument("--parts", action="store_true", help="time each part of a search too")
+    parser.add_argument("--default-gc", action="store_true", help="CPython's own collector")
     args = parser.parse_args()
+    if not args.default_gc:
+        quiet_collector()
     questions = merge(load_locomo(args.dataset)).questions[:: args.every]
     before = os.getloadavg()[0]
     with Memory(args.store, embedder="minilm") as mem:

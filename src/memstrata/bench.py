@@ -33,6 +33,7 @@ from memstrata.evals.machine import load_average, machine
 from memstrata.evals.stores import LARGE, refuse_large
 from memstrata.evals.synthetic import synthetic_queries, synthetic_texts
 from memstrata.ports import Embedder, EmbedKind, Vector
+from memstrata.settings import quiet_collector
 from memstrata.types import Filters, Scope
 
 if TYPE_CHECKING:
@@ -295,6 +296,7 @@ def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.Argumen
 
 
 def _command(args: argparse.Namespace) -> int:
+    quiet_collector()  # its searches are timed as a server's are
     sizes = args.n or [10_000]
     if refuse_large(sizes, args.large, "memstrata bench", "--n"):
         return 2

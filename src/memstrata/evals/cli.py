@@ -49,6 +49,7 @@ from memstrata.evals.runner import (
 )
 from memstrata.ports import Embedder
 from memstrata.prompts import consolidate, extract_facts
+from memstrata.settings import quiet_collector
 
 if TYPE_CHECKING:
     from memstrata.llms import OpenAICompatLLM
@@ -408,6 +409,7 @@ def _write_path(retriever: Retriever) -> dict[str, Any] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``memstrata eval ...``; returns the exit status."""
+    quiet_collector()  # its searches are timed as a server's are
     if args.eval_dataset == "scale":
         return scale.run_command(args)
     if args.eval_dataset == "multilingual":

@@ -15,7 +15,7 @@ from memstrata.cli import scope_flags
 from memstrata.memory import Memory
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Tenants, create_key, revoke_key
-from memstrata.settings import Settings, few_malloc_arenas
+from memstrata.settings import Settings, few_malloc_arenas, quiet_collector
 
 DEFAULT_REST_PORT = 8420
 DEFAULT_MCP_PORT = 8421
@@ -78,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_bind(args.host, keys_required=required, insecure=args.insecure)
         mode = "API keys required" if required else f"no API keys: everyone is {settings.tenant!r}"
         _note(f"memstrata REST on http://{args.host}:{args.port} ({mode}); store {settings.db}")
+        quiet_collector()
         serve(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
@@ -100,7 +101,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         scope = ServerScope(user_id=args.user, agent_id=args.agent, run_id=args.run)
         if args.transport == "stdio":
             keyring = Keyring(tenants.keys, required=False, open_tenant=settings.tenant)
-            build_server(tenants, keyring, scope=scope).run("stdio")
+            server = build_server(tenants, keyring, scope=scope)
+            quiet_collector()
+            server.run("stdio")
             return 0
         from memstrata.server.runner import serve
 
@@ -110,6 +113,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         check_bind(args.host, keys_required=keyring.required, insecure=args.insecure)
         server = build_server(tenants, keyring, scope=scope)
         _note(f"memstrata MCP (streamable HTTP) on http://{args.host}:{args.port}/mcp")
+        quiet_collector()
         serve(
             http_app(server, keyring, host=args.host),
             host=args.host,
