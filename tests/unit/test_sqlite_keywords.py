@@ -7,12 +7,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memstrata.stores.keywords import choose_words
 from memstrata.stores.sqlite import SQLiteStore
-from memstrata.stores.sqlite.keywords import match_expression, query_words
+from memstrata.stores.sqlite.keywords import (
+    match_expression,
+    newest_best,
+    query_words,
+    scope_token,
+)
 from memstrata.types import Filters, MemoryRecord, Scope
 
 U = Scope(user_id="u")
@@ -229,3 +234,61 @@ def test_a_store_of_schema_6_indexes_its_speakers(
     found = store.keyword_search(U, "bike", Filters(actor="bob"), limit=10)
     assert sorted(r.id for r, _ in found) == ["bob0", "bob1", "bob2"]
     store.close()
+
+
+def window_as_one_query(
+    conn: sqlite3.Connection, words: list[str], scopes: list[str], window: int, best: int
+) -> list[tuple[int, float]]:
+    """What ``keywords.newest_best`` stands for: one query, the scope's token and the words
+    together, scored by ``bm25()`` (ties newest first)."""
+    match = match_expression(words, scopes)
+    rows = conn.execute(
+        "SELECT rowid, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts "
+        "WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        [match, window],
+    ).fetchall()
+    return sorted(rows, key=lambda row: -row[1])[:best]
+
+
+def filled(owners: str | list[str], words: list[str]) -> tuple[sqlite3.Connection, list[str]]:
+    """An index of memories, the i-th of scope ``owners[i]`` and of a few of ``words`` (in
+    turn); with scope u's token."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE memories_fts USING fts5(text, keys, scope, "
+        "tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    tokens = {owner: scope_token("t", owner, None, None) for owner in "uvw"}
+    conn.executemany(
+        "INSERT INTO memories_fts (rowid, text, keys, scope) VALUES (?, ?, '', ?)",
+        [(i + 1, " ".join(words[i % len(words):] + words[: i % 3]), tokens[owner])
+         for i, owner in enumerate(owners)],
+    )  # fmt: skip
+    return conn, [tokens["u"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from("uuv"), min_size=1, max_size=120)
+    | st.lists(st.sampled_from("uvvvvw"), min_size=1, max_size=120),
+    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
+    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    window=st.integers(1, 40),
+    best=st.integers(1, 30),
+)
+def test_a_window_is_scored_as_its_one_query_would_score_it(
+    owners: list[str], words: list[str], asked: list[str], window: int, best: int
+) -> None:
+    conn, scopes = filled(owners, words)
+    found = newest_best(conn, sorted(asked), scopes, window, best)
+    assert found == window_as_one_query(conn, sorted(asked), scopes, window, best)
+
+
+def test_a_window_among_many_others_matches_is_scored_as_one_query() -> None:
+    """Five others' matches for each of u's: more than ``SPREAD`` times, where the window is
+    scored by the one query rather than by its words alone (either gives these answers)."""
+    conn, scopes = filled("uvvvvw" * 30, ["beagle", "walk", "rain"])
+    for window, best in ((10, 5), (30, 30), (200, 7)):
+        found = newest_best(conn, ["beagle", "rain"], scopes, window, best)
+        assert found == window_as_one_query(conn, ["beagle", "rain"], scopes, window, best)
+        assert len(found) == best

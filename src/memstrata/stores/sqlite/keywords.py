@@ -20,6 +20,10 @@ the speaker's within it, not the store's.
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
 fewer than ``limit`` of them are, it ranks the scope's own matches with a join.
+
+``bm25()`` counts, once a query, every row that matches each phrase of the query, the scope's
+token among them (a phrase that weighs nothing): in a scope of 100,000 memories that count is
+about half of a window's query, in one of 1,000,000 most of it (``newest_best``).
 """
 
 from __future__ import annotations
@@ -96,6 +100,11 @@ def match_expression(words: Sequence[str], scopes: Sequence[str] | None = None) 
     return f"scope : ({within}) AND {{text keys}} : ({query})"
 
 
+#: How many other scopes' matches a window's scoring may read for each of its own
+#: (``newest_best``).
+SPREAD = 2
+
+
 def count_matches(
     conn: sqlite3.Connection, word: str, cap: int, scopes: Sequence[str] | None = None
 ) -> int:
@@ -113,18 +122,21 @@ def count_matches(
 
 def rank(
     conn: sqlite3.Connection,
-    match: str | None,
+    words: Sequence[str],
+    scopes: Sequence[str] | None,
     where: str,
     params: Sequence[Any],
     limit: int,
     *,
     window: int | None,
 ) -> list[tuple[int, float]]:
-    """The best ``limit`` (pk, score) for ``match`` among memories ``m`` that pass ``where``.
+    """The best ``limit`` (pk, score) for ``words`` (within ``scopes``, as
+    ``match_expression``) among memories ``m`` that pass ``where``.
 
     With a ``window``, only the newest ``window`` matches are scored, and FTS5's own best over the
     whole table are tried first (see the module's description).
     """
+    match = match_expression(words, scopes)
     if match is None:
         return []
     joined = (
@@ -138,11 +150,7 @@ def rank(
         ).fetchall()
         return [(int(pk), float(score)) for pk, score in rows]
     shortlist = SHORTLIST * limit
-    top = conn.execute(
-        f"SELECT pk, score FROM (SELECT rowid AS pk, {_SCORE} AS score FROM memories_fts "
-        "WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
-        [match, window, shortlist],
-    ).fetchall()
+    top = newest_best(conn, words, scopes, window, shortlist)
     if not top:
         return []
     inside = {
@@ -161,3 +169,59 @@ def rank(
         [match, *params, window, limit],
     ).fetchall()
     return [(int(pk), float(score)) for pk, score in rows]
+
+
+def newest_best(
+    conn: sqlite3.Connection,
+    words: Sequence[str],
+    scopes: Sequence[str] | None,
+    window: int,
+    best: int,
+) -> list[tuple[int, float]]:
+    """The ``best`` (rowid, score) among the newest ``window`` matches of ``words`` within
+    ``scopes`` (as ``match_expression``), best first; of equal scores the newer first."""
+    match = match_expression(words, scopes)
+    if match is None:
+        return []
+    rows = None if scopes is None else _scored_alone(conn, words, match, window)
+    if rows is None:
+        rows = conn.execute(
+            f"SELECT rowid, {_SCORE} FROM memories_fts WHERE memories_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?",
+            [match, window],
+        ).fetchall()
+    ranked = sorted(((int(pk), float(score)) for pk, score in rows), key=lambda r: -r[1])
+    return ranked[:best]
+
+
+def _scored_alone(
+    conn: sqlite3.Connection, words: Sequence[str], match: str, window: int
+) -> list[Any] | None:
+    """The newest ``window`` matches of ``match`` (the words within scopes), newest first, as
+    (rowid, score) scored by a query of the words alone; ``None`` where other scopes' matches
+    within their rowids are more than ``SPREAD`` times as many.
+
+    The words alone score a match as the whole query does (the scope's token weighs nothing),
+    without counting every row of the scope for ``bm25()``."""
+    pks = [row[0] for row in conn.execute(
+        "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+        [match, window],
+    )]  # fmt: skip
+    if not pks:
+        return []
+    alone = f"{{text keys}} : ({match_expression(words)})"
+    low, high, most = pks[-1], pks[0], (1 + SPREAD) * len(pks)
+    (within,) = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
+        "AND rowid BETWEEN ? AND ? LIMIT ?)",
+        [alone, low, high, most + 1],
+    ).fetchone()
+    if within > most:
+        return None
+    ours = set(pks)
+    rows = conn.execute(
+        f"SELECT rowid, {_SCORE} FROM memories_fts WHERE memories_fts MATCH ? "
+        "AND rowid BETWEEN ? AND ? ORDER BY rowid DESC",
+        [alone, low, high],
+    ).fetchall()
+    return [row for row in rows if row[0] in ours]

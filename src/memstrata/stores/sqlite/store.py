@@ -322,8 +322,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         *,
         window: int | None,
     ) -> list[tuple[int, float]]:
-        match = keywords.match_expression(words, cast("tuple[str, ...] | None", space))
-        return keywords.rank(tx.conn, match, where, params, limit, window=window)
+        scopes = cast("tuple[str, ...] | None", space)
+        return keywords.rank(tx.conn, words, scopes, where, params, limit, window=window)
 
     # -- vectors: a matrix per scope in memory, an HNSW graph past 20,000 rows ----------------
     def vector_search(
