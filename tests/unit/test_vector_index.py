@@ -188,6 +188,21 @@ def test_columns_are_read_again_only_for_the_rows_held(monkeypatch: pytest.Monke
     assert index.search(matrix[4], index.mask(Filters(states=("archived",))), 1)[0][0] == 5
 
 
+def test_a_mask_follows_appended_rows_and_new_columns() -> None:
+    """Masks of the same filters are kept between searches; each is the index's as it is."""
+    rows, _ = unit_rows(90, 8, seed=4)
+    index = ScopeVectors.build(0, rows[:30])
+    active, facts = Filters(states=("active",)), Filters(states=("active",), kinds=("fact",))
+    first = index.mask(active)
+    assert first.sum() == 20 and index.mask(facts).sum() == 10
+    first[:] = False  # what a caller does with its mask stays its own
+    assert index.mask(active).sum() == 20
+    index.append(rows[30:90])
+    assert index.mask(active).sum() == 60 and index.mask(facts).sum() == 30
+    assert index.recolumn([(r[0], "archived", *r[3:]) for r in rows])
+    assert not index.mask(active).any() and not index.mask(facts).any()
+
+
 def test_a_damaged_snapshot_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small_ann(monkeypatch)
     rows, _ = unit_rows(400, 16, seed=8)
