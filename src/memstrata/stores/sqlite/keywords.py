@@ -199,7 +199,7 @@ def _scored_alone(
 ) -> list[Any] | None:
     """The newest ``window`` matches of ``match`` (the words within scopes), newest first, as
     (rowid, score) scored by a query of the words alone; ``None`` where other scopes' matches
-    within their rowids are more than ``SPREAD`` times as many.
+    within the window's rowids are more than ``SPREAD`` times as many.
 
     The words alone score a match as the whole query does (the scope's token weighs nothing),
     without counting every row of the scope for ``bm25()``."""

@@ -234,7 +234,7 @@ class ScopeVectors:
 
     def _coded_mask(self, filters: Filters, n: int) -> npt.NDArray[np.bool_]:
         """The first ``n`` rows' mask of the filters on coded columns (states, kinds, layers),
-        kept for the next search with the same ones (at 1,000,000 rows it takes about 1.3 ms;
+        kept for the next search with the same ones (at 1,000,000 rows it takes about 1 ms;
         most searches ask for the same states). It is made again once rows were appended or
         a column replaced (``recolumn``), so it is always the index's as it is."""
         asked = (filters.states, filters.kinds, filters.layers)
