@@ -277,8 +277,9 @@ def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.Argumen
     cold = kinds.add_parser(
         "cold",
         help="a fresh process: open the store, first and second search, timed step by step",
-        description="Fill (or reuse a cached) store with N chat messages in one scope, then "
-        "time, in fresh processes, starting, loading the embedder, opening the store, the "
+        description="Fill (or reuse a cached) store with N chat messages in one scope (or "
+        "take a SQLite store of your own, --store, and a user of it, --scope), then time, in "
+        "fresh processes on a copy, starting, loading the embedder, opening the store, the "
         "first search and a second one.",
     )
     coldstart.add_arguments(cold)

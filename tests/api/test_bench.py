@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from memstrata import Memory
 from memstrata.bench import recall_at_k, synthetic_queries, synthetic_texts
 
 
@@ -178,6 +179,25 @@ def test_bench_cold_times_each_step_in_fresh_processes(tmp_path: Path) -> None:
     assert report["settings"]["repeat"] == 2 and report["machine"]["processor"]
     out = memstrata("bench", "cold", "--n", "1000000", "--cache", str(tmp_path / "c2"))
     assert out.returncode == 2 and "--large" in out.stderr
+
+
+def test_bench_cold_times_a_scope_of_a_store_of_ones_own(tmp_path: Path) -> None:
+    store = tmp_path / "mine.db"
+    with Memory(store, embedder="hashing") as mem:
+        mem.add([{"text": f"Note {i}: the ferry to Hobart leaves at nine."} for i in range(30)],
+                user_id="alice")  # fmt: skip
+    before = store.read_bytes()
+    out = memstrata("bench", "cold", "--store", str(store), "--scope", "alice", "--repeat", "1",
+                    "--embedder", "hashing", "--json", "--quiet")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout)["sizes"]
+    assert row["store"]["path"] == str(store) and row["store"]["scope"] == "alice"
+    assert row["n"] == row["store"]["memories"] == 30
+    (rep,) = row["repetitions"]
+    assert rep["first_search_hits"] > 0  # the scope asked is the one that holds the memories
+    assert store.read_bytes() == before  # the runs open a copy
+    both = memstrata("bench", "cold", "--store", str(store), "--n", "300")
+    assert both.returncode == 2 and "--store" in both.stderr
 
 
 def serve_report(tmp_path: Path, *extra: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ A store with N synthetic chat messages in one scope is filled once through ``Mem
 a fresh Python process opens it and searches it, and reports each step: starting and importing
 memstrata, loading the embedder (one text embedded), opening the store (``Memory(path)``), the
 first search (which loads or builds whatever the scope's search needs: the ranker's index, the
-vectors, the saved vector graph) and a second search of another question (warm).
+vectors, the saved vector graph) and a second search of another question (warm). With
+``--store`` the store is one's own (a user's scope of it, ``--scope``), copied first.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def read_status(pid: int | str = "self") -> dict[str, float]:
         return {}
 
 
-def child(store: str, embedder_spec: str, spawned: float) -> dict[str, Any]:
-    """One cold start, timed step by step (runs in the fresh process)."""
+def child(store: str, embedder_spec: str, spawned: float, scope: str = SCOPE) -> dict[str, Any]:
+    """One cold start, timed step by step, searching the user ``scope`` (runs in the fresh
+    process)."""
     start_ms = (time.time() - spawned) * 1000
     from memstrata.embedders import make_embedder
     from memstrata.memory import Memory
@@ -70,25 +72,27 @@ def child(store: str, embedder_spec: str, spawned: float) -> dict[str, Any]:
     t = time.perf_counter()
     memory = Memory(store, embedder=embedder)
     open_ms = (time.perf_counter() - t) * 1000
-    times = []
+    times, hits = [], []
     for question in QUESTIONS:
         t = time.perf_counter()
-        memory.search(question, user_id=SCOPE, limit=10)
+        hits.append(len(memory.search(question, user_id=scope, limit=10)))
         times.append((time.perf_counter() - t) * 1000)
     memory.close()
     figures = (start_ms, embedder_ms, open_ms, *times)
     return {
         **{step: round(value, 1) for step, value in zip(STEPS, figures, strict=True)},
+        "first_search_hits": hits[0],
         "memory_mb": read_status(),
     }
 
 
-def _spawn(store: Path, embedder: str) -> dict[str, Any]:
+def _spawn(store: Path, embedder: str, scope: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "memstrata.evals.coldstart", str(store), embedder]
     began = time.perf_counter()
     done = subprocess.run(
-        [*command, repr(time.time())], capture_output=True, text=True, timeout=3600, check=False
-    )
+        [*command, repr(time.time()), scope],
+        capture_output=True, text=True, timeout=3600, check=False,
+    )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"the cold-start process failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -129,29 +133,59 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             caching.close()
 
     source, record = cached_store(args.cache, f"cold-{n}", recipe, build, rebuild=args.rebuild)
-    store = copy_store(source, workdir / f"cold-{n}.db")
-    bar = progress_bar(args.repeat, f"cold starts, N={n:,}", args.progress, unit="run")
+    return {
+        "n": n,
+        "store": {k: record.get(k) for k in ("memories", "fill_s", "cached")},
+        **_cold_starts(source, SCOPE, args, workdir, f"N={n:,}"),
+        "load_average": {"before": load_before, "after": load_average()},
+    }
+
+
+def run_store(source: Path, scope: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Cold starts on a copy of a store of one's own, searching the user ``scope``."""
+    from memstrata.memory import Memory
+    from memstrata.types import Scope
+
+    load_before = load_average()
+    with Memory(f"sqlite:///{source.resolve()}?mode=ro", embedder=None) as memory:
+        memories = memory.store.scope_stats(Scope(user_id=scope), []).memories
+    return {
+        "n": memories,
+        "store": {"path": str(source), "scope": scope, "memories": memories},
+        **_cold_starts(source, scope, args, workdir, f"{source.name}, {scope}"),
+        "load_average": {"before": load_before, "after": load_average()},
+    }
+
+
+def _cold_starts(
+    source: Path, scope: str, args: argparse.Namespace, workdir: Path, label: str
+) -> dict[str, Any]:
+    """``args.repeat`` fresh processes on one copy of ``source`` (so what the first saves
+    beside it, such as a vector snapshot, the next ones find), and their medians."""
+    store = copy_store(source, workdir / "cold.db")
+    bar = progress_bar(args.repeat, f"cold starts, {label}", args.progress, unit="run")
     repetitions = []
     try:
         for _ in range(args.repeat):
-            repetitions.append(_spawn(store, args.embedder))
+            repetitions.append(_spawn(store, args.embedder, scope))
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
         remove_store(store)
-    return {
-        "n": n,
-        "store": {k: record.get(k) for k in ("memories", "fill_s", "cached")},
-        "repetitions": repetitions,
-        "median": medians(repetitions),
-        "load_average": {"before": load_before, "after": load_average()},
-    }
+    return {"repetitions": repetitions, "median": medians(repetitions)}
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``memstrata bench cold``."""
+    if args.store is not None and args.sizes:
+        print("memstrata bench cold: --store times a store of your own, --n fills one: "
+              "name one of them", file=sys.stderr)  # fmt: skip
+        return 2
+    if args.store is not None and not args.store.is_file():
+        print(f"memstrata bench cold: no such store: {args.store}", file=sys.stderr)
+        return 2
     sizes = sorted(set(args.sizes or [20_000]))
     if refuse_large(sizes, args.large, "memstrata bench cold", "--n"):
         return 2
@@ -160,7 +194,10 @@ def run_command(args: argparse.Namespace) -> int:
     where = machine()  # the revision that runs is the one checked out now
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memstrata-cold-") as tmp:
-        rows = [run_size(n, args, Path(tmp)) for n in sizes]
+        if args.store is not None:
+            rows = [run_store(args.store, args.scope, args, Path(tmp))]
+        else:
+            rows = [run_size(n, args, Path(tmp)) for n in sizes]
     report = {
         "sizes": rows,
         "settings": {
@@ -200,9 +237,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=5, help="fresh processes timed (default 5)")
     p.add_argument("--embedder", default="minilm", help="embedder spec (default: minilm)")
     p.add_argument("--seed", type=int, default=0, help="seed of the chat messages (default 0)")
+    p.add_argument(
+        "--store", type=Path,
+        help="time a SQLite store of your own instead (the runs open a copy; not with --n)",
+    )  # fmt: skip
+    p.add_argument(
+        "--scope", default=SCOPE, metavar="USER",
+        help=f"with --store: the user whose memories are searched (default {SCOPE})",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     cache_arguments(p)
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(sys.argv[1], sys.argv[2], float(sys.argv[3]))))
+    print(json.dumps(child(sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:5])))
