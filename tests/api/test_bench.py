@@ -198,6 +198,9 @@ def test_bench_cold_times_a_scope_of_a_store_of_ones_own(tmp_path: Path) -> None
     assert store.read_bytes() == before  # the runs open a copy
     both = memstrata("bench", "cold", "--store", str(store), "--n", "300")
     assert both.returncode == 2 and "--store" in both.stderr
+    missing = memstrata("bench", "cold", "--store", str(tmp_path / "none.db"))
+    assert missing.returncode == 2 and "no such store" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
 
 
 def serve_report(tmp_path: Path, *extra: str) -> dict[str, Any]:

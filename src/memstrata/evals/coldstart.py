@@ -180,11 +180,11 @@ def _cold_starts(
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``memstrata bench cold``."""
     if args.store is not None and args.sizes:
-        print("memstrata bench cold: --store times a store of your own, --n fills one: "
-              "name one of them", file=sys.stderr)  # fmt: skip
+        print("error: --store times a store of your own, --n fills one: name one of them",
+              file=sys.stderr)  # fmt: skip
         return 2
     if args.store is not None and not args.store.is_file():
-        print(f"memstrata bench cold: no such store: {args.store}", file=sys.stderr)
+        print(f"error: no such store: {args.store}", file=sys.stderr)
         return 2
     sizes = sorted(set(args.sizes or [20_000]))
     if refuse_large(sizes, args.large, "memstrata bench cold", "--n"):
