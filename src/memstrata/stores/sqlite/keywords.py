@@ -91,13 +91,21 @@ def match_expression(words: Sequence[str], scopes: Sequence[str] | None = None) 
     ``scopes`` (tokens), only within those exact scopes (or speakers)."""
     if not words:
         return None
-    query = " OR ".join(f'"{w}"' for w in words)
     if scopes is None:
-        return query
+        return _any_of(words)
     if not scopes:
         return None
-    within = " OR ".join(f'"{t}"' for t in scopes)
-    return f"scope : ({within}) AND {{text keys}} : ({query})"
+    return f"scope : ({_any_of(scopes)}) AND {_in_text(words)}"
+
+
+def _any_of(tokens: Sequence[str]) -> str:
+    """An FTS5 OR-query of ``tokens``, each quoted."""
+    return " OR ".join(f'"{t}"' for t in tokens)
+
+
+def _in_text(words: Sequence[str]) -> str:
+    """An FTS5 OR-query of ``words`` within the text and keys columns (not the scopes')."""
+    return f"{{text keys}} : ({_any_of(words)})"
 
 
 #: How many other scopes' matches a window's scoring may read for each of its own
@@ -209,7 +217,7 @@ def _scored_alone(
     )]  # fmt: skip
     if not pks:
         return []
-    alone = f"{{text keys}} : ({match_expression(words)})"
+    alone = _in_text(words)
     low, high, most = pks[-1], pks[0], (1 + SPREAD) * len(pks)
     (within,) = conn.execute(
         "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
