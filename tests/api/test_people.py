@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from memstrata import AsyncMemory, Memory
+from memstrata.write import ledgers
 
 CHAT = [
     {"id": "1", "speaker": "elise", "text": "hey Kate! back from Lisbon?"},
@@ -112,3 +114,69 @@ def test_a_question_that_names_a_speaker_by_an_alias_finds_what_they_said(
         hits = memory.search("Where did Kate go kayaking?", user_id="ada", limit=2)
         # elise's message says "Kate" and "kayaking" twice; Emi, whom she calls Kate, said it.
         assert hits[0].record.actor == "Emi"
+
+
+SAID = [
+    ("Ada", "I live in Porto."),
+    ("Bo", "I love sailing"),
+    ("Ada", "I'm allergic to cats"),
+    ("Cy", "My sister Lena is here"),
+    ("Bo", "I moved to Oslo!"),
+    ("Ada", "I moved to Lisbon"),
+    ("Cy", "I love chess and tea"),
+    ("Bo", "I live in Bergen now"),
+]
+
+
+def _said(first: int, last: int) -> list[dict[str, str]]:
+    return [
+        {"id": f"m{i}", "speaker": who, "text": text, "timestamp": f"2024-01-{i + 1:02d}"}
+        for i, (who, text) in enumerate(SAID)
+        if first <= i < last
+    ]
+
+
+def test_the_profile_added_in_batches_is_the_profile_of_everything_said(tmp_path: Path) -> None:
+    with Memory(tmp_path / "a.db", embedder="hashing") as memory:
+        for first in range(0, len(SAID), 3):
+            memory.add(_said(first, first + 3), user_id="u")
+        batched = memory.profile(user_id="u")
+        memory.reset(user_id="u", confirm=True)
+        assert memory.profile(user_id="u").profiles == ()
+    with Memory(tmp_path / "b.db", embedder="hashing") as memory:
+        memory.add(_said(0, len(SAID)), user_id="u")
+        assert batched == memory.profile(user_id="u")
+    assert {p.person: len(p.traits) + len(p.history) for p in batched.profiles} == {
+        "Ada": 3,
+        "Bo": 3,
+        "Cy": 2,
+    }
+
+
+def test_a_profile_kept_whole_by_an_earlier_store_is_read_and_split_on_the_next_add(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as memory:
+        memory.add(_said(0, 6), user_id="u")
+        expected = memory.profile(user_id="u")
+    with Memory(tmp_path / "earlier.db", embedder="hashing") as earlier:
+        earlier.add(_said(0, 6), user_id="u")
+        # An earlier store kept the scope's whole ledger in one setting.
+        scope = earlier._scope({"user_id": "u"})
+        whole = ledgers.ledger_of(earlier.store, scope)
+        key = json.dumps(list(scope.key))
+        earlier.store.put_settings(
+            {
+                f"profile:{key}": whole.dumps(),
+                f"profile-people:{key}": "",
+                **{"profile-of:" + json.dumps([*scope.key, p]): "" for p in whole.traits},
+            }
+        )
+        assert earlier.profile(user_id="u") == expected
+        earlier.add(_said(6, 8), user_id="u")
+        assert earlier.store.get_setting(f"profile:{key}") == ""
+    with Memory(path, embedder="hashing") as memory:
+        memory.add(_said(6, 8), user_id="u")
+        with Memory(tmp_path / "earlier.db", embedder="hashing") as earlier:
+            assert earlier.profile(user_id="u") == memory.profile(user_id="u")

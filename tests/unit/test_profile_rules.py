@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memstrata.write.profile import (
+    HISTORY,
+    VALUES,
     Ledger,
     Statement,
     observe,
@@ -114,3 +116,16 @@ def test_a_model_s_relations_state_traits() -> None:
     assert relation_statement("plays", "chess") is None
     assert relation_statement("likes", "it") is None
     assert relation_statement("lives_in", "") is None
+
+
+def test_a_long_life_keeps_the_latest_history_and_the_best_sourced_values() -> None:
+    moves = [(f"h{i}", "Ada", f"I live in Town{chr(65 + i)}.", day(1 + i)) for i in range(20)]
+    likes = [(f"l{i}", "Ada", f"I love hobby{i:02d}", day(1)) for i in range(VALUES + 5)]
+    again = [("again", "Ada", "I love hobby00", day(2))]  # said twice: kept over the newer
+    (ada,) = profiles(observe(Ledger(), [*moves, *likes, *again]), {})
+    assert [t.value for t in ada.history] == [f"Town{chr(65 + i)}" for i in range(19)][-HISTORY:]
+    assert [t.value for t in ada.traits if t.attribute == "home"] == ["TownT"]
+    liked = [t.value for t in ada.traits if t.attribute == "likes"]
+    assert len(liked) == VALUES
+    assert liked[0] == "hobby00"  # in the order learned
+    assert liked[1:] == [f"hobby{i:02d}" for i in range(6, VALUES + 5)]

@@ -4,8 +4,11 @@ episodes (and every fact a model adds or updates) and read back by ``Memory.peop
 ``Memory.profile``.
 
 A ledger is read, updated and written back: two processes adding to one scope at the same
-moment can lose each other's counts for that batch (never a memory). ``forget`` erases a scope's
-ledgers with its memories.
+moment can lose each other's counts for that batch (never a memory). The profile ledger is kept a
+person to a setting, with a roll of the people who have one, so a batch reads and writes only
+its speakers' traits: what an add costs does not grow with the scope (a scope's whole ledger in
+one setting, as earlier stores kept it, is read as it is and split on the scope's next add).
+``forget`` erases a scope's ledgers with its memories.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import datetime
 from memstrata import people
 from memstrata.ports import StoredSettings
 from memstrata.read.entities import relations_of
-from memstrata.results import Person
+from memstrata.results import Person, Trait
 from memstrata.types import MemoryRecord, Scope
 from memstrata.write import profile
 from memstrata.write.guard import flagged
@@ -25,6 +28,19 @@ from memstrata.write.guard import flagged
 
 def _key(kind: str, scope: Scope) -> str:
     return f"{kind}:" + json.dumps(list(scope.key))
+
+
+def _person_key(scope: Scope, person: str) -> str:
+    return "profile-of:" + json.dumps([*scope.key, person], ensure_ascii=False)
+
+
+def _roll(store: StoredSettings, scope: Scope) -> tuple[list[str], profile.Ledger]:
+    """The people of ``scope`` with a profile setting of their own, and the whole-scope ledger
+    an earlier store kept (empty once split)."""
+    raw_roll = store.get_setting(_key("profile-people", scope))
+    raw_whole = store.get_setting(_key("profile", scope))
+    roll = [str(p) for p in json.loads(raw_roll)] if raw_roll else []
+    return roll, profile.Ledger.loads(raw_whole) if raw_whole else profile.Ledger()
 
 
 def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) -> None:
@@ -49,11 +65,29 @@ def _fold_into_ledger(
     scope: Scope,
     stated: Sequence[tuple[str, str, Sequence[profile.Statement], datetime]],
 ) -> None:
-    """Read the scope's profile ledger, fold ``stated`` into it (``profile.fold``), write it."""
-    key = _key("profile", scope)
-    raw = store.get_setting(key)
-    ledger = profile.Ledger.loads(raw) if raw else profile.Ledger()
-    store.put_setting(key, profile.fold(ledger, stated).dumps())
+    """Fold ``stated`` into the profiles of the people it names (``profile.fold``): read and
+    write theirs alone, in one transaction."""
+    persons = list(dict.fromkeys(person for _, person, _, _ in stated))
+    roll, whole = _roll(store, scope)
+    before = {p: _traits(store, scope, p, roll, whole) for p in persons}
+    after = profile.fold(profile.Ledger({p: ts for p, ts in before.items() if ts}), stated)
+    writes = {_person_key(scope, p): profile.dump_traits(after.traits.get(p, ())) for p in persons}
+    if whole.traits:  # an earlier store's whole ledger: the others' traits move to their keys
+        for person, traits in whole.traits.items():
+            writes.setdefault(_person_key(scope, person), profile.dump_traits(traits))
+        writes[_key("profile", scope)] = ""
+    grown = [p for p in dict.fromkeys([*whole.traits, *persons]) if p not in roll]
+    if grown:
+        writes[_key("profile-people", scope)] = json.dumps([*roll, *grown], ensure_ascii=False)
+    store.put_settings(writes)
+
+
+def _traits(
+    store: StoredSettings, scope: Scope, person: str, roll: Sequence[str], whole: profile.Ledger
+) -> tuple[Trait, ...]:
+    if person not in roll:
+        return tuple(whole.traits.get(person, ()))
+    return profile.load_traits(store.get_setting(_person_key(scope, person)) or "")
 
 
 def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecord]) -> None:
@@ -94,12 +128,16 @@ def people_of(store: StoredSettings, scope: Scope) -> list[Person]:
 
 def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
     """The profile ledger of exactly ``scope``."""
-    raw = store.get_setting(_key("profile", scope))
-    return profile.Ledger.loads(raw) if raw else profile.Ledger()
+    roll, whole = _roll(store, scope)
+    traits = dict(whole.traits)
+    for person in roll:
+        traits[person] = _traits(store, scope, person, roll, whole)
+    return profile.Ledger({p: ts for p, ts in traits.items() if ts})
 
 
 def forget(store: StoredSettings, scopes: Sequence[Scope]) -> None:
     """Erase the ledgers of ``scopes`` (their memories were reset)."""
     for scope in scopes:
-        store.put_setting(people.key(scope), "")
-        store.put_setting(_key("profile", scope), "")
+        roll, _ = _roll(store, scope)
+        erased = [people.key(scope), *(_key(k, scope) for k in ("profile", "profile-people"))]
+        store.put_settings(dict.fromkeys([*erased, *(_person_key(scope, p) for p in roll)], ""))

@@ -8,6 +8,9 @@ per-scope ``Ledger``; ``profiles`` turns the ledger into each person's current t
 history. A trait that holds one value at a time (where someone lives, their job) is superseded
 when a later message says otherwise: the old value keeps its sources and gains an end date, so a
 move is an update, never a lost fact. Traits that gather (likes, allergies, goals) accumulate.
+A profile is a portrait, not an archive (the memories keep every message): each attribute keeps
+its ``HISTORY`` latest superseded values, and a gathering one its ``VALUES`` best-sourced current
+ones, so what a person's ledger costs to read and write stops growing with the years.
 Everything here is pure.
 """
 
@@ -73,6 +76,11 @@ _EMPTY_TEXT = (
 _EMPTY = frozenset(_EMPTY_TEXT.split())
 #: How many message ids a trait keeps as its sources.
 MAX_SOURCES = 5
+#: How many superseded values an attribute of a person keeps (the latest).
+HISTORY = 8
+#: How many current values a gathering attribute of a person keeps: those said in the most
+#: messages, the earliest learned leaving first among equals.
+VALUES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +167,15 @@ class Ledger:
         return cls({str(p): tuple(Trait.from_dict(t) for t in ts) for p, ts in data.items()})
 
 
+def dump_traits(traits: Sequence[Trait]) -> str:
+    """One person's traits as JSON (``load_traits`` reads them back)."""
+    return json.dumps([t.to_dict() for t in traits], ensure_ascii=False, sort_keys=True)
+
+
+def load_traits(text: str) -> tuple[Trait, ...]:
+    return tuple(Trait.from_dict(t) for t in json.loads(text)) if text else ()
+
+
 def _fold(value: str) -> str:
     return " ".join(value.casefold().split())
 
@@ -193,7 +210,23 @@ def fold(
     for message_id, person, found_in, at in stated:
         for found in found_in:
             _said(out.setdefault(person, []), found, at, message_id)
-    return Ledger({p: tuple(ts) for p, ts in out.items() if ts})
+    touched = {person for _, person, _, _ in stated}
+    return Ledger({p: _bounded(ts) if p in touched else tuple(ts) for p, ts in out.items() if ts})
+
+
+def _bounded(traits: Sequence[Trait]) -> tuple[Trait, ...]:
+    """``traits`` within ``HISTORY`` and ``VALUES`` per attribute, in their order."""
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, trait in enumerate(traits):
+        groups.setdefault((trait.attribute, trait.until is None), []).append(i)
+    dropped: set[int] = set()
+    for (_, current), members in groups.items():
+        if not current:
+            dropped.update(members[:-HISTORY])
+        elif len(members) > VALUES:
+            weakest = sorted(members, key=lambda i: len(traits[i].sources))
+            dropped.update(weakest[: len(members) - VALUES])
+    return tuple(t for i, t in enumerate(traits) if i not in dropped)
 
 
 def profiles(ledger: Ledger, names: Mapping[str, Sequence[str]]) -> list[Profile]:

@@ -142,6 +142,9 @@ class SQLLogs(SQLBase[TxT]):
     def put_setting(self, key: str, value: str) -> None:
         self._put_meta({f"setting:{key}": value})
 
+    def put_settings(self, values: Mapping[str, str]) -> None:
+        self._put_meta({f"setting:{key}": value for key, value in values.items()})
+
     def embedder_info(self) -> tuple[str, int] | None:
         with self._read() as tx:
             found = dict(
