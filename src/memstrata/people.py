@@ -122,11 +122,8 @@ class Tally:
     @classmethod
     def loads(cls, text: str) -> Tally:
         data = json.loads(text)
-        calls = {
-            str(speaker): {
-                str(key): Alias(str(v[0]), int(v[1]), tuple(str(s) for s in v[2]))
-                for key, v in names.items()
-            }
+        calls = {  # as ``dumps`` wrote it: JSON gives back the strings and counts as they were
+            speaker: {key: Alias(v[0], v[1], tuple(v[2])) for key, v in names.items()}
             for speaker, names in data.get("calls", {}).items()
         }
         messages = {str(k): int(v) for k, v in data.get("messages", {}).items()}

@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from memstrata import AsyncMemory, Memory
+from memstrata import AsyncMemory, Memory, people
 from memstrata.write import ledgers
 
 CHAT = [
@@ -180,3 +180,19 @@ def test_a_profile_kept_whole_by_an_earlier_store_is_read_and_split_on_the_next_
         memory.add(_said(6, 8), user_id="u")
         with Memory(tmp_path / "earlier.db", embedder="hashing") as earlier:
             assert earlier.profile(user_id="u") == memory.profile(user_id="u")
+
+
+def test_an_add_counts_on_the_tally_in_the_store_whoever_wrote_it(tmp_path: Path) -> None:
+    with Memory(tmp_path / "m.db", embedder="hashing") as memory:
+        memory.add(CHAT[:2], user_id="ada")  # elise 1, Emi 1
+        scope = memory._scope({"user_id": "ada"})
+        # Another process adds to the scope: the tally in the store is no longer this one's.
+        with Memory(tmp_path / "m.db", embedder="hashing") as other:
+            other.add([{"id": "x", "speaker": "Emi", "text": "hey"}], user_id="ada")
+        memory.add(CHAT[2:], user_id="ada")  # elise 2, Emi 1
+        assert {p.name: p.messages for p in memory.people(user_id="ada")} == {
+            "elise": 3,
+            "Emi": 3,
+        }
+        stored = people.Tally.loads(memory.store.get_setting(people.key(scope)) or "")
+        assert dict(stored.messages) == {"elise": 3, "Emi": 3}

@@ -14,6 +14,7 @@ one setting, as earlier stores kept it, is read as it is and split on the scope'
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -24,6 +25,26 @@ from memstrata.results import Person, Trait
 from memstrata.types import MemoryRecord, Scope
 from memstrata.write import profile
 from memstrata.write.guard import flagged
+
+#: The tallies this process wrote last, by their text: the next add of a scope reads back the
+#: text it wrote and need not decode it again (a scope where a hundred people talk has a tally
+#: of hundreds of kB). Looked up by the whole text, so a tally another process wrote since is
+#: decoded afresh.
+_WRITTEN: dict[str, people.Tally] = {}
+_WRITTEN_KEPT = 8
+_WRITTEN_LOCK = threading.Lock()
+
+
+def _tally(raw: str) -> people.Tally:
+    found = _WRITTEN.get(raw)
+    return people.Tally.loads(raw) if found is None else found
+
+
+def _remember(text: str, tally: people.Tally) -> None:
+    with _WRITTEN_LOCK:
+        _WRITTEN[text] = tally
+        while len(_WRITTEN) > _WRITTEN_KEPT:
+            del _WRITTEN[next(iter(_WRITTEN))]
 
 
 def _key(kind: str, scope: Scope) -> str:
@@ -49,8 +70,10 @@ def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) 
     if any(actor for _, actor, _ in said):
         key = people.key(scope)
         raw = store.get_setting(key)
-        tally = people.observe(people.Tally.loads(raw) if raw else people.Tally(), said)
-        store.put_setting(key, tally.dumps())
+        tally = people.observe(_tally(raw) if raw else people.Tally(), said)
+        text = tally.dumps()
+        store.put_setting(key, text)
+        _remember(text, tally)
     stated = [
         (source, actor or "user", found, record.valid_from or record.recorded_at)
         for (source, actor, text), record in zip(said, records, strict=True)
