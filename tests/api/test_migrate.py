@@ -383,3 +383,38 @@ def test_what_feedback_taught_is_copied_and_a_targets_own_is_kept(tmp_path: Path
     finally:
         source.close()
         target.close()
+
+
+def test_who_a_scope_knows_its_profile_and_its_rules_come_along(tmp_path: Path) -> None:
+    source_path, target_path = tmp_path / "a.db", tmp_path / "b.db"
+    chat = [
+        {"id": "1", "speaker": "elise", "text": "hey Kate! I'm allergic to cats"},
+        {"id": "2", "speaker": "Emi", "text": "I moved to Lisbon, kayaking every weekend"},
+        {"id": "3", "speaker": "elise", "text": "night Kate"},
+    ]
+    with Memory(source_path, embedder="hashing") as mem:
+        mem.add(chat, user_id="ada")
+        mem.add(chat, user_id="bo", agent_id="helper")
+        mem.set_extraction({"instructions": "Only what Emi plans."}, user_id="ada")
+        expected = {
+            (user, agent): (mem.people(**scope), mem.profile(**scope), mem.extraction(**scope))
+            for user, agent in (("ada", None), ("bo", "helper"))
+            for scope in [{"user_id": user, "agent_id": agent}]
+        }
+        hits = [h.id for h in mem.search("Where does Kate live?", user_id="ada")]
+    assert all(people and profile.profiles for people, profile, _ in expected.values())
+
+    source, target = open_store(source_path), open_store(target_path)
+    try:
+        report = migrate(source, target)
+        assert report.ok and report.scope_settings_copied > 0
+        assert migrate(source, target).scope_settings_copied == 0  # there already
+    finally:
+        source.close()
+        target.close()
+    with Memory(target_path, embedder="hashing") as mem:
+        for (user, agent), (people, profile, rules) in expected.items():
+            assert mem.people(user_id=user, agent_id=agent) == people
+            assert mem.profile(user_id=user, agent_id=agent) == profile
+            assert mem.extraction(user_id=user, agent_id=agent) == rules
+        assert [h.id for h in mem.search("Where does Kate live?", user_id="ada")] == hits

@@ -18,8 +18,9 @@ def register(
         help="copy every memory from one store to another (e.g. SQLite to PostgreSQL), verified",
         description=(
             "Copy messages (with their LLM write path status), memories, versions, history, "
-            "vectors, links, the entity graph, the embedder, API keys and learned reranker "
-            "models from one store to another, tenant by tenant, then compare counts and "
+            "vectors, links, the entity graph, the embedder, API keys, learned reranker "
+            "models and each scope's people table, profiles and extraction rules from one "
+            "store to another, tenant by tenant, then compare counts and "
             "checksums of both sides. Run it again after an interruption: what was copied is "
             "skipped."
         ),
@@ -78,6 +79,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(f"embedder: {report.embedder[0]} ({report.embedder[1]} dimensions)")
         print(f"api keys copied: {report.api_keys_copied}")
         print(f"learned reranker models copied: {report.learned_models_copied}")
+        print(f"people tables, profiles and extraction rules: {report.scope_settings_copied} "
+              "settings copied")  # fmt: skip
         for tenant in data["tenants"]:
             print(
                 f"tenant {tenant['tenant']}: copied {tenant['copied']} memories, skipped "

@@ -6,8 +6,10 @@ The copy goes tenant by tenant and scope by scope through the stores' own
 - lossless for what the export format holds: messages with the LLM write path's status of each
   (done or failed, attempts, prompt version, error), memories, every version, every history row,
   vectors, the links between memories, the entity graph (the entities each memory names and the
-  relations it states), the embedder, the API keys and what feedback taught (the reranker models
-  of each tenant and of each copied scope, where the target has none of its own); history rows
+  relations it states), the embedder, the API keys, what feedback taught (the reranker models
+  of each tenant and of each copied scope, where the target has none of its own) and what the
+  write path keeps of each copied scope (its people table, profiles and extraction rules, where
+  the target keeps none of its own); history rows
   get new ids in the target, nothing else changes (saved searches, kept 30 days for feedback,
   are not copied);
 - verified: counts and an order-free checksum of every record, version, history row, vector,
@@ -36,6 +38,8 @@ from memstrata.ports import ApiKeys, Clock, StoredSettings, SystemClock, Transfe
 from memstrata.read.learning import setting_keys
 from memstrata.stores import codec
 from memstrata.types import Scope
+from memstrata.write import ledgers
+from memstrata.write.pipeline import rules_key
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 _MODULUS = 1 << 256
@@ -124,6 +128,8 @@ class MigrationReport:
     api_keys_copied: int = 0
     #: Reranker models that feedback trained (a tenant's or a scope's), copied.
     learned_models_copied: int = 0
+    #: Settings of copied scopes (people tables, profiles, extraction rules), copied.
+    scope_settings_copied: int = 0
     embedder: tuple[str, int] | None = None
 
     @property
@@ -136,6 +142,7 @@ class MigrationReport:
             "embedder": list(self.embedder) if self.embedder else None,
             "api_keys_copied": self.api_keys_copied,
             "learned_models_copied": self.learned_models_copied,
+            "scope_settings_copied": self.scope_settings_copied,
             "tenants": [t.to_dict() for t in self.tenants],
         }
 
@@ -259,6 +266,7 @@ def migrate(
         _verify(target, scopes, copied_keys, result)
         exact = [s for s in all_scopes if s.tenant == tenant]
         report.learned_models_copied += _copy_learned(source, target, exact, tenant_wide=not only)
+        report.scope_settings_copied += _copy_scope_settings(source, target, exact)
         report.tenants.append(result)
         say(
             f"tenant {tenant}: {result.copied} memories copied, {result.skipped} already there; "
@@ -289,6 +297,25 @@ def _copy_learned(
         if value is not None and target.get_setting(key) is None:
             target.put_setting(key, value)
             copied += 1
+    return copied
+
+
+def _copy_scope_settings(
+    source: StoredSettings, target: StoredSettings, scopes: Sequence[Scope]
+) -> int:
+    """Copy what the write path keeps of each of ``scopes`` beside its memories: its people
+    table and profiles (``write.ledgers``), all of them or, where the target keeps some of its
+    own, none; and its own extraction rules, where the target has none."""
+    copied = 0
+    for scope in scopes:
+        for keys in (ledgers.kept_keys(source, scope), [rules_key(scope)]):
+            if any(target.get_setting(key) for key in keys):
+                continue
+            values = {key: source.get_setting(key) for key in keys}
+            found = {key: value for key, value in values.items() if value}
+            if found:
+                target.put_settings(found)
+                copied += len(found)
     return copied
 
 

@@ -158,9 +158,18 @@ def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
     return profile.Ledger({p: ts for p, ts in traits.items() if ts})
 
 
+def kept_keys(store: StoredSettings, scope: Scope) -> list[str]:
+    """The settings that hold the ledgers of exactly ``scope`` (for a copy of the store)."""
+    roll, _ = _roll(store, scope)
+    kinds = ("profile", "profile-people")
+    return [
+        people.key(scope),
+        *(_key(k, scope) for k in kinds),
+        *(_person_key(scope, p) for p in roll),
+    ]
+
+
 def forget(store: StoredSettings, scopes: Sequence[Scope]) -> None:
     """Erase the ledgers of ``scopes`` (their memories were reset)."""
     for scope in scopes:
-        roll, _ = _roll(store, scope)
-        erased = [people.key(scope), *(_key(k, scope) for k in ("profile", "profile-people"))]
-        store.put_settings(dict.fromkeys([*erased, *(_person_key(scope, p) for p in roll)], ""))
+        store.put_settings(dict.fromkeys(kept_keys(store, scope), ""))

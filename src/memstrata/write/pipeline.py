@@ -221,16 +221,14 @@ class Pipeline:
     # -- one batch ------------------------------------------------------------------------------
     def rules(self, scope: Scope) -> extract_facts.Custom | None:
         """The extraction rules of ``scope``: its own (``set_rules``), else the pipeline's."""
-        raw = self.store.get_setting(_rules_key(scope))
+        raw = self.store.get_setting(rules_key(scope))
         if raw:
             return extract_facts.Custom.model_validate_json(raw)
         return self.config.extraction
 
     def set_rules(self, scope: Scope, custom: extract_facts.Custom | None) -> None:
         """Give ``scope`` extraction rules of its own (``None``: back to the pipeline's)."""
-        self.store.put_setting(
-            _rules_key(scope), "" if custom is None else custom.model_dump_json()
-        )
+        self.store.put_setting(rules_key(scope), "" if custom is None else custom.model_dump_json())
 
     def _batch(
         self,
@@ -542,6 +540,6 @@ class Pipeline:
                 continue
 
 
-def _rules_key(scope: Scope) -> str:
+def rules_key(scope: Scope) -> str:
     """Where a scope's own extraction rules are kept among the store's settings."""
     return "extraction:" + json.dumps(list(scope.key))
