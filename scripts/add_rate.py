@@ -47,10 +47,11 @@ def main() -> int:
     batches, _ = distractor_batches(
         args.skip + 2 * args.messages, other, seed=0, names=first_names([*dev, *other])
     )
-    seen, chosen = 0, []
+    seen, taken, chosen = 0, 0, []
     for batch in batches:
-        if seen >= args.skip and sum(map(len, chosen)) < args.messages:
+        if seen >= args.skip and taken < args.messages:
             chosen.append(batch)
+            taken += len(batch)
         seen += len(batch)
     embedder = CachingEmbedder(make_embedder("minilm"), default_cache_dir() / "vectors")
     profiler = cProfile.Profile()
