@@ -808,6 +808,10 @@ def test_searches_and_settings(store: Store) -> None:
     store.put_setting("k", "v1")
     store.put_setting("k", "v2")
     assert store.get_setting("k") == "v2"
+    store.put_settings({"k": "v3", "k2": "w", "k3": ""})
+    assert [store.get_setting(k) for k in ("k", "k2", "k3")] == ["v3", "w", ""]
+    store.put_settings({})
+    assert store.get_setting("k") == "v3"
 
 
 # -- the LLM write path: events, message status, links, entity graph, as_of ---------------------
