@@ -48,6 +48,10 @@ _NOT_NAME_TEXT = (
 NOT_NAMES = frozenset(_NOT_NAME_TEXT.split())
 #: How many message ids an alias keeps as its sources.
 MAX_SOURCES = 5
+#: How many names said to one speaker the tally keeps: those said most (an alias is said again
+#: and again; a name in "hey Sam" said once to each of a hundred people is nobody's), so that
+#: what an add reads and writes stops growing with the scope.
+MAX_NAMES = 32
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -146,6 +150,8 @@ def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Ta
     """The tally after ``messages`` (``(id, speaker, text)`` in the order they were said)."""
     counts = dict(tally.messages)
     calls = {speaker: dict(names) for speaker, names in tally.calls.items()}
+    for names in calls.values():  # a tally kept before the bound is brought within it
+        _bound(names)
     recent = list(tally.recent)
     for i, (message_id, speaker, text) in enumerate(messages):
         if not speaker:
@@ -161,6 +167,7 @@ def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Ta
             seen = names.get(key)
             if seen is None:
                 names[key] = Alias(name, 1, (message_id,))
+                _bound(names, key)
             else:
                 sources = seen.sources + ((message_id,) if len(seen.sources) < MAX_SOURCES else ())
                 names[key] = Alias(seen.name, seen.count + 1, sources)
@@ -168,6 +175,13 @@ def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Ta
             recent.remove(speaker)
         recent = [*recent, speaker][-4:]
     return Tally(counts, calls, tuple(recent))
+
+
+def _bound(names: dict[str, Alias], newest: str | None = None) -> None:
+    """Keep ``MAX_NAMES`` of ``names``: the least said, the earliest first, make room (never
+    ``newest``, the name just said)."""
+    while len(names) > MAX_NAMES:
+        del names[min((k for k in names if k != newest), key=lambda k: names[k].count)]
 
 
 def people(tally: Tally, *, min_count: int = 2, share: float = 0.6) -> list[Person]:

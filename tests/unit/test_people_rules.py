@@ -6,6 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memstrata.people import (
+    MAX_NAMES,
+    Alias,
     Tally,
     addressed_names,
     named_speakers,
@@ -101,3 +103,31 @@ def test_spelling_variants_of_one_name_agree_and_different_names_do_not() -> Non
 def test_any_text_is_read_without_error(text: str) -> None:
     for name in addressed_names(text):
         assert name and name[0].isalpha()
+
+
+def test_a_speaker_keeps_the_names_said_most_and_the_tally_stays_bounded() -> None:
+    names = [f"Nm{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(3 * MAX_NAMES)]
+    said: list[tuple[str, str]] = []
+    for i, name in enumerate(names):
+        said += [("elise", f"hey {name}"), ("Emi", "hi")]
+        if i % 4 == 0:
+            said += [("elise", "night Kate"), ("Emi", "night")]
+    tally = observe(Tally(), _chat(*said))
+    assert len(tally.calls["Emi"]) == MAX_NAMES
+    (emi,) = [p for p in people(tally) if p.name == "Emi"]
+    assert [a.name for a in emi.aliases] == ["Kate"]
+    assert emi.aliases[0].count == 3 * MAX_NAMES // 4
+    # The names said once make room for one another, the latest staying; a new name gets in
+    # even where every name kept was said more than once.
+    assert names[-1].casefold() in tally.calls["Emi"]
+    full = Tally(calls={"Emi": {n.casefold(): Alias(n, 2, ()) for n in names[:MAX_NAMES]}})
+    later = observe(full, [("a", "elise", "x"), ("b", "Emi", "y"), ("c", "elise", "hey Zed")])
+    assert "zed" in later.calls["Emi"] and names[0].casefold() not in later.calls["Emi"]
+
+
+def test_a_tally_kept_before_the_bound_is_brought_within_it_by_the_next_add() -> None:
+    names = {f"n{i}": Alias(f"N{i}", 1 + i % 3, ()) for i in range(2 * MAX_NAMES)}
+    kept = Tally(messages={"Emi": 5, "Bo": 1}, calls={"Emi": names, "Bo": {}})
+    later = observe(kept, [("a", "Bo", "ok")])
+    assert len(later.calls["Emi"]) == MAX_NAMES
+    assert {a.count for a in later.calls["Emi"].values()} <= {2, 3}
