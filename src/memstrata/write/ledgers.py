@@ -55,13 +55,16 @@ def _person_key(scope: Scope, person: str) -> str:
     return "profile-of:" + json.dumps([*scope.key, person], ensure_ascii=False)
 
 
-def _roll(store: StoredSettings, scope: Scope) -> tuple[list[str], profile.Ledger]:
-    """The people of ``scope`` with a profile setting of their own, and the whole-scope ledger
-    an earlier store kept (empty once split)."""
-    raw_roll = store.get_setting(_key("profile-people", scope))
-    raw_whole = store.get_setting(_key("profile", scope))
-    roll = [str(p) for p in json.loads(raw_roll)] if raw_roll else []
-    return roll, profile.Ledger.loads(raw_whole) if raw_whole else profile.Ledger()
+def _roll(store: StoredSettings, scope: Scope) -> list[str]:
+    """The people of ``scope`` with a profile setting of their own."""
+    raw = store.get_setting(_key("profile-people", scope))
+    return [str(p) for p in json.loads(raw)] if raw else []
+
+
+def _whole(store: StoredSettings, scope: Scope) -> profile.Ledger:
+    """The whole-scope profile ledger an earlier store kept (empty once split)."""
+    raw = store.get_setting(_key("profile", scope))
+    return profile.Ledger.loads(raw) if raw else profile.Ledger()
 
 
 def learn(store: StoredSettings, scope: Scope, records: Sequence[MemoryRecord]) -> None:
@@ -91,7 +94,7 @@ def _fold_into_ledger(
     """Fold ``stated`` into the profiles of the people it names (``profile.fold``): read and
     write theirs alone, in one transaction."""
     persons = list(dict.fromkeys(person for _, person, _, _ in stated))
-    roll, whole = _roll(store, scope)
+    roll, whole = _roll(store, scope), _whole(store, scope)
     before = {p: _traits(store, scope, p, roll, whole) for p in persons}
     after = profile.fold(profile.Ledger({p: ts for p, ts in before.items() if ts}), stated)
     writes = {_person_key(scope, p): profile.dump_traits(after.traits.get(p, ())) for p in persons}
@@ -151,7 +154,7 @@ def people_of(store: StoredSettings, scope: Scope) -> list[Person]:
 
 def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
     """The profile ledger of exactly ``scope``."""
-    roll, whole = _roll(store, scope)
+    roll, whole = _roll(store, scope), _whole(store, scope)
     traits = dict(whole.traits)
     for person in roll:
         traits[person] = _traits(store, scope, person, roll, whole)
@@ -160,12 +163,11 @@ def ledger_of(store: StoredSettings, scope: Scope) -> profile.Ledger:
 
 def kept_keys(store: StoredSettings, scope: Scope) -> list[str]:
     """The settings that hold the ledgers of exactly ``scope`` (for a copy of the store)."""
-    roll, _ = _roll(store, scope)
     kinds = ("profile", "profile-people")
     return [
         people.key(scope),
         *(_key(k, scope) for k in kinds),
-        *(_person_key(scope, p) for p in roll),
+        *(_person_key(scope, p) for p in _roll(store, scope)),
     ]
 
 
