@@ -136,3 +136,32 @@ def test_a_model_saved_by_an_earlier_version_loads_and_no_longer_lifts_used_memo
     assert ids(mem, UNRELATED) == unrelated
     result = mem.search(ASKED, user_id="ada")
     assert mem.feedback(result.search_id, used=[target], user_id="ada").pairs > 0
+
+
+def test_a_search_is_kept_as_columns_of_its_hits_features(mem: Memory) -> None:
+    mem.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+    result = mem.search(ASKED, user_id="ada", budget=4000)
+    kept = mem.store.load_search(Scope(user_id="ada"), result.search_id)
+    assert kept is not None and kept["query"] == ASKED
+    assert kept["ids"] == [h.id for h in result]
+    assert len(kept["values"]) == len(result) and "hits" not in kept
+    assert all(len(row) == len(kept["names"]) for row in kept["values"])
+    assert {"fused", "importance", "retention"} <= set(kept["names"])
+    # Six significant digits: "0.999996" where Python writes "0.9999957782579857".
+    assert all(v is None or len(repr(v)) <= 9 for row in kept["values"] for v in row)
+    used = result.hits[-1].id
+    assert mem.feedback(result.search_id, used=[used], user_id="ada").pairs == len(result) - 1
+
+
+def test_feedback_reads_a_search_kept_as_an_earlier_version_kept_it(mem: Memory) -> None:
+    mem.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+    found = mem.search(ASKED, user_id="ada")
+    hits = [{"id": h.id, "features": {"fused": 1.0 / i, "kind_episode": 1.0, "importance": 0.5,
+                                      "retention": 0.9999957782579857}}
+            for i, h in enumerate(found, start=1)]  # fmt: skip
+    at = datetime.now(UTC)
+    mem.store.save_search(Scope(user_id="ada"), "earlier", at, {"query": ASKED, "hits": hits})
+    outcome = mem.feedback("earlier", used=[found.hits[-1].id], user_id="ada")
+    assert outcome.used == 1 and outcome.unused == len(found) - 1 and outcome.pairs > 0
+    with pytest.raises(InvalidInputError):
+        mem.feedback("earlier", used=["not-returned"], user_id="ada")

@@ -9,11 +9,11 @@ questions, so that feedback lifts a memory for questions like the one it came fr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, reinforce
@@ -117,12 +117,43 @@ def save_search(
 ) -> None:
     """Keep what a search returned so ``feedback`` can refer to it. A read-only store keeps
     nothing, so feedback on its searches is not possible."""
-    payload = {
-        "query": query,
-        "hits": [{"id": hit.id, "features": f} for hit, f in zip(hits, features, strict=True)],
-    }
     with suppress(ReadOnlyStoreError):
-        store.save_search(scope, search_id, now, payload)
+        store.save_search(scope, search_id, now, search_payload(query, hits, features))
+
+
+#: The significant digits a kept search holds of each feature: learning moves weights by a
+#: tenth of a difference of features, far above what the digits after these change.
+KEPT_DIGITS = 6
+
+
+def search_payload(query: str, hits: Sequence[Hit], features: Sequence[Features]) -> dict[str, Any]:
+    """A search as the store keeps it: its hits' ids, the names of the features any of them
+    has, and each hit's values under those names (``None`` where it has none), to
+    ``KEPT_DIGITS`` digits. A budgeted search of about 50 hits takes 3.4 kB so, where a list
+    of one object a hit (what stores kept before) took 7.7 kB."""
+    names = sorted({name for f in features for name in f})
+    return {
+        "query": query,
+        "ids": [hit.id for hit in hits],
+        "names": names,
+        "values": [[_kept(f[n]) if n in f else None for n in names] for f in features],
+    }
+
+
+def _kept(value: float) -> float:
+    return float(f"{value:.{KEPT_DIGITS}g}")
+
+
+def returned_hits(search: Mapping[str, Any]) -> dict[str, Features]:
+    """The features of each hit a kept search returned, by id, in the order returned; as
+    ``search_payload`` keeps them, or as a list of hits (what stores kept before)."""
+    if "hits" in search:
+        return {str(h["id"]): dict(h["features"]) for h in search["hits"]}
+    names = search["names"]
+    return {
+        str(i): {n: float(v) for n, v in zip(names, row, strict=True) if v is not None}
+        for i, row in zip(search["ids"], search["values"], strict=True)
+    }
 
 
 def feedback(
@@ -142,7 +173,7 @@ def feedback(
     search = store.load_search(scope, search_id)
     if search is None:
         raise NotFoundError(f"no search {search_id!r} in scope {scope}")
-    returned = {h["id"]: h["features"] for h in search["hits"]}
+    returned = returned_hits(search)
     unknown = (set(used) | set(unused or ())) - set(returned)
     if unknown:
         raise InvalidInputError(
