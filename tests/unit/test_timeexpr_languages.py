@@ -132,3 +132,35 @@ def test_a_query_window_from_other_languages() -> None:
             datetime(2024, 1, 1, tzinfo=UTC),
             datetime(2024, 1, 8, tzinfo=UTC),
         ), query
+
+
+def _texts_with_dates() -> list[str]:
+    """Chat messages with dates in them (``evals.chats``), and month names in each language
+    in each form the rules read."""
+    from itertools import islice
+
+    from memstrata.evals.chats import chat_messages
+    from memstrata.timeexpr import _WORLD_MONTH_NAMES
+
+    texts = [m.text for s in islice(chat_messages(3000, seed=5), 400) for m in s]
+    forms = ("el 3 de {} de 2022", "3. {} 2024", "{} de 2021", "en {}", "im {}",
+             "au mois de {}", "em {} passado", "Le 14 {}", "{} 2020", "ver{}a")  # fmt: skip
+    for name in _WORLD_MONTH_NAMES:
+        for form in forms:
+            texts += [form.format(name), form.format(name.upper()), form.format(name.title())]
+    return texts
+
+
+def test_a_rule_is_tried_wherever_it_could_match() -> None:
+    from memstrata.timeexpr import _RULES, _WORLD_RULES
+
+    texts = _texts_with_dates()
+    matched = 0
+    for rule in (*_RULES, *_WORLD_RULES):
+        if rule.trigger is None:
+            continue
+        for text in texts:
+            if rule.pattern.search(text) is not None:
+                matched += 1
+                assert rule.trigger.search(text) is not None, (rule.pattern.pattern[:60], text)
+    assert matched > 500  # the texts do hold what the rules read
