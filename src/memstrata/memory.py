@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ from memstrata.settings import Settings
 from memstrata.stores import codec, open_store
 from memstrata.types import (
     DEFAULT_TENANT,
+    KEEP_SEARCHES,
     AddResult,
     Change,
     Filters,
@@ -139,6 +141,7 @@ class Memory:
         pipeline: PipelineConfig | None = None,
         ttl: Mapping[str, timedelta | float] | None = None,
         parallel_searches: int | threading.Semaphore = 1,
+        keep_searches: timedelta = KEEP_SEARCHES,
     ) -> None:
         if store is None:
             from memstrata.settings import default_db_path
@@ -171,6 +174,13 @@ class Memory:
         else:
             _check_count(parallel_searches, "parallel_searches", 1024)
             self.search_gate = threading.BoundedSemaphore(parallel_searches)
+        if not isinstance(keep_searches, timedelta) or keep_searches < timedelta(0):
+            raise InvalidInputError(
+                f"keep_searches must be a timedelta of 0 or more, not {keep_searches!r}"
+            )
+        #: How long a search is kept so that ``feedback`` can refer to it (0: none is kept).
+        self.keep_searches = keep_searches
+        self._searches_saved = itertools.count()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Memory:
@@ -189,6 +199,7 @@ class Memory:
             "tenant": settings.tenant,
             "ttl": dict(settings.ttl) or None,
             "parallel_searches": settings.parallel_searches,
+            "keep_searches": settings.keep_searches,
         }
         owned = None
         if settings.llm_base_url and "llm" not in overrides:
@@ -566,8 +577,10 @@ class Memory:
         ranked, features = learning.rerank(hits, learned, query, vector, now)
         search_id = new_id()
         learning.save_search(
-            self.store, confined, search_id, query, ranked[:limit], features[:limit], now
-        )
+            self.store, confined, search_id, query, ranked[:limit], features[:limit], now,
+            keep=self.keep_searches,
+            prune=next(self._searches_saved) % learning.PRUNE_SEARCHES_EVERY == 0,
+        )  # fmt: skip
         return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
 
     def feedback(
@@ -583,6 +596,11 @@ class Memory:
                 "feedback needs a writable store: this one is open read-only, so it kept no "
                 "record of its searches and can learn nothing from them"
             )
+        if self.keep_searches <= timedelta(0):
+            raise NotFoundError(
+                f"no search {search_id!r}: this Memory keeps no searches (keep_searches is 0), "
+                "so feedback has none to refer to"
+            )
         return learning.feedback(
             self.store, where, search_id, list(used), None if unused is None else list(unused),
             self.clock.now(), self._reranker_base, embedder=self.embedder,
@@ -595,7 +613,9 @@ class Memory:
         **scope: Unpack[ScopeArgs],
     ) -> builtins.list[str]:
         where = self._scope(scope)
-        return maintain(self.store, where, self.clock.now(), dry_run=dry_run)
+        return maintain(
+            self.store, where, self.clock.now(), dry_run=dry_run, keep_searches=self.keep_searches
+        )
 
     def get(
         self,
@@ -858,10 +878,11 @@ class AsyncMemory(AsyncVerbs):
         llm: LLM | None = None,
         pipeline: PipelineConfig | None = None,
         ttl: Mapping[str, timedelta | float] | None = None,
+        keep_searches: timedelta = KEEP_SEARCHES,
     ) -> None:
         self.sync = Memory(
             store, embedder=embedder, retriever=retriever, clock=clock, tenant=tenant, llm=llm,
-            pipeline=pipeline, ttl=ttl,
+            pipeline=pipeline, ttl=ttl, keep_searches=keep_searches,
         )  # fmt: skip
 
     @classmethod

@@ -24,6 +24,8 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
                               turn
 ``MEMSTRATA_TTL``              default time-to-live of new memories per kind, e.g.
                               ``working=1d,episode=90d`` (units s, m, h, d, w); default: none
+``MEMSTRATA_KEEP_SEARCHES``    how long a search is kept so that feedback can refer to it, e.g.
+                              ``30d`` (the default) or ``12h``; ``0`` keeps none
 ``MALLOC_ARENA_MAX``           glibc's own: the REST and MCP servers use 2 malloc arenas unless
                               it is set (``few_malloc_arenas``); they also collect
                               cyclic garbage less often (``quiet_collector``)
@@ -44,7 +46,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from memstrata.errors import ConfigurationError
-from memstrata.types import DEFAULT_TENANT, KINDS
+from memstrata.types import DEFAULT_TENANT, KEEP_SEARCHES, KINDS
 
 APP_NAME = "memstrata"
 
@@ -84,6 +86,8 @@ class Settings:
     parallel_searches: int = 1
     #: Default time-to-live per kind (``Memory(ttl=…)``).
     ttl: Mapping[str, timedelta] = field(default_factory=dict)
+    #: How long searches are kept for feedback (``Memory(keep_searches=…)``).
+    keep_searches: timedelta = KEEP_SEARCHES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +123,7 @@ class Settings:
                 get("MEMSTRATA_PARALLEL_SEARCHES"), "MEMSTRATA_PARALLEL_SEARCHES", 1, least=1
             ),
             ttl=parse_ttl(get("MEMSTRATA_TTL") or ""),
+            keep_searches=_kept_for(get("MEMSTRATA_KEEP_SEARCHES")),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -140,6 +145,21 @@ def _count(text: str | None, name: str, default: int, least: int = 0) -> int:
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _kept_for(text: str | None) -> timedelta:
+    """``MEMSTRATA_KEEP_SEARCHES``: a duration (units s, m, h, d, w), or 0."""
+    if text is None:
+        return KEEP_SEARCHES
+    if text == "0":
+        return timedelta(0)
+    match = _DURATION.match(text)
+    if match is None:
+        raise ConfigurationError(
+            f"MEMSTRATA_KEEP_SEARCHES must be a duration such as 30d or 12h (units s, m, h, d, "
+            f"w), or 0 to keep no searches, not {text!r}"
+        )
+    return timedelta(seconds=float(match[1]) * _UNIT[match[2]])
 
 
 def parse_ttl(text: str) -> dict[str, timedelta]:

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from memstrata.errors import InvalidInputError, ScopeRequiredError
@@ -37,6 +37,8 @@ MAX_TEXT_CHARS = 32_000
 MAX_ID_CHARS = 256
 
 DEFAULT_TENANT = "default"
+#: How long a search is kept so that ``feedback`` can refer to it, by default.
+KEEP_SEARCHES = timedelta(days=30)
 
 
 def utcnow() -> datetime:

@@ -165,3 +165,66 @@ def test_feedback_reads_a_search_kept_as_an_earlier_version_kept_it(mem: Memory)
     assert outcome.used == 1 and outcome.unused == len(found) - 1 and outcome.pairs > 0
     with pytest.raises(InvalidInputError):
         mem.feedback("earlier", used=["not-returned"], user_id="ada")
+
+
+def test_searches_are_kept_as_long_as_asked_and_pruned_as_they_are_saved(db_path: Path) -> None:
+    from memstrata.read.learning import PRUNE_SEARCHES_EVERY
+
+    clock = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    ada = Scope(user_id="ada")
+    with Memory(db_path, embedder="hashing", clock=clock, keep_searches=timedelta(days=2)) as mem:
+        mem.add(NOTES, user_id="ada")
+        first = mem.search(ASKED, user_id="ada").search_id
+        clock.at += timedelta(days=1)
+        second = mem.search(ASKED, user_id="ada").search_id
+        clock.at += timedelta(days=1, hours=1)
+        assert mem.store.load_search(ada, first) is not None  # nothing prunes in between
+    # A Memory prunes on its first save, then every PRUNE_SEARCHES_EVERY saves.
+    with Memory(db_path, embedder="hashing", clock=clock, keep_searches=timedelta(days=2)) as mem:
+        third = mem.search(UNRELATED, user_id="ada").search_id
+        assert mem.store.load_search(ada, first) is None
+        assert mem.store.load_search(ada, second) is not None
+        with pytest.raises(NotFoundError):
+            mem.feedback(first, used=[], user_id="ada")
+        clock.at += timedelta(days=2, minutes=1)
+        for _ in range(PRUNE_SEARCHES_EVERY - 1):
+            mem.search(UNRELATED, user_id="ada", limit=1)
+        assert mem.store.load_search(ada, second) is not None
+        mem.search(UNRELATED, user_id="ada", limit=1)
+        assert mem.store.load_search(ada, second) is None
+        assert mem.store.load_search(ada, third) is None
+
+
+def test_a_memory_that_keeps_no_searches_says_why_feedback_cannot_refer_to_one(
+    db_path: Path,
+) -> None:
+    with Memory(db_path, embedder="hashing", keep_searches=timedelta(0)) as mem:
+        mem.add(NOTES, user_id="ada")
+        result = mem.search(ASKED, user_id="ada")
+        assert (
+            len(result) > 0
+            and mem.store.load_search(Scope(user_id="ada"), result.search_id) is None
+        )
+        with pytest.raises(NotFoundError, match="keep_searches"):
+            mem.feedback(result.search_id, used=[result[0].id], user_id="ada")
+    with pytest.raises(InvalidInputError, match="keep_searches"):
+        Memory(db_path, embedder="hashing", keep_searches=timedelta(days=-1))
+
+
+def test_the_setting_for_how_long_searches_are_kept(tmp_path: Path) -> None:
+    from memstrata.errors import ConfigurationError
+    from memstrata.settings import Settings
+
+    env = {"MEMSTRATA_DB": str(tmp_path / "m.db")}
+    assert Settings.from_env(env).keep_searches == timedelta(days=30)
+    for text, kept in (
+        ("12h", timedelta(hours=12)),
+        ("0", timedelta(0)),
+        ("2w", timedelta(days=14)),
+    ):
+        settings = Settings.from_env({**env, "MEMSTRATA_KEEP_SEARCHES": text})
+        assert settings.keep_searches == kept
+    with Memory.from_settings(settings, embedder="hashing") as mem:
+        assert mem.keep_searches == timedelta(days=14)
+    with pytest.raises(ConfigurationError, match="MEMSTRATA_KEEP_SEARCHES"):
+        Settings.from_env({**env, "MEMSTRATA_KEEP_SEARCHES": "a month"})

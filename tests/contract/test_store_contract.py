@@ -804,6 +804,13 @@ def test_searches_and_settings(store: Store) -> None:
     assert store.load_search(Scope(user_id="u", agent_id="b"), "s1") is None
     assert store.prune_searches(T0 + timedelta(days=1)) == 1
     assert store.load_search(U, "s1") is None and store.load_search(U, "s2") is not None
+    # At most ``limit`` at a time, the oldest first.
+    for i in range(5):
+        store.save_search(U, f"old{i}", T0 - timedelta(days=5 - i), {"ids": []})
+    assert store.prune_searches(T0, limit=2) == 2
+    assert [store.load_search(U, f"old{i}") is None for i in range(5)] == [True] * 2 + [False] * 3
+    assert store.prune_searches(T0, limit=10) == 3
+    assert store.load_search(U, "s2") is not None
     assert store.get_setting("k") is None
     store.put_setting("k", "v1")
     store.put_setting("k", "v2")

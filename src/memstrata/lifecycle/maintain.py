@@ -9,10 +9,7 @@ from typing import Protocol
 from memstrata.lifecycle.expiry import archive_due
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, should_archive
 from memstrata.ports import Records, SearchLog
-from memstrata.types import Filters, Scope
-
-#: How long searches are kept for feedback.
-SEARCH_RETENTION = timedelta(days=30)
+from memstrata.types import KEEP_SEARCHES, Filters, Scope
 
 
 class MaintainedStore(Records, SearchLog, Protocol):
@@ -26,10 +23,12 @@ def maintain(
     policy: LifecyclePolicy = DEFAULT_POLICY,
     *,
     dry_run: bool = False,
+    keep_searches: timedelta = KEEP_SEARCHES,
 ) -> list[str]:
     """Archive the active memories of ``scope`` that have expired (``expires_at`` passed) or
-    whose retention fell below the threshold; prune old searches. Return the ids archived (or
-    that would be, with ``dry_run``), the expired first."""
+    whose retention fell below the threshold; prune the searches older than
+    ``keep_searches``. Return the ids archived (or that would be, with ``dry_run``), the expired
+    first."""
     expired = archive_due(store, scope, now, dry_run=dry_run)
     gone = set(expired)
     faded: list[str] = []
@@ -46,5 +45,5 @@ def maintain(
             store.set_state(
                 scope, memory_id, "archived", at=now, reason="retention below threshold"
             )
-        store.prune_searches(now - SEARCH_RETENTION)
+        store.prune_searches(now - keep_searches)
     return [*expired, *faded]

@@ -299,7 +299,10 @@ class SearchLog(Protocol):
 
     def load_search(self, scope: Scope, search_id: str) -> dict[str, Any] | None: ...
 
-    def prune_searches(self, before: datetime) -> int: ...
+    def prune_searches(self, before: datetime, *, limit: int | None = None) -> int:
+        """Forget the searches kept from before ``before``, the oldest first, at most ``limit``
+        of them (``None``: every one); how many."""
+        ...
 
 
 class StoredSettings(Protocol):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from memstrata.errors import InvalidInputError, NotFoundError, ReadOnlyStoreError
@@ -29,7 +29,7 @@ from memstrata.read.lessons import Lessons
 from memstrata.read.lexical import query_terms
 from memstrata.read.rerank import Features, LinearReranker, hit_features
 from memstrata.results import FeedbackResult
-from memstrata.types import Hit, Scope
+from memstrata.types import KEEP_SEARCHES, Hit, Scope
 
 
 class FeedbackStore(SearchLog, StoredSettings, RecordReads, Lifecycle, Protocol):
@@ -106,6 +106,13 @@ def rerank(
     return [hits[i] for i in order], [features[i] for i in order]
 
 
+#: A ``Memory`` forgets the searches older than it keeps them (``keep_searches``) on its first
+#: save, then every this many saves, at most ``PRUNE_AT_ONCE`` at a time: the log stays within
+#: its time without a scheduled ``maintain``, and no save waits long for it.
+PRUNE_SEARCHES_EVERY = 100
+PRUNE_AT_ONCE = 1000
+
+
 def save_search(
     store: SearchLog,
     scope: Scope,
@@ -114,11 +121,19 @@ def save_search(
     hits: Sequence[Hit],
     features: Sequence[Features],
     now: datetime,
+    *,
+    keep: timedelta = KEEP_SEARCHES,
+    prune: bool = False,
 ) -> None:
-    """Keep what a search returned so ``feedback`` can refer to it. A read-only store keeps
-    nothing, so feedback on its searches is not possible."""
+    """Keep what a search returned so ``feedback`` can refer to it, for ``keep`` (nothing when
+    that is 0); with ``prune``, forget up to ``PRUNE_AT_ONCE`` searches older than that. A
+    read-only store keeps nothing, so feedback on its searches is not possible."""
+    if keep <= timedelta(0):
+        return
     with suppress(ReadOnlyStoreError):
         store.save_search(scope, search_id, now, search_payload(query, hits, features))
+        if prune:
+            store.prune_searches(now - keep, limit=PRUNE_AT_ONCE)
 
 
 #: The significant digits a kept search holds of each feature: learning moves weights by a

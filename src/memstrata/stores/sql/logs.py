@@ -129,9 +129,16 @@ class SQLLogs(SQLBase[TxT]):
             )
         return None if row is None else dict(self.dialect.json_of(row[0]))
 
-    def prune_searches(self, before: datetime) -> int:
+    def prune_searches(self, before: datetime, *, limit: int | None = None) -> int:
+        at = self.dialect.time(before)
         with self._write(changes_memories=False) as tx:
-            return tx.execute("DELETE FROM searches WHERE at < ?", [self.dialect.time(before)])
+            if limit is None:
+                return tx.execute("DELETE FROM searches WHERE at < ?", [at])
+            return tx.execute(
+                "DELETE FROM searches WHERE (tenant, id) IN (SELECT tenant, id FROM searches "
+                "WHERE at < ? ORDER BY at LIMIT ?)",
+                [at, limit],
+            )
 
     # -- settings and the embedder record ---------------------------------------------------------
     def get_setting(self, key: str) -> str | None:
