@@ -60,6 +60,8 @@ def test_adds_are_counted_and_placed_in_sessions(store: Store) -> None:
     assert stats.tokens == sum(len(terms_of(r).tokens) for r in records)
     assert stats.df == {"biscuit": 2, "beagl": 1, "potteri": 2}
     assert stats.speakers == ("Ana", "Ben")
+    assert store.term_counts(U, ["biscuit", "beagl", "potteri", "nowher"]) == stats.df
+    assert store.term_counts(OTHER, ["biscuit"]) == {} and store.term_counts(U, []) == {}
     placed = by_id(store)
     keys = {i: p.key for i, p in placed.items()}
     assert placed["a"].prev is None and placed["a"].next == keys["b"]

@@ -552,6 +552,11 @@ class ScopeFigures(Protocol):
         each of ``terms`` (absent: 0)."""
         ...
 
+    def term_counts(self, scope: Scope, terms: Sequence[str]) -> dict[str, int]:
+        """``scope_stats(scope, terms).df`` alone: how many memories of the scope hold each of
+        ``terms`` (absent: 0)."""
+        ...
+
     def placed(
         self,
         scope: Scope,

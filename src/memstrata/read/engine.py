@@ -169,7 +169,7 @@ def gather(
     session_stats, _ = store.sessions(scope, filters, sessions)
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
-                       lambda more: store.scope_stats(scope, more).df)  # fmt: skip
+                       lambda more: store.term_counts(scope, more))  # fmt: skip
     candidates.aliases = aliases
     return candidates, stats
 

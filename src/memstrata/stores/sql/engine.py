@@ -124,6 +124,11 @@ class SQLEngine(SQLBase[TxT]):
         return ScopeStats(memories=m, tokens=t, units=u, unit_tokens=ut, sessions=se, changes=ch,
                           df=df, speakers=tuple(r[0] for r in speakers))  # fmt: skip
 
+    def term_counts(self, scope: Scope, terms: Sequence[str]) -> dict[str, int]:
+        where, params = scope_sql(scope)
+        with self._read(search=True) as tx:
+            return self._df(tx, where, params, terms)
+
     def _df(
         self, tx: TxT, where: str, params: Sequence[Any], terms: Sequence[str]
     ) -> dict[str, int]:
