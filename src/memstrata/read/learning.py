@@ -136,16 +136,16 @@ def save_search(
             store.prune_searches(now - keep, limit=PRUNE_AT_ONCE)
 
 
-#: The significant digits a kept search holds of each feature: learning moves weights by a
-#: tenth of a difference of features, far above what the digits after these change.
+#: The significant digits a kept search holds of each feature: far finer than what learning
+#: (steps of a tenth of a difference of features) can tell apart.
 KEPT_DIGITS = 6
 
 
 def search_payload(query: str, hits: Sequence[Hit], features: Sequence[Features]) -> dict[str, Any]:
     """A search as the store keeps it: its hits' ids, the names of the features any of them
     has, and each hit's values under those names (``None`` where it has none), to
-    ``KEPT_DIGITS`` digits. A budgeted search of about 50 hits takes 3.4 kB so, where a list
-    of one object a hit (what stores kept before) took 7.7 kB."""
+    ``KEPT_DIGITS`` digits. A budgeted search of about 50 hits takes about 3.4 kB this way; as
+    a list of one object a hit (what stores kept before), 7.7 kB."""
     names = sorted({name for f in features for name in f})
     return {
         "query": query,
