@@ -278,3 +278,36 @@ def test_a_named_person_and_the_question_time_are_searched_by_keywords_too(
         plain, _ = gather(mem.store, None, Scope(user_id="u"), "pottery",
                           Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
         assert plain is not None and answer.id not in {b.id for b in plain.briefs}
+
+
+def test_candidates_carry_their_stored_vectors_after_searches_and_adds(tmp_path: Path) -> None:
+    import numpy as np
+
+    scope, everything = Scope(user_id="u"), Filters(states=("active", "archived", "deleted"))
+    with Memory(tmp_path / "vectors.db", embedder="hashing") as mem:
+        mem.add(chat(60), user_id="u")
+        store = mem.store
+        query = mem.embedder.embed(["jazz"], kind="query")[0] if mem.embedder else None
+        assert query is not None
+
+        def compare() -> int:
+            stored = {r.id: v for r, v in store.scan(scope)}
+            keys = [k for k, _ in store.vector_keys(scope, query, everything, limit=1000)]
+            placed = store.placed(scope, everything, keys=keys)
+            assert len(placed) == len(stored)
+            for p in placed:
+                assert p.vector is not None and np.array_equal(p.vector, stored[p.record.id])
+            _, members = store.sessions(scope, everything, [placed[0].session], members=100)
+            for p in members:
+                assert p.vector is not None and np.array_equal(p.vector, stored[p.record.id])
+            return len(placed)
+
+        assert compare() == 60  # the scope's vector index made by its first search
+        mem.add(chat(30, start=60), user_id="u")  # rows the index lacks until brought up
+        assert compare() == 90
+    with Memory(tmp_path / "vectors.db", embedder="hashing") as mem:  # a fresh process
+        store = mem.store
+        placed = store.placed(scope, everything, keys=list(range(1, 200)))
+        stored = {r.id: v for r, v in store.scan(scope)}
+        assert len(placed) == 90
+        assert all(np.array_equal(p.vector, stored[p.record.id]) for p in placed)
