@@ -629,7 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unused", action="append", metavar="ID", help="default: the other hits")
     p.set_defaults(handler=cmd_feedback)
 
-    p = sub.add_parser("maintain", parents=both, help="archive memories that have expired or faded")
+    p = sub.add_parser(
+        "maintain",
+        parents=both,
+        help="archive memories that have expired or faded; prune old searches, tidy the store",
+    )
     p.add_argument("--dry-run", action="store_true", help="only list what would be archived")
     p.set_defaults(handler=cmd_maintain)
 

@@ -981,3 +981,13 @@ def test_put_vectors_replaces_vectors_without_a_new_version(store: Store) -> Non
     assert [r.id for r, _ in found] == ["b", "a"]
     assert store.get(U, "a").version == 1
     assert [e.op for e in store.history(U, "a")] == ["ADD"]
+
+
+def test_tidying_keeps_every_memory_findable(store: Store) -> None:
+    for i in range(12):
+        add(store, rec(f"m{i}", f"tomato note {i}"))
+    before = store.keyword_keys(U, "tomato", Filters(), limit=50)
+    assert len(before) == 12
+    assert isinstance(store.tidy(budget=100), bool)
+    store.tidy(budget=100)
+    assert store.keyword_keys(U, "tomato", Filters(), limit=50) == before

@@ -292,3 +292,27 @@ def test_a_window_among_many_others_matches_is_scored_as_one_query() -> None:
         found = newest_best(conn, ["beagle", "rain"], scopes, window, best)
         assert found == window_as_one_query(conn, ["beagle", "rain"], scopes, window, best)
         assert len(found) == best
+
+
+def _segments(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(DISTINCT segid) FROM memories_fts_idx").fetchone()[0])
+
+
+def test_tidying_merges_the_keyword_index_and_finds_the_same(tmp_path: Path) -> None:
+    from memstrata import Memory
+
+    path = tmp_path / "m.db"
+    with Memory(path, embedder=None) as mem:
+        for i in range(40):  # an add a transaction: a segment each, merged only now and then
+            mem.add(f"note {i} about the garden shed and tomato {i % 7}", user_id="u")
+        store = mem.store
+        before = store.keyword_keys(U, "tomato garden 3", Filters(), limit=50)
+        assert _segments(path) > 1
+        assert store.tidy(budget=2000) is True
+        assert _segments(path) == 1
+        assert store.tidy(budget=2000) is False  # nothing left to merge
+        assert store.keyword_keys(U, "tomato garden 3", Filters(), limit=50) == before
+        mem.add("a tomato after the merge", user_id="u")
+        assert len(store.keyword_keys(U, "tomato", Filters(), limit=50)) == 41
+        assert mem.maintain(user_id="u") == [] and _segments(path) == 1  # maintain tidies too

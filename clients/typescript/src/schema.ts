@@ -105,7 +105,8 @@ export interface paths {
         put?: never;
         /**
          * Maintain
-         * @description Archive the memories of a scope that have expired or faded (restorable).
+         * @description Archive the memories of a scope that have expired or faded (restorable); also forget
+         *     the searches older than the server keeps them and tidy the store's keyword index.
          *
          *     Name a scope: at least one of `user_id`, `agent_id` and `run_id` (else 422).
          */

@@ -1,5 +1,5 @@
 """Maintenance: memories that expired or whose retention faded are archived, old searches
-pruned."""
+pruned, and the store tidied (``Housekeeping``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from typing import Protocol
 
 from memstrata.lifecycle.expiry import archive_due
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy, should_archive
-from memstrata.ports import Records, SearchLog
+from memstrata.ports import Housekeeping, Records, SearchLog
 from memstrata.types import KEEP_SEARCHES, Filters, Scope
 
+#: How much store-wide upkeep one ``maintain`` does (``Housekeeping.tidy``): on SQLite, about
+#: 2,000 pages (8 MB) of the keyword index merged, 0.27 s for a whole index of 100,000 memories.
+TIDY_BUDGET = 2000
 
-class MaintainedStore(Records, SearchLog, Protocol):
-    """What maintenance uses of a store: memories to archive, searches to prune."""
+
+class MaintainedStore(Records, SearchLog, Housekeeping, Protocol):
+    """What maintenance uses of a store: memories to archive, searches to prune, upkeep."""
 
 
 def maintain(
@@ -27,8 +31,8 @@ def maintain(
 ) -> list[str]:
     """Archive the active memories of ``scope`` that have expired (``expires_at`` passed) or
     whose retention fell below the threshold; prune the searches older than
-    ``keep_searches``. Return the ids archived (or that would be, with ``dry_run``), the expired
-    first."""
+    ``keep_searches``; tidy the store (``TIDY_BUDGET``). Return the ids archived (or that would
+    be, with ``dry_run``), the expired first."""
     expired = archive_due(store, scope, now, dry_run=dry_run)
     gone = set(expired)
     faded: list[str] = []
@@ -46,4 +50,5 @@ def maintain(
                 scope, memory_id, "archived", at=now, reason="retention below threshold"
             )
         store.prune_searches(now - keep_searches)
+        store.tidy(budget=TIDY_BUDGET)
     return [*expired, *faded]

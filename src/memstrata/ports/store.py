@@ -305,6 +305,16 @@ class SearchLog(Protocol):
         ...
 
 
+class Housekeeping(Protocol):
+    """Store-wide upkeep that keeps searches cheap as the store grows (``maintain`` runs it)."""
+
+    def tidy(self, *, budget: int) -> bool:
+        """Do up to about ``budget`` units of upkeep (a SQLite store merges about that many
+        pages of its keyword index toward one segment; PostgreSQL keeps its own); whether any
+        was done. Nothing a search finds changes."""
+        ...
+
+
 class StoredSettings(Protocol):
     """Named values kept with the store: learned models, and the embedder its vectors came
     from."""
@@ -645,6 +655,7 @@ class Store(
     Records,
     MessageLog,
     SearchLog,
+    Housekeeping,
     StoredSettings,
     ApiKeys,
     Links,

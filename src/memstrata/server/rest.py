@@ -427,7 +427,8 @@ def build_router() -> APIRouter:
         scope: ScopeArgs,
         dry_run: Annotated[bool, Query(description="Only report what would be archived.")] = False,
     ) -> MaintainOut:
-        """Archive the memories of a scope that have expired or faded (restorable)."""
+        """Archive the memories of a scope that have expired or faded (restorable); also forget
+        the searches older than the server keeps them and tidy the store's keyword index."""
         return MaintainOut(archived=mem.maintain(dry_run=dry_run, **scope))
 
     @router.post("/reprocess", responses=_errors(400), tags=["learn"])

@@ -376,6 +376,10 @@ class PostgresStore(SQLStore[PgTx]):
                 "hnsw_m": schema.HNSW_M, "hnsw_ef_construction": schema.HNSW_EF_CONSTRUCTION,
                 "maintenance_work_mem": row[0] if row else None}  # fmt: skip
 
+    def tidy(self, *, budget: int) -> bool:
+        """Nothing: PostgreSQL's own autovacuum keeps its indexes."""
+        return False
+
     def close(self) -> None:
         if self._search_pool is not self._pool:
             self._search_pool.close()

@@ -278,6 +278,10 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         clause, params = self.dialect.any_of("rowid", pks)
         tx.execute(f"DELETE FROM memories_fts WHERE {clause}", params)
 
+    def tidy(self, *, budget: int) -> bool:
+        with self._write(changes_memories=False) as tx:
+            return keywords.merge(tx.conn, budget)
+
     def _keyword_space(self, tx: SQLiteTx, scope: Scope, filters: Filters) -> tuple[Hashable, int]:
         """The tokens of the exact scopes within ``scope`` (``keywords.scope_token``) and how
         many memories they hold; of the speaker's within them when the filters name one
