@@ -147,19 +147,24 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def _duration(text: str) -> timedelta | None:
+    """``30d``, ``12h``, ``1.5w`` … as a time span (units s, m, h, d, w); ``None`` if it is not
+    one."""
+    match = _DURATION.match(text)
+    return None if match is None else timedelta(seconds=float(match[1]) * _UNIT[match[2]])
+
+
 def _kept_for(text: str | None) -> timedelta:
     """``MEMSTRATA_KEEP_SEARCHES``: a duration (units s, m, h, d, w), or 0."""
     if text is None:
         return KEEP_SEARCHES
-    if text == "0":
-        return timedelta(0)
-    match = _DURATION.match(text)
-    if match is None:
+    kept = timedelta(0) if text == "0" else _duration(text)
+    if kept is None:
         raise ConfigurationError(
             f"MEMSTRATA_KEEP_SEARCHES must be a duration such as 30d or 12h (units s, m, h, d, "
             f"w), or 0 to keep no searches, not {text!r}"
         )
-    return timedelta(seconds=float(match[1]) * _UNIT[match[2]])
+    return kept
 
 
 def parse_ttl(text: str) -> dict[str, timedelta]:
@@ -167,14 +172,13 @@ def parse_ttl(text: str) -> dict[str, timedelta]:
     out: dict[str, timedelta] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         kind, _, duration = item.partition("=")
-        kind, duration = kind.strip(), duration.strip()
-        match = _DURATION.match(duration)
-        if kind not in KINDS or match is None:
+        kind, span = kind.strip(), _duration(duration.strip())
+        if kind not in KINDS or span is None:
             raise ConfigurationError(
                 f"MEMSTRATA_TTL item {item!r} must read KIND=DURATION, e.g. working=1d (kinds: "
                 f"{', '.join(KINDS)}; units s, m, h, d, w)"
             )
-        out[kind] = timedelta(seconds=float(match[1]) * _UNIT[match[2]])
+        out[kind] = span
     return out
 
 
