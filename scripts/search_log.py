@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from memstrata import Memory
-from memstrata.read.learning import returned_hits
+from memstrata.read.learning import returned_hits, search_payload
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.types import Scope
 
@@ -31,14 +31,7 @@ from memstrata.types import Scope
 def columns(kept: dict[str, Any]) -> dict[str, Any]:
     """A kept search in the form ``search_payload`` writes."""
     hits = returned_hits(kept)
-    names = sorted({name for f in hits.values() for name in f})
-    return {
-        "query": kept.get("query", ""),
-        "ids": list(hits),
-        "names": names,
-        "values": [[float(f"{f[n]:.6g}") if n in f else None for n in names]
-                   for f in hits.values()],
-    }  # fmt: skip
+    return search_payload(str(kept.get("query", "")), list(hits), list(hits.values()))
 
 
 def main() -> int:

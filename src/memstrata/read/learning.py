@@ -131,7 +131,8 @@ def save_search(
     if keep <= timedelta(0):
         return
     with suppress(ReadOnlyStoreError):
-        store.save_search(scope, search_id, now, search_payload(query, hits, features))
+        ids = [hit.id for hit in hits]
+        store.save_search(scope, search_id, now, search_payload(query, ids, features))
         if prune:
             store.prune_searches(now - keep, limit=PRUNE_AT_ONCE)
 
@@ -141,15 +142,15 @@ def save_search(
 KEPT_DIGITS = 6
 
 
-def search_payload(query: str, hits: Sequence[Hit], features: Sequence[Features]) -> dict[str, Any]:
-    """A search as the store keeps it: its hits' ids, the names of the features any of them
+def search_payload(query: str, ids: Sequence[str], features: Sequence[Features]) -> dict[str, Any]:
+    """A search as the store keeps it: its hits' ``ids``, the names of the features any of them
     has, and each hit's values under those names (``None`` where it has none), to
     ``KEPT_DIGITS`` digits. A budgeted search of about 50 hits takes about 3.4 kB this way; as
     a list of one object a hit (what stores kept before), 7.7 kB."""
     names = sorted({name for f in features for name in f})
     return {
         "query": query,
-        "ids": [hit.id for hit in hits],
+        "ids": list(ids),
         "names": names,
         "values": [[_kept(f[n]) if n in f else None for n in names] for f in features],
     }
