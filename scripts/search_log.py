@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from memstrata import Memory
+from memstrata.evals.stores import copy_store, remove_store
 from memstrata.read.learning import returned_hits, search_payload
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.types import Scope
@@ -52,8 +52,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         for round_ in (1, 2):
             for name, payloads in forms.items():
-                target = Path(folder) / "store.db"
-                shutil.copyfile(args.store, target)
+                target = copy_store(args.store, Path(folder) / "store.db")
                 with open(target, "rb") as copy:  # the copy on disk before a save is timed
                     os.fsync(copy.fileno())
                 with Memory(target, embedder=args.embedder) as memory:
@@ -65,7 +64,7 @@ def main() -> int:
                             store.save_search(scope, f"{i}-{j}", datetime.now(UTC), payload)
                     spent = time.perf_counter() - start
                 print(f"round {round_}, {name}: {spent / (3 * len(payloads)) * 1000:.3f} ms a save")
-                target.unlink()
+                remove_store(target)
     return 0
 
 
