@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from memstrata.stores.sqlite.keywords import (
     match_expression,
     newest_best,
     query_words,
+    rank,
     scope_token,
 )
 from memstrata.types import Filters, MemoryRecord, Scope
@@ -152,6 +154,21 @@ def test_a_large_store_scores_the_newest_matches_of_a_common_word(tmp_path: Path
     assert len(hits) == 5
     store.keyword_large = 100  # a small store again: every match is scored
     assert store.keyword_search(U, "beagle", Filters(), limit=5)[0][0].id == "m0"
+    store.close()
+
+
+def test_a_large_scopes_time_window_is_searched_within_it(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large = store.keyword_postings = 10
+    day = datetime(2025, 1, 1, tzinfo=UTC)
+    texts = ["beagle beagle beagle", *(f"a beagle story number {i}" for i in range(30))]
+    # One memory a week; the strongest match is the oldest, outside the window.
+    store.add([], [replace(r, recorded_at=day + timedelta(days=7 * i))
+                   for i, r in enumerate(records(texts))], at=day)  # fmt: skip
+    march = Filters(since=datetime(2025, 3, 1, tzinfo=UTC), until=datetime(2025, 3, 31, tzinfo=UTC))
+    hits = store.keyword_search(U, "beagle", march, limit=10)
+    assert {r.id for r, _ in hits} == {f"m{i}" for i in range(9, 13)}  # the four March weeks
+    assert [score for _, score in hits] == sorted((score for _, score in hits), reverse=True)
     store.close()
 
 
@@ -292,6 +309,51 @@ def test_a_window_among_many_others_matches_is_scored_as_one_query() -> None:
         found = newest_best(conn, ["beagle", "rain"], scopes, window, best)
         assert found == window_as_one_query(conn, ["beagle", "rain"], scopes, window, best)
         assert len(found) == best
+
+
+def narrow_as_one_query(
+    conn: sqlite3.Connection, words: list[str], scopes: list[str] | None, days: tuple[int, int],
+    window: int, limit: int,
+) -> list[tuple[int, float]]:  # fmt: skip
+    """What a narrow ``keywords.rank`` stands for: the newest ``window`` matches whose memory's
+    day is within ``days``, scored by ``bm25()`` in one query, the best ``limit`` (ties newest
+    first)."""
+    rows = conn.execute(
+        "SELECT m.pk, -bm25(memories_fts, 1.0, 0.5, 0.0) FROM memories_fts JOIN memories m "
+        "ON m.pk = memories_fts.rowid WHERE memories_fts MATCH ? AND m.day BETWEEN ? AND ? "
+        "ORDER BY memories_fts.rowid DESC LIMIT ?",
+        [match_expression(words, scopes), *days, window],
+    ).fetchall()
+    return sorted(rows, key=lambda row: -row[1])[:limit]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from("uuv"), min_size=1, max_size=120)
+    | st.lists(st.sampled_from("uvvvvw"), min_size=1, max_size=120),
+    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
+    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    first=st.integers(0, 30),
+    span=st.integers(0, 30),
+    window=st.integers(1, 40),
+    limit=st.integers(1, 30),
+    scoped=st.booleans(),
+)
+def test_a_narrow_window_is_scored_as_its_one_query_would_score_it(
+    owners: list[str], words: list[str], asked: list[str], first: int, span: int, window: int,
+    limit: int, scoped: bool,
+) -> None:  # fmt: skip
+    conn, scopes = filled(owners, words)
+    conn.execute("CREATE TABLE memories (pk INTEGER PRIMARY KEY, day INTEGER)")
+    conn.executemany(  # days in no order of the rowids, as a conversation's dates are
+        "INSERT INTO memories (pk, day) VALUES (?, ?)",
+        [(i + 1, i * 7 % 31) for i in range(len(owners))],
+    )
+    days = (first, first + span)
+    asked_scopes = scopes if scoped else None
+    found = rank(conn, sorted(asked), asked_scopes, "m.day BETWEEN ? AND ?", days, limit,
+                 window=window, narrow=True)  # fmt: skip
+    assert found == narrow_as_one_query(conn, sorted(asked), asked_scopes, days, window, limit)
 
 
 def _segments(path: Path) -> int:

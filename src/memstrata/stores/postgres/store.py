@@ -273,6 +273,7 @@ class PostgresStore(SQLStore[PgTx]):
         limit: int,
         *,
         window: int | None,
+        narrow: bool = False,
     ) -> list[tuple[int, float]]:
         match = tsquery_text(words)
         # (pk, score) pairs only: the sort then holds two numbers per match instead of whole

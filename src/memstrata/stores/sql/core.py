@@ -108,10 +108,12 @@ class SQLBase(ABC, Generic[TxT]):
         limit: int,
         *,
         window: int | None,
+        narrow: bool = False,
     ) -> list[tuple[int, float]]:
         """The best ``limit`` (pk, score) of an OR-query of ``words`` among the memories ``m``
         that pass ``where``; with a ``window`` (a large store), the backend may score only the
-        newest ``window`` matches."""
+        newest ``window`` matches. ``narrow``: ``where`` keeps few of the space's matches (a
+        time window), so that the index's best over the whole space are unlikely to pass it."""
 
     @abstractmethod
     def vector_search(

@@ -397,6 +397,8 @@ class SQLRecords(SQLBase[TxT]):
         budget = self.keyword_postings
         space, size = self._keyword_space(tx, scope, filters)
         large = size > self.keyword_large
+        # A time window or metadata keeps few of the space's matches (the speaker is the space).
+        narrow = filters.since is not None or filters.until is not None or bool(filters.metadata)
         ranked: builtins.list[tuple[int, float]] = []
         # A question's content words; its stop words too when those match nothing.
         content = asked_words(every)
@@ -405,8 +407,9 @@ class SQLRecords(SQLBase[TxT]):
                 count = functools.partial(self._count_word, tx, space)
                 words = self._word_counts.choose(words, budget, size, count, space=space)
             ranked = self._rank_words(
-                tx, space, words, where, params, limit, window=budget if large else None
-            )
+                tx, space, words, where, params, limit, window=budget if large else None,
+                narrow=narrow,
+            )  # fmt: skip
             if ranked:
                 break
         return ranked

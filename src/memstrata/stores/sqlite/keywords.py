@@ -137,12 +137,15 @@ def rank(
     limit: int,
     *,
     window: int | None,
+    narrow: bool = False,
 ) -> list[tuple[int, float]]:
     """The best ``limit`` (pk, score) for ``words`` (within ``scopes``, as
     ``match_expression``) among memories ``m`` that pass ``where``.
 
     With a ``window``, only the newest ``window`` matches are scored, and FTS5's own best over the
-    whole table are tried first (see the module's description).
+    whole table are tried first (see the module's description), unless ``where`` is ``narrow``
+    (it keeps few of the matches, as a time window does): then the newest matches that pass it
+    are found first, without scores, and only those are scored (``_narrow_best``).
     """
     match = match_expression(words, scopes)
     if match is None:
@@ -157,6 +160,8 @@ def rank(
             [match, *params, limit],
         ).fetchall()
         return [(int(pk), float(score)) for pk, score in rows]
+    if narrow:
+        return _narrow_best(conn, words, match, joined, params, window)[:limit]
     shortlist = SHORTLIST * limit
     top = newest_best(conn, words, scopes, window, shortlist)
     if not top:
@@ -191,7 +196,7 @@ def newest_best(
     match = match_expression(words, scopes)
     if match is None:
         return []
-    rows = None if scopes is None else _scored_alone(conn, words, match, window)
+    rows = None if scopes is None else _newest_alone(conn, words, match, window)
     if rows is None:
         rows = conn.execute(
             f"SELECT rowid, {_SCORE} FROM memories_fts WHERE memories_fts MATCH ? "
@@ -202,21 +207,52 @@ def newest_best(
     return ranked[:best]
 
 
-def _scored_alone(
+def _narrow_best(
+    conn: sqlite3.Connection,
+    words: Sequence[str],
+    match: str,
+    joined: str,
+    params: Sequence[Any],
+    window: int,
+) -> list[tuple[int, float]]:
+    """The newest ``window`` matches of ``match`` that pass ``joined``'s condition, best first
+    (of equal scores the newer first), as ``rank``'s last query finds them: that query scores
+    every match of the scope for ``bm25()`` and reads each one's memory row, where this one
+    reads the rows first and scores only those that pass (at 100,000 memories a month's window
+    keeps a few dozen of a question's thousands of matches)."""
+    pks = [row[0] for row in conn.execute(
+        f"SELECT m.pk {joined} ORDER BY memories_fts.rowid DESC LIMIT ?", [match, *params, window]
+    )]  # fmt: skip
+    rows = _scored_alone(conn, words, pks) if pks else []
+    if rows is None:
+        rows = conn.execute(
+            f"SELECT m.pk, {_SCORE} {joined} ORDER BY memories_fts.rowid DESC LIMIT ?",
+            [match, *params, window],
+        ).fetchall()
+    return sorted(((int(pk), float(score)) for pk, score in rows), key=lambda r: -r[1])
+
+
+def _newest_alone(
     conn: sqlite3.Connection, words: Sequence[str], match: str, window: int
 ) -> list[Any] | None:
     """The newest ``window`` matches of ``match`` (the words within scopes), newest first, as
-    (rowid, score) scored by a query of the words alone; ``None`` where other scopes' matches
-    within the window's rowids are more than ``SPREAD`` times as many.
-
-    The words alone score a match as the whole query does (the scope's token weighs nothing),
-    without counting every row of the scope for ``bm25()``."""
+    (rowid, score) scored by a query of the words alone (``_scored_alone``)."""
     pks = [row[0] for row in conn.execute(
         "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         [match, window],
     )]  # fmt: skip
-    if not pks:
-        return []
+    return _scored_alone(conn, words, pks) if pks else []
+
+
+def _scored_alone(
+    conn: sqlite3.Connection, words: Sequence[str], pks: Sequence[int]
+) -> list[Any] | None:
+    """``pks`` (newest first) as (rowid, score), newest first, scored by a query of ``words``
+    alone over their range of rowids; ``None`` where other memories' matches within that range
+    are more than ``SPREAD`` times as many.
+
+    The words alone score a match as a query of them within scopes does (the scope's token
+    weighs nothing), without counting every row of the scope for ``bm25()``."""
     alone = _in_text(words)
     low, high, most = pks[-1], pks[0], (1 + SPREAD) * len(pks)
     (within,) = conn.execute(

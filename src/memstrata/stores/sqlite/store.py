@@ -325,9 +325,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         limit: int,
         *,
         window: int | None,
+        narrow: bool = False,
     ) -> list[tuple[int, float]]:
         scopes = cast("tuple[str, ...] | None", space)
-        return keywords.rank(tx.conn, words, scopes, where, params, limit, window=window)
+        return keywords.rank(
+            tx.conn, words, scopes, where, params, limit, window=window, narrow=narrow
+        )
 
     # -- vectors: a matrix per scope in memory, an HNSW graph past 20,000 rows ----------------
     def vector_search(
