@@ -19,7 +19,9 @@ the speaker's within it, not the store's.
 
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
-fewer than ``limit`` of them are, it ranks the scope's own matches with a join.
+fewer than ``limit`` of them are, it ranks the scope's own matches with a join. A narrow search
+(within a time window, which keeps few of the matches) goes straight to the join, and scores
+only the matches that pass it (``_narrow_best``).
 
 ``bm25()`` counts, once a query, every row that matches each phrase of the query, the scope's
 token among them (a phrase that weighs nothing): in a scope of 100,000 memories that count is
