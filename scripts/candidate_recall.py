@@ -8,8 +8,8 @@ STORE holds DATASET's conversations merged into the scope ``scale`` (turn ids pr
 their conversation, as ``memstrata eval scale`` stores them) beside its distractors: for
 example a copy, made with SQLite's backup, of the store an ``eval scale --workdir DIR`` run
 asks its questions in. Prints, per variant (``base`` is ``read.engine.DEPTHS``): the share of
-evidence among the candidates (``gather``), the share within the 4,000-character budget, and
-the candidate gathering's p50 in ms.
+evidence among the candidates (``gather``), the share within the 4,000-character budget (packed
+as the ``default`` retriever packs), and the candidate gathering's p50 in ms.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ from pathlib import Path
 from memstrata import Memory
 from memstrata.evals.locomo import load_locomo
 from memstrata.evals.scale import SCOPE, merge
+from memstrata.options import preset
 from memstrata.read.engine import Depths, gather, rank
 from memstrata.types import Filters, Scope
+
+#: The library's default retriever: its packing is the one measured.
+DEFAULT = preset("default")
 
 
 def main() -> None:
@@ -55,7 +59,8 @@ def main() -> None:
             times.append(time.perf_counter() - started)
             sources = {s for b in (found.briefs if found else []) for s in b.sources}
             hits = rank(mem.store, vector, scope, question.question, active, limit=200,
-                        now=now, budget=4000, depths=depths)  # fmt: skip
+                        now=now, budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
+                        depths=depths)  # fmt: skip
             packed = {s for hit in hits for s in hit.record.sources}
             held += len(evidence & sources) / len(evidence)
             kept += len(evidence & packed) / len(evidence)
