@@ -30,7 +30,7 @@ def test_query_words_are_distinct_lowercase_and_quoted_without_syntax() -> None:
         "breed", "dog", "is", "my", "or", "what",
     ]  # fmt: skip
     assert query_words("a ? 7") == ["7"]
-    assert match_expression(["dog", "my"]) == '"dog" OR "my"'
+    assert match_expression(["dog", "my"]) == '{text keys} : ("dog" OR "my")'
     assert match_expression([]) is None
 
 
@@ -354,6 +354,47 @@ def test_a_narrow_window_is_scored_as_its_one_query_would_score_it(
     found = rank(conn, sorted(asked), asked_scopes, "m.day BETWEEN ? AND ?", days, limit,
                  window=window, narrow=True)  # fmt: skip
     assert found == narrow_as_one_query(conn, sorted(asked), asked_scopes, days, window, limit)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(1, 80),
+    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
+    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    window=st.none() | st.integers(1, 40),
+    narrow=st.booleans(),
+    limit=st.integers(1, 30),
+)
+def test_an_index_of_one_scope_ranks_alike_with_or_without_its_token(
+    size: int, words: list[str], asked: list[str], window: int | None, narrow: bool, limit: int
+) -> None:
+    """What ``SQLiteStore`` relies on when a store holds one scope alone: asking for the words
+    without the scope's token finds and scores the same matches."""
+    conn, scopes = filled(["u"] * size, words)
+    conn.execute("CREATE TABLE memories (pk INTEGER PRIMARY KEY, day INTEGER)")
+    conn.executemany("INSERT INTO memories (pk, day) VALUES (?, ?)",
+                     [(i + 1, i * 7 % 31) for i in range(size)])  # fmt: skip
+    where, params = "m.day BETWEEN ? AND ?", (3, 20)
+    ranked = [rank(conn, sorted(asked), space, where, params, limit, window=window, narrow=narrow)
+              for space in (scopes, None)]  # fmt: skip
+    assert ranked[0] == ranked[1]
+
+
+def test_a_scope_alone_in_its_store_never_finds_a_scope_added_later(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large, store.keyword_postings = 10, 30  # large; a scope's matches all scored
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store.add([], records([f"a beagle walk {i}" for i in range(30)]), at=now)
+    alone = store.keyword_keys(U, "beagle walk", Filters(), limit=50)
+    assert len(alone) == 30
+    other = Scope(user_id="other")
+    store.add([], [MemoryRecord(id=f"o{i}", scope=other, kind="episode", text="beagle beagle walk",
+                                recorded_at=now) for i in range(30)], at=now)  # fmt: skip
+    for scope, prefix in ((U, "m"), (other, "o")):
+        for filters in (Filters(), Filters(since=now - timedelta(days=1))):
+            found = store.keyword_search(scope, "beagle walk", filters, limit=50)
+            assert len(found) == 30 and all(r.id.startswith(prefix) for r, _ in found)
+    store.close()
 
 
 def _segments(path: Path) -> int:

@@ -15,7 +15,9 @@ scope only, so a search of a small scope costs the same in a store of a million 
 its own. A memory with a speaker holds that speaker's token within its exact scope too
 (``speaker_token``), so a search among what one person said reads their postings alone.
 "Large" is the size of what the search reads (``SQLiteStore._keyword_space``): the scope's, or
-the speaker's within it, not the store's.
+the speaker's within it, not the store's. A store that holds one scope alone is searched without
+the scope's token (``scopes`` ``None``): every row is the scope's, the scores are the same, and
+FTS5 reads no token's postings.
 
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
@@ -89,12 +91,12 @@ def scope_column(
 
 
 def match_expression(words: Sequence[str], scopes: Sequence[str] | None = None) -> str | None:
-    """An FTS5 OR-query of ``words``, each quoted, so no syntax leaks through; with
-    ``scopes`` (tokens), only within those exact scopes (or speakers)."""
+    """An FTS5 OR-query of ``words`` in the text and keys, each quoted, so no syntax leaks
+    through; with ``scopes`` (tokens), only within those exact scopes (or speakers)."""
     if not words:
         return None
     if scopes is None:
-        return _any_of(words)
+        return _in_text(words)
     if not scopes:
         return None
     return f"scope : ({_any_of(scopes)}) AND {_in_text(words)}"
