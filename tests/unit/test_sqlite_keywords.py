@@ -172,6 +172,20 @@ def test_a_large_scopes_time_window_is_searched_within_it(tmp_path: Path) -> Non
     store.close()
 
 
+def test_a_large_scopes_best_matches_that_fail_the_filters_give_way(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    store.keyword_large, store.keyword_postings = 10, 100
+    strong = [replace(r, state="archived") for r in records(["beagle beagle beagle"] * 12, "a")]
+    weaker = records([f"beagle {'and more ' * i}" for i in range(30)])  # m0 best, then m1, ...
+    store.add([], [*strong, *weaker], at=datetime(2026, 1, 1, tzinfo=UTC))
+    # The twelve best are archived: the best active ones are checked batch after batch.
+    hits = store.keyword_search(U, "beagle", Filters(states=("active",)), limit=5)
+    assert [r.id for r, _ in hits] == ["m0", "m1", "m2", "m3", "m4"]
+    hits = store.keyword_search(U, "beagle", Filters(states=("archived",)), limit=5)
+    assert len(hits) == 5 and all(r.id.startswith("a") for r, _ in hits)
+    store.close()
+
+
 def test_a_scope_outranked_by_others_is_ranked_on_its_own(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "k.db")
     store.keyword_large = store.keyword_postings = 10

@@ -170,16 +170,20 @@ def rank(
     top = newest_best(conn, words, scopes, window, shortlist)
     if not top:
         return []
-    inside = {
-        r[0]
-        for r in conn.execute(
-            f"SELECT m.pk FROM memories m WHERE m.pk IN ({', '.join('?' * len(top))}) AND {where}",
-            [*(pk for pk, _ in top), *params],
-        )
-    }
-    kept = [(int(pk), float(score)) for pk, score in top if pk in inside]
-    if len(kept) >= limit or len(top) < min(shortlist, window):  # or every match was seen
-        return kept[:limit]
+    # The best first, ``limit`` at a time: each memory checked reads its row.
+    kept: list[tuple[int, float]] = []
+    for start in range(0, len(top), limit):
+        batch = top[start : start + limit]
+        inside = {r[0] for r in conn.execute(
+            f"SELECT m.pk FROM memories m WHERE m.pk IN ({', '.join('?' * len(batch))}) "
+            f"AND {where}",
+            [*(pk for pk, _ in batch), *params],
+        )}  # fmt: skip
+        kept += [(int(pk), float(score)) for pk, score in batch if pk in inside]
+        if len(kept) >= limit:
+            return kept[:limit]
+    if len(top) < min(shortlist, window):  # every match was seen
+        return kept
     rows = conn.execute(
         f"SELECT pk, score FROM (SELECT m.pk AS pk, {_SCORE} AS score {joined} "
         "ORDER BY memories_fts.rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
