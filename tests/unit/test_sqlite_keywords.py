@@ -298,12 +298,20 @@ def filled(owners: str | list[str], words: list[str]) -> tuple[sqlite3.Connectio
     return conn, [tokens["u"]]
 
 
+#: Whose each memory of an index is (mostly u's, or mostly another's), the words the index's
+#: memories hold, and those a search asks for (one of them in no memory).
+OWNERS = st.lists(st.sampled_from("uuv"), min_size=1, max_size=120) | st.lists(
+    st.sampled_from("uvvvvw"), min_size=1, max_size=120
+)
+WORDS = st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6)
+ASKED = st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    owners=st.lists(st.sampled_from("uuv"), min_size=1, max_size=120)
-    | st.lists(st.sampled_from("uvvvvw"), min_size=1, max_size=120),
-    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
-    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    owners=OWNERS,
+    words=WORDS,
+    asked=ASKED,
     window=st.integers(1, 40),
     best=st.integers(1, 30),
 )
@@ -325,6 +333,14 @@ def test_a_window_among_many_others_matches_is_scored_as_one_query() -> None:
         assert len(found) == best
 
 
+def dated(conn: sqlite3.Connection, count: int) -> None:
+    """A ``memories`` table beside ``filled``'s index: a day for each of its ``count`` rows, in
+    no order of the rowids (as a conversation's dates are)."""
+    conn.execute("CREATE TABLE memories (pk INTEGER PRIMARY KEY, day INTEGER)")
+    conn.executemany("INSERT INTO memories (pk, day) VALUES (?, ?)",
+                     [(i + 1, i * 7 % 31) for i in range(count)])  # fmt: skip
+
+
 def narrow_as_one_query(
     conn: sqlite3.Connection, words: list[str], scopes: list[str] | None, days: tuple[int, int],
     window: int, limit: int,
@@ -343,10 +359,9 @@ def narrow_as_one_query(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    owners=st.lists(st.sampled_from("uuv"), min_size=1, max_size=120)
-    | st.lists(st.sampled_from("uvvvvw"), min_size=1, max_size=120),
-    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
-    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    owners=OWNERS,
+    words=WORDS,
+    asked=ASKED,
     first=st.integers(0, 30),
     span=st.integers(0, 30),
     window=st.integers(1, 40),
@@ -358,11 +373,7 @@ def test_a_narrow_window_is_scored_as_its_one_query_would_score_it(
     limit: int, scoped: bool,
 ) -> None:  # fmt: skip
     conn, scopes = filled(owners, words)
-    conn.execute("CREATE TABLE memories (pk INTEGER PRIMARY KEY, day INTEGER)")
-    conn.executemany(  # days in no order of the rowids, as a conversation's dates are
-        "INSERT INTO memories (pk, day) VALUES (?, ?)",
-        [(i + 1, i * 7 % 31) for i in range(len(owners))],
-    )
+    dated(conn, len(owners))
     days = (first, first + span)
     asked_scopes = scopes if scoped else None
     found = rank(conn, sorted(asked), asked_scopes, "m.day BETWEEN ? AND ?", days, limit,
@@ -373,8 +384,8 @@ def test_a_narrow_window_is_scored_as_its_one_query_would_score_it(
 @settings(max_examples=40, deadline=None)
 @given(
     size=st.integers(1, 80),
-    words=st.lists(st.sampled_from(["beagle", "walk", "rain", "park"]), min_size=1, max_size=6),
-    asked=st.lists(st.sampled_from(["beagle", "walk", "zebra"]), min_size=1, unique=True),
+    words=WORDS,
+    asked=ASKED,
     window=st.none() | st.integers(1, 40),
     narrow=st.booleans(),
     limit=st.integers(1, 30),
@@ -385,9 +396,7 @@ def test_an_index_of_one_scope_ranks_alike_with_or_without_its_token(
     """What ``SQLiteStore`` relies on when a store holds one scope alone: asking for the words
     without the scope's token finds and scores the same matches."""
     conn, scopes = filled(["u"] * size, words)
-    conn.execute("CREATE TABLE memories (pk INTEGER PRIMARY KEY, day INTEGER)")
-    conn.executemany("INSERT INTO memories (pk, day) VALUES (?, ?)",
-                     [(i + 1, i * 7 % 31) for i in range(size)])  # fmt: skip
+    dated(conn, size)
     where, params = "m.day BETWEEN ? AND ?", (3, 20)
     ranked = [rank(conn, sorted(asked), space, where, params, limit, window=window, narrow=narrow)
               for space in (scopes, None)]  # fmt: skip
