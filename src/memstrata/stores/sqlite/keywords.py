@@ -21,9 +21,9 @@ FTS5 reads no token's postings.
 
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
-fewer than ``limit`` of them are, it ranks the scope's own matches with a join. A narrow search
-(within a time window, which keeps few of the matches) goes straight to the join, and scores
-only the matches that pass it (``_narrow_best``).
+fewer than ``limit`` of them are, it finds the scope's own newest matches that pass with a join,
+and scores only those (``_narrow_best``). A narrow search (within a time window, which keeps few
+of the matches) goes straight to that.
 
 ``bm25()`` counts, once a query, every row that matches each phrase of the query, the scope's
 token among them (a phrase that weighs nothing): in a scope of 100,000 memories that count is
@@ -184,12 +184,7 @@ def rank(
             return kept[:limit]
     if len(top) < min(shortlist, window):  # every match was seen
         return kept
-    rows = conn.execute(
-        f"SELECT pk, score FROM (SELECT m.pk AS pk, {_SCORE} AS score {joined} "
-        "ORDER BY memories_fts.rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
-        [match, *params, window, limit],
-    ).fetchall()
-    return [(int(pk), float(score)) for pk, score in rows]
+    return _narrow_best(conn, words, match, joined, params, window)[:limit]
 
 
 def newest_best(
@@ -211,8 +206,7 @@ def newest_best(
             "ORDER BY rowid DESC LIMIT ?",
             [match, window],
         ).fetchall()
-    ranked = sorted(((int(pk), float(score)) for pk, score in rows), key=lambda r: -r[1])
-    return ranked[:best]
+    return _best_first(rows)[:best]
 
 
 def _narrow_best(
@@ -224,10 +218,9 @@ def _narrow_best(
     window: int,
 ) -> list[tuple[int, float]]:
     """The newest ``window`` matches of ``match`` that pass ``joined``'s condition, best first
-    (of equal scores the newer first), as ``rank``'s last query finds them: that query scores
-    every match of the scope for ``bm25()`` and reads each one's memory row, where this one
-    reads the rows first and scores only those that pass (at 100,000 memories a month's window
-    keeps a few dozen of a question's thousands of matches)."""
+    (of equal scores the newer first), as one query of them all scored by ``bm25()`` would rank
+    them; but the rows are found first and only those that pass are scored (at 100,000 memories
+    a month's window keeps a few dozen of a question's thousands of matches)."""
     pks = [row[0] for row in conn.execute(
         f"SELECT m.pk {joined} ORDER BY memories_fts.rowid DESC LIMIT ?", [match, *params, window]
     )]  # fmt: skip
@@ -237,6 +230,11 @@ def _narrow_best(
             f"SELECT m.pk, {_SCORE} {joined} ORDER BY memories_fts.rowid DESC LIMIT ?",
             [match, *params, window],
         ).fetchall()
+    return _best_first(rows)
+
+
+def _best_first(rows: Sequence[Any]) -> list[tuple[int, float]]:
+    """(rowid, score) rows given newest first, best first; of equal scores the newer first."""
     return sorted(((int(pk), float(score)) for pk, score in rows), key=lambda r: -r[1])
 
 
