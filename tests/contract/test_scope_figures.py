@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 
-from memstrata.ports import Placed, Store
+from memstrata.errors import NotFoundError
+from memstrata.ports import Placed, Store, records_of
 from memstrata.terms import terms_of
 from memstrata.types import Filters, MemoryRecord, Scope
 
@@ -160,6 +162,27 @@ def test_placed_keeps_to_the_filters_by_id_and_by_key(store: Store) -> None:
     placed = store.placed(U, Filters(states=("active",)), keys=keys)
     assert {p.record.id: p.record for p in placed} == {r.id: r for r in records if r.id != "b"}
     assert store.placed(OTHER, ALL, keys=keys) == []
+
+
+def test_the_records_of_placed_memories_are_read_after_and_together(store: Store) -> None:
+    """A search reads its candidates' briefs and the whole records of the few it returns,
+    later: those read as they are then, and only while they still pass the search's filters."""
+    records = {r.id: r for r in conversation(store)}
+    active = Filters(states=("active",))
+    found = store.placed(U, active, ids=["a", "b", "c", "d"])
+    assert [p.brief.text for p in found] == [records[i].text for i in "abcd"]
+    store.set_state(U, "b", "deleted", at=T0 + timedelta(days=3))
+    old = store.get(U, "c")
+    changed = replace(old, text="A beagle called Biscuit.")
+    store.update(U, changed, at=T0 + timedelta(days=3), expected_version=old.version)
+    read = records_of(found)
+    assert [r is None for r in read] == [False, True, False, False]
+    assert read[0] == records["a"] and read[3] == records["d"]
+    assert read[2] is not None and read[2].text == "A beagle called Biscuit."
+    with pytest.raises(NotFoundError):
+        _ = found[1].record
+    # Under filters that take it, it is read as it is now.
+    assert records_of(store.placed(U, ALL, ids=["b"])) == [store.get(U, "b")]
 
 
 def test_the_searches_keys_are_their_results_in_order(store: Store) -> None:

@@ -27,6 +27,7 @@ from memstrata.ports.store import (
     Lifecycle,
     Link,
     Links,
+    Loader,
     MessageLog,
     MessageStatus,
     PendingMessage,
@@ -46,6 +47,7 @@ from memstrata.ports.store import (
     Transfer,
     Triple,
     Vectors,
+    records_of,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Lifecycle",
     "Link",
     "Links",
+    "Loader",
     "MessageLog",
     "MessageStatus",
     "PendingMessage",
@@ -87,4 +90,5 @@ __all__ = [
     "Triple",
     "Vector",
     "Vectors",
+    "records_of",
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from memstrata.errors import NotFoundError
 from memstrata.ports.models import Vector
 from memstrata.terms import Brief, Terms, decode, encode, terms_of
 from memstrata.types import (
@@ -466,11 +467,14 @@ class Placed:
     string; ``None``: not stored).
 
     A search reads hundreds of these and returns a few, so what the ranker reads of the record
-    is a ``Brief``, and the record itself (``record``) is made from the store's row only when
-    asked for (``make``); the stored terms are decoded only when asked for too (``terms``).
+    is a ``Brief``, and the record itself (``record``) is made only when asked for: from what is
+    at hand (``make``), or read by the store with the records of the others asked for at once
+    (``load``, see ``records_of``); the stored terms are decoded only when asked for too
+    (``terms``).
     """
 
     __slots__ = (
+        "_load",
         "_make",
         "_record",
         "brief",
@@ -491,12 +495,15 @@ class Placed:
         prev: int | None,
         next: int | None,
         *,
-        make: Callable[[], MemoryRecord],
+        make: Callable[[], MemoryRecord] | None = None,
+        load: Loader | None = None,
         stored: str | None = None,
     ) -> None:
+        if (make is None) == (load is None):
+            raise ValueError("a placed memory's record comes from make or from load, one of them")
         self.brief, self.key, self.vector, self.session = brief, key, vector, session
         self.prev, self.next, self.stored = prev, next, stored
-        self._make = make
+        self._make, self._load = make, load
         self._record: MemoryRecord | None = None
 
     @classmethod
@@ -517,10 +524,12 @@ class Placed:
 
     @property
     def record(self) -> MemoryRecord:
-        """Its record, made on first read (by two threads at once: made twice, the same)."""
-        record = self._record
+        """Its record, made on first read (by two threads at once: made twice, the same).
+        Raises ``NotFoundError`` when it was to be read and no longer passes the filters it was
+        found under (``records_of`` reads many at once and says so with ``None``)."""
+        (record,) = records_of([self])
         if record is None:
-            record = self._record = self._make()
+            raise NotFoundError(f"memory {self.brief.id} changed since it was found")
         return record
 
     @property
@@ -541,6 +550,34 @@ class Placed:
 
     def __repr__(self) -> str:
         return f"Placed(key={self.key}, id={self.brief.id!r}, session={self.session})"
+
+
+#: Reads the records of placed memories by store key, in one go: those that still pass the
+#: filters they were found under (a key missing from the result: changed or gone since).
+Loader = Callable[[Sequence[int]], Mapping[int, MemoryRecord]]
+
+
+def records_of(placed: Sequence[Placed]) -> list[MemoryRecord | None]:
+    """The records of ``placed``, in order, those still to be read read together, one call of
+    each loader (``None``: no longer there, see ``Loader``)."""
+    waiting: dict[int, tuple[Loader, list[Placed]]] = {}
+    for p in placed:
+        if p._record is None and p._make is None:
+            assert p._load is not None
+            waiting.setdefault(id(p._load), (p._load, []))[1].append(p)
+    gone: set[int] = set()
+    for load, group in waiting.values():
+        found = load([p.key for p in group])
+        for p in group:
+            p._record = found.get(p.key)
+            if p._record is None:
+                gone.add(id(p))
+    out: list[MemoryRecord | None] = []
+    for p in placed:
+        if p._record is None and p._make is not None:
+            p._record = p._make()
+        out.append(None if id(p) in gone else p._record)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

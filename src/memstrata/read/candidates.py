@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.ports import Placed
+from memstrata.ports import Placed, records_of
 from memstrata.terms import Brief
 from memstrata.types import MemoryRecord
 
@@ -257,6 +257,11 @@ class Candidates:
     def record(self, position: int) -> MemoryRecord:
         """The record of the candidate at ``position``."""
         return self.placed[position].record
+
+    def records(self, positions: Sequence[int]) -> list[MemoryRecord | None]:
+        """The records of the candidates at ``positions``, read together (``None``: no longer
+        passes the search's filters, ``ports.records_of``)."""
+        return records_of([self.placed[i] for i in positions])
 
     def arrays(self) -> Arrays:
         return self.columns

@@ -399,12 +399,14 @@ def _hits(
     ranks = {name: _ranks(columns[name][mask], values[name]).tolist() for name in explained}
     scores = {name: values[name].tolist() for name in explained}
     hits = []
-    for j, (memory, value, units) in enumerate(chosen):
+    records = candidates.records([memory for memory, _, _ in chosen])
+    for j, ((_, value, units), record) in enumerate(zip(chosen, records, strict=True)):
+        if record is None:  # changed since the search found it: no longer what was asked for
+            continue
         signals = {
             name: Signal(rank=int(ranks[name][j]), score=float(scores[name][j]))
             for name in explained
         }
-        record = candidates.record(memory)
         excerpt = None
         if units is not None:
             joined = " ".join(candidates.unit_text[u] for u in units)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import builtins
 import functools
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from memstrata.ports import Placed, ScopeStats, SessionKey, SessionStats, Vector
+from memstrata.ports import Loader, Placed, ScopeStats, SessionKey, SessionStats, Vector
 from memstrata.stores.sql import rows
 from memstrata.stores.sql.core import SQLBase, TxT
 from memstrata.stores.sql.dialect import Row, chunks
@@ -35,6 +35,7 @@ from memstrata.stores.sql.rows import SELECT
 from memstrata.stores.sql.where import exact_scope_sql, scope_sql
 from memstrata.terms import (
     TERMS_VERSION,
+    Brief,
     Terms,
     encode,
     moment,
@@ -49,9 +50,12 @@ META_KEY = "engine_terms"
 #: A memory's stored terms, as a column of a query of ``memories m``. They are kept in a table of
 #: their own: a row of ``memories`` that grew by them would fit fewer to a page.
 TERMS_COLUMN = "(SELECT t.terms FROM memory_terms t WHERE t.pk = m.pk)"
-#: The columns of ``memories m`` that place a memory (``Placed``), and those with its record's.
+#: The columns of ``memories m`` that place a memory (``Placed``): with its ``Brief``'s, as a
+#: search reads its candidates (the records of the few it returns are read after, together);
+#: with its record's, as the write path reads what it changes.
 PLACE = f"m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, {TERMS_COLUMN}"
-PLACED = f"{PLACE}, {SELECT}"
+PLACED = f"{PLACE}, {rows.BRIEF}"
+PLACED_RECORD = f"{PLACE}, {SELECT}"
 #: How many sessions' members one statement reads (``SQLEngine._members``).
 _SESSIONS_A_STATEMENT = 20
 #: Storing a memory's terms (``terms.encode``) by its key.
@@ -164,27 +168,54 @@ class SQLEngine(SQLBase[TxT]):
         one of ``values``."""
         out: list[Placed] = []
         hint = self.dialect.by_key() if column == "m.pk" else ""
+        load = functools.partial(self._records_by_key, where, params)
         for chunk in chunks(list(dict.fromkeys(values)), self.dialect.max_list):
             clause, cparams = self.dialect.any_of(column, chunk)
             found = tx.fetchall(
                 f"SELECT {PLACED} FROM memories m{hint} WHERE {where} AND {clause}",
                 [*params, *cparams],
             )
-            out.extend(map(self._placed, found))
+            out.extend(self._placed(row, rows.brief(self.dialect, row[7:]), load=load)
+                       for row in found)  # fmt: skip
         return out
 
-    def _placed(self, row: Row) -> Placed:
-        """A row of ``PLACED``: its record made only when read (``Placed``)."""
+    def _records_by_key(
+        self, where: str, params: Sequence[Any], keys: Sequence[int]
+    ) -> dict[int, MemoryRecord]:
+        """The records of the memories ``m`` that match ``where`` whose keys are ``keys``
+        (``ports.Loader``)."""
+        out: dict[int, MemoryRecord] = {}
+        hint = self.dialect.by_key()
+        with self._read(search=True) as tx:
+            for chunk in chunks(list(dict.fromkeys(keys)), self.dialect.max_list):
+                clause, cparams = self.dialect.any_of("m.pk", chunk)
+                for row in tx.fetchall(
+                    f"SELECT m.pk, {SELECT} FROM memories m{hint} WHERE {where} AND {clause}",
+                    [*params, *cparams],
+                ):
+                    out[int(row[0])] = rows.record(self.dialect, row[1:])
+        return out
+
+    def _placed(
+        self,
+        row: Row,
+        brief: Brief,
+        *,
+        make: Callable[[], MemoryRecord] | None = None,
+        load: Loader | None = None,
+    ) -> Placed:
+        """A row that starts with the columns of ``PLACE``, with its ``brief``; its record made
+        (``make``) or read (``load``) only when asked for (``Placed``)."""
         key, embedding, scope, session, prev, nxt, stored = row[:7]
-        fields = row[7:]
         return Placed(
-            rows.brief(self.dialect, fields),
+            brief,
             int(key),
             self.dialect.vector_of(embedding),
             None if scope is None or session is None else (int(scope), int(session)),
             None if prev is None else int(prev),
             None if nxt is None else int(nxt),
-            make=functools.partial(rows.record, self.dialect, fields),
+            make=make,
+            load=load,
             stored=stored,
         )
 
@@ -369,8 +400,12 @@ class SQLEngine(SQLBase[TxT]):
         out: list[Placed] = []
         for chunk in chunks(list(pks), self.dialect.max_list):
             clause, params = self.dialect.any_of("m.pk", chunk)
-            found = tx.fetchall(f"SELECT {PLACED} FROM memories m WHERE {clause}", params)
-            out.extend(self._placed(r) for r in found)
+            found = tx.fetchall(f"SELECT {PLACED_RECORD} FROM memories m WHERE {clause}", params)
+            for row in found:
+                fields = row[7:]
+                brief = rows.brief(self.dialect, rows.BRIEF_IN_SELECT(fields))
+                make = functools.partial(rows.record, self.dialect, fields)
+                out.append(self._placed(row, brief, make=make))
         return out
 
     def _figures_update(self, tx: TxT, pk: int, new: MemoryRecord, vector: Vector | None) -> None:

@@ -88,15 +88,17 @@ def record(d: Dialect, row: Row) -> MemoryRecord:
     )
 
 
-#: What ``brief`` reads of a row of ``SELECT``.
-_BRIEF = operator.itemgetter(*(NAMES.index(name) for name in (
-    "id", "text", "kind", "actor", "sources", "keys", "valid_from", "recorded_at"
-)))  # fmt: skip
+#: The columns of ``memories m`` that make a ``Brief`` (``brief``): a search reads hundreds
+#: of memories' and the whole record of a few.
+BRIEF_NAMES = ("id", "text", "kind", "actor", "sources", "keys", "valid_from", "recorded_at")
+BRIEF = ", ".join(f"m.{c}" for c in BRIEF_NAMES)
+#: The columns of ``BRIEF`` in a row of ``SELECT``.
+BRIEF_IN_SELECT = operator.itemgetter(*(NAMES.index(name) for name in BRIEF_NAMES))
 
 
 def brief(d: Dialect, row: Row) -> Brief:
-    """What the ranker reads of a row that starts with the columns of ``SELECT``."""
-    id_, text, kind, actor, sources, keys, valid_from, recorded_at = _BRIEF(row)
+    """What the ranker reads of a row that starts with the columns of ``BRIEF``."""
+    id_, text, kind, actor, sources, keys, valid_from, recorded_at = row[: len(BRIEF_NAMES)]
     at = d.time_of(recorded_at if valid_from is None else valid_from)
     assert at is not None
     return Brief(id_, text, kind, actor, d.strings_of(sources), d.strings_of(keys), at)
