@@ -442,3 +442,23 @@ def test_tidying_merges_the_keyword_index_and_finds_the_same(tmp_path: Path) -> 
         mem.add("a tomato after the merge", user_id="u")
         assert len(store.keyword_keys(U, "tomato", Filters(), limit=50)) == 41
         assert mem.maintain(user_id="u") == [] and _segments(path) == 1  # maintain tidies too
+
+
+def test_a_speakers_search_in_a_large_index_asks_for_the_words_rare_in_it(
+    tmp_path: Path,
+) -> None:
+    """``bm25()`` counts a word's matches over the whole index: a search among what one person
+    said, whose own matches are few, leaves out the words common in the index."""
+    store = SQLiteStore(tmp_path / "k.db")
+    filler = records([f"the usual day {i}" for i in range(40)], prefix="f")
+    said = [replace(r, actor="Ana") for r in records(["My usual walk.", "My beagle Rufus."])]
+    store.add([], [*filler, *said], at=datetime(2026, 1, 1, tzinfo=UTC))
+
+    def found() -> set[str]:
+        keys = store.keyword_keys(U, "Ana's usual beagle", Filters(actor="Ana"), limit=5)
+        return {p.brief.id for p in store.placed(U, Filters(), keys=[k for k, _ in keys])}
+
+    assert found() == {"m0", "m1"}  # an index of 42 memories: every word
+    store.speaker_index_budget = 10
+    assert found() == {"m1"}  # "usual" matches 41 memories in the index, "beagle" one
+    store.close()

@@ -115,6 +115,12 @@ class SQLBase(ABC, Generic[TxT]):
         newest ``window`` matches. ``narrow``: ``where`` keeps few of the space's matches (a
         time window), so that the index's best over the whole space are unlikely to pass it."""
 
+    def _speaker_words(self, tx: TxT, words: list[str]) -> list[str]:
+        """The words that a search among what one speaker said asks for, when the speaker's
+        share of the index is small (every word, unless the backend's scoring costs grow with
+        the whole index's matches of each)."""
+        return words
+
     @abstractmethod
     def vector_search(
         self, scope: Scope, vector: Vector, filters: Filters, *, limit: int

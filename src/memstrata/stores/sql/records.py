@@ -406,6 +406,8 @@ class SQLRecords(SQLBase[TxT]):
             if large:  # a large store or scope: the rarer words (stores.keywords)
                 count = functools.partial(self._count_word, tx, space)
                 words = self._word_counts.choose(words, budget, size, count, space=space)
+            elif filters.actor is not None:
+                words = self._speaker_words(tx, words)
             ranked = self._rank_words(
                 tx, space, words, where, params, limit, window=budget if large else None,
                 narrow=narrow,

@@ -27,7 +27,11 @@ of the matches) goes straight to that.
 
 ``bm25()`` counts, once a query, every row that matches each phrase of the query, the scope's
 token among them (a phrase that weighs nothing): in a scope of 100,000 memories that count is
-about half of a window's query, in one of 1,000,000 most of it (``newest_best``).
+about half of a window's query, in one of 1,000,000 most of it (``newest_best``). It counts
+over the whole index, so a search among what one speaker said, whose own matches are few,
+costs what the index's matches of its words do: once the index holds more than
+``INDEX_BUDGET`` memories, such a search asks for its words rarest first while their matches
+in the whole index stay within that many (``SQLiteStore._speaker_words``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ SHORTLIST = 3
 _SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
 #: A search of a scope made of more exact scopes than this reads the whole index.
 MAX_SCOPES = 64
+#: A search among what one speaker said asks for words matching at most about this many
+#: memories in the whole index (``SQLiteStore._speaker_words``): ``bm25()`` counts them all,
+#: about 70 ns each. 50,000 and 150,000 were tried too (docs/benchmarks.md, "Fourteenth pass").
+INDEX_BUDGET = 100_000
 
 _WORD = re.compile(r"\w+")
 

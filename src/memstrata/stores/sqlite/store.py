@@ -17,6 +17,7 @@ a damaged file runs ``PRAGMA quick_check``; once it finds damage the store raise
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -93,10 +94,17 @@ class SQLiteTx:
         return iter(self.fetchall(sql, params))
 
 
+#: The word counts of ``_speaker_words``'s in ``WordCounts``.
+_WHOLE_INDEX = ("whole index",)
+
+
 class SQLiteStore(SQLStore[SQLiteTx]):
     """A ``Store`` in one SQLite file (or ``":memory:"``)."""
 
     settings_on_search_connections = True
+    #: A search among what one speaker said asks for words matching at most about this many
+    #: memories in the whole index (``_speaker_words``).
+    speaker_index_budget = keywords.INDEX_BUDGET
 
     def __init__(
         self,
@@ -324,6 +332,20 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         clause, params = self.dialect.any_of("id", ids)
         other = tx.fetchone(f"SELECT 1 FROM scope_stats WHERE NOT ({clause}) LIMIT 1", params)
         return other is None
+
+    def _speaker_words(self, tx: SQLiteTx, words: list[str]) -> list[str]:
+        """``bm25()`` counts every match of each word over the whole index, so a search among
+        what one speaker said, whose own matches are few, costs what the index's matches of
+        its words do: past ``speaker_index_budget`` memories in the index, its words are asked
+        for rarest first while their matches there stay within that budget."""
+        row = tx.fetchone("SELECT max(pk) FROM memories")
+        size = int(row[0] or 0) if row else 0
+        budget = self.speaker_index_budget
+        if size <= budget:
+            return words
+        count = functools.partial(self._count_word, tx, None)
+        # Kept apart from a search of the whole index's counts, which stop at a lower cap.
+        return self._word_counts.choose(words, budget, size, count, space=_WHOLE_INDEX)
 
     def _count_word(self, tx: SQLiteTx, space: Hashable, word: str, cap: int) -> int:
         return keywords.count_matches(tx.conn, word, cap, cast("tuple[str, ...] | None", space))
