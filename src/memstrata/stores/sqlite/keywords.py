@@ -52,8 +52,8 @@ _SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
 #: A search of a scope made of more exact scopes than this reads the whole index.
 MAX_SCOPES = 64
 #: A search among what one speaker said asks for words matching at most about this many
-#: memories in the whole index (``SQLiteStore._speaker_words``): ``bm25()`` counts them all,
-#: about 70 ns each. 50,000 and 150,000 were tried too (docs/benchmarks.md, "Fourteenth pass").
+#: memories in the whole index (``SQLiteStore._speaker_words``): ``bm25()`` counts them all.
+#: 50,000 and 150,000 were tried too (docs/benchmarks.md, "Fourteenth pass").
 INDEX_BUDGET = 100_000
 
 _WORD = re.compile(r"\w+")
