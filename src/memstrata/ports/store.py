@@ -562,22 +562,16 @@ def records_of(placed: Sequence[Placed]) -> list[MemoryRecord | None]:
     each loader (``None``: no longer there, see ``Loader``)."""
     waiting: dict[int, tuple[Loader, list[Placed]]] = {}
     for p in placed:
-        if p._record is None and p._make is None:
-            assert p._load is not None
+        if p._record is None and p._load is not None:
             waiting.setdefault(id(p._load), (p._load, []))[1].append(p)
-    gone: set[int] = set()
     for load, group in waiting.values():
         found = load([p.key for p in group])
         for p in group:
             p._record = found.get(p.key)
-            if p._record is None:
-                gone.add(id(p))
-    out: list[MemoryRecord | None] = []
     for p in placed:
         if p._record is None and p._make is not None:
             p._record = p._make()
-        out.append(None if id(p) in gone else p._record)
-    return out
+    return [p._record for p in placed]
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,8 @@ class SQLiteTx:
         return iter(self.fetchall(sql, params))
 
 
-#: The word counts of ``_speaker_words``'s in ``WordCounts``.
+#: Where ``_speaker_words`` keeps its word counts in ``WordCounts``: the whole index's, apart
+#: from those of a search of the whole index, which are counted to a lower cap.
 _WHOLE_INDEX = ("whole index",)
 
 
@@ -344,7 +345,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         if size <= budget:
             return words
         count = functools.partial(self._count_word, tx, None)
-        # Kept apart from a search of the whole index's counts, which stop at a lower cap.
         return self._word_counts.choose(words, budget, size, count, space=_WHOLE_INDEX)
 
     def _count_word(self, tx: SQLiteTx, space: Hashable, word: str, cap: int) -> int:
