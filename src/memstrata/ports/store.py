@@ -560,11 +560,11 @@ Loader = Callable[[Sequence[int]], Mapping[int, MemoryRecord]]
 def records_of(placed: Sequence[Placed]) -> list[MemoryRecord | None]:
     """The records of ``placed``, in order, those still to be read read together, one call of
     each loader (``None``: no longer there, see ``Loader``)."""
-    waiting: dict[int, tuple[Loader, list[Placed]]] = {}
+    waiting: dict[Loader, list[Placed]] = {}
     for p in placed:
         if p._record is None and p._load is not None:
-            waiting.setdefault(id(p._load), (p._load, []))[1].append(p)
-    for load, group in waiting.values():
+            waiting.setdefault(p._load, []).append(p)
+    for load, group in waiting.items():
         found = load([p.key for p in group])
         for p in group:
             p._record = found.get(p.key)

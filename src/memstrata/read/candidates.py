@@ -254,10 +254,6 @@ class Candidates:
         """What the ranker reads of each candidate's record."""
         return [p.brief for p in self.placed]
 
-    def record(self, position: int) -> MemoryRecord:
-        """The record of the candidate at ``position``."""
-        return self.placed[position].record
-
     def records(self, positions: Sequence[int]) -> list[MemoryRecord | None]:
         """The records of the candidates at ``positions``, read together (``None``: no longer
         passes the search's filters, ``ports.records_of``)."""
