@@ -45,7 +45,7 @@ from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Stor
 from memstrata.read import learning
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
-from memstrata.read.rerank import LinearReranker
+from memstrata.read.rerank import Features, LinearReranker
 from memstrata.read.search import search as run_search
 from memstrata.read.search import search_records
 from memstrata.results import BatchResult, FeedbackResult, Person, PipelineReport, ProfileView
@@ -525,7 +525,15 @@ class Memory:
         flt = merge_filters(filters, kinds, states, layers, since, until, metadata, where)
         at = as_utc(as_of, "as_of")
         with self.search_gate:
-            return self._search(query, confined, flt, at, history, limit, budget)
+            result, features, now = self._search(query, confined, flt, at, history, limit, budget)
+        # Kept after the search's turn: the write may wait for another's, and the next search
+        # need not wait with it.
+        learning.save_search(
+            self.store, confined, result.search_id, query, result.hits, features, now,
+            keep=self.keep_searches,
+            prune=next(self._searches_saved) % learning.PRUNE_SEARCHES_EVERY == 0,
+        )  # fmt: skip
+        return result
 
     def _search(
         self,
@@ -536,8 +544,9 @@ class Memory:
         history: bool,
         limit: int,
         budget: int | None,
-    ) -> SearchResult:
-        """``search`` once its arguments are checked (``at``: ``as_of``)."""
+    ) -> tuple[SearchResult, builtins.list[Features], datetime]:
+        """``search`` once its arguments are checked (``at``: ``as_of``), with its hits'
+        features and the moment it ran at, which ``save_search`` keeps."""
         now = self.clock.now()
         # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
         depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
@@ -575,13 +584,8 @@ class Memory:
         if budget is not None:
             hits = fit_budget(hits, budget)
         ranked, features = learning.rerank(hits, learned, query, vector, now)
-        search_id = new_id()
-        learning.save_search(
-            self.store, confined, search_id, query, ranked[:limit], features[:limit], now,
-            keep=self.keep_searches,
-            prune=next(self._searches_saved) % learning.PRUNE_SEARCHES_EVERY == 0,
-        )  # fmt: skip
-        return SearchResult(hits=tuple(ranked[:limit]), search_id=search_id, query=query)
+        result = SearchResult(hits=tuple(ranked[:limit]), search_id=new_id(), query=query)
+        return result, features[:limit], now
 
     def feedback(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from memstrata import Memory
+from memstrata import Memory, SearchResult
 from memstrata.embedders.hashing import HashingEmbedder
 from memstrata.errors import ConfigurationError, InvalidInputError
 from memstrata.ports import EmbedKind, Vector
@@ -90,3 +91,44 @@ def test_the_bound_is_a_setting_and_must_allow_one(tmp_path: Path) -> None:
             Settings.from_env({**env, "MEMSTRATA_PARALLEL_SEARCHES": bad})
     with pytest.raises(InvalidInputError, match="parallel_searches"):
         Memory(tmp_path / "n.db", embedder="hashing", parallel_searches=0)
+
+
+class Signalling:
+    """The hashing embedder, which tells when a query is embedded (a search holds its turn)."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder(64)
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.asked = threading.Event()
+
+    def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
+        if kind == "query":
+            self.asked.set()
+        return self.inner.embed(texts, kind)
+
+
+def test_a_search_keeps_its_record_after_its_turn(tmp_path: Path) -> None:
+    """Keeping a search for feedback is a write, which may wait for another's: the search's
+    turn is over by then, so the next search does not wait with it."""
+    embedder = Signalling()
+    with Memory(tmp_path / "m.db", embedder=embedder, parallel_searches=1) as mem:
+        mem.add([f"note {i} about tea" for i in range(20)], user_id="u")
+        found: list[SearchResult] = []
+        writer = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process's write, under way
+        try:
+            thread = threading.Thread(target=lambda: found.append(mem.search("tea", user_id="u")))
+            thread.start()
+            assert embedder.asked.wait(timeout=10)
+            # The search ranks, then waits for the file's write lock to keep its record.
+            assert mem.search_gate.acquire(timeout=5)
+            mem.search_gate.release()
+            assert thread.is_alive()
+        finally:
+            writer.execute("COMMIT")
+            writer.close()
+        thread.join(timeout=30)
+        (result,) = found
+        assert result.hits
+        # Kept all the same: feedback finds it.
+        assert mem.feedback(result.search_id, [result.hits[0].id], user_id="u").used == 1
