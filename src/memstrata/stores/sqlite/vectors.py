@@ -42,6 +42,12 @@ ANN_MIN_SHARE = 0.5
 #: about what scoring five does: at 100,000 MiniLM rows, 1,000 kept take 0.6 ms, against 20 ms
 #: for all of them).
 GATHER_MAX_SHARE = 0.2
+#: How many gathered rows are copied and scored at a time (``_gathered_scores``). Copied all at
+#: once, a speaker's 11,000 rows among 1,000,000 (17 MB) leave the cache before they are
+#: scored: 2.2 ms, against 1.0 a block at a time. A block is also scored the same whatever the
+#: BLAS library's threads, where one product of all the rows was not (threads split the rows
+#: where they will, and a row's sum is ordered by where it falls).
+GATHER_BLOCK = 1024
 #: pk, embedding, state, kind, layer, when, actor
 Row = tuple[int, bytes, str, str, str, int | None, str | None]
 #: pk, state, kind, layer, when, actor: what a filter reads of a row
@@ -271,7 +277,7 @@ class ScopeVectors:
                 return found
         if kept <= n * GATHER_MAX_SHARE:
             rows = np.flatnonzero(keep)
-            scores = self.matrix[rows] @ vector
+            scores = _gathered_scores(self.matrix, rows, vector)
         else:
             rows = np.arange(n)
             scores = np.where(keep, self.matrix[:n] @ vector, -np.inf)
@@ -298,6 +304,18 @@ class ScopeVectors:
         scores = self.matrix[rows] @ vector
         order = np.argsort(-scores, kind="stable")[:k]
         return _pairs(self.pks[rows[order]], scores[order])
+
+
+def _gathered_scores(
+    matrix: npt.NDArray[np.float32], rows: npt.NDArray[np.int64], vector: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The cosines of ``rows`` of ``matrix`` with ``vector``, ``GATHER_BLOCK`` rows at a time:
+    each block is copied and scored while it is in the processor's cache."""
+    out = np.empty(len(rows), np.float32)
+    for start in range(0, len(rows), GATHER_BLOCK):
+        block = rows[start : start + GATHER_BLOCK]
+        out[start : start + len(block)] = matrix[block] @ vector
+    return out
 
 
 def _pairs(pks: npt.NDArray[np.int64], scores: npt.NDArray[Any]) -> list[tuple[int, float]]:
