@@ -103,7 +103,7 @@ def test_kept_rows_gathered_in_blocks_are_scored_as_one_product_scores_them() ->
     index = ScopeVectors.build(0, rows)
     query = matrix[5]
     for kept in (block - 1, block, block + 1, 2 * block + 7):  # within a fifth of the rows
-        allowed = set(range(1, 3 * kept, 3))  # Ben's rows, scattered, one block or several
+        allowed = set(range(1, 3 * kept, 3))  # every third row: one block or several
         keep = index.mask(Filters(states=()), allowed_pks=allowed)
         assert int(keep.sum()) == kept
         found = index.search(query, keep, 20)
