@@ -41,7 +41,17 @@ from memstrata.errors import (
 from memstrata.lifecycle import expiry
 from memstrata.lifecycle.maintain import maintain
 from memstrata.options import Extraction, PipelineConfig, Retrieval, as_extraction, preset
-from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
+from memstrata.ports import (
+    LLM,
+    Clock,
+    Embedder,
+    Entity,
+    EntityView,
+    Link,
+    Store,
+    SystemClock,
+    Vector,
+)
 from memstrata.read import learning
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
@@ -58,6 +68,7 @@ from memstrata.types import (
     Change,
     Filters,
     HistoryEvent,
+    Hit,
     Layer,
     MemoryKind,
     MemoryRecord,
@@ -548,14 +559,18 @@ class Memory:
         """``search`` once its arguments are checked (``at``: ``as_of``), with its hits'
         features and the moment it ran at, which ``save_search`` keeps."""
         now = self.clock.now()
-        # A budgeted search packs at most ``limit`` memories; the reranker reorders them.
-        depth = limit if budget is not None else max(limit, self.retrieval.rerank_depth)
         if history is not True:
             flt = replace(flt, current_at=at or now)
         embedder = self.embedder
         learned = learning.learned_for(
             self.store, confined, self._reranker_base, None if embedder is None else embedder.name
         )
+        # A budgeted search packs at most ``limit`` memories. Otherwise the reranker reorders
+        # ``rerank_depth`` of them, unless it keeps their order: then the feature ranker, whose
+        # shorter lists start its longer ones, need find no more than the search returns.
+        deeper = max(limit, self.retrieval.rerank_depth)
+        kept_order = learned.model.keeps_order and self.retrieval.ranker == "features"
+        depth = limit if budget is not None or (kept_order and at is None) else deeper
         # The query is embedded once: for the ranker, and for what feedback taught (a search
         # of past versions embeds its own).
         wanted = (
@@ -568,24 +583,34 @@ class Memory:
                 retrieval=self.retrieval,
             )  # fmt: skip
         else:
-            hits = run_search(
-                self.store,
-                self.embedder,
-                confined,
-                query,
-                flt,
-                limit=depth,
-                retrieval=self.retrieval,
-                now=now,
-                budget=budget,
-                vector=vector,
-            )
-            hits = [h for h in hits if h.record.expired_at is None or h.record.expired_at > now]
+            hits, dropped = self._current_hits(confined, query, flt, now, depth, budget, vector)
+            if dropped and depth < deeper and budget is None:
+                # Some were no longer current: the next ones take their places.
+                hits, _ = self._current_hits(confined, query, flt, now, deeper, budget, vector)
         if budget is not None:
             hits = fit_budget(hits, budget)
         ranked, features = learning.rerank(hits, learned, query, vector, now)
         result = SearchResult(hits=tuple(ranked[:limit]), search_id=new_id(), query=query)
         return result, features[:limit], now
+
+    def _current_hits(
+        self,
+        confined: Scope,
+        query: str,
+        flt: Filters,
+        now: datetime,
+        depth: int,
+        budget: int | None,
+        vector: Vector | None,
+    ) -> tuple[builtins.list[Hit], bool]:
+        """The best ``depth`` memories found for ``query``, less those no longer current, and
+        whether any was."""
+        found = run_search(
+            self.store, self.embedder, confined, query, flt, limit=depth,
+            retrieval=self.retrieval, now=now, budget=budget, vector=vector,
+        )  # fmt: skip
+        hits = [h for h in found if h.record.expired_at is None or h.record.expired_at > now]
+        return hits, len(hits) < len(found)
 
     def feedback(
         self,

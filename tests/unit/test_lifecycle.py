@@ -82,6 +82,16 @@ def test_reranker_starts_as_the_fused_order_and_learns_pairs() -> None:
     assert again.weights == model.weights and again.updates == 200
 
 
+def test_a_reranker_keeps_the_order_while_only_the_fused_rank_weighs() -> None:
+    assert LinearReranker().keeps_order
+    assert LinearReranker(weights={"fused": 1.0, "retention": 0.0}).keeps_order
+    assert not LinearReranker(weights={"fused": 1.0, "retention": 0.3}).keeps_order
+    assert not LinearReranker(weights={"fused": 0.0}).keeps_order
+    model = LinearReranker()
+    model.learn(used=[{"fused": 0.5, "importance": 0.9}], unused=[{"fused": 1.0}])
+    assert not model.keeps_order  # feedback taught it something
+
+
 def test_without_evidence_the_weights_return_to_the_starting_ones() -> None:
     prior = {"fused": 1.0}
     model = LinearReranker(weights={"fused": 0.2, "rr_vector": 3.0})

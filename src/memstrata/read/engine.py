@@ -374,8 +374,8 @@ def score(
         count = min(limit, int(np.isfinite(best).sum()))
         if count <= 0:
             return []
-        top = np.argpartition(-best, count - 1)[:count]
-        top = top[np.argsort(-best[top], kind="stable")]
+        # Equal scores in the order stored: a shorter list is the start of a longer one.
+        top = np.argsort(-best, kind="stable")[:count]
         chosen = [(int(i), float(best[i]), None) for i in top]
     return _hits(candidates, columns, weights, unit_score, chosen)
 

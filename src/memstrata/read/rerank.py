@@ -60,6 +60,13 @@ class LinearReranker:
     weights: dict[str, float] = field(default_factory=lambda: {"fused": 1.0})
     updates: int = 0
 
+    @property
+    def keeps_order(self) -> bool:
+        """Whether it ranks hits as they came (only the fused rank weighs, and for it): then
+        a search needs no more hits than it returns."""
+        others = any(weight for name, weight in self.weights.items() if name != "fused")
+        return self.weights.get("fused", 0.0) > 0 and not others
+
     def score(self, features: Mapping[str, float]) -> float:
         return sum(self.weights.get(name, 0.0) * value for name, value in features.items())
 
