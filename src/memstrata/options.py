@@ -41,7 +41,8 @@ class Retrieval:
     candidates: int = 50
     #: Weight of retention (MemoryBank's forgetting curve) in the reranker's starting model.
     retention_weight: float = 0.0
-    #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``.
+    #: How many fused hits the (learned) reranker reorders before the list is cut to ``limit``
+    #: (a reranker that learned nothing keeps the order: the feature ranker finds ``limit``).
     rerank_depth: int = 50
     #: ``"rrf"``: fuse the store's keyword, vector (and entity) rankings. ``"features"``: the
     #: read engine (``read.engine``): candidates from the store's indexes, expanded with their
