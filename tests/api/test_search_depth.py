@@ -9,7 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from memstrata import Memory
-from memstrata.types import Scope
+from memstrata.read.candidates import Candidates
+from memstrata.read.engine import gather, score
+from memstrata.read.features import DEFAULT_WEIGHTS
+from memstrata.types import Filters, Scope
 
 U = {"user_id": "u"}
 
@@ -44,3 +47,28 @@ def test_a_memory_no_longer_current_gives_its_place_to_the_next(tmp_path: Path) 
         after = ids(mem, "walk in the park", 5)
         assert len(after) == 5 and before[0] not in after
         assert after == ids(mem, "walk in the park", 50)[:5]
+
+
+def test_a_memory_gone_before_its_record_is_read_gives_its_place_to_the_next(
+    tmp_path: Path,
+) -> None:
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        mem.add([f"a walk in the park, day {i}" for i in range(8)], **U)
+        scope, now, question = Scope(**U), mem.clock.now(), "walk in the park"
+        assert mem.embedder is not None
+        vector = mem.embedder.embed([question], kind="query")[0]
+        active = Filters(states=("active",))
+        # The same candidates twice: one ranked now, one after the best is deleted (between
+        # gathering the candidates and reading the records of the best).
+        now_, later = (gather(mem.store, vector, scope, question, active, now)[0] for _ in "ab")
+        assert now_ is not None and later is not None
+
+        def ranked(found: Candidates) -> list[str]:
+            hits = score(found, question, vector, now, limit=5, weights=DEFAULT_WEIGHTS,
+                         alpha=0.0, budget=None)  # fmt: skip
+            return [hit.id for hit in hits]
+
+        before = ranked(now_)
+        mem.delete(before[0], **U)
+        after = ranked(later)
+        assert len(after) == 5 and before[0] not in after and after[:4] == before[1:]

@@ -362,22 +362,25 @@ def score(
     unit_of = cols.unit_of
     unit_score = linear_scores(columns, weights, len(unit_of))
     unit_score = np.where(cols.allowed[unit_of], unit_score, -np.inf)
-    chosen: list[tuple[int, float, tuple[int, ...] | None]]
     if budget is not None:
         key = unit_score - np.float32(alpha) * cols.unit_log_cost
         packed = pack(key, unit_score, unit_of, cols.unit_cost, cols.unit_length, budget, limit,
                       cols.unit_group, cols.session_of, cohesion)  # fmt: skip
         chosen = [(p.memory, p.score, p.units) for p in packed]
-    else:
-        best = np.full(len(candidates), -np.inf, dtype=np.float32)
-        np.maximum.at(best, unit_of, unit_score)
-        count = min(limit, int(np.isfinite(best).sum()))
-        if count <= 0:
-            return []
-        # Equal scores in the order stored: a shorter list is the start of a longer one.
-        top = np.argsort(-best, kind="stable")[:count]
-        chosen = [(int(i), float(best[i]), None) for i in top]
-    return _hits(candidates, columns, weights, unit_score, chosen)
+        return _hits(candidates, columns, weights, unit_score, chosen)
+    best = np.full(len(candidates), -np.inf, dtype=np.float32)
+    np.maximum.at(best, unit_of, unit_score)
+    # Equal scores in the order stored: a shorter list is the start of a longer one.
+    ranked = np.argsort(-best, kind="stable")[: int(np.isfinite(best).sum())].tolist()
+    hits: list[Hit] = []
+    taken = 0
+    # A memory gone by the time its record is read gives its place to the next.
+    while len(hits) < limit and taken < len(ranked):
+        more = ranked[taken : taken + limit - len(hits)]
+        taken += len(more)
+        hits += _hits(candidates, columns, weights, unit_score,
+                      [(i, float(best[i]), None) for i in more])  # fmt: skip
+    return hits
 
 
 def _hits(
