@@ -50,9 +50,9 @@ from memstrata.ports import (
     Link,
     Store,
     SystemClock,
-    Vector,
 )
 from memstrata.read import learning
+from memstrata.read.embedding import QueryVector, embed_query, resolve
 from memstrata.read.entities import entity_key
 from memstrata.read.pack import fit_budget
 from memstrata.read.rerank import Features, LinearReranker
@@ -576,7 +576,7 @@ class Memory:
         wanted = (
             at is None and self.retrieval.uses_vectors
         ) or learned.lessons.embedder is not None
-        vector = embedder.embed([query], kind="query")[0] if embedder and wanted else None
+        vector = embed_query(embedder, query) if embedder and wanted else None
         if at is not None:
             hits = search_records(
                 self.store.as_of(confined, at, flt), self.embedder, query, limit=depth,
@@ -589,7 +589,7 @@ class Memory:
                 hits, _ = self._current_hits(confined, query, flt, now, deeper, budget, vector)
         if budget is not None:
             hits = fit_budget(hits, budget)
-        ranked, features = learning.rerank(hits, learned, query, vector, now)
+        ranked, features = learning.rerank(hits, learned, query, resolve(vector), now)
         result = SearchResult(hits=tuple(ranked[:limit]), search_id=new_id(), query=query)
         return result, features[:limit], now
 
@@ -601,7 +601,7 @@ class Memory:
         now: datetime,
         depth: int,
         budget: int | None,
-        vector: Vector | None,
+        vector: QueryVector,
     ) -> tuple[builtins.list[Hit], bool]:
         """The best ``depth`` memories found for ``query``, less those no longer current, and
         whether any was."""

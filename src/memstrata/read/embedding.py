@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 
 from memstrata.ports import Embedder, Vector
 from memstrata.types import MemoryRecord
+
+#: A query's vector (``None``: none), or a call that returns it once it is made: a search runs
+#: its keyword searches while the vector is being made, and asks for it only then.
+QueryVector = Vector | Callable[[], Vector | None] | None
+
+
+def resolve(vector: QueryVector) -> Vector | None:
+    """The vector itself, waiting for it if it is still being made."""
+    return vector() if callable(vector) else vector
+
+
+def embed_query(embedder: Embedder, query: str) -> Callable[[], Vector]:
+    """``query``'s vector, made in a thread of its own from now on; the call returns it once it
+    is made (or raises what the embedder raised). A local model computes outside the
+    interpreter lock, and a remote one waits on the network: either way the store's keyword
+    searches run meanwhile."""
+    made: Future[Vector] = Future()
+
+    def make() -> None:
+        try:
+            made.set_result(embedder.embed([query], kind="query")[0])
+        except BaseException as exc:  # handed to whoever asks for the vector
+            made.set_exception(exc)
+
+    threading.Thread(target=make, name="memstrata-embed-query", daemon=True).start()
+    return made.result
 
 
 def embedding_text(record: MemoryRecord) -> str:

@@ -41,6 +41,7 @@ from memstrata.ports import (
     Vector,
 )
 from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM25, SessionDocs
+from memstrata.read.embedding import QueryVector, resolve
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import origin, pack, wording
@@ -105,7 +106,7 @@ def _rrf(rankings: Sequence[Sequence[int]], k: float = 60.0) -> dict[int, float]
 
 def gather(
     store: Searchable,
-    vector: Vector | None,
+    vector: QueryVector,
     scope: Scope,
     query: str,
     filters: Filters,
@@ -113,7 +114,8 @@ def gather(
     depths: Depths = DEPTHS,
 ) -> tuple[Candidates | None, ScopeStats]:
     """The candidates of a search and the scope's statistics (``None``: nothing found). A
-    speaker counts as named by the question under any of the names they go by."""
+    speaker counts as named by the question under any of the names they go by. ``vector`` is
+    asked for once the keyword searches are done."""
     terms = query_terms(query)
     stats = store.scope_stats(scope, terms)
     if stats.memories == 0:
@@ -125,19 +127,19 @@ def gather(
     def keys_of(found: list[tuple[int, float]]) -> list[int]:
         return [key for key, _ in found]
 
-    rankings["keyword"] = keys_of(store.keyword_keys(scope, query, filters, limit=depths.keyword))
-    if vector is not None:
-        rankings["vector"] = keys_of(store.vector_keys(scope, vector, filters, limit=depths.vector))
-    # Again within the question's time window and among what each person it names said, by
-    # keywords and by meaning: in a large scope the answer ranks deep in the searches of all.
+    # The whole scope's searches, then again within the question's time window and among what
+    # each person it names said, by keywords and by meaning: in a large scope the answer ranks
+    # deep in the searches of all. (A name, the filters, the keyword and the vector depths.)
+    searches = [("", filters, depths.keyword, depths.vector)]
     for name, narrowed, depth in _narrowed(query, filters, now, stats, aliases, depths):
-        rankings[f"{name}:keyword"] = keys_of(
-            store.keyword_keys(scope, query, narrowed, limit=depth)
-        )
-        if vector is not None:
-            rankings[f"{name}:vector"] = keys_of(
-                store.vector_keys(scope, vector, narrowed, limit=depth)
-            )
+        searches.append((f"{name}:", narrowed, depth, depth))
+    # The keyword searches first: the query's vector may still be being made.
+    for name, only, depth, _ in searches:
+        rankings[f"{name}keyword"] = keys_of(store.keyword_keys(scope, query, only, limit=depth))
+    made = resolve(vector)
+    if made is not None:
+        for name, only, _, depth in searches:
+            rankings[f"{name}vector"] = keys_of(store.vector_keys(scope, made, only, limit=depth))
     keys = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
     if not keys:
         return None, stats
@@ -322,7 +324,7 @@ def build(
 
 def rank(
     store: Searchable,
-    vector: Vector | None,
+    vector: QueryVector,
     scope: Scope,
     query: str,
     filters: Filters,
@@ -337,11 +339,11 @@ def rank(
 ) -> list[Hit]:
     """The ``limit`` best memories of ``scope`` for ``query`` (with ``budget``: the memories
     and sentences that fit in that many characters of context, see ``read.pack``). ``vector``
-    is the query's embedding (``None`` without an embedder)."""
+    is the query's embedding (``None`` without an embedder), or the call that returns it."""
     candidates, _ = gather(store, vector, scope, query, filters, now, depths)
     if candidates is None or not len(candidates):
         return []
-    return score(candidates, query, vector, now, limit=limit, weights=weights, alpha=alpha,
+    return score(candidates, query, resolve(vector), now, limit=limit, weights=weights, alpha=alpha,
                  cohesion=cohesion, budget=budget)  # fmt: skip
 
 

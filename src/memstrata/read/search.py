@@ -9,8 +9,8 @@ from datetime import datetime
 from memstrata.options import PRESETS as PRESETS
 from memstrata.options import Retrieval as Retrieval
 from memstrata.options import preset as preset
-from memstrata.ports import Embedder, EntityIndex, Searchable, Vector
-from memstrata.read.embedding import embed_records
+from memstrata.ports import Embedder, EntityIndex, Searchable
+from memstrata.read.embedding import QueryVector, embed_records, resolve
 from memstrata.read.entities import entity_signal
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
@@ -29,12 +29,12 @@ def search(
     retrieval: Retrieval,
     now: datetime | None = None,
     budget: int | None = None,
-    vector: Vector | None = None,
+    vector: QueryVector = None,
 ) -> list[Hit]:
     """The best memories for ``query``; with ``budget``, the feature ranker packs sentences of
     memories into that many characters (other rankers return whole memories: the caller fits
     them, ``read.pack.fit_budget``). ``vector`` is the query's embedding when the caller has
-    it already."""
+    it already, or is making it (``read.embedding.QueryVector``)."""
     # The query is embedded once, whichever path ranks it.
     if vector is None and embedder is not None and retrieval.uses_vectors:
         vector = embedder.embed([query], kind="query")[0]
@@ -57,8 +57,9 @@ def search(
 
     if retrieval.keyword > 0:
         collect("keyword", store.keyword_search(scope, query, filters, limit=depth))
-    if retrieval.vector > 0 and vector is not None:
-        collect("vector", store.vector_search(scope, vector, filters, limit=depth))
+    made = resolve(vector)
+    if retrieval.vector > 0 and made is not None:
+        collect("vector", store.vector_search(scope, made, filters, limit=depth))
     if retrieval.entity > 0 and isinstance(store, EntityIndex):
         found = entity_signal(store, scope, query, filters, limit=depth)
         if found:

@@ -1,0 +1,111 @@
+"""A search's keyword searches run while its query is being embedded: the vector is asked for
+only once they are done, and whatever the embedder raises reaches the caller."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from memstrata import Memory
+from memstrata.embedders.common import EmbedderError
+from memstrata.embedders.hashing import HashingEmbedder
+from memstrata.ports import EmbedKind, Searchable, Store, Vector
+from memstrata.read.engine import gather
+from memstrata.stores.sqlite.store import SQLiteStore
+from memstrata.types import Filters, Scope
+
+U = {"user_id": "u"}
+
+
+class Watched:
+    """A store that says when a keyword search has been answered (and otherwise is the store
+    it was given)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self.calls: list[str] = []
+        self.searched = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def keyword_keys(self, *args: Any, **kwargs: Any) -> list[tuple[int, float]]:
+        found = self._store.keyword_keys(*args, **kwargs)
+        self.calls.append("keyword")
+        self.searched.set()
+        return found
+
+    def vector_keys(self, *args: Any, **kwargs: Any) -> list[tuple[int, float]]:
+        self.calls.append("vector")
+        return self._store.vector_keys(*args, **kwargs)
+
+
+class Waiting(HashingEmbedder):
+    """Embeds a query only once the store has answered a keyword search (or gives up after
+    ``patience`` seconds and says so)."""
+
+    def __init__(self, searched: threading.Event, patience: float = 10.0) -> None:
+        super().__init__()
+        self.searched, self.patience = searched, patience
+        self.waited_in_vain = 0
+
+    def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
+        if kind == "query" and not self.searched.wait(self.patience):
+            self.waited_in_vain += 1
+        return super().embed(texts, kind)
+
+
+class Broken(HashingEmbedder):
+    def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
+        if kind == "query":
+            raise EmbedderError("the embedding server said no")
+        return super().embed(texts, kind)
+
+
+def test_the_vector_is_asked_for_after_every_keyword_search(tmp_path: Path) -> None:
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        mem.add({"speaker": "Ana", "text": "We hiked to the lake in May."}, **U)
+        mem.add({"speaker": "Ben", "text": "Ana's lake photos were lovely."}, **U)
+        watched = Watched(cast(SQLiteStore, mem.store))
+        asked: list[int] = []
+        assert mem.embedder is not None
+        vector = mem.embedder.embed(["what did Ana say about the lake"], kind="query")[0]
+
+        def later() -> Vector:
+            asked.append(len(watched.calls))
+            return vector
+
+        question, active = "what did Ana say about the lake", Filters(states=("active",))
+        found, _ = gather(cast(Searchable, watched), later, Scope(**U), question, active,
+                          datetime.now(UTC))  # fmt: skip
+        assert found is not None and len(found) == 2
+        # The whole scope's searches and those among what Ana said: keywords, then vectors.
+        assert watched.calls == ["keyword", "keyword", "vector", "vector"]
+        assert asked == [2]
+
+
+def test_a_search_embeds_its_query_while_the_store_searches(tmp_path: Path) -> None:
+    with Memory(tmp_path / "m.db", embedder="hashing") as plain:
+        plain.add(["We hiked to the lake in May.", "The lake was cold."], **U)
+    watched = Watched(SQLiteStore(tmp_path / "m.db"))
+    embedder = Waiting(watched.searched)
+    with Memory(cast(Store, watched), embedder=embedder) as mem:
+        hits = mem.search("the lake", **U).hits
+    # Embedded in line before the store searched, the query would have waited in vain.
+    assert embedder.waited_in_vain == 0
+    assert len(hits) == 2 and watched.calls[0] == "keyword"
+
+
+def test_what_the_embedder_raises_reaches_the_caller(tmp_path: Path) -> None:
+    with Memory(tmp_path / "m.db", embedder="hashing") as plain:
+        plain.add("We hiked to the lake in May.", **U)
+    with Memory(tmp_path / "m.db", embedder=Broken()) as mem:
+        with pytest.raises(EmbedderError, match="the embedding server said no"):
+            mem.search("the lake", **U)
+        with pytest.raises(EmbedderError, match="the embedding server said no"):
+            mem.search("the lake", budget=500, **U)
