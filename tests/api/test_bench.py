@@ -133,13 +133,14 @@ def test_eval_scale_reports_each_size_and_reuses_its_store(tmp_path: Path) -> No
 
 
 def test_eval_scale_keeps_the_stores_it_asked_in(tmp_path: Path) -> None:
-    keep = tmp_path / "kept"
+    keep, work = tmp_path / "kept", tmp_path / "work" / "not yet made"
     out = memstrata(
         "eval", "scale", str(TINY), "--distractors", "0", "--distractors", "40",
         "--embedder", "hashing", "--cache", str(tmp_path / "cache"), "--keep", str(keep),
-        "--json", "--quiet",
+        "--workdir", str(work), "--json", "--quiet",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
+    assert work.is_dir() and not any(work.iterdir())  # made, and its run's stores removed
     assert sorted(p.name for p in keep.glob("*.db")) == [
         "scale-locomo_tiny-0.db", "scale-locomo_tiny-40.db",
     ]  # fmt: skip

@@ -322,6 +322,8 @@ def run_command(args: argparse.Namespace) -> int:
     load_before = load_average()
     started = time.perf_counter()
     rows = []
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="memstrata-scale-", dir=args.workdir) as tmp:
         for n in sizes:
             rows.append(
