@@ -1,6 +1,7 @@
 """How long the read engine takes to rank in a store a ``memstrata eval scale --keep DIR`` run
 kept, in process: every fifth question of DATASET, each asked once untimed and once timed, with
-its query embedded beforehand (so the figures leave the embedding out, about 7 ms with MiniLM)::
+its query embedded beforehand (so the figures leave the embedding out, about 2.5 ms with MiniLM
+on the 2-core machine of docs/benchmarks.md)::
 
     python scripts/time_rank.py /tmp/kept/scale-locomo-dev-100000.db \
         ../shared/data/locomo/locomo-dev.json
@@ -11,7 +12,9 @@ on a shared machine disturbs less), and the load average before and after. With 
 also the milliseconds a timed search spends in each of the store's calls and the engine's
 steps (timers wrapped around them; a part called within another counts in both). The garbage
 collector is tuned as ``memstrata eval`` and the servers tune it (``settings.quiet_collector``)
-unless ``--default-gc``.
+unless ``--default-gc``. With ``--search``, what is timed is the public call instead,
+``Memory.search(question, budget=4000)``, as ``eval scale`` times it: the query's embedding
+included (its CPU time, in a thread of its own, is not in the CPU figures then).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=5, help="time every n-th question")
     parser.add_argument("--parts", action="store_true", help="time each part of a search too")
     parser.add_argument("--default-gc", action="store_true", help="CPython's own collector")
+    parser.add_argument("--search", action="store_true",
+                        help="time Memory.search, the query's embedding included")  # fmt: skip
     args = parser.parse_args()
     if not args.default_gc:
         quiet_collector()
@@ -63,8 +68,11 @@ def main() -> int:
             parts.clear()
             for question, vector in zip(questions, vectors, strict=True):
                 start, start_cpu = time.perf_counter(), time.thread_time()
-                rank(mem.store, vector, scope, question.question, active, limit=50, now=now,
-                     budget=4000, alpha=2.0, cohesion=0.5)  # fmt: skip
+                if args.search:
+                    mem.search(question.question, user_id=SCOPE, budget=4000)
+                else:
+                    rank(mem.store, vector, scope, question.question, active, limit=50, now=now,
+                         budget=4000, alpha=2.0, cohesion=0.5)  # fmt: skip
                 if timed:
                     times.append(1000 * (time.perf_counter() - start))
                     cpu.append(1000 * (time.thread_time() - start_cpu))
