@@ -161,6 +161,12 @@ def test_eval_scale_refuses_what_it_cannot_run(tmp_path: Path) -> None:
     assert out.returncode == 2 and "--other names the dataset itself" in out.stderr
     out = memstrata("eval", "scale", str(tmp_path / "missing.json"))
     assert out.returncode == 2 and "no such file" in out.stderr
+    a_file = other_chats(tmp_path / "a-file.json")
+    for dataset, *more in (("scale", "--distractors", "0"), ("locomo",)):
+        out = memstrata("eval", dataset, str(TINY), *more, "--embedder", "hashing",
+                        "--workdir", str(a_file))  # fmt: skip
+        assert out.returncode == 1 and "File exists" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
 
 
 def test_bench_cold_times_each_step_in_fresh_processes(tmp_path: Path) -> None:
