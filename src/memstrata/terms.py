@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -92,10 +93,10 @@ def moment(record: MemoryRecord) -> datetime:
     return record.valid_from or record.recorded_at
 
 
-@dataclass(frozen=True, slots=True)
-class Brief:
+class Brief(NamedTuple):
     """What the ranker reads of a memory's record: a search reads hundreds of candidates and
-    returns a few, so a store makes the whole record only for those (``ports.Placed``)."""
+    returns a few, so a store makes the whole record only for those (``ports.Placed``). A
+    named tuple: made for every candidate, in a third of the time of a frozen dataclass."""
 
     id: str
     text: str
@@ -124,16 +125,18 @@ def _human_day(day: int) -> str:
     return human_date(date.fromordinal(day))
 
 
-def days(brief: Brief) -> list[tuple[int, int]]:
-    """The days a memory is about, as ordinal spans: its own, and each ISO date among its keys."""
-    day = brief.moment.toordinal()
-    spans = [(day, day)]
-    for key in brief.keys:
-        match = _ISO_DAY.match(key)
-        if match:
-            named = date(int(match[1]), int(match[2]), int(match[3])).toordinal()
-            spans.append((named, named))
-    return spans
+def days(briefs: Sequence[Brief]) -> tuple[list[int], list[int]]:
+    """The days memories are about, as (which memory, day ordinal) columns: each one's own day,
+    then each ISO date among their keys."""
+    of = list(range(len(briefs)))
+    day = [brief.moment.toordinal() for brief in briefs]
+    for i, brief in enumerate(briefs):
+        for key in brief.keys:
+            match = _ISO_DAY.match(key)
+            if match:
+                of.append(i)
+                day.append(date(int(match[1]), int(match[2]), int(match[3])).toordinal())
+    return of, day
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,12 +224,7 @@ def build(
     ]  # fmt: skip
     actors: dict[str, int] = {}
     actor_of = [actors.setdefault(b.actor, len(actors)) if b.actor else -1 for b in briefs]
-    span_of, span_low, span_high = [], [], []
-    for i, brief in enumerate(briefs):
-        for low, high in days(brief):
-            span_of.append(i)
-            span_low.append(low)
-            span_high.append(high)
+    span_of, span_day = days(briefs)
     dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
     vectors = np.zeros((size, dim), np.float32)
     for i, p in enumerate(placed):
@@ -302,8 +297,8 @@ def build(
         is_question=np.asarray(read.is_question, np.float32),
         actor_of=np.asarray(actor_of, np.int64),
         span_of=np.asarray(span_of, np.int64),
-        span_low=np.asarray(span_low, np.int64),
-        span_high=np.asarray(span_high, np.int64),
+        span_low=np.asarray(span_day, np.int64),
+        span_high=np.asarray(span_day, np.int64),
         photo=np.asarray(read.photo, np.float32),
         procedure=np.fromiter((b.kind == "procedure" for b in briefs), np.float32, size),
         unit_of=units,
