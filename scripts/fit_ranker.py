@@ -378,7 +378,10 @@ def main() -> int:
                         help="also score each conversation's scope after its first sessions "
                         "(collect_young), held out, not fitted on")  # fmt: skip
     parser.add_argument("--budget", type=int, default=4000)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memstrata-fit",
+                        help="where the candidates' features are kept between runs, by dataset, "
+                        "store and a version set by hand (not by the engine's code): give a "
+                        "fresh one after changing what gather or the features compute")  # fmt: skip
     parser.add_argument("--ablate", action="store_true", help="also refit without each group")
     parser.add_argument(
         "--scale",
