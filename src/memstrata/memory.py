@@ -41,16 +41,7 @@ from memstrata.errors import (
 from memstrata.lifecycle import expiry
 from memstrata.lifecycle.maintain import maintain
 from memstrata.options import Extraction, PipelineConfig, Retrieval, as_extraction, preset
-from memstrata.ports import (
-    LLM,
-    Clock,
-    Embedder,
-    Entity,
-    EntityView,
-    Link,
-    Store,
-    SystemClock,
-)
+from memstrata.ports import LLM, Clock, Embedder, Entity, EntityView, Link, Store, SystemClock
 from memstrata.read import learning
 from memstrata.read.embedding import QueryVector, embed_query, resolve
 from memstrata.read.entities import entity_key

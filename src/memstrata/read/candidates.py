@@ -207,9 +207,9 @@ class Arrays:
     has_time: npt.NDArray[np.float32]
     is_question: npt.NDArray[np.float32]
     actor_of: npt.NDArray[np.int64]
+    #: The days the memories are about (``terms.days``): whose, and the day's ordinal.
     span_of: npt.NDArray[np.int64]
-    span_low: npt.NDArray[np.int64]
-    span_high: npt.NDArray[np.int64]
+    span_day: npt.NDArray[np.int64]
     photo: npt.NDArray[np.float32]
     #: Whether each memory is a procedure (``write.procedures``).
     procedure: npt.NDArray[np.float32]

@@ -226,7 +226,7 @@ def _in_window(index: ScopeIndex, start: datetime | None, end: datetime | None) 
     low = start.date().toordinal() if start else -(10**9)
     high = (end.date().toordinal() - 1) if end else 10**9
     cols = index.arrays()
-    hit = (cols.span_low <= high) & (cols.span_high >= low)
+    hit = (cols.span_day <= high) & (cols.span_day >= low)
     out = np.zeros(len(index), dtype=np.float32)
     out[cols.span_of[hit]] = 1.0
     return out
