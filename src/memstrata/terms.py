@@ -125,14 +125,43 @@ def _human_day(day: int) -> str:
     return human_date(date.fromordinal(day))
 
 
-def days(briefs: Sequence[Brief]) -> tuple[list[int], list[int]]:
-    """The days memories are about, as (which memory, day ordinal) columns: each one's own day,
-    then each ISO date among their keys."""
-    of = list(range(len(briefs)))
-    day = [brief.moment.toordinal() for brief in briefs]
-    for i, brief in enumerate(briefs):
-        for key in brief.keys:
-            match = _ISO_DAY.match(key)
+class Briefs(NamedTuple):
+    """Many memories' ``Brief``s as columns, in the order given (``ports.Placed.columns``);
+    each moment as its day's ordinal, which is what the ranker reads of it."""
+
+    ids: Sequence[str]
+    texts: Sequence[str]
+    kinds: Sequence[str]
+    actors: Sequence[str | None]
+    sources: Sequence[tuple[str, ...]]
+    keys: Sequence[tuple[str, ...]]
+    days: Sequence[int]
+
+    @classmethod
+    def of(cls, briefs: Sequence[Brief]) -> Briefs:
+        if not briefs:
+            return cls((), (), (), (), (), (), ())
+        ids, texts, kinds, actors, sources, keys, moments = zip(*briefs, strict=True)
+        return cls(ids, texts, kinds, actors, sources, keys, [m.toordinal() for m in moments])
+
+
+def prefix_lengths(briefs: Briefs) -> list[int]:
+    """``len(context_prefix(brief))`` of each of ``briefs``, without making the prefixes."""
+    return [
+        len(_human_day(day)) + 3 + (len(actor) + 2 if actor else 0)
+        for actor, day in zip(briefs.actors, briefs.days, strict=True)
+    ]
+
+
+def days(briefs: Briefs) -> tuple[list[int], list[int]]:
+    """The days memories are about, as (which memory, day ordinal) columns: each one's own day
+    (the first ``len(briefs.days)``, in order), then each ISO date among their keys."""
+    of = list(range(len(briefs.days)))
+    day = list(briefs.days)
+    for i, keys in enumerate(briefs.keys):
+        for key in keys:
+            # The cheap test first: most keys are words, months or weeks, not days.
+            match = _ISO_DAY.match(key) if len(key) == 10 and key[4] == "-" else None
             if match:
                 of.append(i)
                 day.append(date(int(match[1]), int(match[2]), int(match[3])).toordinal())

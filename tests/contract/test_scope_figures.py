@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from memstrata.errors import NotFoundError
-from memstrata.ports import Placed, Store, records_of
+from memstrata.ports import Columns, Placed, Store, records_of
 from memstrata.terms import terms_of
 from memstrata.types import Filters, MemoryRecord, Scope
 
@@ -183,6 +183,28 @@ def test_the_records_of_placed_memories_are_read_after_and_together(store: Store
         _ = found[1].record
     # Under filters that take it, it is read as it is now.
     assert records_of(store.placed(U, ALL, ids=["b"])) == [store.get(U, "b")]
+
+
+def test_the_candidates_columns_read_at_once_are_each_ones_brief_and_vector(
+    store: Store,
+) -> None:
+    """A search reads its candidates' briefs and vectors from their rows all at once
+    (``Placed.columns``); they are what each one's own reads, in order, on every store."""
+    conversation(store)
+    store.add([], [rec("f", "No vector, and a date key.", 5, keys=("2026-01-01", "new year"),
+                       sources=("m1", "m2"))], at=T0 + timedelta(days=2))  # fmt: skip
+    placed = sorted(store.placed(U, ALL, ids=["e", "a", "f", "c"]), key=lambda p: -p.key)
+    read = Placed.columns(placed)
+    each = Columns.of([p.brief for p in placed], [p.vector for p in placed])
+    assert [list(column) for column in read.briefs] == [list(column) for column in each.briefs]
+    assert list(read.briefs.ids) == ["f", "e", "c", "a"]
+    assert list(read.briefs.days) == [T0.toordinal(), (T0 + timedelta(days=1)).toordinal(),
+                                      T0.toordinal(), T0.toordinal()]  # fmt: skip
+    assert read.briefs.keys[0] == ("2026-01-01", "new year")
+    assert read.briefs.sources[0] == ("m1", "m2")
+    np.testing.assert_array_equal(read.vectors, each.vectors)
+    assert read.vectors.shape == (4, 3) and not read.vectors[0].any()
+    assert Placed.columns([]).vectors.shape == (0, 0)
 
 
 def test_the_searches_keys_are_their_results_in_order(store: Store) -> None:

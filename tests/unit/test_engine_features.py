@@ -11,7 +11,7 @@ import numpy as np
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
 from memstrata.read.candidates import Docs, Pieces
-from memstrata.read.engine import Candidates, ScopedBM25, build
+from memstrata.read.engine import Candidates, ScopedBM25, _openings, build
 from memstrata.read.features import (
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -189,6 +189,16 @@ def test_units_chain_across_turns_of_a_session_only() -> None:
     prefix = "(7 June 2023) Ben: "
     assert cols.unit_cost.tolist()[-2:] == [len(prefix + "Wow."), len(prefix + "It is relaxing.")]
     assert cols.unit_length.tolist()[-2:] == [len("Wow."), len("It is relaxing.")]
+
+
+def test_a_memory_s_first_unit_follows_the_last_unit_before_it() -> None:
+    # Memory 1 follows 0, 3 follows 2 (which has no units: 1's last passes on), 4 follows 5
+    # (which came after it: nothing), 5 follows nothing.
+    prev, first = [-1, 0, 1, 2, 5, -1], [0, 2, 3, 3, 4, 5]
+    counts = np.array([2, 1, 0, 1, 1, 2], np.int64)
+    assert _openings(prev, first, counts).tolist() == [-1, 1, 2, 2, -1, -1]
+    with_units = np.array([2, 1, 1, 1, 1, 2], np.int64)  # every memory has units
+    assert _openings(prev, [0, 2, 3, 4, 5, 6], with_units).tolist() == [-1, 1, 2, 3, -1, -1]
 
 
 def test_time_window_feature_uses_dates_said_in_the_text() -> None:

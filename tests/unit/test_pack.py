@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from memstrata.read.pack import best_of_each, context_length, fit_budget, pack, provenance
+from memstrata.read.pack import (
+    best_of_each,
+    context_length,
+    fit_budget,
+    groups,
+    pack,
+    provenance,
+)
 from memstrata.types import Hit, MemoryRecord, Scope
 
 
@@ -56,6 +63,18 @@ def test_provenance_is_the_sources_and_the_words() -> None:
     assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m3"], "I moved to Lisbon.")
     assert provenance(["m1"], "I moved to Lisbon.") != provenance(["m1"], "I moved to Porto.")
     assert provenance(["m1"], "I moved to Lisbon.") == (("m1",), "i moved to lisbon")
+
+
+def test_groups_are_the_units_provenance() -> None:
+    # Memories 0 and 1 come from one message; 2 from another; 3 says a sentence twice.
+    origins = [("m1",), ("m1",), ("m2",), ("m3",)]
+    unit_of = [0, 0, 1, 2, 3, 3]
+    texts = ["I moved.", "To Lisbon.", "i moved", "I moved.", "Ha!", "ha"]
+    found = groups(origins, unit_of, texts)
+    keys = [provenance(origins[m], t) for m, t in zip(unit_of, texts, strict=True)]
+    assert [[a == b for b in found] for a in found] == [[a == b for b in keys] for a in keys]
+    assert found[0] == found[2] and found[4] == found[5] and found[0] != found[3]
+    assert groups([], [], []) == []
 
 
 def test_best_of_each_keeps_the_better_scored_unit_of_a_group_in_order() -> None:

@@ -12,10 +12,13 @@ from memstrata.terms import (
     FIRST_PERSON,
     SECOND_PERSON,
     Brief,
+    Briefs,
     Terms,
     context_prefix,
+    days,
     decode,
     encode,
+    prefix_lengths,
     spread,
     terms_of,
 )
@@ -123,7 +126,23 @@ def test_many_memories_read_at_once_as_each_alone(texts: list[str], actor: str |
 
 def test_a_brief_s_context_prefix_is_how_its_record_s_context_line_starts() -> None:
     later = datetime(2024, 12, 31, 23, 59, tzinfo=UTC)
-    for record in (rec("hello"), rec("hi", actor=None),
-                   MemoryRecord(id="f", scope=Scope(user_id="u"), kind="fact", text="Ana runs.",
-                                recorded_at=later)):  # fmt: skip
+    records = (rec("hello"), rec("hi", actor=None),
+               MemoryRecord(id="f", scope=Scope(user_id="u"), kind="fact", text="Ana runs.",
+                            recorded_at=later))  # fmt: skip
+    for record in records:
         assert context_prefix(Brief.of(record)) + record.text == context_line(record)
+    briefs = [Brief.of(record) for record in records]
+    assert prefix_lengths(Briefs.of(briefs)) == [len(context_prefix(b)) for b in briefs]
+
+
+def test_the_days_of_memories_are_their_own_then_their_keys_iso_days() -> None:
+    briefs = Briefs.of([
+        Brief.of(rec("a", keys=("2023-05-31", "may 2023", "week of 2023-05-29", "2023-06-01"))),
+        Brief.of(rec("b")),
+        Brief.of(rec("c", keys=("2023-13-01x", "1 June 2023", "2023-06-02"))),
+    ])  # fmt: skip
+    own = T0.toordinal()
+    day = [datetime(2023, 5, d, tzinfo=UTC).toordinal() for d in (31,)] + [
+        datetime(2023, 6, d, tzinfo=UTC).toordinal() for d in (1, 2)
+    ]
+    assert days(briefs) == ([0, 1, 2, 0, 0, 2], [own, own, own, *day])

@@ -18,6 +18,7 @@ from memstrata.ports.store import (
     ApiKey,
     ApiKeys,
     ChangeFeed,
+    Columns,
     Entity,
     EntityGraph,
     EntityIndex,
@@ -35,6 +36,7 @@ from memstrata.ports.store import (
     RecordReads,
     Records,
     RecordWrites,
+    RowReader,
     Scans,
     ScopeFigures,
     ScopeStats,
@@ -48,6 +50,7 @@ from memstrata.ports.store import (
     Triple,
     Vectors,
     records_of,
+    stacked,
 )
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "ApiKeys",
     "ChangeFeed",
     "Clock",
+    "Columns",
     "EmbedKind",
     "Embedder",
     "Entity",
@@ -76,6 +80,7 @@ __all__ = [
     "RecordReads",
     "RecordWrites",
     "Records",
+    "RowReader",
     "Scans",
     "ScopeFigures",
     "ScopeStats",
@@ -91,4 +96,5 @@ __all__ = [
     "Vector",
     "Vectors",
     "records_of",
+    "stacked",
 ]

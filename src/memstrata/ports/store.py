@@ -20,11 +20,13 @@ import builtins
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
 
 from memstrata.errors import NotFoundError
 from memstrata.ports.models import Vector
-from memstrata.terms import Brief, Terms, decode, encode, terms_of
+from memstrata.terms import Brief, Briefs, Terms, decode, encode, terms_of
 from memstrata.types import (
     Change,
     Filters,
@@ -460,6 +462,44 @@ class ScopeStats:
 SessionKey = tuple[int, int]
 
 
+class Columns(NamedTuple):
+    """What the ranker reads of many placed memories, as columns (``Placed.columns``)."""
+
+    briefs: Briefs
+    #: Each one's vector as a row; zeros for one without (no column at all when none has one).
+    vectors: Vector
+
+    @classmethod
+    def of(cls, briefs: Sequence[Brief], vectors: Sequence[Vector | None]) -> Columns:
+        return cls(Briefs.of(briefs), stacked(vectors))
+
+
+def stacked(vectors: Sequence[Vector | None]) -> Vector:
+    """``vectors`` as the rows of one matrix: zeros for a ``None``, and no column at all when
+    every one is ``None``."""
+    dim = next((len(v) for v in vectors if v is not None), 0)
+    matrix = np.zeros((len(vectors), dim), np.float32)
+    held = [i for i, v in enumerate(vectors) if v is not None]
+    if held:
+        matrix[held] = [vectors[i] for i in held]
+    return matrix
+
+
+class RowReader(Protocol):
+    """How a store reads what the ranker reads of the rows it placed memories from (``Placed``):
+    one row's ``Brief`` and vector when asked, or many rows' at once."""
+
+    def brief(self, row: Any) -> Brief: ...
+
+    def vector(self, row: Any) -> Vector | None: ...
+
+    def columns(self, rows: Sequence[Any]) -> Columns: ...
+
+
+#: A placed memory's vector not read from its row yet.
+_UNREAD: Any = object()
+
+
 class Placed:
     """A memory with where it sits in its conversation: its vector, its session, and the
     previous and next memories of that session (store keys, ``None`` at either end), and its
@@ -470,25 +510,29 @@ class Placed:
     is a ``Brief``, and the record itself (``record``) is made only when asked for: from what is
     at hand (``make``), or read by the store with the records of the others asked for at once
     (``load``, see ``records_of``); the stored terms are decoded only when asked for too
-    (``terms``).
+    (``terms``). The ``Brief`` and the vector are given, or read from the store's ``row`` by
+    its ``reader`` when asked for: the ranker reads those of all the candidates at once
+    (``columns``), without a ``Brief`` for each.
     """
 
     __slots__ = (
+        "_brief",
         "_load",
         "_make",
+        "_reader",
         "_record",
-        "brief",
+        "_row",
+        "_vector",
         "key",
         "next",
         "prev",
         "session",
         "stored",
-        "vector",
     )  # fmt: skip
 
     def __init__(
         self,
-        brief: Brief,
+        brief: Brief | None,
         key: int,
         vector: Vector | None,
         session: SessionKey | None,
@@ -498,12 +542,18 @@ class Placed:
         make: Callable[[], MemoryRecord] | None = None,
         load: Loader | None = None,
         stored: str | None = None,
+        row: Any = None,
+        reader: RowReader | None = None,
     ) -> None:
         if (make is None) == (load is None):
             raise ValueError("a placed memory's record comes from make or from load, one of them")
-        self.brief, self.key, self.vector, self.session = brief, key, vector, session
+        if (brief is None) == (reader is None) or (reader is not None and vector is not None):
+            raise ValueError("a placed memory's brief and vector are given, or read from its row")
+        self._brief, self.key, self.session = brief, key, session
+        self._vector = _UNREAD if reader is not None else vector
         self.prev, self.next, self.stored = prev, next, stored
         self._make, self._load = make, load
+        self._row, self._reader = row, reader
         self._record: MemoryRecord | None = None
 
     @classmethod
@@ -521,6 +571,32 @@ class Placed:
         stored = None if terms is None else encode(terms, record.text)
         return cls(Brief.of(record), key, vector, session, prev, next,
                    make=lambda: record, stored=stored)  # fmt: skip
+
+    @property
+    def brief(self) -> Brief:
+        """What the ranker reads of its record."""
+        if self._brief is None:
+            assert self._reader is not None
+            self._brief = self._reader.brief(self._row)
+        return self._brief
+
+    @property
+    def vector(self) -> Vector | None:
+        """Its embedding (``None``: it has none)."""
+        if self._vector is _UNREAD:
+            assert self._reader is not None
+            self._vector = self._reader.vector(self._row)
+        found: Vector | None = self._vector
+        return found
+
+    @staticmethod
+    def columns(placed: Sequence[Placed]) -> Columns:
+        """The briefs and vectors of ``placed`` as columns, in order: read from their rows at
+        once when one reader has them all."""
+        reader = placed[0]._reader if placed else None
+        if reader is not None and all(p._reader is reader for p in placed):
+            return reader.columns([p._row for p in placed])
+        return Columns.of([p.brief for p in placed], [p.vector for p in placed])
 
     @property
     def record(self) -> MemoryRecord:

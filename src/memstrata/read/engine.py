@@ -15,8 +15,9 @@ worth, so a fresh process answers its first search as a warm one does, and anoth
 writes show on the next search. Each candidate's tokens (``terms.terms_of``) come with it from
 the store, which wrote them with the memory (``ports.Placed.stored``), and are read for all the
 candidates at once (``terms.spread``): a search cuts and stems no candidate's text, and keeps
-nothing between searches. The ranker reads a ``Brief`` of each candidate's record; the whole
-record is made only for what the search returns.
+nothing between searches. The ranker reads what it needs of the candidates' records (their
+``Brief``s) as columns, read from the store's rows all at once (``ports.Placed.columns``); the
+whole record is made only for what the search returns.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM
 from memstrata.read.embedding import QueryVector, resolve
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
-from memstrata.read.pack import origin, pack, wording
+from memstrata.read.pack import groups, origin, pack
 from memstrata.read.temporal import parse_query_time
-from memstrata.terms import context_prefix, days, moment, spread
+from memstrata.terms import days, moment, prefix_lengths, spread
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
 
 #: The signals a hit's explanation lists: the graded ones (binary features have no useful rank).
@@ -211,8 +212,8 @@ def build(
     df = dict(stats.df)
     memories = max(stats.memories, len(placed))
     size = len(placed)
-    briefs = [p.brief for p in placed]
-    read = spread([p.encoded() for p in placed], [b.text for b in briefs])
+    briefs, vectors = Placed.columns(placed)
+    read = spread([p.encoded() for p in placed], briefs.texts)
     position = {p.key: i for i, p in enumerate(placed)}
     prev = [-1 if p.prev is None else position.get(p.prev, -1) for p in placed]
     nxt = [-1 if p.next is None else position.get(p.next, -1) for p in placed]
@@ -223,13 +224,9 @@ def build(
         for p in placed
     ]  # fmt: skip
     actors: dict[str, int] = {}
-    actor_of = [actors.setdefault(b.actor, len(actors)) if b.actor else -1 for b in briefs]
+    actor_of = [actors.setdefault(actor, len(actors)) if actor else -1 for actor in briefs.actors]
     span_of, span_day = days(briefs)
-    dim = next((len(p.vector) for p in placed if p.vector is not None), 0)
-    vectors = np.zeros((size, dim), np.float32)
-    for i, p in enumerate(placed):
-        if p.vector is not None:
-            vectors[i] = p.vector
+    dim = vectors.shape[1]
     # Every candidate's tokens in pieces (its head's, then each unit's): a memory is its
     # pieces, a unit its memory's head's and its own.
     heads, counts, own = read.heads, read.units, read.unit_tokens
@@ -242,24 +239,16 @@ def build(
                      np.tile(np.arange(len(units), dtype=np.int64), 2), len(units))  # fmt: skip
     unit_lengths = heads[units] + own
     unit_text = read.unit_text
-    origins = [origin(b.sources or (b.id,)) for b in briefs]
-    unit_group = [
-        hash((origins[m], wording(t))) for m, t in zip(units.tolist(), unit_text, strict=True)
+    origins = [
+        origin(found or (id_,)) for found, id_ in zip(briefs.sources, briefs.ids, strict=True)
     ]
+    unit_group = groups(origins, units.tolist(), unit_text)
     first_units = np.cumsum(counts) - counts
     unit_start = first_units.tolist()
-    # Units follow on from the previous memory's last unit when it is a candidate (and came
-    # before): each memory's first unit's previous one, and its last unit.
-    opening: list[int] = []
-    last_unit = [-1] * size
-    for i, (first, count) in enumerate(zip(unit_start, counts.tolist(), strict=True)):
-        before = last_unit[prev[i]] if prev[i] >= 0 else -1
-        opening.append(before)
-        last_unit[i] = first + count - 1 if count else before
     unit_count = len(unit_text)
     unit_prev = np.arange(unit_count, dtype=np.int64) - 1
     opens = counts > 0
-    unit_prev[first_units[opens]] = np.asarray(opening, np.int64)[opens]
+    unit_prev[first_units[opens]] = _openings(prev, unit_start, counts)[opens]
     unit_next = np.full(unit_count, -1, np.int64)
     linked = np.flatnonzero(unit_prev >= 0)
     unit_next[unit_prev[linked]] = linked
@@ -268,9 +257,8 @@ def build(
     unit_lexical = ScopedBM25(unit_docs, unit_lengths.tolist(), df, memories,
                               stats.unit_tokens / max(stats.units, 1), lookup)  # fmt: skip
     session_vectors = np.zeros((len(session_index), dim), np.float32)
-    session_lengths = [0] * len(session_index)
-    for i, s in enumerate(session_of):
-        session_lengths[s] += lengths[i]
+    tokens = np.bincount(session_of, weights=lengths, minlength=len(session_index))
+    session_lengths = tokens.astype(np.int64).tolist()
     for key, s in session_index.items():
         found = session_stats.get(key)
         if found is not None:
@@ -286,7 +274,7 @@ def build(
     norms = np.linalg.norm(session_vectors, axis=1, keepdims=True)
     session_vectors = (session_vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     sizes = np.fromiter(map(len, unit_text), np.int64, len(unit_text))
-    prefix = np.fromiter(map(len, map(context_prefix, briefs)), np.int64, size)
+    prefix = np.asarray(prefix_lengths(briefs), np.int64)
     cost = prefix[units] + sizes if len(units) else sizes
     columns = Arrays(
         size=size,
@@ -299,7 +287,7 @@ def build(
         span_of=np.asarray(span_of, np.int64),
         span_day=np.asarray(span_day, np.int64),
         photo=np.asarray(read.photo, np.float32),
-        procedure=np.fromiter((b.kind == "procedure" for b in briefs), np.float32, size),
+        procedure=np.fromiter((kind == "procedure" for kind in briefs.kinds), np.float32, size),
         unit_of=units,
         unit_prev=unit_prev,
         unit_next=unit_next,
@@ -314,6 +302,25 @@ def build(
                       sessions=sessions, unit_text=unit_text, unit_start=unit_start,
                       actors=list(actors), dim=dim, vectors=vectors,
                       session_vectors=session_vectors, columns=columns)  # fmt: skip
+
+
+def _openings(prev: Sequence[int], first: Sequence[int], counts: npt.NDArray[np.int64]
+              ) -> npt.NDArray[np.int64]:  # fmt: skip
+    """Each memory's first unit's previous unit: units follow on from the previous memory's
+    last unit when it is a candidate (``prev``, its position, else -1) that came before; a
+    memory without units passes its previous memory's last unit on."""
+    if counts.all():  # no memory without units: each previous memory's own last unit
+        before = np.asarray(prev, np.int64)
+        last = np.asarray(first, np.int64) + counts - 1
+        follows = (before >= 0) & (before < np.arange(len(before)))
+        return np.where(follows, last[before], -1)
+    opening: list[int] = []
+    last_unit = [-1] * len(prev)
+    for i, (start, count) in enumerate(zip(first, counts.tolist(), strict=True)):
+        came = last_unit[prev[i]] if prev[i] >= 0 else -1
+        opening.append(came)
+        last_unit[i] = start + count - 1 if count else came
+    return np.asarray(opening, np.int64)
 
 
 def rank(

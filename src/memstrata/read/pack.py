@@ -20,6 +20,7 @@ Pure functions over arrays.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,23 @@ def origin(sources: Sequence[str]) -> tuple[str, ...]:
 def wording(text: str) -> str:
     """A text's words, as ``provenance`` compares them."""
     return " ".join(text.split()).strip(" .!?").casefold()
+
+
+def groups(
+    origins: Sequence[tuple[str, ...]], unit_of: Sequence[int], texts: Sequence[str]
+) -> list[int]:
+    """Each unit's provenance (``provenance``) as a number: the same for units that come from
+    the same messages (``origins``, each memory's; ``unit_of``, each unit's memory) and say
+    the same words (``texts``, each unit's). A unit whose messages no other unit comes from is
+    a group of its own, and its words are not read."""
+    units = Counter(origins[m] for m in unit_of)
+    numbers: dict[Hashable, int] = {}
+    out: list[int] = []
+    for memory, text in zip(unit_of, texts, strict=True):
+        found = origins[memory]
+        key = (found, wording(text)) if units[found] > 1 else found
+        out.append(numbers.setdefault(key, len(numbers)))
+    return out
 
 
 def best_of_each(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, get_args
 
 from memstrata.errors import InvalidInputError
@@ -58,6 +58,17 @@ def from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(value / 1_000_000, UTC)
+
+
+#: 1 January 1970's ordinal, and a day in microseconds (``day_of_micros``).
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_DAY = 86_400_000_000
+
+
+def day_of_micros(value: int) -> int:
+    """The day (its ordinal) of a time as ``to_micros`` wrote it: ``from_micros(value)``'s
+    ``toordinal()``, without making the datetime."""
+    return _EPOCH_DAY + value // _DAY
 
 
 def dumps(value: Any) -> str:

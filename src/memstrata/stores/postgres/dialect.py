@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
-from memstrata.ports import Vector
+from memstrata.ports import Vector, stacked
 from memstrata.stores.postgres.schema import TEXT_SEARCH_CONFIG
 from memstrata.stores.sql.dialect import Scalar
 from memstrata.text import is_cjk, keyword_form
@@ -126,6 +126,12 @@ class PostgresDialect:
 
     def vector_of(self, value: Any) -> Vector | None:
         return None if value is None else value.to_numpy().astype(np.float32)
+
+    def days_of(self, values: Sequence[Any]) -> list[int]:
+        return [value.astimezone(UTC).toordinal() for value in values]
+
+    def matrix_of(self, values: Sequence[Any]) -> Vector:
+        return stacked([self.vector_of(value) for value in values])
 
     def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:
         return fold(keyword_form(record.text)), fold(keyword_form(" ".join(record.keys)))

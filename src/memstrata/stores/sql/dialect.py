@@ -76,6 +76,16 @@ class Dialect(Protocol):
 
     def vector_of(self, value: Any) -> Vector | None: ...
 
+    def days_of(self, values: Sequence[Any]) -> list[int]:
+        """The day (its ordinal) of each of ``values``, times as the store keeps them, as
+        ``time_of(value).toordinal()``; none is ``None``."""
+        ...
+
+    def matrix_of(self, values: Sequence[Any]) -> Vector:
+        """``values``, vectors as the store keeps them, as the rows of one matrix: zeros for a
+        ``None``, no column at all when every one is ``None``."""
+        ...
+
     def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:
         """The parameters of ``index_values`` for a record."""
         ...

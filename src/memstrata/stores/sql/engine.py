@@ -54,6 +54,8 @@ TERMS_COLUMN = "(SELECT t.terms FROM memory_terms t WHERE t.pk = m.pk)"
 #: search reads its candidates (the records of the few it returns are read after, together);
 #: with its record's, as the write path reads what it changes.
 PLACE = f"m.pk, m.embedding, m.scope, m.session, m.prev_pk, m.next_pk, {TERMS_COLUMN}"
+#: How many columns ``PLACE`` has.
+PLACE_WIDTH = 7
 PLACED = f"{PLACE}, {rows.BRIEF}"
 PLACED_RECORD = f"{PLACE}, {SELECT}"
 #: How many sessions' members one statement reads (``SQLEngine._members``).
@@ -175,8 +177,7 @@ class SQLEngine(SQLBase[TxT]):
                 f"SELECT {PLACED} FROM memories m{hint} WHERE {where} AND {clause}",
                 [*params, *cparams],
             )
-            out.extend(self._placed(row, rows.brief(self.dialect, row[7:]), load=load)
-                       for row in found)  # fmt: skip
+            out.extend(self._placed(row, load=load) for row in found)
         return out
 
     def _records_by_key(
@@ -199,25 +200,32 @@ class SQLEngine(SQLBase[TxT]):
     def _placed(
         self,
         row: Row,
-        brief: Brief,
+        brief: Brief | None = None,
         *,
         make: Callable[[], MemoryRecord] | None = None,
         load: Loader | None = None,
     ) -> Placed:
-        """A row that starts with the columns of ``PLACE``, with its ``brief``; its record made
-        (``make``) or read (``load``) only when asked for (``Placed``)."""
-        key, embedding, scope, session, prev, nxt, stored = row[:7]
-        return Placed(
-            brief,
+        """A row that starts with the columns of ``PLACE``, with its ``brief`` (and its vector)
+        at hand, or read from the row, which holds ``BRIEF``'s columns next, when asked for;
+        its record made (``make``) or read (``load``) only when asked for (``Placed``)."""
+        key, embedding, scope, session, prev, nxt, stored = row[:PLACE_WIDTH]
+        place = (
             int(key),
-            self.dialect.vector_of(embedding),
             None if scope is None or session is None else (int(scope), int(session)),
             None if prev is None else int(prev),
             None if nxt is None else int(nxt),
-            make=make,
-            load=load,
-            stored=stored,
         )
+        if brief is None:
+            return Placed(None, place[0], None, *place[1:], make=make, load=load, stored=stored,
+                          row=row, reader=self._briefed)  # fmt: skip
+        return Placed(brief, place[0], self.dialect.vector_of(embedding), *place[1:], make=make,
+                      load=load, stored=stored)  # fmt: skip
+
+    @functools.cached_property
+    def _briefed(self) -> rows.Briefed:
+        """Reads the rows of ``PLACED``: the vector second, ``BRIEF``'s columns after
+        ``PLACE``'s."""
+        return rows.Briefed(self.dialect, vector=1, start=PLACE_WIDTH)
 
     def sessions(
         self,
@@ -402,7 +410,7 @@ class SQLEngine(SQLBase[TxT]):
             clause, params = self.dialect.any_of("m.pk", chunk)
             found = tx.fetchall(f"SELECT {PLACED_RECORD} FROM memories m WHERE {clause}", params)
             for row in found:
-                fields = row[7:]
+                fields = row[PLACE_WIDTH:]
                 brief = rows.brief(self.dialect, rows.BRIEF_IN_SELECT(fields))
                 make = functools.partial(rows.record, self.dialect, fields)
                 out.append(self._placed(row, brief, make=make))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from memstrata.ports import ApiKey, Link
+from memstrata.ports import ApiKey, Columns, Link, Vector
 from memstrata.stores.sql.dialect import Dialect, Row, marks
-from memstrata.terms import Brief
+from memstrata.terms import Brief, Briefs
 from memstrata.types import HistoryEvent, MemoryRecord, Message, Scope
 
 NAMES = (
@@ -102,6 +102,37 @@ def brief(d: Dialect, row: Row) -> Brief:
     at = d.time_of(recorded_at if valid_from is None else valid_from)
     assert at is not None
     return Brief(id_, text, kind, actor, d.strings_of(sources), d.strings_of(keys), at)
+
+
+class Briefed:
+    """Reads rows that hold a vector at ``vector`` and ``BRIEF``'s columns from ``start``
+    (``ports.RowReader``): one row's when asked, or a search's candidates' at once, as columns,
+    without a ``Brief`` for each."""
+
+    def __init__(self, d: Dialect, *, vector: int, start: int) -> None:
+        self._d, self._vector, self._start = d, vector, start
+
+    def brief(self, row: Row) -> Brief:
+        return brief(self._d, row[self._start :])
+
+    def vector(self, row: Row) -> Vector | None:
+        return self._d.vector_of(row[self._vector])
+
+    def columns(self, rows: Sequence[Row]) -> Columns:
+        d = self._d
+        if not rows:
+            return Columns.of([], [])
+        columns = list(zip(*rows, strict=True))
+        ids, texts, kinds, actors, sources, keys, valid_from, recorded_at = columns[
+            self._start : self._start + len(BRIEF_NAMES)
+        ]
+        moments = [
+            at if valid is None else valid
+            for valid, at in zip(valid_from, recorded_at, strict=True)
+        ]
+        briefs = Briefs(ids, texts, kinds, actors, [d.strings_of(v) for v in sources],
+                        [d.strings_of(v) for v in keys], d.days_of(moments))  # fmt: skip
+        return Columns(briefs, d.matrix_of(columns[self._vector]))
 
 
 def snapshot(d: Dialect, value: Any, tenant: str) -> MemoryRecord:

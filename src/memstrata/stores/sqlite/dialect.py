@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from memstrata.ports import Vector
+from memstrata.ports import Vector, stacked
 from memstrata.stores import codec
-from memstrata.stores.codec import from_micros, to_micros
+from memstrata.stores.codec import day_of_micros, from_micros, to_micros
 from memstrata.stores.sql.dialect import Scalar, marks
 from memstrata.stores.sqlite.keywords import query_words
 from memstrata.types import MemoryRecord
@@ -102,6 +102,16 @@ class SQLiteDialect:
 
     def vector_of(self, value: Any) -> Vector | None:
         return None if value is None else np.frombuffer(value, dtype=np.float32)
+
+    def days_of(self, values: Sequence[Any]) -> list[int]:
+        return [day_of_micros(value) for value in values]
+
+    def matrix_of(self, values: Sequence[Any]) -> Vector:
+        # Vectors of one width (as one embedder writes them) are one buffer; read-only.
+        if values and None not in values and len(set(map(len, values))) == 1:
+            rows = np.frombuffer(b"".join(values), dtype=np.float32)
+            return rows.reshape(len(values), len(values[0]) // 4)
+        return stacked([self.vector_of(value) for value in values])
 
     def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:
         return ()
