@@ -163,8 +163,12 @@ def days(briefs: Briefs) -> tuple[list[int], list[int]]:
             # The cheap test first: most keys are words, months or weeks, not days.
             match = _ISO_DAY.match(key) if len(key) == 10 and key[4] == "-" else None
             if match:
+                try:
+                    found = date(int(match[1]), int(match[2]), int(match[3])).toordinal()
+                except ValueError:  # a key that looks like a day and is none: "2023-02-30"
+                    continue
                 of.append(i)
-                day.append(date(int(match[1]), int(match[2]), int(match[3])).toordinal())
+                day.append(found)
     return of, day
 
 

@@ -311,3 +311,12 @@ def test_candidates_carry_their_stored_vectors_after_searches_and_adds(tmp_path:
         stored = {r.id: v for r, v in store.scan(scope)}
         assert len(placed) == 90
         assert all(np.array_equal(p.vector, stored[p.record.id]) for p in placed)
+
+
+def test_a_key_that_looks_like_a_day_and_is_none_is_searched_as_a_word(tmp_path: Path) -> None:
+    with Memory(tmp_path / "s.db", embedder="hashing") as mem:
+        said = mem.add({"text": "Ana likes tea.", "speaker": "Ana"}, user_id="u").added[0]
+        mem.remember("Ana likes green tea.", sources=said.sources, keys=["2023-13-01"],
+                     user_id="u")  # fmt: skip
+        hits = mem.search("What tea does Ana like?", user_id="u", budget=400).hits
+        assert "green tea" in " ".join(hit.record.text for hit in hits)

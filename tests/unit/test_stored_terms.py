@@ -139,7 +139,7 @@ def test_the_days_of_memories_are_their_own_then_their_keys_iso_days() -> None:
     briefs = Briefs.of([
         Brief.of(rec("a", keys=("2023-05-31", "may 2023", "week of 2023-05-29", "2023-06-01"))),
         Brief.of(rec("b")),
-        Brief.of(rec("c", keys=("2023-13-01x", "1 June 2023", "2023-06-02"))),
+        Brief.of(rec("c", keys=("2023-13-01", "2023-02-30", "1 June 2023", "2023-06-02"))),
     ])  # fmt: skip
     own = T0.toordinal()
     day = [datetime(2023, 5, d, tzinfo=UTC).toordinal() for d in (31,)] + [
