@@ -208,17 +208,13 @@ class SQLEngine(SQLBase[TxT]):
         """A row that starts with the columns of ``PLACE``, with its ``brief`` (and its vector)
         at hand, or read from the row, which holds ``BRIEF``'s columns next, when asked for;
         its record made (``make``) or read (``load``) only when asked for (``Placed``)."""
+        # Keys and session numbers are integer columns: every backend reads them as ``int``.
         key, embedding, scope, session, prev, nxt, stored = row[:PLACE_WIDTH]
-        place = (
-            int(key),
-            None if scope is None or session is None else (int(scope), int(session)),
-            None if prev is None else int(prev),
-            None if nxt is None else int(nxt),
-        )
+        place = None if scope is None or session is None else (scope, session)
         if brief is None:
-            return Placed(None, place[0], None, *place[1:], make=make, load=load, stored=stored,
+            return Placed(None, key, None, place, prev, nxt, make=make, load=load, stored=stored,
                           row=row, reader=self._briefed)  # fmt: skip
-        return Placed(brief, place[0], self.dialect.vector_of(embedding), *place[1:], make=make,
+        return Placed(brief, key, self.dialect.vector_of(embedding), place, prev, nxt, make=make,
                       load=load, stored=stored)  # fmt: skip
 
     @functools.cached_property
