@@ -299,12 +299,14 @@ def spread(stored: Sequence[str], texts: Sequence[str]) -> Spread:
     has_time: list[bool] = []
     is_question: list[bool] = []
     photo: list[bool] = []
+    add = unit_text.append
     for value, text in zip(stored, texts, strict=True):
-        flags, *parts = value.split(_FIELD)
-        pieces += parts[::2]  # the head, then each unit's tokens
-        wheres = parts[1::2]
-        unit_text += (_unit_text(where, text) for where in wheres)
-        time, question, picture, persons = _flags(flags)
+        parts = value.split(_FIELD)  # the flags, the head, then each unit: where, tokens
+        pieces += parts[1::2]  # the head, then each unit's tokens
+        wheres = parts[2::2]
+        for where in wheres:
+            add(_unit_text(where, text))
+        time, question, picture, persons = _flags(parts[0])
         count = len(wheres)
         units.append(count)
         unit_person += persons if len(persons) == count else (persons + (0,) * count)[:count]
