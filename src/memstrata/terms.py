@@ -95,8 +95,9 @@ def moment(record: MemoryRecord) -> datetime:
 
 class Brief(NamedTuple):
     """What the ranker reads of a memory's record: a search reads hundreds of candidates and
-    returns a few, so a store makes the whole record only for those (``ports.Placed``). A
-    named tuple: made for every candidate, in a third of the time of a frozen dataclass."""
+    returns a few, so a store makes the whole record only for those (``ports.Placed``). The
+    ranker reads the candidates' as columns (``Briefs``); a named tuple is made for one that is
+    asked for alone."""
 
     id: str
     text: str
