@@ -331,3 +331,28 @@ def test_the_epochs_move_for_what_an_index_holds_and_for_nothing_else(tmp_path: 
     store.purge(SCOPE, "m2")
     assert epochs() == (1, 1)
     store.close()
+
+
+def test_rows_added_to_a_saved_graph_make_the_same_graph_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rows appended to the same saved index make the same graph, so a store's
+    searches do not change from one run to the next (graph inserts in several threads at once
+    may link the rows in either order)."""
+    small_ann(monkeypatch)
+    rows, _ = unit_rows(3000, 16, seed=5)
+    files = Snapshots(tmp_path / "db.ann")
+    base = ScopeVectors.build(0, rows[:2000])
+    base.vectors_stamp = base.columns_stamp = ((1, 2),)
+    files.save("k", base)
+
+    def grown() -> bytes:
+        index = files.load("k", 0, ((1, 2),))
+        assert index is not None
+        for start in range(2000, 3000, 25):
+            index.append(rows[start : start + 25])
+        assert index.ann is not None and len(index.ann) == 3000
+        return bytes(index.ann.save())
+
+    first = grown()
+    assert all(grown() == first for _ in range(3))

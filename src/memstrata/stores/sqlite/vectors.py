@@ -178,7 +178,9 @@ class ScopeVectors:
             getattr(self, name)[start:end] = values
         self.size = end
         if self.ann is not None:
-            self.ann.add(self.pks[start:end], self.matrix[start:end])
+            # In one thread: rows inserted by several at once are linked in whichever order
+            # the threads reach them, and the same rows would make another graph each run.
+            self.ann.add(self.pks[start:end], self.matrix[start:end], threads=1)
         elif self.size >= ANN_MIN_ROWS:
             self._build_ann()
 
