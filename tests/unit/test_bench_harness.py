@@ -223,3 +223,39 @@ def test_a_damaged_shard_is_embedded_again(tmp_path: Path) -> None:
     fresh = CachingEmbedder(inner, tmp_path)
     assert len(fresh) == 0
     assert np.array_equal(fresh.embed(["kept text"]), inner.embed(["kept text"]))
+
+
+def test_a_cached_store_keeps_its_scope_s_graph_for_every_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's copy of a cached store loads the graph saved with it, not one of its own: a graph
+    built anew in each run (with every core) differs from run to run, and so would the hits."""
+    from memstrata import Memory
+    from memstrata.evals.stores import copy_store, keep_index
+    from memstrata.stores.sqlite import SQLiteStore, ann, snapshots, vectors
+    from memstrata.types import Filters, Scope
+
+    monkeypatch.setattr(vectors, "ANN_MIN_ROWS", 300)
+    monkeypatch.setattr(snapshots, "MIN_ROWS", 200)
+    embedder = HashingEmbedder(dim=32)
+    source = tmp_path / "cached.db"
+    with Memory(str(source), embedder=embedder) as memory:
+        memory.add([f"note {i} about the harbour, the ferry and day {i % 37}" for i in range(400)],
+                   user_id="scale")  # fmt: skip
+    probe = embedder.embed(["the ferry"], kind="query")[0]
+    assert keep_index(source, Scope(user_id="scale"), probe)
+    assert not keep_index(source, Scope(user_id="scale"), probe)  # saved already
+    assert any(p.is_dir() for p in Path(f"{source}.ann").glob("*-v2-400-*"))
+
+    def refuse(dim: int) -> None:
+        raise AssertionError("the copy should have loaded the saved graph")
+
+    monkeypatch.setattr(ann, "new_index", refuse)
+    for run in ("a", "b"):
+        copy = copy_store(source, tmp_path / f"run-{run}.db")
+        store = SQLiteStore(copy)
+        try:
+            found = store.vector_keys(Scope(user_id="scale"), probe, Filters(), limit=5)
+        finally:
+            store.close()
+        assert len(found) == 5

@@ -9,8 +9,9 @@ unique in one scope, so each turn's id becomes ``SAMPLE:ID`` ("conv-26:D3:5") an
 is mapped the same way (an evidence entry that named no turn still names none).
 
 The distractor store for each N is filled once through ``Memory.add`` with cached vectors
-(``evals.embedcache``) and kept (``evals.stores``); each run copies it, adds the dataset (timed
-as "ingest", its embedding included) and asks the questions.
+(``evals.embedcache``) and kept (``evals.stores``) with its scope's vector graph built and
+saved beside it; each run copies it, adds the dataset (timed as "ingest", its embedding
+included) and asks the questions.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ from memstrata.evals.stores import (
     cached_store,
     copy_store,
     fill,
+    keep_index,
     refuse_large,
     remove_store,
 )
 from memstrata.ports import Embedder
+from memstrata.types import Scope
 
 #: The one scope (user id) that holds the conversations and the distractors.
 SCOPE = "scale"
@@ -150,7 +153,10 @@ def _distractor_store(
             "duplicate_share": round(duplicate_share(texts), 5),
         }
 
-    return cached_store(args.cache, f"distractors-{n}", recipe, build, rebuild=args.rebuild)
+    path, record = cached_store(args.cache, f"distractors-{n}", recipe, build, rebuild=args.rebuild)
+    # The scope's graph is built once and kept with the store, so every run searches the same one.
+    keep_index(path, Scope(user_id=SCOPE), embedder.embed(["a probe"], kind="query")[0])
+    return path, record
 
 
 def run_size(

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from memstrata.evals.progress import progress_bar
-from memstrata.ports import Embedder
-from memstrata.types import AddResult
+from memstrata.ports import Embedder, Vector
+from memstrata.types import AddResult, Filters, Scope
 
 #: Sizes above this take an hour or more to ingest and several GB of memory: they need ``--large``.
 LARGE = 200_000
@@ -148,6 +148,27 @@ def upgrade(path: Path) -> None:
     from memstrata.stores.sqlite import SQLiteStore
 
     SQLiteStore(path).close()
+
+
+def keep_index(path: Path, scope: Scope, probe: Vector) -> bool:
+    """Build the vector index of ``scope`` in the closed SQLite store at ``path`` and save it
+    beside it (``<db>.ann/``, ``stores.sqlite.snapshots``), unless one is there already; returns
+    whether it built one. ``probe`` is any vector of the store's width (one search builds it).
+
+    Every run's copy then loads this one graph and inserts its own rows into it in one thread, so
+    two runs of a recipe search the same graph. Without it each run built the scope's graph anew
+    with every core, in whichever order the threads reached the rows, and some hits differed
+    from run to run."""
+    from memstrata.stores.sqlite import SQLiteStore
+
+    if Path(f"{path}.ann").is_dir():
+        return False
+    store = SQLiteStore(path)
+    try:
+        store.vector_keys(scope, probe, Filters(), limit=1)
+    finally:
+        store.close()
+    return Path(f"{path}.ann").is_dir()
 
 
 def cache_arguments(p: argparse.ArgumentParser) -> None:
