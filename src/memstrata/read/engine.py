@@ -4,7 +4,7 @@ parse the query (terms, time window, named speakers) → **candidates** from the
 indexes: keywords (full-text search) and the vector (ANN / pgvector), both again within the
 question's time window and among what each named speaker said → **expand** them with
 the neighbouring turns (two before, two after) of the best, and the other turns of the best
-sessions (every search and expansion goes deeper in a larger scope, ``Depths.at``) →
+sessions (the narrower searches and the expansions go deeper in a larger scope: ``Depths.at``) →
 **features** of every unit (sentence) of the candidates (``read.features``), with scope-wide
 statistics (term document frequencies, lengths, session sizes and vectors) that the write path
 keeps in the store (``ports.ScopeFigures``) → a linear score per unit → the best memories, or a
@@ -71,9 +71,11 @@ class Depths:
     #: The best sessions whose other turns join, and at most how many turns of each.
     sessions: int = 3
     session_members: int = 50
-    #: A scope of up to ``small`` memories is searched this deep; the searches and expansions
-    #: above go twice as deep at ``large`` memories and beyond, log-linearly between: the more
-    #: memories compete, the lower the evidence ranks in each search.
+    #: A scope of up to ``small`` memories is searched this deep; the narrower searches and the
+    #: expansions go twice as deep at ``large`` memories and beyond, log-linearly between: the
+    #: more memories compete, the lower the evidence ranks in them. The whole scope's keyword
+    #: and vector searches keep their depth: twice as deep, they cost a fifth of a search at
+    #: 100,000 memories and kept no more evidence within the budget (docs/benchmarks.md).
     small: int = 10_000
     large: int = 100_000
 
@@ -86,7 +88,7 @@ class Depths:
 
 
 #: The depths that ``Depths.at`` grows with the scope.
-_GROWN = ("keyword", "vector", "window", "speaker", "expand", "sessions")
+_GROWN = ("window", "speaker", "expand", "sessions")
 DEPTHS = Depths()
 
 
