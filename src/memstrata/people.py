@@ -211,12 +211,18 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
     """The speakers (labels) that ``query`` names: by label, by alias, or by a spelling variant
-    of either (``same_name``); a name of several words must appear whole."""
-    words = [_fold(w) for w in _WORD.findall(query)]
+    of either (``same_name``); a name of several words must appear whole. Only a word written
+    as a name (capitalised, not a common word) may be a variant, and only when it is nobody's
+    name exactly: "people" is not "Paola", and "Paola" is not "Paulo", nor "Daniela" "Daniel",
+    when both are known."""
+    raw = _WORD.findall(query)
+    words = [_fold(w) for w in raw]
     folded = " ".join(words)
+    exact = {_fold(name.strip()) for person in known for name in person.names}
     # ``same_name`` against every word at once: the words themselves, and the first letter
-    # and skeleton of each word of five letters or more.
-    shapes = {(w[0], _skeleton(w)) for w in words if len(w) >= 5}
+    # and skeleton of each name-like word of five letters or more that is nobody's name.
+    shapes = {(w[0], _skeleton(w)) for r, w in zip(raw, words, strict=True)
+              if len(w) >= 5 and w not in exact and _is_name(r)}  # fmt: skip
     found = set()
     for person in known:
         for name in person.names:

@@ -91,6 +91,23 @@ def test_a_question_names_a_speaker_by_label_alias_or_spelling_variant() -> None
     assert named_speakers("What is the weather?", known) == set()
 
 
+def test_a_name_someone_goes_by_exactly_is_not_taken_for_a_variant_of_another() -> None:
+    """"Paola" and "Paulo", "Daniel" and "Daniela" share their consonants, as spelling variants
+    do; a question that names one of them exactly names that one alone."""
+    tally = observe(Tally(), _chat(("Paola", "hi"), ("Paulo", "hey"), ("Daniela", "yo"),
+                                   ("Muhhamed", "hello")))  # fmt: skip
+    known = people(tally)
+    assert named_speakers("Where did Paola go in May?", known) == {"Paola"}
+    assert named_speakers("Where did Paulo go in May?", known) == {"Paulo"}
+    assert named_speakers("Did Paola and Paulo meet?", known) == {"Paola", "Paulo"}
+    assert named_speakers("What did Daniel cook?", known) == {"Daniela"}  # no Daniel here
+    assert named_speakers("Where did Muhammad study?", known) == {"Muhhamed"}
+    # A common word, or one not written as a name, is no variant of a name.
+    assert named_speakers("Which people did Paola meet?", known) == {"Paola"}
+    assert named_speakers("where did muhammad study?", known) == set()
+    assert named_speakers("Which sport did Kevin play with Paulo?", known) == {"Paulo"}
+
+
 def test_spelling_variants_of_one_name_agree_and_different_names_do_not() -> None:
     assert same_name("Muhhamed", "Muhammad")
     assert same_name("elise", "Elise")
