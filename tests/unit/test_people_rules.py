@@ -92,8 +92,8 @@ def test_a_question_names_a_speaker_by_label_alias_or_spelling_variant() -> None
 
 
 def test_a_name_someone_goes_by_exactly_is_not_taken_for_a_variant_of_another() -> None:
-    """"Paola" and "Paulo", "Daniel" and "Daniela" share their consonants, as spelling variants
-    do; a question that names one of them exactly names that one alone."""
+    """Paola and Paulo, Daniel and Daniela share their consonants, as spelling variants do; a
+    question that names one of them exactly names that one alone."""
     tally = observe(Tally(), _chat(("Paola", "hi"), ("Paulo", "hey"), ("Daniela", "yo"),
                                    ("Muhhamed", "hello")))  # fmt: skip
     known = people(tally)
