@@ -356,3 +356,18 @@ def test_rows_added_to_a_saved_graph_make_the_same_graph_every_time(
 
     first = grown()
     assert all(grown() == first for _ in range(3))
+
+
+def test_the_graph_library_loaded_first_leaves_the_embedder_s_runtime_loadable() -> None:
+    """usearch's extension, loaded before onnxruntime's, made onnxruntime's crash the process as
+    it loaded (a segmentation fault in its static initialisers): a search of a large scope that
+    made the graph before the query's embedder was loaded killed the process."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if not all(importlib.util.find_spec(name) for name in ("usearch", "onnxruntime")):
+        pytest.skip("needs usearch and onnxruntime")  # not imported here: that would crash
+    code = "from memstrata.stores.sqlite import ann; ann.new_index(8); import onnxruntime"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])

@@ -9,6 +9,7 @@ could cost recall, never return a wrong score or a row that is not there.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,23 @@ MAX_EXPANSION_SEARCH = 4000
 DTYPE = "i8"
 
 
+def _usearch() -> Any:
+    """usearch's ``Index``, loaded after onnxruntime when that is installed: onnxruntime's
+    extension (MiniLM's runtime), loaded after usearch's, crashes the process in its static
+    initialisers (a segmentation fault in libstdc++, usearch 2.26 and onnxruntime 1.32 on
+    Linux), and a search of a large scope may make its graph before the query's embedder is
+    loaded. Loaded first, onnxruntime is unharmed. Raises ``ImportError`` without usearch."""
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index
+
+
 def new_index(dim: int) -> Any | None:
     """An empty HNSW index for ``dim``-dimensional unit vectors, or ``None`` without usearch."""
     try:
-        from usearch.index import Index
+        Index = _usearch()
     except ImportError:  # the `ann` extra is not installed: exact search only
         return None
     return Index(ndim=dim, metric="ip", dtype=DTYPE, connectivity=CONNECTIVITY,
@@ -61,9 +75,7 @@ def scope_key(scope: Scope) -> str:
 
 def restore(path: Path) -> Any | None:
     try:
-        from usearch.index import Index
-
-        return Index.restore(str(path))
+        return _usearch().restore(str(path))
     except Exception as exc:  # a truncated or foreign file: rebuild instead
         logger.warning("ignoring the vector index file %s: %s", path, exc)
         return None
