@@ -280,6 +280,27 @@ def test_a_named_person_and_the_question_time_are_searched_by_keywords_too(
         assert plain is not None and answer.id not in {b.id for b in plain.briefs}
 
 
+def test_what_a_narrower_search_found_lends_its_neighbours_too(tmp_path: Path) -> None:
+    """The turn after one that only the named person's search found joins the candidates: in a
+    large scope the narrower searches find what the whole scope's searches rank too deep."""
+    said = ("After a long week at the office and many errands in town, I find that pottery is "
+            "dull and I would rather read.")  # fmt: skip
+    with Memory(tmp_path / "n.db", embedder=None) as mem:
+        mem.add(chat(200), user_id="u")
+        added = mem.add(
+            [{"text": said, "speaker": "Cleo", "timestamp": "2024-02-02T09:00:00Z"},
+             {"text": "Then try the studio on Elm Street instead.", "speaker": "Ana",
+              "timestamp": "2024-02-02T09:01:00Z"}],
+            user_id="u",
+        ).added  # fmt: skip
+        turn, reply = (r.id for r in added)
+        shallow = Depths(keyword=3, speaker=3, window=3, expand=10, reach=1, sessions=0)
+        found, _ = gather(mem.store, None, Scope(user_id="u"), "What does Cleo think of pottery?",
+                          Filters(states=("active",)), datetime.now(UTC), shallow)  # fmt: skip
+        assert found is not None
+        assert {turn, reply} <= {b.id for b in found.briefs}
+
+
 def test_candidates_carry_their_stored_vectors_after_searches_and_adds(tmp_path: Path) -> None:
     import numpy as np
 

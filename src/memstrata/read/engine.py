@@ -64,8 +64,8 @@ class Depths:
     #: each named speaker said.
     window: int = 50
     speaker: int = 50
-    #: The best candidates (by reciprocal rank in keyword and vector search) whose
-    #: neighbours join, and how many turns away on each side.
+    #: The best candidates (by reciprocal rank in all the searches above) whose neighbours
+    #: join, and how many turns away on each side.
     expand: int = 40
     reach: int = 2
     #: The best sessions whose other turns join, and at most how many turns of each.
@@ -147,7 +147,9 @@ def gather(
     if not keys:
         return None, stats
     placed = {p.key: p for p in store.placed(scope, filters, keys=keys)}
-    fused = _rrf([rankings.get("keyword", []), rankings.get("vector", [])])
+    # The best by reciprocal rank in every search, the narrower ones too: in a large scope they
+    # find what the whole scope's searches rank too deep to be among their best.
+    fused = _rrf(list(rankings.values()))
     best = sorted((placed[k] for k in fused if k in placed), key=lambda p: -fused[p.key])
     # Neighbouring turns of the best, ``reach`` deep on each side.
     frontier = best[: depths.expand]

@@ -65,18 +65,18 @@ PRODUCTS = (
 #: question, each conversation asked both in a scope of its own and among 100,000 distractor
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
-#: weights fitted on the other seven), they reach 91.3 recall within 4,000 characters and 78.9
-#: recall@10 on LoCoMo, 79.2 and 66.9 on REALTALK; among the distractors 84.1 / 71.6 and
-#: 64.9 / 54.3; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: weights fitted on the other seven), they reach 91.7 recall within 4,000 characters and 78.8
+#: recall@10 on LoCoMo, 78.9 and 66.4 on REALTALK; among the distractors 85.2 / 71.7 and
+#: 64.9 / 54.6; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
 #: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4834, "bm_rel": -1.7686, "cov": 2.7391, "prf": 0.3905, "t_bm25": 0.5336,
-    "dense": 0.5745, "cos": -0.9999, "s_bm25": 0.2507, "s_dense": -0.1181, "win": 0.0572,
-    "tp1": 0.1623, "tmax": 0.1665, "time": 0.7207, "when_time": 0.924, "spk_named": -0.0056,
-    "other_named": -1.4977, "spec_spk": 0.3765, "list_spk": 0.9731, "self_spk": 0.2624,
-    "addressed": -1.1733, "loglen": 0.5967, "is_q": -0.0553, "photo": 0.5652,
+    "bm25": -0.4623, "bm_rel": -1.6048, "cov": 2.5819, "prf": 0.3642, "t_bm25": 0.5303,
+    "dense": 0.5602, "cos": -0.7912, "s_bm25": 0.2956, "s_dense": -0.1187, "win": 0.0649,
+    "tp1": 0.1935, "tmax": 0.1631, "time": 0.6948, "when_time": 0.8931, "spk_named": -0.1072,
+    "other_named": -1.514, "spec_spk": 0.2164, "list_spk": 0.9789, "self_spk": 0.2607,
+    "addressed": -1.2645, "loglen": 0.5682, "is_q": -0.0909, "photo": 0.5657,
     "how_procedure": 1.0,
 }  # fmt: skip
 
