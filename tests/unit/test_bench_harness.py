@@ -242,15 +242,15 @@ def test_a_cached_store_keeps_its_scope_s_graph_for_every_copy(
     with Memory(str(source), embedder=embedder) as memory:
         memory.add([f"note {i} about the harbour, the ferry and day {i % 37}" for i in range(400)],
                    user_id="scale")  # fmt: skip
-    probe = embedder.embed(["the ferry"], kind="query")[0]
-    assert keep_index(source, Scope(user_id="scale"), probe)
-    assert not keep_index(source, Scope(user_id="scale"), probe)  # saved already
+    assert keep_index(source, Scope(user_id="scale"), embedder)
+    assert not keep_index(source, Scope(user_id="scale"), embedder)  # saved already
     assert any(p.is_dir() for p in Path(f"{source}.ann").glob("*-v2-400-*"))
 
     def refuse(dim: int) -> None:
         raise AssertionError("the copy should have loaded the saved graph")
 
     monkeypatch.setattr(ann, "new_index", refuse)
+    probe = embedder.embed(["the ferry"], kind="query")[0]
     for run in ("a", "b"):
         copy = copy_store(source, tmp_path / f"run-{run}.db")
         store = SQLiteStore(copy)

@@ -155,7 +155,7 @@ def _distractor_store(
 
     path, record = cached_store(args.cache, f"distractors-{n}", recipe, build, rebuild=args.rebuild)
     # The scope's graph is built once and kept with the store, so every run searches the same one.
-    keep_index(path, Scope(user_id=SCOPE), embedder.embed(["a probe"], kind="query")[0])
+    keep_index(path, Scope(user_id=SCOPE), embedder)
     return path, record
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from memstrata.evals.progress import progress_bar
-from memstrata.ports import Embedder, Vector
+from memstrata.ports import Embedder
 from memstrata.types import AddResult, Filters, Scope
 
 #: Sizes above this take an hour or more to ingest and several GB of memory: they need ``--large``.
@@ -150,10 +150,10 @@ def upgrade(path: Path) -> None:
     SQLiteStore(path).close()
 
 
-def keep_index(path: Path, scope: Scope, probe: Vector) -> bool:
+def keep_index(path: Path, scope: Scope, embedder: Embedder) -> bool:
     """Build the vector index of ``scope`` in the closed SQLite store at ``path`` and save it
     beside it (``<db>.ann/``, ``stores.sqlite.snapshots``), unless one is there already; returns
-    whether it built one. ``probe`` is any vector of the store's width (one search builds it).
+    whether it built one. One search builds it, with a query ``embedder`` (the store's) embeds.
 
     Every run's copy then loads this one graph and inserts its own rows into it in one thread, so
     two runs of a recipe search the same graph. Without it each run built the scope's graph anew
@@ -163,6 +163,7 @@ def keep_index(path: Path, scope: Scope, probe: Vector) -> bool:
 
     if Path(f"{path}.ann").is_dir():
         return False
+    probe = embedder.embed(["a probe"], kind="query")[0]
     store = SQLiteStore(path)
     try:
         store.vector_keys(scope, probe, Filters(), limit=1)
