@@ -32,7 +32,7 @@ from memstrata.stores.sql import rows
 from memstrata.stores.sql.core import SQLBase, TxT
 from memstrata.stores.sql.dialect import Row, chunks
 from memstrata.stores.sql.rows import SELECT
-from memstrata.stores.sql.where import exact_scope_sql, scope_sql
+from memstrata.stores.sql.where import exact_scope_sql, scope_rows_sql, scope_sql
 from memstrata.terms import (
     TERMS_VERSION,
     Brief,
@@ -111,7 +111,7 @@ class _Delta:
 class SQLEngine(SQLBase[TxT]):
     # -- reads (``ports.ScopeFigures``) -----------------------------------------------------------
     def scope_stats(self, scope: Scope, terms: Sequence[str]) -> ScopeStats:
-        where, params = scope_sql(scope)
+        where, params = scope_rows_sql(self.dialect, scope)
         with self._read(search=True) as tx:
             row = tx.fetchone(
                 "SELECT coalesce(sum(m.memories), 0), coalesce(sum(m.tokens), 0), "
@@ -131,7 +131,7 @@ class SQLEngine(SQLBase[TxT]):
                           df=df, speakers=tuple(r[0] for r in speakers))  # fmt: skip
 
     def term_counts(self, scope: Scope, terms: Sequence[str]) -> dict[str, int]:
-        where, params = scope_sql(scope)
+        where, params = scope_rows_sql(self.dialect, scope)
         with self._read(search=True) as tx:
             return self._df(tx, where, params, terms)
 
@@ -239,7 +239,7 @@ class SQLEngine(SQLBase[TxT]):
         by_scope: dict[int, list[int]] = {}
         for sid, number in wanted:
             by_scope.setdefault(sid, []).append(number)
-        where, params = scope_sql(scope)
+        where, params = scope_rows_sql(d, scope)
         fwhere, fparams = self._where(scope, filters)
         stats: dict[SessionKey, SessionStats] = {}
         placed: list[Placed] = []

@@ -12,7 +12,13 @@ from memstrata.stores.sql import rows
 from memstrata.stores.sql.core import GRAPH_TABLES, SQLBase, TxT
 from memstrata.stores.sql.dialect import Dialect, Tx
 from memstrata.stores.sql.rows import INSERT_ENTITY, INSERT_MENTION, INSERT_RELATION, SELECT
-from memstrata.stores.sql.where import exact_scope_sql, filters_sql, order, scope_sql
+from memstrata.stores.sql.where import (
+    exact_scope_sql,
+    filters_sql,
+    order,
+    scope_rows_sql,
+    scope_sql,
+)
 from memstrata.types import Filters, MemoryRecord, Scope
 
 #: Per memory: the links whose source it is, the entities it names, the relations it states.
@@ -132,7 +138,7 @@ class SQLGraph(SQLBase[TxT]):
     ) -> list[Entity]:
         if keys is not None and not keys:
             return []
-        ewhere, eparams = scope_sql(scope, "e")
+        ewhere, eparams = scope_rows_sql(self.dialect, scope, "e")
         mwhere, mparams = scope_sql(scope)
         chosen, cparams = ("", []) if keys is None else self.dialect.any_of("e.key", keys)
         with self._read(search=True) as tx:

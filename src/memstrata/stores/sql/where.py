@@ -24,6 +24,20 @@ def scope_sql(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+def scope_rows_sql(d: Dialect, scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
+    """``scope_sql`` for a table whose rows each belong to one exact scope (``scope_stats``,
+    ``entities``), in the form the backend's index on it serves (``Dialect.exact``; ids are
+    never empty, so it selects the same rows). SQLite indexes them on ``ifnull(user_id, '')``…:
+    ``user_id = ?`` would read every scope of the tenant."""
+    clauses = [f"{alias}.tenant = ?"]
+    params: list[Any] = [scope.tenant]
+    for name, value in scope.as_dict().items():
+        clause, values = d.exact(f"{alias}.{name}", value)
+        clauses.append(clause)
+        params.extend(values)
+    return " AND ".join(clauses), params
+
+
 def exact_scope_sql(d: Dialect, scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     """Exactly the scope: its tenant, and each id equal to the scope's, absent ones absent."""
     clauses = [f"{alias}.tenant = ?"]

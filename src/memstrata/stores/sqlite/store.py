@@ -33,7 +33,7 @@ from memstrata.ports import Vector
 from memstrata.stores.sql import SQLStore
 from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
-from memstrata.stores.sql.where import filters_sql, scope_sql, stored_states
+from memstrata.stores.sql.where import filters_sql, scope_rows_sql, scope_sql, stored_states
 from memstrata.stores.sqlite import ann, files, keywords, schema, snapshots
 from memstrata.stores.sqlite.dialect import SQLiteDialect
 from memstrata.stores.sqlite.vectors import (
@@ -299,7 +299,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         tokens would then filter nothing, and FTS5 would read their postings for every match:
         in a store of one scope of 100,000 memories, half of a search of the scope's newest
         matches)."""
-        where, params = scope_sql(scope)
+        where, params = scope_rows_sql(self.dialect, scope)
         if filters.actor is None:
             found = tx.fetchall(
                 "SELECT m.tenant, m.user_id, m.agent_id, m.run_id, m.memories, m.id "
@@ -385,7 +385,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     ) -> list[tuple[int, float]]:
         """The best ``limit`` (key, cosine) pairs of a vector search, best first."""
         where, params = scope_sql(scope)
-        index = self._vectors(tx, scope, where, params)
+        index = self._vectors(tx, scope)
         if not index.size:
             return []
         allowed = blocked = None
@@ -405,10 +405,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         keep = index.mask(stored, allowed, blocked)
         return index.search(query, keep, limit)
 
-    def _vectors(self, tx: SQLiteTx, scope: Scope, where: str, params: list[Any]) -> ScopeVectors:
+    def _vectors(self, tx: SQLiteTx, scope: Scope) -> ScopeVectors:
         """The scope's vector index, current at the scope's change counter. A write to another
         scope, by any process, leaves it as it is; one that added rows to this scope costs
         reading those rows (``vectors``)."""
+        where, params = scope_rows_sql(self.dialect, scope)
         stats = tx.fetchall(
             "SELECT m.id, m.changes, m.vector_epoch, m.column_epoch FROM scope_stats m "
             f"WHERE {where}",
@@ -423,7 +424,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             cached = self._indexes.get(scope)
             if cached is not None and cached.stamp == changes:
                 return cached
-            index = self._refreshed(tx, scope, where, params, cached, changes, stamps)
+            index = self._refreshed(tx, scope, cached, changes, stamps)
             if self._snapshots is not None and snapshots.due(index):
                 self._snapshots.save(ann.scope_key(scope), index)
             self._indexes.put(scope, index)
@@ -433,8 +434,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self,
         tx: SQLiteTx,
         scope: Scope,
-        where: str,
-        params: list[Any],
         cached: ScopeVectors | None,
         changes: int,
         stamps: tuple[Hashable, Hashable],
@@ -442,6 +441,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         """The index brought up to ``changes``: the cached one or the saved one when their rows
         and vectors are still the scope's (the filter columns read again if they moved, the
         rows past the last pk appended), else one built from every row."""
+        where, params = scope_sql(scope)
         vectors_stamp, columns_stamp = stamps
         index = cached if cached is not None and cached.vectors_stamp == vectors_stamp else None
         if index is None and self._snapshots is not None:
