@@ -258,6 +258,13 @@ def decode(stored: str, text: str) -> Terms:
                  photo, persons)  # fmt: skip
 
 
+def stored_tokens(stored: str) -> list[str]:
+    """Every token of the memory whose terms ``encode`` wrote as ``stored``: ``Terms.tokens``
+    without its text (the head's, then each unit's)."""
+    said = [piece for piece in stored.split(_FIELD)[1::2] if piece]
+    return " ".join(said).split(" ") if said else []
+
+
 def _unit_text(where: str, text: str) -> str:
     """A unit's text from where ``encode`` wrote it lies in ``text`` (``start end``), or as it
     wrote it out (a JSON string)."""

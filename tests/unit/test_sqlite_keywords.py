@@ -8,11 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memstrata.stores.keywords import choose_words
-from memstrata.stores.sqlite import SQLiteStore
+from memstrata.stores.sqlite import SQLiteStore, keywords
 from memstrata.stores.sqlite.keywords import (
     match_expression,
     newest_best,
@@ -461,4 +462,39 @@ def test_a_speakers_search_in_a_large_index_asks_for_the_words_rare_in_it(
     assert found() == {"m0", "m1"}  # an index of 42 memories: every word
     store.speaker_index_budget = 10
     assert found() == {"m1"}  # "usual" matches 41 memories in the index, "beagle" one
+    store.close()
+
+
+def test_a_small_scope_ranks_its_matches_by_its_own_figures(tmp_path: Path) -> None:
+    """In the scope, "lisbon" is rarer than "porto", so it weighs more; the other scope, full
+    of "lisbon", changes neither that nor the order, before or after it writes."""
+    store = SQLiteStore(tmp_path / "k.db")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    mine = ["a week in lisbon", "porto at last", *(f"porto note {i}" for i in range(5)),
+            *(f"something else {i}" for i in range(10))]  # fmt: skip
+    store.add([], records(mine), at=now)
+
+    def ranked() -> list[str]:
+        return [r.id for r, _ in store.keyword_search(U, "lisbon porto", Filters(), limit=3)]
+
+    before = ranked()
+    assert before[0] == "m0"
+    other = Scope(user_id="other")
+    store.add([], [MemoryRecord(id=f"o{i}", scope=other, kind="episode", text="lisbon lisbon",
+                                recorded_at=now) for i in range(40)], at=now)  # fmt: skip
+    assert ranked() == before
+    store.close()
+
+
+def test_a_small_scope_with_more_matches_than_it_scores_is_ranked_by_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(tmp_path / "k.db")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store.add([], records(["beagle", "beagle beagle walk", "walk", "beagle walk", "cat"]), at=now)
+    scored = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
+    monkeypatch.setattr(keywords, "SCORED_HERE", 2)
+    indexed = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
+    assert sorted(scored) == sorted(indexed) == ["m0", "m1", "m2", "m3"]
+    assert indexed[-1] in {"m0", "m2"} and scored[0] in {"m1", "m3"}
     store.close()

@@ -20,6 +20,7 @@ from memstrata.terms import (
     encode,
     prefix_lengths,
     spread,
+    stored_tokens,
     terms_of,
 )
 from memstrata.types import MemoryRecord, Scope, context_line
@@ -34,7 +35,9 @@ def rec(text: str, keys: tuple[str, ...] = (), actor: str | None = "Ana") -> Mem
 
 def round_trip(record: MemoryRecord) -> None:
     terms = terms_of(record)
-    assert decode(encode(terms, record.text), record.text) == terms
+    stored = encode(terms, record.text)
+    assert decode(stored, record.text) == terms
+    assert stored_tokens(stored) == terms.tokens
 
 
 def test_units_flags_and_head_come_back() -> None:

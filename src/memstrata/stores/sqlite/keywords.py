@@ -38,17 +38,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from memstrata.terms import stemmed, stored_tokens
 from memstrata.text import is_cjk, keyword_form
 
 #: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
 SHORTLIST = 3
 #: ``bm25()`` with the text column weighing twice the keys, and nothing for the scope.
 _SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
+#: A small scope's search scores up to this many matches itself (``_scored_in_scope``).
+SCORED_HERE = 400
+#: BM25's constants, as ``read.candidates.ScopedBM25``'s.
+_K1, _B = 1.2, 0.75
 #: A search of a scope made of more exact scopes than this reads the whole index.
 MAX_SCOPES = 64
 #: A search among what one speaker said asks for words matching at most about this many
@@ -193,6 +200,63 @@ def rank(
     if len(top) < min(shortlist, window):  # every match was seen
         return kept
     return _narrow_best(conn, words, match, joined, params, window)[:limit]
+
+
+def scored_in_scope(
+    conn: sqlite3.Connection,
+    words: Sequence[str],
+    scopes: Sequence[str] | None,
+    where: str,
+    params: Sequence[Any],
+) -> list[tuple[int, float]] | None:
+    """Every match of ``words`` (within ``scopes``, as ``match_expression``) among memories
+    ``m`` that pass ``where``, best first by BM25 over the terms the
+    store keeps of each (``terms.encode``) with the statistics of their exact scopes
+    (``scope_stats``, ``scope_terms``): the scope's own figures, as the read engine's features
+    read them, not the whole index's. ``None`` past ``SCORED_HERE`` matches, where a match has
+    no stored terms, or where no match holds a stem of the words: ``bm25()`` ranks those.
+
+    ``bm25()`` counts every row of the index that matches each word: among 1,000,000 memories
+    of 2,000 scopes, 1.0 of the 1.3 ms a small scope's search took, for about 19 matches."""
+    match = match_expression(words, scopes)
+    if match is None:
+        return []
+    found = conn.execute(
+        "SELECT m.pk, m.scope, t.terms FROM memories_fts CROSS JOIN memories m "
+        "ON m.pk = memories_fts.rowid LEFT JOIN memory_terms t ON t.pk = m.pk "
+        f"WHERE memories_fts MATCH ? AND {where} LIMIT ?",
+        [match, *params, SCORED_HERE + 1],
+    ).fetchall()
+    if len(found) > SCORED_HERE or any(r[1] is None or r[2] is None for r in found):
+        return None
+    if not found:
+        return []
+    exact = sorted({int(r[1]) for r in found})  # the exact scopes of the matches
+    stems = sorted({t for word in words for t in stemmed(word)})
+    inside = ", ".join("?" * len(exact))
+    memories, tokens = conn.execute(
+        f"SELECT sum(memories), sum(tokens) FROM scope_stats WHERE id IN ({inside})", exact
+    ).fetchone()
+    df = dict(conn.execute(
+        f"SELECT term, sum(df) FROM scope_terms WHERE scope IN ({inside}) "
+        f"AND term IN ({', '.join('?' * len(stems))}) GROUP BY term",
+        [*exact, *stems],
+    ).fetchall()) if stems else {}  # fmt: skip
+    n = max(int(memories or 0), 1)
+    average = max(int(tokens or 0) / n, 1.0)
+    idf = {t: math.log(1 + (n - min(df.get(t) or 1, n) + 0.5) / (min(df.get(t) or 1, n) + 0.5))
+           for t in stems}  # fmt: skip
+    out: list[tuple[int, float]] = []
+    for pk, _, stored in found:
+        held = stored_tokens(stored)
+        counts = Counter(held)
+        norm = _K1 * (1 - _B + _B * len(held) / average)
+        score = sum(idf[t] * c * (_K1 + 1) / (c + norm) for t in stems if (c := counts[t]))
+        out.append((int(pk), score))
+    if not any(score for _, score in out):
+        return None
+    # Of equal scores the newer first, as ``newest_best``.
+    return sorted(out, key=lambda r: (-r[1], -r[0]))
 
 
 def newest_best(

@@ -363,6 +363,10 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         narrow: bool = False,
     ) -> list[tuple[int, float]]:
         scopes = cast("tuple[str, ...] | None", space)
+        if window is None:  # a small space: its matches scored with their scopes' figures
+            scored = keywords.scored_in_scope(tx.conn, words, scopes, where, params)
+            if scored is not None:
+                return scored[:limit]
         return keywords.rank(
             tx.conn, words, scopes, where, params, limit, window=window, narrow=narrow
         )
