@@ -472,14 +472,15 @@ def test_a_small_scope_ranks_its_matches_by_its_own_figures(tmp_path: Path) -> N
     now = datetime(2026, 1, 1, tzinfo=UTC)
     mine = ["a week in lisbon", "porto at last", *(f"porto note {i}" for i in range(5)),
             *(f"something else {i}" for i in range(10))]  # fmt: skip
+    other = Scope(user_id="other")
     store.add([], records(mine), at=now)
+    store.add([], [cat(other, now)], at=now)
 
     def ranked() -> list[str]:
         return [r.id for r, _ in store.keyword_search(U, "lisbon porto", Filters(), limit=3)]
 
     before = ranked()
     assert before[0] == "m0"
-    other = Scope(user_id="other")
     store.add([], [MemoryRecord(id=f"o{i}", scope=other, kind="episode", text="lisbon lisbon",
                                 recorded_at=now) for i in range(40)], at=now)  # fmt: skip
     assert ranked() == before
@@ -492,9 +493,14 @@ def test_a_small_scope_with_more_matches_than_it_scores_is_ranked_by_the_index(
     store = SQLiteStore(tmp_path / "k.db")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     store.add([], records(["beagle", "beagle beagle walk", "walk", "beagle walk", "cat"]), at=now)
+    store.add([], [cat(Scope(user_id="other"), now)], at=now)  # the index is shared
     scored = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
     monkeypatch.setattr(keywords, "SCORED_HERE", 2)
     indexed = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
     assert sorted(scored) == sorted(indexed) == ["m0", "m1", "m2", "m3"]
     assert indexed[-1] in {"m0", "m2"} and scored[0] in {"m1", "m3"}
     store.close()
+
+
+def cat(scope: Scope, now: datetime) -> MemoryRecord:
+    return MemoryRecord(id="o", scope=scope, kind="episode", text="a cat", recorded_at=now)

@@ -19,6 +19,12 @@ the speaker's within it, not the store's. A store that holds one scope alone is 
 the scope's token (``scopes`` ``None``): every row is the scope's, the scores are the same, and
 FTS5 reads no token's postings.
 
+A small scope's matches in an index shared with other scopes (at most ``SCORED_HERE`` of them)
+are not scored by ``bm25()`` at all (``scored_in_scope``): they are read with the terms the
+store keeps of each and scored by BM25 with their exact scopes' own figures, as the read
+engine's features are, so the index's other rows cost nothing and other scopes' texts do not
+move the order.
+
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
 fewer than ``limit`` of them are, it finds the scope's own newest matches that pass with a join,
@@ -42,7 +48,7 @@ import math
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from memstrata.terms import stemmed, stored_tokens
@@ -208,13 +214,15 @@ def scored_in_scope(
     scopes: Sequence[str] | None,
     where: str,
     params: Sequence[Any],
+    unstored: Callable[[list[int]], dict[int, str]],
 ) -> list[tuple[int, float]] | None:
     """Every match of ``words`` (within ``scopes``, as ``match_expression``) among memories
-    ``m`` that pass ``where``, best first by BM25 over the terms the
-    store keeps of each (``terms.encode``) with the statistics of their exact scopes
-    (``scope_stats``, ``scope_terms``): the scope's own figures, as the read engine's features
-    read them, not the whole index's. ``None`` past ``SCORED_HERE`` matches, where a match has
-    no stored terms, or where no match holds a stem of the words: ``bm25()`` ranks those.
+    ``m`` that pass ``where``, best first by BM25 over the terms the store keeps of each
+    (``terms.encode``; ``unstored`` makes them for memories stored without them) with the
+    statistics of their exact scopes (``scope_stats``, ``scope_terms``): the scope's own
+    figures, as the read engine's features read them, not the whole index's. ``None`` past
+    ``SCORED_HERE`` matches, where the scopes' figures are not counted yet, or where no match
+    holds a stem of the words: ``bm25()`` ranks those.
 
     ``bm25()`` counts every row of the index that matches each word: among 1,000,000 memories
     of 2,000 scopes, 1.0 of the 1.3 ms a small scope's search took, for about 19 matches."""
@@ -227,10 +235,14 @@ def scored_in_scope(
         f"WHERE memories_fts MATCH ? AND {where} LIMIT ?",
         [match, *params, SCORED_HERE + 1],
     ).fetchall()
-    if len(found) > SCORED_HERE or any(r[1] is None or r[2] is None for r in found):
+    if len(found) > SCORED_HERE or any(r[1] is None for r in found):
         return None
     if not found:
         return []
+    made = unstored([int(r[0]) for r in found if r[2] is None])
+    found = [(pk, scope, made.get(pk) if stored is None else stored) for pk, scope, stored in found]
+    if any(stored is None for _, _, stored in found):
+        return None
     exact = sorted({int(r[1]) for r in found})  # the exact scopes of the matches
     stems = sorted({t for word in words for t in stemmed(word)})
     inside = ", ".join("?" * len(exact))

@@ -30,9 +30,10 @@ import numpy as np
 
 from memstrata.errors import ConflictError, ReadOnlyStoreError, StoreError
 from memstrata.ports import Vector
-from memstrata.stores.sql import SQLStore
+from memstrata.stores.sql import SQLStore, rows
 from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
+from memstrata.stores.sql.rows import SELECT
 from memstrata.stores.sql.where import filters_sql, scope_rows_sql, scope_sql, stored_states
 from memstrata.stores.sqlite import ann, files, keywords, schema, snapshots
 from memstrata.stores.sqlite.dialect import SQLiteDialect
@@ -45,6 +46,7 @@ from memstrata.stores.sqlite.vectors import (
 )
 from memstrata.stores.sqlite.vectors import Columns as VectorColumns
 from memstrata.stores.sqlite.vectors import Row as VectorRow
+from memstrata.terms import encode, terms_of
 from memstrata.text import keyword_form
 from memstrata.types import STATES, Filters, MemoryRecord, Scope
 
@@ -363,13 +365,25 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         narrow: bool = False,
     ) -> list[tuple[int, float]]:
         scopes = cast("tuple[str, ...] | None", space)
-        if window is None:  # a small space: its matches scored with their scopes' figures
-            scored = keywords.scored_in_scope(tx.conn, words, scopes, where, params)
+        # A small part of a shared index: its matches scored with their scopes' own figures.
+        # (In a store of one scope, FTS5's figures are the scope's, and counted faster.)
+        if window is None and scopes is not None:
+            unstored = functools.partial(self._unstored_terms, tx)
+            scored = keywords.scored_in_scope(tx.conn, words, scopes, where, params, unstored)
             if scored is not None:
                 return scored[:limit]
         return keywords.rank(
             tx.conn, words, scopes, where, params, limit, window=window, narrow=narrow
         )
+
+    def _unstored_terms(self, tx: SQLiteTx, pks: list[int]) -> dict[int, str]:
+        """The terms of memories stored without them, as the write path stores them."""
+        if not pks:
+            return {}
+        clause, params = self.dialect.any_of("m.pk", pks)
+        found = tx.fetchall(f"SELECT m.pk, {SELECT} FROM memories m WHERE {clause}", params)
+        made = ((int(row[0]), rows.record(self.dialect, row[1:])) for row in found)
+        return {pk: encode(terms_of(record), record.text) for pk, record in made}
 
     # -- vectors: a matrix per scope in memory, an HNSW graph past 20,000 rows ----------------
     def vector_search(
