@@ -474,7 +474,7 @@ def test_a_small_scope_ranks_its_matches_by_its_own_figures(tmp_path: Path) -> N
             *(f"something else {i}" for i in range(10))]  # fmt: skip
     other = Scope(user_id="other")
     store.add([], records(mine), at=now)
-    store.add([], [cat(other, now)], at=now)
+    store.add([], cats(other, now, 200), at=now)  # the index is shared, and mostly others'
 
     def ranked() -> list[str]:
         return [r.id for r, _ in store.keyword_search(U, "lisbon porto", Filters(), limit=3)]
@@ -493,7 +493,7 @@ def test_a_small_scope_with_more_matches_than_it_scores_is_ranked_by_the_index(
     store = SQLiteStore(tmp_path / "k.db")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     store.add([], records(["beagle", "beagle beagle walk", "walk", "beagle walk", "cat"]), at=now)
-    store.add([], [cat(Scope(user_id="other"), now)], at=now)  # the index is shared
+    store.add([], cats(Scope(user_id="other"), now, 60), at=now)  # the index is mostly others'
     scored = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
     monkeypatch.setattr(keywords, "SCORED_HERE", 2)
     indexed = [r.id for r, _ in store.keyword_search(U, "beagle walk", Filters(), limit=4)]
@@ -502,5 +502,6 @@ def test_a_small_scope_with_more_matches_than_it_scores_is_ranked_by_the_index(
     store.close()
 
 
-def cat(scope: Scope, now: datetime) -> MemoryRecord:
-    return MemoryRecord(id="o", scope=scope, kind="episode", text="a cat", recorded_at=now)
+def cats(scope: Scope, now: datetime, n: int) -> list[MemoryRecord]:
+    return [MemoryRecord(id=f"c{i}", scope=scope, kind="episode", text=f"a cat {i}",
+                         recorded_at=now) for i in range(n)]  # fmt: skip

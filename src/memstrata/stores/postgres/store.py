@@ -274,6 +274,7 @@ class PostgresStore(SQLStore[PgTx]):
         *,
         window: int | None,
         narrow: bool = False,
+        size: int = 0,
     ) -> list[tuple[int, float]]:
         match = tsquery_text(words)
         # (pk, score) pairs only: the sort then holds two numbers per match instead of whole

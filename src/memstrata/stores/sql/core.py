@@ -109,11 +109,13 @@ class SQLBase(ABC, Generic[TxT]):
         *,
         window: int | None,
         narrow: bool = False,
+        size: int = 0,
     ) -> list[tuple[int, float]]:
         """The best ``limit`` (pk, score) of an OR-query of ``words`` among the memories ``m``
         that pass ``where``; with a ``window`` (a large store), the backend may score only the
         newest ``window`` matches. ``narrow``: ``where`` keeps few of the space's matches (a
-        time window), so that the index's best over the whole space are unlikely to pass it."""
+        time window), so that the index's best over the whole space are unlikely to pass it.
+        ``size``: the memories of the space (``_keyword_space``)."""
 
     def _speaker_words(self, tx: TxT, words: list[str]) -> list[str]:
         """The words that a search among what one speaker said asks for, when the speaker's

@@ -410,7 +410,7 @@ class SQLRecords(SQLBase[TxT]):
                 words = self._speaker_words(tx, words)
             ranked = self._rank_words(
                 tx, space, words, where, params, limit, window=budget if large else None,
-                narrow=narrow,
+                narrow=narrow, size=size,
             )  # fmt: skip
             if ranked:
                 break

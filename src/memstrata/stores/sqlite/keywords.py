@@ -19,11 +19,11 @@ the speaker's within it, not the store's. A store that holds one scope alone is 
 the scope's token (``scopes`` ``None``): every row is the scope's, the scores are the same, and
 FTS5 reads no token's postings.
 
-A small scope's matches in an index shared with other scopes (at most ``SCORED_HERE`` of them)
-are not scored by ``bm25()`` at all (``scored_in_scope``): they are read with the terms the
-store keeps of each and scored by BM25 with their exact scopes' own figures, as the read
-engine's features are, so the index's other rows cost nothing and other scopes' texts do not
-move the order.
+A small scope's matches in an index mostly of other scopes (at most ``SCORED_HERE`` of them;
+``SQLiteStore`` decides) are not scored by ``bm25()`` at all (``scored_in_scope``): they are
+read with the terms the store keeps of each and scored by BM25 with their exact scopes' own
+figures, as the read engine's features are, so the index's other rows cost nothing and other
+scopes' texts do not move the order.
 
 Ranking a large scope first asks FTS5 alone for its best matches over the whole table (no memory
 row is read, which is three times cheaper) and keeps those in the scope and filters; only when
@@ -58,8 +58,9 @@ from memstrata.text import is_cjk, keyword_form
 SHORTLIST = 3
 #: ``bm25()`` with the text column weighing twice the keys, and nothing for the scope.
 _SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
-#: A small scope's search scores up to this many matches itself (``_scored_in_scope``).
-SCORED_HERE = 400
+#: A small scope's search scores up to this many matches itself (``scored_in_scope``): past
+#: about 100, ``bm25()`` is as fast among 100,000 memories (docs/benchmarks.md).
+SCORED_HERE = 100
 #: BM25's constants, as ``read.candidates.ScopedBM25``'s.
 _K1, _B = 1.2, 0.75
 #: A search of a scope made of more exact scopes than this reads the whole index.

@@ -99,6 +99,9 @@ class SQLiteTx:
 #: Where ``_speaker_words`` keeps its word counts in ``WordCounts``: the whole index's, apart
 #: from those of a search of the whole index, which are counted to a lower cap.
 _WHOLE_INDEX = ("whole index",)
+#: A small space's keyword matches are scored with its own figures (``keywords.scored_in_scope``)
+#: when the index holds more than this many times its memories.
+SHARED = 10
 
 
 class SQLiteStore(SQLStore[SQLiteTx]):
@@ -341,8 +344,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         what one speaker said, whose own matches are few, costs what the index's matches of
         its words do: past ``speaker_index_budget`` memories in the index, its words are asked
         for rarest first while their matches there stay within that budget."""
-        row = tx.fetchone("SELECT max(pk) FROM memories")
-        size = int(row[0] or 0) if row else 0
+        size = self._index_size(tx)
         budget = self.speaker_index_budget
         if size <= budget:
             return words
@@ -363,11 +365,13 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         *,
         window: int | None,
         narrow: bool = False,
+        size: int = 0,
     ) -> list[tuple[int, float]]:
         scopes = cast("tuple[str, ...] | None", space)
         # A small part of a shared index: its matches scored with their scopes' own figures.
-        # (In a store of one scope, FTS5's figures are the scope's, and counted faster.)
-        if window is None and scopes is not None:
+        # (Where the space is much of the index, FTS5's figures are nearly its own, and
+        # ``bm25()`` counts them faster than a search scores them.)
+        if window is None and scopes is not None and self._index_size(tx) > SHARED * size:
             unstored = functools.partial(self._unstored_terms, tx)
             scored = keywords.scored_in_scope(tx.conn, words, scopes, where, params, unstored)
             if scored is not None:
@@ -375,6 +379,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         return keywords.rank(
             tx.conn, words, scopes, where, params, limit, window=window, narrow=narrow
         )
+
+    def _index_size(self, tx: SQLiteTx) -> int:
+        """The memories the keyword index holds, by the highest pk."""
+        row = tx.fetchone("SELECT max(pk) FROM memories")
+        return int(row[0] or 0) if row else 0
 
     def _unstored_terms(self, tx: SQLiteTx, pks: list[int]) -> dict[int, str]:
         """The terms of memories stored without them, as the write path stores them."""
