@@ -6,6 +6,7 @@ fills and caches, on a copy (the store given is never opened)::
     python scripts/search_scopes.py STORE --profile --sort cumulative --rows 80
     python scripts/search_scopes.py STORE --threads 16 --parallel 2   # as a busy server
     python scripts/search_scopes.py --postgres --scopes 20               # PostgreSQL (pgserver)
+    python scripts/search_scopes.py STORE --rest      # and through `memstrata serve`, one client
 
 Copies the SQLite store to a temporary folder, opens the copy (a store of an older schema is
 migrated then, timed as ``open``), and prints its bytes per memory (the file, and its pages in
@@ -14,9 +15,11 @@ first ``--warmup`` of them untimed, then all of them timed, twice (the second pa
 questions of the same scopes again). With ``--threads T`` each pass is asked by T threads
 at once, of a ``Memory`` that runs at most ``--parallel`` searches at a time. Last, the
 process's resident memory (run it with ``MALLOC_ARENA_MAX=2`` to see it as ``memstrata serve``
-holds it). With ``--postgres`` there is no STORE: a throwaway PostgreSQL (the ``pgserver``
-wheel) is filled with ``--scopes`` scopes of 500 synthetic messages (``memstrata bench
-serve``'s), then asked.
+holds it). With ``--rest``, the same searches are then asked, one at a time by one client,
+of a ``memstrata serve`` on the copy (its own process, with ``--embedder``): the difference is
+what a request's path around the search costs. With ``--postgres`` there is no STORE: a
+throwaway PostgreSQL (the ``pgserver`` wheel) is filled with ``--scopes`` scopes of 500
+synthetic messages (``memstrata bench serve``'s), then asked.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
+
 from memstrata import Memory
-from memstrata.evals.load import postgres, scope_batches, scope_name
+from memstrata.evals.load import postgres, scope_batches, scope_name, start_server, stop_server
 from memstrata.evals.synthetic import synthetic_queries
 
 
@@ -53,6 +58,8 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=25, help="the profile's rows")
     p.add_argument("--threads", type=int, default=1, help="threads asking at once")
     p.add_argument("--parallel", type=int, default=1, help="Memory(parallel_searches=…)")
+    p.add_argument("--rest", action="store_true",
+                   help="then the same searches through `memstrata serve`, one client")  # fmt: skip
     args = p.parse_args()
     if (args.store is None) == (not args.postgres):
         p.error("name a STORE, or --postgres")
@@ -89,6 +96,30 @@ def main() -> None:
             print(f"resident: {resident_mb():.0f} MB")
             if profiler is not None:
                 pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.rows)
+        if args.rest and isinstance(target, Path):
+            print_rest(target, args.embedder, timed, Path(folder) / "serve.log")
+
+
+def print_rest(store: Path, embedder: str, timed: list[tuple[str, str]], log: Path) -> None:
+    """The searches of ``timed`` through a server on ``store``, one at a time, twice; and a
+    request that does no work (``/healthz``), as often."""
+    server = start_server(str(store), embedder, log)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for label in ("first pass", "second pass"):
+                started = time.perf_counter()
+                for scope, question in timed:
+                    body = {"user_id": scope, "query": question, "limit": 10}
+                    client.post("/v1/memories/search", json=body).raise_for_status()
+                elapsed = time.perf_counter() - started
+                print(f"over REST, {label}: {elapsed / len(timed) * 1000:.1f} ms a search")
+            started = time.perf_counter()
+            for _ in timed:
+                client.get("/healthz").raise_for_status()
+            elapsed = time.perf_counter() - started
+            print(f"over REST, a request that does no work: {elapsed / len(timed) * 1000:.2f} ms")
+    finally:
+        stop_server(server)
 
 
 def resident_mb() -> float:
