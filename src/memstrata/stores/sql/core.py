@@ -287,7 +287,13 @@ class SQLBase(ABC, Generic[TxT]):
         skipped)."""
         if not ranked:
             return []
-        clause, params = self.dialect.any_of("m.pk", [pk for pk, _ in ranked])
-        found = tx.fetchall(f"SELECT m.pk, {SELECT} FROM memories m WHERE {clause}", params)
-        by_pk = {r[0]: rows.record(self.dialect, r[1:]) for r in found}
+        by_pk = self._records_of(tx, [pk for pk, _ in ranked])
         return [(by_pk[pk], float(score)) for pk, score in ranked if pk in by_pk]
+
+    def _records_of(self, tx: TxT, pks: Sequence[int]) -> dict[int, MemoryRecord]:
+        """The records of the memories whose keys are ``pks``, by key (one gone is missing)."""
+        if not pks:
+            return {}
+        clause, params = self.dialect.any_of("m.pk", list(pks))
+        found = tx.fetchall(f"SELECT m.pk, {SELECT} FROM memories m WHERE {clause}", params)
+        return {int(r[0]): rows.record(self.dialect, r[1:]) for r in found}

@@ -4,6 +4,7 @@ returns a fragment written with ``?`` placeholders and its parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from memstrata import where
@@ -29,20 +30,19 @@ def scope_rows_sql(d: Dialect, scope: Scope, alias: str = "m") -> tuple[str, lis
     ``entities``), in the form the backend's index on it serves (``Dialect.exact``; ids are
     never empty, so it selects the same rows). SQLite indexes them on ``ifnull(user_id, '')``…:
     ``user_id = ?`` would read every scope of the tenant."""
-    clauses = [f"{alias}.tenant = ?"]
-    params: list[Any] = [scope.tenant]
-    for name, value in scope.as_dict().items():
-        clause, values = d.exact(f"{alias}.{name}", value)
-        clauses.append(clause)
-        params.extend(values)
-    return " AND ".join(clauses), params
+    return _exactly(d, scope, alias, list(scope.as_dict()))
 
 
 def exact_scope_sql(d: Dialect, scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     """Exactly the scope: its tenant, and each id equal to the scope's, absent ones absent."""
+    return _exactly(d, scope, alias, SCOPE_FIELDS)
+
+
+def _exactly(d: Dialect, scope: Scope, alias: str, names: Sequence[str]) -> tuple[str, list[Any]]:
+    """The scope's tenant, and each of its ids ``names`` (``Dialect.exact``, absent ones too)."""
     clauses = [f"{alias}.tenant = ?"]
     params: list[Any] = [scope.tenant]
-    for name in SCOPE_FIELDS:
+    for name in names:
         clause, values = d.exact(f"{alias}.{name}", getattr(scope, name))
         clauses.append(clause)
         params.extend(values)

@@ -30,10 +30,9 @@ import numpy as np
 
 from memstrata.errors import ConflictError, ReadOnlyStoreError, StoreError
 from memstrata.ports import Vector
-from memstrata.stores.sql import SQLStore, rows
+from memstrata.stores.sql import SQLStore
 from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
-from memstrata.stores.sql.rows import SELECT
 from memstrata.stores.sql.where import filters_sql, scope_rows_sql, scope_sql, stored_states
 from memstrata.stores.sqlite import ann, files, keywords, schema, snapshots
 from memstrata.stores.sqlite.dialect import SQLiteDialect
@@ -387,12 +386,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     def _unstored_terms(self, tx: SQLiteTx, pks: list[int]) -> dict[int, str]:
         """The terms of memories stored without them, as the write path stores them."""
-        if not pks:
-            return {}
-        clause, params = self.dialect.any_of("m.pk", pks)
-        found = tx.fetchall(f"SELECT m.pk, {SELECT} FROM memories m WHERE {clause}", params)
-        made = ((int(row[0]), rows.record(self.dialect, row[1:])) for row in found)
-        return {pk: encode(terms_of(record), record.text) for pk, record in made}
+        made = self._records_of(tx, pks)
+        return {pk: encode(terms_of(record), record.text) for pk, record in made.items()}
 
     # -- vectors: a matrix per scope in memory, an HNSW graph past 20,000 rows ----------------
     def vector_search(
