@@ -66,8 +66,8 @@ PRODUCTS = (
 #: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
 #: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
 #: weights fitted on the other seven), they reach 91.7 recall within 4,000 characters and 78.8
-#: recall@10 on LoCoMo, 78.9 and 66.4 on REALTALK; among the distractors 85.2 / 71.7 and
-#: 64.9 / 54.6; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
+#: recall@10 on LoCoMo, 78.9 and 66.4 on REALTALK; among the distractors 85.2 / 71.5 and
+#: 65.0 / 54.5; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
 #: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
 #: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
 #: I ..." by design.
