@@ -341,3 +341,24 @@ def test_a_key_that_looks_like_a_day_and_is_none_is_searched_as_a_word(tmp_path:
                      user_id="u")  # fmt: skip
         hits = mem.search("What tea does Ana like?", user_id="u", budget=400).hits
         assert "green tea" in " ".join(hit.record.text for hit in hits)
+
+
+def test_the_question_names_people_among_all_the_scopes_speakers(tmp_path: Path) -> None:
+    """"Paolo" is a speaker of the scope, so a question about him names him, not Paola, even
+    where only Paola's turns are candidates: the names are read among the scope's speakers,
+    once a search, not among the candidates' (where "Paolo" would pass for a spelling of
+    "Paola")."""
+    from memstrata.read.features import features
+
+    turns = [{"text": f"I cooked {dish} for the family tonight.", "speaker": speaker,
+              "timestamp": f"2024-01-0{1 + i}T09:00:00Z"}
+             for i, (speaker, dish) in enumerate([("Paola", "risotto"), ("Paolo", "lasagne"),
+                                                  ("Paola", "gnocchi")])]  # fmt: skip
+    with Memory(tmp_path / "names.db", embedder=None) as mem:
+        mem.add(turns, user_id="u")
+        found, _ = gather(mem.store, None, Scope(user_id="u"), "What did Paolo cook?",
+                          Filters(states=("active",), actor="Paola"), datetime.now(UTC))  # fmt: skip
+        assert found is not None and {b.actor for b in found.briefs} == {"Paola"}
+        assert found.named == ("Paolo",)
+        said = features(found, "What did Paolo cook?", None, datetime.now(UTC))["spk_named"]
+        assert not said.any()

@@ -245,6 +245,10 @@ class Candidates:
     columns: Arrays
     #: The other names each speaker goes by (``people``): a question may name them so.
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The speakers the question names, among the scope's (``people.named``), as the search
+    #: that gathered the candidates read them; ``None``: not read yet (the features read them
+    #: among the candidates' speakers).
+    named: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.placed)

@@ -125,6 +125,7 @@ def gather(
         return None, stats
     depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
+    named = tuple(people.named(query, stats.speakers, aliases))
     rankings: dict[str, list[int]] = {}
 
     def keys_of(found: list[tuple[int, float]]) -> list[int]:
@@ -134,7 +135,7 @@ def gather(
     # each person it names said, by keywords and by meaning: in a large scope the answer ranks
     # deep in the searches of all. (A name, the filters, the keyword and the vector depths.)
     searches = [("", filters, depths.keyword, depths.vector)]
-    for name, narrowed, depth in _narrowed(query, filters, now, stats, aliases, depths):
+    for name, narrowed, depth in _narrowed(query, filters, now, named, depths):
         searches.append((f"{name}:", narrowed, depth, depth))
     # The keyword searches first: the query's vector may still be being made.
     for name, only, depth, _ in searches:
@@ -177,7 +178,7 @@ def gather(
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.term_counts(scope, more))  # fmt: skip
-    candidates.aliases = aliases
+    candidates.aliases, candidates.named = aliases, named
     return candidates, stats
 
 
@@ -185,13 +186,12 @@ def _narrowed(
     query: str,
     filters: Filters,
     now: datetime,
-    stats: ScopeStats,
-    aliases: Mapping[str, tuple[str, ...]],
+    named: Sequence[str],
     depths: Depths,
 ) -> list[tuple[str, Filters, int]]:
     """The narrower searches of a question (a name, their filters, their depth): within its
-    time window (where the filters allow), and among what each speaker it names said (unless
-    the filters name one already)."""
+    time window (where the filters allow), and among what each speaker it ``named`` said
+    (unless the filters name one already)."""
     out = []
     window = parse_query_time(query, now).window
     if window is not None:
@@ -200,7 +200,7 @@ def _narrowed(
         until = min((t for t in (window.end, filters.until) if t is not None), default=None)
         out.append(("window", replace(filters, since=since, until=until), depths.window))
     if filters.actor is None:
-        for name in people.named(query, stats.speakers, aliases):
+        for name in named:
             out.append((f"speaker:{name}", replace(filters, actor=name), depths.speaker))
     return out
 

@@ -234,8 +234,10 @@ def _in_window(index: ScopeIndex, start: datetime | None, end: datetime | None) 
 
 def _named_speakers(index: ScopeIndex, query: str) -> set[int]:
     """The speakers (as numbers) the question names, by their label or another name they go
-    by (``people.named``)."""
-    named = set(people.named(query, index.actors, index.aliases))
+    by (``people.named``): among the scope's speakers as the search read them, else among the
+    candidates'."""
+    named = set(index.named if index.named is not None
+                else people.named(query, index.actors, index.aliases))  # fmt: skip
     return {i for i, name in enumerate(index.actors) if name in named}
 
 
