@@ -344,7 +344,7 @@ def test_a_key_that_looks_like_a_day_and_is_none_is_searched_as_a_word(tmp_path:
 
 
 def test_the_question_names_people_among_all_the_scopes_speakers(tmp_path: Path) -> None:
-    """"Paolo" is a speaker of the scope, so a question about him names him, not Paola, even
+    """The scope has a speaker "Paolo", so a question about him names him, not Paola, even
     where only Paola's turns are candidates: the names are read among the scope's speakers,
     once a search, not among the candidates' (where "Paolo" would pass for a spelling of
     "Paola")."""
@@ -356,8 +356,9 @@ def test_the_question_names_people_among_all_the_scopes_speakers(tmp_path: Path)
                                                   ("Paola", "gnocchi")])]  # fmt: skip
     with Memory(tmp_path / "names.db", embedder=None) as mem:
         mem.add(turns, user_id="u")
-        found, _ = gather(mem.store, None, Scope(user_id="u"), "What did Paolo cook?",
-                          Filters(states=("active",), actor="Paola"), datetime.now(UTC))  # fmt: skip
+        only_paola = Filters(states=("active",), actor="Paola")
+        found, _ = gather(mem.store, None, Scope(user_id="u"), "What did Paolo cook?", only_paola,
+                          datetime.now(UTC))  # fmt: skip
         assert found is not None and {b.actor for b in found.briefs} == {"Paola"}
         assert found.named == ("Paolo",)
         said = features(found, "What did Paolo cook?", None, datetime.now(UTC))["spk_named"]

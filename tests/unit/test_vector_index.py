@@ -371,3 +371,25 @@ def test_the_graph_library_loaded_first_leaves_the_embedder_s_runtime_loadable()
     code = "from memstrata.stores.sqlite import ann; ann.new_index(8); import onnxruntime"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+
+
+def test_columns_are_coded_as_the_rows_say_speakers_numbered_as_they_come() -> None:
+    """Rows without a time or a speaker, speakers numbered in the order the rows name them
+    (across appends), and the columns read again: each row's codes as its own values say."""
+    rows, _ = unit_rows(6, 4, seed=5)
+    rows = [(*r[:5], None if i == 2 else r[5], ["Cy", None, "Ana", "Cy", "Bo", "Ana"][i])
+            for i, r in enumerate(rows)]  # fmt: skip
+    index = ScopeVectors.build(0, rows[:3])
+    index.append(rows[3:])
+    assert index.actors == {"Cy": 1, "Ana": 2, "Bo": 3}
+    assert index.actor[: index.size].tolist() == [1, 0, 2, 1, 3, 2]
+    assert index.when[: index.size].tolist() == [0, 1_000_000, 0, 3_000_000, 4_000_000, 5_000_000]
+    assert index.state[: index.size].tolist() == [
+        vectors.STATE_CODE[s] for s in ("active", "active", "deleted") * 2
+    ]
+    moved = [(r[0], "archived", "fact", "long", None, "Dee") for r in rows]
+    assert index.recolumn(moved)
+    assert index.actors["Dee"] == 4 and set(index.actor[: index.size].tolist()) == {4}
+    assert set(index.state[: index.size].tolist()) == {vectors.STATE_CODE["archived"]}
+    assert set(index.when[: index.size].tolist()) == {0}
+    assert ScopeVectors.build(0, []).recolumn([])
