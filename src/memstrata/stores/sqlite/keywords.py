@@ -257,8 +257,8 @@ def scored_in_scope(
     ).fetchall()) if stems else {}  # fmt: skip
     n = max(int(memories or 0), 1)
     average = max(int(tokens or 0) / n, 1.0)
-    idf = {t: math.log(1 + (n - min(df.get(t) or 1, n) + 0.5) / (min(df.get(t) or 1, n) + 0.5))
-           for t in stems}  # fmt: skip
+    held_by = {t: min(df.get(t) or 1, n) for t in stems}  # the memories holding each stem
+    idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in held_by.items()}
     out: list[tuple[int, float]] = []
     for pk, _, stored in found:
         held = stored_tokens(stored)

@@ -211,13 +211,13 @@ class ScopeVectors:
         changing nothing, when they are not exactly the rows held. Each column is replaced
         whole, so a search running meanwhile reads either the old or the new one."""
         n = self.size
-        if len(rows) != n or not np.array_equal(
-            np.fromiter((r[0] for r in rows), np.int64, n), self.pks[:n]
-        ):
+        if len(rows) != n:
             return False
         if not n:
             return True
-        _, *columns = zip(*rows, strict=True)
+        pks, *columns = zip(*rows, strict=True)
+        if not np.array_equal(np.fromiter(pks, np.int64, n), self.pks[:n]):
+            return False
         for name, values in zip(COLUMNS, self._codes(columns), strict=True):
             column = np.zeros(len(self.pks), values.dtype)
             column[:n] = values
