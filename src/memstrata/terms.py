@@ -13,18 +13,24 @@ budget; they are a read-side view only, never stored as memories of their own.
 
 The store keeps each memory's terms beside it, written with the memory (``encode``), so a search
 reads them back (``decode``) instead of cutting and stemming its candidates again.
+
+How much a term found in a document weighs is Okapi BM25's formula (``bm25_idf``,
+``bm25_norm``, ``bm25_weight``), here once for every scorer of terms: the in-memory index
+(``read.lexical``), the candidates' features (``read.candidates``) and the SQLite store's small
+scopes (``stores.sqlite.keywords``).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -355,3 +361,31 @@ def same_session(
     if key is not None or previous_key is not None:
         return key == previous_key
     return abs(at - previous_at) <= SESSION_GAP_SECONDS
+
+
+# -- BM25 ---------------------------------------------------------------------------------------
+
+#: BM25's term-frequency saturation (``k1``) and length normalisation (``b``).
+BM25_K1, BM25_B = 1.2, 0.75
+
+#: A number, or an array of them (one per document).
+Many = TypeVar("Many", float, npt.NDArray[Any])
+
+
+def bm25_idf(documents: int, holding: int) -> float:
+    """The idf of a term that ``holding`` of ``documents`` documents hold, in the form that is
+    never negative (a term every document holds still counts a little)."""
+    return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
+
+
+def bm25_norm(length: Many, average: float, k1: float = BM25_K1, b: float = BM25_B) -> Many:
+    """The length normaliser of a document ``length`` terms long (or of each of an array of
+    them) where documents are ``average`` terms long."""
+    return k1 * (1 - b + b * length / average)
+
+
+def bm25_weight(tf: Many, idf: Any, norm: Many, k1: float = BM25_K1) -> Many:
+    """The weight of a term with ``idf`` (times the query's weight of it) that a document holds
+    ``tf`` times, its length normaliser ``norm`` (numbers, or arrays over documents)."""
+    out: Many = idf * tf * (k1 + 1) / (tf + norm)
+    return out

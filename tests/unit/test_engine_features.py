@@ -21,7 +21,14 @@ from memstrata.read.features import (
     zscore,
 )
 from memstrata.read.lexical import BM25, query_terms, stemmed
-from memstrata.terms import same_session, split_units, terms_of
+from memstrata.terms import (
+    bm25_idf,
+    bm25_norm,
+    bm25_weight,
+    same_session,
+    split_units,
+    terms_of,
+)
 from memstrata.types import MemoryRecord, Scope
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
@@ -95,6 +102,26 @@ def test_bm25_matches_the_okapi_formula() -> None:
     assert bm.score(["zzz"]).tolist() == [0.0, 0.0, 0.0]
     bm.extend(2, ["a"])
     assert bm.score(["a"])[2] > 0
+
+
+def test_every_scorer_of_terms_weighs_them_with_one_formula() -> None:
+    """The in-memory index and the candidates' scorer, given one corpus's statistics, score
+    every document alike, to the last bit: both weigh terms with ``terms.bm25_*``."""
+    docs = [["a", "b"], ["a", "a", "c"], ["d", "b", "b", "e"]]
+    memory = BM25()
+    for doc in docs:
+        memory.add(doc)
+    df = Counter(t for doc in docs for t in set(doc))
+    scoped = ScopedBM25(whole([" ".join(doc) for doc in docs]), [len(doc) for doc in docs],
+                        dict(df), documents=len(docs), average=3.0)  # fmt: skip
+    for terms in (["a"], ["b", "c"], ["a", "b", "d", "e", "zzz"]):
+        assert memory.score(terms).tolist() == scoped.score(terms).tolist()
+    for doc, term in [(1, "a"), (2, "b"), (0, "c"), (2, "e")]:
+        assert math.isclose(memory.weight(doc, term), scoped.weight(doc, term), rel_tol=1e-6)
+    assert memory.idf("b") == scoped.idf("b") == bm25_idf(3, 2)
+    # A term in every document still counts a little; a longer document weighs it less.
+    assert 0 < bm25_idf(3, 3) < bm25_idf(3, 1)
+    assert bm25_weight(1.0, 1.0, bm25_norm(8.0, 4.0)) < bm25_weight(1.0, 1.0, bm25_norm(2.0, 4.0))
 
 
 def test_query_terms_drop_stop_words_and_stem() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memstrata.ports import Placed, records_of
-from memstrata.terms import Brief
+from memstrata.terms import BM25_B, BM25_K1, Brief, bm25_idf, bm25_norm, bm25_weight
 from memstrata.types import MemoryRecord
 
 
@@ -93,8 +93,8 @@ class ScopedBM25:
         documents: int,
         average: float,
         lookup: Any = None,
-        k1: float = 1.2,
-        b: float = 0.75,
+        k1: float = BM25_K1,
+        b: float = BM25_B,
     ) -> None:
         self.k1, self.b = k1, b
         self._docs = docs
@@ -124,8 +124,7 @@ class ScopedBM25:
     def idf(self, term: str) -> float:
         # A term the store has not counted (yet) counts as often as the candidates hold it.
         df = self._df.get(term) or int(np.count_nonzero(self.tf(term)))
-        df = min(df, self._n)
-        return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+        return bm25_idf(self._n, min(df, self._n))
 
     def known(self, terms: Iterable[str]) -> None:
         missing = [t for t in set(terms) if t not in self._df]
@@ -137,16 +136,14 @@ class ScopedBM25:
     def _normaliser(self) -> npt.NDArray[np.float32]:
         if self._norm is None:
             lengths = np.asarray(self.lengths, np.float32)
-            self._norm = (self.k1 * (1 - self.b + self.b * lengths / self._average)).astype(
-                np.float32
-            )
+            self._norm = bm25_norm(lengths, self._average, self.k1, self.b).astype(np.float32)
         return self._norm
 
     def weight(self, doc: int, term: str) -> float:
         tf = float(self.counts(doc).get(term, 0))
         if not tf:
             return 0.0
-        return self.idf(term) * tf * (self.k1 + 1) / (tf + float(self._normaliser()[doc]))
+        return bm25_weight(tf, self.idf(term), float(self._normaliser()[doc]), self.k1)
 
     def score(
         self, terms: Sequence[str], weights: Mapping[str, float] | None = None
@@ -165,7 +162,7 @@ class ScopedBM25:
             tf = self.tf(term)
             if not tf.any():
                 continue
-            out += np.float32(qweight * self.idf(term)) * tf * (self.k1 + 1) / (tf + norm)
+            out += bm25_weight(tf, np.float32(qweight * self.idf(term)), norm, self.k1)
         return out
 
     def coverage(self, terms: Sequence[str]) -> npt.NDArray[np.float32]:

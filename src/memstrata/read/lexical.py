@@ -7,14 +7,13 @@ document, which is what per-query feature normalisation needs.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from memstrata.terms import stemmed
+from memstrata.terms import BM25_B, BM25_K1, bm25_idf, bm25_norm, bm25_weight, stemmed
 from memstrata.text import STOPWORDS, stem, tokenize
 
 #: Words that carry no topic in a question, beyond ordinary stop words.
@@ -32,7 +31,7 @@ def query_terms(text: str) -> list[str]:
 
 
 class BM25:
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = BM25_K1, b: float = BM25_B) -> None:
         self.k1, self.b = k1, b
         self.docs: list[Counter[str]] = []
         self.lengths: list[int] = []
@@ -66,9 +65,7 @@ class BM25:
         """Make sure the statistics of ``terms`` are at hand (here they always are)."""
 
     def idf(self, term: str) -> float:
-        df = len(self._postings.get(term, {}))
-        n = len(self.docs)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return bm25_idf(len(self.docs), len(self._postings.get(term, {})))
 
     def _posting(self, term: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         cached = self._arrays.get(term)
@@ -86,8 +83,8 @@ class BM25:
         tf = self.docs[doc].get(term, 0)
         if not tf:
             return 0.0
-        norm = self.k1 * (1 - self.b + self.b * self.lengths[doc] / self._avg())
-        return self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+        norm = bm25_norm(float(self.lengths[doc]), self._avg(), self.k1, self.b)
+        return bm25_weight(float(tf), self.idf(term), norm, self.k1)
 
     def _avg(self) -> float:
         return self._total / max(1, len(self.docs))
@@ -101,13 +98,13 @@ class BM25:
         if not self.docs:
             return out
         lengths = np.asarray(self.lengths, np.float32)
-        norm = self.k1 * (1 - self.b + self.b * lengths / self._avg())
+        norm = bm25_norm(lengths, self._avg(), self.k1, self.b)
         query = dict(weights) if weights is not None else dict(Counter(terms))
         for term, qweight in query.items():
             if term not in self._postings:
                 continue
             docs, tfs = self._posting(term)
-            out[docs] += qweight * self.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[docs])
+            out[docs] += bm25_weight(tfs, qweight * self.idf(term), norm[docs], self.k1)
         return out
 
     def coverage(self, terms: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -14,6 +14,7 @@ from memstrata.read.embedding import QueryVector, embed_records, resolve
 from memstrata.read.entities import entity_signal
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
+from memstrata.terms import BM25_B, BM25_K1
 from memstrata.text import content_terms, stem
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, utcnow
 
@@ -97,7 +98,9 @@ def search_records(
     return [Hit(record=by_id[f.id], score=f.score, signals=f.signals) for f in fused]
 
 
-def bm25(documents: Sequence[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[float]:
+def bm25(
+    documents: Sequence[str], query: str, k1: float = BM25_K1, b: float = BM25_B
+) -> list[float]:
     """Okapi BM25 of each document for ``query`` over stemmed content words (pure)."""
     index = BM25(k1, b)
     for document in documents:

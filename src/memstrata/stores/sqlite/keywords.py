@@ -44,14 +44,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from memstrata.terms import stemmed, stored_tokens
+from memstrata.terms import bm25_idf, bm25_norm, bm25_weight, stemmed, stored_tokens
 from memstrata.text import is_cjk, keyword_form
 
 #: In a large store, FTS5's best ``SHORTLIST * limit`` matches are checked against the scope.
@@ -61,8 +60,6 @@ _SCORE = "-bm25(memories_fts, 1.0, 0.5, 0.0)"
 #: A small scope's search scores up to this many matches itself (``scored_in_scope``): past
 #: about 100, ``bm25()`` is as fast among 100,000 memories (docs/benchmarks.md).
 SCORED_HERE = 100
-#: BM25's constants, as ``read.candidates.ScopedBM25``'s.
-_K1, _B = 1.2, 0.75
 #: A search of a scope made of more exact scopes than this reads the whole index.
 MAX_SCOPES = 64
 #: A search among what one speaker said asks for words matching at most about this many
@@ -258,13 +255,13 @@ def scored_in_scope(
     n = max(int(memories or 0), 1)
     average = max(int(tokens or 0) / n, 1.0)
     held_by = {t: min(df.get(t) or 1, n) for t in stems}  # the memories holding each stem
-    idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in held_by.items()}
+    idf = {t: bm25_idf(n, k) for t, k in held_by.items()}
     out: list[tuple[int, float]] = []
     for pk, _, stored in found:
         held = stored_tokens(stored)
         counts = Counter(held)
-        norm = _K1 * (1 - _B + _B * len(held) / average)
-        score = sum(idf[t] * c * (_K1 + 1) / (c + norm) for t in stems if (c := counts[t]))
+        norm = bm25_norm(float(len(held)), average)
+        score = sum(bm25_weight(float(c), idf[t], norm) for t in stems if (c := counts[t]))
         out.append((int(pk), score))
     if not any(score for _, score in out):
         return None
