@@ -60,6 +60,7 @@ def main() -> None:
             sources = {s for b in (found.briefs if found else []) for s in b.sources}
             hits = rank(mem.store, vector, scope, question.question, active, limit=200,
                         now=now, budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
+                        reach=DEFAULT.cohesion_reach,
                         depths=depths)  # fmt: skip
             packed = {s for hit in hits for s in hit.record.sources}
             held += len(evidence & sources) / len(evidence)

@@ -1,7 +1,7 @@
 """Fit the feature ranker's weights on LoCoMo-format data, scored leave-one-conversation-out.
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
-        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--l2 1.0] [--products 3.0]
+        --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--reach 3] [--l2 1.0] [--products 3.0]
         [--scale PATH=STORE ...] [--young]
 
 Each conversation is ingested through the public API into its own scope. For every question the
@@ -18,7 +18,9 @@ once it has a memory in the context) for the budget and memories ranked
 by their best unit for recall@k; the tables show those held-out scores only, one per file.
 ``--fit-alpha`` also picks the packing's length preference on the training conversations of
 each fold, ``--fit-cohesion`` its session cohesion (``read.pack``: once a session has a memory in
-the context, its other units gain that much in the walk).
+the context, its other units gain that much in the walk; with ``--reach N``, only the units of
+its memories within N of one in the context). The ``default`` retriever packs with
+``--alpha 2.0 --cohesion 0.75 --reach 3``.
 
 With ``--scale PATH=STORE`` the questions of PATH are also asked where ``memstrata eval scale
 PATH --keep DIR`` asked them, in one scope among distractor memories (STORE is one of DIR's
@@ -256,7 +258,12 @@ def fit(
 
 
 def score(
-    conv: dict[str, Any], w: np.ndarray, alpha: float, budget: int, cohesion: float = 0.0
+    conv: dict[str, Any],
+    w: np.ndarray,
+    alpha: float,
+    budget: int,
+    cohesion: float = 0.0,
+    reach: int | None = None,
 ) -> list[tuple]:
     rows = []
     used = np.flatnonzero(w).tolist()
@@ -275,7 +282,7 @@ def score(
         order = np.argsort(-best, kind="stable")[:50]
         key = unit_score - np.float32(alpha) * item["loglen"]
         packed = pack(key, unit_score, unit_of, item["cost"], item["text_length"], budget,
-                      MAX_LIMIT, item["group"], item["session_of"], cohesion)  # fmt: skip
+                      MAX_LIMIT, item["group"], item["session_of"], cohesion, reach)  # fmt: skip
         context = Context(
             sources=tuple(sources[p.memory] for p in packed),
             lengths=tuple(
@@ -310,7 +317,7 @@ def pick_packing(
         return grid[0]
 
     def recall(ac: tuple[float, float]) -> float:
-        rows = [r for conv in train for r in score(conv, w, ac[0], args.budget, ac[1])]
+        rows = [r for conv in train for r in score(conv, w, ac[0], args.budget, ac[1], args.reach)]
         return table(rows)["budget"]["overall"]
 
     return max(grid, key=recall)
@@ -353,7 +360,7 @@ def held_out(
         picked.append((alpha, cohesion))
         grown = [young[conv["id"]]] if conv["id"] in young else []
         for asked in (conv, *scaled.get(conv["id"], []), *grown):
-            rows += score(asked, w, alpha, args.budget, cohesion)
+            rows += score(asked, w, alpha, args.budget, cohesion, args.reach)
     return rows, picked
 
 
@@ -370,6 +377,9 @@ def main() -> int:
     )
     parser.add_argument("--fit-cohesion", action="store_true",
                         help="pick cohesion per training fold")  # fmt: skip
+    parser.add_argument("--reach", type=int, default=None,
+                        help="cohesion lifts only the session's memories within this many of one "
+                        "in the context (default: the whole session)")  # fmt: skip
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--products", dest="l2_products", type=float, default=None,
                         metavar="L2", help="also fit the products of pairs of features "
@@ -406,10 +416,11 @@ def main() -> int:
 
     hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in TERMS])
     by_hand = [r for conv in (*every, *young.values())
-               for r in score(conv, hand, args.alpha, args.budget, args.cohesion)]  # fmt: skip
+               for r in score(conv, hand, args.alpha, args.budget, args.cohesion, args.reach)
+               ]  # fmt: skip
     learned, picked = held_out(convs, args, scaled=scaled, young=young)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
-          f"cohesion={args.cohesion} fit_cohesion={args.fit_cohesion} "
+          f"cohesion={args.cohesion} reach={args.reach} fit_cohesion={args.fit_cohesion} "
           f"products={args.l2_products} "
           f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")

@@ -42,7 +42,7 @@ def main() -> int:
         scope, active = Scope(user_id=SCOPE), Filters(states=("active",))
         for question, vector in zip(questions, vectors, strict=True):
             hits = rank(mem.store, vector, scope, question.question, active, limit=50, now=NOW,
-                        budget=4000, alpha=2.0, cohesion=0.5)  # fmt: skip
+                        budget=4000, alpha=2.0, cohesion=0.75, reach=3)  # fmt: skip
             line = [
                 {
                     "record": hit.record.to_dict(),

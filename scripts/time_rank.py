@@ -72,7 +72,7 @@ def main() -> int:
                     mem.search(question.question, user_id=SCOPE, budget=4000)
                 else:
                     rank(mem.store, vector, scope, question.question, active, limit=50, now=now,
-                         budget=4000, alpha=2.0, cohesion=0.5)  # fmt: skip
+                         budget=4000, alpha=2.0, cohesion=0.75, reach=3)  # fmt: skip
                 if timed:
                     times.append(1000 * (time.perf_counter() - start))
                     cpu.append(1000 * (time.thread_time() - start_cpu))

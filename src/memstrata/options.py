@@ -58,6 +58,9 @@ class Retrieval:
     #: How much the ``"features"`` ranker, packing a context budget, favours the other turns of
     #: a session once one of its memories is in the context (``read.pack``).
     cohesion: float = 0.0
+    #: How far that favour reaches: the session's memories within this many of one in the
+    #: context (in the order stored, among the candidates); ``None``: the whole session.
+    cohesion_reach: int | None = None
 
     @property
     def uses_vectors(self) -> bool:
@@ -73,7 +76,7 @@ PRESETS: dict[str, Retrieval] = {
     "bm25": Retrieval(vector=0.0, entity=0.0),
     "dense": Retrieval(keyword=0.0, entity=0.0),
     "hybrid": Retrieval(),
-    "default": Retrieval(ranker="features", alpha=2.0, cohesion=0.5),
+    "default": Retrieval(ranker="features", alpha=2.0, cohesion=0.75, cohesion_reach=3),
 }
 
 

@@ -145,6 +145,31 @@ def test_cohesion_raises_a_session_once_and_never_admits_an_excluded_unit() -> N
     assert [p.memory for p in packed] == [0, 1, 2]
 
 
+def test_cohesion_within_reach_lifts_the_session_s_memories_near_those_in_the_context() -> None:
+    # One session of five memories (in the order stored) and one other; room for three.
+    unit_of, score, cost, text = arrays(
+        (0, 3.0, 20), (1, 1.0, 20), (2, 1.0, 20), (3, 1.2, 20), (4, 1.2, 20), (5, 2.0, 20)
+    )
+    session_of = np.array([0, 0, 0, 0, 0, 1], np.int64)
+
+    def packed(reach: int | None) -> list[int]:
+        found = pack(score, score, unit_of, cost, text, 90, 10, None, session_of, 1.5, reach)
+        return [p.memory for p in found]
+
+    assert packed(None) == [0, 3, 4]  # the whole session rises: its best turns come next
+    # Within two memories of memory 0: 1 and 2 rise (2.5); packing 1 lends 3 (2.7) its bonus.
+    assert packed(2) == [0, 3, 1]
+    assert packed(1) == [0, 1, 2]  # each packed memory lends its next one
+    assert packed(0) == [0, 5, 3]  # no other memory is near enough: as without cohesion
+    assert packed(0) == [p.memory for p in pack(score, score, unit_of, cost, text, 90, 10)]
+    # A memory is raised once, however many packed memories it is near: memory 1, beside
+    # both 0 and 2, rises to 1.6 and stays below memory 3 (1.8), not to 2.2.
+    unit_of, score, cost, text = arrays((0, 3.0, 20), (1, 1.0, 20), (2, 2.9, 20), (3, 1.8, 20))
+    session_of = np.array([0, 0, 0, 1], np.int64)
+    found = pack(score, score, unit_of, cost, text, 90, 10, None, session_of, 0.6, 1)
+    assert [p.memory for p in found] == [0, 2, 3]
+
+
 def test_cohesion_lifts_other_memories_not_the_packed_memory_s_own_sentences() -> None:
     # Memory 0 has a second sentence (unit 2); memory 2 shares its session.
     unit_of, score, cost, text = arrays((0, 3.0, 20), (1, 2.0, 20), (0, 1.5, 20), (2, 1.8, 20))

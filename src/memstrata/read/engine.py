@@ -339,6 +339,7 @@ def rank(
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     alpha: float = 0.0,
     cohesion: float = 0.0,
+    reach: int | None = None,
     budget: int | None = None,
     depths: Depths = DEPTHS,
 ) -> list[Hit]:
@@ -349,7 +350,7 @@ def rank(
     if candidates is None or not len(candidates):
         return []
     return score(candidates, query, resolve(vector), now, limit=limit, weights=weights, alpha=alpha,
-                 cohesion=cohesion, budget=budget)  # fmt: skip
+                 cohesion=cohesion, reach=reach, budget=budget)  # fmt: skip
 
 
 def score(
@@ -363,6 +364,7 @@ def score(
     alpha: float,
     budget: int | None,
     cohesion: float = 0.0,
+    reach: int | None = None,
 ) -> list[Hit]:
     columns = features(candidates, query, vector, now)
     cols = candidates.arrays()
@@ -372,7 +374,7 @@ def score(
     if budget is not None:
         key = unit_score - np.float32(alpha) * cols.unit_log_cost
         packed = pack(key, unit_score, unit_of, cols.unit_cost, cols.unit_length, budget, limit,
-                      cols.unit_group, cols.session_of, cohesion)  # fmt: skip
+                      cols.unit_group, cols.session_of, cohesion, reach)  # fmt: skip
         chosen = [(p.memory, p.score, p.units) for p in packed]
         return _hits(candidates, columns, weights, unit_score, chosen)
     best = np.full(len(candidates), -np.inf, dtype=np.float32)

@@ -60,17 +60,18 @@ PRODUCTS = (
 )
 
 #: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
-#: ``scripts/fit_ranker.py --alpha 2.0 --cohesion 0.5`` on the eight conversations of the LoCoMo
-#: and REALTALK development slices, over the candidates the read engine gathers for each
-#: question, each conversation asked both in a scope of its own and among 100,000 distractor
-#: memories (``--scale``, the stores ``memstrata eval scale --keep`` keeps), so that the weights
-#: hold in a large scope too. Scored leave-one-conversation-out (each conversation ranked by
-#: weights fitted on the other seven), they reach 91.7 recall within 4,000 characters and 78.8
-#: recall@10 on LoCoMo, 78.9 and 66.4 on REALTALK; among the distractors 85.2 / 71.5 and
-#: 65.0 / 54.5; see docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development
-#: conversation holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it
-#: out); a way of doing something that reflection wrote (``write.procedures``) answers "how do
-#: I ..." by design.
+#: ``scripts/fit_ranker.py`` on the eight conversations of the LoCoMo and REALTALK development
+#: slices, over the candidates the read engine gathers for each question, each conversation
+#: asked both in a scope of its own and among 100,000 distractor memories (``--scale``, the
+#: stores ``memstrata eval scale --keep`` keeps), so that the weights hold in a large scope too.
+#: Scored leave-one-conversation-out (each conversation ranked by weights fitted on the other
+#: seven) and packed as the ``default`` retriever packs (``--alpha 2.0 --cohesion 0.75 --reach
+#: 3``), they reach 91.8 recall within 4,000 characters and 78.8 recall@10 on LoCoMo, 80.0 and
+#: 66.4 on REALTALK; among the distractors 86.1 / 71.5 and 65.7 / 54.5; see
+#: docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development conversation
+#: holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it out); a way
+#: of doing something that reflection wrote (``write.procedures``) answers "how do I ..." by
+#: design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "bm25": -0.4623, "bm_rel": -1.6048, "cov": 2.5819, "prf": 0.3642, "t_bm25": 0.5303,
     "dense": 0.5602, "cos": -0.7912, "s_bm25": 0.2956, "s_dense": -0.1187, "win": 0.0649,

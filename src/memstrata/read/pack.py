@@ -14,7 +14,10 @@ as one that matched it (the question's answer and its context, a list told over 
 With ``cohesion``, once a memory of a session is in the context the units of the session's other
 memories gain ``cohesion`` in the walk's key, so those turns outbid scattered near-misses
 elsewhere (the packed memory's own further sentences keep their key: they add no new turn).
-Pure functions over arrays.
+With a ``reach``, only the session's memories within that many memories of one in the context
+(in the order stored, among the candidates) gain it: the turns beside a match, where answers
+sit, rather than every turn of a long session, whose rest would crowd out other sessions. Each
+memory gains it once. Pure functions over arrays.
 """
 
 from __future__ import annotations
@@ -105,14 +108,15 @@ def pack(
     group: npt.NDArray[np.int64] | None = None,
     session_of: npt.NDArray[np.int64] | None = None,
     cohesion: float = 0.0,
+    reach: int | None = None,
 ) -> list[Packed]:
     """The memories (at most ``limit``) and units that fit in ``budget`` characters, best
     score first. ``key`` orders the walk (``-inf`` excludes a unit); ``cost`` is a unit's
     context line on its own; ``text_length`` its text, which is what it adds (plus a space) to
     a memory already in the context. Units of one ``group`` (the same provenance) are packed
     once, the best-scored of them. ``session_of`` gives each memory's session: once a memory
-    of a session is packed, the keys of the units of the session's other memories rise by
-    ``cohesion``."""
+    of a session is packed, the keys of the units of the session's other memories (with
+    ``reach``: of those within ``reach`` positions of it) rise by ``cohesion``, once."""
     finite = np.flatnonzero(np.isfinite(key))
     if len(finite) > WALK_LIMIT:
         finite = finite[np.argpartition(-key[finite], WALK_LIMIT - 1)[:WALK_LIMIT]]
@@ -122,7 +126,7 @@ def pack(
     owner, alone, added = unit_of.tolist(), cost.tolist(), text_length.tolist()
     cheapest = int(text_length[order].min()) + 1 if len(order) else 0
     sessions = None if session_of is None or not cohesion else session_of[unit_of]
-    walk = _Walk(order, key, owner, sessions, cohesion)
+    walk = _Walk(order, key, owner, sessions, cohesion, reach)
     chosen: dict[int, list[int]] = {}
     left = budget
     for unit in walk:
@@ -152,8 +156,9 @@ def pack(
 class _Walk:
     """The units of ``order`` (sorted by ``key``, best first), each once, best current key
     first. Once a memory is in the context (``packed``), the units of the other memories of its
-    session (``session``, per unit; ``None``: keys never change) rise by ``cohesion``; the
-    memory's own further units keep their key. Ties keep ``order``."""
+    session (``session``, per unit; ``None``: keys never change), or of those within ``reach``
+    memories of it, rise by ``cohesion``, each once; the memory's own further units keep their
+    key. Ties keep ``order``."""
 
     def __init__(
         self,
@@ -162,6 +167,7 @@ class _Walk:
         owner: list[int],
         session: npt.NDArray[np.int64] | None,
         cohesion: float,
+        reach: int | None = None,
     ) -> None:
         units = order.tolist()
         self._keys: list[float] = key.tolist()
@@ -172,6 +178,8 @@ class _Walk:
         ]
         self._session = None if session is None else session.tolist()
         self._cohesion = cohesion
+        self._reach = reach
+        self._raised: set[int] = set()  # units risen already (with a reach)
         self._members: dict[int, list[tuple[int, int]]] = {}
         if self._session is not None:
             for i, u in enumerate(units):
@@ -193,11 +201,19 @@ class _Walk:
 
     def packed(self, unit: int) -> None:
         """``unit`` is the first of its memory in the context: the other memories of its
-        session rise."""
-        self._in_context.add(self._owner[unit])
+        session (within ``reach`` of it) rise, those that have not yet."""
+        memory = self._owner[unit]
+        self._in_context.add(memory)
         if self._session is None:
             return
-        for i, u in self._members.pop(self._session[unit], ()):
+        if self._reach is None:
+            members = self._members.pop(self._session[unit], [])
+        else:
+            near, raised = self._reach, self._raised
+            members = [(i, u) for i, u in self._members.get(self._session[unit], ())
+                       if u not in raised and abs(self._owner[u] - memory) <= near]  # fmt: skip
+            raised.update(u for _, u in members)
+        for i, u in members:
             if u not in self._done and self._owner[u] not in self._in_context:
                 heapq.heappush(self._heap, (-(self._keys[u] + self._cohesion), i, u, True))
 

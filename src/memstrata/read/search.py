@@ -46,7 +46,7 @@ def search(
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
         return rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
                     weights=weights, alpha=retrieval.alpha, cohesion=retrieval.cohesion,
-                    budget=budget)  # fmt: skip
+                    reach=retrieval.cohesion_reach, budget=budget)  # fmt: skip
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}
