@@ -21,10 +21,13 @@ from datetime import UTC, datetime
 from memstrata import Memory
 from memstrata.evals.locomo import load_locomo
 from memstrata.evals.scale import SCOPE, merge
+from memstrata.options import preset
 from memstrata.read.engine import rank
 from memstrata.types import Filters, Scope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+#: The library's default retriever: its packing is the one used.
+DEFAULT = preset("default")
 
 
 def main() -> int:
@@ -42,7 +45,8 @@ def main() -> int:
         scope, active = Scope(user_id=SCOPE), Filters(states=("active",))
         for question, vector in zip(questions, vectors, strict=True):
             hits = rank(mem.store, vector, scope, question.question, active, limit=50, now=NOW,
-                        budget=4000, alpha=2.0, cohesion=0.75, reach=3)  # fmt: skip
+                        budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
+                        reach=DEFAULT.cohesion_reach)  # fmt: skip
             line = [
                 {
                     "record": hit.record.to_dict(),

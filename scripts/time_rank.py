@@ -32,10 +32,14 @@ import numpy as np
 from memstrata import Memory
 from memstrata.evals.locomo import load_locomo
 from memstrata.evals.scale import SCOPE, merge
+from memstrata.options import preset
 from memstrata.read import engine
 from memstrata.read.engine import rank
 from memstrata.settings import quiet_collector
 from memstrata.types import Filters, Scope
+
+#: The library's default retriever: its packing is the one timed.
+DEFAULT = preset("default")
 
 
 def main() -> int:
@@ -72,7 +76,8 @@ def main() -> int:
                     mem.search(question.question, user_id=SCOPE, budget=4000)
                 else:
                     rank(mem.store, vector, scope, question.question, active, limit=50, now=now,
-                         budget=4000, alpha=2.0, cohesion=0.75, reach=3)  # fmt: skip
+                         budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
+                         reach=DEFAULT.cohesion_reach)  # fmt: skip
                 if timed:
                     times.append(1000 * (time.perf_counter() - start))
                     cpu.append(1000 * (time.thread_time() - start_cpu))
