@@ -19,7 +19,7 @@ and servers call ``Settings.from_env()`` once and pass what they need down by co
 ``MEMSTRATA_ALLOWED_HOSTS``    host names the REST server answers besides loopback, comma-separated
 ``MEMSTRATA_ALLOWED_ORIGINS``  web origins allowed to call the REST server (CORS), comma-separated
 ``MEMSTRATA_READ_CACHE_MB``    memory a process may keep for searches, in MiB (default 512): a
-                              SQLite store's vector matrices
+                              SQLite store's vector matrices and, an eighth of it, its page caches
 ``MEMSTRATA_PARALLEL_SEARCHES`` searches one process runs at once (default 1); more wait their
                               turn
 ``MEMSTRATA_TTL``              default time-to-live of new memories per kind, e.g.

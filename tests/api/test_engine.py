@@ -163,7 +163,36 @@ def test_the_cache_bound_is_read_from_the_settings(tmp_path: Path) -> None:
                                   "MEMSTRATA_READ_CACHE_MB": "3"})  # fmt: skip
     with Memory.from_settings(settings) as mem:
         assert isinstance(mem.store, SQLiteStore)
-        assert mem.store._indexes.limit == 3 * 2**20
+        assert mem.store._indexes.limit + mem.store._memory.pages == 3 * 2**20
+
+
+def _page_bytes(conn: sqlite3.Connection) -> int:
+    """A connection's page cache bound in bytes (``PRAGMA cache_size``: pages, or -KiB)."""
+    size = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    if size < 0:
+        return -size * 1024
+    return size * int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+
+def test_the_read_bound_holds_the_vectors_and_every_connection_s_page_cache(
+    tmp_path: Path,
+) -> None:
+    limit = 8 * 2**20
+    store = SQLiteStore(tmp_path / "m.db", cache_bytes=limit)
+    with Memory(store=store, embedder="hashing") as mem:
+        mem.add(chat(20), user_id="u")
+        with store._reader(), store._reader(), store._reader():  # three searches at once
+            pass
+        assert len(store._reader_conns) == 3
+        mem.search("jazz", user_id="u")
+        pages = _page_bytes(store._conn) + sum(_page_bytes(c) for c in store._reader_conns)
+        assert 0 < pages <= store._memory.pages
+        assert store._indexes.limit + store._memory.pages == limit
+        # One search connection alone has the readers' whole share.
+        alone = SQLiteStore(tmp_path / "n.db", cache_bytes=limit)
+        with alone._reader() as conn:
+            assert _page_bytes(conn) == alone._memory.pages - _page_bytes(alone._conn)
+        alone.close()
 
 
 SPEAKERS = ("Ana", "Ben", "Cleo")

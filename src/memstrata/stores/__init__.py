@@ -21,7 +21,7 @@ def open_store(
     is opened read-only with ``read_only`` or ``sqlite:///path?mode=ro`` (it must exist then).
     A SQLite file's directory must exist, except the default store's
     (``settings.default_db_path``), which is made. ``cache_bytes`` bounds what a SQLite store
-    keeps in memory for vector search (``sqlite.vectors.VectorCache``).
+    keeps in memory for searches: its vector matrices and page caches (``sqlite.store.ReadMemory``).
     """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):

@@ -28,8 +28,10 @@ _EXACT_KEYS = {
 
 
 #: Searches read the same rows again and again; their JSON is decoded once (a JSON object comes
-#: back as a fresh dict, a list as a tuple, so no caller can change what is kept).
-_DECODED = 65_536
+#: back as a fresh dict, a list as a tuple, so no caller can change what is kept), for the
+#: latest this many values of each kind: about 9 MiB in a process searching 2,000 scopes, where
+#: 65,536 held 51 MiB and searched no faster (docs/benchmarks.md, "Servers under load").
+_DECODED = 8_192
 
 
 @functools.lru_cache(maxsize=_DECODED)

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,6 +51,35 @@ from memstrata.types import STATES, Filters, MemoryRecord, Scope
 
 #: The stamp of a SQLite store: this process's writes, and SQLite's count of other connections'.
 Stamp = tuple[int, int]
+
+#: The share of a store's bound on memory kept for reads that SQLite's page caches take.
+PAGES_SHARE = 1 / 8
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMemory:
+    """How a store spends its bound on memory kept for reads (``cache_bytes``): SQLite's page
+    caches take ``PAGES_SHARE`` of it (the writing connection half of that, the search
+    connections the other half among however many there are; only pages read take memory),
+    the scopes' vector matrices the rest."""
+
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return int(self.total * PAGES_SHARE)
+
+    @property
+    def vectors(self) -> int:
+        return self.total - self.pages
+
+    def writer_kib(self) -> int:
+        """The writing connection's page cache, in KiB (``PRAGMA cache_size`` = minus it)."""
+        return max(1, self.pages // 2 // 1024)
+
+    def reader_kib(self, readers: int) -> int:
+        """Each of ``readers`` search connections' page cache, in KiB."""
+        return max(1, (self.pages - self.pages // 2) // max(readers, 1) // 1024)
 
 
 class SQLiteTx:
@@ -121,7 +150,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     ) -> None:
         """Open (or create) the store at ``path``; its directory must exist. ``read_only``, or
         a file or directory that is not writable, opens it read-only (it must exist then).
-        ``cache_bytes`` bounds the vector matrices kept in memory for searches."""
+        ``cache_bytes`` bounds what it keeps in memory for searches: the scopes' vector matrices
+        and its connections' page caches (``ReadMemory``)."""
         super().__init__(SQLiteDialect())
         self.path = str(path)
         self.timeout = timeout
@@ -129,6 +159,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._read_only_because: str | None = "as asked" if read_only else None
         #: What the integrity check found once a query failed on a damaged file.
         self._damage: str | None = None
+        self._memory = ReadMemory(cache_bytes)
         if self.path != ":memory:":
             target = Path(self.path).expanduser()
             self.path = str(target)
@@ -137,9 +168,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             self._conn = files.connect(self.path, timeout=timeout, read_only=self.read_only)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            # 64 MiB of page cache (the default is 2 MiB): a large store's searches read the
-            # same FTS5 and B-tree pages again and again. Only pages actually read take memory.
-            self._conn.execute("PRAGMA cache_size = -65536")
+            self._conn.execute(f"PRAGMA cache_size = -{self._memory.writer_kib()}")
             if self.read_only:
                 schema.check_current(self._conn)
             else:
@@ -153,12 +182,14 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         #: Searches read on connections of their own (WAL readers never wait for each other or
         #: for the writer), so searches of different scopes run in parallel. A read takes an
         #: idle one and gives it back: the store holds as many as it ran reads at once, not
-        #: one for every thread that ever searched (each with up to 16 MiB of page cache).
+        #: one for every thread that ever searched. Their page caches share one bound
+        #: (``ReadMemory.reader_kib``; each fitted to it as it is taken and given back).
         self._idle_readers: list[sqlite3.Connection] = []
         self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_kib: dict[sqlite3.Connection, int] = {}
         self._readers_lock = threading.Lock()
-        #: The scopes' vector matrices, least recently used first, within ``cache_bytes``.
-        self._indexes = VectorCache(cache_bytes)
+        #: The scopes' vector matrices, least recently used first, within their share.
+        self._indexes = VectorCache(self._memory.vectors)
         #: Bringing a scope's index up to date is one thread's work (per stripe of scopes).
         self._index_locks = [threading.Lock() for _ in range(64)]
         #: The scopes' indexes between processes: ``<db>.ann/`` (see ``snapshots``).
@@ -208,11 +239,20 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = self._new_reader()
+        self._fit_pages(conn)
         try:
             yield conn
         finally:
+            self._fit_pages(conn)  # more may have opened meanwhile
             with self._readers_lock:
                 self._idle_readers.append(conn)
+
+    def _fit_pages(self, conn: sqlite3.Connection) -> None:
+        """``conn``'s page cache, a search connection held by this thread, within its share."""
+        kib = self._memory.reader_kib(len(self._reader_conns))
+        if self._reader_kib.get(conn) != kib:
+            conn.execute(f"PRAGMA cache_size = -{kib}")
+            self._reader_kib[conn] = kib
 
     def _new_reader(self) -> sqlite3.Connection:
         """Another search connection, kept until the store closes."""
@@ -222,7 +262,6 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             else files.reader(self.path, timeout=self.timeout)
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        conn.execute("PRAGMA cache_size = -16384")
         with self._readers_lock:
             self._reader_conns.append(conn)
         return conn
@@ -515,6 +554,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                     conn.close()
             self._reader_conns.clear()
             self._idle_readers.clear()
+            self._reader_kib.clear()
 
 
 def _epochs(stats: Sequence[Row], column: int) -> Hashable:
