@@ -183,7 +183,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         #: for the writer), so searches of different scopes run in parallel. A read takes an
         #: idle one and gives it back: the store holds as many as it ran reads at once, not
         #: one for every thread that ever searched. Their page caches share one bound
-        #: (``ReadMemory.reader_kib``; each fitted to it as it is taken and given back).
+        #: (``ReadMemory.reader_kib``; each fitted to it when opened and when given back).
         self._idle_readers: list[sqlite3.Connection] = []
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_kib: dict[sqlite3.Connection, int] = {}
@@ -239,11 +239,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = self._new_reader()
-        self._fit_pages(conn)
         try:
             yield conn
         finally:
-            self._fit_pages(conn)  # more may have opened meanwhile
+            # More may have opened meanwhile: only while every other was in use (an idle one
+            # is taken first), so each fits its smaller share as it is given back.
+            self._fit_pages(conn)
             with self._readers_lock:
                 self._idle_readers.append(conn)
 
@@ -264,6 +265,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         with self._readers_lock:
             self._reader_conns.append(conn)
+        self._fit_pages(conn)
         return conn
 
     @contextmanager
