@@ -120,7 +120,12 @@ class Extraction(BaseModel):
     @field_validator("include", "exclude")
     @classmethod
     def _topics(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(" ".join(t.split()) for t in topics)
+        # Spaces folded as Python reads them, which counts more characters as space than
+        # ``Topic``'s pattern does (the record separator, U+001E): a topic must keep a word.
+        folded = tuple(" ".join(t.split()) for t in topics)
+        if not all(folded):
+            raise ValueError("a topic needs some words, not only spaces")
+        return folded
 
     @property
     def version(self) -> str:

@@ -96,6 +96,9 @@ def test_a_calls_rules_win_over_the_scopes_and_the_memorys(
         {"categories": {"Not A Label": ""}},
         {"instructions": "x" * 5000},
         {"include": [""]},
+        # Characters Python reads as space (record and unit separators): nothing is left.
+        {"exclude": ["a", "\x1e"]},
+        {"include": ["\x1c\x1f"]},
         {"unknown": 1},
         "only health",
     ],
