@@ -127,6 +127,17 @@ class Extraction(BaseModel):
             raise ValueError("a topic needs some words, not only spaces")
         return folded
 
+    @classmethod
+    def stored(cls, raw: str) -> Extraction:
+        """Rules as a store keeps them (their JSON). A topic that folds to nothing, which
+        stores written before ``_topics`` checked it may hold, is dropped: it names nothing."""
+        data = json.loads(raw)
+        if isinstance(data, dict):
+            for field in ("include", "exclude"):
+                if isinstance(data.get(field), list):
+                    data[field] = [t for t in data[field] if not isinstance(t, str) or t.split()]
+        return cls.model_validate(data)
+
     @property
     def version(self) -> str:
         """``custom/`` and a hash of the rules' content."""

@@ -4,6 +4,7 @@ labels kept on facts and filterable, the rules' version recorded, bad rules refu
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,22 @@ def test_bad_rules_are_refused_with_a_message(tmp_path: Path, rules: Any) -> Non
         with pytest.raises(InvalidInputError, match="extraction rules"):
             mem.add("hello", user_id="ana", extraction=rules)
         assert mem.list(user_id="ana").records == ()
+
+
+def test_rules_stored_with_an_empty_topic_are_read_without_it(tmp_path: Path) -> None:
+    """A store written before topics were checked as Python folds spaces may hold a topic of
+    only a record separator, kept as ''. Reading the scope's rules gives them without it."""
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as mem:
+        mem.set_extraction({"include": ["travel", "EMPTY"], "exclude": ["EMPTY"]}, user_id="ana")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = replace(value, '\"EMPTY\"', '\"\"')")
+    with Memory(path, embedder="hashing") as mem:
+        rules = mem.extraction(user_id="ana")
+        assert rules is not None
+        assert (rules.include, rules.exclude) == (("travel",), ())
+        mem.add("I fly to Lisbon on Friday.", user_id="ana")
+        assert len(mem.list(user_id="ana").records) == 1
 
 
 def test_the_async_twin_sets_and_reads_rules(tmp_path: Path) -> None:

@@ -223,7 +223,7 @@ class Pipeline:
         """The extraction rules of ``scope``: its own (``set_rules``), else the pipeline's."""
         raw = self.store.get_setting(rules_key(scope))
         if raw:
-            return extract_facts.Custom.model_validate_json(raw)
+            return extract_facts.Custom.stored(raw)
         return self.config.extraction
 
     def set_rules(self, scope: Scope, custom: extract_facts.Custom | None) -> None:
