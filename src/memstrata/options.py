@@ -93,8 +93,14 @@ def preset(name: str) -> Retrieval:
 CATEGORY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
+#: The characters Python counts as space (``str.split``'s), written out: a regex engine's
+#: ``\s`` (pydantic's, or a client's reading the schema) counts others (none of U+001C to
+#: U+001F, or U+FEFF too).
+SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A topic holds some character that is not a space.
+TOPIC_PATTERN = f"[^{SPACES}]"
 #: A topic to keep to or leave out: some words (not only spaces), at most 200 characters.
-Topic = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+Topic = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TOPIC_PATTERN)]
 #: A category label: lower case words joined by ``_`` or ``-`` (``CATEGORY``).
 Label = Annotated[str, StringConstraints(pattern=CATEGORY)]
 #: What a category covers, in the application's words.

@@ -4,15 +4,18 @@ labels kept on facts and filterable, the rules' version recorded, bad rules refu
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from memstrata import AsyncMemory, InvalidInputError, Memory
 from memstrata.llms import OpenAICompatLLM
+from memstrata.options import TOPIC_PATTERN
 from memstrata.prompts import extract_facts
 from memstrata.testing import Reply, ScriptedLLMServer
 from memstrata.write.pipeline import PipelineConfig
@@ -111,6 +114,26 @@ def test_bad_rules_are_refused_with_a_message(tmp_path: Path, rules: Any) -> Non
         with pytest.raises(InvalidInputError, match="extraction rules"):
             mem.add("hello", user_id="ana", extraction=rules)
         assert mem.list(user_id="ana").records == ()
+
+
+def test_a_topics_pattern_says_what_python_counts_as_space() -> None:
+    """The schema's pattern for a topic and the check that folds its spaces agree on every
+    character, read by Python's ``re`` and by pydantic's own regex engine, whose ``\\s`` leaves
+    out U+001C to U+001F: a client that followed the schema was refused a topic of only a
+    group separator (U+001D)."""
+    python = re.compile(TOPIC_PATTERN)
+    pydantic = TypeAdapter(Annotated[str, StringConstraints(pattern=TOPIC_PATTERN)])
+    assert not re.search(r"\\[sSwWdD]", TOPIC_PATTERN)  # no class an engine reads its own way
+    for point in [*range(0x3100), 0xFEFF]:
+        char = chr(point)
+        has_words = bool(char.split())
+        assert bool(python.search(f" {char} ")) == has_words, hex(point)
+        try:
+            pydantic.validate_python(f" {char} ")
+        except ValidationError:
+            assert not has_words, hex(point)
+        else:
+            assert has_words, hex(point)
 
 
 def test_rules_stored_with_an_empty_topic_are_read_without_it(tmp_path: Path) -> None:
