@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from memstrata import Memory
@@ -54,6 +55,10 @@ def mem(db_path: Path) -> Iterator[Memory]:
 
 #: Undoing each SQLite migration, newest first: (the schema it leaves, its statements).
 _UNDO = (
+    # Vectors as 32-bit floats, as every store kept them.
+    (7, ("UPDATE memories SET embedding = memstrata_f32(embedding) WHERE embedding IS NOT NULL "
+         "AND (SELECT value FROM meta WHERE key = 'vector_format') = 'float16'",
+         "DELETE FROM meta WHERE key = 'vector_format'")),
     # The full-text index's scope column without the speakers' tokens.
     (6, ("UPDATE memories_fts SET scope = substr(scope, 1, instr(scope || ' ', ' ') - 1)",)),
     (5, ("DROP TABLE memory_terms", "DELETE FROM meta WHERE key = 'engine_terms'")),
@@ -77,8 +82,13 @@ _UNDO = (
 )  # fmt: skip
 
 
+def _as_float32(blob: bytes) -> bytes:
+    return np.frombuffer(blob, "<f2").astype("<f4").tobytes()
+
+
 def _back_to(path: Path, version: int) -> None:
     with sqlite3.connect(path) as conn:
+        conn.create_function("memstrata_f32", 1, _as_float32, deterministic=True)
         for leaves, statements in _UNDO:
             if leaves < version:
                 break

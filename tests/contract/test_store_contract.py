@@ -490,6 +490,10 @@ def test_vector_search_is_exact_on_a_small_set(store: Store) -> None:
     add(store, rec("novec", "no vector"))
     add(store, rec("far", "another user", scope=Scope(user_id="v")), vectors=[vectors[0]])
     query = unit(*rng.normal(size=8))
+    # Exact over the vectors as the store keeps them (SQLite: in 16 bits).
+    kept = {record.id: vector for record, vector in store.scan(U)}
+    assert all(np.abs(kept[r.id] - v).max() < 1e-3 for r, v in zip(records, vectors, strict=True))
+    vectors = [kept[r.id] for r in records]
     expected = sorted(range(30), key=lambda i: -float(vectors[i] @ query))[:10]
     hits = store.vector_search(U, query, Filters(), limit=10)
     assert ids(hits) == [f"r{i:02}" for i in expected]
@@ -592,9 +596,14 @@ def test_a_large_store_keeps_the_rare_word_of_a_common_query(store: Store) -> No
 
 # -- export / import ------------------------------------------------------------------------------
 def _history_without_ids(item: dict[str, Any]) -> dict[str, Any]:
+    """An export item without its history rows' ids, its vector rounded to 16-bit precision
+    (a SQLite store keeps vectors so: one imported from PostgreSQL is exported as kept)."""
     if item["type"] != "memory":
         return item
-    return {**item, "history": [{**h, "id": None} for h in item["history"]]}
+    out = {**item, "history": [{**h, "id": None} for h in item["history"]]}
+    if item.get("vector") is not None:
+        out["vector"] = np.asarray(item["vector"], np.float16).tolist()
+    return out
 
 
 def _fill(store: Store) -> None:

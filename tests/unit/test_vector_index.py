@@ -15,6 +15,9 @@ from memstrata.stores.sqlite.snapshots import Snapshots
 from memstrata.stores.sqlite.vectors import ScopeVectors
 from memstrata.types import Filters, MemoryRecord, Scope
 
+#: The rows below hold their vectors as float32 bytes.
+F32 = np.dtype("<f4")
+
 
 def unit_rows(n: int, dim: int, seed: int, start: int = 1) -> tuple[list[vectors.Row], np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -32,8 +35,8 @@ def unit_rows(n: int, dim: int, seed: int, start: int = 1) -> tuple[list[vectors
 
 def test_exact_search_matches_brute_force_with_filters() -> None:
     rows, matrix = unit_rows(500, 16, seed=1)
-    index = ScopeVectors.build(0, rows[:200])
-    index.append(rows[200:])  # appended in two steps, capacity grows
+    index = ScopeVectors.build(0, rows[:200], stored=F32)
+    index.append(rows[200:], stored=F32)  # appended in two steps, capacity grows
     query = matrix[6]
     keep = index.mask(Filters(kinds=("fact",)))
     found = index.search(query, keep, 10)
@@ -45,7 +48,7 @@ def test_exact_search_matches_brute_force_with_filters() -> None:
 
 def test_time_and_sql_filters_narrow_the_mask() -> None:
     rows, _ = unit_rows(30, 8, seed=2)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     since = datetime.fromtimestamp(10, UTC)
     keep = index.mask(Filters(states=(), since=since), allowed_pks={12, 13, 40})
     assert [int(p) for p in index.pks[: index.size][keep]] == [12, 13]
@@ -53,8 +56,8 @@ def test_time_and_sql_filters_narrow_the_mask() -> None:
 
 def test_the_speaker_filter_is_answered_by_the_index() -> None:
     rows, _ = unit_rows(30, 8, seed=2)
-    index = ScopeVectors.build(0, rows[:10])
-    index.append(rows[10:])
+    index = ScopeVectors.build(0, rows[:10], stored=F32)
+    index.append(rows[10:], stored=F32)
     assert not vectors.needs_sql(Filters(actor="Ben"))
     ben = index.mask(Filters(states=(), actor="Ben"))
     assert [int(p) for p in index.pks[: index.size][ben]] == [
@@ -65,7 +68,7 @@ def test_the_speaker_filter_is_answered_by_the_index() -> None:
 
 def test_ann_recall_against_exact(monkeypatch: object) -> None:
     rows, matrix = unit_rows(vectors.ANN_MIN_ROWS + 1000, 32, seed=3)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     assert index.ann is not None
     everything = index.mask(Filters(states=()))
     rng = np.random.default_rng(4)
@@ -84,7 +87,7 @@ def test_a_filter_that_keeps_few_rows_is_answered_exactly(
 ) -> None:
     small_ann(monkeypatch)
     rows, matrix = unit_rows(600, 16, seed=13)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     assert index.ann is not None
     query = matrix[100]
     since = datetime.fromtimestamp(540, UTC)  # the last 60 rows: gathered, then scored
@@ -100,7 +103,7 @@ def test_a_filter_that_keeps_few_rows_is_answered_exactly(
 def test_kept_rows_gathered_in_blocks_are_scored_as_one_product_scores_them() -> None:
     block = vectors.GATHER_BLOCK
     rows, matrix = unit_rows(3 * block * 6, 8, seed=14)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     query = matrix[5]
     for kept in (block - 1, block, block + 1, 2 * block + 7):  # within a fifth of the rows
         allowed = set(range(1, 3 * kept, 3))  # every third row: one block or several
@@ -128,11 +131,11 @@ def test_a_search_walks_the_graph_as_wide_as_its_size_needs(
     small_ann(monkeypatch)
     monkeypatch.setattr(ann, "expansion_search", lambda rows: 7 * rows)
     rows, matrix = unit_rows(400, 16, seed=6)
-    index = ScopeVectors.build(0, rows[:350])
+    index = ScopeVectors.build(0, rows[:350], stored=F32)
     everything = index.mask(Filters(states=()))
     index.search(matrix[0], everything, 5)
     assert index.ann is not None and index.ann.expansion_search == 7 * 350
-    index.append(rows[350:])
+    index.append(rows[350:], stored=F32)
     index.search(matrix[0], index.mask(Filters(states=())), 5)
     assert index.ann.expansion_search == 7 * 400
 
@@ -168,7 +171,7 @@ def test_a_saved_index_is_loaded_whole_and_searches_as_the_one_saved(
     small_ann(monkeypatch)
     rows, matrix = unit_rows(400, 16, seed=5)
     files = Snapshots(tmp_path / "db.ann")
-    first = ScopeVectors.build(3, rows)
+    first = ScopeVectors.build(3, rows, stored=F32)
     first.vectors_stamp, first.columns_stamp = ((1, 2),), ((1, 5),)
     assert snapshots.due(first) and first.ann is not None
     files.save("k", first)
@@ -187,14 +190,14 @@ def test_a_saved_index_is_loaded_whole_and_searches_as_the_one_saved(
         m.setattr(ann, "restore", lambda path: pytest.fail("a stale snapshot was restored"))
         assert files.load("k", 9, ((1, 3),)) is None
     more, _ = unit_rows(20, 16, seed=6, start=401)
-    second.append(more)  # onto the memory-mapped arrays: copied into memory, then grown
+    second.append(more, stored=F32)  # onto the memory-mapped arrays: copied into memory, then grown
     assert second.size == 420 and len(second.ann) == 420 and second.last_pk == 420
     assert not snapshots.due(second)  # 20 rows since: not yet worth saving again
 
 
 def test_columns_are_read_again_only_for_the_rows_held(monkeypatch: pytest.MonkeyPatch) -> None:
     rows, matrix = unit_rows(30, 8, seed=2)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     archived = [(r[0], "archived", *r[3:]) for r in rows]
     assert not index.recolumn(archived[1:])  # not the rows held: nothing changes
     assert index.mask(Filters(states=("active",))).sum() == 20
@@ -206,13 +209,13 @@ def test_columns_are_read_again_only_for_the_rows_held(monkeypatch: pytest.Monke
 def test_a_mask_follows_appended_rows_and_new_columns() -> None:
     """Masks of the same filters are kept between searches; each is the index's as it is."""
     rows, _ = unit_rows(90, 8, seed=4)
-    index = ScopeVectors.build(0, rows[:30])
+    index = ScopeVectors.build(0, rows[:30], stored=F32)
     active, facts = Filters(states=("active",)), Filters(states=("active",), kinds=("fact",))
     first = index.mask(active)
     assert first.sum() == 20 and index.mask(facts).sum() == 10
     first[:] = False  # what a caller does with its mask stays its own
     assert index.mask(active).sum() == 20
-    index.append(rows[30:90])
+    index.append(rows[30:90], stored=F32)
     assert index.mask(active).sum() == 60 and index.mask(facts).sum() == 30
     assert index.recolumn([(r[0], "archived", *r[3:]) for r in rows])
     assert not index.mask(active).any() and not index.mask(facts).any()
@@ -222,7 +225,7 @@ def test_a_damaged_snapshot_is_ignored(tmp_path: Path, monkeypatch: pytest.Monke
     small_ann(monkeypatch)
     rows, _ = unit_rows(400, 16, seed=8)
     files = Snapshots(tmp_path / "db.ann")
-    files.save("k", ScopeVectors.build(0, rows))
+    files.save("k", ScopeVectors.build(0, rows, stored=F32))
     [name] = saved(files.directory)
     (files.directory / name / "graph.usearch").write_bytes(b"not a graph")
     assert files.load("k", 0, ()) is None
@@ -230,13 +233,13 @@ def test_a_damaged_snapshot_is_ignored(tmp_path: Path, monkeypatch: pytest.Monke
     (files.directory / name / "meta.json").write_text("{", encoding="utf-8")
     assert files.load("k", 0, ()) is None
     read_only = Snapshots(tmp_path / "db.ann", writable=False)
-    assert read_only.save("k", ScopeVectors.build(0, rows)) is None
+    assert read_only.save("k", ScopeVectors.build(0, rows, stored=F32)) is None
 
 
 def test_candidates_are_rescored_from_the_exact_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
     small_ann(monkeypatch)
     rows, matrix = unit_rows(400, 16, seed=9)
-    index = ScopeVectors.build(0, rows)
+    index = ScopeVectors.build(0, rows, stored=F32)
     keep = index.mask(Filters(states=()))
     found = index.search(matrix[11], keep, 5)
     assert found[0][0] == 12
@@ -342,7 +345,7 @@ def test_rows_added_to_a_saved_graph_make_the_same_graph_every_time(
     small_ann(monkeypatch)
     rows, _ = unit_rows(3000, 16, seed=5)
     files = Snapshots(tmp_path / "db.ann")
-    base = ScopeVectors.build(0, rows[:2000])
+    base = ScopeVectors.build(0, rows[:2000], stored=F32)
     base.vectors_stamp = base.columns_stamp = ((1, 2),)
     files.save("k", base)
 
@@ -350,7 +353,7 @@ def test_rows_added_to_a_saved_graph_make_the_same_graph_every_time(
         index = files.load("k", 0, ((1, 2),))
         assert index is not None
         for start in range(2000, 3000, 25):
-            index.append(rows[start : start + 25])
+            index.append(rows[start : start + 25], stored=F32)
         assert index.ann is not None and len(index.ann) == 3000
         return bytes(index.ann.save())
 
@@ -379,8 +382,8 @@ def test_columns_are_coded_as_the_rows_say_speakers_numbered_as_they_come() -> N
     rows, _ = unit_rows(6, 4, seed=5)
     rows = [(*r[:5], None if i == 2 else r[5], ["Cy", None, "Ana", "Cy", "Bo", "Ana"][i])
             for i, r in enumerate(rows)]  # fmt: skip
-    index = ScopeVectors.build(0, rows[:3])
-    index.append(rows[3:])
+    index = ScopeVectors.build(0, rows[:3], stored=F32)
+    index.append(rows[3:], stored=F32)
     assert index.actors == {"Cy": 1, "Ana": 2, "Bo": 3}
     assert index.actor[: index.size].tolist() == [1, 0, 2, 1, 3, 2]
     assert index.when[: index.size].tolist() == [0, 1_000_000, 0, 3_000_000, 4_000_000, 5_000_000]
@@ -392,4 +395,4 @@ def test_columns_are_coded_as_the_rows_say_speakers_numbered_as_they_come() -> N
     assert index.actors["Dee"] == 4 and set(index.actor[: index.size].tolist()) == {4}
     assert set(index.state[: index.size].tolist()) == {vectors.STATE_CODE["archived"]}
     assert set(index.when[: index.size].tolist()) == {0}
-    assert ScopeVectors.build(0, []).recolumn([])
+    assert ScopeVectors.build(0, [], stored=F32).recolumn([])

@@ -127,6 +127,9 @@ class PostgresDialect:
     def vector_of(self, value: Any) -> Vector | None:
         return None if value is None else value.to_numpy().astype(np.float32)
 
+    def kept(self, value: Any) -> Vector | None:
+        return self.vector(value)
+
     def days_of(self, values: Sequence[Any]) -> list[int]:
         return [value.astimezone(UTC).toordinal() for value in values]
 

@@ -217,13 +217,14 @@ class SQLBase(ABC, Generic[TxT]):
         if not records:
             return
         d = self.dialect
-        encoded = [d.vector(None if vectors is None else vectors[i]) for i in range(len(records))]
+        kept = [d.kept(None if vectors is None else vectors[i]) for i in range(len(records))]
+        encoded = [d.vector(v) for v in kept]
         params = [
             (*rows.record_params(d, r), v, *d.index_params(r))
             for r, v in zip(records, encoded, strict=True)
         ]
         pks = tx.insert(self._sql.insert_memory, params, "pk")
-        self._figures_insert(tx, list(zip(pks, records, strict=True)), vectors)
+        self._figures_insert(tx, list(zip(pks, records, strict=True)), kept)
         self._after_insert(tx, list(zip(pks, records, encoded, strict=True)))
 
     def _insert_history(self, tx: TxT, events: Sequence[tuple[Scope, HistoryEvent]]) -> None:

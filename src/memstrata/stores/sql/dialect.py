@@ -76,6 +76,11 @@ class Dialect(Protocol):
 
     def vector_of(self, value: Any) -> Vector | None: ...
 
+    def kept(self, value: Any) -> Vector | None:
+        """A vector (or None) as the store keeps it: what ``vector_of`` reads back once it is
+        written. The figures count vectors so, as a recount from the rows would."""
+        ...
+
     def days_of(self, values: Sequence[Any]) -> list[int]:
         """The day (its ordinal) of each of ``values``, times as the store keeps them, as
         ``time_of(value).toordinal()``; none is ``None``."""

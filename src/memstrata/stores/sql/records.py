@@ -124,10 +124,11 @@ class SQLRecords(SQLBase[TxT]):
         snapshot, new = timeline.next_version(old, record, when)
         tx.execute(self._sql.insert_version, rows.version_params(d, old, snapshot))
         user, uparams = user_sql(d, old.scope.user_id)
-        self._figures_update(tx, pk, new, vector)
+        kept = d.kept(vector)
+        self._figures_update(tx, pk, new, kept)
         tx.execute(
             self._sql.update_memory + user,
-            [*rows.record_params(d, new), d.vector(vector), *d.index_params(new), pk, *uparams],
+            [*rows.record_params(d, new), d.vector(kept), *d.index_params(new), pk, *uparams],
         )
         self._after_update(tx, pk, new)
         event = HistoryEvent(memory_id=old.id, version=new.version, op=op, at=when,

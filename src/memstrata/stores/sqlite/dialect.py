@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from memstrata.errors import StoreError
 from memstrata.ports import Vector, stacked
 from memstrata.stores import codec
 from memstrata.stores.codec import day_of_micros, from_micros, to_micros
@@ -49,6 +51,24 @@ def json_path(path: Sequence[str]) -> str:
     return "$" + "".join(f'."{key}"' for key in path)
 
 
+#: The ways a SQLite store may keep vectors (``meta.vector_format``), little-endian.
+VECTOR_FORMATS: dict[str, np.dtype[Any]] = {"float16": np.dtype("<f2"), "float32": np.dtype("<f4")}
+
+
+def vector_dtype(name: str) -> np.dtype[Any]:
+    """The element type of a store's vectors as its ``vector_format`` names it."""
+    try:
+        return VECTOR_FORMATS[name]
+    except KeyError:
+        raise StoreError(f"the store keeps vectors as {name!r}, which this memstrata cannot "
+                         "read; upgrade memstrata to open it") from None  # fmt: skip
+
+
+def as_float32(values: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    """Stored vector values as float32 (those kept so already, without a copy)."""
+    return values if values.dtype == np.float32 else values.astype(np.float32)
+
+
 class SQLiteDialect:
     by_user = False
     lock = ""
@@ -59,6 +79,10 @@ class SQLiteDialect:
     #: The full-text index is the FTS5 table ``memories_fts`` (``SQLiteStore._after_insert``).
     index_columns = ""
     index_values = ""
+
+    def __init__(self, vectors: str = "float16") -> None:
+        #: How the store keeps vectors (its ``vector_format``): they are read as float32.
+        self.stored = vector_dtype(vectors)
 
     def sql(self, text: str) -> str:
         return text
@@ -100,10 +124,13 @@ class SQLiteDialect:
         return _strings(value)
 
     def vector(self, value: Any) -> bytes | None:
-        return None if value is None else np.asarray(value, dtype=np.float32).tobytes()
+        return None if value is None else np.asarray(value, dtype=self.stored).tobytes()
 
     def vector_of(self, value: Any) -> Vector | None:
-        return None if value is None else np.frombuffer(value, dtype=np.float32)
+        return None if value is None else as_float32(np.frombuffer(value, dtype=self.stored))
+
+    def kept(self, value: Any) -> Vector | None:
+        return None if value is None else as_float32(np.asarray(value, dtype=self.stored))
 
     def days_of(self, values: Sequence[Any]) -> list[int]:
         return [day_of_micros(value) for value in values]
@@ -111,8 +138,8 @@ class SQLiteDialect:
     def matrix_of(self, values: Sequence[Any]) -> Vector:
         # Vectors of one width (as one embedder writes them) are one buffer; read-only.
         if values and None not in values and len(set(map(len, values))) == 1:
-            rows = np.frombuffer(b"".join(values), dtype=np.float32)
-            return rows.reshape(len(values), len(values[0]) // 4)
+            rows = as_float32(np.frombuffer(b"".join(values), dtype=self.stored))
+            return rows.reshape(len(values), len(values[0]) // self.stored.itemsize)
         return stacked([self.vector_of(value) for value in values])
 
     def index_params(self, record: MemoryRecord) -> tuple[Any, ...]:

@@ -35,7 +35,7 @@ from memstrata.stores.sql.core import Added, conflict
 from memstrata.stores.sql.dialect import Row
 from memstrata.stores.sql.where import filters_sql, scope_rows_sql, scope_sql, stored_states
 from memstrata.stores.sqlite import ann, files, keywords, schema, snapshots
-from memstrata.stores.sqlite.dialect import SQLiteDialect
+from memstrata.stores.sqlite.dialect import SQLiteDialect, vector_dtype
 from memstrata.stores.sqlite.vectors import (
     DEFAULT_CACHE_BYTES,
     ScopeVectors,
@@ -152,7 +152,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         a file or directory that is not writable, opens it read-only (it must exist then).
         ``cache_bytes`` bounds what it keeps in memory for searches: the scopes' vector matrices
         and its connections' page caches (``ReadMemory``)."""
-        super().__init__(SQLiteDialect())
+        dialect = SQLiteDialect()
+        super().__init__(dialect)
         self.path = str(path)
         self.timeout = timeout
         #: Why writes are refused, when the store is read-only.
@@ -173,6 +174,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 schema.check_current(self._conn)
             else:
                 schema.migrate(self._conn)
+            dialect.stored = vector_dtype(schema.vector_format(self._conn))
+            #: How the file keeps vectors: the vector indexes read them so too.
+            self._stored = dialect.stored
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
         except StoreError as exc:
@@ -520,7 +524,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 index = None
         if index is None:
             found = tx.fetchall(select.format("m.embedding, ") + "ORDER BY m.pk", params)
-            index = ScopeVectors.build(changes, cast(list[VectorRow], found))
+            index = ScopeVectors.build(changes, cast(list[VectorRow], found), stored=self._stored)
         else:
             # Naming every state lets SQLite seek the scope's index to the pk, state by state.
             states, sparams = self.dialect.any_of("m.state", list(STATES))
@@ -528,7 +532,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 select.format("m.embedding, ") + f"AND {states} AND m.pk > ? ORDER BY m.pk",
                 [*params, *sparams, index.last_pk],
             )
-            index.append(cast(list[VectorRow], found))
+            index.append(cast(list[VectorRow], found), stored=self._stored)
             index.stamp = changes
         index.vectors_stamp, index.columns_stamp = stamps
         return index

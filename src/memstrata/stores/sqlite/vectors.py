@@ -124,9 +124,10 @@ class ScopeVectors:
     )
 
     @classmethod
-    def build(cls, stamp: int, rows: Sequence[Row]) -> ScopeVectors:
+    def build(cls, stamp: int, rows: Sequence[Row], *, stored: np.dtype[Any]) -> ScopeVectors:
+        """An index of ``rows``, whose vectors are kept as ``stored`` values."""
         index = cls(stamp=stamp)
-        index.append(rows)
+        index.append(rows, stored=stored)
         return index
 
     @property
@@ -161,12 +162,13 @@ class ScopeVectors:
         self.when = grown(self.when, (new,))
         self.actor = grown(self.actor, (new,))
 
-    def append(self, rows: Sequence[Row]) -> None:
-        """Add ``rows`` (in pk order, past ``last_pk``)."""
+    def append(self, rows: Sequence[Row], *, stored: np.dtype[Any]) -> None:
+        """Add ``rows`` (in pk order, past ``last_pk``), whose vectors are kept as ``stored``
+        values."""
         if not rows:
             return
         if self.dim == 0:
-            self.dim = len(rows[0][1]) // 4
+            self.dim = len(rows[0][1]) // stored.itemsize
             self.matrix = np.zeros((0, self.dim), np.float32)
         start, end = self.size, self.size + len(rows)
         self._grow(end)
@@ -174,8 +176,8 @@ class ScopeVectors:
         # against 0.5 a row at a time (docs/benchmarks.md, "Servers under load", ninth pass).
         pks, vectors, *columns = zip(*rows, strict=True)
         self.pks[start:end] = pks
-        block = np.frombuffer(b"".join(vectors), dtype=np.float32)
-        self.matrix[start:end] = block.reshape(len(rows), self.dim)
+        block = np.frombuffer(b"".join(vectors), dtype=stored)
+        self.matrix[start:end] = block.reshape(len(rows), self.dim)  # as float32
         for name, values in zip(COLUMNS, self._codes(columns), strict=True):
             getattr(self, name)[start:end] = values
         self.size = end
