@@ -93,9 +93,8 @@ def preset(name: str) -> Retrieval:
 CATEGORY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
-#: The characters Python counts as space (``str.split``'s), written out: a regex engine's
-#: ``\s`` (pydantic's, or a client's reading the schema) counts others (none of U+001C to
-#: U+001F, or U+FEFF too).
+#: The characters Python counts as space (``str.split``'s), written out, since regex engines
+#: disagree on ``\s``: pydantic's leaves out U+001C to U+001F, JavaScript's takes in U+FEFF.
 SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: A topic holds some character that is not a space.
 TOPIC_PATTERN = f"[^{SPACES}]"

@@ -174,9 +174,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 schema.check_current(self._conn)
             else:
                 schema.migrate(self._conn)
-            dialect.stored = vector_dtype(schema.vector_format(self._conn))
-            #: How the file keeps vectors: the vector indexes read them so too.
-            self._stored = dialect.stored
+            #: How the file keeps vectors (the dialect writes and reads them so, and the
+            #: vector indexes read them so too).
+            self._stored = dialect.stored = vector_dtype(schema.vector_format(self._conn))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
         except StoreError as exc:
