@@ -72,6 +72,24 @@ def test_a_question_with_every_word_of_one_memory_finds_it_before_its_near_copie
             assert hit.record.sources == (wanted,)
 
 
+def test_an_exact_lookup_comes_before_the_near_copy_stored_right_after_it(
+    tmp_path: Path,
+) -> None:
+    # As four writers at once store them: each round's messages in some order. The turn after
+    # a match gains from it (an answer follows its question), and in this order alpha's
+    # "message 149" came right after charlie's and ranked above it.
+    rounds = [("alpha", "bravo", "charlie", "delta")] * 149 + [("charlie", "alpha", "bravo",
+                                                                "delta")]  # fmt: skip
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        for i, names in enumerate(rounds):
+            mem.add([{"id": f"{name}-{i}", "text": f"message {i} from {name}"}
+                     for name in names], user_id="u")  # fmt: skip
+        [hit] = mem.search("message 149 from charlie", user_id="u", limit=1).hits
+        assert hit.record.sources == ("charlie-149",)
+        budgeted = mem.search("Message 149, from Charlie", user_id="u", budget=200).hits
+        assert budgeted[0].record.sources == ("charlie-149",)
+
+
 def test_a_fresh_process_answers_without_scanning_the_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

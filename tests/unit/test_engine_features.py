@@ -11,7 +11,7 @@ import numpy as np
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
 from memstrata.read.candidates import Docs, Pieces
-from memstrata.read.engine import Candidates, ScopedBM25, _openings, build
+from memstrata.read.engine import Candidates, ScopedBM25, _openings, build, looked_up
 from memstrata.read.features import (
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -283,3 +283,22 @@ def test_the_products_are_pairs_of_features_and_the_default_weighs_only_known_na
         assert a in FEATURES and b in FEATURES and a != b
     assert len(set(PRODUCTS)) == len(PRODUCTS)
     assert set(DEFAULT_WEIGHTS) <= set(FEATURES) | set(PRODUCTS)
+
+
+def test_a_query_held_whole_by_a_text_looks_it_up() -> None:
+    texts = [
+        "message 149 from charlie",
+        "Message 149 from Charlie!",
+        "a message 149, from charlie, came",
+        "message 149 from charlie2",
+        "message 149 from alpha",
+        "from charlie: message 149",
+        "",
+    ]
+    assert looked_up("message 149 from charlie", texts).tolist() == [
+        True, True, True, False, False, False, False,
+    ]  # fmt: skip
+    # Fewer than three words is a keyword search, not a lookup.
+    assert not looked_up("from charlie", texts).any()
+    assert not looked_up("", texts).any()
+    assert looked_up("message 149 from charlie", []).shape == (0,)

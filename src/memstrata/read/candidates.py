@@ -246,6 +246,8 @@ class Candidates:
     #: that gathered the candidates read them; ``None``: not read yet (the features read them
     #: among the candidates' speakers).
     named: tuple[str, ...] | None = None
+    #: Each candidate's text, in order.
+    texts: Sequence[str] = ()
 
     def __len__(self) -> int:
         return len(self.placed)
