@@ -69,6 +69,7 @@ from memstrata.types import (
     Scope,
     SearchResult,
     as_utc,
+    check_id,
     check_metadata,
     check_text,
     new_id,
@@ -717,6 +718,8 @@ class Memory:
         where = self._scope(scope)
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise InvalidInputError("budget must be 0 or more characters")
+        if person is not None:
+            check_id(person, "person")
         known = ledgers.people_of(self.store, where)
         found = profile_.profiles(
             ledgers.ledger_of(self.store, where), {p.name: p.names for p in known}

@@ -123,6 +123,10 @@ def test_the_rules_of_single_operations_are_in_the_schema(
             {"text": "t", "timestamp": "9999-12-31T23:00:00-05:00"}]}}, "range"),
         ("GET", "/v1/memories", {"params": {"user_id": "a", "since": "0001-01-01T00:00:00Z"}},
          "range"),
+        # A parameter of one value given twice: which one was meant?
+        ("GET", "/v1/profile", {"params": [("user_id", "a"), ("run_id", "r"), ("run_id", "s")]},
+         "'run_id' more than once"),
+        ("GET", "/v1/profile", {"params": {"user_id": "a", "person": "Ada\x00"}}, "person"),
     ],
 )  # fmt: skip
 def test_what_the_schema_refuses_the_server_refuses(
@@ -143,3 +147,5 @@ def test_what_the_schema_allows_the_server_takes(server: tuple[httpx.Client, Any
     assert search.status_code == 200, search.text  # JSON may write a whole number as 5.0
     listed = http.get("/v1/memories", params={"user_id": "a", "metadata": '{"tópico": 1}'})
     assert listed.status_code == 200, listed.text
+    kinds = [("user_id", "a"), ("kind", "fact"), ("kind", "episode")]  # a list: one value a time
+    assert http.get("/v1/memories", params=kinds).status_code == 200

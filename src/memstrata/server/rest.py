@@ -15,11 +15,13 @@ import functools
 import inspect
 import json
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -325,10 +327,27 @@ def query_names(dependant: Dependant) -> set[str]:
     return names
 
 
+def listed_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route and its dependencies read as lists (one value a time)."""
+    names = {p.alias for p in dependant.query_params if takes_list(p.field_info.annotation)}
+    for dependency in dependant.dependencies:
+        names |= listed_names(dependency)
+    return names
+
+
+def takes_list(annotation: Any) -> bool:
+    """Whether a parameter's type is a list, or a list or ``None``."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return origin in (Union, UnionType) and any(takes_list(a) for a in get_args(annotation))
+
+
 async def known_query(request: Request, tenant: Annotated[str, Depends(request_tenant)]) -> None:
     """Refuse a query parameter the route does not read (422), as its schema does: a typo such
-    as ``?user=ada`` would otherwise be dropped without a word. (The API key comes first.) It
-    only reads the request, so it runs on the event loop."""
+    as ``?user=ada`` would otherwise be dropped without a word; and one given more than once
+    that takes one value (``?run_id=a&run_id=b``). (The API key comes first.) It only reads
+    the request, so it runs on the event loop."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -339,6 +358,14 @@ async def known_query(request: Request, tenant: Annotated[str, Depends(request_t
         takes = ", ".join(sorted(known)) or "none"
         raise InvalidInputError(
             f"unknown query parameter {', '.join(map(repr, unknown))}; this call takes: {takes}"
+        )
+    # One value of a parameter that takes one: FastAPI would keep the last without a word.
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    twice = sorted(name for name, count in given.items() if count > 1)
+    repeated = [name for name in twice if name not in listed_names(dependant)] if twice else []
+    if repeated:
+        raise InvalidInputError(
+            f"query parameter {', '.join(map(repr, repeated))} more than once; it takes one value"
         )
 
 
