@@ -319,20 +319,12 @@ def scope_graph(mem: Memory, scope: dict[str, Any], filters: Filters, limit: int
     return GraphOut(nodes=list(nodes.values()), edges=list(edges.values()))
 
 
-def query_names(dependant: Dependant) -> set[str]:
-    """The query parameters a route and its dependencies read."""
-    names = {p.alias for p in dependant.query_params}
+def query_params(dependant: Dependant) -> list[Any]:
+    """The query parameters (FastAPI's fields) a route and its dependencies read."""
+    found: list[Any] = list(dependant.query_params)
     for dependency in dependant.dependencies:
-        names |= query_names(dependency)
-    return names
-
-
-def listed_names(dependant: Dependant) -> set[str]:
-    """The query parameters a route and its dependencies read as lists (one value a time)."""
-    names = {p.alias for p in dependant.query_params if takes_list(p.field_info.annotation)}
-    for dependency in dependant.dependencies:
-        names |= listed_names(dependency)
-    return names
+        found += query_params(dependency)
+    return found
 
 
 def takes_list(annotation: Any) -> bool:
@@ -352,7 +344,8 @@ async def known_query(request: Request, tenant: Annotated[str, Depends(request_t
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = query_names(dependant)
+    params = query_params(dependant)
+    known = {p.alias for p in params}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
@@ -361,8 +354,8 @@ async def known_query(request: Request, tenant: Annotated[str, Depends(request_t
         )
     # One value of a parameter that takes one: FastAPI would keep the last without a word.
     given = Counter(name for name, _ in request.query_params.multi_items())
-    twice = sorted(name for name, count in given.items() if count > 1)
-    repeated = [name for name in twice if name not in listed_names(dependant)] if twice else []
+    listed = {p.alias for p in params if takes_list(p.field_info.annotation)}
+    repeated = sorted(name for name, count in given.items() if count > 1 and name not in listed)
     if repeated:
         raise InvalidInputError(
             f"query parameter {', '.join(map(repr, repeated))} more than once; it takes one value"
