@@ -90,6 +90,28 @@ def test_an_exact_lookup_comes_before_the_near_copy_stored_right_after_it(
         assert budgeted[0].record.sources == ("charlie-149",)
 
 
+def test_a_question_asked_again_does_not_outrank_its_answer(tmp_path: Path) -> None:
+    # An assistant's store keeps what its user asked: the question asked again matches its own
+    # earlier asking word for word, which says nothing the asker does not know.
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        mem.add(["My favourite colour is teal, since I was a kid.",
+                 "We went hiking in the hills last weekend.",
+                 "What is my favourite colour?",
+                 "Where do I keep the spare key?",
+                 "The spare key is under the blue flowerpot by the door."],
+                user_id="u")  # fmt: skip
+        for query, wanted in (("What is my favourite colour?", "teal"),
+                              ("what is my favourite colour", "teal"),
+                              ("Where do I keep the spare key", "flowerpot")):  # fmt: skip
+            [hit] = mem.search(query, user_id="u", limit=1).hits
+            assert wanted in hit.record.text, query
+            packed = mem.search(query, user_id="u", budget=300).hits
+            assert wanted in packed[0].record.text, query
+        # Asked before and never answered: the earlier asking is still found.
+        hits = mem.search("Where do I keep the spare key?", user_id="u", limit=5).hits
+        assert "Where do I keep the spare key?" in [h.record.text for h in hits]
+
+
 def test_a_fresh_process_answers_without_scanning_the_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,14 @@ import numpy as np
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
 from memstrata.read.candidates import Docs, Pieces
-from memstrata.read.engine import Candidates, ScopedBM25, _openings, build, looked_up
+from memstrata.read.engine import (
+    Candidates,
+    ScopedBM25,
+    _openings,
+    asked_again,
+    build,
+    looked_up,
+)
 from memstrata.read.features import (
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -302,3 +309,21 @@ def test_a_query_held_whole_by_a_text_looks_it_up() -> None:
     assert not looked_up("from charlie", texts).any()
     assert not looked_up("", texts).any()
     assert looked_up("message 149 from charlie", []).shape == (0,)
+
+
+def test_a_question_that_asks_no_more_than_the_query_is_asked_again() -> None:
+    texts = [
+        "What is my favourite colour?",  # the query again
+        "what's my favorite colour??",  # another spelling of two words: not all its terms
+        "Hey, what is my favourite colour again?",  # all its terms but a third
+        "What is my favourite colour, song and film?",  # asks more
+        "My favourite colour is teal.",  # not a question
+        "Colour?",  # one term
+        "",
+    ]
+    questions = np.array([t.rstrip().endswith("?") for t in texts])
+    assert asked_again("what is my favourite colour", texts, questions).tolist() == [
+        True, False, True, False, False, False, False,
+    ]  # fmt: skip
+    assert not asked_again("", texts, questions).any()
+    assert asked_again("what is my favourite colour", [], np.zeros(0, bool)).shape == (0,)

@@ -358,7 +358,10 @@ def rank(
 #: A query of at least this many words that a memory's text holds whole, word for word, looks
 #: that memory up: it comes first, before the near copies around it, whatever the features say
 #: (the turn after a match gains from it, as an answer follows its question). The lift is more
-#: than the scores of one search spread.
+#: than the scores of one search spread. A question that asks what the query asks
+#: (``asked_again``: an assistant's store keeps what its user asked) is the query asked before,
+#: not its answer, and goes down by as much, after every other candidate; the turns after it
+#: still gain from its match.
 LOOKUP_WORDS = 3
 LOOKUP_LIFT = np.float32(100.0)
 _WORD = re.compile(r"\w+")
@@ -380,6 +383,33 @@ def looked_up(query: str, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
     return out
 
 
+def asked_again(
+    query: str, texts: Sequence[str], questions: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Which of ``texts``, among the ``questions``, ask what ``query`` asks: questions whose
+    search terms (``query_terms``, two at least) the query holds, all but a third of them at
+    most ("Hey, what is my favourite colour again?" for "what is my favourite colour")."""
+    out = np.zeros(len(texts), dtype=bool)
+    asked = set(query_terms(query))
+    if not asked:
+        return out
+    for i in np.flatnonzero(questions).tolist():
+        own = set(query_terms(texts[i]))
+        out[i] = len(own) >= 2 and len(own - asked) <= len(own) // 3
+    return out
+
+
+def _may_ask_again(candidates: Candidates, query: str) -> npt.NDArray[np.bool_]:
+    """The candidates that ``asked_again`` reads: questions that hold two of the query's terms
+    at least (as the features counted them), since its rule needs that many."""
+    questions = candidates.arrays().is_question > 0
+    terms = set(query_terms(query))
+    if not questions.any() or len(terms) < 2:
+        return np.zeros(len(candidates), dtype=bool)
+    held = sum(candidates.lexical.tf(term) > 0 for term in terms)
+    return questions & (np.asarray(held) >= 2)
+
+
 def score(
     candidates: Candidates,
     query: str,
@@ -398,8 +428,10 @@ def score(
     unit_of = cols.unit_of
     unit_score = linear_scores(columns, weights, len(unit_of))
     found = looked_up(query, candidates.texts)
-    if found.any():
-        unit_score += LOOKUP_LIFT * found[unit_of]
+    again = asked_again(query, candidates.texts, _may_ask_again(candidates, query))
+    if found.any() or again.any():
+        lift = np.where(again, -LOOKUP_LIFT, np.where(found, LOOKUP_LIFT, np.float32(0)))
+        unit_score += lift.astype(np.float32)[unit_of]
     unit_score = np.where(cols.allowed[unit_of], unit_score, -np.inf)
     if budget is not None:
         key = unit_score - np.float32(alpha) * cols.unit_log_cost
