@@ -112,6 +112,27 @@ def test_a_question_asked_again_does_not_outrank_its_answer(tmp_path: Path) -> N
         assert "Where do I keep the spare key?" in [h.record.text for h in hits]
 
 
+def test_what_a_speaker_says_again_is_found_once(tmp_path: Path) -> None:
+    # Said five times, a sentence would fill a short list and a small budget with itself and
+    # leave out the newer message that answers.
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        mem.add([{"text": "I live in Lisbon with my cat.", "speaker": "Ana"}] * 5
+                + [{"text": "I moved to Porto last month, the new flat is great.",
+                    "speaker": "Ana"},
+                   {"text": "I live in Lisbon with my cat.", "speaker": "Ben"},
+                   {"text": "My office is in Braga.", "speaker": "Ana"}],
+                user_id="u")  # fmt: skip
+        for hits in (mem.search("where do I live", user_id="u", limit=3).hits,
+                     mem.search("where do I live", user_id="u", budget=300).hits):  # fmt: skip
+            said = [(h.record.actor, h.record.text) for h in hits]
+            assert said.count(("Ana", "I live in Lisbon with my cat.")) == 1, said
+            assert ("Ben", "I live in Lisbon with my cat.") in said, said
+            assert any("Porto" in text for _, text in said), said
+        # Every copy is kept, and a list wants them all.
+        assert len(mem.search("where do I live", user_id="u", limit=10).hits) == 4
+        assert len(mem.list(user_id="u", limit=20).records) == 8
+
+
 def test_a_fresh_process_answers_without_scanning_the_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

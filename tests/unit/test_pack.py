@@ -13,6 +13,8 @@ from memstrata.read.pack import (
     groups,
     pack,
     provenance,
+    said,
+    said_again,
 )
 from memstrata.types import Hit, MemoryRecord, Scope
 
@@ -75,6 +77,35 @@ def test_groups_are_the_units_provenance() -> None:
     assert [[a == b for b in found] for a in found] == [[a == b for b in keys] for a in keys]
     assert found[0] == found[2] and found[4] == found[5] and found[0] != found[3]
     assert groups([], [], []) == []
+
+
+def test_a_message_its_speaker_sends_again_is_one_group() -> None:
+    # Ana sends one message three times (a fact restates the second), Ben sends it once, Ana
+    # once in capitals and once within a longer message; a short reply sent twice stays two.
+    origins = [("m1",), ("m2",), ("m2",), ("m3",), ("m4",), ("m5",), ("m6",), ("m7",), ("m8",)]
+    speakers = ["Ana", "Ana", None, "Ana", "Ben", "Ana", "Ana", "Ana", "Ana"]
+    memory_texts = ["I live in Lisbon.", "I live in Lisbon.", "i live in lisbon",
+                    "I live in Lisbon.", "I live in Lisbon.", "Yes, sure!", "Yes, sure!",
+                    "I LIVE IN LISBON.", "We went out. I live in Lisbon."]  # fmt: skip
+    unit_of = [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
+    texts = [*memory_texts[:8], "We went out.", "I live in Lisbon."]
+    repeats = said_again(speakers, memory_texts)
+    assert [r is not None for r in repeats] == [True, True, False, True] + [False] * 5
+    found = groups(origins, unit_of, texts, repeats)
+    assert found[0] == found[1] == found[2] == found[3]
+    assert len({found[0], *found[4:]}) == 7
+    # In any order, the same groups; without repeats, provenance alone.
+    order = [6, 3, 9, 2, 5, 0, 7, 4, 8, 1]
+    again = groups(origins, [unit_of[i] for i in order], [texts[i] for i in order], repeats)
+    assert [[a == b for b in again] for a in again] == [
+        [found[i] == found[j] for j in order] for i in order
+    ]
+    alone = groups(origins, unit_of, texts)
+    assert alone[1] == alone[2] and len(set(alone)) == 9
+    assert said("Ana", "I live in Lisbon.") != said("Ben", "I live in Lisbon.")
+    assert said("Ana", "I live in Lisbon.") != said("Ana", "i live in lisbon.")
+    assert said("Ana", "Yes, sure!") is None
+    assert said_again(["Ana", "Ana"], ["Hi there you", "Hello there you"]) == [None, None]
 
 
 def test_best_of_each_keeps_the_better_scored_unit_of_a_group_in_order() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
@@ -46,7 +46,7 @@ from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM
 from memstrata.read.embedding import QueryVector, resolve
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
-from memstrata.read.pack import groups, origin, pack
+from memstrata.read.pack import groups, origin, pack, said, said_again
 from memstrata.read.temporal import parse_query_time
 from memstrata.terms import days, moment, prefix_lengths, spread
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
@@ -247,7 +247,7 @@ def build(
     origins = [
         origin(found or (id_,)) for found, id_ in zip(briefs.sources, briefs.ids, strict=True)
     ]
-    unit_group = groups(origins, units.tolist(), unit_text)
+    unit_group = groups(origins, units.tolist(), unit_text, said_again(actor_of, briefs.texts))
     first_units = np.cumsum(counts) - counts
     unit_start = first_units.tolist()
     unit_count = len(unit_text)
@@ -445,10 +445,20 @@ def score(
     ranked = np.argsort(-best, kind="stable")[: int(np.isfinite(best).sum())].tolist()
     hits: list[Hit] = []
     taken = 0
+    # What a speaker said again comes once, the better-ranked (``pack.said``).
+    speakers, texts = cols.actor_of.tolist(), candidates.texts
+    seen: set[Hashable] = set()
     # A memory gone by the time its record is read gives its place to the next.
     while len(hits) < limit and taken < len(ranked):
-        more = ranked[taken : taken + limit - len(hits)]
-        taken += len(more)
+        more: list[int] = []
+        while len(more) < limit - len(hits) and taken < len(ranked):
+            i = ranked[taken]
+            taken += 1
+            repeat = said(speakers[i], texts[i])
+            if repeat not in seen:
+                more.append(i)
+                if repeat is not None:
+                    seen.add(repeat)
         hits += _hits(candidates, columns, weights, unit_score,
                       [(i, float(best[i]), None) for i in more])  # fmt: skip
     return hits

@@ -7,7 +7,8 @@ sentence spends the budget on the rest, and the first memory that does not fit e
 that still fits; a unit whose memory is already in the context costs only its own text, since
 the memory's date and speaker are written once. Units with the same provenance (the same
 sources and the same sentence: an episode and a fact restating it, or a sentence said twice)
-spend the budget once: only the better-scored is packed.
+spend the budget once: only the better-scored is packed. So does a message of at least
+``REPEAT_WORDS`` words that its speaker sends again (``said_again``).
 
 Evidence clusters: the turns that answer a question tend to sit in the same conversation session
 as one that matched it (the question's answer and its context, a list told over several turns).
@@ -63,13 +64,43 @@ def wording(text: str) -> str:
     return " ".join(text.split()).strip(" .!?").casefold()
 
 
+#: A message of at least this many words that its speaker sends again tells nothing new ("I
+#: live in Lisbon with my cat", resent); a shorter one ("Yes!", "Me too") means what the turns
+#: around it make it mean, so two of them are two things said.
+REPEAT_WORDS = 3
+
+
+def said(speaker: Hashable, text: str) -> Hashable | None:
+    """Who said which text, to the letter: the same for a message its speaker sends again;
+    ``None`` for one of fewer than ``REPEAT_WORDS`` words. (To the letter, unlike
+    ``provenance``'s words: a search compares hundreds of texts, and a text resent is the same
+    string.)"""
+    return (speaker, text) if len(text.split(None, REPEAT_WORDS - 1)) >= REPEAT_WORDS else None
+
+
+def said_again(speakers: Sequence[Hashable], texts: Sequence[str]) -> list[Hashable | None]:
+    """Each memory's ``said`` (``speakers`` and ``texts``, each memory's) where another memory
+    says it too, else ``None``."""
+    if len(set(texts)) == len(texts):
+        return [None] * len(texts)
+    keys = [said(speaker, text) for speaker, text in zip(speakers, texts, strict=True)]
+    twice = {key for key, count in Counter(keys).items() if count > 1}
+    return [key if key in twice else None for key in keys]
+
+
 def groups(
-    origins: Sequence[tuple[str, ...]], unit_of: Sequence[int], texts: Sequence[str]
+    origins: Sequence[tuple[str, ...]],
+    unit_of: Sequence[int],
+    texts: Sequence[str],
+    repeats: Sequence[Hashable | None] = (),
 ) -> list[int]:
-    """Each unit's provenance (``provenance``) as a number: the same for units that come from
-    the same messages (``origins``, each memory's; ``unit_of``, each unit's memory) and say
-    the same words (``texts``, each unit's). A unit whose messages no other unit comes from is
-    a group of its own, and its words are not read."""
+    """Each unit's group as a number: the same for units that come from the same messages
+    (``origins``, each memory's; ``unit_of``, each unit's memory) and say the same words
+    (``texts``, each unit's): their provenance (``provenance``). A unit whose messages no
+    other unit comes from is a group of its own, and its words are not read. With
+    ``repeats`` (each memory's ``said_again``), the units of a message said again join the
+    groups of the same units of every message that says it, whatever messages they come
+    from."""
     units = Counter(origins[m] for m in unit_of)
     numbers: dict[Hashable, int] = {}
     out: list[int] = []
@@ -77,7 +108,22 @@ def groups(
         found = origins[memory]
         key = (found, wording(text)) if units[found] > 1 else found
         out.append(numbers.setdefault(key, len(numbers)))
-    return out
+    if not any(repeats):
+        return out
+    joined: dict[Hashable, int] = {}  # a unit of a message said again: the first group of it
+    parent = list(range(len(numbers)))
+
+    def root(number: int) -> int:
+        while parent[number] != number:
+            parent[number] = number = parent[parent[number]]
+        return number
+
+    for unit, (memory, text) in enumerate(zip(unit_of, texts, strict=True)):
+        if repeats[memory] is not None:
+            first = root(joined.setdefault((repeats[memory], text), out[unit]))
+            own = root(out[unit])
+            parent[max(first, own)] = min(first, own)
+    return [root(number) for number in out]
 
 
 def best_of_each(
