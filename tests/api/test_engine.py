@@ -131,6 +131,12 @@ def test_what_a_speaker_says_again_is_found_once(tmp_path: Path) -> None:
         # Every copy is kept, and a list wants them all.
         assert len(mem.search("where do I live", user_id="u", limit=10).hits) == 4
         assert len(mem.list(user_id="u", limit=20).records) == 8
+        # Two users' "user" are two people: across users, each one's message counts.
+        for user in ("ada", "bo"):
+            mem.add([{"text": "I live in Lisbon with my cat.", "speaker": "user"}] * 2,
+                    user_id=user, agent_id="bot")  # fmt: skip
+        hits = mem.search("who lives in Lisbon", agent_id="bot", limit=5).hits
+        assert sorted(h.record.scope.user_id for h in hits) == ["ada", "bo"]
 
 
 def test_a_fresh_process_answers_without_scanning_the_scope(

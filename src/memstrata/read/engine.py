@@ -247,7 +247,12 @@ def build(
     origins = [
         origin(found or (id_,)) for found, id_ in zip(briefs.sources, briefs.ids, strict=True)
     ]
-    unit_group = groups(origins, units.tolist(), unit_text, said_again(actor_of, briefs.texts))
+    if len(set(briefs.texts)) < size:  # a text said twice
+        said_by = list(map(_speaker, placed, actor_of, briefs.kinds))
+        repeats: Sequence[Hashable | None] = said_again(said_by, briefs.texts)
+    else:
+        repeats = ()
+    unit_group = groups(origins, units.tolist(), unit_text, repeats)
     first_units = np.cumsum(counts) - counts
     unit_start = first_units.tolist()
     unit_count = len(unit_text)
@@ -308,6 +313,13 @@ def build(
                       actors=list(actors), dim=dim, vectors=vectors,
                       session_vectors=session_vectors, columns=columns,
                       texts=briefs.texts)  # fmt: skip
+
+
+def _speaker(placed: Placed, actor: int, kind: str) -> Hashable | None:
+    """Who said a memory, where, as what (``pack.said``): its scope, known with its session,
+    its speaker (``actor``, its number among the candidates'; -1: none) and its kind (a fact
+    that restates a message is listed beside it, and packed once as its provenance says)."""
+    return None if placed.session is None else (placed.session[0], actor, kind)
 
 
 def _openings(prev: Sequence[int], first: Sequence[int], counts: npt.NDArray[np.int64]
@@ -446,7 +458,7 @@ def score(
     hits: list[Hit] = []
     taken = 0
     # What a speaker said again comes once, the better-ranked (``pack.said``).
-    speakers, texts = cols.actor_of.tolist(), candidates.texts
+    placed, actor_of, texts = candidates.placed, cols.actor_of.tolist(), candidates.texts
     seen: set[Hashable] = set()
     # A memory gone by the time its record is read gives its place to the next.
     while len(hits) < limit and taken < len(ranked):
@@ -454,7 +466,7 @@ def score(
         while len(more) < limit - len(hits) and taken < len(ranked):
             i = ranked[taken]
             taken += 1
-            repeat = said(speakers[i], texts[i])
+            repeat = said(_speaker(placed[i], actor_of[i], placed[i].brief.kind), texts[i])
             if repeat not in seen:
                 more.append(i)
                 if repeat is not None:

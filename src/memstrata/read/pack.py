@@ -70,15 +70,18 @@ def wording(text: str) -> str:
 REPEAT_WORDS = 3
 
 
-def said(speaker: Hashable, text: str) -> Hashable | None:
+def said(speaker: Hashable | None, text: str) -> Hashable | None:
     """Who said which text, to the letter: the same for a message its speaker sends again;
-    ``None`` for one of fewer than ``REPEAT_WORDS`` words. (To the letter, unlike
-    ``provenance``'s words: a search compares hundreds of texts, and a text resent is the same
-    string.)"""
-    return (speaker, text) if len(text.split(None, REPEAT_WORDS - 1)) >= REPEAT_WORDS else None
+    ``None`` for one of fewer than ``REPEAT_WORDS`` words, or whose ``speaker`` is not known
+    (``None``: a speaker is named with the scope they speak in, since two users' "user" are
+    two people). To the letter, unlike ``provenance``'s words: a search compares hundreds of
+    texts, and a text resent is the same string."""
+    if speaker is None or len(text.split(None, REPEAT_WORDS - 1)) < REPEAT_WORDS:
+        return None
+    return (speaker, text)
 
 
-def said_again(speakers: Sequence[Hashable], texts: Sequence[str]) -> list[Hashable | None]:
+def said_again(speakers: Sequence[Hashable | None], texts: Sequence[str]) -> list[Hashable | None]:
     """Each memory's ``said`` (``speakers`` and ``texts``, each memory's) where another memory
     says it too, else ``None``."""
     if len(set(texts)) == len(texts):
