@@ -112,8 +112,8 @@ def test_a_question_asked_again_does_not_outrank_its_answer(tmp_path: Path) -> N
         assert "Where do I keep the spare key?" in [h.record.text for h in hits]
 
 
-def test_what_a_speaker_says_again_is_found_once(tmp_path: Path) -> None:
-    # Said five times, a sentence would fill a short list and a small budget with itself and
+def test_what_a_speaker_says_again_in_one_session_is_found_once(tmp_path: Path) -> None:
+    # Sent five times, a message would fill a short list and a small budget with itself and
     # leave out the newer message that answers.
     with Memory(tmp_path / "m.db", embedder="hashing") as mem:
         mem.add([{"text": "I live in Lisbon with my cat.", "speaker": "Ana"}] * 5
@@ -137,6 +137,12 @@ def test_what_a_speaker_says_again_is_found_once(tmp_path: Path) -> None:
                     user_id=user, agent_id="bot")  # fmt: skip
         hits = mem.search("who lives in Lisbon", agent_id="bot", limit=5).hits
         assert sorted(h.record.scope.user_id for h in hits) == ["ada", "bo"]
+        # Said in another session, the same words tell of another time.
+        for day in ("2024-03-01", "2024-03-02", "2024-03-03"):
+            mem.add({"text": "Went for a run along the river.", "speaker": "Ana",
+                     "timestamp": f"{day}T07:00:00Z"}, user_id="u")  # fmt: skip
+        runs = mem.search("how often did Ana go for a run", user_id="u", limit=5).hits
+        assert [h.record.text for h in runs].count("Went for a run along the river.") == 3
 
 
 def test_a_fresh_process_answers_without_scanning_the_scope(

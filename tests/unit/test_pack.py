@@ -105,7 +105,7 @@ def test_a_message_its_speaker_sends_again_is_one_group() -> None:
     assert said("Ana", "I live in Lisbon.") != said("Ben", "I live in Lisbon.")
     assert said("Ana", "I live in Lisbon.") != said("Ana", "i live in lisbon.")
     assert said("Ana", "Yes, sure!") is None
-    assert said(None, "I live in Lisbon.") is None  # said where, not known
+    assert said(None, "I live in Lisbon.") is None  # said when and where, not known
     assert said_again(["Ana", "Ana"], ["Hi there you", "Hello there you"]) == [None, None]
 
 

@@ -316,10 +316,11 @@ def build(
 
 
 def _speaker(placed: Placed, actor: int, kind: str) -> Hashable | None:
-    """Who said a memory, where, as what (``pack.said``): its scope, known with its session,
-    its speaker (``actor``, its number among the candidates'; -1: none) and its kind (a fact
-    that restates a message is listed beside it, and packed once as its provenance says)."""
-    return None if placed.session is None else (placed.session[0], actor, kind)
+    """Who said a memory, when, as what (``pack.said``): its session (in its scope), its
+    speaker (``actor``, its number among the candidates'; -1: none) and its kind (a fact that
+    restates a message is listed beside it, and packed once as its provenance says). Said in
+    another session, the same words are another time ("Went for a run.", each day)."""
+    return None if placed.session is None else (placed.session, actor, kind)
 
 
 def _openings(prev: Sequence[int], first: Sequence[int], counts: npt.NDArray[np.int64]

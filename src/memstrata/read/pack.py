@@ -64,18 +64,19 @@ def wording(text: str) -> str:
     return " ".join(text.split()).strip(" .!?").casefold()
 
 
-#: A message of at least this many words that its speaker sends again tells nothing new ("I
-#: live in Lisbon with my cat", resent); a shorter one ("Yes!", "Me too") means what the turns
-#: around it make it mean, so two of them are two things said.
+#: A message of at least this many words that its speaker sends again in one session tells
+#: nothing new ("I live in Lisbon with my cat", resent); a shorter one ("Yes!", "Me too") means
+#: what the turns around it make it mean, so two of them are two things said.
 REPEAT_WORDS = 3
 
 
 def said(speaker: Hashable | None, text: str) -> Hashable | None:
     """Who said which text, to the letter: the same for a message its speaker sends again;
     ``None`` for one of fewer than ``REPEAT_WORDS`` words, or whose ``speaker`` is not known
-    (``None``: a speaker is named with the scope they speak in, since two users' "user" are
-    two people). To the letter, unlike ``provenance``'s words: a search compares hundreds of
-    texts, and a text resent is the same string."""
+    (``None``: a speaker is named with the session they speak in, since two users' "user" are
+    two people, and the same words on another day may tell of another time). To the letter,
+    unlike ``provenance``'s words: a search compares hundreds of texts, and a text resent is
+    the same string."""
     if speaker is None or len(text.split(None, REPEAT_WORDS - 1)) < REPEAT_WORDS:
         return None
     return (speaker, text)
