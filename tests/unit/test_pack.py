@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memstrata.read.pack import (
     best_of_each,
@@ -15,6 +18,7 @@ from memstrata.read.pack import (
     provenance,
     said,
     said_again,
+    wording,
 )
 from memstrata.types import Hit, MemoryRecord, Scope
 
@@ -107,6 +111,55 @@ def test_a_message_its_speaker_sends_again_is_one_group() -> None:
     assert said("Ana", "Yes, sure!") is None
     assert said(None, "I live in Lisbon.") is None  # said when and where, not known
     assert said_again(["Ana", "Ana"], ["Hi there you", "Hello there you"]) == [None, None]
+
+
+_memories = st.lists(
+    st.tuples(
+        st.sampled_from(["m1", "m2", "m3"]),  # its message
+        st.sampled_from(["Ana", "Ben", None]),  # its speaker
+        st.lists(
+            st.sampled_from(["I live in Lisbon.", "i live in lisbon", "Yes!", "We ran."]),
+            min_size=1,
+            max_size=2,
+        ),  # its units
+    ),
+    max_size=8,
+)
+
+
+@given(_memories, st.randoms(use_true_random=False))
+@settings(max_examples=200, deadline=None)
+def test_groups_are_the_same_in_any_order(memories: list[tuple[str, str | None, list[str]]],
+                                          rng: Any) -> None:  # fmt: skip
+    def numbered(order: list[int]) -> dict[tuple[int, int], int]:
+        """Each unit's group, by its memory's place in ``memories`` and its own."""
+        chosen = [memories[i] for i in order]
+        origins = [(message,) for message, _, _ in chosen]
+        texts = [" ".join(units) for _, _, units in chosen]
+        repeats = said_again([speaker for _, speaker, _ in chosen], texts)
+        unit_of = [m for m, (_, _, units) in enumerate(chosen) for _ in units]
+        unit_texts = [unit for _, _, units in chosen for unit in units]
+        found = groups(origins, unit_of, unit_texts, repeats)
+        places = [
+            (order[m], u) for m, (_, _, units) in enumerate(chosen) for u in range(len(units))
+        ]
+        return dict(zip(places, found, strict=True))
+
+    order = list(range(len(memories)))
+    first = numbered(order)
+    rng.shuffle(order)
+    again = numbered(order)
+    pairs = [(a, b) for a in first for b in first]
+    assert [first[a] == first[b] for a, b in pairs] == [again[a] == again[b] for a, b in pairs]
+    for (m, u), number in first.items():
+        for (n, v), other in first.items():
+            message, speaker, units = memories[m]
+            if message == memories[n][0] and wording(units[u]) == wording(memories[n][2][v]):
+                assert number == other  # the same provenance: one group, as before
+            if (speaker is not None and speaker == memories[n][1] and message != memories[n][0]
+                    and units == memories[n][2] and u == v
+                    and said(speaker, " ".join(units)) is not None):  # fmt: skip
+                assert number == other  # a message sent again: one group
 
 
 def test_best_of_each_keeps_the_better_scored_unit_of_a_group_in_order() -> None:
