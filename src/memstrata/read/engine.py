@@ -458,7 +458,7 @@ def score(
     ranked = np.argsort(-best, kind="stable")[: int(np.isfinite(best).sum())].tolist()
     hits: list[Hit] = []
     taken = 0
-    # What a speaker said again comes once, the better-ranked (``pack.said``).
+    # What a speaker sent again in one session comes once, the better-ranked (``pack.said``).
     placed, actor_of, texts = candidates.placed, cols.actor_of.tolist(), candidates.texts
     seen: set[Hashable] = set()
     # A memory gone by the time its record is read gives its place to the next.

@@ -8,7 +8,7 @@ that still fits; a unit whose memory is already in the context costs only its ow
 the memory's date and speaker are written once. Units with the same provenance (the same
 sources and the same sentence: an episode and a fact restating it, or a sentence said twice)
 spend the budget once: only the better-scored is packed. So does a message of at least
-``REPEAT_WORDS`` words that its speaker sends again (``said_again``).
+``REPEAT_WORDS`` words that its speaker sends again in one session (``said_again``).
 
 Evidence clusters: the turns that answer a question tend to sit in the same conversation session
 as one that matched it (the question's answer and its context, a list told over several turns).
