@@ -338,7 +338,9 @@ class Verbs(Protocol):
         together stay within it, and a hit may carry only the sentences of its memory that
         answer (``Hit.excerpt``), so the budget holds more of what matters. ``limit`` caps the
         number of hits: 10 when not given, but with a budget only when given (the budget
-        decides how many fit).
+        decides how many fit). A message its speaker sent again within one session (the same
+        text, three words or more) comes once, and a stored question that asks what ``query``
+        asks comes after the rest: it is the question, not its answer.
 
         A read-only store is searched all the same, but keeps no record of the search, so
         ``feedback`` cannot refer to it."""
