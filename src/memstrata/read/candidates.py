@@ -5,7 +5,7 @@ them with the scope's own statistics, as the store keeps them."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -248,6 +248,9 @@ class Candidates:
     named: tuple[str, ...] | None = None
     #: Each candidate's text, in order.
     texts: Sequence[str] = ()
+    #: Each candidate's ``pack.said_again``: who said its text, where another candidate's
+    #: speaker said it too in the same session (empty: no text is said twice).
+    repeats: Sequence[Hashable | None] = ()
 
     def __len__(self) -> int:
         return len(self.placed)

@@ -46,7 +46,7 @@ from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM
 from memstrata.read.embedding import QueryVector, resolve
 from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
 from memstrata.read.lexical import query_terms
-from memstrata.read.pack import groups, origin, pack, said, said_again
+from memstrata.read.pack import groups, origin, pack, said_again
 from memstrata.read.temporal import parse_query_time
 from memstrata.terms import days, moment, prefix_lengths, spread
 from memstrata.types import Filters, Hit, MemoryRecord, Scope, Signal
@@ -312,7 +312,7 @@ def build(
                       sessions=sessions, unit_text=unit_text, unit_start=unit_start,
                       actors=list(actors), dim=dim, vectors=vectors,
                       session_vectors=session_vectors, columns=columns,
-                      texts=briefs.texts)  # fmt: skip
+                      texts=briefs.texts, repeats=repeats)  # fmt: skip
 
 
 def _speaker(placed: Placed, actor: int, kind: str) -> Hashable | None:
@@ -458,8 +458,9 @@ def score(
     ranked = np.argsort(-best, kind="stable")[: int(np.isfinite(best).sum())].tolist()
     hits: list[Hit] = []
     taken = 0
-    # What a speaker sent again in one session comes once, the better-ranked (``pack.said``).
-    placed, actor_of, texts = candidates.placed, cols.actor_of.tolist(), candidates.texts
+    # What a speaker sent again in one session comes once, the better-ranked (``build`` read
+    # which candidates say what another says: ``pack.said_again``).
+    repeats = candidates.repeats
     seen: set[Hashable] = set()
     # A memory gone by the time its record is read gives its place to the next.
     while len(hits) < limit and taken < len(ranked):
@@ -467,7 +468,7 @@ def score(
         while len(more) < limit - len(hits) and taken < len(ranked):
             i = ranked[taken]
             taken += 1
-            repeat = said(_speaker(placed[i], actor_of[i], placed[i].brief.kind), texts[i])
+            repeat = repeats[i] if repeats else None
             if repeat not in seen:
                 more.append(i)
                 if repeat is not None:
