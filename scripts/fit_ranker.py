@@ -2,7 +2,7 @@
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
         --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--reach 3] [--l2 1.0] [--products 3.0]
-        [--scale PATH=STORE ...] [--young]
+        [--scale PATH=STORE ...] [--young] [--embedder minilm]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
@@ -31,6 +31,9 @@ question of the conversation left out is fitted on.
 With ``--young`` each conversation is also asked as a young scope, after its first one, two
 and four sessions (the questions whose evidence is all said by then): scored held out, never
 fitted on, so that the table shows how the weights do where a scope holds tens of memories.
+
+With ``--embedder SPEC`` (``e5``, say) each conversation's own scope is embedded with that
+model instead of MiniLM, the one the shipped weights and ``--scale``'s stores use.
 
 The weights printed last are fitted on every conversation (and every ``--scale`` store): paste
 them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
@@ -113,14 +116,14 @@ def cached(target: Path, build: Callable[[], list[dict[str, object]]]) -> list[d
     return out
 
 
-def collect(path: Path, cache: Path) -> list[dict[str, object]]:
+def collect(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str, object]]:
     """Per conversation, in a scope of its own: every question's item."""
 
     def build() -> list[dict[str, object]]:
         out = []
         with tempfile.TemporaryDirectory() as tmp:
             for conv in load_locomo(path):
-                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
+                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder=embedder)
                 added = mem.add(conv.messages(), user_id=conv.scope).added
                 items = ask(mem, Scope(user_id=conv.scope), conv.questions, when_of(added))
                 out.append({"id": conv.sample_id, "file": path.stem, "items": items})
@@ -128,14 +131,15 @@ def collect(path: Path, cache: Path) -> list[dict[str, object]]:
                 print(f"features of {conv.sample_id}: {len(added)} memories", file=sys.stderr)
         return out
 
-    return cached(cache / f"engine-features-{path.stem}-v8.pkl", build)
+    named = "" if embedder == "minilm" else f"-{embedder}"
+    return cached(cache / f"engine-features-{path.stem}{named}-v8.pkl", build)
 
 
 #: The checkpoints of ``collect_young``: a scope's first sessions.
 YOUNG = (1, 2, 4)
 
 
-def collect_young(path: Path, cache: Path) -> list[dict[str, object]]:
+def collect_young(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str, object]]:
     """Per conversation, the scope as it grows: after each of its first ``YOUNG`` sessions,
     every question whose evidence all lies in the sessions so far, asked there (a young
     scope holds tens of memories; the whole conversations, hundreds)."""
@@ -144,7 +148,7 @@ def collect_young(path: Path, cache: Path) -> list[dict[str, object]]:
         out = []
         with tempfile.TemporaryDirectory() as tmp:
             for conv in load_locomo(path):
-                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder="minilm")
+                mem = Memory(Path(tmp) / f"{conv.sample_id}.db", embedder=embedder)
                 order = sorted({t.session for t in conv.turns})
                 items, added = [], []
                 for done, count in itertools.pairwise((0, *YOUNG)):
@@ -163,8 +167,9 @@ def collect_young(path: Path, cache: Path) -> list[dict[str, object]]:
                       file=sys.stderr)  # fmt: skip
         return out
 
-    return cached(cache / f"engine-features-{path.stem}-young-{'-'.join(map(str, YOUNG))}-v8.pkl",
-                  build)  # fmt: skip
+    named = "" if embedder == "minilm" else f"-{embedder}"
+    checkpoints = "-".join(map(str, YOUNG))
+    return cached(cache / f"engine-features-{path.stem}{named}-young-{checkpoints}-v8.pkl", build)
 
 
 def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, object]]:
@@ -380,6 +385,10 @@ def main() -> int:
     parser.add_argument("--reach", type=int, default=None,
                         help="cohesion lifts only the session's memories within this many of one "
                         "in the context (default: the whole session)")  # fmt: skip
+    parser.add_argument("--embedder", default="minilm",
+                        help="the embedder of each conversation's own scope (an embedder spec, "
+                        "e.g. e5); --scale reads stores embedded with minilm, so it needs "
+                        "minilm")  # fmt: skip
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--products", dest="l2_products", type=float, default=None,
                         metavar="L2", help="also fit the products of pairs of features "
@@ -402,15 +411,18 @@ def main() -> int:
         "kept), fit on them too and show their held-out table (repeat)",
     )
     args = parser.parse_args()
-    convs = [c for path in args.paths for c in collect(path, args.cache)]
+    if args.scale and args.embedder != "minilm":
+        parser.error("--scale reads stores that `memstrata eval scale` embedded with minilm")
+    convs = [c for path in args.paths for c in collect(path, args.cache, args.embedder)]
     scaled: dict[str, list[dict[str, Any]]] = {}
     for spec in args.scale:
         path, _, store = spec.partition("=")
         for conv in collect_at_scale(Path(path), Path(store), args.cache):
             scaled.setdefault(conv["id"], []).append(conv)
     every = convs + [s for c in convs for s in scaled.get(c["id"], [])]
-    young = {c["id"]: c for path in args.paths for c in collect_young(path, args.cache)
-             } if args.young else {}  # fmt: skip
+    grown = [c for path in args.paths for c in collect_young(path, args.cache, args.embedder)
+             ] if args.young else []  # fmt: skip
+    young = {c["id"]: c for c in grown}
     files = list(dict.fromkeys(c["file"] for c in (*every, *young.values())))
     from memstrata.read.features import HAND_WEIGHTS
 
