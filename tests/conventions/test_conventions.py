@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import re
+import shlex
 from pathlib import Path
 
 import memstrata
@@ -117,3 +120,55 @@ def test_no_backend_name_outside_stores() -> None:
         if re.search(r"\bsqlite3\b|\bpsycopg\b", path.read_text(encoding="utf-8")):
             offenders.append(str(rel))
     assert offenders == []
+
+
+def shell_blocks(text: str) -> list[str]:
+    """The shell code blocks of a Markdown text (fenced as bash, sh, console or unnamed),
+    their continued lines joined."""
+    blocks, lines, language = [], None, ""
+    for line in text.splitlines():
+        if not line.lstrip().startswith("```"):
+            if lines is not None:
+                lines.append(line)
+        elif lines is None:
+            lines, language = [], line.strip()[3:].strip()
+        else:
+            if language in ("", "bash", "sh", "console", "shell"):
+                blocks.append("\n".join(lines).replace("\\\n", " "))
+            lines = None
+    return blocks
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Each ``memstrata ...`` command of the README's and docs/' shell blocks: its line and
+    its arguments up to a comment or a shell operator (variables set before it dropped)."""
+    out = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for block in shell_blocks(path.read_text(encoding="utf-8")):
+            for line in block.splitlines():
+                found = re.match(r"^\s*(?:\$ )?(?:[A-Z_]+=\S*\s+)*memstrata\s+(.*)$", line)
+                if not found:
+                    continue
+                words = shlex.split(found[1], comments=True)
+                ends = [
+                    i for i, w in enumerate(words) if w in ("|", ">", ">>", "2>", "&&", "&", ";")
+                ]
+                out.append((f"{path.name}: {line.strip()}", words[: min(ends, default=len(words))]))
+    return out
+
+
+def test_every_documented_command_is_one_the_cli_takes() -> None:
+    commands = documented_commands()
+    assert len(commands) > 100  # the README's and the docs' own, read
+    refused = []
+    for where, argv in commands:
+        try:
+            with (
+                contextlib.redirect_stderr(io.StringIO()),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                build_parser().parse_args(argv)
+        except SystemExit as exit_:
+            if exit_.code:
+                refused.append(where)
+    assert not refused, "\n".join(refused)
