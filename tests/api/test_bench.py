@@ -221,8 +221,9 @@ def serve_report(tmp_path: Path, *extra: str) -> dict[str, Any]:
     return report
 
 
-def check_serve_report(report: dict[str, Any], processes: int) -> None:
+def check_serve_report(report: dict[str, Any], processes: int, workers: int = 1) -> None:
     assert report["settings"]["processes"] == processes
+    assert report["settings"]["workers"] == workers
     assert report["search_ms"]["all"]["count"] > 0 and report["searches_per_s"] > 0
     assert report["errors"] == 0 and report["missing_adds"] == 0
     assert report["acknowledged_adds"] >= 4  # the probes' adds at least
@@ -230,7 +231,8 @@ def check_serve_report(report: dict[str, Any], processes: int) -> None:
     assert report["interference_ms"]["before"]["count"] == 2
     assert report["interference_ms"]["after"]["count"] == 2
     assert report["freshness_ms"]["reader"] == processes - 1
-    assert len(report["server_memory_mb"]) == processes
+    # Each server's process, and its workers' when it has more than one.
+    assert len(report["server_memory_mb"]) == processes * (1 + workers * (workers > 1))
     for server in report["server_memory_mb"]:
         assert server["after_load"]["VmRSS"] > 0 and server["end"]["VmHWM"] > 0
 
@@ -239,6 +241,11 @@ def test_bench_serve_drives_two_processes_on_one_sqlite_file(tmp_path: Path) -> 
     report = serve_report(tmp_path, "--processes", "2")
     check_serve_report(report, 2)
     assert report["settings"]["backend"] == "sqlite" and report["fill"]["memories"] == 120
+
+
+def test_bench_serve_drives_a_server_of_two_workers(tmp_path: Path) -> None:
+    report = serve_report(tmp_path, "--workers", "2")
+    check_serve_report(report, 1, workers=2)
 
 
 @pytest.mark.postgres

@@ -2,11 +2,12 @@
 
 1. Fills K scopes with M synthetic chat messages each through ``Memory.add`` (SQLite: once,
    then a cached copy; PostgreSQL: a server started with the ``pgserver`` wheel, or ``--db``).
-2. Starts P ``memstrata serve`` processes on that one store.
+2. Starts P ``memstrata serve`` processes on that one store (each with W ``--workers``).
 3. Drives C client threads for S seconds, dealt to the servers in turn (one HTTP connection
    each): each request adds one message (share ``--write-share``) or searches, in a random
    scope. A search is "cold" when it is the first of its scope on its server.
-4. Measures each server's resident memory (``/proc/PID/status``: VmRSS, VmHWM).
+4. Measures each server's resident memory (``/proc/PID/status``: VmRSS, VmHWM), and each of
+   its workers'.
 5. Freshness: a message added through server A, then searched for through server B until B
    returns it; the delay after A's answer, each time.
 6. Interference: B searches scope Y (warm), A adds to scope X, B searches Y again at once; both
@@ -86,11 +87,44 @@ class Server:
     url: str
     log: Path
 
+    def pids(self) -> list[int]:
+        """The processes that serve: the server's, and its workers' (``serve --workers``)."""
+        return [self.process.pid, *children(self.process.pid)]
 
-def start_server(store: str, embedder: str, log: Path) -> Server:
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from ``/proc``; none elsewhere)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return sorted(out)
+
+
+def listeners(port: int) -> int:
+    """How many sockets listen on TCP ``port`` (read from ``/proc/net``; 0 elsewhere): one
+    for each worker of a ``serve --workers`` on Linux."""
+    count = 0
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
+def start_server(store: str, embedder: str, log: Path, workers: int = 1) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "memstrata.cli", "serve", "--db", store]
     command += ["--embedder", embedder, "--port", str(port), "--log-level", "warning"]
+    command += ["--workers", str(workers)] if workers > 1 else []
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -98,7 +132,12 @@ def start_server(store: str, embedder: str, log: Path) -> Server:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return Server(process, url, log)
+                # One worker answers; the kernel deals connections to the others once they
+                # listen too (Linux; elsewhere they share one socket).
+                if workers == 1 or listeners(port) >= workers or sys.platform != "linux":
+                    return Server(process, url, log)
+                time.sleep(0.2)
+                continue
         except httpx.TransportError:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}") from None
@@ -374,19 +413,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         servers: list[Server] = []
         try:
             for i in range(args.processes):
-                servers.append(start_server(store, args.embedder, workdir / f"server-{i}.log"))
+                log = workdir / f"server-{i}.log"
+                servers.append(start_server(store, args.embedder, log, args.workers))
             urls = [s.url for s in servers]
             memory: list[dict[str, Any]] = [
-                {"pid": s.process.pid, "started": read_status(s.process.pid)} for s in servers
+                {"pid": pid, "started": read_status(pid)} for s in servers for pid in s.pids()
             ]
             tally, elapsed = drive(urls, args)
-            for entry, server in zip(memory, servers, strict=True):
-                entry["after_load"] = read_status(server.process.pid)
+            for entry in memory:
+                entry["after_load"] = read_status(entry["pid"])
             acked = list(tally.acked)
             fresh = freshness(urls, args, acked)
             interfere = interference(urls, args, acked)
-            for entry, server in zip(memory, servers, strict=True):
-                entry["end"] = read_status(server.process.pid)
+            for entry in memory:
+                entry["end"] = read_status(entry["pid"])
         finally:
             for server in servers:
                 stop_server(server)
@@ -402,6 +442,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "memories_per_scope": args.memories,
             "clients": args.clients,
             "processes": args.processes,
+            "workers": args.workers,
             "duration_s": args.duration,
             "write_share": args.write_share,
             "embedder": args.embedder,
@@ -446,7 +487,8 @@ def _human(report: dict[str, Any]) -> str:
     )
     stored = report["acknowledged_adds"] - report["missing_adds"]
     lines = [
-        f"{s['backend']}, {s['processes']} process(es), {s['scopes']} scopes x "
+        f"{s['backend']}, {s['processes']} server(s) of {s['workers']} worker(s), "
+        f"{s['scopes']} scopes x "
         f"{s['memories_per_scope']} memories, {s['clients']} clients, {report['elapsed_s']} s",
         f"searches {report['searches_per_s']}/s: p50 {search['all']['p50']} ms, "
         f"p95 {search['all']['p95']} ms; cold / warm {_pair(search['cold'], search['warm'])}",
@@ -464,10 +506,11 @@ def _human(report: dict[str, Any]) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``memstrata bench serve``; exit 1 when an acknowledged add is missing."""
-    if args.scopes < 1 or args.memories < 1 or args.clients < 1 or args.processes < 1:
+    counts = (args.scopes, args.memories, args.clients, args.processes, args.workers)
+    if min(counts) < 1:
         print(
-            "memstrata bench serve: --scopes, --memories, --clients and --processes must be "
-            "at least 1",
+            "memstrata bench serve: --scopes, --memories, --clients, --processes and "
+            "--workers must be at least 1",
             file=sys.stderr,
         )
         return 2
@@ -490,6 +533,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="`memstrata serve` processes on the one store (default 1)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`--workers` of each `memstrata serve`: processes answering on its one port "
+        "(default 1); the resident memory is then each process's, the server's own first",
     )
     p.add_argument(
         "--backend",

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import socket
+import subprocess
 import sys
+import time
 from typing import Any
 
 from memstrata.cli import scope_flags
@@ -54,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from memstrata.server.rest import create_app
     from memstrata.server.runner import serve
 
+    if args.workers > 1 and args.fd is None:
+        return _supervise(args)
     few_malloc_arenas()
     settings = _settings(args).with_overrides(
         allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
@@ -76,11 +82,117 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         required = app.state.keyring.required
         check_bind(args.host, keys_required=required, insecure=args.insecure)
-        mode = "API keys required" if required else f"no API keys: everyone is {settings.tenant!r}"
-        _note(f"memstrata REST on http://{args.host}:{args.port} ({mode}); store {settings.db}")
+        if args.fd is None:
+            _note(_serving(args, settings, required))
         quiet_collector()
-        serve(app, host=args.host, port=args.port, log_level=args.log_level)
+        serve(app, host=args.host, port=args.port, log_level=args.log_level, fd=args.fd)
     return 0
+
+
+def _serving(args: argparse.Namespace, settings: Settings, required: bool) -> str:
+    mode = "API keys required" if required else f"no API keys: everyone is {settings.tenant!r}"
+    where = f"memstrata REST on http://{args.host}:{args.port} ({mode}); store {settings.db}"
+    return where + (f"; {args.workers} worker processes" if args.workers > 1 else "")
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """``memstrata serve --workers N``: bind the port here, then run N ``memstrata serve``
+    processes that answer on it, each with its own store connections, caches and embedder, so
+    that searches use every core (one process runs Python on one at a time). The store is
+    opened (and brought up to date) here first, once. Stops the workers on SIGTERM or SIGINT,
+    and all of them, with an error, when one exits by itself."""
+    from memstrata.server.auth import Keyring, check_bind
+
+    settings = _settings(args)
+    with _tenants(settings) as tenants:
+        required = Keyring(tenants.keys, required=True if args.require_keys else None,
+                           open_tenant=settings.tenant).required  # fmt: skip
+    check_bind(args.host, keys_required=required, insecure=args.insecure)
+    sockets = _listening(args.host, args.port, args.workers)
+    try:
+        workers = [sockets[i % len(sockets)].fileno() for i in range(args.workers)]
+        command = _worker_command(args, settings)
+        return _watch([[*command, "--fd", str(fd)] for fd in workers], workers,
+                      _serving(args, settings, required))  # fmt: skip
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _listening(host: str, port: int, workers: int) -> list[socket.socket]:
+    """Sockets bound to ``host`` and ``port`` for ``workers`` processes to listen on. On Linux
+    one each, bound together (``SO_REUSEPORT``), so that the kernel deals new connections out
+    among them evenly; one socket that they share elsewhere, where whichever worker wakes
+    first accepts every connection waiting (a client that keeps its connection keeps that
+    worker)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    each = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+    out: list[socket.socket] = []
+    try:
+        for _ in range(workers if each else 1):
+            sock = socket.socket(family, kind, proto)
+            out.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if each:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(out[0].getsockname() if len(out) > 1 else address)  # port 0: the first's
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in out:
+            sock.close()
+        raise
+    return out
+
+
+def _worker_command(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The command of a worker of ``_supervise`` but its socket (``--fd``): this server's
+    options (the environment passes on the rest of the settings)."""
+    command = [sys.executable, "-m", "memstrata.cli", "serve", "--db", settings.db,
+               "--tenant", settings.tenant, "--embedder", settings.embedder,
+               "--host", args.host, "--port", str(args.port), "--log-level", args.log_level,
+               "--max-body", str(args.max_body), "--max-import", str(args.max_import)]  # fmt: skip
+    command += ["--insecure"] * args.insecure + ["--require-keys"] * args.require_keys
+    for host in args.allowed_host or ():
+        command += ["--allowed-host", host]
+    for origin in args.allowed_origin or ():
+        command += ["--allowed-origin", origin]
+    return command
+
+
+def _watch(commands: list[list[str]], fds: list[int], serving: str) -> int:
+    """Start a worker for each of ``commands`` (each given its socket of ``fds``) and wait
+    until told to stop or until one exits; then stop every worker. 0 when told to stop, else
+    the exit status of the worker that exited (1 if it was 0 or a signal)."""
+    stop: list[int] = []
+    previous = {s: signal.signal(s, lambda number, _: stop.append(number))
+                for s in (signal.SIGTERM, signal.SIGINT)}  # fmt: skip
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        workers += [subprocess.Popen(command, pass_fds=(fd,))
+                    for command, fd in zip(commands, fds, strict=True)]  # fmt: skip
+        _note(serving)
+        ended = None
+        while not stop and ended is None:
+            ended = next((w for w in workers if w.poll() is not None), None)
+            time.sleep(0.1)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:  # still answering requests its clients gave up on
+                worker.kill()
+                worker.wait()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if ended is None:
+        return 0
+    _note(f"memstrata: worker {ended.pid} exited with status {ended.returncode}; stopped")
+    return ended.returncode if ended.returncode > 0 else 1
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -121,6 +233,16 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             log_level=args.log_level,
         )
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return number
 
 
 def _tenants(settings: Settings) -> Tenants:
@@ -233,6 +355,16 @@ def register(
         help="let web pages of this origin, e.g. https://app.example.org, call the API, with "
         "CORS headers (repeatable; default: MEMSTRATA_ALLOWED_ORIGINS, comma-separated)",
     )
+    p.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=1,
+        help="processes answering on the one port (default 1), so that searches use every "
+        "core; each opens the store and keeps its own caches (MEMSTRATA_READ_CACHE_MB each) "
+        "and /metrics counts, and sees the others' writes at its next search. If one exits, "
+        "the server stops: run it under a supervisor that restarts it",
+    )
+    p.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
     p.set_defaults(handler=cmd_serve)
 
     p = subparsers.add_parser(

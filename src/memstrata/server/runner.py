@@ -12,9 +12,17 @@ from typing import Any
 import uvicorn
 
 
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8420, log_level: str = "info") -> None:
-    """Serve ``app`` until interrupted."""
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+def serve(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8420,
+    log_level: str = "info",
+    fd: int | None = None,
+) -> None:
+    """Serve ``app`` until interrupted: on ``host`` and ``port``, or on the listening socket
+    ``fd`` (bound by another process, which may share it with other servers)."""
+    uvicorn.run(app, host=host, port=port, fd=fd, log_level=log_level, server_header=False)
 
 
 @contextmanager

@@ -1,0 +1,119 @@
+"""``memstrata serve --workers N``: N processes answering on one port, among which the kernel
+deals the connections, each with its own store connections, that see each other's writes and
+stop together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memstrata.evals.load import children, listeners
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc for the workers")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(ready: object, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def served(db_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    env = {**os.environ, "MEMSTRATA_DB": str(db_path), "MEMSTRATA_EMBEDDER": "hashing"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memstrata.cli", "serve", "--port", str(port), "--workers", "2",
+         "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert process.poll() is None, process.communicate()[1]
+        if len(children(process.pid)) < 2 or listeners(port) < 2:
+            return False
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(up)
+        yield process, url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def sockets(pid: int) -> int:
+    """How many sockets process ``pid`` holds open."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+def test_each_worker_serves_and_sees_the_others_writes(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, url = served
+    workers = children(process.pid)
+    before = [sockets(pid) for pid in workers]
+    clients = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
+    try:
+        for client in clients:  # each keeps its connection, to the worker that took it
+            assert client.get("/healthz").status_code == 200
+        taken = [sockets(pid) - count for pid, count in zip(workers, before, strict=True)]
+        assert sum(taken) == 16 and min(taken) > 0, taken  # the kernel dealt them to both
+        added = clients[0].post("/v1/memories", json={"messages": ["My cat is called Miso."],
+                                                      "user_id": "ada"})  # fmt: skip
+        assert added.status_code == 201, added.text
+        for client in clients:
+            found = client.post("/v1/memories/search", json={"query": "cat", "user_id": "ada"})
+            assert found.status_code == 200, found.text
+            assert [hit["text"] for hit in found.json()["hits"]] == ["My cat is called Miso."]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_the_server_stops_with_its_workers(served: tuple[subprocess.Popen[str], str]) -> None:
+    process, _ = served
+    workers = children(process.pid)
+    process.terminate()
+    assert process.wait(30) == 0
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 30)
+
+
+def test_a_worker_that_dies_stops_the_server(served: tuple[subprocess.Popen[str], str]) -> None:
+    process, _ = served
+    first, second = children(process.pid)
+    os.kill(first, signal.SIGKILL)
+    assert process.wait(30) != 0
+    wait_until(lambda: not Path(f"/proc/{second}").exists(), 30)
+    assert "exited" in process.communicate()[1]
+
+
+def test_workers_must_be_at_least_one(db_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "memstrata.cli", "serve", "--db", str(db_path), "--workers", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--workers" in done.stderr
