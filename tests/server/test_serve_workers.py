@@ -117,3 +117,28 @@ def test_workers_must_be_at_least_one(db_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--workers" in done.stderr
+
+
+def test_port_0_serves_on_the_port_the_system_gave_and_says_which(db_path: Path) -> None:
+    env = {**os.environ, "MEMSTRATA_DB": str(db_path), "MEMSTRATA_EMBEDDER": "hashing"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memstrata.cli", "serve", "--port", "0", "--workers", "2",
+         "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        said = process.stderr.readline()
+        url = said.split(" on ", 1)[1].split()[0]
+        assert not url.endswith(":0"), said
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up)
+    finally:
+        process.terminate()
+        process.wait(30)

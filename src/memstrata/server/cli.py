@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from memstrata.cli import scope_flags
+from memstrata.errors import ConfigurationError
 from memstrata.memory import Memory
 from memstrata.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMPORT_BYTES
 from memstrata.server.auth import Tenants, create_key, revoke_key
@@ -83,15 +84,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         required = app.state.keyring.required
         check_bind(args.host, keys_required=required, insecure=args.insecure)
         if args.fd is None:
-            _note(_serving(args, settings, required))
+            _note(_serving(args, settings, required, args.port))
         quiet_collector()
         serve(app, host=args.host, port=args.port, log_level=args.log_level, fd=args.fd)
     return 0
 
 
-def _serving(args: argparse.Namespace, settings: Settings, required: bool) -> str:
+def _serving(args: argparse.Namespace, settings: Settings, required: bool, port: int) -> str:
     mode = "API keys required" if required else f"no API keys: everyone is {settings.tenant!r}"
-    where = f"memstrata REST on http://{args.host}:{args.port} ({mode}); store {settings.db}"
+    where = f"memstrata REST on http://{args.host}:{port} ({mode}); store {settings.db}"
     return where + (f"; {args.workers} worker processes" if args.workers > 1 else "")
 
 
@@ -103,6 +104,8 @@ def _supervise(args: argparse.Namespace) -> int:
     and all of them, with an error, when one exits by itself."""
     from memstrata.server.auth import Keyring, check_bind
 
+    if sys.platform == "win32":  # no sockets handed to a child process
+        raise ConfigurationError("memstrata serve --workers needs Linux or macOS")
     settings = _settings(args)
     with _tenants(settings) as tenants:
         required = Keyring(tenants.keys, required=True if args.require_keys else None,
@@ -112,8 +115,9 @@ def _supervise(args: argparse.Namespace) -> int:
     try:
         workers = [sockets[i % len(sockets)].fileno() for i in range(args.workers)]
         command = _worker_command(args, settings)
+        port = sockets[0].getsockname()[1]  # the system's choice for port 0
         return _watch([[*command, "--fd", str(fd)] for fd in workers], workers,
-                      _serving(args, settings, required))  # fmt: skip
+                      _serving(args, settings, required, port))  # fmt: skip
     finally:
         for sock in sockets:
             sock.close()
