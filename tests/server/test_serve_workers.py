@@ -28,6 +28,14 @@ def free_port() -> int:
         return port
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie that nobody has reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_until(ready: object, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not ready():  # type: ignore[operator]
@@ -98,7 +106,7 @@ def test_the_server_stops_with_its_workers(served: tuple[subprocess.Popen[str], 
     workers = children(process.pid)
     process.terminate()
     assert process.wait(30) == 0
-    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 30)
+    wait_until(lambda: not any(map(alive, workers)), 30)
 
 
 def test_a_worker_that_dies_stops_the_server(served: tuple[subprocess.Popen[str], str]) -> None:
@@ -106,7 +114,7 @@ def test_a_worker_that_dies_stops_the_server(served: tuple[subprocess.Popen[str]
     first, second = children(process.pid)
     os.kill(first, signal.SIGKILL)
     assert process.wait(30) != 0
-    wait_until(lambda: not Path(f"/proc/{second}").exists(), 30)
+    wait_until(lambda: not alive(second), 30)
     assert "exited" in process.communicate()[1]
 
 
@@ -142,3 +150,13 @@ def test_port_0_serves_on_the_port_the_system_gave_and_says_which(db_path: Path)
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_workers_stop_when_their_server_is_killed(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, _ = served
+    workers = children(process.pid)
+    process.kill()  # no chance to stop them itself
+    process.wait(30)
+    wait_until(lambda: not any(map(alive, workers)), 30)

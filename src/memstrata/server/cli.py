@@ -7,6 +7,7 @@ SDK are imported only when a server command runs.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import signal
 import socket
@@ -24,6 +25,8 @@ from memstrata.settings import Settings, few_malloc_arenas, quiet_collector
 
 DEFAULT_REST_PORT = 8420
 DEFAULT_MCP_PORT = 8421
+#: Linux's ``prctl`` option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 #: Bind addresses that name no host of their own (every interface).
 ANY_ADDRESS = ("0.0.0.0", "::", "")
 SERVE_DESCRIPTION = """\
@@ -61,6 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers > 1 and args.fd is None:
         return _supervise(args)
+    if args.fd is not None:
+        _stop_with_parent()
     few_malloc_arenas()
     settings = _settings(args).with_overrides(
         allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
@@ -163,6 +168,16 @@ def _worker_command(args: argparse.Namespace, settings: Settings) -> list[str]:
     for origin in args.allowed_origin or ():
         command += ["--allowed-origin", origin]
     return command
+
+
+def _stop_with_parent() -> None:
+    """Have this process (a worker of ``_supervise``) sent SIGTERM when the process that
+    started it dies, even killed outright, rather than go on serving (Linux; elsewhere the
+    workers outlive a server killed so)."""
+    if sys.platform == "linux":
+        prctl = ctypes.CDLL(None).prctl
+        prctl.argtypes = (ctypes.c_int, ctypes.c_ulong)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _watch(commands: list[list[str]], fds: list[int], serving: str) -> int:
