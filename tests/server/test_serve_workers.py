@@ -92,10 +92,19 @@ def test_each_worker_serves_and_sees_the_others_writes(
         added = clients[0].post("/v1/memories", json={"messages": ["My cat is called Miso."],
                                                       "user_id": "ada"})  # fmt: skip
         assert added.status_code == 201, added.text
+        searches = []
         for client in clients:
             found = client.post("/v1/memories/search", json={"query": "cat", "user_id": "ada"})
             assert found.status_code == 200, found.text
             assert [hit["text"] for hit in found.json()["hits"]] == ["My cat is called Miso."]
+            searches.append(found.json())
+        # Feedback on each search through the next client: both workers hold clients, so for
+        # one pair at least the feedback reaches the worker that did not search.
+        for client, answered in zip(clients[1:] + clients[:1], searches, strict=True):
+            used = [answered["hits"][0]["id"]]
+            told = client.post("/v1/feedback", json={"search_id": answered["search_id"],
+                                                     "used": used, "user_id": "ada"})  # fmt: skip
+            assert told.status_code == 200, told.text
     finally:
         for client in clients:
             client.close()
