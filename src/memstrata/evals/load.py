@@ -538,6 +538,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=1,
+        metavar="W",
         help="`--workers` of each `memstrata serve`: processes answering on its one port "
         "(default 1); the resident memory is then each process's, the server's own first",
     )

@@ -378,6 +378,7 @@ def register(
         "--workers",
         type=_at_least_one,
         default=1,
+        metavar="N",
         help="processes answering on the one port (default 1), so that searches use every "
         "core; each opens the store and keeps its own caches (MEMSTRATA_READ_CACHE_MB each) "
         "and /metrics counts, and sees the others' writes at its next search. If one exits, "
