@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from memstrata.evals.load import children, listeners
+from memstrata.evals.load import children, free_port, listeners
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc for the workers")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def alive(pid: int) -> bool:
