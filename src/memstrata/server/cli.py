@@ -121,8 +121,7 @@ def _supervise(args: argparse.Namespace) -> int:
         workers = [sockets[i % len(sockets)].fileno() for i in range(args.workers)]
         command = _worker_command(args, settings)
         port = sockets[0].getsockname()[1]  # the system's choice for port 0
-        return _watch([[*command, "--fd", str(fd)] for fd in workers], workers,
-                      _serving(args, settings, required, port))  # fmt: skip
+        return _watch(command, workers, _serving(args, settings, required, port))
     finally:
         for sock in sockets:
             sock.close()
@@ -180,17 +179,16 @@ def _stop_with_parent() -> None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _watch(commands: list[list[str]], fds: list[int], serving: str) -> int:
-    """Start a worker for each of ``commands`` (each given its socket of ``fds``) and wait
-    until told to stop or until one exits; then stop every worker. 0 when told to stop, else
-    the exit status of the worker that exited (1 if it was 0 or a signal)."""
+def _watch(command: list[str], fds: list[int], serving: str) -> int:
+    """Start a worker (``command``) for each socket of ``fds``, given it as ``--fd``, and
+    wait until told to stop or until one exits; then stop every worker. 0 when told to stop,
+    else the exit status of the worker that exited (1 if it was 0 or a signal)."""
     stop: list[int] = []
     previous = {s: signal.signal(s, lambda number, _: stop.append(number))
                 for s in (signal.SIGTERM, signal.SIGINT)}  # fmt: skip
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        workers += [subprocess.Popen(command, pass_fds=(fd,))
-                    for command, fd in zip(commands, fds, strict=True)]  # fmt: skip
+        workers += [subprocess.Popen([*command, "--fd", str(fd)], pass_fds=(fd,)) for fd in fds]
         _note(serving)
         ended = None
         while not stop and ended is None:
