@@ -84,9 +84,7 @@ def said(speaker: Hashable | None, text: str) -> Hashable | None:
 
 def said_again(speakers: Sequence[Hashable | None], texts: Sequence[str]) -> list[Hashable | None]:
     """Each memory's ``said`` (``speakers`` and ``texts``, each memory's) where another memory
-    says it too, else ``None``."""
-    if len(set(texts)) == len(texts):
-        return [None] * len(texts)
+    says it too, else ``None``. (``read.engine.build`` calls it only where a text repeats.)"""
     keys = [said(speaker, text) for speaker, text in zip(speakers, texts, strict=True)]
     twice = {key for key, count in Counter(keys).items() if count > 1}
     return [key if key in twice else None for key in keys]
