@@ -116,6 +116,12 @@ def cached(target: Path, build: Callable[[], list[dict[str, object]]]) -> list[d
     return out
 
 
+def _tag(embedder: str) -> str:
+    """What a cache file's name says of the embedder: nothing for MiniLM, as before there
+    was a choice."""
+    return "" if embedder == "minilm" else f"-{embedder}"
+
+
 def collect(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str, object]]:
     """Per conversation, in a scope of its own: every question's item."""
 
@@ -131,8 +137,7 @@ def collect(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str,
                 print(f"features of {conv.sample_id}: {len(added)} memories", file=sys.stderr)
         return out
 
-    named = "" if embedder == "minilm" else f"-{embedder}"
-    return cached(cache / f"engine-features-{path.stem}{named}-v8.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-v8.pkl", build)
 
 
 #: The checkpoints of ``collect_young``: a scope's first sessions.
@@ -167,9 +172,9 @@ def collect_young(path: Path, cache: Path, embedder: str = "minilm") -> list[dic
                       file=sys.stderr)  # fmt: skip
         return out
 
-    named = "" if embedder == "minilm" else f"-{embedder}"
     checkpoints = "-".join(map(str, YOUNG))
-    return cached(cache / f"engine-features-{path.stem}{named}-young-{checkpoints}-v8.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-young-{checkpoints}-v8.pkl",
+                  build)  # fmt: skip
 
 
 def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, object]]:
