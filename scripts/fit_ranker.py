@@ -10,8 +10,10 @@ store's keyword and vector searches, the time window, named speakers, neighbours
 and computes the library's own features over the candidates' units (``read.features``); a unit
 is a positive when one of its memory's sources is an evidence id of the question. A logistic
 model (is this unit's memory evidence?) over the features (with ``--products L2``, the products
-of pairs of them that ``read.features.PRODUCTS`` names too, regularised by L2) is fitted on
-all conversations but one and scored on
+of pairs of them that ``read.features.PRODUCTS`` names too, regularised by L2) is fitted in
+two passes, as the ranker weighs (``read.features.unit_scores``): the first over the features,
+the second over them and the first's columns (a unit's first score, its memory's best). Both are
+fitted on all conversations but one and scored on
 the one left out, with the library's own packing (``read.pack``, as ``search(question,
 budget=4000)`` packs: no count caps it, a provenance once, a session's other turns favoured
 once it has a memory in the context) for the budget and memories ranked
@@ -36,7 +38,8 @@ With ``--embedder SPEC`` (``e5``, say) each conversation's own scope is embedded
 model instead of MiniLM, the one the shipped weights and ``--scale``'s stores use.
 
 The weights printed last are fitted on every conversation (and every ``--scale`` store): paste
-them into ``read/features.py`` as ``DEFAULT_WEIGHTS`` only together with the held-out tables.
+the first pass into ``read/features.py`` as ``FIRST_WEIGHTS`` and the second as
+``DEFAULT_WEIGHTS``, only together with the held-out tables.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +68,16 @@ from memstrata.evals.metrics import (
 from memstrata.evals.scale import SCOPE, merge
 from memstrata.memory import MAX_LIMIT
 from memstrata.read.engine import gather, labels_of, when_of
-from memstrata.read.features import FEATURES, PRODUCTS, features
+from memstrata.read.features import (
+    FEATURES,
+    PRODUCTS,
+    SECOND,
+    best_of,
+    features,
+    linear_scores,
+    standing,
+    unit_scores,
+)
 from memstrata.read.pack import context_length, pack
 from memstrata.terms import context_prefix
 from memstrata.types import Filters, Scope
@@ -203,16 +215,44 @@ def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, obj
 FITTED = tuple(f for f in FEATURES if f != "how_procedure")
 
 
-#: What a model weighs (``read.features.linear_scores``): every feature, then the products.
-TERMS = (*FEATURES, *PRODUCTS)
+#: What a model weighs (``read.features.linear_scores``): every feature, the first pass's
+#: columns, then the products.
+TERMS = (*FEATURES, *SECOND, *PRODUCTS)
 _FACTORS = [(FEATURES.index(a), FEATURES.index(b))
             for a, _, b in (name.partition("*") for name in PRODUCTS)]  # fmt: skip
 
 
+class Model(NamedTuple):
+    """The ranker's two passes (``read.features.unit_scores``), each weights over ``TERMS``."""
+
+    first: np.ndarray
+    second: np.ndarray
+
+
+def weighs(weights: np.ndarray) -> dict[str, float]:
+    """Weights over ``TERMS`` by name, as ``read.features`` takes them."""
+    return {name: float(v) for name, v in zip(TERMS, weights, strict=True) if v}
+
+
+def columns_of(item: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The item's features by name."""
+    return {f: item["X"][:, i] for i, f in enumerate(FEATURES)}
+
+
+def augmented(item: dict[str, Any], first: np.ndarray) -> np.ndarray:
+    """The item's features (columns ``FEATURES``) and the columns ``first`` gives the second
+    pass (``SECOND``)."""
+    unit_of = item["unit_of"]
+    scores = linear_scores(columns_of(item), weighs(first), len(unit_of))
+    more = standing(scores, best_of(scores, unit_of), unit_of)
+    return np.hstack([item["X"], np.stack([more[name] for name in SECOND], axis=1)])
+
+
 def design(x: np.ndarray, columns: list[int]) -> np.ndarray:
     """The terms ``columns`` (positions in ``TERMS``) of each unit, from its features ``x``
-    (columns ``FEATURES``): a product is computed only when asked for."""
-    width = len(FEATURES)
+    (columns ``FEATURES``, then ``SECOND`` where a pass weighs them): a product is computed
+    only when asked for."""
+    width = len(FEATURES) + len(SECOND)
     terms = [x[:, c] if c < width else x[:, _FACTORS[c - width][0]] * x[:, _FACTORS[c - width][1]]
              for c in columns]  # fmt: skip
     return np.stack(terms, axis=1) if terms else np.zeros((len(x), 0), x.dtype)
@@ -228,6 +268,7 @@ GROUPS = {
     "named speaker": ("spk_named", "other_named", "spec_spk", "list_spk"),
     "named speaker's first person, others' you": ("self_spk", "addressed"),
     "priors (length, question, photo)": ("loglen", "is_q", "photo"),
+    "the second pass (a unit's first score, its memory's best)": SECOND,
 }
 
 
@@ -237,20 +278,41 @@ def fit(
     iters: int = 50,
     without: tuple[str, ...] = (),
     l2_products: float | None = None,
+) -> Model:
+    """Both passes of the ranker (``Model``): the first over the ``FITTED`` features but
+    ``without`` (and with ``l2_products``, the products of those, regularised that much; ``None``:
+    none), the second over those and the first's columns (``SECOND``, but ``without``)."""
+    first = _logistic(convs, [f for f in FITTED if f not in without], l2, iters, l2_products)
+    kept = [f for f in SECOND if f not in without]
+    if not kept:
+        return Model(first, first)
+    names = [f for f in FITTED if f not in without] + kept
+    return Model(first, _logistic(convs, names, l2, iters, l2_products, first))
+
+
+def _logistic(
+    convs: list[dict[str, object]],
+    names: list[str],
+    l2: float,
+    iters: int,
+    l2_products: float | None,
+    first: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pointwise L2-regularised logistic regression (Newton's method): is this memory evidence
-    for the question? Returns weights over ``TERMS``: the ``FITTED`` features but ``without``,
-    and with ``l2_products`` (``None``: none) the products of those, regularised that much."""
-    columns = [FEATURES.index(f) for f in FITTED if f not in without]
+    for the question? Returns weights over ``TERMS``: the features ``names`` (with ``first``,
+    the columns it gives the second pass among them) and with ``l2_products`` the products of
+    the features among them."""
+    columns = [TERMS.index(f) for f in names]
     penalties = [l2] * len(columns)
     if l2_products is not None:
         kept = set(columns)
         for i, (a, b) in enumerate(_FACTORS):
             if {a, b} <= kept:
-                columns.append(len(FEATURES) + i)
+                columns.append(len(FEATURES) + len(SECOND) + i)
                 penalties.append(l2_products)
     items = [q for c in convs for q in c["items"] if q["X"] is not None]  # type: ignore[attr-defined]
-    x = np.vstack([design(q["X"], columns) for q in items]).astype(float)
+    x = np.vstack([design(q["X"] if first is None else augmented(q, first), columns)
+                   for q in items]).astype(float)  # fmt: skip
     y = np.concatenate([q["y"] for q in items]).astype(float)
     xb = np.hstack([x, np.ones((len(x), 1))])
     penalty = np.diag([*penalties, 0.0])
@@ -269,14 +331,14 @@ def fit(
 
 def score(
     conv: dict[str, Any],
-    w: np.ndarray,
+    model: Model,
     alpha: float,
     budget: int,
     cohesion: float = 0.0,
     reach: int | None = None,
 ) -> list[tuple]:
     rows = []
-    used = np.flatnonzero(w).tolist()
+    first, second = weighs(model.first), weighs(model.second)
     for item in conv["items"]:
         category, evidence = item["gold"]
         if item["X"] is None:
@@ -286,7 +348,7 @@ def score(
             rows.append((category, bool(evidence), empty, budget, conv["file"]))
             continue
         unit_of, sources = item["unit_of"], item["sources"]
-        unit_score = (design(item["X"], used) @ w[used]).astype(np.float32)
+        unit_score = unit_scores(columns_of(item), second, unit_of, first)
         best = np.full(len(sources), -np.inf, dtype=np.float32)
         np.maximum.at(best, unit_of, unit_score)
         order = np.argsort(-best, kind="stable")[:50]
@@ -315,7 +377,7 @@ COHESIONS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
 def pick_packing(
-    train: list[dict[str, Any]], w: np.ndarray, args: argparse.Namespace
+    train: list[dict[str, Any]], model: Model, args: argparse.Namespace
 ) -> tuple[float, float]:
     """The packing's length preference and session cohesion that score best (recall within
     the budget, every training question alike) on the training conversations: each picked
@@ -327,7 +389,8 @@ def pick_packing(
         return grid[0]
 
     def recall(ac: tuple[float, float]) -> float:
-        rows = [r for conv in train for r in score(conv, w, ac[0], args.budget, ac[1], args.reach)]
+        rows = [r for conv in train
+                for r in score(conv, model, ac[0], args.budget, ac[1], args.reach)]  # fmt: skip
         return table(rows)["budget"]["overall"]
 
     return max(grid, key=recall)
@@ -365,12 +428,12 @@ def held_out(
     for i, conv in enumerate(convs):
         others = [c for j, c in enumerate(convs) if j != i]
         train = others + [s for c in others for s in scaled.get(c["id"], [])]
-        w = fit(train, args.l2, without=without, l2_products=args.l2_products)
-        alpha, cohesion = pick_packing(train, w, args)
+        model = fit(train, args.l2, without=without, l2_products=args.l2_products)
+        alpha, cohesion = pick_packing(train, model, args)
         picked.append((alpha, cohesion))
         grown = [young[conv["id"]]] if conv["id"] in young else []
         for asked in (conv, *scaled.get(conv["id"], []), *grown):
-            rows += score(asked, w, alpha, args.budget, cohesion, args.reach)
+            rows += score(asked, model, alpha, args.budget, cohesion, args.reach)
     return rows, picked
 
 
@@ -431,7 +494,8 @@ def main() -> int:
     files = list(dict.fromkeys(c["file"] for c in (*every, *young.values())))
     from memstrata.read.features import HAND_WEIGHTS
 
-    hand = np.array([HAND_WEIGHTS.get(f, 0.0) for f in TERMS])
+    hand_weights = np.array([HAND_WEIGHTS.get(f, 0.0) for f in TERMS])
+    hand = Model(hand_weights, hand_weights)
     by_hand = [r for conv in (*every, *young.values())
                for r in score(conv, hand, args.alpha, args.budget, args.cohesion, args.reach)
                ]  # fmt: skip
@@ -462,8 +526,9 @@ def main() -> int:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
     final = fit(every, args.l2, l2_products=args.l2_products)
-    print("weights fitted on every conversation:")
-    print({f: round(float(v), 4) for f, v in zip(TERMS, final, strict=True) if abs(v) > 1e-4})
+    for name, weights in (("first pass", final.first), ("second pass", final.second)):
+        print(f"weights fitted on every conversation, {name}:")
+        print({f: round(float(v), 4) for f, v in zip(TERMS, weights, strict=True) if abs(v) > 1e-4})
     if args.fit_alpha or args.fit_cohesion:
         print(f"(alpha, cohesion) picked on every conversation: {pick_packing(every, final, args)}")
     return 0

@@ -50,7 +50,9 @@ class Retrieval:
     ranker: str = "rrf"
     #: Feature weights of the ``"features"`` ranker (default ``read.features.DEFAULT_WEIGHTS``);
     #: a weight named ``"a*b"`` weighs the product of features ``a`` and ``b``
-    #: (``read.features.PRODUCTS``).
+    #: (``read.features.PRODUCTS``); weights of ``"first"`` and ``"standing"`` make them a
+    #: second pass over a first under ``read.features.FIRST_WEIGHTS``
+    #: (``read.features.unit_scores``).
     weights: tuple[tuple[str, float], ...] = ()
     #: How much the ``"features"`` ranker prefers short units of similar score when it packs a
     #: context budget (``search(budget=...)``).

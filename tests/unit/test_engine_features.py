@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from memstrata.ports import Placed, ScopeStats, SessionStats
 from memstrata.read.candidates import Docs, Pieces
@@ -22,9 +23,14 @@ from memstrata.read.engine import (
 from memstrata.read.features import (
     DEFAULT_WEIGHTS,
     FEATURES,
+    FIRST_WEIGHTS,
     PRODUCTS,
+    SECOND,
+    best_of,
     features,
     linear_scores,
+    standing,
+    unit_scores,
     zscore,
 )
 from memstrata.read.lexical import BM25, query_terms, stemmed
@@ -284,12 +290,53 @@ def test_a_weight_named_a_star_b_weighs_the_product_of_two_features() -> None:
     assert linear_scores(cols, {"bm25*nope": 9.0, "nope": 9.0}, 3).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_standing_gives_each_unit_its_first_score_and_its_memorys_best() -> None:
+    first = np.array([3.0, 1.0, 0.0, 2.0], dtype=np.float32)
+    unit_of = np.array([0, 0, 1, 2], dtype=np.int64)
+    best = best_of(first, unit_of)
+    assert best.tolist() == [3.0, 0.0, 2.0]
+    out = standing(first, best, unit_of)
+    assert set(out) == set(SECOND)
+    np.testing.assert_allclose(out["first"], zscore(first))
+    # Standardised over the three memories, not the four units.
+    np.testing.assert_allclose(out["standing"], zscore(best)[unit_of])
+    assert out["standing"][0] == out["standing"][1] > out["standing"][3] > out["standing"][2]
+    # A memory no unit belongs to (memory 1 here) gets the lowest score.
+    assert best_of(first, np.array([0, 0, 2, 2], dtype=np.int64)).tolist() == [3.0, 0.0, 2.0]
+
+
+def test_the_second_pass_places_memories_and_the_first_orders_a_memorys_units() -> None:
+    rng = np.random.default_rng(7)
+    n = 40
+    cols = {name: np.zeros(n, dtype=np.float32) for name in FEATURES}
+    for name in ("bm25", "cov", "dense", "cos", "t_bm25", "s_bm25", "tmax", "loglen"):
+        cols[name] = rng.normal(size=n).astype(np.float32)
+    unit_of = np.repeat(np.arange(n // 4), 4).astype(np.int64)  # ten memories of four units
+    score = unit_scores(cols, DEFAULT_WEIGHTS, unit_of)
+    first = linear_scores(cols, FIRST_WEIGHTS, n)
+    second = linear_scores(cols | standing(first, best_of(first, unit_of), unit_of),
+                           DEFAULT_WEIGHTS, n)  # fmt: skip
+    for memory in range(n // 4):
+        units = unit_of == memory
+        # A memory stands at its best unit's second score ...
+        assert score[units].max() == pytest.approx(second[units].max(), abs=1e-5)
+        # ... and its units keep the first pass's distances below their best.
+        np.testing.assert_allclose(score[units] - score[units].max(),
+                                   first[units] - first[units].max(), atol=1e-5)  # fmt: skip
+    # The second pass orders the memories otherwise than the first (these columns, seed 7).
+    assert not np.array_equal(np.argsort(-best_of(score, unit_of)),
+                              np.argsort(-best_of(first, unit_of)))  # fmt: skip
+    # Weights that do not weigh the first pass's columns are one pass.
+    np.testing.assert_array_equal(unit_scores(cols, FIRST_WEIGHTS, unit_of), first)
+
+
 def test_the_products_are_pairs_of_features_and_the_default_weighs_only_known_names() -> None:
     for name in PRODUCTS:
         a, _, b = name.partition("*")
         assert a in FEATURES and b in FEATURES and a != b
     assert len(set(PRODUCTS)) == len(PRODUCTS)
-    assert set(DEFAULT_WEIGHTS) <= set(FEATURES) | set(PRODUCTS)
+    assert set(DEFAULT_WEIGHTS) <= set(FEATURES) | set(SECOND) | set(PRODUCTS)
+    assert set(FIRST_WEIGHTS) <= set(FEATURES) | set(PRODUCTS)
 
 
 def test_a_query_held_whole_by_a_text_looks_it_up() -> None:

@@ -44,7 +44,7 @@ from memstrata.ports import (
 )
 from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM25, SessionDocs
 from memstrata.read.embedding import QueryVector, resolve
-from memstrata.read.features import DEFAULT_WEIGHTS, features, linear_scores
+from memstrata.read.features import DEFAULT_WEIGHTS, features, unit_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import groups, origin, pack, said_again
 from memstrata.read.temporal import parse_query_time
@@ -439,7 +439,7 @@ def score(
     columns = features(candidates, query, vector, now)
     cols = candidates.arrays()
     unit_of = cols.unit_of
-    unit_score = linear_scores(columns, weights, len(unit_of))
+    unit_score = unit_scores(columns, weights, unit_of)
     found = looked_up(query, candidates.texts)
     again = asked_again(query, candidates.texts, _may_ask_again(candidates, query))
     if found.any() or again.any():

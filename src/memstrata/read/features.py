@@ -10,6 +10,13 @@ in the question's time window, whether it was said by a person the question name
 first person) or by another who calls them "you", and whether it is a procedure when the
 question asks how to do something. A unit's score is a weighted sum of its features (and of
 products of pairs of them, ``PRODUCTS``, for weights that name them).
+
+The ranker weighs in two passes (``unit_scores``). The first (``FIRST_WEIGHTS``) scores each
+unit on its own features; the second (``DEFAULT_WEIGHTS``) weighs them again beside two columns
+the first gives (``standing``): the unit's own first score and its memory's best, each
+standardised over the search's candidates. The second pass places each memory (at its best
+unit's second score); within a memory the first pass orders the units, each its first-pass
+distance below the memory's best.
 """
 
 from __future__ import annotations
@@ -40,6 +47,10 @@ FEATURES = (
     "self_spk", "addressed", "loglen", "is_q", "photo", "how_procedure",
 )  # fmt: skip
 
+#: The columns the first pass gives the second (``standing``): a unit's own first score and
+#: its memory's best, each standardised over the search's candidates.
+SECOND = ("first", "standing")
+
 #: The features of how well a unit matches the question: by keywords, by meaning, through its
 #: session and through its neighbours.
 MATCH = (
@@ -59,26 +70,39 @@ PRODUCTS = (
     *(f"{a}*spk_named" for a in MATCH),
 )
 
-#: Weights of a logistic model (is this unit's memory evidence for the question?) fitted with
+#: The first pass's weights: a logistic model (is this unit's memory evidence for the
+#: question?) over the features alone, fitted with ``scripts/fit_ranker.py`` as
+#: ``DEFAULT_WEIGHTS`` is.
+FIRST_WEIGHTS: Mapping[str, float] = {
+    "bm25": -0.4613, "bm_rel": -1.6002, "cov": 2.5785, "prf": 0.3632, "t_bm25": 0.5298,
+    "dense": 0.5591, "cos": -0.7859, "s_bm25": 0.2959, "s_dense": -0.1185, "win": 0.0656,
+    "tp1": 0.1897, "tmax": 0.1652, "time": 0.694, "when_time": 0.8929, "spk_named": -0.1072,
+    "other_named": -1.5118, "spec_spk": 0.2158, "list_spk": 0.9777, "self_spk": 0.2609,
+    "addressed": -1.2627, "loglen": 0.569, "is_q": -0.0885, "photo": 0.5665,
+    "how_procedure": 1.0,
+}  # fmt: skip
+
+#: The second pass's weights (the ranker's): a logistic model (is this unit's memory evidence
+#: for the question?) over the features and the first pass's columns (``SECOND``), fitted with
 #: ``scripts/fit_ranker.py`` on the eight conversations of the LoCoMo and REALTALK development
 #: slices, over the candidates the read engine gathers for each question, each conversation
 #: asked both in a scope of its own and among 100,000 distractor memories (``--scale``, the
 #: stores ``memstrata eval scale --keep`` keeps), so that the weights hold in a large scope too.
 #: Scored leave-one-conversation-out (each conversation ranked by weights fitted on the other
 #: seven) and packed as the ``default`` retriever packs (``--alpha 2.0 --cohesion 0.75 --reach
-#: 3``), they reach 91.8 recall within 4,000 characters and 78.8 recall@10 on LoCoMo, 80.0 and
-#: 66.4 on REALTALK; among the distractors 86.1 / 71.5 and 65.7 / 54.5; see
+#: 3``), they reach 92.1 recall within 4,000 characters and 78.5 recall@10 on LoCoMo, 81.0 and
+#: 68.1 on REALTALK; among the distractors 88.2 / 72.3 and 68.4 / 54.5; see
 #: docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development conversation
 #: holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it out); a way
 #: of doing something that reflection wrote (``write.procedures``) answers "how do I ..." by
 #: design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4623, "bm_rel": -1.6048, "cov": 2.5819, "prf": 0.3642, "t_bm25": 0.5303,
-    "dense": 0.5602, "cos": -0.7912, "s_bm25": 0.2956, "s_dense": -0.1187, "win": 0.0649,
-    "tp1": 0.1935, "tmax": 0.1631, "time": 0.6948, "when_time": 0.8931, "spk_named": -0.1072,
-    "other_named": -1.514, "spec_spk": 0.2164, "list_spk": 0.9789, "self_spk": 0.2607,
-    "addressed": -1.2645, "loglen": 0.5682, "is_q": -0.0909, "photo": 0.5657,
-    "how_procedure": 1.0,
+    "bm25": -0.3436, "bm_rel": -0.8819, "cov": 2.3569, "prf": 0.1289, "t_bm25": 0.0227,
+    "dense": 0.1174, "cos": -0.0469, "s_bm25": -0.0161, "s_dense": 0.0528, "win": 0.0784,
+    "tp1": 0.0385, "tmax": 0.0157, "time": 0.4045, "when_time": 0.2142, "spk_named": 0.1445,
+    "other_named": 0.1712, "spec_spk": 0.1422, "list_spk": 1.1358, "self_spk": 0.2872,
+    "addressed": -1.8306, "loglen": 0.6712, "is_q": 0.1415, "photo": 0.0355, "first": -1.1476,
+    "standing": 2.4793, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -240,6 +264,47 @@ def _named_speakers(index: ScopeIndex, query: str) -> set[int]:
     named = set(index.named if index.named is not None
                 else people.named(query, index.actors, index.aliases))  # fmt: skip
     return {i for i, name in enumerate(index.actors) if name in named}
+
+
+def unit_scores(
+    columns: Mapping[str, Array],
+    weights: Mapping[str, float],
+    unit_of: npt.NDArray[np.int64],
+    first: Mapping[str, float] = FIRST_WEIGHTS,
+) -> Array:
+    """Each unit's score under ``weights`` (``unit_of``: each unit's memory). Weights that
+    weigh the first pass's columns (``SECOND``) make them a second pass: ``first`` scores the
+    units, the second pass weighs ``columns`` with the columns the first gives (``standing``)
+    and places each memory at its best unit's second score, and each unit keeps its first-pass
+    distance below its memory's best (the first pass orders a memory's own units)."""
+    n = len(unit_of)
+    if not n or not any(weights.get(name) for name in SECOND):
+        return linear_scores(columns, weights, n)
+    scores = linear_scores(columns, first, n)
+    best = best_of(scores, unit_of)
+    second = linear_scores({**columns, **standing(scores, best, unit_of)}, weights, n)
+    return placed(scores, best, second, unit_of)
+
+
+def best_of(scores: Array, unit_of: npt.NDArray[np.int64]) -> Array:
+    """Each memory's best unit score (``unit_of``: each unit's memory); a memory without
+    units gets the lowest score."""
+    best = np.full(int(unit_of.max()) + 1, -np.inf, dtype=np.float32)
+    np.maximum.at(best, unit_of, scores)
+    return np.where(np.isfinite(best), best, scores.min()).astype(np.float32)
+
+
+def standing(first: Array, best: Array, unit_of: npt.NDArray[np.int64]) -> dict[str, Array]:
+    """The columns the first pass gives the second (``SECOND``): each unit's first score
+    (``first``) and its memory's best (``best``), each standardised over the candidates (the
+    units; the memories)."""
+    return {"first": zscore(first), "standing": zscore(best)[unit_of]}
+
+
+def placed(first: Array, best: Array, second: Array, unit_of: npt.NDArray[np.int64]) -> Array:
+    """Each unit's score after both passes: its memory's best second score (``second``), less
+    the unit's distance below its memory's best first score (``first``, ``best``)."""
+    return np.asarray(best_of(second, unit_of)[unit_of] - (best[unit_of] - first), np.float32)
 
 
 def linear_scores(columns: Mapping[str, Array], weights: Mapping[str, float], n: int) -> Array:
