@@ -282,12 +282,12 @@ def fit(
     """Both passes of the ranker (``Model``): the first over the ``FITTED`` features but
     ``without`` (and with ``l2_products``, the products of those, regularised that much; ``None``:
     none), the second over those and the first's columns (``SECOND``, but ``without``)."""
-    first = _logistic(convs, [f for f in FITTED if f not in without], l2, iters, l2_products)
+    names = [f for f in FITTED if f not in without]
+    first = _logistic(convs, names, l2, iters, l2_products)
     kept = [f for f in SECOND if f not in without]
     if not kept:
         return Model(first, first)
-    names = [f for f in FITTED if f not in without] + kept
-    return Model(first, _logistic(convs, names, l2, iters, l2_products, first))
+    return Model(first, _logistic(convs, names + kept, l2, iters, l2_products, first))
 
 
 def _logistic(
