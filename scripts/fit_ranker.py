@@ -349,8 +349,7 @@ def score(
             continue
         unit_of, sources = item["unit_of"], item["sources"]
         unit_score = unit_scores(columns_of(item), second, unit_of, first)
-        best = np.full(len(sources), -np.inf, dtype=np.float32)
-        np.maximum.at(best, unit_of, unit_score)
+        best = best_of(unit_score, unit_of, len(sources))
         order = np.argsort(-best, kind="stable")[:50]
         key = unit_score - np.float32(alpha) * item["loglen"]
         packed = pack(key, unit_score, unit_of, item["cost"], item["text_length"], budget,

@@ -301,8 +301,13 @@ def test_standing_gives_each_unit_its_first_score_and_its_memorys_best() -> None
     # Standardised over the three memories, not the four units.
     np.testing.assert_allclose(out["standing"], zscore(best)[unit_of])
     assert out["standing"][0] == out["standing"][1] > out["standing"][3] > out["standing"][2]
-    # A memory no unit belongs to (memory 1 here) gets the lowest score.
-    assert best_of(first, np.array([0, 0, 2, 2], dtype=np.int64)).tolist() == [3.0, 0.0, 2.0]
+    # A memory no unit belongs to (memory 1 here, and memory 3 of four) has no best, and
+    # stands lowest among the memories.
+    gaps = np.array([0, 0, 2, 2], dtype=np.int64)
+    assert best_of(first, gaps).tolist() == [3.0, -np.inf, 2.0]
+    assert best_of(first, gaps, 4).tolist() == [3.0, -np.inf, 2.0, -np.inf]
+    lowest = standing(first, best_of(first, gaps), gaps)["standing"]
+    np.testing.assert_allclose(lowest, zscore(np.array([3.0, 0.0, 2.0], np.float32))[gaps])
 
 
 def test_the_second_pass_places_memories_and_the_first_orders_a_memorys_units() -> None:

@@ -44,7 +44,7 @@ from memstrata.ports import (
 )
 from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM25, SessionDocs
 from memstrata.read.embedding import QueryVector, resolve
-from memstrata.read.features import DEFAULT_WEIGHTS, features, unit_scores
+from memstrata.read.features import DEFAULT_WEIGHTS, best_of, features, unit_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import groups, origin, pack, said_again
 from memstrata.read.temporal import parse_query_time
@@ -452,8 +452,7 @@ def score(
                       cols.unit_group, cols.session_of, cohesion, reach)  # fmt: skip
         chosen = [(p.memory, p.score, p.units) for p in packed]
         return _hits(candidates, columns, weights, unit_score, chosen)
-    best = np.full(len(candidates), -np.inf, dtype=np.float32)
-    np.maximum.at(best, unit_of, unit_score)
+    best = best_of(unit_score, unit_of, len(candidates))
     # Equal scores in the order stored: a shorter list is the start of a longer one.
     ranked = np.argsort(-best, kind="stable")[: int(np.isfinite(best).sum())].tolist()
     hits: list[Hit] = []

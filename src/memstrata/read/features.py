@@ -286,19 +286,20 @@ def unit_scores(
     return placed(scores, best, second, unit_of)
 
 
-def best_of(scores: Array, unit_of: npt.NDArray[np.int64]) -> Array:
-    """Each memory's best unit score (``unit_of``: each unit's memory); a memory without
-    units gets the lowest score."""
-    best = np.full(int(unit_of.max()) + 1, -np.inf, dtype=np.float32)
+def best_of(scores: Array, unit_of: npt.NDArray[np.int64], size: int | None = None) -> Array:
+    """Each memory's best unit score (``unit_of``: each unit's memory; ``size``: how many
+    memories, by default as many as the units name); a memory without units gets ``-inf``."""
+    best = np.full(int(unit_of.max()) + 1 if size is None else size, -np.inf, dtype=np.float32)
     np.maximum.at(best, unit_of, scores)
-    return np.where(np.isfinite(best), best, scores.min()).astype(np.float32)
+    return best
 
 
 def standing(first: Array, best: Array, unit_of: npt.NDArray[np.int64]) -> dict[str, Array]:
     """The columns the first pass gives the second (``SECOND``): each unit's first score
     (``first``) and its memory's best (``best``), each standardised over the candidates (the
-    units; the memories)."""
-    return {"first": zscore(first), "standing": zscore(best)[unit_of]}
+    units; the memories, where one without units stands lowest)."""
+    found = np.where(np.isfinite(best), best, first.min()).astype(np.float32)
+    return {"first": zscore(first), "standing": zscore(found)[unit_of]}
 
 
 def placed(first: Array, best: Array, second: Array, unit_of: npt.NDArray[np.int64]) -> Array:
