@@ -272,21 +272,33 @@ GROUPS = {
 }
 
 
+#: How the second pass may be fitted (``--objective``). ``pointwise``, the ranker's: the
+#: logistic model over every unit. The others fit it to rank memories, each memory as its best
+#: unit under the first pass: ``per-evidence``, a softmax over a question's memories for each of
+#: its evidence memories against the question's others; ``per-question``, one softmax per
+#: question whose evidence memories share the target.
+OBJECTIVES = ("pointwise", "per-evidence", "per-question")
+
+
 def fit(
     convs: list[dict[str, object]],
     l2: float,
     iters: int = 50,
     without: tuple[str, ...] = (),
     l2_products: float | None = None,
+    objective: str = "pointwise",
 ) -> Model:
     """Both passes of the ranker (``Model``): the first over the ``FITTED`` features but
     ``without`` (and with ``l2_products``, the products of those, regularised that much; ``None``:
-    none), the second over those and the first's columns (``SECOND``, but ``without``)."""
+    none), the second over those and the first's columns (``SECOND``, but ``without``), to the
+    ``objective`` (``OBJECTIVES``)."""
     names = [f for f in FITTED if f not in without]
     first = _logistic(convs, names, l2, iters, l2_products)
     kept = [f for f in SECOND if f not in without]
     if not kept:
         return Model(first, first)
+    if objective != "pointwise":
+        return Model(first, _softmax(convs, names + kept, l2, iters, first, objective))
     return Model(first, _logistic(convs, names + kept, l2, iters, l2_products, first))
 
 
@@ -327,6 +339,69 @@ def _logistic(
     out = np.zeros(len(TERMS))
     out[columns] = w[:-1]
     return out
+
+
+def _softmax(
+    convs: list[dict[str, object]],
+    names: list[str],
+    l2: float,
+    iters: int,
+    first: np.ndarray,
+    objective: str,
+) -> np.ndarray:
+    """The second pass fitted to rank each question's memories (``objective``: ``OBJECTIVES``),
+    L2-regularised, by Newton's method with a halving step. Returns weights over ``TERMS``."""
+    columns = [TERMS.index(f) for f in names]
+    lists = []  # (each choice's terms, its target) per softmax
+    for c in convs:
+        for q in c["items"]:  # type: ignore[attr-defined]
+            if q["X"] is None or not q["y"].any():
+                continue
+            x, y = _memories(q, first, columns)
+            if objective == "per-question":
+                lists.append((x, y / y.sum()))
+                continue
+            others = x[y == 0]
+            lists += [(np.vstack([others, row]), np.eye(len(others) + 1)[-1]) for row in x[y > 0]]
+
+    def loss(w: np.ndarray) -> float:
+        total = 0.5 * l2 * float(w @ w)
+        for x, t in lists:
+            s = x @ w
+            total += float(s.max() + np.log(np.exp(s - s.max()).sum()) - t @ s)
+        return total
+
+    w = np.zeros(len(columns))
+    for _ in range(iters):
+        gradient, hessian = l2 * w, l2 * np.eye(len(w))
+        for x, t in lists:
+            e = np.exp(x @ w - (x @ w).max())
+            p = e / e.sum()
+            gradient += x.T @ (p - t)
+            mean = x.T @ p
+            hessian += (x * p[:, None]).T @ x - np.outer(mean, mean)
+        step = np.linalg.solve(hessian, gradient)
+        rate, before = 1.0, loss(w)
+        while rate > 1e-4 and loss(w - rate * step) > before:
+            rate /= 2
+        w -= rate * step
+        if np.abs(rate * step).max() < 1e-7:
+            break
+    out = np.zeros(len(TERMS))
+    out[columns] = w
+    return out
+
+
+def _memories(
+    q: dict[str, Any], first: np.ndarray, columns: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The terms ``columns`` of each of the question's memories, at its best unit under the
+    first pass, and whether it is evidence."""
+    unit_of = q["unit_of"]
+    scores = linear_scores(columns_of(q), weighs(first), len(unit_of))
+    order = np.lexsort((-scores, unit_of))
+    best = order[np.r_[True, unit_of[order][1:] != unit_of[order][:-1]]]
+    return design(augmented(q, first)[best], columns).astype(float), q["y"][best].astype(float)
 
 
 def score(
@@ -427,7 +502,9 @@ def held_out(
     for i, conv in enumerate(convs):
         others = [c for j, c in enumerate(convs) if j != i]
         train = others + [s for c in others for s in scaled.get(c["id"], [])]
-        model = fit(train, args.l2, without=without, l2_products=args.l2_products)
+        model = fit(
+            train, args.l2, without=without, l2_products=args.l2_products, objective=args.objective
+        )
         alpha, cohesion = pick_packing(train, model, args)
         picked.append((alpha, cohesion))
         grown = [young[conv["id"]]] if conv["id"] in young else []
@@ -460,6 +537,9 @@ def main() -> int:
     parser.add_argument("--products", dest="l2_products", type=float, default=None,
                         metavar="L2", help="also fit the products of pairs of features "
                         "(read.features.PRODUCTS), their weights regularised by L2")  # fmt: skip
+    parser.add_argument("--objective", choices=OBJECTIVES, default="pointwise",
+                        help="how the second pass is fitted (OBJECTIVES); the tables' budget "
+                        "and R@k both use it")  # fmt: skip
     parser.add_argument("--young", action="store_true",
                         help="also score each conversation's scope after its first sessions "
                         "(collect_young), held out, not fitted on")  # fmt: skip
@@ -501,7 +581,7 @@ def main() -> int:
     learned, picked = held_out(convs, args, scaled=scaled, young=young)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} reach={args.reach} fit_cohesion={args.fit_cohesion} "
-          f"products={args.l2_products} "
+          f"products={args.l2_products} objective={args.objective} "
           f"(alpha, cohesion) per fold: {picked} l2={args.l2} budget={args.budget}")  # fmt: skip
     print("| weights | budget | c1 | c2 | c3 | c4 | c5 | R@5 | R@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -524,7 +604,7 @@ def main() -> int:
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
-    final = fit(every, args.l2, l2_products=args.l2_products)
+    final = fit(every, args.l2, l2_products=args.l2_products, objective=args.objective)
     for name, weights in (("first pass", final.first), ("second pass", final.second)):
         print(f"weights fitted on every conversation, {name}:")
         print({f: round(float(v), 4) for f, v in zip(TERMS, weights, strict=True) if abs(v) > 1e-4})
