@@ -2,7 +2,8 @@
 
     python scripts/fit_ranker.py PATH/locomo.json [PATH/realtalk.json ...] [--alpha 2.0 |
         --fit-alpha] [--cohesion 1.0 | --fit-cohesion] [--reach 3] [--l2 1.0] [--products 3.0]
-        [--scale PATH=STORE ...] [--young] [--embedder minilm]
+        [--scale PATH=STORE ...] [--young | --ablate] [--objective per-evidence]
+        [--without loglen,is_q] [--embedder minilm]
 
 Each conversation is ingested through the public API into its own scope. For every question the
 read engine gathers its candidates exactly as ``search`` does (``read.engine.gather``: the
@@ -540,6 +541,9 @@ def main() -> int:
     parser.add_argument("--objective", choices=OBJECTIVES, default="pointwise",
                         help="how the second pass is fitted (OBJECTIVES); the tables' budget "
                         "and R@k both use it")  # fmt: skip
+    parser.add_argument("--without", type=lambda v: tuple(f for f in v.split(",") if f),
+                        default=(), metavar="FEATURE,...", help="fit both passes without these "
+                        "features (read.features.FEATURES)")  # fmt: skip
     parser.add_argument("--young", action="store_true",
                         help="also score each conversation's scope after its first sessions "
                         "(collect_young), held out, not fitted on")  # fmt: skip
@@ -558,6 +562,8 @@ def main() -> int:
         "kept), fit on them too and show their held-out table (repeat)",
     )
     args = parser.parse_args()
+    if unknown := [f for f in args.without if f not in FEATURES]:
+        parser.error(f"--without: no feature named {', '.join(unknown)}")
     if args.scale and args.embedder != "minilm":
         parser.error("--scale reads stores that `memstrata eval scale` embedded with minilm")
     convs = [c for path in args.paths for c in collect(path, args.cache, args.embedder)]
@@ -578,7 +584,7 @@ def main() -> int:
     by_hand = [r for conv in (*every, *young.values())
                for r in score(conv, hand, args.alpha, args.budget, args.cohesion, args.reach)
                ]  # fmt: skip
-    learned, picked = held_out(convs, args, scaled=scaled, young=young)
+    learned, picked = held_out(convs, args, args.without, scaled, young)
     print(f"{datetime.now(UTC):%Y-%m-%d} alpha={args.alpha} fit_alpha={args.fit_alpha} "
           f"cohesion={args.cohesion} reach={args.reach} fit_cohesion={args.fit_cohesion} "
           f"products={args.l2_products} objective={args.objective} "
@@ -591,20 +597,24 @@ def main() -> int:
     if args.ablate:
         no_length = argparse.Namespace(**{**vars(args), "alpha": 0.0, "fit_alpha": False})
         no_cohesion = argparse.Namespace(**{**vars(args), "cohesion": 0.0, "fit_cohesion": False})
-        variants = [(f"without {g}", held_out(convs, args, names, scaled, young)[0])
+        variants = [(f"without {g}", held_out(convs, args, (*args.without, *names), scaled,
+                                              young)[0])
                     for g, names in GROUPS.items()]  # fmt: skip
         variants.append(("without length preference (alpha 0)",
-                         held_out(convs, no_length, (), scaled, young)[0]))  # fmt: skip
+                         held_out(convs, no_length, args.without, scaled, young)[0]))  # fmt: skip
         variants.append(("without session cohesion (0)",
-                         held_out(convs, no_cohesion, (), scaled, young)[0]))  # fmt: skip
+                         held_out(convs, no_cohesion, args.without, scaled, young)[0]))  # fmt: skip
         if args.l2_products is not None:
             no_products = argparse.Namespace(**{**vars(args), "l2_products": None})
             variants.append(("without feature products",
-                             held_out(convs, no_products, (), scaled, young)[0]))  # fmt: skip
+                             held_out(convs, no_products, args.without, scaled,
+                                      young)[0]))  # fmt: skip
         for name, rows in variants:
             for file in files:
                 _print_row(f"{name}: {file}", table([r for r in rows if r[4] == file]))
-    final = fit(every, args.l2, l2_products=args.l2_products, objective=args.objective)
+    final = fit(
+        every, args.l2, without=args.without, l2_products=args.l2_products, objective=args.objective
+    )
     for name, weights in (("first pass", final.first), ("second pass", final.second)):
         print(f"weights fitted on every conversation, {name}:")
         print({f: round(float(v), 4) for f, v in zip(TERMS, weights, strict=True) if abs(v) > 1e-4})
