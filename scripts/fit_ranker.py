@@ -376,7 +376,8 @@ def _softmax(
     for _ in range(iters):
         gradient, hessian = l2 * w, l2 * np.eye(len(w))
         for x, t in lists:
-            e = np.exp(x @ w - (x @ w).max())
+            s = x @ w
+            e = np.exp(s - s.max())
             p = e / e.sum()
             gradient += x.T @ (p - t)
             mean = x.T @ p
@@ -543,7 +544,7 @@ def main() -> int:
                         "and R@k both use it")  # fmt: skip
     parser.add_argument("--without", type=lambda v: tuple(f for f in v.split(",") if f),
                         default=(), metavar="FEATURE,...", help="fit both passes without these "
-                        "features (read.features.FEATURES)")  # fmt: skip
+                        "features (read.features.FEATURES; SECOND's two: one pass)")  # fmt: skip
     parser.add_argument("--young", action="store_true",
                         help="also score each conversation's scope after its first sessions "
                         "(collect_young), held out, not fitted on")  # fmt: skip
@@ -562,8 +563,10 @@ def main() -> int:
         "kept), fit on them too and show their held-out table (repeat)",
     )
     args = parser.parse_args()
-    if unknown := [f for f in args.without if f not in FEATURES]:
+    if unknown := [f for f in args.without if f not in (*FEATURES, *SECOND)]:
         parser.error(f"--without: no feature named {', '.join(unknown)}")
+    if args.objective != "pointwise" and args.l2_products is not None:
+        parser.error("--objective: only the pointwise fit weighs products (--products)")
     if args.scale and args.embedder != "minilm":
         parser.error("--scale reads stores that `memstrata eval scale` embedded with minilm")
     convs = [c for path in args.paths for c in collect(path, args.cache, args.embedder)]
