@@ -363,7 +363,8 @@ def _softmax(
                 lists.append((x, y / y.sum()))
                 continue
             others = x[y == 0]
-            lists += [(np.vstack([others, row]), np.eye(len(others) + 1)[-1]) for row in x[y > 0]]
+            target = np.r_[np.zeros(len(others)), 1.0]
+            lists += [(np.vstack([others, row]), target) for row in x[y > 0]]
 
     def loss(w: np.ndarray) -> float:
         total = 0.5 * l2 * float(w @ w)
@@ -375,15 +376,17 @@ def _softmax(
     w = np.zeros(len(columns))
     for _ in range(iters):
         gradient, hessian = l2 * w, l2 * np.eye(len(w))
+        before = 0.5 * l2 * float(w @ w)  # loss(w), from the scores the step needs anyway
         for x, t in lists:
             s = x @ w
             e = np.exp(s - s.max())
+            before += float(s.max() + np.log(e.sum()) - t @ s)
             p = e / e.sum()
             gradient += x.T @ (p - t)
             mean = x.T @ p
             hessian += (x * p[:, None]).T @ x - np.outer(mean, mean)
         step = np.linalg.solve(hessian, gradient)
-        rate, before = 1.0, loss(w)
+        rate = 1.0
         while rate > 1e-4 and loss(w - rate * step) > before:
             rate /= 2
         w -= rate * step
@@ -399,11 +402,11 @@ def _memories(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The terms ``columns`` of each of the question's memories, at its best unit under the
     first pass, and whether it is evidence."""
-    unit_of = q["unit_of"]
-    scores = linear_scores(columns_of(q), weighs(first), len(unit_of))
+    unit_of, x = q["unit_of"], augmented(q, first)
+    scores = x[:, len(FEATURES) + SECOND.index("first")]  # the first pass's, standardised
     order = np.lexsort((-scores, unit_of))
     best = order[np.r_[True, unit_of[order][1:] != unit_of[order][:-1]]]
-    return design(augmented(q, first)[best], columns).astype(float), q["y"][best].astype(float)
+    return design(x[best], columns).astype(float), q["y"][best].astype(float)
 
 
 def score(
