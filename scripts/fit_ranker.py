@@ -85,14 +85,16 @@ from memstrata.types import Filters, Scope
 
 
 def item_of(found: Any, question: Any, vector: Any, now: datetime) -> dict[str, object]:
-    """One question's features over its candidates' units, its labels, and what scoring reads."""
+    """One question's features over its candidates' units, its labels, what scoring reads, and
+    the question asked (``scripts/fit_variants.py`` reads its kind)."""
     gold = (question.gold.category, question.gold.evidence)
     if found is None:
-        return {"gold": gold, "X": None}
+        return {"gold": gold, "query": question.question, "X": None}
     cols = features(found, question.question, vector, now)
     arrays = found.arrays()
     return {
         "gold": gold,
+        "query": question.question,
         "X": np.stack([cols[f] for f in FEATURES], axis=1),
         "y": labels_of(found, set(question.gold.evidence)),
         "sources": [b.sources for b in found.briefs],
@@ -150,7 +152,7 @@ def collect(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str,
                 print(f"features of {conv.sample_id}: {len(added)} memories", file=sys.stderr)
         return out
 
-    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-v8.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-v9.pkl", build)
 
 
 #: The checkpoints of ``collect_young``: a scope's first sessions.
@@ -186,7 +188,7 @@ def collect_young(path: Path, cache: Path, embedder: str = "minilm") -> list[dic
         return out
 
     checkpoints = "-".join(map(str, YOUNG))
-    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-young-{checkpoints}-v8.pkl",
+    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-young-{checkpoints}-v9.pkl",
                   build)  # fmt: skip
 
 
@@ -208,7 +210,7 @@ def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, obj
         return out
 
     size = store.stat().st_size
-    return cached(cache / f"engine-features-{path.stem}-in-{store.stem}-{size}-v8.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}-in-{store.stem}-{size}-v9.pkl", build)
 
 
 #: The features the model may use: every one but ``how_procedure``, which no development
