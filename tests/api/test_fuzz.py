@@ -9,11 +9,14 @@ one a line."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import h11
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -87,6 +90,22 @@ def unlikely_import(item: Any) -> bool:
     return any(not isinstance(n, int) for n in numbers) or numbers != sorted(set(numbers))
 
 
+def speaks_http(headers: dict[str, str]) -> bool:
+    """Whether a request with ``headers`` is HTTP by the rules of h11, the parser uvicorn serves
+    with: a header name of token characters, a value without control characters, a
+    ``Content-Length`` that is a number. (Headers that do not encode as Latin-1 are the
+    client's to refuse, and count as HTTP here.)"""
+    try:
+        encoded = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
+    except UnicodeEncodeError:
+        return True
+    try:
+        h11.Request(method="GET", target="/", headers=[(b"host", b"127.0.0.1"), *encoded])
+    except h11.LocalProtocolError:
+        return False
+    return True
+
+
 @schema.hook("filter_case")
 def within_what_a_schema_can_say(ctx: schemathesis.HookContext, case: schemathesis.Case) -> bool:
     """Rules that compare two fields or depend on what is stored, which no schema states, are
@@ -103,9 +122,14 @@ def within_what_a_schema_can_say(ctx: schemathesis.HookContext, case: schemathes
     parameter at all, so a case "invalid" by one (``state={}``) reaches the server as the valid
     request without it, which the server rightly accepts. Nor are those that name their own
     ``Host``: the server answers a host it does not serve with a 421 before it reads the
-    request (test_request_gate checks that), which hides what the case was generated to test."""
+    request (test_request_gate checks that), which hides what the case was generated to test.
+    Nor are those whose headers are not HTTP (``speaks_http``: "Content-Length: {uIym4O^E", a
+    name with a ";"): the HTTP server refuses them with its own plain-text 400 before any
+    route sees them."""
     path, body = case.operation.path, case.body
     if any(name.lower() == "host" for name in case.headers or {}):
+        return False
+    if not speaks_http({str(k): str(v) for k, v in (case.headers or {}).items()}):
         return False
     if "where" in (case.query or {}) or (isinstance(body, dict) and "where" in body):
         return False
@@ -164,3 +188,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_the_api_survives_generated_requests(case: schemathesis.Case, server: str) -> None:
     schemathesis.checks.load_all_checks()
     case.call_and_validate(base_url=server, checks=CHECKS.get_all())
+
+
+def test_a_request_that_is_not_http_gets_the_servers_own_400(server: str) -> None:
+    """Why the fuzzing keeps to requests that are HTTP: one that is not never reaches a route;
+    the HTTP server answers it with a 400 of its own (and goes on serving)."""
+    bad = {"Content-Length": "{uIym4O^E", "_bI;": ""}
+    assert not speaks_http(bad)
+    assert not speaks_http({"_bI;": ""})
+    assert speaks_http({"Authorization": f"Bearer {SECRET}", "X-Note": "two words"})
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"GET /v1/scopes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Length: {uIym4O^E\r\n\r\n")  # fmt: skip
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    ok = httpx.get(f"{server}/healthz", timeout=10)
+    assert ok.status_code == 200
