@@ -369,21 +369,15 @@ def _softmax(
             lists += [(np.vstack([others, row]), target) for row in x[y > 0]]
 
     def loss(w: np.ndarray) -> float:
-        total = 0.5 * l2 * float(w @ w)
-        for x, t in lists:
-            s = x @ w
-            total += float(s.max() + np.log(np.exp(s - s.max()).sum()) - t @ s)
-        return total
+        return 0.5 * l2 * float(w @ w) + sum(_choice(x @ w, t)[0] for x, t in lists)
 
     w = np.zeros(len(columns))
     for _ in range(iters):
         gradient, hessian = l2 * w, l2 * np.eye(len(w))
         before = 0.5 * l2 * float(w @ w)  # loss(w), from the scores the step needs anyway
         for x, t in lists:
-            s = x @ w
-            e = np.exp(s - s.max())
-            before += float(s.max() + np.log(e.sum()) - t @ s)
-            p = e / e.sum()
+            nll, p = _choice(x @ w, t)
+            before += nll
             gradient += x.T @ (p - t)
             mean = x.T @ p
             hessian += (x * p[:, None]).T @ x - np.outer(mean, mean)
@@ -397,6 +391,15 @@ def _softmax(
     out = np.zeros(len(TERMS))
     out[columns] = w
     return out
+
+
+def _choice(s: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+    """A softmax over scores ``s``: its negative log-likelihood of the target ``t``, and its
+    probabilities."""
+    top = s.max()
+    e = np.exp(s - top)
+    total = e.sum()
+    return float(top + np.log(total) - t @ s), e / total
 
 
 def _memories(
