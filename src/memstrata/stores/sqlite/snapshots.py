@@ -4,7 +4,9 @@ Without it, a new process's first search of a large scope reads every vector of 
 SQLite (a third of a second at 20,000 rows, most of a minute at 1,000,000) and builds its HNSW
 graph again (tens of seconds at 100,000 rows). A snapshot holds the index's arrays as ``.npy``
 files, which a process opens memory-mapped (the operating system reads them as searches touch
-them), the graph, and the scope's epochs they are current at (``schema.V5``).
+them), the graph, and the scope's epochs they are current at (``schema.V5``). The arrays keep
+room past their rows (``room``: as many as join before the snapshot is saved again), so rows
+added since the save join a mapped index copy-on-write, without a copy of the rest.
 
 It is derived data, never trusted over SQLite: the store uses a snapshot only while the scope's
 vector epochs equal the snapshot's, reads the filter columns again when the column epochs
@@ -40,13 +42,19 @@ ARRAYS = ("pks", "matrix", *COLUMNS)
 GRAPH = "graph.usearch"
 
 
+def room(saved: int) -> int:
+    """How many rows may join a snapshot of ``saved`` rows before it is saved again (pure):
+    the room its arrays keep for them."""
+    return max(RESAVE_ROWS, saved // 10)
+
+
 def due(index: ScopeVectors) -> bool:
     """Whether ``index`` differs enough from its copy on disk to be saved (pure)."""
     if index.size < MIN_ROWS:
         return False
     if index.saved_size == 0 or index.saved_columns != index.columns_stamp:
         return True
-    return index.size - index.saved_size >= max(RESAVE_ROWS, index.saved_size // 10)
+    return index.size - index.saved_size >= room(index.saved_size)
 
 
 def _stamp(value: Any) -> Hashable:
@@ -98,7 +106,7 @@ class Snapshots:
         try:
             tmp.mkdir(parents=True)
             for array in ARRAYS:
-                np.save(tmp / f"{array}.npy", np.ascontiguousarray(getattr(index, array)[:n]))
+                _write(tmp / f"{array}.npy", getattr(index, array)[:n], n + room(n))
             if index.ann is not None:
                 index.ann.save(str(tmp / GRAPH))
             (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -118,13 +126,28 @@ class Snapshots:
         return target
 
 
+def _write(path: Path, values: np.ndarray, rows: int) -> None:
+    """``values`` as a ``.npy`` file of ``rows`` rows: the rows past them are zeros, left
+    unwritten (a sparse file where the file system allows), the room for rows to join."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=values.dtype,
+                                    shape=(rows, *values.shape[1:]))  # fmt: skip
+    out[: len(values)] = values
+    out.flush()
+    del out
+
+
 def _read(path: Path, stamp: int, vectors: Hashable) -> ScopeVectors | None:
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT or _stamp(meta["vectors"]) != vectors:
         return None
     n, dim = int(meta["size"]), int(meta["dim"])
-    arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
-    if any(len(a) != n for a in arrays.values()) or arrays["matrix"].shape != (n, dim):
+    # Copy-on-write: rows appended into the room past ``n`` are the process's own pages,
+    # never the file's.
+    arrays = {name: np.load(path / f"{name}.npy", mmap_mode="c") for name in ARRAYS}
+    rows = len(arrays["pks"])
+    if rows < n or any(len(a) != rows for a in arrays.values()):
+        return None
+    if arrays["matrix"].shape[1:] != (dim,):
         return None
     graph = None
     if meta["graph"]:
