@@ -6,7 +6,10 @@ graph again (tens of seconds at 100,000 rows). A snapshot holds the index's arra
 files, which a process opens memory-mapped (the operating system reads them as searches touch
 them), the graph, and the scope's epochs they are current at (``schema.V5``). The arrays keep
 room past their rows (``room``: as many as join before the snapshot is saved again), so rows
-added since the save join a mapped index copy-on-write, without a copy of the rest.
+added since the save join a mapped index copy-on-write, without a copy of the rest; they wait
+outside the graph (``vectors``: searched exactly, linked a few at a time as the scope changes).
+The graph may itself hold fewer rows than the arrays (``linked`` in ``meta.json``): the rest
+wait in the next process too.
 
 It is derived data, never trusted over SQLite: the store uses a snapshot only while the scope's
 vector epochs equal the snapshot's, reads the filter columns again when the column epochs
@@ -102,7 +105,7 @@ class Snapshots:
         tmp = self.directory / f".{name}.{os.getpid()}.tmp"
         meta = {"format": FORMAT, "size": n, "dim": index.dim, "actors": index.actors,
                 "vectors": index.vectors_stamp, "columns": index.columns_stamp,
-                "graph": index.ann is not None}  # fmt: skip
+                "graph": index.ann is not None, "linked": index.linked}  # fmt: skip
         try:
             tmp.mkdir(parents=True)
             for array in ARRAYS:
@@ -150,9 +153,10 @@ def _read(path: Path, stamp: int, vectors: Hashable) -> ScopeVectors | None:
     if arrays["matrix"].shape[1:] != (dim,):
         return None
     graph = None
+    linked = int(meta.get("linked", n)) if meta["graph"] else 0  # older ones linked every row
     if meta["graph"]:
         graph = ann.restore(path / GRAPH)
-        if graph is None or len(graph) != n or graph.ndim != dim:
+        if graph is None or len(graph) != linked or linked > n or graph.ndim != dim:
             return None
         if str(graph.dtype).split(".")[-1].lower() != ann.DTYPE:
             return None
@@ -160,5 +164,5 @@ def _read(path: Path, stamp: int, vectors: Hashable) -> ScopeVectors | None:
     return ScopeVectors(
         stamp=stamp, vectors_stamp=vectors, columns_stamp=columns, dim=dim,
         size=n, **arrays, actors={str(k): int(v) for k, v in meta["actors"].items()},
-        ann=graph, saved_size=n, saved_columns=columns,
+        ann=graph, linked=linked, saved_size=n, saved_columns=columns,
     )  # fmt: skip

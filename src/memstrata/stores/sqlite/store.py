@@ -511,8 +511,10 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         where, params = scope_sql(scope)
         vectors_stamp, columns_stamp = stamps
         index = cached if cached is not None and cached.vectors_stamp == vectors_stamp else None
+        loaded = False
         if index is None and self._snapshots is not None:
             index = self._snapshots.load(ann.scope_key(scope), changes, vectors_stamp)
+            loaded = index is not None
         select = (
             "SELECT m.pk, {}m.state, m.kind, m.layer, coalesce(m.valid_from, m.recorded_at), "
             f"m.actor FROM memories m WHERE {where} AND m.embedding IS NOT NULL "
@@ -532,7 +534,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 select.format("m.embedding, ") + f"AND {states} AND m.pk > ? ORDER BY m.pk",
                 [*params, *sparams, index.last_pk],
             )
-            index.append(cast(list[VectorRow], found), stored=self._stored)
+            # Rows that joined since the snapshot was saved wait outside its graph: linking
+            # them first would make a fresh process's first search pay for every one.
+            index.append(cast(list[VectorRow], found), stored=self._stored, wait=loaded)
             index.stamp = changes
         index.vectors_stamp, index.columns_stamp = stamps
         return index
