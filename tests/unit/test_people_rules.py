@@ -65,6 +65,25 @@ def test_one_mention_is_not_enough_and_a_name_split_between_people_is_nobodys() 
     assert all(not p.aliases for p in people(split))
 
 
+def test_a_name_said_to_one_person_far_more_than_to_anyone_else_is_theirs_at_scale() -> None:
+    """In a scope of many chats a common name is also said, once or twice, to many others (a
+    greeting read as addressed to whoever spoke last): its share of all the times it was said
+    falls as the scope grows, but not its lead over anyone else."""
+    lines = [("Ann", "x"), ("Emi", "y")] + [("Ann", "hey Kate"), ("Emi", "hi")] * 8
+    for other in ("Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ivy", "Jo", "Kit"):
+        lines += [(other, "a"), ("Zed", "hey Kate"), (other, "b"), ("Zed", "bye Kate")]
+    tally = observe(Tally(), _chat(*lines))
+    counts = {speaker: names["kate"].count for speaker, names in tally.calls.items()}
+    assert counts["Emi"] == 8 and max(c for s, c in counts.items() if s != "Emi") == 2
+    assert sum(counts.values()) == 28  # 8 of 28: too small a share to say by itself
+    found = {p.name: p for p in people(tally)}
+    assert [a.name for a in found["Emi"].aliases] == ["Kate"]
+    assert all(not p.aliases for name, p in found.items() if name != "Emi")
+    # Said 8 times to one and 3 times to another: not enough of a lead.
+    close = observe(tally, _chat(("Bo", "c"), ("Zed", "hey Kate")))
+    assert all(not p.aliases for p in people(close))
+
+
 def test_the_tally_carries_over_between_batches() -> None:
     first = observe(Tally(), _chat(("Bo", "morning Al"), ("Al", "hi")))
     second = observe(first, [("n1", "Bo", "thanks Al")])
