@@ -52,6 +52,9 @@ MAX_SOURCES = 5
 #: and again; a name in "hey Sam" said once to each of a hundred people is nobody's), so that
 #: what an add reads and writes stops growing with the scope.
 MAX_NAMES = 32
+#: How many of the messages after one count as said while it was (``observe``): a name in it
+#: that is one of their speakers' labels is that speaker's.
+NEARBY = 3
 #: A name said to one person this many times as often as to anyone else is theirs, however
 #: often it was said to others in all: in a scope of many chats, a common name said once or
 #: twice to each of many people makes it nobody's by its share alone (among 1,000,000 chat
@@ -165,8 +168,11 @@ def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Ta
         counts[speaker] = counts.get(speaker, 0) + 1
         later = (s for _, s, _ in messages[i + 1 :])
         addressee = _addressee(speaker, recent, later)
+        # A name that is the label of someone who spoke just before or speaks just after is
+        # theirs: in a group, "hey Kate" said after Aiko spoke is said to the Kate who answers.
+        present = {speaker, *recent, *(s for _, s, _ in messages[i + 1 : i + 1 + NEARBY] if s)}
         for name in addressed_names(text):
-            if addressee is None or same_name(name, speaker) or same_name(name, addressee):
+            if addressee is None or any(same_name(name, s) for s in (addressee, *present)):
                 continue
             names = calls.setdefault(addressee, {})
             key = _fold(name)

@@ -84,6 +84,22 @@ def test_a_name_said_to_one_person_far_more_than_to_anyone_else_is_theirs_at_sca
     assert all(not p.aliases for p in people(close))
 
 
+def test_in_a_group_a_name_is_the_speaker_s_who_goes_by_it_not_whoever_spoke_last() -> None:
+    """A greeting is counted for the last other speaker, which in a group is often someone
+    else: "Heyy Kate" said after Aiko spoke, then answered by Kate, is not Aiko's alias."""
+    lines = [("Aiko", "I started foraging"), ("Caroline", "Heyy Kate, quick question"),
+             ("Kate", "sure, ask"), ("Aiko", "ok"), ("Bruno", "Morning Kate!"),
+             ("Aiko", "hi all"), ("Kate", "morning")] * 3  # fmt: skip
+    tally = observe(Tally(), _chat(*lines))
+    assert all("kate" not in names for names in tally.calls.values())
+    assert all(not p.aliases for p in people(tally))
+    # Said to a person while nobody of that name is around, it still counts for them.
+    others = [("Ann", "a"), ("Bo", "b"), ("Cy", "c"), ("Di", "d")]  # Kate spoke long ago
+    alone = observe(tally, _chat(*others, ("Emi", "x"), ("elise", "hey Kate!"), ("Emi", "y"),
+                                 ("elise", "bye Kate")))  # fmt: skip
+    assert [a.name for a in {p.name: p for p in people(alone)}["Emi"].aliases] == ["Kate"]
+
+
 def test_the_tally_carries_over_between_batches() -> None:
     first = observe(Tally(), _chat(("Bo", "morning Al"), ("Al", "hi")))
     second = observe(first, [("n1", "Bo", "thanks Al")])
