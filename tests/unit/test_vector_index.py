@@ -383,6 +383,29 @@ def test_the_store_keeps_its_index_next_to_the_file_and_checks_it(
     memory.close()
 
 
+def test_a_fresh_store_searches_rows_past_its_snapshot_at_once_and_links_them_as_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ann(monkeypatch)
+    monkeypatch.setattr(vectors, "LINK_STEP", 10)
+    _, matrix = unit_rows(432, 16, seed=12)
+    path = tmp_path / "s.db"
+    first = SQLiteStore(path)
+    first.add([], records_for(0, 400), vectors=matrix[:400], at=T0)
+    top(first, matrix[0])  # saves the snapshot: 400 rows, all linked
+    first.add([], records_for(400, 30), vectors=matrix[400:430], at=T0)  # not enough to save
+    first.close()
+    fresh = SQLiteStore(path)
+    assert top(fresh, matrix[420], k=1) == ["m420"]  # found among the rows that wait
+    index = fresh._indexes.get(SCOPE)
+    assert index is not None and (index.size, index.linked, len(index.ann)) == (430, 400, 400)
+    fresh.add([], records_for(430, 2), vectors=matrix[430:], at=T0)
+    assert top(fresh, matrix[431], k=1) == ["m431"]
+    index = fresh._indexes.get(SCOPE)
+    assert index is not None and (index.size, index.linked) == (432, 412)  # its 2, and 10 more
+    fresh.close()
+
+
 def test_the_epochs_move_for_what_an_index_holds_and_for_nothing_else(tmp_path: Path) -> None:
     _, matrix = unit_rows(4, 8, seed=11)
     store = SQLiteStore(tmp_path / "e.db")
