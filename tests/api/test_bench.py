@@ -41,6 +41,7 @@ def test_bench_reports_every_figure_as_json(tmp_path: Path) -> None:
     assert result["index_build_s"] is None  # SQLite builds its index on the first search
     assert result["settings"]["queries"] == 20
     assert result["settings"]["vector_index"]["exact_below_rows"] == 20_000
+    assert result["settings"]["vector_index"]["link_step"] == 64
     assert len(result["load_average"]["before"]) == 3
     machine = result["machine"]
     assert machine["cpus"] >= 1 and machine["git_revision"] and machine["python"]

@@ -555,7 +555,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         from memstrata.stores.sqlite import vectors
 
         return {"exact_below_rows": vectors.ANN_MIN_ROWS, "oversample": vectors.ANN_OVERSAMPLE,
-                **ann.settings(), "saved": self._snapshots is not None}  # fmt: skip
+                "link_step": vectors.LINK_STEP, **ann.settings(),
+                "saved": self._snapshots is not None}  # fmt: skip
 
     def close(self) -> None:
         with self._lock, self._readers_lock:
