@@ -490,7 +490,8 @@ class Verbs(Protocol):
         ranges, provenance, the poisoning guard: see ``write.importing``) before anything is
         written; a line that fails, or an id that already exists, writes nothing at all, and
         the error names the line. An episode is guarded as ``add`` guards it. A file memstrata
-        exported imports unchanged.
+        exported imports unchanged. The scopes' people tables and profiles are learned from
+        the imported memories as ``add`` learns them (an export does not hold them).
         """
         ...
 

@@ -798,7 +798,9 @@ class Memory:
         vectors = self.writer.embed(records)
         for i, item in enumerate(memories):
             item["vector"] = None if vectors is None else vectors[i]
-        return self.store.import_(self.tenant, items, at=self.clock.now())
+        count = self.store.import_(self.tenant, items, at=self.clock.now())
+        ledgers.learn_imported(self.store, records)
+        return count
 
     def close(self) -> None:
         self.store.close()

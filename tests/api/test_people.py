@@ -41,6 +41,27 @@ def test_people_are_learned_from_the_conversation_and_kept_in_the_store(tmp_path
         assert [p.name for p in memory.people(user_id="bob")] == ["Bo"]
 
 
+def test_an_import_brings_who_is_who_and_what_they_said_of_themselves(tmp_path: Path) -> None:
+    """The people table and the profiles are learned as messages are added; an export holds
+    the messages, so an import learns them again, as the adds did."""
+    said = [*CHAT, {"id": "6", "speaker": "Emi", "text": "I live in Porto."}]
+    with Memory(tmp_path / "a.db", embedder="hashing") as source:
+        source.add(said[:3], user_id="ada")
+        source.add(said[3:], user_id="ada")
+        source.add([{"speaker": "Bo", "text": "hey Al"}], user_id="bob")
+        source.export(tmp_path / "ada.jsonl", user_id="ada")
+        source.export(tmp_path / "bob.jsonl", user_id="bob")
+        people_before = {u: source.people(user_id=u) for u in ("ada", "bob")}
+        profile_before = source.profile(user_id="ada", person="Emi").profiles
+    with Memory(tmp_path / "b.db", embedder="hashing") as target:
+        target.import_(tmp_path / "ada.jsonl")
+        target.import_(tmp_path / "bob.jsonl")
+        assert {u: target.people(user_id=u) for u in ("ada", "bob")} == people_before
+        assert [a.name for p in people_before["ada"] for a in p.aliases] == ["Kate"]
+        assert target.profile(user_id="ada", person="Emi").profiles == profile_before
+        assert profile_before and profile_before[0].traits
+
+
 def test_the_async_twin_answers_the_same(tmp_path: Path) -> None:
     async def main() -> list[str]:
         async with AsyncMemory(tmp_path / "m.db", embedder="hashing") as memory:

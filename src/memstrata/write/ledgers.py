@@ -116,6 +116,21 @@ def _traits(
     return profile.load_traits(store.get_setting(_person_key(scope, person)) or "")
 
 
+def learn_imported(store: StoredSettings, records: Sequence[MemoryRecord]) -> None:
+    """Fold imported memories into their scopes' people tables and profile ledgers, as the
+    verbs that wrote them folded them (an export holds the messages, not what was learned from
+    them): each scope's episodes in the order given, then the relations its other memories
+    state."""
+    by_scope: dict[Scope, list[MemoryRecord]] = {}
+    for record in records:
+        by_scope.setdefault(record.scope, []).append(record)
+    for scope, found in by_scope.items():
+        episodes = [r for r in found if r.kind == "episode"]
+        if episodes:
+            learn(store, scope, episodes)
+        learn_facts(store, scope, [r for r in found if r.kind != "episode"])
+
+
 def learn_facts(store: StoredSettings, scope: Scope, facts: Sequence[MemoryRecord]) -> None:
     """Fold what a model's facts of ``scope`` state through their relations into its profile
     ledger: each relation's subject is the person (the speaker whose name or alias it is, when
