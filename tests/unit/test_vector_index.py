@@ -250,8 +250,13 @@ def test_rows_past_a_snapshot_wait_outside_its_graph_and_are_searched_exactly(
     assert (index.size, index.linked, len(index.ann)) == (500, 400, 400)
     everything = index.mask(Filters(states=()))
     for query in (matrix[420], matrix[7], -matrix[460]):  # the best in the graph, or waiting
-        best = np.argsort(-(matrix[:500] @ query), kind="stable")[:6]
-        assert [pk for pk, _ in index.search(query, everything, 6)] == (best + 1).tolist()
+        exact = matrix[:500] @ query
+        found = index.search(query, everything, 6)
+        # The graph may miss one of its own best (it is approximate); never a waiting row.
+        best = np.argsort(-exact, kind="stable")[:6] + 1
+        assert {int(pk) for pk in best if pk > 400} <= {pk for pk, _ in found}
+        assert all(abs(score - exact[pk - 1]) < 1e-5 for pk, score in found)
+    assert index.search(matrix[420], everything, 1)[0][0] == 421
     # The next append links its rows and LINK_STEP of the waiting ones; then the rest.
     index.append(rows[500:505], stored=F32)
     assert (index.size, index.linked) == (505, 445)
