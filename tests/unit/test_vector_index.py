@@ -151,6 +151,16 @@ def saved(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("*-v2-*"))
 
 
+def saved_snapshot(directory: Path, rows: list[vectors.Row]) -> Snapshots:
+    """The snapshots of ``directory`` with an index of ``rows`` saved as ``k``, at the vector
+    and column epochs ``((1, 2),)``."""
+    files = Snapshots(directory)
+    index = ScopeVectors.build(0, rows, stored=F32)
+    index.vectors_stamp = index.columns_stamp = ((1, 2),)
+    files.save("k", index)
+    return files
+
+
 def no_new_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(dim: int) -> None:
         raise AssertionError("the saved graph should have been loaded")
@@ -203,10 +213,7 @@ def test_rows_added_since_a_snapshot_join_it_without_copying_it(
     (at 1,000,000 rows, growing it copied 1.5 GB and took seconds), and the file is unchanged."""
     small_ann(monkeypatch)
     rows, matrix = unit_rows(460, 16, seed=5)
-    files = Snapshots(tmp_path / "db.ann")
-    first = ScopeVectors.build(0, rows[:400], stored=F32)
-    first.vectors_stamp = first.columns_stamp = ((1, 2),)
-    files.save("k", first)
+    files = saved_snapshot(tmp_path / "db.ann", rows[:400])
     [name] = saved(files.directory)
     on_disk = {p.name: p.read_bytes() for p in (files.directory / name).iterdir()}
     index = files.load("k", 0, ((1, 2),))
@@ -237,10 +244,7 @@ def test_rows_past_a_snapshot_wait_outside_its_graph_and_are_searched_exactly(
     small_ann(monkeypatch)
     monkeypatch.setattr(vectors, "LINK_STEP", 40)
     rows, matrix = unit_rows(520, 16, seed=8)
-    files = Snapshots(tmp_path / "db.ann")
-    first = ScopeVectors.build(0, rows[:400], stored=F32)
-    first.vectors_stamp = first.columns_stamp = ((1, 2),)
-    files.save("k", first)
+    files = saved_snapshot(tmp_path / "db.ann", rows[:400])
     index = files.load("k", 0, ((1, 2),))
     each = files.load("k", 0, ((1, 2),))  # to link each row as it comes, below
     assert index is not None and each is not None and index.linked == 400
@@ -445,10 +449,7 @@ def test_rows_added_to_a_saved_graph_make_the_same_graph_every_time(
     may link the rows in either order)."""
     small_ann(monkeypatch)
     rows, _ = unit_rows(3000, 16, seed=5)
-    files = Snapshots(tmp_path / "db.ann")
-    base = ScopeVectors.build(0, rows[:2000], stored=F32)
-    base.vectors_stamp = base.columns_stamp = ((1, 2),)
-    files.save("k", base)
+    files = saved_snapshot(tmp_path / "db.ann", rows[:2000])
 
     def grown() -> bytes:
         index = files.load("k", 0, ((1, 2),))
