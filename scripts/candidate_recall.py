@@ -24,12 +24,14 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from memstrata import Memory
-from memstrata.evals.locomo import load_locomo
+from memstrata.evals.locomo import Question, load_locomo
 from memstrata.evals.scale import SCOPE, merge
 from memstrata.options import preset
 from memstrata.ports import Placed
+from memstrata.read.candidates import Candidates
 from memstrata.read.engine import Depths, gather, rank
 from memstrata.types import Filters, Scope
 
@@ -59,6 +61,8 @@ def main() -> None:
     assert mem.embedder is not None
     vectors = mem.embedder.embed([q.question for q in questions], kind="query")
     scope, active, now = Scope(user_id=SCOPE), Filters(states=("active",)), datetime.now(UTC)
+    #: The shipped depths' candidates of each question asked, for ``--speakers``.
+    shipped: list[tuple[Question, Any, Candidates | None]] = []
     for name, depths in variants.items():
         held = kept = 0.0
         asked, times = 0, []
@@ -69,6 +73,8 @@ def main() -> None:
             started = time.perf_counter()
             found, _ = gather(mem.store, vector, scope, question.question, active, now, depths)
             times.append(time.perf_counter() - started)
+            if name == "base":
+                shipped.append((question, vector, found))
             sources = {s for b in (found.briefs if found else []) for s in b.sources}
             hits = rank(mem.store, vector, scope, question.question, active, limit=200,
                         now=now, budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
@@ -85,8 +91,7 @@ def main() -> None:
         )
     if args.speakers:
         missed = named = by_meaning = by_words = 0
-        for question, vector in zip(questions, vectors, strict=True):
-            found, _ = gather(mem.store, vector, scope, question.question, active, now)
+        for question, vector, found in shipped:
             sources = {s for b in (found.briefs if found else []) for s in b.sources}
             for turn in set(question.gold.evidence) - sources:
                 speaker = speaker_of.get(turn)
