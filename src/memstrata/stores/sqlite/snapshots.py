@@ -152,9 +152,9 @@ def _read(path: Path, stamp: int, vectors: Hashable) -> ScopeVectors | None:
         return None
     if arrays["matrix"].shape[1:] != (dim,):
         return None
-    graph = None
-    linked = int(meta.get("linked", n)) if meta["graph"] else 0  # older ones linked every row
+    graph, linked = None, 0
     if meta["graph"]:
+        linked = int(meta.get("linked", n))  # older snapshots linked every row
         graph = ann.restore(path / GRAPH)
         if graph is None or len(graph) != linked or linked > n or graph.ndim != dim:
             return None
