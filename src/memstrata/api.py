@@ -479,8 +479,8 @@ class Verbs(Protocol):
         **scope: Unpack[ScopeArgs],
     ) -> int:
         """Write a scope as JSON Lines (messages with the LLM write path's status of each,
-        memories, versions, history, links and the entity graph); return the number of memories
-        written."""
+        memories, versions, history, links and the entity graph, then each scope's own
+        extraction rules and what feedback taught it); return the number of memories written."""
         ...
 
     def import_(self, source: str | Path | IO[str]) -> int:
@@ -491,7 +491,9 @@ class Verbs(Protocol):
         written; a line that fails, or an id that already exists, writes nothing at all, and
         the error names the line. An episode is guarded as ``add`` guards it. A file memstrata
         exported imports unchanged. The scopes' people tables and profiles are learned from
-        the imported memories as ``add`` learns them (an export does not hold them).
+        the imported memories as ``add`` learns them (an export does not hold them). A scope's
+        extraction rules and what feedback taught it are written where this store has none of
+        its own.
         """
         ...
 

@@ -75,7 +75,7 @@ from memstrata.types import (
     new_id,
 )
 from memstrata.where import parse as parse_where
-from memstrata.write import batch, importing, ledgers
+from memstrata.write import batch, carried, importing, ledgers
 from memstrata.write import profile as profile_
 from memstrata.write.episodes import (
     check_derived_text,
@@ -777,6 +777,9 @@ class Memory:
         with _open_text(out, "w") as fh:
             for item in self.store.export(where):
                 count += item["type"] == "memory"
+                fh.write(codec.dumps(item) + "\n")
+            within = [s for s in self.store.exact_scopes(self.tenant) if where.covers(s)]
+            for item in carried.items(self.store, dict.fromkeys([where, *within])):
                 fh.write(codec.dumps(item) + "\n")
         return count
 

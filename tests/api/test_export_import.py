@@ -13,6 +13,7 @@ import pytest
 
 from memstrata import ConflictError, InvalidInputError, Memory
 from memstrata.ports import Entity, Link, Triple
+from memstrata.stores import codec
 from memstrata.types import Scope
 from memstrata.write.guard import quote
 
@@ -142,7 +143,7 @@ def test_links_graph_and_status_go_through_a_file_and_an_old_file_still_imports(
         assert c.import_(tmp_path / "old.jsonl") == 2
         assert _llm_path_state(c) == ([[], []], [], [], [("m1", "new", 0), ("m2", "new", 0)])
 
-    newer = [json.dumps({"type": "header", "format": 3}), *old[1:]]
+    newer = [json.dumps({"type": "header", "format": codec.EXPORT_FORMAT + 1}), *old[1:]]
     bad_status = json.loads(old[1])
     bad_status["status"] = {"status": "done", "attempts": 1}  # no time
     for lines, where in ((newer, "line 1"), ([old[0], json.dumps(bad_status)], "line 2")):
@@ -372,3 +373,97 @@ def test_a_scope_with_everything_goes_through_a_file_unchanged(tmp_path: Path) -
     with Memory(tmp_path / "b.db", embedder="hashing") as b:
         b.import_(tmp_path / "ada.jsonl")
         assert everything(b) == before
+
+
+NOTES = [
+    "Ada keeps a small garden on her balcony.",
+    "Her cat sleeps on the warm windowsill all afternoon.",
+    "Ada's cat is a grey tabby she adopted in spring.",
+    "The cat chases the neighbour's dog off the stairs.",
+    "Ada bought a new collar with a bell for the cat.",
+    "Ada feeds the cat twice a day, at seven and at six.",
+    "She answers to Mochi, after the rice cake.",
+    "Ada lives on the third floor near the station.",
+]
+ASKED = "what is the name of Ada's cat"
+
+
+def ranked(mem: Memory, query: str, **scope: str) -> list[str]:
+    return [h.text for h in mem.search(query, **scope)]
+
+
+def test_an_export_carries_each_scopes_own_rules_and_what_feedback_taught_it(
+    tmp_path: Path,
+) -> None:
+    with Memory(tmp_path / "a.db", embedder="hashing") as a:
+        a.add([{"speaker": "Ada", "text": t} for t in NOTES], user_id="ada")
+        a.add("I run on Tuesdays", user_id="ada", agent_id="coach")
+        a.add("not exported", user_id="bob")
+        a.set_extraction({"instructions": "Only health."}, user_id="ada", agent_id="coach")
+        a.set_extraction({"include": ["pets"]}, user_id="bob")
+        target = ranked(a, ASKED, user_id="ada")[6]
+        for _ in range(15):
+            result = a.search(ASKED, user_id="ada")
+            a.feedback(result.search_id, [next(h.id for h in result if h.text == target)],
+                       user_id="ada")  # fmt: skip
+        assert ranked(a, ASKED, user_id="ada")[0] == target
+        a.export(tmp_path / "ada.jsonl", user_id="ada")
+        rules = a.extraction(user_id="ada", agent_id="coach")
+    lines = [json.loads(line) for line in (tmp_path / "ada.jsonl").read_text().splitlines()]
+    assert lines[0]["format"] == 3
+    settings = [item for item in lines if item["type"] == "settings"]
+    assert [(s["scope"], sorted(s)) for s in settings] == [
+        ({"user_id": "ada"}, ["feedback", "scope", "type"]),
+        ({"user_id": "ada", "agent_id": "coach"}, ["extraction", "scope", "type"]),
+    ]
+    with Memory(tmp_path / "b.db", embedder="hashing") as b:
+        b.import_(tmp_path / "ada.jsonl")
+        assert b.extraction(user_id="ada", agent_id="coach") == rules
+        assert b.extraction(user_id="bob") is None
+        assert ranked(b, ASKED, user_id="ada")[0] == target  # the lesson came with it
+
+
+def test_an_import_keeps_the_rules_a_scope_has_in_the_store(tmp_path: Path) -> None:
+    with Memory(tmp_path / "a.db", embedder="hashing") as a:
+        a.add("I run on Tuesdays", user_id="ada")
+        a.set_extraction({"instructions": "Only health."}, user_id="ada")
+        a.export(tmp_path / "ada.jsonl", user_id="ada")
+    with Memory(tmp_path / "b.db", embedder="hashing") as b:
+        b.set_extraction({"instructions": "Only travel."}, user_id="ada")
+        b.import_(tmp_path / "ada.jsonl")
+        kept = b.extraction(user_id="ada")
+        assert kept is not None and kept.instructions == "Only travel."
+    with Memory(tmp_path / "c.db", embedder="hashing") as c:
+        c.set_extraction({"instructions": "Only travel."}, user_id="ada")
+        c.set_extraction(None, user_id="ada")  # back to none: the import's rules apply
+        c.import_(tmp_path / "ada.jsonl")
+        given = c.extraction(user_id="ada")
+        assert given is not None and given.instructions == "Only health."
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"scope": {"user_id": "ada"}, "extraction": {"topics": ["x"]}}, "extraction rules"),
+        ({"scope": {"user_id": "ada"}, "colour": "red"}, "no field 'colour'"),
+        ({"scope": {"who": "ada"}, "extraction": None}, "needs a 'scope'"),
+        ({"scope": {"user_id": "ada"}, "feedback": {"weights": {"x": "high"}}}, "finite"),
+        ({"scope": {"user_id": "ada"}, "feedback": {"updates": -1}}, "whole number"),
+        (
+            {"scope": {"user_id": "ada"}, "feedback": {"lessons": {"items": [{"terms": "cat"}]}}},
+            "terms",
+        ),
+    ],
+)
+def test_a_malformed_settings_item_is_refused_and_nothing_is_written(
+    tmp_path: Path, settings: dict[str, Any], message: str
+) -> None:
+    with Memory(tmp_path / "a.db", embedder="hashing") as a:
+        a.add("I run on Tuesdays", user_id="ada")
+        a.export(tmp_path / "ada.jsonl", user_id="ada")
+    path = tmp_path / "ada.jsonl"
+    path.write_text(path.read_text() + json.dumps({"type": "settings", **settings}) + "\n")
+    with Memory(tmp_path / "b.db", embedder="hashing") as b:
+        with pytest.raises(InvalidInputError, match=rf"line \d+: .*{message}"):
+            b.import_(path)
+        assert not b.list(user_id="ada").records

@@ -702,7 +702,7 @@ def test_export_import_carries_links_graph_and_message_status(
     _fill_graph(store)
     items = list(store.export(U))
     by_id = {i.get("record", i.get("message", {})).get("id"): i for i in items[1:]}
-    assert items[0]["format"] == 2
+    assert items[0]["format"] == 3
     assert by_id["m1"]["status"] == {"status": "done", "attempts": 1, "prompt_version": "p1",
                                      "error": None, "at": T0.isoformat()}  # fmt: skip
     assert by_id["m2"]["status"] == {"status": "failed", "attempts": 2, "prompt_version": "p2",
@@ -763,6 +763,19 @@ def test_a_failed_import_writes_no_status_link_or_graph(store: Store) -> None:
     assert store.find_entities(U) == [] and store.get_many(U, ["a"]) == []
     store.import_("default", items, at=T0)
     assert store.links(U, "b") == [Link("a", "b", "related", 0.75, T0)]
+
+
+def test_an_imported_setting_is_written_where_none_is_held_with_the_import(store: Store) -> None:
+    store.put_settings({"held": "mine", "cleared": ""})
+    values = {"held": "theirs", "cleared": "theirs", "new": "theirs"}
+    settings = {"type": "settings", "values": values}
+    clash = {"type": "memory", "record": rec("a", "again").to_dict()}
+    store.import_("default", [{"type": "memory", "record": rec("a", "one").to_dict()}], at=T0)
+    with pytest.raises(ConflictError):
+        store.import_("default", [settings, clash], at=T0)
+    assert [store.get_setting(k) for k in values] == ["mine", "", None]  # all or nothing
+    store.import_("default", [settings], at=T0)
+    assert [store.get_setting(k) for k in values] == ["mine", "theirs", "theirs"]
 
 
 def test_items_of_export_format_1_still_import(store: Store) -> None:

@@ -104,7 +104,7 @@ def test_the_rules_of_single_operations_are_in_the_schema(
     assert filter_schema["type"] == "object" and "pattern" in filter_schema["propertyNames"]
     body = operation(schema, "post", "/v1/import")["requestBody"]["content"]
     items = body["application/x-ndjson"]["schema"]["items"]
-    assert {"header", "message", "memory"} == set(items["discriminator"]["mapping"])
+    assert {"header", "message", "memory", "settings"} == set(items["discriminator"]["mapping"])
     assert "ExportRecord" in schema["components"]["schemas"]
 
 

@@ -1095,7 +1095,10 @@ export interface components {
          *     ``version`` names the rules in history, beside the prompt's version.
          */
         Extraction: {
-            /** Instructions */
+            /**
+             * Instructions
+             * @default null
+             */
             instructions?: string | null;
             /**
              * Include
@@ -2104,6 +2107,23 @@ export interface components {
              */
             name?: string | null;
         };
+        /**
+         * ExportFeedback
+         * @description What feedback taught a scope: its reranker model and its lessons.
+         */
+        ExportFeedback: {
+            /** Weights */
+            weights?: {
+                [key: string]: number;
+            };
+            /**
+             * Updates
+             * @default 0
+             */
+            updates?: number;
+            /** @default null */
+            lessons?: components["schemas"]["ExportLessons"] | null;
+        };
         /** ExportGraph */
         ExportGraph: {
             /** Entities */
@@ -2120,10 +2140,10 @@ export interface components {
             type: "header";
             /**
              * Format
-             * @description 2 is written now; 1 is still read.
+             * @description 3 is written now; 1 and 2 are still read.
              * @enum {integer}
              */
-            format: 1 | 2;
+            format: 1 | 2 | 3;
             /**
              * Scope
              * @description The scope exported.
@@ -2179,6 +2199,44 @@ export interface components {
              * @default null
              */
             state?: ("active" | "archived" | "deleted") | null;
+        };
+        /**
+         * ExportLesson
+         * @description A question feedback came from, and the memories that answered it.
+         */
+        ExportLesson: {
+            /**
+             * Terms
+             * @description The question's search terms.
+             */
+            terms: string[];
+            /**
+             * Vector
+             * @description The question's embedding: base64 of little-endian float16 values.
+             * @default null
+             */
+            vector?: string | null;
+            /**
+             * Used
+             * @description Each memory that answered it, and how often.
+             */
+            used: {
+                [key: string]: number;
+            };
+        };
+        /** ExportLessons */
+        ExportLessons: {
+            /**
+             * Embedder
+             * @description The embedder the vectors come from.
+             * @default null
+             */
+            embedder?: string | null;
+            /**
+             * Items
+             * @default []
+             */
+            items?: components["schemas"]["ExportLesson"][];
         };
         /**
          * ExportLink
@@ -2425,6 +2483,55 @@ export interface components {
             object_key: string;
             /** Object */
             object: string;
+        };
+        /**
+         * ExportScope
+         * @description The scope a settings item is of, within the tenant the file is imported into.
+         */
+        ExportScope: {
+            /**
+             * User Id
+             * @description Whose memory: a user id.
+             * @default null
+             */
+            user_id?: string | null;
+            /**
+             * Agent Id
+             * @description Whose memory: an agent id.
+             * @default null
+             */
+            agent_id?: string | null;
+            /**
+             * Run Id
+             * @description Whose memory: a run (session) id.
+             * @default null
+             */
+            run_id?: string | null;
+        } | {
+            user_id: string;
+        } | {
+            agent_id: string;
+        } | {
+            run_id: string;
+        };
+        /**
+         * ExportSettings
+         * @description A scope's own settings (format 3): written where the importing store has none.
+         */
+        ExportSettings: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "settings";
+            scope: components["schemas"]["ExportScope"];
+            /**
+             * @description The scope's own extraction rules.
+             * @default null
+             */
+            extraction?: components["schemas"]["Extraction"] | null;
+            /** @default null */
+            feedback?: components["schemas"]["ExportFeedback"] | null;
         };
         /**
          * ExportStatus
@@ -5267,7 +5374,7 @@ export interface operations {
         /** @description An export: JSON Lines, one item a line (a header, messages, then memories). Each line may be as long as the body limit, the whole as long as the import limit. */
         requestBody?: {
             content: {
-                "application/x-ndjson": (components["schemas"]["ExportHeader"] | components["schemas"]["ExportMessage"] | components["schemas"]["ExportMemory"])[];
+                "application/x-ndjson": (components["schemas"]["ExportHeader"] | components["schemas"]["ExportMessage"] | components["schemas"]["ExportMemory"] | components["schemas"]["ExportSettings"])[];
             };
         };
         responses: {

@@ -9,6 +9,7 @@ questions, so that feedback lifts a memory for questions like the one it came fr
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ from memstrata.ports import (
     StoredSettings,
     Vector,
 )
-from memstrata.read.lessons import Lessons
+from memstrata.read.lessons import MAX_LESSONS, MAX_USED, Lessons
 from memstrata.read.lexical import query_terms
 from memstrata.read.rerank import Features, LinearReranker, hit_features
 from memstrata.results import FeedbackResult
@@ -54,6 +55,62 @@ def setting_keys(scope: Scope) -> tuple[str, str]:
     """The settings that hold what feedback taught for ``scope``: its tenant's reranker model,
     then the scope's own model and lessons (``memstrata migrate`` copies them)."""
     return _global_key(scope), _scope_key(scope)
+
+
+def checked_feedback(data: object) -> str:
+    """What feedback taught a scope (its model and lessons, as ``feedback`` keeps them) from
+    outside the store, such as an export's ``settings`` item: checked and written as the store
+    keeps it, or ``InvalidInputError`` saying what is wrong. A lesson's vector that does not
+    decode is dropped (its question still matches by terms), as a search reads it."""
+    if not isinstance(data, Mapping) or set(data) - {"weights", "updates", "lessons"}:
+        raise InvalidInputError("feedback must be an object of weights, updates and lessons")
+    weights, updates = data.get("weights", {}), data.get("updates", 0)
+    if not isinstance(weights, Mapping) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in weights.values()
+    ):
+        raise InvalidInputError("feedback's 'weights' must map names to finite numbers")
+    if not _count(updates):
+        raise InvalidInputError("feedback's 'updates' must be a whole number, not negative")
+    lessons = data.get("lessons")
+    if lessons is not None:
+        _check_lessons(lessons)
+    model = LinearReranker.from_dict({"weights": weights, "updates": updates})
+    out: dict[str, Any] = model.to_dict()
+    if isinstance(lessons, Mapping):
+        embedder = lessons.get("embedder")
+        out["lessons"] = Lessons.from_dict(lessons, embedder).to_dict()
+    return json.dumps(out)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_lessons(data: object) -> None:
+    what = "feedback's 'lessons'"
+    if not isinstance(data, Mapping) or set(data) - {"embedder", "items"}:
+        raise InvalidInputError(f"{what} must be an object of embedder and items")
+    items = data.get("items", [])
+    if not isinstance(data.get("embedder"), str | None) or not isinstance(items, list):
+        raise InvalidInputError(f"{what} need an embedder's name (or null) and a list of items")
+    if len(items) > MAX_LESSONS:
+        raise InvalidInputError(f"{what} hold at most {MAX_LESSONS} items")
+    for item in items:
+        if (
+            not isinstance(item, Mapping)
+            or set(item) - {"terms", "vector", "used"}
+            or not isinstance(item.get("terms"), list)
+            or not all(isinstance(t, str) for t in item["terms"])
+            or not isinstance(item.get("vector"), str | None)
+            or not isinstance(item.get("used"), Mapping)
+            or not all(_count(n) for n in item["used"].values())
+            or len(item["used"]) > MAX_USED
+        ):
+            raise InvalidInputError(
+                f"each of {what} is an object of terms (words), vector (base64 or null) and "
+                f"used (at most {MAX_USED} memory ids, and how often each was used)"
+            )
 
 
 def _read(store: StoredSettings, key: str) -> dict[str, object] | None:

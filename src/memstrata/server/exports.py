@@ -1,5 +1,6 @@
 """The export format as the wire describes it: one JSON object a line (a header, then messages,
-then memories), written by ``GET /v1/export`` and read by ``POST /v1/import``.
+then memories, then the scopes' settings), written by ``GET /v1/export`` and read by
+``POST /v1/import``.
 
 These models only describe: the import is checked by ``Memory.import_`` (every line, before
 anything is written), as it is from a file. The schema says what each line of an export holds;
@@ -15,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from memstrata.lifecycle.strength import DEFAULT_POLICY
+from memstrata.options import Extraction
+from memstrata.read.lessons import MAX_LESSONS, MAX_USED
 from memstrata.server.schemas import (
     CITING_KINDS,
     INT64,
@@ -40,11 +43,14 @@ STRENGTH = DEFAULT_POLICY.base_strength
 Count = Annotated[int, Field(ge=0, le=2**31), Integral]
 Version = Annotated[int, Field(ge=1, le=2**31), Integral]
 Score = Annotated[float, Field(ge=-1e9, le=1e9)]
+Base64 = Annotated[
+    str, Field(pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+]
 
 
 class ExportHeader(Wire):
     type: Literal["header"]
-    format: Literal[1, 2] = Field(description="2 is written now; 1 is still read.")
+    format: Literal[1, 2, 3] = Field(description="3 is written now; 1 and 2 are still read.")
     scope: dict[str, Name | None] = Field({}, description="The scope exported.")
 
 
@@ -159,7 +165,47 @@ class ExportMemory(Wire):
     graph: ExportGraph | None = None
 
 
-ExportItem = Annotated[ExportHeader | ExportMessage | ExportMemory, Field(discriminator="type")]
+class ExportScope(ScopeIn):
+    """The scope a settings item is of, within the tenant the file is imported into."""
+
+
+class ExportLesson(Wire):
+    """A question feedback came from, and the memories that answered it."""
+
+    terms: list[Name] = Field(description="The question's search terms.")
+    vector: Base64 | None = Field(
+        None, description="The question's embedding: base64 of little-endian float16 values."
+    )
+    used: dict[Id, Count] = Field(
+        max_length=MAX_USED, description="Each memory that answered it, and how often."
+    )
+
+
+class ExportLessons(Wire):
+    embedder: Name | None = Field(None, description="The embedder the vectors come from.")
+    items: list[ExportLesson] = Field([], max_length=MAX_LESSONS)
+
+
+class ExportFeedback(Wire):
+    """What feedback taught a scope: its reranker model and its lessons."""
+
+    weights: dict[Name, Score] = Field(default_factory=dict)
+    updates: Count = 0
+    lessons: ExportLessons | None = None
+
+
+class ExportSettings(Wire):
+    """A scope's own settings (format 3): written where the importing store has none."""
+
+    type: Literal["settings"]
+    scope: ExportScope
+    extraction: Extraction | None = Field(None, description="The scope's own extraction rules.")
+    feedback: ExportFeedback | None = None
+
+
+ExportItem = Annotated[
+    ExportHeader | ExportMessage | ExportMemory | ExportSettings, Field(discriminator="type")
+]
 
 
 def export_item_schema(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -12,6 +12,11 @@ something to carry (format 1 files have none of them and still import):
   (each entity with the name its scope knows it by);
 - a memory item's ``links``: ``[{"target", "kind", "score", "at"}]``, the links whose source it
   is, so each link is written once.
+
+Format 3 adds, after the memories, a ``settings`` item for each scope of the export that has
+settings of its own: ``{"type": "settings", "scope": {"user_id", "agent_id", "run_id"},
+"extraction": {...}, "feedback": {...}}``, each of the last two only when there is one (what
+they hold: ``write.carried``).
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from memstrata.types import (
 )
 
 #: The format ``export`` writes; see the module's docstring.
-EXPORT_FORMAT = 2
-#: The formats ``import`` reads: 1 is 2 without links, entity graph and message status.
-READ_FORMATS = (1, 2)
+EXPORT_FORMAT = 3
+#: The formats ``import`` reads: 1 is 2 without links, entity graph and message status; 2 is
+#: 3 without settings items.
+READ_FORMATS = (1, 2, 3)
 #: The operations a history row may name.
 OPERATIONS: tuple[str, ...] = get_args(Operation)
 #: What a relation of a memory item's ``graph`` holds, in order.
@@ -267,7 +273,7 @@ def graph_from_item(item: Mapping[str, Any]) -> tuple[list[Entity], list[Triple]
 def check_export_item(item: Mapping[str, Any], line: int) -> None:
     """Raise ``InvalidInputError`` naming the line when an export item is malformed."""
     kind = item.get("type") if isinstance(item, Mapping) else None
-    if kind not in ("header", "message", "memory"):
+    if kind not in ("header", "message", "memory", "settings"):
         raise InvalidInputError(f"line {line}: unknown item type {kind!r}")
     if kind == "header" and item.get("format") not in READ_FORMATS:
         raise InvalidInputError(

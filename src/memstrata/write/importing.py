@@ -14,7 +14,9 @@ is held to what those verbs enforce (``Memory.import_`` has checked each line's 
   scope covers, or one already in the target store (``found``);
 - the poisoning guard: an episode's text is guarded as ``add`` guards it (quoted and flagged
   when it gives orders to an assistant; one flagged already stays as it is), and a derived
-  memory whose text (in any version) gives such orders is refused, as memstrata never writes one.
+  memory whose text (in any version) gives such orders is refused, as memstrata never writes one;
+- settings: a scope's extraction rules as ``set_extraction`` checks them, and what feedback
+  taught it as ``feedback`` keeps it (``write.carried``).
 
 A file memstrata exported passes unchanged. Everything here is pure: ``Memory.import_`` reads
 the file, asks the store for the sources the file does not hold (``missing_sources``), then
@@ -33,6 +35,7 @@ from typing import Any
 from memstrata.errors import InvalidInputError
 from memstrata.lifecycle.strength import DEFAULT_POLICY, LifecyclePolicy
 from memstrata.types import MemoryRecord, Scope, check_id, check_metadata, check_text
+from memstrata.write import carried
 from memstrata.write.episodes import DERIVED_KINDS, check_derived_text, check_name
 from memstrata.write.guard import guard_episode
 
@@ -91,18 +94,34 @@ def vet(
     policy: LifecyclePolicy = DEFAULT_POLICY,
 ) -> list[dict[str, Any]]:
     """The items of an export, checked and with their episodes guarded, ready for
-    ``Store.import_``; ``InvalidInputError`` naming the line at the first one that fails.
+    ``Store.import_`` (a ``settings`` item as the store's keys and values, ``{"type":
+    "settings", "values": {...}}``); ``InvalidInputError`` naming the line at the first one
+    that fails.
 
     ``found``: the sources ``missing_sources`` asked for that the target store holds, by scope.
     """
     messages = _messages(lines, tenant)
     out: list[dict[str, Any]] = []
+    settled: set[str] = set()
     for line in lines:
         try:
-            out.append(_vet(line.item, messages, found, tenant, policy))
+            if line.item["type"] == "settings":
+                out.append(_settings(line.item, tenant, settled))
+            else:
+                out.append(_vet(line.item, messages, found, tenant, policy))
         except InvalidInputError as exc:
             raise InvalidInputError(f"line {line.number}: {exc}") from None
     return out
+
+
+def _settings(item: Mapping[str, Any], tenant: str, settled: set[str]) -> dict[str, Any]:
+    """A ``settings`` item as ``Store.import_`` takes it: the store's keys and values."""
+    values = carried.to_store(item, tenant)
+    again = settled & set(values)
+    if again:
+        raise InvalidInputError(f"a second settings item for scope {item.get('scope')}")
+    settled |= set(values)
+    return {"type": "settings", "values": values}
 
 
 def _vet(

@@ -18,6 +18,11 @@ from memstrata.stores.sql.where import exact_scope_sql, scope_sql
 from memstrata.types import Message, Scope
 
 
+def setting_row(key: str) -> str:
+    """The ``meta`` row that holds the setting ``key``."""
+    return f"setting:{key}"
+
+
 def status_join(d: Dialect) -> str:
     """Join each message ``m`` with its row of ``message_status`` ``s``, if any (by exact scope
     and id)."""
@@ -143,14 +148,14 @@ class SQLLogs(SQLBase[TxT]):
     # -- settings and the embedder record ---------------------------------------------------------
     def get_setting(self, key: str) -> str | None:
         with self._read(search=self.settings_on_search_connections) as tx:
-            row = tx.fetchone("SELECT value FROM meta WHERE key = ?", [f"setting:{key}"])
+            row = tx.fetchone("SELECT value FROM meta WHERE key = ?", [setting_row(key)])
         return None if row is None else str(row[0])
 
     def put_setting(self, key: str, value: str) -> None:
-        self._put_meta({f"setting:{key}": value})
+        self._put_meta({setting_row(key): value})
 
     def put_settings(self, values: Mapping[str, str]) -> None:
-        self._put_meta({f"setting:{key}": value for key, value in values.items()})
+        self._put_meta({setting_row(key): value for key, value in values.items()})
 
     def embedder_info(self) -> tuple[str, int] | None:
         with self._read() as tx:

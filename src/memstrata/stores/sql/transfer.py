@@ -13,7 +13,7 @@ from memstrata.stores.sql import rows
 from memstrata.stores.sql.core import SQLBase, TxT
 from memstrata.stores.sql.dialect import chunks
 from memstrata.stores.sql.graph import graph_params, read_graph
-from memstrata.stores.sql.logs import status_join
+from memstrata.stores.sql.logs import setting_row, status_join
 from memstrata.stores.sql.rows import HISTORY, INSERT_LINK, INSERT_MESSAGE, SCOPE_COLUMNS, SELECT
 from memstrata.stores.sql.where import order, scope_sql
 from memstrata.types import HistoryEvent, MemoryRecord, Scope
@@ -26,6 +26,12 @@ IMPORT_MESSAGE = INSERT_MESSAGE + " ON CONFLICT DO NOTHING"
 INSERT_STATUS = (
     f"INSERT INTO message_status ({SCOPE_COLUMNS}, message_id, status, attempts, "
     "prompt_version, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+#: Writing a scope's setting from an export: one the store holds already is kept (an empty one,
+#: such as rules set back to none, holds nothing).
+IMPORT_SETTING = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''"
 )
 
 
@@ -121,6 +127,9 @@ class SQLTransfer(SQLBase[TxT]):
 
     def import_(self, tenant: str, items: Iterable[Mapping[str, Any]], *, at: datetime) -> int:
         """Write exported items in one transaction; existing ids are a conflict (nothing kept).
+        A ``settings`` item (``{"type": "settings", "values": {key: value}}``, as
+        ``write.importing`` makes it of an export's) writes each setting the store does not
+        hold yet.
 
         A memory's links are written with it even when their target is not here yet (a later
         import, such as the next batch of ``migrate``, may bring it): ``links`` shows a link once
@@ -157,6 +166,8 @@ class SQLTransfer(SQLBase[TxT]):
                                                status.status, status.attempts,
                                                status.prompt_version, status.error,
                                                d.time(status.at))])  # fmt: skip
+                elif item["type"] == "settings":
+                    later(IMPORT_SETTING, [(setting_row(k), v) for k, v in item["values"].items()])
                 elif item["type"] == "memory":
                     record = MemoryRecord.from_dict(item["record"], tenant=tenant)
                     records.append(record)
