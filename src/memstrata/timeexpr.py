@@ -19,6 +19,12 @@ Conventions:
   "this Monday" is the Monday of the current week;
 - "last week" / "this week" / "next week" are calendar weeks; "the past week" and "the last 3
   days" are rolling ranges ending today;
+- holidays are their days: Christmas (and its Eve, Boxing Day), New Year's Day and Eve,
+  Valentine's Day, St Patrick's Day, Halloween, Easter (Gregorian; Good Friday, Easter Monday),
+  and the United States' Independence Day (the Fourth of July) and Thanksgiving (the fourth
+  Thursday of November); a year, "last", "next" or "this" says which, else the tense as for a
+  date without a year. A bare "new year" counts only as "New Year" or "happy new year" ("a new
+  year of school" is no date);
 - vague expressions ("recently", "a while ago") are not resolved.
 
 All ranges are inclusive calendar dates in the reference time's own calendar (no time zone
@@ -627,6 +633,97 @@ def _the_other_day(m: re.Match[str], ctx: _Context) -> _Resolved:
     return ctx.today - timedelta(days=7), ctx.today - timedelta(days=1), "span"
 
 
+def _easter(year: int) -> date:
+    """Easter Sunday of ``year`` in the Gregorian calendar (the anonymous computus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _thanksgiving(year: int) -> date:
+    """The fourth Thursday of November, as the United States keeps it."""
+    first = date(year, 11, 1)
+    return first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+
+
+#: Each holiday's day in a year, by the first word of its name as ``_HOLIDAY`` matches it (and
+#: the word after, where the first alone does not say which).
+_HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "christmas": lambda y: date(y, 12, 25),
+    "christmas eve": lambda y: date(y, 12, 24),
+    "boxing": lambda y: date(y, 12, 26),
+    "new year": lambda y: date(y, 1, 1),
+    "new year eve": lambda y: date(y, 12, 31),
+    "valentine": lambda y: date(y, 2, 14),
+    "patrick": lambda y: date(y, 3, 17),
+    "independence": lambda y: date(y, 7, 4),
+    "fourth": lambda y: date(y, 7, 4),
+    "halloween": lambda y: date(y, 10, 31),
+    "thanksgiving": _thanksgiving,
+    "easter": _easter,
+    "good": lambda y: _easter(y) - timedelta(days=2),
+    "easter monday": lambda y: _easter(y) + timedelta(days=1),
+}
+
+
+def _holiday(m: re.Match[str], ctx: _Context) -> _Resolved | None:
+    name = m.group("name").lower()
+    word = name.split()[0]
+    if word in ("christmas", "xmas"):
+        key = "christmas eve" if name.endswith("eve") else "christmas"
+    elif word == "new":
+        bare = name.split()[1] == "year"  # not "New Year's", nor "new years eve"
+        if bare and not (m.group("year") or m.group("mod") or m.group("happy")
+                         or m.group("name")[0] == "N"):  # fmt: skip
+            return None  # "a new year of school"
+        key = "new year eve" if (m.group("which") or "").lower() == "eve" else "new year"
+    elif word == "easter":
+        key = "easter monday" if name.endswith("monday") else "easter"
+    elif word.startswith("valentine"):
+        key = "valentine"
+    elif word in ("st", "st.", "saint"):
+        key = "patrick"
+    elif word == "the":
+        key = "fourth"
+    else:
+        key = word
+    day_of = _HOLIDAYS[key]
+    mod = " ".join((m.group("mod") or "").lower().split())
+    today = ctx.today
+    if m.group("year"):
+        day = day_of(int(m.group("year")))
+    elif mod == "this":
+        day = day_of(today.year)
+    elif mod in ("last", "this past"):
+        day = max(d for d in map(day_of, range(today.year - 2, today.year + 1)) if d < today)
+    elif mod in ("next", "this coming", "coming"):
+        day = min(d for d in map(day_of, range(today.year, today.year + 3)) if d > today)
+    else:
+        days = [day_of(y) for y in range(today.year - 1, today.year + 2)]
+        chosen = _choose([(d, d) for d in days], today, ctx.tense(m))
+        if chosen is None:
+            return None
+        day = chosen[0]
+    return day, day, "day"
+
+
+_HOLIDAY = (
+    r"\b(?:(?P<mod>last|this\s+past|this\s+coming|this|next|coming)\s+)?(?P<happy>happy\s+)?"
+    r"(?P<name>(?:christmas|xmas)(?:\s+(?:eve|day))?|boxing\s+day"
+    r"|new\s+year(?:['’]?s)?(?!['’]?s?\s+resolution)(?:\s+(?P<which>eve|day))?"
+    r"|valentine['’]?s(?:\s+day)?|(?:st\.?|saint)\s+patrick['’]?s(?:\s+day)?"
+    r"|independence\s+day|(?:the\s+)?fourth\s+of\s+july|halloween|thanksgiving"
+    r"|easter(?:\s+(?:sunday|monday))?|good\s+friday)"
+    r"(?:,?\s+(?:of\s+)?(?P<year>[12][0-9]{3}))?\b"
+)
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
@@ -769,6 +866,14 @@ _RULES: tuple[_Rule, ...] = (
         trigger=_compile(_DIGITS),
     ),
     _Rule(_compile(r"\bthe\s+other\s+day\b"), _the_other_day),
+    _Rule(
+        _compile(_HOLIDAY),
+        _holiday,
+        trigger=_compile(
+            r"christmas|xmas|boxing|new\s+year|valentine|patrick|independence|fourth|halloween"
+            r"|thanksgiving|easter|good\s+friday"
+        ),
+    ),
 )
 
 

@@ -170,6 +170,54 @@ def test_resolve_dates(text: str, start: date, end: date, granularity: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        # the nearest by tense (the reference is Monday 8 May 2023)
+        ("we spent Christmas with her parents", D(2022, 12, 25)),
+        ("we will spend Christmas in Oslo", D(2023, 12, 25)),
+        ("on Christmas Eve", D(2022, 12, 24)),
+        ("Merry Xmas!", D(2022, 12, 25)),
+        ("the kids loved Halloween", D(2022, 10, 31)),
+        ("what did you do for Valentine's Day?", D(2023, 2, 14)),
+        ("a parade on St. Patrick's Day", D(2023, 3, 17)),
+        ("on Boxing Day", D(2022, 12, 26)),
+        ("around Independence Day", D(2023, 7, 4)),  # nearer than 2022's (no tense)
+        ("on the Fourth of July", D(2023, 7, 4)),
+        ("happy new year!!", D(2023, 1, 1)),
+        ("the new year's party", D(2023, 1, 1)),
+        # the year given, or named by last / next / this
+        ("at Christmas 2021", D(2021, 12, 25)),
+        ("where will we celebrate New Year 2025?", D(2025, 1, 1)),
+        ("last Christmas", D(2022, 12, 25)),
+        ("next Halloween", D(2023, 10, 31)),
+        ("this Thanksgiving", D(2023, 11, 23)),
+        # the New Year and its eve, written as people write them
+        ("where did she celebrate the New Year?", D(2023, 1, 1)),
+        ("on New Year's Day", D(2023, 1, 1)),
+        ("plans for New years eve", D(2022, 12, 31)),
+        ("what will you do on New Year's Eve?", D(2023, 12, 31)),
+        # days that move: Thanksgiving (the fourth Thursday of November), Easter (Gregorian)
+        ("Thanksgiving 2022", D(2022, 11, 24)),
+        ("Thanksgiving 2024", D(2024, 11, 28)),
+        ("Easter 2024", D(2024, 3, 31)),
+        ("Easter 2019", D(2019, 4, 21)),
+        ("on Good Friday", D(2023, 4, 7)),
+        ("Easter Monday 2025", D(2025, 4, 21)),
+    ],
+)
+def test_holidays_are_the_days_they_name(text: str, day: date) -> None:
+    assert span(text) == (day, day, "day")
+
+
+def test_holidays_resolve_against_a_messages_own_time() -> None:
+    said = datetime(2023, 12, 27, 9, 0, tzinfo=UTC)
+    assert span("we had a lovely Christmas", said)[0] == D(2023, 12, 25)
+    assert span("see you on New Year's Eve", said)[0] == D(2023, 12, 31)
+    assert span("Merry Christmas!", datetime(2023, 12, 25, tzinfo=UTC))[0] == D(2023, 12, 25)
+    assert only("before Christmas").relation == "before"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I may go to the party.",
@@ -185,6 +233,8 @@ def test_resolve_dates(text: str, start: date, end: date, granularity: str) -> N
         "version 2.1.3 is out",
         "I have 3 dogs",
         "I swim every Friday and on Mondays",
+        "a new year of school starts",
+        "my new year's resolution is to read more",
         "",
     ],
 )

@@ -47,6 +47,8 @@ def window_days(query: str, now: datetime = NOW) -> tuple[date | None, date | No
         ("Anything in the past 3 days?", D(2023, 5, 5), D(2023, 5, 8)),
         ("What happened in 2022 before June?", D(2022, 1, 1), D(2022, 5, 31)),
         ("What did I do until last week?", None, D(2023, 5, 7)),
+        ("Where did Elise celebrate the New Year?", D(2023, 1, 1), D(2023, 1, 1)),
+        ("What did we buy before Christmas 2022?", None, D(2022, 12, 24)),
     ],
 )
 def test_windows(query: str, first: date | None, last: date | None) -> None:
