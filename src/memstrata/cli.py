@@ -690,6 +690,7 @@ EXTENSIONS: tuple[str, ...] = (
     "memstrata.bench",
     "memstrata.evals.cli",
     "memstrata.reembed",
+    "memstrata.relearn",
     "memstrata.server.cli",
     "memstrata.stores.cli",
 )

@@ -125,6 +125,8 @@ def test_the_help_says_whether_a_command_needs_a_scope(
     assert "at least one" not in mcp
     assert "scope (optional):" in mcp
     assert "Without them, each tool call names its own scope" in mcp
+    relearn = " ".join(scoped.pop("relearn").split())
+    assert "scope (optional):" in relearn and "Without a scope, every scope" in relearn
     assert len(scoped) > 10
     assert all("scope (at least one):" in text for text in scoped.values())
     assert main(["list", "--db", str(db_path), "--embedder", "hashing"]) == 2
@@ -192,6 +194,7 @@ COMMANDS: dict[str, list[str]] = {
     "eval scale": ["IN", "--distractors", "0", "--embedder", "hashing", "--quiet"],
     "eval multilingual": ["IN", "--embedder", "none"],
     "reembed": [],
+    "relearn": [],
     "serve": ["--port", "0"],
     "mcp": ["--user", "ada"],
     "keys create": [],

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from memstrata import AsyncMemory, Memory, people
+from memstrata.cli import main
+from memstrata.types import Scope
 from memstrata.write import ledgers
 
 CHAT = [
@@ -217,3 +219,26 @@ def test_an_add_counts_on_the_tally_in_the_store_whoever_wrote_it(tmp_path: Path
         }
         stored = people.Tally.loads(memory.store.get_setting(people.key(scope)) or "")
         assert dict(stored.messages) == {"elise": 3, "Emi": 3}
+
+
+def test_relearn_counts_each_scope_again_as_its_adds_did(tmp_path: Path) -> None:
+    """A store's tables as counted when the messages came (here erased, as an upgrade's new
+    rules would find them counted otherwise) are counted again from its memories, each scope
+    from its own (a user's scope holds the scopes under it: none is counted twice)."""
+    said = [*CHAT, {"id": "6", "speaker": "Emi", "text": "I live in Porto."}]
+    db = tmp_path / "a.db"
+    with Memory(db, embedder="hashing") as mem:
+        mem.add(said[:3], user_id="ada")
+        mem.add(said[3:], user_id="ada")
+        mem.add(said, user_id="ada", agent_id="coach")
+        mem.add([{"speaker": "Bo", "text": "hey Al"}], user_id="bob")
+        scopes = [{"user_id": "ada"}, {"user_id": "ada", "agent_id": "coach"}, {"user_id": "bob"}]
+        before = [(mem.people(**s), mem.profile(person="Emi", **s).profiles) for s in scopes]
+        assert [a.name for p in before[1][0] for a in p.aliases] == ["Kate"]
+        ledgers.forget(mem.store, [Scope(**s) for s in scopes])
+        assert not mem.people(user_id="ada")
+        assert main(["relearn", "--db", str(db), "--user", "ada"]) == 0
+        assert [mem.people(**s) for s in scopes] == [b[0] for b in before[:2]] + [[]]
+        assert main(["relearn", "--db", str(db)]) == 0
+        after = [(mem.people(**s), mem.profile(person="Emi", **s).profiles) for s in scopes]
+        assert after == before

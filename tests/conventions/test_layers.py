@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "memstrata.bench",
             "memstrata.evals",
             "memstrata.reembed",
+            "memstrata.relearn",
             "memstrata.integrations",
             "memstrata.testing",
             "memstrata.stores.cli",
