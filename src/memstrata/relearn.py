@@ -13,16 +13,19 @@ scopes it counts.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from memstrata.errors import InvalidInputError
 from memstrata.ports import Scans, StoredSettings, Transfer
-from memstrata.types import Scope
+from memstrata.types import MemoryRecord, Scope
 from memstrata.write import ledgers
 
+#: Memories folded in at once: a scope is never held whole.
+BATCH = 5000
 #: What ``memstrata relearn --help`` says.
 DESCRIPTION = (
     "Count each scope's people table (the names each speaker answers to) and its profiles again "
@@ -48,13 +51,29 @@ def relearn(
     counted. ``progress`` is told each scope and the memories it read."""
     scopes = [s for s in store.exact_scopes(tenant) if within is None or within.covers(s)]
     for scope in scopes:
-        # A scope's scan holds the scopes under it too: each memory is counted in its own.
-        records = [record for record, _ in store.scan(scope) if record.scope == scope]
         ledgers.forget(store, [scope])
-        ledgers.learn_imported(store, records)
+        count = 0
+        # Its episodes first, then the relations its other memories state, as an import
+        # learns them; a batch at a time, as the adds did.
+        for episodes in _batches(store, scope, lambda r: r.kind == "episode"):
+            ledgers.learn(store, scope, episodes)
+            count += len(episodes)
+        for others in _batches(store, scope, lambda r: r.kind != "episode"):
+            ledgers.learn_facts(store, scope, others)
+            count += len(others)
         if progress is not None:
-            progress(scope, len(records))
+            progress(scope, count)
     return len(scopes)
+
+
+def _batches(
+    store: Relearnable, scope: Scope, wanted: Callable[[MemoryRecord], bool]
+) -> Iterator[list[MemoryRecord]]:
+    """The ``wanted`` memories of exactly ``scope`` (its scan holds the scopes under it too),
+    oldest first, ``BATCH`` at a time."""
+    chosen = (r for r, _ in store.scan(scope) if r.scope == scope and wanted(r))
+    while batch := list(itertools.islice(chosen, BATCH)):
+        yield batch
 
 
 def register(sub: Any, common: argparse.ArgumentParser, scoped: argparse.ArgumentParser) -> None:

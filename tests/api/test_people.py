@@ -6,6 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+from postgres_helpers import fresh_database
+
 from memstrata import AsyncMemory, Memory, people
 from memstrata.cli import main
 from memstrata.types import Scope
@@ -221,12 +224,15 @@ def test_an_add_counts_on_the_tally_in_the_store_whoever_wrote_it(tmp_path: Path
         assert dict(stored.messages) == {"elise": 3, "Emi": 3}
 
 
-def test_relearn_counts_each_scope_again_as_its_adds_did(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_relearn_counts_each_scope_again_as_its_adds_did(tmp_path: Path, backend: str) -> None:
     """A store's tables as counted when the messages came (here erased, as an upgrade's new
     rules would find them counted otherwise) are counted again from its memories, each scope
     from its own (a user's scope holds the scopes under it: none is counted twice)."""
     said = [*CHAT, {"id": "6", "speaker": "Emi", "text": "I live in Porto."}]
-    db = tmp_path / "a.db"
+    db = str(tmp_path / "a.db") if backend == "sqlite" else fresh_database("relearn")
     with Memory(db, embedder="hashing") as mem:
         mem.add(said[:3], user_id="ada")
         mem.add(said[3:], user_id="ada")
@@ -237,8 +243,8 @@ def test_relearn_counts_each_scope_again_as_its_adds_did(tmp_path: Path) -> None
         assert [a.name for p in before[1][0] for a in p.aliases] == ["Kate"]
         ledgers.forget(mem.store, [Scope(**s) for s in scopes])
         assert not mem.people(user_id="ada")
-        assert main(["relearn", "--db", str(db), "--user", "ada"]) == 0
+        assert main(["relearn", "--db", db, "--user", "ada"]) == 0
         assert [mem.people(**s) for s in scopes] == [b[0] for b in before[:2]] + [[]]
-        assert main(["relearn", "--db", str(db)]) == 0
+        assert main(["relearn", "--db", db]) == 0
         after = [(mem.people(**s), mem.profile(person="Emi", **s).profiles) for s in scopes]
         assert after == before
