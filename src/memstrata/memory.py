@@ -774,12 +774,13 @@ class Memory:
     ) -> int:
         where = self._scope(scope)
         count = 0
+        scopes = {where: None}  # the scope exported, then each that an item holds
         with _open_text(out, "w") as fh:
             for item in self.store.export(where):
                 count += item["type"] == "memory"
                 fh.write(codec.dumps(item) + "\n")
-            within = [s for s in self.store.exact_scopes(self.tenant) if where.covers(s)]
-            for item in carried.items(self.store, dict.fromkeys([where, *within])):
+                scopes[carried.scope_of(item, self.tenant) or where] = None
+            for item in carried.items(self.store, scopes):
                 fh.write(codec.dumps(item) + "\n")
         return count
 

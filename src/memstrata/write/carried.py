@@ -1,5 +1,6 @@
 """What an export carries of a scope besides its messages and memories: the ``settings`` items
-of export format 3 (``stores.codec``), one for each scope that has any of them.
+of export format 3 (``stores.codec``), one for each scope of the export (the one exported, and
+each that one of its messages or memories is stored in) that has any of them.
 
 - ``extraction``: the scope's own extraction rules (``Memory.set_extraction``), as
   ``Memory.extraction`` shows them;
@@ -43,6 +44,14 @@ def items(store: StoredSettings, scopes: Iterable[Scope]) -> Iterator[dict[str, 
             item["feedback"] = json.loads(taught)
         if len(item) > 2:
             yield item
+
+
+def scope_of(item: Mapping[str, Any], tenant: str) -> Scope | None:
+    """The exact scope of an export's message or memory item (``None`` for another item)."""
+    data = item.get("message") or item.get("record")
+    if not isinstance(data, Mapping):
+        return None
+    return Scope(tenant=tenant, **{f: data.get(f) for f in SCOPE_FIELDS})
 
 
 def to_store(item: Mapping[str, Any], tenant: str) -> dict[str, str]:
