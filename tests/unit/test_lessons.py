@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from memstrata.read.learning import checked_feedback, stored_feedback
 from memstrata.read.lessons import FLOOR, MAX_LESSONS, MAX_USED, Lessons, closeness
 from memstrata.read.rerank import LinearReranker
 
@@ -86,3 +87,19 @@ def test_feedback_never_teaches_how_much_a_memory_was_used_whatever_the_question
     saved = LinearReranker(weights={"fused": 0.8, "retention": 3.0, "used_before": 5.0})
     anchored = saved.anchored({"fused": 1.0, "retention": 0.25})
     assert anchored.weights == {"fused": 0.8, "retention": 0.25}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"weights": {"a": 1.5, "b": Infinity}, "updates": 3, "lessons": {"embedder": "m",'
+        ' "items": [{"terms": ["cat"], "vector": "AAA=", "used": {"x": 2}}, "not a lesson"]}}',
+        '{"weights": "none", "updates": 1.5}',
+        "[]",
+    ],
+)
+def test_what_a_store_kept_of_feedback_exports_as_an_import_takes_it(raw: str) -> None:
+    """An export carries a scope's feedback as a search reads it, so its import accepts it
+    whatever an older version kept."""
+    value = stored_feedback(raw)
+    assert json.loads(checked_feedback(value)) == value

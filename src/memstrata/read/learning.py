@@ -83,6 +83,20 @@ def checked_feedback(data: object) -> str:
     return json.dumps(out)
 
 
+def stored_feedback(raw: str) -> dict[str, Any]:
+    """What feedback taught a scope as the store keeps it (``raw``), read as a search reads it
+    (what does not parse reads as nothing): so that ``checked_feedback`` takes it back."""
+    data = json.loads(raw)
+    if not isinstance(data, Mapping):
+        data = {}
+    model = LinearReranker.from_dict(data)
+    weights = {n: w for n, w in model.weights.items() if math.isfinite(w)}
+    lessons = data.get("lessons")
+    embedder = lessons.get("embedder") if isinstance(lessons, Mapping) else None
+    read = Lessons.from_dict(lessons, embedder if isinstance(embedder, str) else None)
+    return {**replace(model, weights=weights).to_dict(), "lessons": read.to_dict()}
+
+
 def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 

@@ -15,7 +15,6 @@ carried either: an import learns them again from the memories (``ledgers.learn_i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -41,7 +40,7 @@ def items(store: StoredSettings, scopes: Iterable[Scope]) -> Iterator[dict[str, 
             item["extraction"] = Extraction.stored(rules).model_dump(mode="json")
         taught = store.get_setting(learning.setting_keys(scope)[1])
         if taught:
-            item["feedback"] = json.loads(taught)
+            item["feedback"] = learning.stored_feedback(taught)
         if len(item) > 2:
             yield item
 
