@@ -15,7 +15,7 @@ import functools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from memstrata.ports import StoredSettings
@@ -143,16 +143,32 @@ class Tally:
         return cls(messages, calls, tuple(str(s) for s in data.get("recent", ())))
 
 
-def _addressee(speaker: str, before: Sequence[str], after: Iterable[str | None]) -> str | None:
+def _addressee(
+    speaker: str, before: Sequence[str], after: tuple[str | None, str | None]
+) -> str | None:
     """Whom a message is most likely addressed to: the last other speaker before it, else the
-    next one after it."""
+    next one after it (``after``: who speaks next, and next after them, ``_speaking_next``)."""
     for other in reversed(before):
         if other != speaker:
             return other
-    for later in after:
-        if later and later != speaker:
-            return later
-    return None
+    first, second = after
+    return first if first != speaker else second
+
+
+def _speaking_next(
+    messages: Sequence[tuple[str, str | None, str]],
+) -> list[tuple[str | None, str | None]]:
+    """For each message, who speaks first after it and who first after it is someone else: the
+    next speaker other than any one person is one of the two. One pass, from the end."""
+    out: list[tuple[str | None, str | None]] = [(None, None)] * len(messages)
+    first: str | None = None
+    second: str | None = None
+    for i in range(len(messages) - 1, -1, -1):
+        out[i] = (first, second)
+        speaker = messages[i][1]
+        if speaker and speaker != first:
+            first, second = speaker, first
+    return out
 
 
 def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Tally:
@@ -162,12 +178,12 @@ def observe(tally: Tally, messages: Sequence[tuple[str, str | None, str]]) -> Ta
     for names in calls.values():  # a tally kept before the bound is brought within it
         _bound(names)
     recent = list(tally.recent)
+    following = _speaking_next(messages)
     for i, (message_id, speaker, text) in enumerate(messages):
         if not speaker:
             continue
         counts[speaker] = counts.get(speaker, 0) + 1
-        later = (s for _, s, _ in messages[i + 1 :])
-        addressee = _addressee(speaker, recent, later)
+        addressee = _addressee(speaker, recent, following[i])
         # A name that is the label of someone who spoke just before or speaks just after is
         # theirs: in a group, "hey Kate" said after Aiko spoke is said to the Kate who answers.
         present = {speaker, *recent, *(s for _, s, _ in messages[i + 1 : i + 1 + NEARBY] if s)}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, overload
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -183,3 +186,31 @@ def test_a_tally_kept_before_the_bound_is_brought_within_it_by_the_next_add() ->
     later = observe(kept, [("a", "Bo", "ok")])
     assert len(later.calls["Emi"]) == MAX_NAMES
     assert {a.count for a in later.calls["Emi"].values()} <= {2, 3}
+
+
+class _Counted(Sequence[tuple[str, str, str]]):
+    """Messages that count how many of them are read (a slice reads each it holds)."""
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        self.items, self.reads = items, 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, str, str]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, str, str]]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        got = self.items[i]
+        self.reads += len(got) if isinstance(i, slice) else 1
+        return got
+
+
+def test_a_long_chat_is_read_a_few_times_over_not_once_a_message() -> None:
+    """An import folds a whole file in one call: what a message reads of the messages after it
+    is bounded, or 50,000 messages read 1.25 billion."""
+    for speakers in (("A", "B"), ("A", "A")):  # a dialogue, and one person's notes
+        said = _Counted(_chat(*((speakers[i % 3 == 0], f"note {i}") for i in range(3000))))
+        observe(Tally(), said)
+        assert said.reads <= 10 * len(said), speakers
