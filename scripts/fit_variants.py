@@ -9,7 +9,7 @@ Each variant is fitted and scored leave-one-conversation-out exactly as ``fit_ra
 (the same cache, the same two passes, the same packing), and prints one table per file:
 
 - ``--list-cohesion C``: questions whose answer is a list (the features' own rule,
-  ``read.features._LIST``: "What are Kate's hobbies?", "How many times…") pack with session
+  ``read.features.asks_for_many``: "What are Kate's hobbies?", "How many times…") pack with session
   cohesion C; the others with ``--cohesion``.
 - ``--interact TYPE:FEATURES``: both passes also weigh each of FEATURES (comma-separated, or
   ``MATCH``: ``read.features.MATCH``) times an indicator of the question's TYPE (``list``;
@@ -37,12 +37,12 @@ from typing import Any
 import fit_ranker as fr  # scripts/ is on the path when this script runs
 import numpy as np
 
-from memstrata.read.features import _LIST, _SPECULATIVE, MATCH
+from memstrata.read.features import _SPECULATIVE, MATCH, asks_for_many
 from memstrata.read.temporal import parse_query_time
 
 #: Kinds of question (``--interact``), each as a test of its text.
 TYPES: dict[str, Callable[[str], bool]] = {
-    "list": lambda q: bool(_LIST.search(q)),
+    "list": asks_for_many,
     "when": lambda q: parse_query_time(q, datetime(2024, 1, 1, tzinfo=UTC)).asks_when,
     "speculative": lambda q: bool(_SPECULATIVE.search(q)),
 }
@@ -138,7 +138,7 @@ def listed_cohesion(cohesion: float) -> Any:
               others: float = 0.0, reach: int | None = None) -> list[tuple]:  # fmt: skip
         return [row for item in conv["items"]
                 for row in original({**conv, "items": [item]}, model, alpha, budget,
-                                    cohesion if _LIST.search(item["query"]) else others, reach)
+                                    cohesion if asks_for_many(item["query"]) else others, reach)
                 ]  # fmt: skip
 
     return _scoring(score)

@@ -26,6 +26,7 @@ from memstrata.read.features import (
     FIRST_WEIGHTS,
     PRODUCTS,
     SECOND,
+    asks_for_many,
     best_of,
     features,
     linear_scores,
@@ -379,3 +380,36 @@ def test_a_question_that_asks_no_more_than_the_query_is_asked_again() -> None:
     ]  # fmt: skip
     assert not asked_again("", texts, questions).any()
     assert asked_again("what is my favourite colour", [], np.zeros(0, bool)).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many times did Ada go hiking?",
+        "What do Ada and Bo have in common?",
+        "What movies did Paola watch?",
+        "Which activities does Kevin have with his friends?",
+        "What are Kate's hobbies?",
+        "In which countries did Kate relax on the beach?",
+        "What pasta sauces does Elise eat?",
+        "What people has Maria met while volunteering?",
+    ],
+)
+def test_a_question_that_asks_for_many_things(question: str) -> None:
+    assert asks_for_many(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What happens when Ada is late?",
+        "What motivates Kate to run?",
+        "What is Kate's favourite book?",
+        "What was the name of Ada's cat?",
+        "When did Bo move to Lisbon?",
+        "What does Kate think about dogs?",
+        "What is the status of the business?",
+    ],
+)
+def test_a_question_that_asks_for_one_thing(question: str) -> None:
+    assert not asks_for_many(question)

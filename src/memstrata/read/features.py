@@ -74,12 +74,11 @@ PRODUCTS = (
 #: question?) over the features alone, fitted with ``scripts/fit_ranker.py`` as
 #: ``DEFAULT_WEIGHTS`` is.
 FIRST_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.4613, "bm_rel": -1.6002, "cov": 2.5785, "prf": 0.3632, "t_bm25": 0.5298,
-    "dense": 0.5591, "cos": -0.7859, "s_bm25": 0.2959, "s_dense": -0.1185, "win": 0.0656,
-    "tp1": 0.1897, "tmax": 0.1652, "time": 0.694, "when_time": 0.8929, "spk_named": -0.1072,
-    "other_named": -1.5118, "spec_spk": 0.2158, "list_spk": 0.9777, "self_spk": 0.2609,
-    "addressed": -1.2627, "loglen": 0.569, "is_q": -0.0885, "photo": 0.5665,
-    "how_procedure": 1.0,
+    "bm25": -0.466, "bm_rel": -1.5346, "cov": 2.4868, "prf": 0.3676, "t_bm25": 0.5427,
+    "dense": 0.5192, "cos": -0.4987, "s_bm25": 0.2986, "s_dense": -0.1397, "win": 0.0641,
+    "tp1": 0.1921, "tmax": 0.1792, "time": 0.8611, "when_time": 1.1376, "spk_named": -0.3831,
+    "other_named": -1.6707, "spec_spk": 0.4896, "list_spk": 1.2953, "self_spk": 0.2737,
+    "addressed": -1.5112, "loglen": 0.5071, "is_q": -0.1229, "photo": 0.6158, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: The second pass's weights (the ranker's): a logistic model (is this unit's memory evidence
@@ -90,19 +89,19 @@ FIRST_WEIGHTS: Mapping[str, float] = {
 #: stores ``memstrata eval scale --keep`` keeps), so that the weights hold in a large scope too.
 #: Scored leave-one-conversation-out (each conversation ranked by weights fitted on the other
 #: seven) and packed as the ``default`` retriever packs (``--alpha 2.0 --cohesion 0.75 --reach
-#: 3``), they reach 92.1 recall within 4,000 characters and 78.5 recall@10 on LoCoMo, 81.0 and
-#: 68.1 on REALTALK; among the distractors 88.2 / 72.3 and 68.4 / 54.5; see
-#: docs/benchmarks.md. ``how_procedure`` alone is set by hand: no development conversation
-#: holds a procedure, so no fit can weigh it (``scripts/fit_ranker.py`` leaves it out); a way
-#: of doing something that reflection wrote (``write.procedures``) answers "how do I ..." by
-#: design.
+#: 3``), they reach 91.9 recall within 4,000 characters and 78.9 recall@10 on LoCoMo, 81.4 and
+#: 68.3 on REALTALK; among the distractors 87.8 / 72.7 and 71.6 / 57.2; see
+#: docs/benchmarks.md ("Quality at scale", thirtieth pass). ``how_procedure`` alone is set by
+#: hand: no development conversation holds a procedure, so no fit can weigh it
+#: (``scripts/fit_ranker.py`` leaves it out); a way of doing something that reflection wrote
+#: (``write.procedures``) answers "how do I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.3436, "bm_rel": -0.8819, "cov": 2.3569, "prf": 0.1289, "t_bm25": 0.0227,
-    "dense": 0.1174, "cos": -0.0469, "s_bm25": -0.0161, "s_dense": 0.0528, "win": 0.0784,
-    "tp1": 0.0385, "tmax": 0.0157, "time": 0.4045, "when_time": 0.2142, "spk_named": 0.1445,
-    "other_named": 0.1712, "spec_spk": 0.1422, "list_spk": 1.1358, "self_spk": 0.2872,
-    "addressed": -1.8306, "loglen": 0.6712, "is_q": 0.1415, "photo": 0.0355, "first": -1.1476,
-    "standing": 2.4793, "how_procedure": 1.0,
+    "bm25": -0.3625, "bm_rel": -0.7578, "cov": 2.3142, "prf": 0.1366, "t_bm25": 0.0416,
+    "dense": 0.1117, "cos": 0.1198, "s_bm25": -0.0006, "s_dense": 0.044, "win": 0.0755,
+    "tp1": 0.0474, "tmax": 0.0201, "time": 0.5049, "when_time": 0.3678, "spk_named": -0.197,
+    "other_named": -0.0871, "spec_spk": 0.4771, "list_spk": 1.5077, "self_spk": 0.3022,
+    "addressed": -2.2791, "loglen": 0.6033, "is_q": 0.1236, "photo": 0.0684, "first": -1.1572,
+    "standing": 2.4689, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -117,12 +116,48 @@ _HOW_TO = re.compile(
     re.IGNORECASE,
 )
 _SPECULATIVE = re.compile(r"\b(would|might|likely|could|probably|considered)\b", re.IGNORECASE)
-#: Questions whose answer is a list gathered across the conversation.
+#: Questions that say their answer is a list gathered across the conversation.
 _LIST = re.compile(
     r"\b(how many|both|all|in common|what (?:\w+ )?(?:activities|things|events|items|books|"
     r"types|kinds|ways|places|hobbies|pets|instruments|sports|games|countries|cities|changes))\b",
     re.IGNORECASE,
 )
+_WORD = re.compile(r"[a-z0-9+']+")
+#: What may follow the plural a question asks for: an auxiliary ("What movies did …", "Which
+#: activities does …"), or the question's end where it asks what things are ("What are Kate's
+#: hobbies?", not "What does Kate think about dogs?").
+_AFTER_PLURAL = frozenset(
+    {"do", "does", "did", "has", "have", "had", "are", "were", "can", "could", "would", "will"}
+)
+_IRREGULAR_PLURALS = frozenset({"people", "children", "men", "women"})
+
+
+def asks_for_many(question: str) -> bool:
+    """Whether a question's answer is a list gathered across the conversation: it says so
+    ("how many", "both", "in common": ``_LIST``), or what it asks for is plural, a plural
+    among the five words after its first "what" or "which" and followed by an auxiliary, or
+    ending a question that asks what things are ("What movies did Paola watch?", "What are
+    Kate's hobbies?"; not "What happens when …", whose "happens" is followed by neither).
+    English only, as the rest."""
+    if _LIST.search(question):
+        return True
+    words = _WORD.findall(question.lower())
+    for i, word in enumerate(words):
+        if word in ("what", "which"):
+            after = [*words[i + 1 : i + 7], ""][:6]  # five words, and the one after each
+            end = "" if after[0] in ("are", "were") else None
+            return any(
+                _plural(w) and (n in _AFTER_PLURAL or n == end)
+                for w, n in itertools.pairwise(after)
+            )
+    return False
+
+
+def _plural(word: str) -> bool:
+    bare = word.strip("'")
+    if bare in _IRREGULAR_PLURALS:
+        return True
+    return len(bare) > 3 and bare.endswith("s") and not bare.endswith(("ss", "us", "is", "ous"))
 
 
 def zscore(x: Array) -> Array:
@@ -212,7 +247,7 @@ def features(
         said = np.isin(cols.actor_of, list(named)).astype(np.float32)[unit_of]
         out["spk_named"], out["other_named"] = said, 1 - said
         out["spec_spk"] = said * (1.0 if _SPECULATIVE.search(query) else 0.0)
-        out["list_spk"] = said * (1.0 if _LIST.search(query) else 0.0)
+        out["list_spk"] = said * (1.0 if asks_for_many(query) else 0.0)
         person = cols.unit_person
         out["self_spk"] = said * (person & FIRST_PERSON > 0)
         out["addressed"] = (1 - said) * (person & SECOND_PERSON > 0)
