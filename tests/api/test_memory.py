@@ -272,7 +272,7 @@ def test_a_budget_favours_the_other_turns_of_a_session_it_already_holds(db_path:
              "timestamp": f"2026-03-01T10:0{i}:00Z"} for i, text in enumerate(said)]  # fmt: skip
     # Other days, other sessions: each a near miss of the question.
     chat += [{"id": f"b{i}", "speaker": "Ada",
-              "text": f"Friend {i} says a puppy needs a lot of walks.",
+              "text": f"My friend {i} says her puppy needs a lot of walks.",
               "timestamp": f"2026-04-{10 + i:02d}T10:00:00Z"} for i in range(6)]  # fmt: skip
     query = "What name did Ada pick for her puppy?"
     packed = {}
@@ -281,7 +281,7 @@ def test_a_budget_favours_the_other_turns_of_a_session_it_already_holds(db_path:
         with Memory(db_path.with_name(f"{name}.db"), embedder="hashing", retriever=retriever) as m:
             m.add(chat, user_id="ada")
             packed[name] = {h.record.sources[0] for h in m.search(query, user_id="ada", budget=250)}
-    assert {"a0", "a4"} <= packed["plain"] and "b4" in packed["plain"]
+    assert "a0" in packed["plain"] and any(s.startswith("b") for s in packed["plain"])
     assert packed["cohesive"] == {"a0", "a1", "a2", "a4"}  # the first session's turns, no miss
     assert 0 < PRESETS["default"].cohesion < 1.5  # the default retriever leans the same way
 
