@@ -72,23 +72,20 @@ def checked_feedback(data: object) -> str:
         raise InvalidInputError("feedback's 'weights' must map names to finite numbers")
     if not _count(updates):
         raise InvalidInputError("feedback's 'updates' must be a whole number, not negative")
-    lessons = data.get("lessons")
-    if lessons is not None:
-        _check_lessons(lessons)
-    model = LinearReranker.from_dict({"weights": weights, "updates": updates})
-    out: dict[str, Any] = model.to_dict()
-    if isinstance(lessons, Mapping):
-        embedder = lessons.get("embedder")
-        out["lessons"] = Lessons.from_dict(lessons, embedder).to_dict()
-    return json.dumps(out)
+    if data.get("lessons") is not None:
+        _check_lessons(data["lessons"])
+    return json.dumps(_as_kept({**data, "weights": weights, "updates": updates}))
 
 
 def stored_feedback(raw: str) -> dict[str, Any]:
     """What feedback taught a scope as the store keeps it (``raw``), read as a search reads it
     (what does not parse reads as nothing): so that ``checked_feedback`` takes it back."""
     data = json.loads(raw)
-    if not isinstance(data, Mapping):
-        data = {}
+    return _as_kept(data if isinstance(data, Mapping) else {})
+
+
+def _as_kept(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Feedback's model and lessons as ``feedback`` keeps them, read as a search reads them."""
     model = LinearReranker.from_dict(data)
     weights = {n: w for n, w in model.weights.items() if math.isfinite(w)}
     lessons = data.get("lessons")
