@@ -18,17 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from memstrata.api import SCOPE_FIELDS
 from memstrata.errors import InvalidInputError
 from memstrata.options import Extraction, as_extraction
 from memstrata.ports import StoredSettings
 from memstrata.read import learning
-from memstrata.types import Scope, check_id
+from memstrata.types import Scope
 from memstrata.write.pipeline import rules_key
 
 #: The fields of a ``settings`` item, beside its ``type``.
 FIELDS = frozenset({"type", "scope", "extraction", "feedback"})
-#: The fields of its ``scope``.
-SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 
 
 def items(store: StoredSettings, scopes: Iterable[Scope]) -> Iterator[dict[str, Any]]:
@@ -48,9 +47,7 @@ def items(store: StoredSettings, scopes: Iterable[Scope]) -> Iterator[dict[str, 
 def scope_of(item: Mapping[str, Any], tenant: str) -> Scope | None:
     """The exact scope of an export's message or memory item (``None`` for another item)."""
     data = item.get("message") or item.get("record")
-    if not isinstance(data, Mapping):
-        return None
-    return Scope(tenant=tenant, **{f: data.get(f) for f in SCOPE_FIELDS})
+    return _exact(data, tenant) if isinstance(data, Mapping) else None
 
 
 def to_store(item: Mapping[str, Any], tenant: str) -> dict[str, str]:
@@ -75,5 +72,9 @@ def _scope(data: object, tenant: str) -> Scope:
         raise InvalidInputError(
             "a settings item needs a 'scope': an object of user_id, agent_id and run_id"
         )
-    ids = {f: check_id(data[f], f) if data.get(f) is not None else None for f in SCOPE_FIELDS}
-    return Scope(tenant=tenant, **ids)
+    return _exact(data, tenant)
+
+
+def _exact(data: Mapping[str, Any], tenant: str) -> Scope:
+    """The exact scope whose fields ``data`` holds (``Scope`` checks each id)."""
+    return Scope(tenant=tenant, **{f: data.get(f) for f in SCOPE_FIELDS})
