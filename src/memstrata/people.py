@@ -280,6 +280,34 @@ def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
     return found
 
 
+#: A name as a question writes it: a word of letters, with its possessive if it has one.
+_NAME_WORD = re.compile(r"([^\W\d_]+)(?:['’]s\b)?")
+
+
+def without_names(query: str, known: Sequence[Person]) -> str:
+    """``query`` without the names of the ``known`` people it names (by label, alias or a
+    spelling variant, as ``named_speakers`` reads them), each with its possessive: what it asks
+    of them ("What are Kate's hobbies?" → "What are hobbies?"). A search among what they said
+    needs no name, and a name pulls a text's vector towards every text that says it (a
+    greeting, a namesake)."""
+    phrases = [" ".join(_WORD.findall(n)) for p in known for n in p.names
+               if len(_WORD.findall(n)) > 1]  # fmt: skip
+    for phrase in sorted(phrases, key=len, reverse=True):
+        words = r"\W+".join(map(re.escape, phrase.split()))
+        query = re.sub(r"\b" + words + r"(?:['’]s)?\b", " ", query, flags=re.IGNORECASE)
+    exact = {_fold(n.strip()) for p in known for n in p.names}
+    shapes = {(x[0], _skeleton(x)) for x in exact if len(x) >= 5}
+
+    def keep(match: re.Match[str]) -> str:
+        word = match.group(1)
+        x = _fold(word)
+        if x in exact or (len(x) >= 5 and _is_name(word) and (x[0], _skeleton(x)) in shapes):
+            return " "
+        return match.group(0)
+
+    return " ".join(_NAME_WORD.sub(keep, query).split())
+
+
 def key(scope: Scope) -> str:
     """Where a scope's tally is kept among the store's settings."""
     return "people:" + json.dumps(list(scope.key))
@@ -305,6 +333,14 @@ def aliases(known: Sequence[Person]) -> dict[str, tuple[str, ...]]:
 
 def named(query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> list[str]:
     """The speakers ``query`` names, by label or by one of their other names (``same_name``)."""
-    found = named_speakers(query, [Person(s, tuple(Alias(n, 0, ()) for n in others.get(s, ())), 0)
-                                   for s in speakers])  # fmt: skip
+    found = named_speakers(query, _as_people(speakers, others))
     return [s for s in speakers if s in found]
+
+
+def unnamed(query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> str:
+    """``query`` without the names of ``speakers``, labels and other names (``without_names``)."""
+    return without_names(query, _as_people(speakers, others))
+
+
+def _as_people(speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> list[Person]:
+    return [Person(s, tuple(Alias(n, 0, ()) for n in others.get(s, ())), 0) for s in speakers]

@@ -17,7 +17,9 @@ from memstrata.people import (
     observe,
     people,
     same_name,
+    without_names,
 )
+from memstrata.results import Person
 
 
 def test_names_in_greetings_and_closings_are_found() -> None:
@@ -144,6 +146,30 @@ def test_a_name_someone_goes_by_exactly_is_not_taken_for_a_variant_of_another() 
     assert named_speakers("Which people did Paola meet?", known) == {"Paola"}
     assert named_speakers("where did muhammad study?", known) == set()
     assert named_speakers("Which sport did Kevin play with Paulo?", known) == {"Paulo"}
+
+
+def test_a_question_without_the_names_it_says_keeps_what_it_asks() -> None:
+    """What a question asks of the people it names, their names and possessives aside (by
+    label, alias or spelling variant), for a search among what they said."""
+    tally = observe(
+        Tally(),
+        _chat(("elise", "hey Kate"), ("Emi", "hey"), ("elise", "bye Kate"), ("Muhhamed", "hi")),
+    )
+    known = people(tally)
+    assert without_names("What are Kate's hobbies?", known) == "What are hobbies?"
+    assert without_names("Which cities have Kate and Elise been to?", known) == (
+        "Which cities have and been to?"
+    )
+    assert without_names("Where does Muhammad’s sister work?", known) == "Where does sister work?"
+    assert without_names("What did Emi cook?", known) == "What did cook?"
+    # Other names, and words that only begin like a name, stay; a name alone leaves nothing.
+    assert without_names("Did Kate meet Katherine?", known) == "Did meet Katherine?"
+    assert without_names("Kate", known) == ""
+    assert without_names("What is the weather?", known) == "What is the weather?"
+    # A name of several words goes whole.
+    assert without_names("Where did Mary Ann's dog go?", [Person("Mary Ann", (), 1)]) == (
+        "Where did dog go?"
+    )
 
 
 def test_spelling_variants_of_one_name_agree_and_different_names_do_not() -> None:
