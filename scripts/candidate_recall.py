@@ -59,7 +59,12 @@ def main() -> None:
     speaker_of = {turn.id: turn.speaker for turn in merged.turns}
     mem = Memory(str(args.store), embedder="minilm")
     assert mem.embedder is not None
-    vectors = mem.embedder.embed([q.question for q in questions], kind="query")
+    embedder = mem.embedder
+    vectors = embedder.embed([q.question for q in questions], kind="query")
+
+    def embed(text: str) -> Any:
+        return embedder.embed([text], kind="query")[0]
+
     scope, active, now = Scope(user_id=SCOPE), Filters(states=("active",)), datetime.now(UTC)
     #: The shipped depths' candidates of each question asked, for ``--speakers``.
     shipped: list[tuple[Question, Any, Candidates | None]] = []
@@ -71,15 +76,15 @@ def main() -> None:
             if not evidence:
                 continue
             started = time.perf_counter()
-            found, _ = gather(mem.store, vector, scope, question.question, active, now, depths)
+            found, _ = gather(mem.store, vector, scope, question.question, active, now, depths,
+                              embed)  # fmt: skip
             times.append(time.perf_counter() - started)
             if name == "base":
                 shipped.append((question, vector, found))
             sources = {s for b in (found.briefs if found else []) for s in b.sources}
             hits = rank(mem.store, vector, scope, question.question, active, limit=200,
                         now=now, budget=4000, alpha=DEFAULT.alpha, cohesion=DEFAULT.cohesion,
-                        reach=DEFAULT.cohesion_reach,
-                        depths=depths)  # fmt: skip
+                        reach=DEFAULT.cohesion_reach, depths=depths, embed=embed)  # fmt: skip
             packed = {s for hit in hits for s in hit.record.sources}
             held += len(evidence & sources) / len(evidence)
             kept += len(evidence & packed) / len(evidence)

@@ -113,10 +113,12 @@ def ask(mem: Memory, scope: Scope, questions: Any, now: datetime) -> list[dict[s
     texts = [q.question for q in questions]
     vectors = mem.embedder.embed(texts, kind="query") if mem.embedder and texts else None
     active = Filters(states=("active",))
+    embedder = mem.embedder
+    embed = None if embedder is None else (lambda text: embedder.embed([text], kind="query")[0])
     items = []
     for i, q in enumerate(questions):
         vector = None if vectors is None else vectors[i]
-        found, _ = gather(mem.store, vector, scope, q.question, active, now)
+        found, _ = gather(mem.store, vector, scope, q.question, active, now, embed=embed)
         items.append(item_of(found, q, vector, now))
     return items
 
@@ -152,7 +154,7 @@ def collect(path: Path, cache: Path, embedder: str = "minilm") -> list[dict[str,
                 print(f"features of {conv.sample_id}: {len(added)} memories", file=sys.stderr)
         return out
 
-    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-v9.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-v11.pkl", build)
 
 
 #: The checkpoints of ``collect_young``: a scope's first sessions.
@@ -188,8 +190,8 @@ def collect_young(path: Path, cache: Path, embedder: str = "minilm") -> list[dic
         return out
 
     checkpoints = "-".join(map(str, YOUNG))
-    return cached(cache / f"engine-features-{path.stem}{_tag(embedder)}-young-{checkpoints}-v9.pkl",
-                  build)  # fmt: skip
+    name = f"engine-features-{path.stem}{_tag(embedder)}-young-{checkpoints}-v11.pkl"
+    return cached(cache / name, build)
 
 
 def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, object]]:
@@ -210,7 +212,7 @@ def collect_at_scale(path: Path, store: Path, cache: Path) -> list[dict[str, obj
         return out
 
     size = store.stat().st_size
-    return cached(cache / f"engine-features-{path.stem}-in-{store.stem}-{size}-v9.pkl", build)
+    return cached(cache / f"engine-features-{path.stem}-in-{store.stem}-{size}-v11.pkl", build)
 
 
 #: The features the model may use: every one but ``how_procedure``, which no development

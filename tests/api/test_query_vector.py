@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pytest
 
 from memstrata import Memory
@@ -29,6 +30,8 @@ class Watched:
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
         self.calls: list[str] = []
+        #: Each vector search's speaker (``None``: the whole scope's) and vector.
+        self.vectors: list[tuple[str | None, Vector]] = []
         self.searched = threading.Event()
 
     def __getattr__(self, name: str) -> Any:
@@ -42,6 +45,8 @@ class Watched:
 
     def vector_keys(self, *args: Any, **kwargs: Any) -> list[tuple[int, float]]:
         self.calls.append("vector")
+        _, vector, filters = args[:3]
+        self.vectors.append((filters.actor, vector))
         return self._store.vector_keys(*args, **kwargs)
 
 
@@ -57,6 +62,19 @@ class Waiting(HashingEmbedder):
     def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
         if kind == "query" and not self.searched.wait(self.patience):
             self.waited_in_vain += 1
+        return super().embed(texts, kind)
+
+
+class Recording(HashingEmbedder):
+    """Keeps the queries it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed(self, texts: Sequence[str], kind: EmbedKind = "document") -> Vector:
+        if kind == "query":
+            self.queries += texts
         return super().embed(texts, kind)
 
 
@@ -87,6 +105,58 @@ def test_the_vector_is_asked_for_after_every_keyword_search(tmp_path: Path) -> N
         # The whole scope's searches and those among what Ana said: keywords, then vectors.
         assert watched.calls == ["keyword", "keyword", "vector", "vector"]
         assert asked == [2]
+
+
+def test_the_searches_among_what_a_named_person_said_ask_without_their_name(
+    tmp_path: Path,
+) -> None:
+    """A name pulls a question's vector towards every text that says it (a greeting, a
+    namesake); among what that person said it tells nothing apart, so those searches take
+    the vector of what the question asks of them, embedded while the store searches."""
+    with Memory(tmp_path / "m.db", embedder="hashing") as mem:
+        mem.add({"speaker": "Ana", "text": "Pottery and rowing fill my weekends."}, **U)
+        mem.add({"speaker": "Ben", "text": "Hey Ana! How was the lake?"}, **U)
+        watched = Watched(cast(SQLiteStore, mem.store))
+        embedder = mem.embedder
+        assert embedder is not None
+        asked: list[str] = []
+
+        def embed(text: str) -> Vector:
+            asked.append(text)
+            return embedder.embed([text], kind="query")[0]
+
+        question, active = "What are Ana's hobbies?", Filters(states=("active",))
+        full = embedder.embed([question], kind="query")[0]
+        found, _ = gather(cast(Searchable, watched), full, Scope(**U), question, active,
+                          datetime.now(UTC), embed=embed)  # fmt: skip
+        assert found is not None and asked == ["What are hobbies?"]
+        bare = embedder.embed(["What are hobbies?"], kind="query")[0]
+        (whole, everyone), (ana, hers) = watched.vectors
+        assert (whole, ana) == (None, "Ana")
+        assert np.array_equal(everyone, full) and np.array_equal(hers, bare)
+        assert found.unnamed is not None and np.array_equal(found.unnamed, bare)
+        # A question that names nobody is embedded once.
+        asked.clear()
+        gather(cast(Searchable, watched), full, Scope(**U), "What fills the weekends?", active,
+               datetime.now(UTC), embed=embed)  # fmt: skip
+        assert asked == []
+
+
+def test_a_search_embeds_a_question_that_names_someone_again_without_the_name(
+    tmp_path: Path,
+) -> None:
+    embedder = Recording()
+    with Memory(tmp_path / "m.db", embedder=embedder) as mem:
+        mem.add({"speaker": "Ana", "text": "Pottery and rowing fill my weekends."}, **U)
+        embedder.queries.clear()
+        for budget in (None, 500):
+            assert mem.search("What are Ana's hobbies?", budget=budget, **U).hits
+        # Each in a thread of its own: in either order.
+        asked = ["What are Ana's hobbies?"] * 2 + ["What are hobbies?"] * 2
+        assert sorted(embedder.queries) == asked
+        embedder.queries.clear()
+        mem.search("What fills the weekends?", **U)
+        assert embedder.queries == ["What fills the weekends?"]
 
 
 def test_a_search_embeds_its_query_while_the_store_searches(tmp_path: Path) -> None:

@@ -211,6 +211,24 @@ def test_features_find_the_answer_next_to_the_matching_turn() -> None:
     assert int(unit_of[int(np.argmax(score))]) in (0, 1)
 
 
+def test_the_match_by_meaning_is_of_what_is_asked_of_the_people_named() -> None:
+    """``dense`` (and the session's and the neighbours' matches) read the question's vector
+    without the names it says, when the search made one (``Candidates.unnamed``); ``cos`` is
+    always the question's own."""
+    index = conversation()
+    unit_of = index.arrays().unit_of
+    question = np.eye(1, 8, 1, dtype=np.float32)[0]  # the question's vector is turn 1's
+    named = features(index, "What breed is Ana's dog?", question, T0)
+    assert set(unit_of[named["dense"] == max(named["dense"])].tolist()) == {1}
+    in_first = index.arrays().session_of[unit_of] == 0
+    assert named["s_dense"][in_first].min() > named["s_dense"][~in_first].max()
+    index.unnamed = np.eye(1, 8, 3, dtype=np.float32)[0]  # without "Ana", turn 3's
+    unnamed = features(index, "What breed is Ana's dog?", question, T0)
+    assert set(unit_of[unnamed["dense"] == max(unnamed["dense"])].tolist()) == {3}
+    assert unnamed["s_dense"][~in_first].min() > unnamed["s_dense"][in_first].max()
+    np.testing.assert_array_equal(unnamed["cos"], named["cos"])
+
+
 def test_units_are_sentences_and_photo_captions() -> None:
     assert split_units("Hi there! I went to the park. [photo: a dog on grass]") == [
         "Hi there!", "I went to the park.", "[photo: a dog on grass]"

@@ -246,6 +246,9 @@ class Candidates:
     #: that gathered the candidates read them; ``None``: not read yet (the features read them
     #: among the candidates' speakers).
     named: tuple[str, ...] | None = None
+    #: The vector of the question without the names of the people it names (``None``: none
+    #: made, or it names nobody; ``read.engine.gather``).
+    unnamed: npt.NDArray[np.float32] | None = None
     #: Each candidate's text, in order.
     texts: Sequence[str] = ()
     #: Each candidate's ``pack.said_again``: who said its text, where another candidate's

@@ -14,6 +14,10 @@ from memstrata.types import MemoryRecord
 QueryVector = Vector | Callable[[], Vector | None] | None
 
 
+#: What embeds another text of a query, as ``QueryVector`` gives the query's own vector.
+Embed = Callable[[str], QueryVector]
+
+
 def resolve(vector: QueryVector) -> Vector | None:
     """The vector itself, waiting for it if it is still being made."""
     return vector() if callable(vector) else vector

@@ -2,7 +2,8 @@
 
 parse the query (terms, time window, named speakers) → **candidates** from the store's own
 indexes: keywords (full-text search) and the vector (ANN / pgvector), both again within the
-question's time window and among what each named speaker said → **expand** them with
+question's time window and among what each named speaker said (by meaning, what the question
+asks of them: its vector without their names) → **expand** them with
 the neighbouring turns (two before, two after) of the best, and the other turns of the best
 sessions (the narrower searches and the expansions go deeper in a larger scope: ``Depths.at``) →
 **features** of every unit (sentence) of the candidates (``read.features``), with scope-wide
@@ -43,7 +44,7 @@ from memstrata.ports import (
     Vector,
 )
 from memstrata.read.candidates import Arrays, Candidates, Docs, Pieces, ScopedBM25, SessionDocs
-from memstrata.read.embedding import QueryVector, resolve
+from memstrata.read.embedding import Embed, QueryVector, resolve
 from memstrata.read.features import DEFAULT_WEIGHTS, best_of, features, unit_scores
 from memstrata.read.lexical import query_terms
 from memstrata.read.pack import groups, origin, pack, said_again
@@ -116,10 +117,17 @@ def gather(
     filters: Filters,
     now: datetime,
     depths: Depths = DEPTHS,
+    embed: Embed | None = None,
 ) -> tuple[Candidates | None, ScopeStats]:
     """The candidates of a search and the scope's statistics (``None``: nothing found). A
     speaker counts as named by the question under any of the names they go by. ``vector`` is
-    asked for once the keyword searches are done."""
+    asked for once the keyword searches are done. ``embed`` embeds the question without the
+    names of the people it names (``people.unnamed``), while the keyword searches run: the
+    searches among what each of them said take that vector, and so do the features' matches
+    by meaning (``Candidates.unnamed``). Among one person's words their name tells nothing
+    apart, and a name pulls a vector towards every text that says it (a greeting, a
+    namesake); who is named, the speaker features say. Without ``embed``, all take
+    ``vector``."""
     terms = query_terms(query)
     stats = store.scope_stats(scope, terms)
     if stats.memories == 0:
@@ -127,6 +135,11 @@ def gather(
     depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
     named = tuple(people.named(query, stats.speakers, aliases))
+    unnamed: QueryVector = None
+    if named and embed is not None:
+        asked = people.unnamed(query, named, aliases)
+        if asked and asked != query:
+            unnamed = embed(asked)
     rankings: dict[str, list[int]] = {}
 
     def keys_of(found: list[tuple[int, float]]) -> list[int]:
@@ -142,9 +155,11 @@ def gather(
     for name, only, depth, _ in searches:
         rankings[f"{name}keyword"] = keys_of(store.keyword_keys(scope, query, only, limit=depth))
     made = resolve(vector)
+    bare = resolve(unnamed)
     if made is not None:
         for name, only, _, depth in searches:
-            rankings[f"{name}vector"] = keys_of(store.vector_keys(scope, made, only, limit=depth))
+            theirs = bare if bare is not None and name.startswith("speaker:") else made
+            rankings[f"{name}vector"] = keys_of(store.vector_keys(scope, theirs, only, limit=depth))
     keys = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
     if not keys:
         return None, stats
@@ -179,7 +194,7 @@ def gather(
     ordered = [placed[k] for k in sorted(placed)]
     candidates = build(ordered, stats, session_stats,
                        lambda more: store.term_counts(scope, more))  # fmt: skip
-    candidates.aliases, candidates.named = aliases, named
+    candidates.aliases, candidates.named, candidates.unnamed = aliases, named, bare
     return candidates, stats
 
 
@@ -357,11 +372,13 @@ def rank(
     reach: int | None = None,
     budget: int | None = None,
     depths: Depths = DEPTHS,
+    embed: Embed | None = None,
 ) -> list[Hit]:
     """The ``limit`` best memories of ``scope`` for ``query`` (with ``budget``: the memories
     and sentences that fit in that many characters of context, see ``read.pack``). ``vector``
-    is the query's embedding (``None`` without an embedder), or the call that returns it."""
-    candidates, _ = gather(store, vector, scope, query, filters, now, depths)
+    is the query's embedding (``None`` without an embedder), or the call that returns it;
+    ``embed`` embeds another text of the query (``gather``)."""
+    candidates, _ = gather(store, vector, scope, query, filters, now, depths, embed)
     if candidates is None or not len(candidates):
         return []
     return score(candidates, query, resolve(vector), now, limit=limit, weights=weights, alpha=alpha,

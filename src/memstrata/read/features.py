@@ -4,7 +4,8 @@ ranker.
 Each feature is a column over the candidates' units, normalised per question (z-scores), so one
 set of weights works for short and long conversations alike. The features say how well a memory
 matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
-cosine), through its session (a session that matches as a whole lends weight to its turns) and
+cosine, of what the question asks of the people it names, their names aside), through its
+session (a session that matches as a whole lends weight to its turns) and
 through its neighbours (the answer often follows the turn that matches), whether its dates fall
 in the question's time window, whether it was said by a person the question names (and in the
 first person) or by another who calls them "you", and whether it is a procedure when the
@@ -74,11 +75,11 @@ PRODUCTS = (
 #: question?) over the features alone, fitted with ``scripts/fit_ranker.py`` as
 #: ``DEFAULT_WEIGHTS`` is.
 FIRST_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.466, "bm_rel": -1.5346, "cov": 2.4868, "prf": 0.3676, "t_bm25": 0.5427,
-    "dense": 0.5192, "cos": -0.4987, "s_bm25": 0.2986, "s_dense": -0.1397, "win": 0.0641,
-    "tp1": 0.1921, "tmax": 0.1792, "time": 0.8611, "when_time": 1.1376, "spk_named": -0.3831,
-    "other_named": -1.6707, "spec_spk": 0.4896, "list_spk": 1.2953, "self_spk": 0.2737,
-    "addressed": -1.5112, "loglen": 0.5071, "is_q": -0.1229, "photo": 0.6158, "how_procedure": 1.0,
+    "bm25": -0.354, "bm_rel": -1.3341, "cov": 2.2696, "prf": 0.2677, "t_bm25": 0.3834,
+    "dense": 0.7863, "cos": -1.1249, "s_bm25": 0.2497, "s_dense": -0.1604, "win": 0.0321,
+    "tp1": 0.1291, "tmax": 0.1656, "time": 1.1051, "when_time": 0.8805, "spk_named": -0.7484,
+    "other_named": -2.4365, "spec_spk": 0.5989, "list_spk": 1.2944, "self_spk": 0.2546,
+    "addressed": -1.6381, "loglen": 0.2234, "is_q": -0.2548, "photo": 0.2662, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: The second pass's weights (the ranker's): a logistic model (is this unit's memory evidence
@@ -89,19 +90,19 @@ FIRST_WEIGHTS: Mapping[str, float] = {
 #: stores ``memstrata eval scale --keep`` keeps), so that the weights hold in a large scope too.
 #: Scored leave-one-conversation-out (each conversation ranked by weights fitted on the other
 #: seven) and packed as the ``default`` retriever packs (``--alpha 2.0 --cohesion 0.75 --reach
-#: 3``), they reach 91.9 recall within 4,000 characters and 78.9 recall@10 on LoCoMo, 81.4 and
-#: 68.3 on REALTALK; among the distractors 87.8 / 72.7 and 71.6 / 57.2; see
-#: docs/benchmarks.md ("Quality at scale", thirtieth pass). ``how_procedure`` alone is set by
+#: 3``), they reach 93.8 recall within 4,000 characters and 80.3 recall@10 on LoCoMo, 85.6 and
+#: 73.3 on REALTALK; among the distractors 90.7 / 75.7 and 76.1 / 62.5; see
+#: docs/benchmarks.md ("Quality at scale", thirty-first pass). ``how_procedure`` alone is set by
 #: hand: no development conversation holds a procedure, so no fit can weigh it
 #: (``scripts/fit_ranker.py`` leaves it out); a way of doing something that reflection wrote
 #: (``write.procedures``) answers "how do I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.3625, "bm_rel": -0.7578, "cov": 2.3142, "prf": 0.1366, "t_bm25": 0.0416,
-    "dense": 0.1117, "cos": 0.1198, "s_bm25": -0.0006, "s_dense": 0.044, "win": 0.0755,
-    "tp1": 0.0474, "tmax": 0.0201, "time": 0.5049, "when_time": 0.3678, "spk_named": -0.197,
-    "other_named": -0.0871, "spec_spk": 0.4771, "list_spk": 1.5077, "self_spk": 0.3022,
-    "addressed": -2.2791, "loglen": 0.6033, "is_q": 0.1236, "photo": 0.0684, "first": -1.1572,
-    "standing": 2.4689, "how_procedure": 1.0,
+    "bm25": -0.2279, "bm_rel": -0.6088, "cov": 1.7877, "prf": 0.0647, "t_bm25": 0.0387,
+    "dense": 0.0075, "cos": 0.4399, "s_bm25": -0.0127, "s_dense": 0.0195, "win": 0.0306,
+    "tp1": 0.0263, "tmax": 0.0298, "time": 0.4858, "when_time": 0.2659, "spk_named": -0.6108,
+    "other_named": -0.511, "spec_spk": 0.6994, "list_spk": 1.5244, "self_spk": 0.2604,
+    "addressed": -2.108, "loglen": 0.268, "is_q": 0.057, "photo": 0.0509, "first": -0.8103,
+    "standing": 2.2728, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -212,11 +213,15 @@ def features(
     sessions = cols.session_of
     out["s_bm25"] = zscore(index.sessions.score(terms))[sessions][unit_of]
     if vector is not None and index.dim:
-        cos = (index.vectors @ vector).astype(np.float32)
-        out["cos"] = cos[unit_of]
-        out["dense"] = zscore(out["cos"])
-        memory_dense = zscore(cos)
-        session_cos = (index.session_vectors @ vector).astype(np.float32)
+        # ``cos`` is the question's own cosine; the match by meaning (``dense``, the session's,
+        # the neighbours') is of what it asks of the people it names, their names aside: a
+        # name pulls a vector towards every text that says it, and the speaker features say
+        # who is named.
+        out["cos"] = (index.vectors @ vector).astype(np.float32)[unit_of]
+        asked = vector if index.unnamed is None else index.unnamed
+        memory_dense = zscore((index.vectors @ asked).astype(np.float32))
+        out["dense"] = memory_dense[unit_of]
+        session_cos = (index.session_vectors @ asked).astype(np.float32)
         out["s_dense"] = zscore(session_cos)[sessions][unit_of]
     else:
         out["dense"] = out["cos"] = out["s_dense"] = zero

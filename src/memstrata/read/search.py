@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 # ``Retrieval`` and its presets are defined in ``options`` and re-exported here.
 from memstrata.options import PRESETS as PRESETS
 from memstrata.options import Retrieval as Retrieval
 from memstrata.options import preset as preset
 from memstrata.ports import Embedder, EntityIndex, Searchable
-from memstrata.read.embedding import QueryVector, embed_records, resolve
+from memstrata.read.embedding import QueryVector, embed_query, embed_records, resolve
 from memstrata.read.entities import entity_signal
 from memstrata.read.fuse import rrf
 from memstrata.read.lexical import BM25
@@ -39,6 +40,9 @@ def search(
     # The query is embedded once, whichever path ranks it.
     if vector is None and embedder is not None and retrieval.uses_vectors:
         vector = embedder.embed([query], kind="query")[0]
+    # The feature ranker embeds the question again without the names it says, when it says
+    # any (``read.engine.gather``), while the store searches.
+    embed = None if embedder is None or vector is None else partial(embed_query, embedder)
     if retrieval.ranker == "features":
         from memstrata.read.engine import rank
         from memstrata.read.features import DEFAULT_WEIGHTS
@@ -46,7 +50,7 @@ def search(
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
         return rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
                     weights=weights, alpha=retrieval.alpha, cohesion=retrieval.cohesion,
-                    reach=retrieval.cohesion_reach, budget=budget)  # fmt: skip
+                    reach=retrieval.cohesion_reach, budget=budget, embed=embed)  # fmt: skip
     depth = max(retrieval.candidates, limit)
     rankings: dict[str, list[tuple[str, float]]] = {}
     records: dict[str, MemoryRecord] = {}
