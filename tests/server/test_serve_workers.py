@@ -63,10 +63,25 @@ def served(db_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.wait(30)
 
 
-def sockets(pid: int) -> int:
-    """How many sockets process ``pid`` holds open."""
-    fds = Path(f"/proc/{pid}/fd")
-    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+def connections(pid: int) -> set[tuple[int, int]]:
+    """The established TCP connections of process ``pid`` (its own sockets, not its
+    namespace's): each one's local and remote port."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    out = set()
+    for table in ("tcp", "tcp6"):
+        for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "01" and fields[9] in inodes:  # 01: established
+                local, remote = (int(end.rsplit(":", 1)[1], 16) for end in fields[1:3])
+                out.add((local, remote))
+    return out
 
 
 def test_each_worker_serves_and_sees_the_others_writes(
@@ -74,12 +89,15 @@ def test_each_worker_serves_and_sees_the_others_writes(
 ) -> None:
     process, url = served
     workers = children(process.pid)
-    before = [sockets(pid) for pid in workers]
+    port = int(url.rsplit(":", 1)[1])
     clients = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
     try:
         for client in clients:  # each keeps its connection, to the worker that took it
             assert client.get("/healthz").status_code == 200
-        taken = [sockets(pid) - count for pid, count in zip(workers, before, strict=True)]
+        ours = {local for local, remote in connections(os.getpid()) if remote == port}
+        assert len(ours) == 16
+        taken = [sum(1 for local, remote in connections(pid) if local == port and remote in ours)
+                 for pid in workers]  # fmt: skip
         assert sum(taken) == 16 and min(taken) > 0, taken  # the kernel dealt them to both
         added = clients[0].post("/v1/memories", json={"messages": ["My cat is called Miso."],
                                                       "user_id": "ada"})  # fmt: skip
