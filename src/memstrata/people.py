@@ -15,6 +15,7 @@ import functools
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -250,32 +251,58 @@ def people(
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+def called(known: Sequence[Person]) -> list[tuple[str, tuple[str, ...]]]:
+    """Each person's label, and the names a question may call them by: their label and
+    aliases, and the first word of a label of several words ("Kate" for "Kate Miller") when it
+    is written as a name and no other person's name begins with it."""
+    firsts = Counter(
+        first
+        for person in known
+        for first in {_fold(words[0]) for words in map(_WORD.findall, person.names) if words}
+    )
+    out = []
+    for person in known:
+        words = _WORD.findall(person.name)
+        given = len(words) > 1 and _is_name(words[0]) and firsts[_fold(words[0])] == 1
+        out.append((person.name, (*person.names, words[0]) if given else person.names))
+    return out
+
+
 def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
-    """The speakers (labels) that ``query`` names: by label, by alias, or by a spelling variant
-    of either (``same_name``); a name of several words must appear whole. Only a word written
-    as a name (capitalised, not a common word) may be a variant, and only when it is nobody's
-    name exactly: "people" is not "Paola", and "Paola" is not "Paulo", nor "Daniela" "Daniel",
-    when both are known."""
+    """The speakers (labels) that ``query`` names: by a name they are ``called``, or by a
+    spelling variant of one (``same_name``); a name of several words must appear whole. Only a
+    word written as a name (capitalised, not a common word) may be a variant, and only when it
+    is nobody's name exactly: "people" is not "Paola", and "Paola" is not "Paulo", nor
+    "Daniela" "Daniel", when both are known."""
     raw = _WORD.findall(query)
     words = [_fold(w) for w in raw]
     folded = " ".join(words)
-    exact = {_fold(name.strip()) for person in known for name in person.names}
+    names_of = called(known)
+    exact = {_fold(name.strip()) for _, names in names_of for name in names}
+    # A word within a name of several words that the query says ("Bo" in "Bo Chen") names
+    # nobody alone.
+    alone = folded
+    phrases = {" ".join(map(_fold, parts)) for _, names in names_of for name in names
+               if len(parts := _WORD.findall(name)) > 1}  # fmt: skip
+    for phrase in sorted(phrases, key=len, reverse=True):
+        alone = re.sub(r"\b" + re.escape(phrase) + r"\b", " ", alone)
+    single = set(alone.split())
     # ``same_name`` against every word at once: the words themselves, and the first letter
     # and skeleton of each name-like word of five letters or more that is nobody's name.
     shapes = {(w[0], _skeleton(w)) for r, w in zip(raw, words, strict=True)
-              if len(w) >= 5 and w not in exact and _is_name(r)}  # fmt: skip
+              if len(w) >= 5 and w not in exact and w in single and _is_name(r)}  # fmt: skip
     found = set()
-    for person in known:
-        for name in person.names:
+    for label, names in names_of:
+        for name in names:
             parts = _WORD.findall(name)
             if len(parts) > 1:
                 phrase = re.escape(" ".join(_fold(p) for p in parts))
                 hit = re.search(r"\b" + phrase + r"\b", folded) is not None
             else:
                 x = _fold(name.strip())
-                hit = bool(x) and (x in words or (len(x) >= 5 and (x[0], _skeleton(x)) in shapes))
+                hit = bool(x) and (x in single or (len(x) >= 5 and (x[0], _skeleton(x)) in shapes))
             if hit:
-                found.add(person.name)
+                found.add(label)
                 break
     return found
 
@@ -290,12 +317,12 @@ def without_names(query: str, known: Sequence[Person]) -> str:
     of them ("What are Kate's hobbies?" → "What are hobbies?"). A search among what they said
     needs no name, and a name pulls a text's vector towards every text that says it (a
     greeting, a namesake)."""
-    phrases = [" ".join(_WORD.findall(n)) for p in known for n in p.names
-               if len(_WORD.findall(n)) > 1]  # fmt: skip
+    names = [n for _, theirs in called(known) for n in theirs]
+    phrases = [" ".join(_WORD.findall(n)) for n in names if len(_WORD.findall(n)) > 1]
     for phrase in sorted(phrases, key=len, reverse=True):
         words = r"\W+".join(map(re.escape, phrase.split()))
         query = re.sub(r"\b" + words + r"(?:['’]s)?\b", " ", query, flags=re.IGNORECASE)
-    exact = {_fold(n.strip()) for p in known for n in p.names}
+    exact = {_fold(n.strip()) for n in names}
     shapes = {(x[0], _skeleton(x)) for x in exact if len(x) >= 5}
 
     def keep(match: re.Match[str]) -> str:

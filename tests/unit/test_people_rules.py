@@ -13,6 +13,7 @@ from memstrata.people import (
     Alias,
     Tally,
     addressed_names,
+    called,
     named_speakers,
     observe,
     people,
@@ -146,6 +147,20 @@ def test_a_name_someone_goes_by_exactly_is_not_taken_for_a_variant_of_another() 
     assert named_speakers("Which people did Paola meet?", known) == {"Paola"}
     assert named_speakers("where did muhammad study?", known) == set()
     assert named_speakers("Which sport did Kevin play with Paulo?", known) == {"Paulo"}
+
+
+def test_a_speaker_labelled_with_a_full_name_is_named_by_their_first_name() -> None:
+    """Applications often label speakers by full name; questions call them by first name,
+    unless another person's name begins with it too."""
+    known = [Person("Kate Miller", (), 3), Person("Bo Chen", (), 2), Person("Bo", (), 1),
+             Person("The Team", (), 1)]  # fmt: skip
+    assert named_speakers("What does Kate like?", known) == {"Kate Miller"}
+    assert named_speakers("What does Kate Miller like?", known) == {"Kate Miller"}
+    assert named_speakers("What does Bo like?", known) == {"Bo"}  # Bo Chen is Bo Chen
+    assert named_speakers("What did Bo Chen say?", known) == {"Bo Chen"}
+    assert dict(called(known))["The Team"] == ("The Team",)  # "The" is no one's first name
+    assert named_speakers("What does Miller like?", known) == set()
+    assert without_names("What are Kate's hobbies?", known) == "What are hobbies?"
 
 
 def test_a_question_without_the_names_it_says_keeps_what_it_asks() -> None:
