@@ -284,7 +284,7 @@ def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
     alone = folded
     phrases = {" ".join(map(_fold, parts)) for _, names in names_of for name in names
                if len(parts := _WORD.findall(name)) > 1}  # fmt: skip
-    for phrase in sorted(phrases, key=len, reverse=True):
+    for phrase in sorted((p for p in phrases if p in alone), key=len, reverse=True):
         alone = re.sub(r"\b" + re.escape(phrase) + r"\b", " ", alone)
     single = set(alone.split())
     # ``same_name`` against every word at once: the words themselves, and the first letter
