@@ -14,7 +14,8 @@ as the ``default`` retriever packs), and the candidate gathering's p50 in ms.
 With ``--speakers``, also where the evidence the shipped depths' candidates miss was said: how
 many of those turns a person the question names said (by label or alias, as the engine reads
 the question), and of those, how many rank among the first ``DEEP`` of that person's own
-searches, by meaning and by keywords (the engine asks each for ``Depths.speaker``).
+searches, by meaning (the question's vector without the names it says, as the engine searches
+there) and by keywords (the engine asks each for ``Depths.speaker``).
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def main() -> None:
                     continue
                 named += 1
                 theirs = Filters(states=("active",), actor=speaker)
-                meaning = mem.store.vector_keys(scope, vector, theirs, limit=DEEP)
+                asked = vector if found.unnamed is None else found.unnamed  # as gather asks
+                meaning = mem.store.vector_keys(scope, asked, theirs, limit=DEEP)
                 words = mem.store.keyword_keys(scope, question.question, theirs, limit=DEEP)
                 by_meaning += turn in said(mem, scope, meaning)
                 by_words += turn in said(mem, scope, words)
