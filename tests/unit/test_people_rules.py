@@ -201,6 +201,14 @@ def test_any_text_is_read_without_error(text: str) -> None:
         assert name and name[0].isalpha()
 
 
+@given(st.text(max_size=60), st.lists(st.text(min_size=1, max_size=12), max_size=4))
+def test_any_question_without_any_names_keeps_only_pieces_of_itself(
+    text: str, names: list[str]
+) -> None:
+    left = without_names(text, [Person(name, (), 1) for name in names])
+    assert all(piece in text for piece in left.split())
+
+
 def test_a_speaker_keeps_the_names_said_most_and_the_tally_stays_bounded() -> None:
     names = [f"Nm{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(3 * MAX_NAMES)]
     said: list[tuple[str, str]] = []
