@@ -40,14 +40,14 @@ def search(
     # The query is embedded once, whichever path ranks it.
     if vector is None and embedder is not None and retrieval.uses_vectors:
         vector = embedder.embed([query], kind="query")[0]
-    # The feature ranker embeds the question again without the names it says, when it says
-    # any (``read.engine.gather``), while the store searches.
-    embed = None if embedder is None or vector is None else partial(embed_query, embedder)
     if retrieval.ranker == "features":
         from memstrata.read.engine import rank
         from memstrata.read.features import DEFAULT_WEIGHTS
 
         weights = dict(retrieval.weights) or DEFAULT_WEIGHTS
+        # It embeds the question again without the names it says, when it says any
+        # (``read.engine.gather``), while the store searches.
+        embed = None if embedder is None or vector is None else partial(embed_query, embedder)
         return rank(store, vector, scope, query, filters, limit=limit, now=now or utcnow(),
                     weights=weights, alpha=retrieval.alpha, cohesion=retrieval.cohesion,
                     reach=retrieval.cohesion_reach, budget=budget, embed=embed)  # fmt: skip
