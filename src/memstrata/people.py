@@ -5,8 +5,9 @@ A speaker's label is what the application gave (``speaker``/``actor``); people a
 about by other names: a nickname, a real name behind a handle, a spelling variant. The write
 path keeps a ``Tally`` per scope (how often each name was said to whom, and in which messages);
 ``people`` decides which names are aliases: a name said to one person at least twice, and mostly
-to that person. ``named_speakers`` tells which speakers a question names, by label, alias or a
-spelling variant of either (``same_name``). Everything here is pure.
+to that person. ``mentions`` reads where a question names which speakers, by label, alias or a
+spelling variant of either (``same_name``): who it names (``named_speakers``), and what it asks
+of them (``without_names``), come from that one reading. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from memstrata.ports import StoredSettings
 from memstrata.results import Alias, Person
@@ -268,71 +270,119 @@ def called(known: Sequence[Person]) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
-    """The speakers (labels) that ``query`` names: by a name they are ``called``, or by a
-    spelling variant of one (``same_name``); a name of several words must appear whole. Only a
-    word written as a name (capitalised, not a common word) may be a variant, and only when it
-    is nobody's name exactly: "people" is not "Paola", and "Paola" is not "Paulo", nor
-    "Daniela" "Daniel", when both are known."""
-    raw = _WORD.findall(query)
-    words = [_fold(w) for w in raw]
-    folded = " ".join(words)
-    names_of = called(known)
-    exact = {_fold(name.strip()) for _, names in names_of for name in names}
-    # A word within a name of several words that the query says ("Bo" in "Bo Chen") names
-    # nobody alone.
-    alone = folded
-    phrases = {" ".join(map(_fold, parts)) for _, names in names_of for name in names
-               if len(parts := _WORD.findall(name)) > 1}  # fmt: skip
-    for phrase in sorted((p for p in phrases if p in alone), key=len, reverse=True):
-        alone = re.sub(r"\b" + re.escape(phrase) + r"\b", " ", alone)
-    single = set(alone.split())
-    # ``same_name`` against every word at once: the words themselves, and the first letter
-    # and skeleton of each name-like word of five letters or more that is nobody's name.
-    shapes = {(w[0], _skeleton(w)) for r, w in zip(raw, words, strict=True)
-              if len(w) >= 5 and w not in exact and w in single and _is_name(r)}  # fmt: skip
-    found = set()
-    for label, names in names_of:
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Where a question names someone: the person labelled ``label``, by the words at
+    ``query[start:end]`` (their possessive, "'s", included)."""
+
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The names of a set of people, folded for reading questions (``_names``): names of
+    several words by their words, names of one word by the word, and those of five letters or
+    more by their first letter and skeleton (``same_name``); each with the labels it names."""
+
+    phrases: Mapping[tuple[str, ...], tuple[str, ...]]
+    longest: int
+    words: Mapping[str, tuple[str, ...]]
+    shapes: Mapping[tuple[str, str], tuple[str, ...]]
+
+
+_K = TypeVar("_K", str, tuple[str, ...], tuple[str, str])
+
+
+@functools.lru_cache(maxsize=256)
+def _names(known: tuple[tuple[str, tuple[str, ...]], ...]) -> _Names:
+    """``known`` (each person's label and names) read for questions, once per process for each
+    set of people a search meets."""
+    phrases: dict[tuple[str, ...], list[str]] = {}
+    words: dict[str, list[str]] = {}
+    shapes: dict[tuple[str, str], list[str]] = {}
+    for label, names in called([Person(name, tuple(Alias(n, 0, ()) for n in others), 0)
+                                for name, others in known]):  # fmt: skip
         for name in names:
-            parts = _WORD.findall(name)
-            if len(parts) > 1:
-                phrase = re.escape(" ".join(_fold(p) for p in parts))
-                hit = re.search(r"\b" + phrase + r"\b", folded) is not None
-            else:
-                x = _fold(name.strip())
-                hit = bool(x) and (x in single or (len(x) >= 5 and (x[0], _skeleton(x)) in shapes))
-            if hit:
-                found.add(label)
-                break
-    return found
+            parts = tuple(_fold(part) for part in _WORD.findall(name))
+            # A name of one word names only as that whole word ("user_1" is nobody's "user").
+            if len(parts) == 1 and parts[0] == _fold(name.strip()):
+                _add(words, parts[0], label)
+                if len(parts[0]) >= 5:
+                    _add(shapes, (parts[0][0], _skeleton(parts[0])), label)
+            elif len(parts) > 1:
+                _add(phrases, parts, label)
+    return _Names(
+        phrases={k: tuple(v) for k, v in phrases.items()},
+        longest=max(map(len, phrases), default=0),
+        words={k: tuple(v) for k, v in words.items()},
+        shapes={k: tuple(v) for k, v in shapes.items()},
+    )
 
 
-#: A name as a question writes it: a word of letters, with its possessive if it has one.
-_NAME_WORD = re.compile(r"([^\W\d_]+)(?:['’]s\b)?")
+def _add(found: dict[_K, list[str]], key: _K, label: str) -> None:
+    labels = found.setdefault(key, [])
+    if label not in labels:
+        labels.append(label)
+
+
+#: A possessive after a name: "Kate's", "Muhammad’s".
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+def mentions(query: str, known: Sequence[Person]) -> list[Mention]:
+    """Where ``query`` names the ``known`` people, in its order: by a name they are ``called``,
+    or by a spelling variant of one (``same_name``). A name of several words must appear whole,
+    and a word within it ("Bo" in "Bo Chen") names nobody alone; the longest name wins where
+    two overlap. Only a word written as a name (capitalised, not a common word) may be a
+    variant, and only when it is nobody's name exactly: "people" is not "Paola", and "Paola"
+    is not "Paulo", nor "Daniela" "Daniel", when both are known."""
+    names = _names(tuple((p.name, tuple(a.name for a in p.aliases)) for p in known))
+    found = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(query)]
+    folded = [_fold(word) for _, _, word in found]
+    taken = [False] * len(found)
+    spans: list[tuple[int, int, tuple[str, ...]]] = []  # (first word, past the last, labels)
+    for size in range(min(names.longest, len(found)), 1, -1):
+        for i in range(len(found) - size + 1):
+            labels = names.phrases.get(tuple(folded[i : i + size]))
+            if labels and not any(taken[i : i + size]):
+                taken[i : i + size] = [True] * size
+                spans.append((i, i + size, labels))
+    for i, (word, (_, _, raw)) in enumerate(zip(folded, found, strict=True)):
+        if taken[i]:
+            continue
+        labels = names.words.get(word)
+        if labels is None and len(word) >= 5 and _is_name(raw):
+            labels = names.shapes.get((word[0], _skeleton(word)))
+        if labels:
+            spans.append((i, i + 1, labels))
+    out: list[Mention] = []
+    for first, last, labels in sorted(spans):
+        end = found[last - 1][1]
+        possessive = _POSSESSIVE.match(query, end)
+        end = possessive.end() if possessive else end
+        out.extend(Mention(label, found[first][0], end) for label in labels)
+    return out
+
+
+def named_speakers(query: str, known: Sequence[Person]) -> set[str]:
+    """The speakers (labels) that ``query`` names (``mentions``)."""
+    return {m.label for m in mentions(query, known)}
 
 
 def without_names(query: str, known: Sequence[Person]) -> str:
-    """``query`` without the names of the ``known`` people it names (by label, alias or a
-    spelling variant, as ``named_speakers`` reads them), each with its possessive: what it asks
-    of them ("What are Kate's hobbies?" → "What are hobbies?"). A search among what they said
-    needs no name, and a name pulls a text's vector towards every text that says it (a
-    greeting, a namesake)."""
-    names = [n for _, theirs in called(known) for n in theirs]
-    phrases = [" ".join(_WORD.findall(n)) for n in names if len(_WORD.findall(n)) > 1]
-    for phrase in sorted(phrases, key=len, reverse=True):
-        words = r"\W+".join(map(re.escape, phrase.split()))
-        query = re.sub(r"\b" + words + r"(?:['’]s)?\b", " ", query, flags=re.IGNORECASE)
-    exact = {_fold(n.strip()) for n in names}
-    shapes = {(x[0], _skeleton(x)) for x in exact if len(x) >= 5}
-
-    def keep(match: re.Match[str]) -> str:
-        word = match.group(1)
-        x = _fold(word)
-        if x in exact or (len(x) >= 5 and _is_name(word) and (x[0], _skeleton(x)) in shapes):
-            return " "
-        return match.group(0)
-
-    return " ".join(_NAME_WORD.sub(keep, query).split())
+    """``query`` without the names of the ``known`` people it names (``mentions``), each with
+    its possessive: what it asks of them ("What are Kate's hobbies?" → "What are hobbies?"). A
+    search among what they said needs no name, and a name pulls a text's vector towards every
+    text that says it (a greeting, a namesake)."""
+    pieces, at = [], 0
+    for mention in mentions(query, known):
+        if mention.start >= at:
+            pieces.append(query[at : mention.start])
+            at = mention.end
+    pieces.append(query[at:])
+    return " ".join(" ".join(pieces).split())
 
 
 def key(scope: Scope) -> str:

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from memstrata.people import (
     MAX_NAMES,
     Alias,
+    Mention,
     Tally,
     addressed_names,
     called,
+    mentions,
     named_speakers,
     observe,
     people,
@@ -185,6 +187,46 @@ def test_a_question_without_the_names_it_says_keeps_what_it_asks() -> None:
     assert without_names("Where did Mary Ann's dog go?", [Person("Mary Ann", (), 1)]) == (
         "Where did dog go?"
     )
+
+
+def test_a_question_s_names_are_read_once_where_they_stand() -> None:
+    """Naming and taking names out read a question the same way: a full name with its accents
+    folded, a first name, a variant, each where it stands, possessive included."""
+    known = [Person("José María", (), 3), Person("Kate Miller", (), 2),
+             Person("Muhhamed", (), 1)]  # fmt: skip
+    query = "Did Jose Maria's sister meet Kate and Muhammad?"
+    at = query.index
+    assert mentions(query, known) == [
+        Mention("José María", at("Jose"), at(" sister")),
+        Mention("Kate Miller", at("Kate"), at(" and")),
+        Mention("Muhhamed", at("Muhammad"), at("?")),
+    ]
+    assert named_speakers(query, known) == {"José María", "Kate Miller", "Muhhamed"}
+    assert without_names(query, known) == "Did sister meet and ?"
+    # The longest of two overlapping names wins, and one name may name two people.
+    both = [Person("Mary Ann Lee", (), 1), Person("Mary Ann", (), 1), Person("Ann", (), 1),
+            Person("Bob", (Alias("Lee", 2, ()),), 1), Person("Lee", (), 1)]  # fmt: skip
+    assert named_speakers("Where is Mary Ann Lee?", both) == {"Mary Ann Lee"}
+    assert named_speakers("Where is Lee?", both) == {"Bob", "Lee"}
+    assert without_names("Where is Lee's dog?", both) == "Where is dog?"
+    # A label that is no single word names nobody by a piece of it.
+    assert named_speakers("Which user asked?", [Person("user_1", (), 1)]) == set()
+
+
+_WORDS = ["Kate", "kate", "Katherine", "Muhammad", "5", "Jose Maria", "JOSÉ MARÍA's", "Miller",
+          "Kate Miller", "Mary-Lee", "Lee’s", "Paola", "Paulo", "people", "and", "?"]  # fmt: skip
+_LABELS = ["Kate", "José María", "Kate Miller", "Muhhamed", "Paulo", "Paola", "Lee", "Mary Lee"]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=12), st.sets(st.sampled_from(_LABELS)))
+def test_taking_a_question_s_names_out_changes_it_exactly_when_it_names_someone(
+    words: list[str], labels: set[str]
+) -> None:
+    query = " ".join(words)
+    known = [Person(label, (), 1) for label in sorted(labels)]
+    left = without_names(query, known)
+    assert (left != " ".join(query.split())) == bool(named_speakers(query, known))
+    assert named_speakers(left, known) == set()
 
 
 def test_spelling_variants_of_one_name_agree_and_different_names_do_not() -> None:
