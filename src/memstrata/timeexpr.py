@@ -1289,6 +1289,57 @@ _OPENERS = frozenset({"from", "between"})
 _CLOSERS = frozenset({"to", "through", "thru", "and", "until", "till", "til"})
 
 
+#: A time counted from the date that follows it ("the weekend before April 10, 2023", "two days
+#: after May 5", "on Friday before 10.01.2024"): the words just before a bounding "before" /
+#: "after" and its date.
+_ANCHORED_RE = re.compile(
+    r"(?:\b(?:on|in|during)\s+)?(?:\b(?:the|that|last)\s+)?\b"
+    rf"(?:{_NUMBER}\s+(?P<unit>day|week|month|year)s?|(?P<span>day|weekend|week|month|year)"
+    rf"|{_WEEKDAY})\s+(?:before|prior\s+to|after)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _counted_from(m: re.Match[str], first: date, last: date, after: bool) -> _Resolved:
+    """The time ``m`` (``_ANCHORED_RE``) names, counted back from ``first`` or, ``after``,
+    on from ``last``: the bounding date's own range."""
+    day, sign = (last, 1) if after else (first, -1)
+    if m.group("wd"):
+        target = _WEEKDAYS[m.group("wd").lower()]
+        step = (target - day.weekday()) % 7 if after else (day.weekday() - target) % 7
+        found = day + timedelta(days=sign * (step or 7))
+        return found, found, "day"
+    if m.group("n"):
+        low, high = (sign * n for n in _number(m))
+        unit = m.group("unit").lower()
+        if unit == "day":
+            ends = sorted((day + timedelta(days=low), day + timedelta(days=high)))
+            return ends[0], ends[1], "day" if low == high else "span"
+        if unit == "week":
+            ends = sorted((day + timedelta(weeks=low), day + timedelta(weeks=high)))
+            return ends[0] - timedelta(days=3), ends[1] + timedelta(days=3), "span"
+        if unit == "month":
+            a, b = sorted((add_months(day, low), add_months(day, high)))
+            return a.replace(day=1), month_end(b.year, b.month), "month" if low == high else "span"
+        since, until = sorted((day.year + low, day.year + high))
+        return date(since, 1, 1), date(until, 12, 31), "year" if low == high else "span"
+    span = m.group("span").lower()
+    if span == "day":
+        found = day + timedelta(days=sign)
+        return found, found, "day"
+    if span == "week":
+        ends = sorted((day + timedelta(days=sign), day + timedelta(days=7 * sign)))
+        return ends[0], ends[1], "span"
+    if span == "weekend":
+        step = (5 - day.weekday()) % 7 if after else (day.weekday() - 6) % 7
+        sunday = day + timedelta(days=sign * (step or 7)) + timedelta(days=1 if after else 0)
+        return sunday - timedelta(days=1), sunday, "span"
+    if span == "month":
+        month = add_months(day.replace(day=1), sign)
+        return month, month_end(month.year, month.month), "month"
+    return date(day.year + sign, 1, 1), date(day.year + sign, 12, 31), "year"
+
+
 def resolve_dates(text: str, at: date) -> list[DateMention]:
     """Every date expression in ``text``, resolved against ``at`` (a date or datetime).
 
@@ -1336,6 +1387,24 @@ def resolve_dates(text: str, at: date) -> list[DateMention]:
             opener = None
         elif word in _OPENERS and not closed:
             opener = len(mentions)
+        anchored = (
+            _ANCHORED_RE.search(text, max(0, start - 60), start)
+            if relation in ("before", "after")
+            else None
+        )
+        counted = None
+        if anchored is not None:
+            try:
+                counted = _counted_from(anchored, first, last, relation == "after")
+            except (ValueError, OverflowError):  # past the calendar's ends
+                counted = None
+        if anchored is not None and counted is not None:
+            # The time named just before the bound, counted from its date: one mention for
+            # both, in place of any the words before were read as ("last weekend").
+            first, last, granularity = counted
+            while mentions and mentions[-1].offset + len(mentions[-1].text) > anchored.start():
+                mentions.pop()
+            start, relation = anchored.start(), "on"
         mentions.append(
             DateMention(
                 text=text[start:end],

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memstrata.read.temporal import QueryTime, TimeWindow, parse_query_time, time_score
+from memstrata.timeexpr import resolve_dates
 
 NOW = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)  # a Monday
 D = date
@@ -53,6 +54,40 @@ def window_days(query: str, now: datetime = NOW) -> tuple[date | None, date | No
 )
 def test_windows(query: str, first: date | None, last: date | None) -> None:
     assert window_days(query) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "last"),
+    [
+        # A day, week, weekend, weekday, month or year just before or after a date is counted
+        # from that date, not from now.
+        ("What did Maria do last weekend before April 10, 2023?", D(2023, 4, 8), D(2023, 4, 9)),
+        ("What did John do the week before August 3, 2023?", D(2023, 7, 27), D(2023, 8, 2)),
+        ("What did Paola bake on Friday before 10.01.2024?", D(2024, 1, 5), D(2024, 1, 5)),
+        ("What did she do the day after May 5, 2022?", D(2022, 5, 6), D(2022, 5, 6)),
+        ("Where did he go two days before June 3, 2022?", D(2022, 6, 1), D(2022, 6, 1)),
+        ("What happened the weekend after 12 March 2022?", D(2022, 3, 19), D(2022, 3, 20)),
+        ("What did I do the Friday before the 10th of January?", D(2023, 1, 6), D(2023, 1, 6)),
+        ("What did we plan the month before June 2022?", D(2022, 5, 1), D(2022, 5, 31)),
+        ("Where did they live the year after 2019?", D(2020, 1, 1), D(2020, 12, 31)),
+        ("What did he buy a week after May 1, 2022?", D(2022, 5, 5), D(2022, 5, 11)),
+        ("What happened two months before August 2022?", D(2022, 6, 1), D(2022, 6, 30)),
+        # A bound alone stays a bound.
+        ("What did I buy the day I moved, before June 2022?", None, D(2022, 5, 31)),
+        ("What happened before May 5, 2022?", None, D(2022, 5, 4)),
+    ],
+)
+def test_a_time_just_before_or_after_a_date_is_counted_from_it(
+    query: str, first: date | None, last: date | None
+) -> None:
+    assert window_days(query) == (first, last)
+
+
+def test_a_time_counted_from_a_date_is_one_mention_of_both() -> None:
+    """As a message says it too: the words before the bound join its mention."""
+    [said] = resolve_dates("We met last weekend before April 10, 2023, at the lake.", NOW)
+    assert (said.text, said.offset) == ("last weekend before April 10, 2023", 7)
+    assert (said.start, said.end, said.relation) == (D(2023, 4, 8), D(2023, 4, 9), "on")
 
 
 @pytest.mark.parametrize(
