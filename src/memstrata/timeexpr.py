@@ -15,6 +15,11 @@ Conventions:
   past: the other side wins only when it is less than half as far;
 - "from 2019 to 2021" and "between 2018 and 2020" make a pair of bounds; "a book from 2019" is
   just a date;
+- a day, week, weekend, weekday, month or year, or a count of them, just before "before" or
+  "after" and a date is counted from that date, and the whole is one date: "last weekend before
+  April 10, 2023" is 8-9 April 2023 (the weekend ending before that Monday), "the day after May
+  5" is 6 May, "two days before June 3" is 1 June, "the week before August 3" is the seven days
+  before it; "before May 5" alone stays a bound;
 - "last Monday" is the most recent Monday before today and "next Monday" the first after today;
   "this Monday" is the Monday of the current week;
 - "last week" / "this week" / "next week" are calendar weeks; "the past week" and "the last 3
