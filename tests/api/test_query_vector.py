@@ -3,6 +3,7 @@ only once they are done, and whatever the embedder raises reaches the caller."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from memstrata import Memory
 from memstrata.embedders.common import EmbedderError
 from memstrata.embedders.hashing import HashingEmbedder
 from memstrata.ports import EmbedKind, Searchable, Store, Vector
+from memstrata.read.embedding import embed_query
 from memstrata.read.engine import gather
 from memstrata.stores.sqlite.store import SQLiteStore
 from memstrata.types import Filters, Scope
@@ -179,3 +181,23 @@ def test_what_the_embedder_raises_reaches_the_caller(tmp_path: Path) -> None:
             mem.search("the lake", **U)
         with pytest.raises(EmbedderError, match="the embedding server said no"):
             mem.search("the lake", budget=500, **U)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_process_embeds_its_queries_too(tmp_path: Path) -> None:
+    """The threads that embed queries are kept between searches; a process forked after some
+    ran (a pre-forking server's worker) has none of them, and must make its own."""
+    mem = Memory(tmp_path / "m.db", embedder="hashing")
+    mem.add(["My cat is called Pixel"], **U)
+    assert mem.search("cat", **U)  # the parent's helper threads have embedded a query
+    pid = os.fork()
+    if pid == 0:  # the child: its search's vector must be made within the time, or it fails
+        code = 1
+        try:
+            vector = embed_query(HashingEmbedder(), "cat")
+            code = 0 if len(cast(Any, vector)(timeout=10)) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    mem.close()

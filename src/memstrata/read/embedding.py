@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from memstrata.ports import Embedder, Vector
 from memstrata.types import MemoryRecord
@@ -23,20 +23,36 @@ def resolve(vector: QueryVector) -> Vector | None:
     return vector() if callable(vector) else vector
 
 
+#: The threads that make queries' vectors, kept between searches: handing a query to an idle
+#: one is a queue's put, where starting a thread waits for it to run (about 2 ms on two cores
+#: while another query's embedding holds one). As many as searches embed at once, each up to
+#: two queries (the question, and the question without the names it says), up to this many.
+HELPERS = 32
+
+
+def _new_helpers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="memstrata-embed-query")
+
+
+_helpers = _new_helpers()
+
+
+def _forked() -> None:
+    """A forked process has none of its parent's threads: its pool starts empty."""
+    global _helpers
+    _helpers = _new_helpers()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forked)
+
+
 def embed_query(embedder: Embedder, query: str) -> Callable[[], Vector]:
-    """``query``'s vector, made in a thread of its own from now on; the call returns it once it
-    is made (or raises what the embedder raised). A local model computes outside the
-    interpreter lock, and a remote one waits on the network: either way the store's keyword
-    searches run meanwhile."""
-    made: Future[Vector] = Future()
-
-    def make() -> None:
-        try:
-            made.set_result(embedder.embed([query], kind="query")[0])
-        except BaseException as exc:  # handed to whoever asks for the vector
-            made.set_exception(exc)
-
-    threading.Thread(target=make, name="memstrata-embed-query", daemon=True).start()
+    """``query``'s vector, made in another thread from now on (``HELPERS``); the call returns
+    it once it is made (or raises what the embedder raised). A local model computes outside
+    the interpreter lock, and a remote one waits on the network: either way the store's
+    keyword searches run meanwhile."""
+    made: Future[Vector] = _helpers.submit(lambda: embedder.embed([query], kind="query")[0])
     return made.result
 
 
