@@ -295,10 +295,11 @@ class _Names:
 _K = TypeVar("_K", str, tuple[str, ...], tuple[str, str])
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _names(known: tuple[tuple[str, tuple[str, ...]], ...]) -> _Names:
     """``known`` (each person's label and names) read for questions, once per process for each
-    set of people a search meets."""
+    set of people a search meets (the 64 most recent: as large as their names, about as large
+    as ``known`` itself)."""
     phrases: dict[tuple[str, ...], list[str]] = {}
     words: dict[str, list[str]] = {}
     shapes: dict[tuple[str, str], list[str]] = {}
