@@ -20,6 +20,11 @@ Conventions:
   April 10, 2023" is 8-9 April 2023 (the weekend ending before that Monday), "the day after May
   5" is 6 May, "two days before June 3" is 1 June, "the week before August 3" is the seven days
   before it; "before May 5" alone stays a bound;
+- a day, week or weekend "of" a date is the one that holds it ("the week of August 9" is that
+  Monday-to-Sunday week; "the weekend of" a weekday, the weekend after it), and the first,
+  second, ... or last of a month or year is counted within it, weeks as seven days from its
+  start ("the first week of 2024" is 1-7 January, "the last weekend of April 2023" 29-30
+  April); a part that is not there ("the fifth weekend of February") leaves the date as said;
 - "last Monday" is the most recent Monday before today and "next Monday" the first after today;
   "this Monday" is the Monday of the current week;
 - "last week" / "this week" / "next week" are calendar weeks; "the past week" and "the last 3
@@ -39,6 +44,7 @@ conversion is done).
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -1345,6 +1351,73 @@ def _counted_from(m: re.Match[str], first: date, last: date, after: bool) -> _Re
     return date(day.year + sign, 1, 1), date(day.year + sign, 12, 31), "year"
 
 
+#: A day, week or weekend of the date that follows ("the week of August 9", "the first weekend
+#: of June 2023", "the last day of 2022").
+_WITHIN_RE = re.compile(
+    r"(?:\b(?:on|in|during)\s+)?(?:\bthe\s+)?\b(?:(?P<nth>first|second|third|fourth|fifth|last)"
+    r"\s+)?(?P<part>day|weekend|week)\s+of\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+
+
+def _counted_within(m: re.Match[str], first: date, last: date) -> _Resolved | None:
+    """The day, week or weekend ``m`` (``_WITHIN_RE``) names of the range [first, last]: the
+    one that holds its first day, or the nth (or last) within it, counting weeks as seven days
+    from its start; ``None`` when there is no such part ("the fifth weekend of February")."""
+    part, nth = m.group("part").lower(), (m.group("nth") or "").lower()
+    if nth and (last - first).days < (6 if part == "week" else 1):
+        return None  # "the first week of May 5": no weeks within a day
+    if part == "day":
+        day = last if nth == "last" else first + timedelta(days=_NTH.get(nth, 1) - 1)
+        return (day, day, "day") if day <= last else None
+    if part == "week":
+        if not nth:
+            monday = first - timedelta(days=first.weekday())
+            return monday, monday + timedelta(days=6), "week"
+        start = (
+            last - timedelta(days=6) if nth == "last" else first + timedelta(weeks=_NTH[nth] - 1)
+        )
+        return (start, min(start + timedelta(days=6), last), "span") if start <= last else None
+    if not nth:  # the weekend that holds the day, else the next one
+        saturday = first - timedelta(days=1) if first.weekday() == 6 else first
+        saturday += timedelta(days=(5 - saturday.weekday()) % 7)
+    elif nth == "last":
+        saturday = last - timedelta(days=(last.weekday() - 5) % 7)
+    else:
+        saturday = first + timedelta(days=(5 - first.weekday()) % 7, weeks=_NTH[nth] - 1)
+    if nth and not first <= saturday <= last:
+        return None
+    return saturday, saturday + timedelta(days=1), "span"
+
+
+def _counted(
+    text: str, start: int, relation: Relation, first: date, last: date
+) -> tuple[int, _Resolved] | None:
+    """The date [first, last] said at ``start`` read with the words just before it that count
+    from it ("the weekend before", ``_ANCHORED_RE``) or within it ("the first week of",
+    ``_WITHIN_RE``): where those words begin, and the date the whole names. ``None`` without
+    such words, or when what they name is not there or past the calendar's ends."""
+    count: Callable[[date, date], _Resolved | None]
+    if relation in ("before", "after"):
+        words = _ANCHORED_RE.search(text, max(0, start - 60), start)
+        if words is None:
+            return None
+        count = functools.partial(_counted_from, words, after=relation == "after")
+    elif relation == "on":
+        words = _WITHIN_RE.search(text, max(0, start - 40), start)
+        if words is None:
+            return None
+        count = functools.partial(_counted_within, words)
+    else:
+        return None
+    try:
+        counted = count(first, last)
+    except (ValueError, OverflowError):  # past the calendar's ends
+        return None
+    return None if counted is None else (words.start(), counted)
+
+
 def resolve_dates(text: str, at: date) -> list[DateMention]:
     """Every date expression in ``text``, resolved against ``at`` (a date or datetime).
 
@@ -1390,26 +1463,19 @@ def resolve_dates(text: str, at: date) -> list[DateMention]:
             mentions[opener] = replace(mentions[opener], relation="since")
             relation = "until"
             opener = None
-        elif word in _OPENERS and not closed:
-            opener = len(mentions)
-        anchored = (
-            _ANCHORED_RE.search(text, max(0, start - 60), start)
-            if relation in ("before", "after")
-            else None
-        )
-        counted = None
-        if anchored is not None:
-            try:
-                counted = _counted_from(anchored, first, last, relation == "after")
-            except (ValueError, OverflowError):  # past the calendar's ends
-                counted = None
-        if anchored is not None and counted is not None:
-            # The time named just before the bound, counted from its date: one mention for
-            # both, in place of any the words before were read as ("last weekend").
-            first, last, granularity = counted
-            while mentions and mentions[-1].offset + len(mentions[-1].text) > anchored.start():
+        counted = _counted(text, start, relation, first, last)
+        # Words that end another mention ("the last two weeks of winter") count nothing.
+        if counted is not None and not any(
+            m.offset < counted[0] < m.offset + len(m.text) for m in mentions
+        ):
+            # One mention for the words and the date they count from, in place of any the words
+            # were read as ("last weekend" in "last weekend before April 10").
+            start, (first, last, granularity) = counted
+            while mentions and mentions[-1].offset >= start:
                 mentions.pop()
-            start, relation = anchored.start(), "on"
+            relation = "on"
+        if word in _OPENERS and not closed:
+            opener = len(mentions)
         mentions.append(
             DateMention(
                 text=text[start:end],

@@ -83,11 +83,44 @@ def test_a_time_just_before_or_after_a_date_is_counted_from_it(
     assert window_days(query) == (first, last)
 
 
+@pytest.mark.parametrize(
+    ("query", "first", "last"),
+    [
+        # A day, week or weekend of a date is the one that holds it; the first, second, ... or
+        # last of a month or year is counted within it.
+        ("Which place did Elise visit in the first week of 2024?", D(2024, 1, 1), D(2024, 1, 7)),
+        ("What did she do the week of August 9, 2023?", D(2023, 8, 7), D(2023, 8, 13)),
+        ("What happened the weekend of 12 March 2022?", D(2022, 3, 12), D(2022, 3, 13)),
+        ("What did he do in the last week of May 2023?", D(2023, 5, 25), D(2023, 5, 31)),
+        ("Where was she the first weekend of June 2022?", D(2022, 6, 4), D(2022, 6, 5)),
+        ("What did they do in the second week of January 2023?", D(2023, 1, 8), D(2023, 1, 14)),
+        ("What did we do on the last weekend of April 2023?", D(2023, 4, 29), D(2023, 4, 30)),
+        ("What did I do on the last day of 2022?", D(2022, 12, 31), D(2022, 12, 31)),
+        ("Where were we the third day of March 2023?", D(2023, 3, 3), D(2023, 3, 3)),
+        # No such weekend: the date stays as it was said.
+        ("What happened the fifth weekend of February 2023?", D(2023, 2, 1), D(2023, 2, 28)),
+    ],
+)
+def test_a_part_of_a_date_is_counted_within_it(query: str, first: date, last: date) -> None:
+    assert window_days(query) == (first, last)
+
+
 def test_a_time_counted_from_a_date_is_one_mention_of_both() -> None:
     """As a message says it too: the words before the bound join its mention."""
     [said] = resolve_dates("We met last weekend before April 10, 2023, at the lake.", NOW)
     assert (said.text, said.offset) == ("last weekend before April 10, 2023", 7)
     assert (said.start, said.end, said.relation) == (D(2023, 4, 8), D(2023, 4, 9), "on")
+
+
+def test_words_that_end_another_mention_count_nothing() -> None:
+    """"two week of winter" is not the week that holds winter's first day."""
+    said = resolve_dates("We skied the last two week of winter.", NOW)
+    assert [m.text for m in said] == ["the last two week", "winter"]
+    said = resolve_dates("We hiked the first weekend of June 2022, and the week of June 15.", NOW)
+    assert [(m.text, m.start, m.end) for m in said] == [
+        ("the first weekend of June 2022", D(2022, 6, 4), D(2022, 6, 5)),
+        ("the week of June 15", D(2022, 6, 13), D(2022, 6, 19)),
+    ]
 
 
 @pytest.mark.parametrize(
