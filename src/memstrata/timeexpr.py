@@ -1464,7 +1464,8 @@ def resolve_dates(text: str, at: date) -> list[DateMention]:
             relation = "until"
             opener = None
         counted = _counted(text, start, relation, first, last)
-        # Words that end another mention ("the last two weeks of winter") count nothing.
+        # Words that end another mention ("two week of" in "the last two week of winter")
+        # count nothing.
         if counted is not None and not any(
             m.offset < counted[0] < m.offset + len(m.text) for m in mentions
         ):
