@@ -113,7 +113,8 @@ def test_a_time_counted_from_a_date_is_one_mention_of_both() -> None:
 
 
 def test_words_that_end_another_mention_count_nothing() -> None:
-    """"two week of winter" is not the week that holds winter's first day."""
+    """In "the last two week of winter", "two week of" is no week that holds winter's first
+    day: those words end another mention."""
     said = resolve_dates("We skied the last two week of winter.", NOW)
     assert [m.text for m in said] == ["the last two week", "winter"]
     said = resolve_dates("We hiked the first weekend of June 2022, and the week of June 15.", NOW)
