@@ -1,10 +1,13 @@
-"""The SQLite file itself: opening it (read-only when it cannot be written) and telling a
-damaged file from a busy, full or read-only one when a query fails."""
+"""The SQLite file itself: opening it (read-only when it cannot be written), copying its
+write-ahead log into it (``Checkpoints``), and telling a damaged file from a busy, full or
+read-only one when a query fails."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from contextlib import suppress
 from pathlib import Path
 
 from memstrata.errors import CorruptStoreError, ReadOnlyStoreError, StoreError
@@ -64,6 +67,67 @@ def connect(path: str, *, timeout: float, read_only: bool) -> sqlite3.Connection
 def reader(path: str, *, timeout: float) -> sqlite3.Connection:
     """Another connection to a writable store's file, for reads (in autocommit mode)."""
     return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+
+
+#: How soon after a write a store's thread copies the write-ahead log into the file.
+CHECKPOINT_AFTER = 1.0
+
+
+class Checkpoints:
+    """A writable store's checkpoints, in a thread of its own. SQLite's automatic checkpoint
+    runs in the commit that takes the write-ahead log past 1,000 pages, and that commit then
+    waits for the disk: about a second, once in some 600 kept searches, on a 2 GB file
+    (docs/benchmarks.md). The store's writing connection has it off (``quiet``), and this
+    thread copies the log into the file ``after`` seconds after a write (more writes meanwhile
+    join it), on a connection of its own, waiting for no reader or writer
+    (``wal_checkpoint(PASSIVE)``). The thread starts with the first write, again in a forked
+    process, and ends with ``close``; closing the file's last connection checkpoints what is
+    left."""
+
+    def __init__(self, path: str, *, timeout: float, after: float = CHECKPOINT_AFTER) -> None:
+        self._path, self._timeout, self._after = path, timeout, after
+        self._written = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    @staticmethod
+    def quiet(conn: sqlite3.Connection) -> None:
+        """No automatic checkpoint in ``conn``'s commits."""
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def wrote(self) -> None:
+        """A write was committed: the log is copied into the file within ``after`` seconds."""
+        self._written.set()
+        if self._pid != os.getpid():  # the first write (in this process)
+            with self._lock:
+                if self._pid != os.getpid() and not self._closed.is_set():
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(
+                        target=self._run, name="memstrata-checkpoint", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while self._written.wait() and not self._closed.wait(self._after):
+                self._written.clear()
+                with suppress(sqlite3.Error):  # busy or gone: the next write tries again
+                    conn = conn or reader(self._path, timeout=self._timeout)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        """End the thread (what is left is copied as the file's last connection closes)."""
+        self._closed.set()
+        self._written.set()
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid():
+            thread.join(timeout=self._timeout)
 
 
 def failure(

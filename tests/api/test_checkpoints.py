@@ -1,0 +1,53 @@
+"""A writable SQLite store copies its write-ahead log into its file in a thread of its own, soon
+after a write: no commit waits for the disk to take the log's pages (SQLite's automatic
+checkpoint, off on the store's writing connection, made the commit that passed 1,000 pages do
+it, about a second on a large file)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from memstrata import Memory
+
+NOTES = [f"note {i}: the dog walked along the river before work, " * 8 for i in range(150)]
+
+
+def soon(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    """Whether ``condition`` holds within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def checkpointers() -> int:
+    return sum(t.name == "memstrata-checkpoint" for t in threading.enumerate())
+
+
+def test_writes_reach_the_file_soon_though_the_log_is_far_from_full(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as mem:
+        mem.add("Ada moved to Lisbon in May", user_id="ada")
+        assert soon(lambda: path.stat().st_size > 0)
+        before = path.stat().st_size
+        mem.add(NOTES, user_id="ada")  # well under SQLite's 1,000 pages of log
+        assert soon(lambda: path.stat().st_size > before)
+        kept = len(mem.list(user_id="ada", limit=500).records)
+    assert soon(lambda: checkpointers() == 0)  # closing the store ends its thread
+    with Memory(path, embedder="hashing") as again:
+        assert len(again.list(user_id="ada", limit=500).records) == kept > 100
+
+
+def test_a_store_that_only_reads_keeps_no_thread(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as mem:
+        mem.add("Ada moved to Lisbon in May", user_id="ada")
+    assert soon(lambda: checkpointers() == 0)
+    with Memory(f"sqlite://{path}?mode=ro", embedder="hashing") as reader:
+        assert reader.search("Lisbon", user_id="ada")
+        assert checkpointers() == 0
