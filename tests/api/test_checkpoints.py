@@ -5,6 +5,7 @@ it, about a second on a large file)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -51,3 +52,22 @@ def test_a_store_that_only_reads_keeps_no_thread(tmp_path: Path) -> None:
     with Memory(f"sqlite://{path}?mode=ro", embedder="hashing") as reader:
         assert reader.search("Lisbon", user_id="ada")
         assert checkpointers() == 0
+
+
+def test_a_store_closing_copies_what_it_wrote_while_another_holds_the_file(
+    tmp_path: Path,
+) -> None:
+    """A short-lived writer (a CLI call) beside a long-lived process (a server) that holds the
+    file open: the writer's close is not the file's last, which SQLite would checkpoint."""
+    path = tmp_path / "m.db"
+    with Memory(path, embedder="hashing") as first:
+        first.add("Ada moved to Lisbon in May", user_id="ada")
+    holder = sqlite3.connect(path)
+    try:
+        assert holder.execute("SELECT count(*) FROM memories").fetchone() == (1,)
+        before = path.stat().st_size
+        with Memory(path, embedder="hashing") as writer:
+            writer.add(NOTES, user_id="bo")
+        assert path.stat().st_size > before  # at once: well within a second of the write
+    finally:
+        holder.close()

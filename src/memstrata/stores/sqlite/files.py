@@ -71,22 +71,25 @@ def reader(path: str, *, timeout: float) -> sqlite3.Connection:
 
 #: How soon after a write a store's thread copies the write-ahead log into the file.
 CHECKPOINT_AFTER = 1.0
+#: How long the log may grow before a commit copies it after all (SQLite's own checkpoint),
+#: should the thread fall behind or not run: 10,000 pages, about 40 MB.
+CHECKPOINT_BACKSTOP = 10_000
 
 
 class Checkpoints:
     """A writable store's checkpoints, in a thread of its own. SQLite's automatic checkpoint
     runs in the commit that takes the write-ahead log past 1,000 pages, and that commit then
     waits for the disk: about a second, once in some 600 kept searches, on a 2 GB file
-    (docs/benchmarks.md). The store's writing connection has it off (``quiet``), and this
-    thread copies the log into the file ``after`` seconds after a write (more writes meanwhile
-    join it), on a connection of its own, waiting for no reader or writer
-    (``wal_checkpoint(PASSIVE)``). The thread starts with the first write, again in a forked
-    process, and ends with ``close``; closing the file's last connection checkpoints what is
-    left."""
+    (docs/benchmarks.md). The store's writing connection leaves it to ``CHECKPOINT_BACKSTOP``
+    pages (``quiet``), and this thread copies the log into the file ``after`` seconds after a
+    write (more writes meanwhile join it), on a connection of its own, waiting for no reader or
+    writer (``wal_checkpoint(PASSIVE)``). The thread starts with the first write, again in a
+    forked process; ``close`` copies what the store wrote since, and ends it."""
 
     def __init__(self, path: str, *, timeout: float, after: float = CHECKPOINT_AFTER) -> None:
         self._path, self._timeout, self._after = path, timeout, after
-        self._written = threading.Event()
+        self._pending = False
+        self._wake = threading.Event()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -94,12 +97,13 @@ class Checkpoints:
 
     @staticmethod
     def quiet(conn: sqlite3.Connection) -> None:
-        """No automatic checkpoint in ``conn``'s commits."""
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        """Only the backstop's checkpoint in ``conn``'s commits."""
+        conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_BACKSTOP}")
 
     def wrote(self) -> None:
         """A write was committed: the log is copied into the file within ``after`` seconds."""
-        self._written.set()
+        self._pending = True
+        self._wake.set()
         if self._pid != os.getpid():  # the first write (in this process)
             with self._lock:
                 if self._pid != os.getpid() and not self._closed.is_set():
@@ -112,19 +116,25 @@ class Checkpoints:
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
-            while self._written.wait() and not self._closed.wait(self._after):
-                self._written.clear()
-                with suppress(sqlite3.Error):  # busy or gone: the next write tries again
-                    conn = conn or reader(self._path, timeout=self._timeout)
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            while True:
+                self._wake.wait()
+                closing = self._closed.wait(self._after)
+                self._wake.clear()
+                if self._pending:
+                    self._pending = False
+                    with suppress(sqlite3.Error):  # busy or gone: the next write tries again
+                        conn = conn or reader(self._path, timeout=self._timeout)
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if closing:
+                    return
         finally:
             if conn is not None:
                 conn.close()
 
     def close(self) -> None:
-        """End the thread (what is left is copied as the file's last connection closes)."""
+        """Copy what was written since the last checkpoint, and end the thread."""
         self._closed.set()
-        self._written.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None and self._pid == os.getpid():
             thread.join(timeout=self._timeout)
