@@ -1,7 +1,7 @@
 """A writable SQLite store copies its write-ahead log into its file in a thread of its own, soon
 after a write: no commit waits for the disk to take the log's pages (SQLite's automatic
-checkpoint, off on the store's writing connection, made the commit that passed 1,000 pages do
-it, about a second on a large file)."""
+checkpoint made the commit that passed 1,000 pages do it, about a second on a large file; the
+store's writing connection leaves it to a backstop at 10,000)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from memstrata import Memory
+from memstrata.stores.sqlite import files
 
 NOTES = [f"note {i}: the dog walked along the river before work, " * 8 for i in range(150)]
 
@@ -26,8 +29,9 @@ def soon(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     return condition()
 
 
-def checkpointers() -> int:
-    return sum(t.name == "memstrata-checkpoint" for t in threading.enumerate())
+def checkpointers(path: Path) -> int:
+    """The threads that copy the log of the store at ``path`` (other tests' stores aside)."""
+    return sum(t.name == f"memstrata-checkpoint:{path}" for t in threading.enumerate())
 
 
 def test_writes_reach_the_file_soon_though_the_log_is_far_from_full(tmp_path: Path) -> None:
@@ -39,7 +43,7 @@ def test_writes_reach_the_file_soon_though_the_log_is_far_from_full(tmp_path: Pa
         mem.add(NOTES, user_id="ada")  # well under SQLite's 1,000 pages of log
         assert soon(lambda: path.stat().st_size > before)
         kept = len(mem.list(user_id="ada", limit=500).records)
-    assert soon(lambda: checkpointers() == 0)  # closing the store ends its thread
+    assert soon(lambda: checkpointers(path) == 0)  # closing the store ends its thread
     with Memory(path, embedder="hashing") as again:
         assert len(again.list(user_id="ada", limit=500).records) == kept > 100
 
@@ -48,10 +52,10 @@ def test_a_store_that_only_reads_keeps_no_thread(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     with Memory(path, embedder="hashing") as mem:
         mem.add("Ada moved to Lisbon in May", user_id="ada")
-    assert soon(lambda: checkpointers() == 0)
+    assert soon(lambda: checkpointers(path) == 0)
     with Memory(f"sqlite://{path}?mode=ro", embedder="hashing") as reader:
         assert reader.search("Lisbon", user_id="ada")
-        assert checkpointers() == 0
+        assert checkpointers(path) == 0
 
 
 def test_a_store_closing_copies_what_it_wrote_while_another_holds_the_file(
@@ -71,3 +75,23 @@ def test_a_store_closing_copies_what_it_wrote_while_another_holds_the_file(
         assert path.stat().st_size > before  # at once: well within a second of the write
     finally:
         holder.close()
+
+
+def test_a_store_left_open_keeps_no_thread_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread ends a while after the last write (here a fifth of a second, not 30 s), and
+    the next write starts another."""
+    monkeypatch.setattr(files, "CHECKPOINT_IDLE", 0.2)
+    path = tmp_path / "m.db"
+    mem = Memory(path, embedder="hashing")
+    try:
+        mem.add("Ada moved to Lisbon in May", user_id="ada")
+        assert soon(lambda: checkpointers(path) == 0)
+        before = path.stat().st_size
+        mem.add(NOTES, user_id="ada")
+        assert checkpointers(path) == 1
+        assert soon(lambda: path.stat().st_size > before)
+        assert soon(lambda: checkpointers(path) == 0)
+    finally:
+        mem.close()

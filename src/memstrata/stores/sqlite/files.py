@@ -74,6 +74,9 @@ CHECKPOINT_AFTER = 1.0
 #: How long the log may grow before a commit copies it after all (SQLite's own checkpoint),
 #: should the thread fall behind or not run: 10,000 pages, about 40 MB.
 CHECKPOINT_BACKSTOP = 10_000
+#: How long the thread waits for another write before it ends (the next write starts another):
+#: a store that is never closed keeps no thread, nor its connection, for long.
+CHECKPOINT_IDLE = 30.0
 
 
 class Checkpoints:
@@ -83,8 +86,9 @@ class Checkpoints:
     (docs/benchmarks.md). The store's writing connection leaves it to ``CHECKPOINT_BACKSTOP``
     pages (``quiet``), and this thread copies the log into the file ``after`` seconds after a
     write (more writes meanwhile join it), on a connection of its own, waiting for no reader or
-    writer (``wal_checkpoint(PASSIVE)``). The thread starts with the first write, again in a
-    forked process; ``close`` copies what the store wrote since, and ends it."""
+    writer (``wal_checkpoint(PASSIVE)``). The thread starts with a write, again in a forked
+    process, and ends ``CHECKPOINT_IDLE`` seconds after the last; ``close`` copies what the
+    store wrote since, and ends it."""
 
     def __init__(self, path: str, *, timeout: float, after: float = CHECKPOINT_AFTER) -> None:
         self._path, self._timeout, self._after = path, timeout, after
@@ -102,22 +106,26 @@ class Checkpoints:
 
     def wrote(self) -> None:
         """A write was committed: the log is copied into the file within ``after`` seconds."""
-        self._pending = True
-        self._wake.set()
-        if self._pid != os.getpid():  # the first write (in this process)
-            with self._lock:
-                if self._pid != os.getpid() and not self._closed.is_set():
-                    self._pid = os.getpid()
-                    self._thread = threading.Thread(
-                        target=self._run, name="memstrata-checkpoint", daemon=True
-                    )
-                    self._thread.start()
+        with self._lock:  # as the thread decides to end: it ends, or it sees this write
+            self._pending = True
+            self._wake.set()
+            running = self._thread is not None and self._pid == os.getpid()
+            if not running and not self._closed.is_set():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name=f"memstrata-checkpoint:{self._path}", daemon=True
+                )
+                self._thread.start()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                self._wake.wait()
+                if not self._wake.wait(CHECKPOINT_IDLE):
+                    with self._lock:  # no write for a while: end, unless one came just now
+                        if not self._wake.is_set():
+                            self._thread = None
+                            return
                 closing = self._closed.wait(self._after)
                 self._wake.clear()
                 if self._pending:
