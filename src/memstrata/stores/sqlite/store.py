@@ -170,6 +170,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute(f"PRAGMA cache_size = -{self._memory.writer_kib()}")
+            files.Checkpoints.quiet(self._conn)
             if self.read_only:
                 schema.check_current(self._conn)
             else:
@@ -182,6 +183,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         except StoreError as exc:
             raise type(exc)(f"cannot open the SQLite store at {self.path}: {exc}") from None
         self._lock = threading.RLock()
+        #: What the writes leave in the write-ahead log, copied into the file by a thread.
+        self._checkpoints = files.Checkpoints(self.path, timeout=timeout)
         self._generation = 0
         #: Searches read on connections of their own (WAL readers never wait for each other or
         #: for the writer), so searches of different scopes run in parallel. A read takes an
@@ -305,6 +308,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             try:
                 yield tx
                 conn.execute("COMMIT")
+                if self.path != ":memory:":
+                    self._checkpoints.wrote()
             except BaseException:
                 if conn.in_transaction:
                     with suppress(sqlite3.Error):
@@ -559,6 +564,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 "saved": self._snapshots is not None}  # fmt: skip
 
     def close(self) -> None:
+        self._checkpoints.close()
         with self._lock, self._readers_lock:
             for conn in [*self._reader_conns, self._conn]:
                 with suppress(sqlite3.Error):
