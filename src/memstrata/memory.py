@@ -82,7 +82,7 @@ from memstrata.write.episodes import (
 )
 from memstrata.write.guard import reguard_episode
 from memstrata.write.path import WritePath
-from memstrata.write.pipeline import Pipeline
+from memstrata.write.pipeline import Pipeline, ruled_scopes
 
 if TYPE_CHECKING:
     from memstrata.llms import OpenAICompatLLM
@@ -780,6 +780,7 @@ class Memory:
                 count += item["type"] == "memory"
                 fh.write(codec.dumps(item) + "\n")
                 scopes[carried.scope_of(item, self.tenant) or where] = None
+            scopes.update((s, None) for s in ruled_scopes(self.store) if where.covers(s))
             for item in carried.items(self.store, scopes):
                 fh.write(codec.dumps(item) + "\n")
         return count

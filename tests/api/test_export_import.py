@@ -401,6 +401,8 @@ def test_an_export_carries_each_scopes_own_rules_and_what_feedback_taught_it(
         a.add("not exported", user_id="bob")
         a.set_extraction({"instructions": "Only health."}, user_id="ada", agent_id="coach")
         a.set_extraction({"include": ["pets"]}, user_id="bob")
+        # rules given to a scope within the export that holds nothing yet
+        a.set_extraction({"instructions": "Only trips."}, user_id="ada", run_id="trip")
         target = ranked(a, ASKED, user_id="ada")[6]
         for _ in range(15):
             result = a.search(ASKED, user_id="ada")
@@ -409,16 +411,19 @@ def test_an_export_carries_each_scopes_own_rules_and_what_feedback_taught_it(
         assert ranked(a, ASKED, user_id="ada")[0] == target
         a.export(tmp_path / "ada.jsonl", user_id="ada")
         rules = a.extraction(user_id="ada", agent_id="coach")
+        trip = a.extraction(user_id="ada", run_id="trip")
     lines = [json.loads(line) for line in (tmp_path / "ada.jsonl").read_text().splitlines()]
     assert lines[0]["format"] == 3
     settings = [item for item in lines if item["type"] == "settings"]
     assert [(s["scope"], sorted(s)) for s in settings] == [
         ({"user_id": "ada"}, ["feedback", "scope", "type"]),
         ({"user_id": "ada", "agent_id": "coach"}, ["extraction", "scope", "type"]),
+        ({"user_id": "ada", "run_id": "trip"}, ["extraction", "scope", "type"]),
     ]
     with Memory(tmp_path / "b.db", embedder="hashing") as b:
         b.import_(tmp_path / "ada.jsonl")
         assert b.extraction(user_id="ada", agent_id="coach") == rules
+        assert b.extraction(user_id="ada", run_id="trip") == trip is not None
         assert b.extraction(user_id="bob") is None
         assert ranked(b, ASKED, user_id="ada")[0] == target  # the lesson came with it
 

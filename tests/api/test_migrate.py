@@ -396,12 +396,18 @@ def test_who_a_scope_knows_its_profile_and_its_rules_come_along(tmp_path: Path) 
         mem.add(chat, user_id="ada")
         mem.add(chat, user_id="bo", agent_id="helper")
         mem.set_extraction({"instructions": "Only what Emi plans."}, user_id="ada")
+        # rules given to a scope that holds nothing yet, in another tenant too
+        mem.set_extraction({"instructions": "Only trips."}, user_id="cy")
+        empty = mem.extraction(user_id="cy")
         expected = {
             (user, agent): (mem.people(**scope), mem.profile(**scope), mem.extraction(**scope))
             for user, agent in (("ada", None), ("bo", "helper"))
             for scope in [{"user_id": user, "agent_id": agent}]
         }
         hits = [h.id for h in mem.search("Where does Kate live?", user_id="ada")]
+    with Memory(source_path, embedder="hashing", tenant="acme") as mem:
+        mem.set_extraction({"instructions": "Nothing."}, user_id="cy")
+        quiet = mem.extraction(user_id="cy")
     assert all(people and profile.profiles for people, profile, _ in expected.values())
 
     source, target = open_store(source_path), open_store(target_path)
@@ -418,3 +424,6 @@ def test_who_a_scope_knows_its_profile_and_its_rules_come_along(tmp_path: Path) 
             assert mem.profile(user_id=user, agent_id=agent) == profile
             assert mem.extraction(user_id=user, agent_id=agent) == rules
         assert [h.id for h in mem.search("Where does Kate live?", user_id="ada")] == hits
+        assert mem.extraction(user_id="cy") == empty is not None
+    with Memory(target_path, embedder="hashing", tenant="acme") as mem:
+        assert mem.extraction(user_id="cy") == quiet is not None

@@ -841,6 +841,11 @@ def test_searches_and_settings(store: Store) -> None:
     assert [store.get_setting(k) for k in ("k", "k2", "k3")] == ["v3", "w", ""]
     store.put_settings({})
     assert store.get_setting("k") == "v3"
+    # Found by what their keys begin with, sorted; "_" and "%" are no wildcards.
+    store.put_settings({"rules:b": "1", "rules:a\u00e9": "2", "rulesX": "3", "r_les:c": "4"})
+    assert store.setting_names("rules:") == ["rules:a\u00e9", "rules:b"]
+    assert store.setting_names("r_les") == ["r_les:c"]
+    assert store.setting_names("rules%") == []
 
 
 # -- the LLM write path: events, message status, links, entity graph, as_of ---------------------

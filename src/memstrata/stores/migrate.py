@@ -39,7 +39,7 @@ from memstrata.read.learning import setting_keys
 from memstrata.stores import codec
 from memstrata.types import Scope
 from memstrata.write import ledgers
-from memstrata.write.pipeline import rules_key
+from memstrata.write.pipeline import ruled_scopes, rules_key
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 _MODULUS = 1 << 256
@@ -128,7 +128,8 @@ class MigrationReport:
     api_keys_copied: int = 0
     #: Reranker models that feedback trained (a tenant's or a scope's), copied.
     learned_models_copied: int = 0
-    #: Settings of copied scopes (people tables, profiles, extraction rules), copied.
+    #: Settings of copied scopes (people tables, profiles, extraction rules), copied; the rules
+    #: of scopes that hold nothing yet too.
     scope_settings_copied: int = 0
     embedder: tuple[str, int] | None = None
 
@@ -244,8 +245,10 @@ def migrate(
     report.embedder = embedder
 
     all_scopes = [s for s in source.exact_scopes() if _matches(s, only)]
+    # Scopes given rules of their own before they held anything: their settings alone.
+    ruled = [s for s in ruled_scopes(source) if _matches(s, only)]
     keys = source.api_keys()
-    names = sorted({s.tenant for s in all_scopes} | {k.tenant for k in keys})
+    names = sorted({s.tenant for s in [*all_scopes, *ruled]} | {k.tenant for k in keys})
     if tenants is not None:
         names = [t for t in names if t in set(tenants)]
 
@@ -266,7 +269,8 @@ def migrate(
         _verify(target, scopes, copied_keys, result)
         exact = [s for s in all_scopes if s.tenant == tenant]
         report.learned_models_copied += _copy_learned(source, target, exact, tenant_wide=not only)
-        report.scope_settings_copied += _copy_scope_settings(source, target, exact)
+        settled = dict.fromkeys([*exact, *(s for s in ruled if s.tenant == tenant)])
+        report.scope_settings_copied += _copy_scope_settings(source, target, list(settled))
         report.tenants.append(result)
         say(
             f"tenant {tenant}: {result.copied} memories copied, {result.skipped} already there; "

@@ -1,6 +1,7 @@
 """What an export carries of a scope besides its messages and memories: the ``settings`` items
-of export format 3 (``stores.codec``), one for each scope of the export (the one exported, and
-each that one of its messages or memories is stored in) that has any of them.
+of export format 3 (``stores.codec``), one for each scope of the export (the one exported,
+each that one of its messages or memories is stored in, and each within it given rules of its
+own, ``pipeline.ruled_scopes``, though it holds nothing yet) that has any of them.
 
 - ``extraction``: the scope's own extraction rules (``Memory.set_extraction``), as
   ``Memory.extraction`` shows them;

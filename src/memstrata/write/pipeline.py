@@ -540,6 +540,23 @@ class Pipeline:
                 continue
 
 
+#: What begins the key of every scope's own extraction rules (``rules_key``).
+_RULES = "extraction:"
+
+
 def rules_key(scope: Scope) -> str:
     """Where a scope's own extraction rules are kept among the store's settings."""
-    return "extraction:" + json.dumps(list(scope.key))
+    return _RULES + json.dumps(list(scope.key))
+
+
+def ruled_scopes(store: StoredSettings) -> list[Scope]:
+    """The scopes given extraction rules of their own (``rules_key``), whether or not they hold
+    anything: a copy of the store, or an export, carries their rules too."""
+    out = []
+    for name in store.setting_names(_RULES):
+        try:
+            tenant, user_id, agent_id, run_id = json.loads(name[len(_RULES) :])
+            out.append(Scope(tenant=tenant, user_id=user_id, agent_id=agent_id, run_id=run_id))
+        except (ValueError, TypeError, InvalidInputError):
+            continue  # not a key ``rules_key`` wrote
+    return out
