@@ -377,8 +377,13 @@ def without_names(query: str, known: Sequence[Person]) -> str:
     its possessive: what it asks of them ("What are Kate's hobbies?" → "What are hobbies?"). A
     search among what they said needs no name, and a name pulls a text's vector towards every
     text that says it (a greeting, a namesake)."""
+    return _cut(query, mentions(query, known))
+
+
+def _cut(query: str, found: Sequence[Mention]) -> str:
+    """``query`` without the spans of ``found`` (in order), its spaces made single."""
     pieces, at = [], 0
-    for mention in mentions(query, known):
+    for mention in found:
         if mention.start >= at:
             pieces.append(query[at : mention.start])
             at = mention.end
@@ -415,9 +420,15 @@ def named(query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str
     return [s for s in speakers if s in found]
 
 
-def unnamed(query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> str:
-    """``query`` without the names of ``speakers``, labels and other names (``without_names``)."""
-    return without_names(query, _as_people(speakers, others))
+def names_in(
+    query: str, speakers: Sequence[str], others: Mapping[str, Sequence[str]]
+) -> tuple[list[str], str]:
+    """The speakers ``query`` names (as ``named``: in the order of ``speakers``) and ``query``
+    without their names (``without_names``; as it is when it names nobody), from one reading
+    among every speaker."""
+    found = mentions(query, _as_people(speakers, others))
+    labels = {m.label for m in found}
+    return [s for s in speakers if s in labels], _cut(query, found) if found else query
 
 
 def _as_people(speakers: Sequence[str], others: Mapping[str, Sequence[str]]) -> list[Person]:

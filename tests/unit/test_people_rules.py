@@ -17,6 +17,7 @@ from memstrata.people import (
     called,
     mentions,
     named_speakers,
+    names_in,
     observe,
     people,
     same_name,
@@ -163,6 +164,23 @@ def test_a_speaker_labelled_with_a_full_name_is_named_by_their_first_name() -> N
     assert dict(called(known))["The Team"] == ("The Team",)  # "The" is no one's first name
     assert named_speakers("What does Miller like?", known) == set()
     assert without_names("What are Kate's hobbies?", known) == "What are hobbies?"
+
+
+def test_who_a_question_names_and_what_it_asks_of_them_come_from_one_reading() -> None:
+    """``names_in``: the speakers named (in the scope's order) and the question without their
+    names, read once among every speaker: a word that names nobody there stays, though it
+    would name one of those named were they alone ("Kate" is the first word of two names)."""
+    speakers, others = ["Kate Miller", "Kate Smith", "Emi", "Bo"], {"Emi": ["Kay"]}
+    assert names_in("Did Kate Smith's sister call Kate Miller?", speakers, others) == (
+        ["Kate Miller", "Kate Smith"],
+        "Did sister call ?",
+    )
+    assert names_in("Did Kate Miller call Kate?", speakers, others) == (
+        ["Kate Miller"],
+        "Did call Kate?",
+    )
+    assert names_in("What does Kay cook?", speakers, others) == (["Emi"], "What does cook?")
+    assert names_in("What  is the weather?", speakers, others) == ([], "What  is the weather?")
 
 
 def test_a_question_without_the_names_it_says_keeps_what_it_asks() -> None:

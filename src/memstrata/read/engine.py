@@ -122,7 +122,7 @@ def gather(
     """The candidates of a search and the scope's statistics (``None``: nothing found). A
     speaker counts as named by the question under any of the names they go by. ``vector`` is
     asked for once the keyword searches are done. ``embed`` embeds the question without the
-    names of the people it names (``people.unnamed``), while the keyword searches run: the
+    names of the people it names (``people.names_in``), while the keyword searches run: the
     searches among what each of them said take that vector, and so do the features' matches
     by meaning (``Candidates.unnamed``). Among one person's words their name tells nothing
     apart, and a name pulls a vector towards every text that says it (a greeting, a
@@ -134,12 +134,11 @@ def gather(
         return None, stats
     depths = depths.at(stats.memories)
     aliases = aliases_of(store, scope)
-    named = tuple(people.named(query, stats.speakers, aliases))
+    speakers, asked = people.names_in(query, stats.speakers, aliases)
+    named = tuple(speakers)
     unnamed: QueryVector = None
-    if named and embed is not None:
-        asked = people.unnamed(query, named, aliases)
-        if asked and asked != query:
-            unnamed = embed(asked)
+    if named and embed is not None and asked and asked != query:
+        unnamed = embed(asked)
     rankings: dict[str, list[int]] = {}
 
     def keys_of(found: list[tuple[int, float]]) -> list[int]:
