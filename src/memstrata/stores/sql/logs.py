@@ -158,10 +158,10 @@ class SQLLogs(SQLBase[TxT]):
         self._put_meta({setting_row(key): value for key, value in values.items()})
 
     def setting_names(self, prefix: str) -> list[str]:
-        row = setting_row(prefix)
+        row, start = setting_row(prefix), len(setting_row(""))
         with self._read() as tx:
             found = tx.fetchall("SELECT key FROM meta WHERE substr(key, 1, ?) = ?", [len(row), row])
-        return sorted(str(key)[len(row) - len(prefix) :] for (key,) in found)
+        return sorted(str(key)[start:] for (key,) in found)
 
     def embedder_info(self) -> tuple[str, int] | None:
         with self._read() as tx:
