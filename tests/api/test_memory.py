@@ -270,10 +270,13 @@ def test_a_budget_favours_the_other_turns_of_a_session_it_already_holds(db_path:
             "We call her Biscuit, after the colour of her fur."]  # fmt: skip
     chat = [{"id": f"a{i}", "speaker": "Ada" if i % 2 == 0 else "Bo", "text": text,
              "timestamp": f"2026-03-01T10:0{i}:00Z"} for i, text in enumerate(said)]  # fmt: skip
-    # Other days, other sessions: each a near miss of the question.
-    chat += [{"id": f"b{i}", "speaker": "Ada",
-              "text": f"My friend {i} says her puppy needs a lot of walks.",
-              "timestamp": f"2026-04-{10 + i:02d}T10:00:00Z"} for i in range(6)]  # fmt: skip
+    # Other days, other sessions with Bo: each a near miss of the question.
+    for i in range(6):
+        chat += [{"id": f"b{i}", "speaker": "Ada",
+                  "text": f"My friend {i} says her puppy needs a lot of walks.",
+                  "timestamp": f"2026-04-{10 + i:02d}T10:00:00Z"},
+                 {"id": f"c{i}", "speaker": "Bo", "text": "Sounds tiring.",
+                  "timestamp": f"2026-04-{10 + i:02d}T10:01:00Z"}]  # fmt: skip
     query = "What name did Ada pick for her puppy?"
     packed = {}
     for name, retriever in (("cohesive", Retrieval(ranker="features", alpha=2.0, cohesion=1.5)),

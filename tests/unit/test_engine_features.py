@@ -30,6 +30,7 @@ from memstrata.read.features import (
     best_of,
     features,
     linear_scores,
+    paired,
     standing,
     unit_scores,
     zscore,
@@ -296,6 +297,35 @@ def test_a_named_person_speaking_of_themselves_or_spoken_to() -> None:
     assert cols["addressed"].tolist() == [0] * 6  # no one calls Ben "you"
     cols = features(index, "Who adopted a puppy?", None, T0)
     assert cols["self_spk"].tolist() == cols["addressed"].tolist() == [0] * 6
+
+
+def test_a_named_person_is_the_one_who_talks_with_the_same_people() -> None:
+    ana, ben, cleo = 0, 1, 2
+    # Ana speaks with Ben in sessions 0 and 1, with Cleo in session 2, alone in session 3.
+    actor = np.asarray([ana, ben, ana, ben, ana, cleo, ana, -1])
+    session = np.asarray([0, 0, 1, 1, 2, 2, 3, 3])
+    assert paired(actor, session, {ana}).tolist() == [1, 0, 1, 0, 0.5, 0, 0, 0]
+    # Ben speaks with Ana alone; both named: each memory by its own speaker's share.
+    assert paired(actor, session, {ana, ben}).tolist() == [1, 1, 1, 1, 0.5, 0, 0, 0]
+    assert paired(actor, session, set()).tolist() == [0] * 8
+
+
+def test_a_named_person_who_speaks_with_no_one_has_no_namesake_told_apart() -> None:
+    actor = np.asarray([0, 0, 1, -1])
+    assert paired(actor, np.asarray([0, 1, 2, 3]), {0}).tolist() == [1, 1, 0, 0]
+    assert paired(np.asarray([-1, -1]), np.asarray([0, 0]), {0}).tolist() == [0, 0]
+
+
+def test_the_features_read_who_a_named_person_talks_with() -> None:
+    namesake = rec(5, "I adopted a kitten!", "Ana", T0 + timedelta(days=90))
+    stranger = rec(6, "Lovely, Ana.", "Cleo", T0 + timedelta(days=90, minutes=1))
+    records = [*rows(), namesake, stranger]
+    index = build(place(records, [0, 0, 0, 1, 1, 2, 2]), stats_of(records, 3), {})
+    unit_of = index.arrays().unit_of
+    cols = features(index, "What did Ana adopt?", None, T0)
+    # Ana speaks with Ben in two sessions, and once with Cleo: each unit has its memory's.
+    assert cols["spk_pair"].tolist() == [[1, 0, 1, 0, 1, 0.5, 0][m] for m in unit_of]
+    assert not features(index, "Who adopted a puppy?", None, T0)["spk_pair"].any()
 
 
 def test_a_weight_named_a_star_b_weighs_the_product_of_two_features() -> None:

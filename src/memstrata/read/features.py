@@ -1,16 +1,17 @@
 """Per-question features of every unit (sentence) of a search's candidates, and the linear
 ranker.
 
-Each feature is a column over the candidates' units, normalised per question (z-scores), so one
-set of weights works for short and long conversations alike. The features say how well a memory
-matches the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector
-cosine, of what the question asks of the people it names, their names aside), through its
-session (a session that matches as a whole lends weight to its turns) and
-through its neighbours (the answer often follows the turn that matches), whether its dates fall
-in the question's time window, whether it was said by a person the question names (and in the
-first person) or by another who calls them "you", and whether it is a procedure when the
-question asks how to do something. A unit's score is a weighted sum of its features (and of
-products of pairs of them, ``PRODUCTS``, for weights that name them).
+Each feature is a column over the candidates' units, normalised per question (z-scores), so one set
+of weights works for short and long conversations alike. The features say how well a memory matches
+the question by keywords (BM25, with pseudo-relevance feedback), by meaning (vector cosine, of what
+the question asks of the people it names, their names aside), through its session (a session that
+matches as a whole lends weight to its turns) and through its neighbours (the answer often follows
+the turn that matches), whether its dates fall in the question's time window, whether it was said
+by a person the question names (and in the first person) or by another who calls them "you",
+whether that person speaks there with the people they speak with most (``paired``: a name may be
+several people's), and whether it is a procedure when the question asks how to do something. A
+unit's score is a weighted sum of its features (and of products of pairs of them, ``PRODUCTS``, for
+weights that name them).
 
 The ranker weighs in two passes (``unit_scores``). The first (``FIRST_WEIGHTS``) scores each
 unit on its own features; the second (``DEFAULT_WEIGHTS``) weighs them again beside two columns
@@ -45,8 +46,11 @@ Array = npt.NDArray[Any]
 FEATURES = (
     "bm25", "bm_rel", "cov", "prf", "t_bm25", "dense", "cos", "s_bm25", "s_dense", "win",
     "tp1", "tmax", "time", "when_time", "spk_named", "other_named", "spec_spk", "list_spk",
-    "self_spk", "addressed", "loglen", "is_q", "photo", "how_procedure",
+    "self_spk", "addressed", "spk_pair", "loglen", "is_q", "photo", "how_procedure",
 )  # fmt: skip
+
+#: The features of who said a memory, of the people a question names (0 where it names none).
+SPEAKER = ("spk_named", "other_named", "spec_spk", "list_spk", "self_spk", "addressed", "spk_pair")
 
 #: The columns the first pass gives the second (``standing``): a unit's own first score and
 #: its memory's best, each standardised over the search's candidates.
@@ -75,11 +79,12 @@ PRODUCTS = (
 #: question?) over the features alone, fitted with ``scripts/fit_ranker.py`` as
 #: ``DEFAULT_WEIGHTS`` is.
 FIRST_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.354, "bm_rel": -1.3341, "cov": 2.2696, "prf": 0.2677, "t_bm25": 0.3834,
-    "dense": 0.7863, "cos": -1.1249, "s_bm25": 0.2497, "s_dense": -0.1604, "win": 0.0321,
-    "tp1": 0.1291, "tmax": 0.1656, "time": 1.1051, "when_time": 0.8805, "spk_named": -0.7484,
-    "other_named": -2.4365, "spec_spk": 0.5989, "list_spk": 1.2944, "self_spk": 0.2546,
-    "addressed": -1.6381, "loglen": 0.2234, "is_q": -0.2548, "photo": 0.2662, "how_procedure": 1.0,
+    "bm25": -0.3653, "bm_rel": -1.1288, "cov": 2.3157, "prf": 0.2556, "t_bm25": 0.3811,
+    "dense": 0.7783, "cos": -0.9633, "s_bm25": 0.226, "s_dense": -0.1506, "win": 0.0226,
+    "tp1": 0.1188, "tmax": 0.1378, "time": 1.0917, "when_time": 0.9135, "spk_named": -2.2317,
+    "other_named": -2.3637, "spec_spk": 0.6013, "list_spk": 1.281, "self_spk": 0.2697,
+    "addressed": -1.5664, "spk_pair": 1.5965, "loglen": 0.1957, "is_q": -0.3285, "photo": 0.1494,
+    "how_procedure": 1.0,
 }  # fmt: skip
 
 #: The second pass's weights (the ranker's): a logistic model (is this unit's memory evidence
@@ -90,19 +95,19 @@ FIRST_WEIGHTS: Mapping[str, float] = {
 #: stores ``memstrata eval scale --keep`` keeps), so that the weights hold in a large scope too.
 #: Scored leave-one-conversation-out (each conversation ranked by weights fitted on the other
 #: seven) and packed as the ``default`` retriever packs (``--alpha 2.0 --cohesion 0.75 --reach
-#: 3``), they reach 93.8 recall within 4,000 characters and 80.3 recall@10 on LoCoMo, 85.6 and
-#: 73.3 on REALTALK; among the distractors 90.7 / 75.7 and 76.1 / 62.5; see
-#: docs/benchmarks.md ("Quality at scale", thirty-first pass). ``how_procedure`` alone is set by
+#: 3``), they reach 93.5 recall within 4,000 characters and 80.3 recall@10 on LoCoMo, 87.2 and
+#: 72.9 on REALTALK; among the distractors 90.5 / 77.2 and 78.3 / 64.3; see
+#: docs/benchmarks.md ("Quality at scale", thirty-fourth pass). ``how_procedure`` alone is set by
 #: hand: no development conversation holds a procedure, so no fit can weigh it
 #: (``scripts/fit_ranker.py`` leaves it out); a way of doing something that reflection wrote
 #: (``write.procedures``) answers "how do I ..." by design.
 DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "bm25": -0.2279, "bm_rel": -0.6088, "cov": 1.7877, "prf": 0.0647, "t_bm25": 0.0387,
-    "dense": 0.0075, "cos": 0.4399, "s_bm25": -0.0127, "s_dense": 0.0195, "win": 0.0306,
-    "tp1": 0.0263, "tmax": 0.0298, "time": 0.4858, "when_time": 0.2659, "spk_named": -0.6108,
-    "other_named": -0.511, "spec_spk": 0.6994, "list_spk": 1.5244, "self_spk": 0.2604,
-    "addressed": -2.108, "loglen": 0.268, "is_q": 0.057, "photo": 0.0509, "first": -0.8103,
-    "standing": 2.2728, "how_procedure": 1.0,
+    "bm25": -0.2573, "bm_rel": -1.1686, "cov": 2.0068, "prf": 0.1465, "t_bm25": 0.2038,
+    "dense": 0.2271, "cos": -0.0284, "s_bm25": -0.0544, "s_dense": 0.0217, "win": 0.0191,
+    "tp1": 0.0647, "tmax": 0.0948, "time": 0.8278, "when_time": 0.4261, "spk_named": -1.909,
+    "other_named": -1.4172, "spec_spk": 0.6476, "list_spk": 1.4402, "self_spk": 0.2926,
+    "addressed": -1.867, "spk_pair": 1.0706, "loglen": 0.2267, "is_q": -0.1103, "photo": 0.0608,
+    "first": -0.5749, "standing": 1.5021, "how_procedure": 1.0,
 }  # fmt: skip
 
 #: Keywords, meaning, the session and the neighbours, equally trusted: no data behind them.
@@ -256,13 +261,45 @@ def features(
         person = cols.unit_person
         out["self_spk"] = said * (person & FIRST_PERSON > 0)
         out["addressed"] = (1 - said) * (person & SECOND_PERSON > 0)
+        out["spk_pair"] = paired(cols.actor_of, cols.session_of, named)[unit_of]
     else:
-        for name in ("spk_named", "other_named", "spec_spk", "list_spk", "self_spk", "addressed"):
+        for name in SPEAKER:
             out[name] = zero
     out["loglen"] = cols.unit_log_cost - 5.0
     out["is_q"] = cols.is_question[unit_of]
     out["photo"] = cols.photo[unit_of]
     out["how_procedure"] = cols.procedure[unit_of] if _HOW_TO.search(query) else zero
+    return out
+
+
+def paired(actor_of: Array, session_of: Array, named: set[int]) -> Array:
+    """Per memory (``actor_of``: each one's speaker, -1 for none; ``session_of``: its
+    session) said by one of the ``named`` speakers: in how many of the candidates' sessions
+    that person speaks with whom they speak with in the memory's session, as a share of how
+    many they share with the one they speak with most. 0 where no one else speaks in its
+    session among the candidates; 1 for all of a person's memories where they speak with no
+    one among the candidates (nothing tells their namesakes apart); 0 for other memories.
+
+    A name may be several people's, and the one a question means is the one who talks, again
+    and again, with the same people: among 100,000 other chats whose speakers share the dev
+    speakers' first names, a named person's own memories score a median of about 0.1 here,
+    their namesakes' about 0.01 (docs/benchmarks.md, thirty-fourth pass)."""
+    out = np.zeros(len(actor_of), dtype=np.float32)
+    spoken = actor_of >= 0
+    if not spoken.any():
+        return out
+    together = np.zeros((int(session_of.max()) + 1, int(actor_of.max()) + 1), dtype=bool)
+    together[session_of[spoken], actor_of[spoken]] = True
+    for person in named:
+        said = actor_of == person
+        # How many sessions the person shares with each other speaker.
+        shared = together[together[:, person]].sum(axis=0).astype(np.float32)
+        shared[person] = 0
+        most = float(shared.max())
+        if most > 0:
+            out[said] = (together * shared).max(axis=1)[session_of[said]] / most
+        else:
+            out[said] = 1.0
     return out
 
 
