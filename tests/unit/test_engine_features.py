@@ -305,7 +305,7 @@ def test_a_named_person_is_the_one_who_talks_with_the_same_people() -> None:
     actor = np.asarray([ana, ben, ana, ben, ana, cleo, ana, -1])
     session = np.asarray([0, 0, 1, 1, 2, 2, 3, 3])
     assert paired(actor, session, {ana}).tolist() == [1, 0, 1, 0, 0.5, 0, 0, 0]
-    # Ben speaks with Ana alone; both named: each memory by its own speaker's share.
+    # Ben speaks with Ana only; both named: each memory has its own speaker's share.
     assert paired(actor, session, {ana, ben}).tolist() == [1, 1, 1, 1, 0.5, 0, 0, 0]
     assert paired(actor, session, set()).tolist() == [0] * 8
 
