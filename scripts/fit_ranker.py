@@ -272,6 +272,7 @@ GROUPS = {
     "time window, when-questions": ("time", "when_time"),
     "named speaker": ("spk_named", "other_named", "spec_spk", "list_spk"),
     "named speaker's first person, others' you": ("self_spk", "addressed"),
+    "named speaker with their usual partners": ("spk_pair",),
     "priors (length, question, photo)": ("loglen", "is_q", "photo"),
     "the second pass (a unit's first score, its memory's best)": SECOND,
 }
